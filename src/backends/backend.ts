@@ -1,0 +1,54 @@
+/**
+ * The backend interface (DESIGN.md §3). Storage is owned by one backend; kernels run in issue order;
+ * reading is asynchronous at the edge so that a GPU fits, with a synchronous read on CPU backends.
+ */
+import type { KernelTable, OpName } from '../ops/op.js';
+
+export type BackendName = 'ref' | 'wasm' | 'webgpu';
+
+export interface Backend<S = unknown> {
+  readonly name: BackendName;
+  /** Allocates storage for `size` float32 elements (contents unspecified). */
+  alloc(size: number): S;
+  free(storage: S): void;
+  /** Copies `data` into the storage (`data.length` elements from element 0). */
+  write(storage: S, data: Float32Array | Float64Array): void;
+  read(storage: S, size: number): Promise<Float32Array>;
+  /** Present on CPU backends only. */
+  readSync?(storage: S, size: number): Float32Array;
+  readonly kernels: KernelTable<S>;
+  /** Ops whose kernel entry only throws "not implemented" (an explicit, visible gap). */
+  readonly incomplete?: readonly OpName[];
+  /** A one-line description for `geoconv info`. */
+  describe(): string;
+}
+
+const registered = new Map<BackendName, Backend>();
+let current: Backend | undefined;
+
+export function registerBackend(backend: Backend): void {
+  registered.set(backend.name, backend);
+}
+
+/** Makes an initialised backend current (see `init` for starting one). */
+export function setBackend(name: BackendName): void {
+  const b = registered.get(name);
+  if (!b) {
+    throw new Error(`setBackend: backend ${JSON.stringify(name)} is not initialised (initialised: ${[...registered.keys()].join(', ') || 'none'}); call await init({ backend: ${JSON.stringify(name)} }) first`);
+  }
+  current = b;
+}
+
+export function getBackend(name?: BackendName): Backend {
+  if (name !== undefined) {
+    const b = registered.get(name);
+    if (!b) throw new Error(`getBackend: backend ${JSON.stringify(name)} is not initialised`);
+    return b;
+  }
+  if (!current) throw new Error('geoconv: no backend initialised; call await init() first');
+  return current;
+}
+
+export function hasBackend(name: BackendName): boolean {
+  return registered.has(name);
+}

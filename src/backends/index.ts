@@ -1,0 +1,72 @@
+/**
+ * Backend selection: `await init({ backend })`. `ref` is always registered (and current until an
+ * `init` call picks another); `wasm` and `webgpu` are started on request, `webgpu` lazily imported.
+ */
+import type { OpName } from '../ops/op.js';
+import { getBackend, hasBackend, registerBackend, setBackend, type Backend, type BackendName } from './backend.js';
+import { refBackend } from './ref/index.js';
+
+registerBackend(refBackend);
+setBackend('ref');
+
+export interface InitOptions {
+  /** 'auto' (default) picks WebGPU when an adapter exists and its kernel table is complete, else wasm. */
+  backend?: 'auto' | BackendName;
+  /** Worker threads for the wasm backend (default 1). */
+  threads?: number;
+}
+
+/** Why a backend is unavailable, filled by the last attempt to start it. */
+export const unavailable: Partial<Record<BackendName, string>> = {};
+/** Notices from `init` (such as a fallback) for `geoconv info`. */
+export const notices: string[] = [];
+
+async function start(name: BackendName, opts: InitOptions): Promise<Backend | undefined> {
+  if (hasBackend(name) && !(name === 'wasm' && opts.threads !== undefined)) return getBackend(name);
+  try {
+    const b = name === 'ref' ? refBackend
+      : name === 'wasm' ? await (await import('./wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1 })
+      : await (await import('./webgpu/index.js')).createWebGPUBackend();
+    registerBackend(b);
+    delete unavailable[name];
+    return b;
+  } catch (e) {
+    unavailable[name] = e instanceof Error ? e.message : String(e);
+    return undefined;
+  }
+}
+
+/** Starts (if needed) and selects a backend; returns its name. */
+export async function init(opts: InitOptions = {}): Promise<BackendName> {
+  const want = opts.backend ?? 'auto';
+  if (!['auto', 'ref', 'wasm', 'webgpu'].includes(want)) {
+    throw new RangeError(`init: backend must be one of "auto", "wasm", "webgpu", "ref" (got ${JSON.stringify(want)})`);
+  }
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
+    throw new RangeError(`init: threads must be an integer >= 1 (got ${opts.threads})`);
+  }
+  if (want !== 'auto') {
+    const b = await start(want, opts);
+    if (!b) throw new Error(`init: the ${want} backend is unavailable here: ${unavailable[want]}`);
+    setBackend(want);
+    return want;
+  }
+  const gpu = await start('webgpu', opts);
+  const missing: readonly OpName[] = gpu?.incomplete ?? [];
+  if (gpu && missing.length === 0) {
+    setBackend('webgpu');
+    return 'webgpu';
+  }
+  notices.push(gpu
+    ? `auto: WebGPU adapter found, but its kernel table lacks ${missing.join(', ')}; using wasm`
+    : `auto: no WebGPU (${unavailable.webgpu}); using wasm`);
+  if (await start('wasm', opts)) {
+    setBackend('wasm');
+    return 'wasm';
+  }
+  notices.push(`auto: wasm unavailable (${unavailable.wasm}); using ref`);
+  setBackend('ref');
+  return 'ref';
+}
+
+export { getBackend, setBackend, type Backend, type BackendName };

@@ -1,0 +1,25 @@
+/**
+ * The reference backend: plain TypeScript loops over Float64Array storage. It is the executable
+ * specification that every other backend is tested against, and float64 makes finite-difference
+ * gradient checks meaningful. Never optimised.
+ */
+import type { Backend } from '../backend.js';
+import { binary } from './binary.js';
+import { concat } from './concat.js';
+import { conv, convFilterGrad, convInputGrad } from './conv.js';
+import { gather, scatterAdd } from './gather.js';
+import { matmul } from './matmul.js';
+import { maxPool, maxPoolGrad } from './pool.js';
+import { reduce } from './reduce.js';
+import { unary } from './unary.js';
+
+export const refBackend: Backend<Float64Array> = {
+  name: 'ref',
+  alloc: (size) => new Float64Array(size),
+  free: () => {},
+  write: (s, data) => s.set(data),
+  read: async (s) => Float32Array.from(s),
+  readSync: (s) => Float32Array.from(s),
+  kernels: { unary, binary, reduce, matmul, gather, scatterAdd, concat, conv, convInputGrad, convFilterGrad, maxPool, maxPoolGrad },
+  describe: () => 'ref: plain TypeScript, float64 (the reference)',
+};

@@ -1,0 +1,45 @@
+/**
+ * Runs primitives: shape inference and validation from the op definition, then the current
+ * backend's kernel, then (when differentiating) a record on the tape.
+ */
+import { getBackend, type Backend } from './backends/backend.js';
+import type { OpAttrs, OpDef, OpName } from './ops/op.js';
+import { allocTensor, type Tensor } from './tensor.js';
+
+/** One recorded primitive application. */
+export interface TapeEntry {
+  readonly def: OpDef<OpName>;
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly attrs: OpAttrs[OpName];
+}
+
+/** Active tapes (innermost last); `grad` pushes one while it runs the function. */
+export const tapes: { entries: TapeEntry[]; watched: Set<Tensor> }[] = [];
+
+export function run<K extends OpName>(def: OpDef<K>, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
+  const backend = backendOf(def.name, inputs);
+  const outShape = def.outShape(inputs.map((t) => t.shape), attrs);
+  const out = allocTensor(outShape, backend);
+  backend.kernels[def.name](out.storage(), inputs.map((t) => t.storage()), attrs as never, {
+    inputs: inputs.map((t) => t.shape),
+    out: outShape,
+  });
+  for (const tape of tapes) {
+    if (inputs.some((t) => tape.watched.has(t))) {
+      tape.watched.add(out);
+      tape.entries.push({ def: def as OpDef<OpName>, inputs, output: out, attrs });
+    }
+  }
+  return out;
+}
+
+function backendOf(op: string, inputs: readonly Tensor[]): Backend {
+  const backend = inputs[0]?.backend ?? getBackend();
+  for (const t of inputs) {
+    if (t.backend !== backend) {
+      throw new Error(`${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with toBackend()`);
+    }
+  }
+  return backend;
+}

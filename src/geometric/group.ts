@@ -1,0 +1,301 @@
+/**
+ * The hyperoctahedral group B_D (signed permutation matrices) and its action on geometric images,
+ * in ginjax's conventions (inventory §1.1, §1.5, §2.3–§2.5).
+ *
+ * Every element is a signed permutation: row i of g has its single nonzero entry, ±1, in column
+ * `seq[i]`. We keep that sparse form next to the dense matrix, because it turns the group action on
+ * an image into an exact signed gather (no float arithmetic, no rounding) and makes composition and
+ * lookup O(D).
+ */
+import { argError, check, checkInt } from '../core/errors.js';
+
+export interface GroupElement {
+  readonly D: number;
+  /** Position in `operators(D)`; an element is identified by (D, index). */
+  readonly index: number;
+  /** Row-major D×D, entries -1/0/1. */
+  readonly matrix: readonly number[];
+  readonly det: 1 | -1;
+}
+
+/**
+ * The action of one element on one image shape, as a signed gather over the row-major flattened
+ * data of shape `spatial + (D,)*k`: `out[i] = sign[i] * in[index[i]]`. Results are cached and shared:
+ * treat them as read-only.
+ */
+export interface ActionMap {
+  readonly outSpatial: number[];
+  readonly index: Int32Array;
+  readonly sign: Int8Array;
+}
+
+/** 2^D·D! grows fast; 6 (46080 elements) is the largest size ginjax tests. */
+const MAX_D = 6;
+
+/** Sparse form of an element: row i has `signs[i]` in column `cols[i]`. */
+interface Signed {
+  readonly cols: readonly number[];
+  readonly signs: readonly number[];
+}
+
+const operatorCache = new Map<number, readonly GroupElement[]>();
+const signedCache = new Map<number, readonly Signed[]>();
+
+function checkD(fn: string, D: unknown): asserts D is number {
+  check(Number.isInteger(D) && (D as number) >= 1, fn, 'D', 'a positive integer', D);
+  check((D as number) <= MAX_D, fn, 'D', `at most ${MAX_D} (the group has 2^D·D! elements)`, D);
+}
+
+/** Permutations of 0..D-1 in lexicographic order, as itertools.permutations(range(D)) yields them. */
+function permutations(D: number): number[][] {
+  const out: number[][] = [];
+  const used = new Array<boolean>(D).fill(false);
+  const cur: number[] = [];
+  const rec = (): void => {
+    if (cur.length === D) {
+      out.push(cur.slice());
+      return;
+    }
+    for (let v = 0; v < D; v++) {
+      if (used[v]) continue;
+      used[v] = true;
+      cur.push(v);
+      rec();
+      cur.pop();
+      used[v] = false;
+    }
+  };
+  rec();
+  return out;
+}
+
+/** Parity (+1/-1) of a permutation of 0..n-1 given without repeats, by counting cycles. */
+function cycleParity(p: readonly number[]): 1 | -1 {
+  const n = p.length;
+  const seen = new Uint8Array(n);
+  let cycles = 0;
+  for (let j = 0; j < n; j++) {
+    if (seen[j]) continue;
+    cycles++;
+    for (let i = j; !seen[i]; i = p[i]!) seen[i] = 1;
+  }
+  return (n - cycles) % 2 === 0 ? 1 : -1;
+}
+
+/**
+ * B_D in ginjax's order (inventory §2.3): permutations outer (lexicographic), sign tuples of
+ * itertools.product([1,-1], repeat=D) inner (first entry slowest), matrix P @ diag(s) with
+ * P[i, seq[i]] = 1. The identity is index 0. Cached per D; the array and its elements are frozen.
+ */
+export function operators(D: number): readonly GroupElement[] {
+  checkD('operators', D);
+  const hit = operatorCache.get(D);
+  if (hit) return hit;
+  const elements: GroupElement[] = [];
+  const signed: Signed[] = [];
+  for (const seq of permutations(D)) {
+    const permParity = cycleParity(seq);
+    for (let t = 0; t < 1 << D; t++) {
+      // bit (D-1-j) of t set <=> s[j] = -1, so s[0] varies slowest as in itertools.product
+      const s = Array.from({ length: D }, (_, j) => ((t >> (D - 1 - j)) & 1 ? -1 : 1));
+      const matrix = new Array<number>(D * D).fill(0);
+      const signs: number[] = [];
+      let det = permParity as number;
+      for (let i = 0; i < D; i++) {
+        const c = seq[i]!;
+        matrix[i * D + c] = s[c]!; // column c of P scaled by s[c]
+        signs.push(s[c]!);
+        det *= s[c]!;
+      }
+      elements.push(
+        Object.freeze({ D, index: elements.length, matrix: Object.freeze(matrix), det: det as 1 | -1 }),
+      );
+      signed.push(Object.freeze({ cols: Object.freeze(seq.slice()), signs: Object.freeze(signs) }));
+    }
+  }
+  const frozen = Object.freeze(elements);
+  operatorCache.set(D, frozen);
+  signedCache.set(D, Object.freeze(signed));
+  return frozen;
+}
+
+/** Validates `g` as an element of some B_D and returns the canonical (cached) one with its sparse form. */
+function resolve(fn: string, arg: string, g: unknown): [GroupElement, Signed] {
+  const el = g as Partial<GroupElement> | null;
+  if (typeof el !== 'object' || el === null) argError(fn, arg, 'a group element from operators(D)', g);
+  const D = el.D;
+  check(Number.isInteger(D) && (D as number) >= 1 && (D as number) <= MAX_D, fn, `${arg}.D`, `an integer in [1, ${MAX_D}]`, D);
+  const ops = operators(D as number);
+  const i = el.index;
+  check(Number.isInteger(i) && (i as number) >= 0 && (i as number) < ops.length, fn, `${arg}.index`, `an integer in [0, ${ops.length})`, i);
+  return [ops[i as number]!, signedCache.get(D as number)![i as number]!];
+}
+
+/** Index in operators(D) of the signed permutation with row i = signs[i] at column cols[i]. */
+function lookup(D: number, cols: readonly number[], signs: readonly number[]): number {
+  // lexicographic rank of the permutation
+  let rank = 0;
+  let fact = 1;
+  for (let i = D - 1; i >= 0; i--) {
+    let smaller = 0;
+    for (let j = i + 1; j < D; j++) if (cols[j]! < cols[i]!) smaller++;
+    rank += smaller * fact;
+    fact *= D - i;
+  }
+  // sign tuple: s[cols[i]] = signs[i]; s[0] is the most significant bit
+  let t = 0;
+  for (let i = 0; i < D; i++) if (signs[i]! < 0) t |= 1 << (D - 1 - cols[i]!);
+  return rank * (1 << D) + t;
+}
+
+/** The product a·b (matrix product; act with b first, then a). */
+export function compose(a: GroupElement, b: GroupElement): GroupElement {
+  const [ea, sa] = resolve('compose', 'a', a);
+  const [eb, sb] = resolve('compose', 'b', b);
+  check(ea.D === eb.D, 'compose', 'b.D', `equal to a.D = ${ea.D}`, eb.D);
+  const D = ea.D;
+  // (ab)[i][.]: a routes row i to column l = a.cols[i], b routes row l to b.cols[l]
+  const cols = sa.cols.map((l) => sb.cols[l]!);
+  const signs = sa.cols.map((l, i) => sa.signs[i]! * sb.signs[l]!);
+  return operators(D)[lookup(D, cols, signs)]!;
+}
+
+/** g⁻¹ = gᵀ (every element is orthogonal). */
+export function inverse(g: GroupElement): GroupElement {
+  const [el, s] = resolve('inverse', 'g', g);
+  const D = el.D;
+  const cols = new Array<number>(D);
+  const signs = new Array<number>(D);
+  for (let i = 0; i < D; i++) {
+    cols[s.cols[i]!] = i;
+    signs[s.cols[i]!] = s.signs[i]!;
+  }
+  return operators(D)[lookup(D, cols, signs)]!;
+}
+
+/** The matrix as nested rows, e.g. "[[0,-1],[1,0]]"; ginjax identifies operators by matrix, not by label. */
+export function elementName(g: GroupElement): string {
+  const [el] = resolve('elementName', 'g', g);
+  const rows: string[] = [];
+  for (let i = 0; i < el.D; i++) rows.push(el.matrix.slice(i * el.D, (i + 1) * el.D).join(','));
+  return `[[${rows.join('],[')}]]`;
+}
+
+// Bounded so that long runs over many image shapes cannot grow memory without limit; oldest out first.
+const ACTION_CACHE_LIMIT = 4096;
+const actionCache = new Map<string, ActionMap>();
+
+/**
+ * The action of g on a geometric image of spatial shape `spatial` (any sizes, non-square and even
+ * allowed), tensor order k and parity p (inventory §2.4):
+ *   (g·A)(x') = det(g)^p ρ_k(g) A(rint(gᵀ(x' − c') + c)),  N' = |g N|, c' = (N' − 1)/2, c = (N − 1)/2.
+ * For a signed permutation the source coordinate is exactly x[seq[i]] = x'_i or N[seq[i]] − 1 − x'_i,
+ * and each output tensor component is ± one input component, so the whole action is a signed gather.
+ */
+export function actionMap(g: GroupElement, spatial: readonly number[], k: number, parity: number): ActionMap {
+  const fn = 'actionMap';
+  const [el, s] = resolve(fn, 'g', g);
+  const D = el.D;
+  check(
+    Array.isArray(spatial) && spatial.length === D && spatial.every((n) => Number.isInteger(n) && n >= 1),
+    fn, 'spatial', `an array of ${D} positive integers`, spatial,
+  );
+  checkInt(fn, 'k', k, 0);
+  check(Number.isInteger(parity), fn, 'parity', 'an integer', parity);
+  const p = ((parity % 2) + 2) % 2;
+  const key = `${D}|${el.index}|${spatial.join(',')}|${k}|${p}`;
+  const hit = actionCache.get(key);
+  if (hit) return hit;
+
+  // Tensor part: output component (a_1..a_k) reads input component (seq[a_1]..seq[a_k]).
+  let tIdx = new Int32Array([0]);
+  let tSgn = new Int8Array([p === 1 ? el.det : 1]); // det(g)^p folded in once
+  for (let level = 0; level < k; level++) {
+    const nIdx = new Int32Array(tIdx.length * D);
+    const nSgn = new Int8Array(tIdx.length * D);
+    for (let q = 0; q < tIdx.length; q++) {
+      for (let a = 0; a < D; a++) {
+        nIdx[q * D + a] = tIdx[q]! * D + s.cols[a]!;
+        nSgn[q * D + a] = tSgn[q]! * s.signs[a]!;
+      }
+    }
+    tIdx = nIdx;
+    tSgn = nSgn;
+  }
+  const T = tIdx.length;
+
+  // Spatial part: output axis i has size N[seq[i]] and walks input axis seq[i], reversed if the sign is -1.
+  const inStrides = new Array<number>(D);
+  let stride = 1;
+  for (let d = D - 1; d >= 0; d--) {
+    inStrides[d] = stride;
+    stride *= spatial[d]!;
+  }
+  const outSpatial = s.cols.map((c) => spatial[c]!);
+  let pix = new Int32Array([0]);
+  for (let i = 0; i < D; i++) {
+    const c = s.cols[i]!;
+    const n = spatial[c]!;
+    const st = inStrides[c]!;
+    const next = new Int32Array(pix.length * n);
+    for (let q = 0; q < pix.length; q++) {
+      for (let v = 0; v < n; v++) next[q * n + v] = pix[q]! + (s.signs[i]! > 0 ? v : n - 1 - v) * st;
+    }
+    pix = next;
+  }
+
+  const total = pix.length * T;
+  const index = new Int32Array(total);
+  const sign = new Int8Array(total);
+  for (let q = 0, o = 0; q < pix.length; q++) {
+    const base = pix[q]! * T;
+    for (let t = 0; t < T; t++, o++) {
+      index[o] = base + tIdx[t]!;
+      sign[o] = tSgn[t]!;
+    }
+  }
+  const result: ActionMap = Object.freeze({ outSpatial: Object.freeze(outSpatial) as number[], index, sign });
+  if (actionCache.size >= ACTION_CACHE_LIMIT) actionCache.delete(actionCache.keys().next().value!);
+  actionCache.set(key, result);
+  return result;
+}
+
+/**
+ * +1 for an even permutation of 0..n-1, -1 for an odd one, 0 if any entry repeats (inventory §1.1;
+ * ginjax counts cycles as SymPy does).
+ */
+export function permutationParity(p: readonly number[]): -1 | 0 | 1 {
+  const n = Array.isArray(p) ? p.length : -1;
+  check(
+    n >= 0 && p.every((v) => Number.isInteger(v) && v >= 0 && v < n),
+    'permutationParity', 'p', `an array of integers in [0, length)`, p,
+  );
+  if (new Set(p).size !== n) return 0;
+  return cycleParity(p);
+}
+
+const leviCivitaCache = new Map<number, Float32Array>();
+
+/**
+ * The Levi-Civita symbol of shape (D,)*D, row-major: entry (i_1..i_D) = permutationParity(i).
+ * Cached: the same array is returned on every call, so do not write to it.
+ */
+export function leviCivita(D: number): Float32Array {
+  check(Number.isInteger(D) && D >= 2 && D <= MAX_D, 'leviCivita', 'D', `an integer in [2, ${MAX_D}]`, D);
+  const hit = leviCivitaCache.get(D);
+  if (hit) return hit;
+  const size = D ** D;
+  const out = new Float32Array(size);
+  const idx = new Array<number>(D).fill(0);
+  for (let flat = 0; flat < size; flat++) {
+    out[flat] = permutationParity(idx);
+    // row-major odometer: the last index varies fastest
+    for (let d = D - 1; d >= 0; d--) {
+      if (++idx[d]! < D) break;
+      idx[d] = 0;
+    }
+  }
+  leviCivitaCache.set(D, out);
+  return out;
+}
+

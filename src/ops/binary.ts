@@ -1,0 +1,80 @@
+/** Elementwise binary primitives with NumPy broadcasting: y = f(a, b). */
+import { run } from '../engine.js';
+import { broadcastShapes, broadcastStrides, sameShape, sizeOf, stridesOf, type Shape } from '../core/shape.js';
+import { scalar, type Tensor } from '../tensor.js';
+import { gather } from './gather.js';
+import type { BinaryOp, OpDef } from './op.js';
+import { reduce } from './reduce.js';
+import { neg } from './unary.js';
+
+export const binaryDef: OpDef<'binary'> = {
+  name: 'binary',
+  outShape: ([a, b], { op }) => broadcastShapes(op, a!, b!),
+  vjp(dy, [a, b], y, { op }) {
+    const both = (da: Tensor | null, db: Tensor | null) => [da && sumTo(da, a!.shape), db && sumTo(db, b!.shape)];
+    switch (op) {
+      case 'add': return both(dy, dy);
+      case 'sub': return both(dy, neg(dy));
+      case 'mul': return both(mul(dy, b!), mul(dy, a!));
+      case 'div': return both(div(dy, b!), neg(div(mul(dy, y), b!)));
+      case 'max': case 'min': {
+        const toA = op === 'max' ? binary('ge', a!, b!) : binary('ge', b!, a!); // ties go to a
+        return both(mul(dy, toA), sub(dy, mul(dy, toA)));
+      }
+      case 'ge': case 'eq': return [null, null];
+    }
+  },
+};
+
+export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  return run(binaryDef, [a, b], { op });
+}
+
+export const add = (a: Tensor, b: Tensor) => binary('add', a, b);
+export const sub = (a: Tensor, b: Tensor) => binary('sub', a, b);
+export const mul = (a: Tensor, b: Tensor) => binary('mul', a, b);
+export const div = (a: Tensor, b: Tensor) => binary('div', a, b);
+export const maximum = (a: Tensor, b: Tensor) => binary('max', a, b);
+export const minimum = (a: Tensor, b: Tensor) => binary('min', a, b);
+
+/** x * s for a number s. */
+export function scale(x: Tensor, s: number): Tensor {
+  const c = scalar(s, x.backend);
+  const y = mul(x, c);
+  c.dispose();
+  return y;
+}
+
+/** x + s for a number s. */
+export function addScalar(x: Tensor, s: number): Tensor {
+  const c = scalar(s, x.backend);
+  const y = add(x, c);
+  c.dispose();
+  return y;
+}
+
+/** Sums a broadcast result back down to `shape` (the adjoint of broadcasting). */
+export function sumTo(x: Tensor, shape: Shape): Tensor {
+  if (sameShape(x.shape, shape)) return x;
+  const off = x.shape.length - shape.length;
+  const axes = x.shape.map((_, i) => i).filter((i) => i < off || (shape[i - off] === 1 && x.shape[i] !== 1));
+  const r = reduce('sum', x, axes);
+  const out = r.reshape(shape);
+  r.dispose();
+  return out;
+}
+
+/** Broadcasts x to `shape` (materialised). */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  broadcastShapes('broadcastTo', x.shape, shape);
+  if (sameShape(x.shape, shape)) return x.reshape(shape);
+  const src = broadcastStrides(x.shape, shape);
+  const dst = stridesOf(shape);
+  const index = new Int32Array(sizeOf(shape));
+  for (let i = 0; i < index.length; i++) {
+    let j = 0;
+    for (let d = 0; d < shape.length; d++) j += Math.floor(i / dst[d]!) % shape[d]! * src[d]!;
+    index[i] = j;
+  }
+  return gather(x, shape, index);
+}

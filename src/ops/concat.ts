@@ -1,0 +1,37 @@
+/** Concatenation along one axis. */
+import { run } from '../engine.js';
+import { argError, check, show } from '../core/errors.js';
+import { normAxis } from '../core/shape.js';
+import type { Tensor } from '../tensor.js';
+import { slice } from './gather.js';
+import type { OpDef } from './op.js';
+
+export const concatDef: OpDef<'concat'> = {
+  name: 'concat',
+  outShape(shapes, { axis }) {
+    check(shapes.length >= 1, 'concat', 'tensors', 'a non-empty list', shapes.length);
+    const first = shapes[0]!;
+    check(Number.isInteger(axis) && axis >= 0 && axis < first.length, 'concat', 'axis', `in [0, ${first.length})`, axis);
+    let total = 0;
+    shapes.forEach((s, i) => {
+      if (s.length !== first.length || s.some((d, j) => j !== axis && d !== first[j])) {
+        argError('concat', `tensors[${i}].shape`, `${show(first)} except on axis ${axis}`, s);
+      }
+      total += s[axis]!;
+    });
+    return first.map((d, j) => (j === axis ? total : d));
+  },
+  vjp(dy, inputs, _y, { axis }) {
+    let start = 0;
+    return inputs.map((t) => {
+      const g = slice(dy, axis, start, t.shape[axis]!);
+      start += t.shape[axis]!;
+      return g;
+    });
+  },
+};
+
+export function concat(tensors: readonly Tensor[], axis: number): Tensor {
+  const rank = tensors[0]?.shape.length ?? 1;
+  return run(concatDef, tensors, { axis: normAxis('concat', axis, rank) });
+}

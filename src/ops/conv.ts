@@ -1,0 +1,154 @@
+/**
+ * The dense convolution family on the packed channels-last layout: the engine of every geometric
+ * convolution. ginjax's convolution is a cross-correlation over centred taps (no kernel flip);
+ * centring is expressed through the padding, so this primitive is a plain strided, dilated
+ * cross-correlation with periodic (torus) or zero padding per axis.
+ *
+ *   y[b, o..., co] = Σ_{a, ci} x̃[b, o·s + a·r − lo, ci] · w[a, ci, co]
+ *
+ * where x̃ is x dilated by l (l−1 zeros between pixels) and padded: wrapped modulo N on torus axes,
+ * zero elsewhere. Its two adjoints (input and filter gradients) are primitives of their own, so that
+ * every backend can run them without im2col buffers.
+ */
+import { run } from '../engine.js';
+import { argError, check, show } from '../core/errors.js';
+import { sizeOf, type Shape } from '../core/shape.js';
+import type { Tensor } from '../tensor.js';
+import type { ConvAttrs, OpDef } from './op.js';
+
+/** Output spatial size along one axis. */
+export function convOutSize(n: number, k: number, s: number, lo: number, hi: number, r: number, l: number): number {
+  return Math.floor(((n - 1) * l + 1 + lo + hi - (k - 1) * r - 1) / s) + 1;
+}
+
+function validateAttrs(op: string, D: number, a: ConvAttrs): void {
+  for (const [name, v] of Object.entries({ kernel: a.kernel, stride: a.stride, rhsDilation: a.rhsDilation, lhsDilation: a.lhsDilation })) {
+    check(v.length === D && v.every((e) => Number.isInteger(e) && e >= 1), op, name, `${D} integers >= 1`, v);
+  }
+  check(a.torus.length === D, op, 'torus', `${D} booleans`, a.torus);
+  check(a.padding.length === D && a.padding.every((p) => p.length === 2 && p.every((e) => Number.isInteger(e) && e >= 0)),
+    op, 'padding', `${D} pairs [lo, hi] of integers >= 0`, a.padding.map((p) => `[${p}]`));
+  a.torus.forEach((t, i) => {
+    if (t && a.lhsDilation[i] !== 1) argError(op, `lhsDilation[${i}]`, '1 on a torus (periodic) axis; use zero padding', a.lhsDilation[i]);
+  });
+}
+
+/** Validates x[B, ...spatial, Cin] against the attributes; returns the output spatial sizes. */
+function outSpatial(op: string, x: Shape, a: ConvAttrs): number[] {
+  const D = a.kernel.length;
+  check(D >= 1 && D <= 3, op, 'kernel', 'of length 1, 2 or 3 (one size per spatial axis)', a.kernel);
+  check(x.length === D + 2, op, 'input shape', `[batch, ...${D} spatial, channels] (rank ${D + 2})`, x);
+  validateAttrs(op, D, a);
+  return a.kernel.map((k, i) => {
+    const o = convOutSize(x[i + 1]!, k, a.stride[i]!, a.padding[i]![0], a.padding[i]![1], a.rhsDilation[i]!, a.lhsDilation[i]!);
+    if (o < 1) argError(op, `output size on spatial axis ${i}`, '>= 1', `${o} (input ${x[i + 1]}, kernel ${k}, dilation ${a.rhsDilation[i]}, padding [${a.padding[i]}])`);
+    return o;
+  });
+}
+
+function checkFilter(op: string, w: Shape, taps: number, cin: number, cout?: number): void {
+  const ok = w.length === 3 && w[0] === taps && w[1] === cin && (cout === undefined || w[2] === cout);
+  if (!ok) argError(op, 'filter shape', `[${taps} taps, ${cin} in-channels, ${cout ?? 'Cout'} out-channels]`, show(w));
+}
+
+export const convDef: OpDef<'conv'> = {
+  name: 'conv',
+  outShape([x, w], a) {
+    const o = outSpatial('conv', x!, a);
+    checkFilter('conv', w!, sizeOf(a.kernel), x!.at(-1)!);
+    return [x![0]!, ...o, w![2]!];
+  },
+  vjp: (dy, [x, w], _y, a) => [convInputGrad(dy, w!, a, x!.shape), convFilterGrad(x!, dy, a)],
+};
+
+export const convInputGradDef: OpDef<'convInputGrad'> = {
+  name: 'convInputGrad',
+  outShape([dy, w], a) {
+    const o = outSpatial('convInputGrad', a.inputShape, a);
+    checkFilter('convInputGrad', w!, sizeOf(a.kernel), a.inputShape.at(-1)!, dy!.at(-1));
+    const expected = [a.inputShape[0]!, ...o, w![2]!];
+    check(dy!.length === expected.length && dy!.every((d, i) => d === expected[i]), 'convInputGrad', 'dy shape', show(expected), dy);
+    return a.inputShape;
+  },
+  vjp: (g, [dy, w], _y, a) => [conv(g, w!, a), convFilterGrad(g, dy!, a)],
+};
+
+export const convFilterGradDef: OpDef<'convFilterGrad'> = {
+  name: 'convFilterGrad',
+  outShape([x, dy], a) {
+    const o = outSpatial('convFilterGrad', x!, a);
+    const expected = [x![0]!, ...o];
+    check(dy!.length === expected.length + 1 && expected.every((d, i) => d === dy![i]), 'convFilterGrad', 'dy shape', `${show(expected)} + [Cout]`, dy);
+    return [sizeOf(a.kernel), x!.at(-1)!, dy!.at(-1)!];
+  },
+  vjp: (g, [x, dy], _y, a) => [convInputGrad(dy!, g, a, x!.shape), conv(x!, g, a)],
+};
+
+export function conv(x: Tensor, w: Tensor, attrs: ConvAttrs): Tensor {
+  return run(convDef, [x, w], attrs);
+}
+
+export function convInputGrad(dy: Tensor, w: Tensor, attrs: ConvAttrs, inputShape: Shape): Tensor {
+  return run(convInputGradDef, [dy, w], { ...attrs, inputShape });
+}
+
+export function convFilterGrad(x: Tensor, dy: Tensor, attrs: ConvAttrs): Tensor {
+  return run(convFilterGradDef, [x, dy], { ...attrs });
+}
+
+/** Options for `convAttrs`: scalars apply to every axis. */
+export interface ConvOptions {
+  stride?: number | readonly number[];
+  padding?: number | readonly (readonly [number, number])[];
+  torus?: boolean | readonly boolean[];
+  rhsDilation?: number | readonly number[];
+  lhsDilation?: number | readonly number[];
+}
+
+/** Completes conv attributes for `D` spatial axes with a kernel of side(s) `kernel`. */
+export function convAttrs(D: number, kernel: number | readonly number[], o: ConvOptions = {}): ConvAttrs {
+  const per = <T>(v: T | readonly T[] | undefined, dflt: T): T[] =>
+    v === undefined ? new Array<T>(D).fill(dflt) : Array.isArray(v) ? [...(v as T[])] : new Array<T>(D).fill(v as T);
+  const pad = o.padding;
+  return {
+    kernel: per(kernel, 1),
+    stride: per(o.stride, 1),
+    padding: typeof pad === 'number' || pad === undefined ? new Array(D).fill([pad ?? 0, pad ?? 0]) : pad.map((p) => [p[0], p[1]] as const),
+    torus: per(o.torus, false),
+    rhsDilation: per(o.rhsDilation, 1),
+    lhsDilation: per(o.lhsDilation, 1),
+  };
+}
+
+/**
+ * The shared parameter layout of the conv kernels (AssemblyScript and WGSL read the same Int32Array):
+ * [D, B, Cin, Cout, then for axis 0..2: N, O, K, stride, lo, torus, rhsDilation, lhsDilation].
+ * Unused axes (D < 3) are filled with N = O = K = 1 so that kernels can always loop over 3 axes.
+ */
+export const CONV_AXIS_FIELDS = 8;
+export function convParams(x: Shape, cout: number, a: ConvAttrs): Int32Array {
+  const D = a.kernel.length;
+  const p = new Int32Array(4 + 3 * CONV_AXIS_FIELDS);
+  p.set([D, x[0]!, x.at(-1)!, cout]);
+  for (let i = 0; i < 3; i++) {
+    const n = i < D ? x[i + 1]! : 1;
+    const fields = i < D
+      ? [n, convOutSize(n, a.kernel[i]!, a.stride[i]!, a.padding[i]![0], a.padding[i]![1], a.rhsDilation[i]!, a.lhsDilation[i]!),
+        a.kernel[i]!, a.stride[i]!, a.padding[i]![0], a.torus[i] ? 1 : 0, a.rhsDilation[i]!, a.lhsDilation[i]!]
+      : [1, 1, 1, 1, 0, 0, 1, 1];
+    p.set(fields, 4 + i * CONV_AXIS_FIELDS);
+  }
+  return p;
+}
+
+/**
+ * Where tap `a` of output position `o` reads along one axis: the input index, or -1 for padding.
+ * (The one definition of the padding semantics; kernels implement the same arithmetic.)
+ */
+export function convSource(o: number, a: number, n: number, s: number, lo: number, torus: boolean, r: number, l: number): number {
+  const p = o * s + a * r - lo;
+  if (torus) return ((p % n) + n) % n;
+  if (p < 0 || p % l !== 0) return -1;
+  const i = p / l;
+  return i < n ? i : -1;
+}

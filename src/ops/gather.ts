@@ -1,0 +1,82 @@
+/**
+ * Index-map primitives. `gather` reads x at a static index per output element; `scatterAdd` is its
+ * adjoint. Permutations, flips, slices, broadcasts, the group action on pixels and tensor
+ * components, and diagonal extraction for contractions are all gathers whose index maps are
+ * computed once in TypeScript.
+ */
+import { run } from '../engine.js';
+import { argError, check, show } from '../core/errors.js';
+import { checkShape, normAxis, sizeOf, stridesOf, type Shape } from '../core/shape.js';
+import type { Tensor } from '../tensor.js';
+import type { OpDef } from './op.js';
+
+function checkIndex(op: string, index: Int32Array, outLen: number, srcLen: number): void {
+  check(index instanceof Int32Array, op, 'index', 'an Int32Array', typeof index);
+  check(index.length === outLen, op, 'index length', `${outLen}`, index.length);
+  for (let i = 0; i < index.length; i++) {
+    const j = index[i]!;
+    if (j < -1 || j >= srcLen) argError(op, `index[${i}]`, `in [-1, ${srcLen})`, j);
+  }
+}
+
+export const gatherDef: OpDef<'gather'> = {
+  name: 'gather',
+  outShape([x], { shape, index }) {
+    checkShape('gather', 'shape', shape);
+    checkIndex('gather', index, sizeOf(shape), sizeOf(x!));
+    return shape;
+  },
+  vjp: (dy, [x], _y, { index }) => [scatterAdd(dy, x!.shape, index)],
+};
+
+export const scatterAddDef: OpDef<'scatterAdd'> = {
+  name: 'scatterAdd',
+  outShape([x], { shape, index }) {
+    checkShape('scatterAdd', 'shape', shape);
+    checkIndex('scatterAdd', index, sizeOf(x!), sizeOf(shape));
+    return shape;
+  },
+  vjp: (dy, [x], _y, { index }) => [gather(dy, x!.shape, index)],
+};
+
+export function gather(x: Tensor, shape: Shape, index: Int32Array): Tensor {
+  return run(gatherDef, [x], { shape, index });
+}
+
+export function scatterAdd(x: Tensor, shape: Shape, index: Int32Array): Tensor {
+  return run(scatterAddDef, [x], { shape, index });
+}
+
+/** Index map for y[j...] = x[...] where `source(outCoord)` gives the flat source index or -1. */
+export function indexMap(shape: Shape, source: (coord: number[]) => number): Int32Array {
+  const index = new Int32Array(sizeOf(shape));
+  const coord = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < index.length; i++) {
+    index[i] = source(coord);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++coord[d]! < shape[d]!) break;
+      coord[d] = 0;
+    }
+  }
+  return index;
+}
+
+/** Axis permutation: y.shape[i] = x.shape[perm[i]]. */
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const r = x.shape.length;
+  check(perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i), 'permute', 'perm', `a permutation of 0..${r - 1}`, perm);
+  const src = stridesOf(x.shape);
+  const shape = perm.map((p) => x.shape[p]!);
+  return gather(x, shape, indexMap(shape, (c) => c.reduce((s, v, i) => s + v * src[perm[i]!]!, 0)));
+}
+
+/** x[..., start:start+length, ...] along `axis`. */
+export function slice(x: Tensor, axis: number, start: number, length: number): Tensor {
+  const a = normAxis('slice', axis, x.shape.length);
+  if (!(Number.isInteger(start) && Number.isInteger(length) && start >= 0 && length >= 0 && start + length <= x.shape[a]!)) {
+    argError('slice', 'range', `within [0, ${x.shape[a]}] on axis ${a} of ${show(x.shape)}`, [start, start + length]);
+  }
+  const src = stridesOf(x.shape);
+  const shape = x.shape.map((d, i) => (i === a ? length : d));
+  return gather(x, shape, indexMap(shape, (c) => c.reduce((s, v, i) => s + (i === a ? v + start : v) * src[i]!, 0)));
+}

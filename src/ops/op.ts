@@ -1,0 +1,79 @@
+/**
+ * The op contract. A primitive is defined once, in `src/ops/<stem>.ts`, by an `OpDef`: its name,
+ * validation + output shape, and its vector-Jacobian rule written with other ops. Every backend
+ * implements it in its kernel table, which is typed over `OpName`, so a missing kernel is a compile
+ * error (see CONTRIBUTING.md).
+ */
+import type { Shape } from '../core/shape.js';
+import type { Tensor } from '../tensor.js';
+
+export type UnaryOp =
+  | 'neg' | 'abs' | 'sign' | 'square' | 'sqrt' | 'recip' | 'exp' | 'log'
+  | 'relu' | 'step' | 'tanh' | 'sigmoid' | 'gelu' | 'geluGrad';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'ge' | 'eq';
+export type ReduceOp = 'sum' | 'max';
+
+/**
+ * Geometry of the dense convolution (cross-correlation over centred taps), per spatial axis:
+ * the input is lhs-dilated ((l-1) zeros between pixels), padded by [lo, hi] (periodically on torus
+ * axes, with zeros elsewhere), then read at o*stride + a*rhsDilation - lo for tap a.
+ */
+export interface ConvAttrs {
+  readonly kernel: readonly number[];
+  readonly stride: readonly number[];
+  readonly padding: readonly (readonly [number, number])[];
+  readonly torus: readonly boolean[];
+  readonly rhsDilation: readonly number[];
+  readonly lhsDilation: readonly number[];
+}
+
+export interface OpAttrs {
+  /** y = f(x), elementwise. */
+  unary: { readonly op: UnaryOp };
+  /** y = f(a, b) with NumPy broadcasting. */
+  binary: { readonly op: BinaryOp };
+  /** Reduction over `axes` (dropped from the output shape). */
+  reduce: { readonly op: ReduceOp; readonly axes: readonly number[] };
+  /** a[..., m, k] · b[..., k, n] (optionally transposed), batch axes broadcast. */
+  matmul: { readonly transA: boolean; readonly transB: boolean };
+  /** out.flat[i] = x.flat[index[i]] (0 where index[i] = -1); out has `shape`. */
+  gather: { readonly shape: Shape; readonly index: Int32Array };
+  /** out = zeros(shape); out.flat[index[i]] += x.flat[i] (skipped where index[i] = -1). */
+  scatterAdd: { readonly shape: Shape; readonly index: Int32Array };
+  /** Concatenation along `axis`. */
+  concat: { readonly axis: number };
+  /** x[B, ...spatial, Cin] ⋆ w[taps, Cin, Cout] -> y[B, ...out, Cout]. */
+  conv: ConvAttrs;
+  /** dy[B, ...out, Cout], w -> dx[B, ...spatial, Cin] (the transpose of conv in x). */
+  convInputGrad: ConvAttrs & { readonly inputShape: Shape };
+  /** x, dy -> dw[taps, Cin, Cout] (the transpose of conv in w). */
+  convFilterGrad: ConvAttrs;
+  /** x[B, ...spatial, C*T], comparator c[B, ...spatial, C] -> the whole T-vector at the first
+   * argmax of c in each non-overlapping patch^D window. */
+  maxPool: { readonly patch: number; readonly tensorSize: number };
+  /** dy[B, ...spatial/patch, C*T], comparator -> dx routed to each window's argmax. */
+  maxPoolGrad: { readonly patch: number; readonly tensorSize: number; readonly inputShape: Shape };
+}
+
+export type OpName = keyof OpAttrs;
+
+/** The definition of a primitive: backend-free. */
+export interface OpDef<K extends OpName> {
+  readonly name: K;
+  /** Validates the inputs (clear messages naming the op and argument) and returns the output shape. */
+  outShape(shapes: readonly Shape[], attrs: OpAttrs[K]): Shape;
+  /** Vector-Jacobian product: one cotangent per input (null where an input has no gradient). */
+  vjp(dy: Tensor, inputs: readonly Tensor[], y: Tensor, attrs: OpAttrs[K]): (Tensor | null)[];
+}
+
+/** Shapes a kernel gets along with its storages. */
+export interface KernelShapes {
+  readonly inputs: readonly Shape[];
+  readonly out: Shape;
+}
+
+/** A backend's implementation of op K: writes into the freshly allocated `out`. */
+export type Kernel<K extends OpName, S> = (out: S, inputs: readonly S[], attrs: OpAttrs[K], shapes: KernelShapes) => void;
+
+/** A backend's complete kernel table: leaving an op out is a compile error. */
+export type KernelTable<S> = { readonly [K in OpName]: Kernel<K, S> };

@@ -1,0 +1,51 @@
+/**
+ * Max pooling by a comparator: in each non-overlapping patch^D window, the whole tensor (T values)
+ * of the pixel where the comparator is largest (the first such pixel in row-major window order) is
+ * copied. With the pixel norm as comparator this is ginjax's equivariant max-norm pool.
+ */
+import { run } from '../engine.js';
+import { argError, check, show } from '../core/errors.js';
+import type { Shape } from '../core/shape.js';
+import type { Tensor } from '../tensor.js';
+import type { OpDef } from './op.js';
+
+/** x[B, ...spatial, C*T], comparator[B, ...spatial, C] -> pooled shape. */
+function pooledShape(op: string, x: Shape, c: Shape, patch: number, tensorSize: number): Shape {
+  check(Number.isInteger(patch) && patch >= 1, op, 'patch', 'an integer >= 1', patch);
+  check(Number.isInteger(tensorSize) && tensorSize >= 1, op, 'tensorSize', 'an integer >= 1', tensorSize);
+  check(x.length >= 3, op, 'input shape', '[batch, ...spatial, channels]', x);
+  const channels = x.at(-1)! / tensorSize;
+  const expected = [...x.slice(0, -1), channels];
+  if (!Number.isInteger(channels) || c.length !== x.length || c.some((d, i) => d !== expected[i])) {
+    argError(op, 'comparator shape', show(expected), c);
+  }
+  return x.map((d, i) => {
+    if (i === 0 || i === x.length - 1) return d;
+    if (d % patch !== 0) argError(op, `spatial size on axis ${i - 1}`, `divisible by the patch ${patch}`, d);
+    return d / patch;
+  });
+}
+
+export const maxPoolDef: OpDef<'maxPool'> = {
+  name: 'maxPool',
+  outShape: ([x, c], { patch, tensorSize }) => pooledShape('maxPool', x!, c!, patch, tensorSize),
+  vjp: (dy, [x, c], _y, { patch, tensorSize }) => [maxPoolGrad(dy, c!, patch, tensorSize, x!.shape), null],
+};
+
+export const maxPoolGradDef: OpDef<'maxPoolGrad'> = {
+  name: 'maxPoolGrad',
+  outShape([dy, c], { patch, tensorSize, inputShape }) {
+    const pooled = pooledShape('maxPoolGrad', inputShape, c!, patch, tensorSize);
+    check(dy!.length === pooled.length && dy!.every((d, i) => d === pooled[i]), 'maxPoolGrad', 'dy shape', show(pooled), dy);
+    return inputShape;
+  },
+  vjp: (g, [, c], _y, { patch, tensorSize }) => [maxPool(g, c!, patch, tensorSize), null],
+};
+
+export function maxPool(x: Tensor, comparator: Tensor, patch: number, tensorSize: number): Tensor {
+  return run(maxPoolDef, [x, comparator], { patch, tensorSize });
+}
+
+export function maxPoolGrad(dy: Tensor, comparator: Tensor, patch: number, tensorSize: number, inputShape: Shape): Tensor {
+  return run(maxPoolGradDef, [dy, comparator], { patch, tensorSize, inputShape });
+}

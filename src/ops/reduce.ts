@@ -1,0 +1,45 @@
+/** Reductions (sum, max) over a set of axes, which are dropped from the shape. */
+import { run } from '../engine.js';
+import { check } from '../core/errors.js';
+import { normAxis } from '../core/shape.js';
+import type { Tensor } from '../tensor.js';
+import { binary, broadcastTo, div, mul, scale as scaleBy } from './binary.js';
+import type { OpDef, ReduceOp } from './op.js';
+
+export const reduceDef: OpDef<'reduce'> = {
+  name: 'reduce',
+  outShape([x], { op, axes }) {
+    check(new Set(axes).size === axes.length && axes.every((a) => Number.isInteger(a) && a >= 0 && a < x!.length),
+      `reduce(${op})`, 'axes', `distinct axes in [0, ${x!.length})`, axes);
+    return x!.filter((_, i) => !axes.includes(i));
+  },
+  vjp(dy, [x], y, { op, axes }) {
+    const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const g = broadcastTo(dy.reshape(kept), x!.shape);
+    if (op === 'sum') return [g];
+    // Ties share the gradient equally.
+    const mask = binary('eq', x!, broadcastTo(y.reshape(kept), x!.shape));
+    return [div(mul(g, mask), broadcastTo(reduce('sum', mask, axes).reshape(kept), x!.shape))];
+  },
+};
+
+export function reduce(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {
+  return run(reduceDef, [x], { op, axes: axes.map((a) => normAxis(`reduce(${op})`, a, x.shape.length)).sort((a, b) => a - b) });
+}
+
+/** Sum over `axes` (all axes by default). */
+export function sum(x: Tensor, axes: readonly number[] = x.shape.map((_, i) => i)): Tensor {
+  return reduce('sum', x, axes);
+}
+
+export function max(x: Tensor, axes: readonly number[] = x.shape.map((_, i) => i)): Tensor {
+  return reduce('max', x, axes);
+}
+
+export function mean(x: Tensor, axes: readonly number[] = x.shape.map((_, i) => i)): Tensor {
+  const n = axes.reduce((p, a) => p * x.shape[normAxis('mean', a, x.shape.length)]!, 1);
+  const s = sum(x, axes);
+  const m = scaleBy(s, 1 / n);
+  s.dispose();
+  return m;
+}

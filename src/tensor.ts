@@ -1,0 +1,174 @@
+/**
+ * Tensor: float32 data with a shape, stored by one backend. Storage is reference-counted so that
+ * reshapes share it; `dispose()` releases this handle, and `tidy(fn)` disposes every tensor made
+ * inside `fn` that `fn` does not return.
+ */
+import { getBackend, type Backend } from './backends/backend.js';
+import { checkShape, sameShape, sizeOf, type Shape } from './core/shape.js';
+import { argError, show } from './core/errors.js';
+
+interface Storage {
+  readonly backend: Backend;
+  readonly data: unknown;
+  readonly size: number;
+  refs: number;
+}
+
+const live = { tensors: 0, bytes: 0 };
+const scopes: Set<Tensor>[] = [];
+
+export class Tensor {
+  readonly shape: Shape;
+  readonly size: number;
+  #storage: Storage | null;
+
+  /** @internal Use `tensor()`, `zeros()` or an op to make tensors. */
+  constructor(shape: Shape, storage: Storage) {
+    this.shape = Object.freeze([...shape]);
+    this.size = storage.size;
+    this.#storage = storage;
+    storage.refs++;
+    live.tensors++;
+    scopes[scopes.length - 1]?.add(this);
+  }
+
+  get backend(): Backend {
+    return this.#live('backend').backend;
+  }
+
+  get disposed(): boolean {
+    return this.#storage === null;
+  }
+
+  /** @internal The backend storage. */
+  storage(): unknown {
+    return this.#live('storage').data;
+  }
+
+  #live(what: string): Storage {
+    if (!this.#storage) throw new Error(`Tensor.${what}: tensor of shape ${show(this.shape)} was disposed`);
+    return this.#storage;
+  }
+
+  /** Reads the data (waits for pending GPU work). */
+  data(): Promise<Float32Array> {
+    const s = this.#live('data');
+    return s.backend.read(s.data, s.size);
+  }
+
+  /** Synchronous read; CPU backends (ref, wasm) only. */
+  dataSync(): Float32Array {
+    const s = this.#live('dataSync');
+    if (!s.backend.readSync) {
+      throw new Error(`Tensor.dataSync: the ${s.backend.name} backend reads asynchronously; use await tensor.data()`);
+    }
+    return s.backend.readSync(s.data, s.size);
+  }
+
+  /** The same data with another shape of equal size; shares storage. */
+  reshape(shape: Shape): Tensor {
+    checkShape('reshape', 'shape', shape);
+    if (sizeOf(shape) !== this.size) argError('reshape', 'shape', `of size ${this.size} (from ${show(this.shape)})`, shape);
+    return sameShape(shape, this.shape) ? this.#share() : new Tensor(shape, this.#live('reshape'));
+  }
+
+  #share(): Tensor {
+    return new Tensor(this.shape, this.#live('reshape'));
+  }
+
+  dispose(): void {
+    const s = this.#storage;
+    if (!s) return;
+    this.#storage = null;
+    live.tensors--;
+    if (--s.refs === 0) {
+      live.bytes -= 4 * s.size;
+      s.backend.free(s.data);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    return `Tensor(${show(this.shape)}, ${this.#storage?.backend.name ?? 'disposed'})`;
+  }
+}
+
+/** @internal Allocates uninitialised storage of `size` elements on `backend` and wraps it. */
+export function allocTensor(shape: Shape, backend: Backend): Tensor {
+  const size = sizeOf(shape);
+  const storage: Storage = { backend, data: backend.alloc(size), size, refs: 0 };
+  live.bytes += 4 * size;
+  return new Tensor(shape, storage);
+}
+
+/** A tensor from data (copied) on the current backend (or `backend`). */
+export function tensor(data: ArrayLike<number>, shape: Shape = [data.length], backend: Backend = getBackend()): Tensor {
+  checkShape('tensor', 'shape', shape);
+  if (sizeOf(shape) !== data.length) argError('tensor', 'data length', `${sizeOf(shape)} for shape ${show(shape)}`, data.length);
+  const t = allocTensor(shape, backend);
+  backend.write(t.storage(), data instanceof Float64Array || data instanceof Float32Array ? data : Float32Array.from(data));
+  return t;
+}
+
+export function full(shape: Shape, value: number, backend?: Backend): Tensor {
+  checkShape('full', 'shape', shape);
+  return tensor(new Float32Array(sizeOf(shape)).fill(value), shape, backend);
+}
+
+export function zeros(shape: Shape, backend?: Backend): Tensor {
+  return full(shape, 0, backend);
+}
+
+export function scalar(value: number, backend?: Backend): Tensor {
+  return tensor([value], [], backend);
+}
+
+/** Live tensor handles and bytes of live storage, over all backends. */
+export function memory(): { tensors: number; bytes: number } {
+  return { ...live };
+}
+
+/** Every Tensor reachable from `value` through arrays, maps and object fields. */
+export function collectTensors(value: unknown, into = new Set<Tensor>(), seen = new Set<object>()): Set<Tensor> {
+  if (value instanceof Tensor) into.add(value);
+  else if (value !== null && typeof value === 'object' && !seen.has(value) && !ArrayBuffer.isView(value)) {
+    seen.add(value);
+    const items = value instanceof Map ? value.values() : Object.values(value);
+    for (const v of items) collectTensors(v, into, seen);
+  }
+  return into;
+}
+
+/**
+ * Runs `fn` and disposes every tensor created during it, except those reachable from its result
+ * (and those passed to `keep`). Nested scopes hand surviving tensors to the enclosing scope.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  if (result instanceof Promise) throw new Error('tidy: fn must be synchronous (got a Promise); dispose async results yourself');
+  const kept = collectTensors(result);
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (kept.has(t) || keptForever.has(t)) outer?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+const keptForever = new WeakSet<Tensor>();
+
+/** Excludes `t` from disposal by enclosing `tidy` scopes. */
+export function keep<T extends Tensor>(t: T): T {
+  keptForever.add(t);
+  return t;
+}
