@@ -6,7 +6,8 @@ import type { KernelTable, OpName } from '../ops/op.js';
 
 export type BackendName = 'ref' | 'wasm' | 'webgpu';
 
-export interface Backend<S = unknown> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- storages differ per backend; kernels are typed per backend
+export interface Backend<S = any> {
   readonly name: BackendName;
   /** Allocates storage for `size` float32 elements (contents unspecified). */
   alloc(size: number): S;
