@@ -6,12 +6,11 @@ import { getBackend, type Backend } from './backends/backend.js';
 import type { OpAttrs, OpDef, OpName } from './ops/op.js';
 import { allocTensor, type Tensor } from './tensor.js';
 
-/** One recorded primitive application. */
+/** One recorded application: its inputs, output, and the vector-Jacobian product. */
 export interface TapeEntry {
-  readonly def: OpDef<OpName>;
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
-  readonly attrs: OpAttrs[OpName];
+  readonly vjp: (dy: Tensor) => (Tensor | null)[];
 }
 
 /** Active tapes (innermost last); `grad` pushes one while it runs the function. */
@@ -25,13 +24,18 @@ export function run<K extends OpName>(def: OpDef<K>, inputs: readonly Tensor[], 
     inputs: inputs.map((t) => t.shape),
     out: outShape,
   });
+  record(inputs, out, (dy) => def.vjp(dy, inputs, out, attrs));
+  return out;
+}
+
+/** Records `output = f(inputs)` on every tape that watches an input (used for views too). */
+export function record(inputs: readonly Tensor[], output: Tensor, vjp: TapeEntry['vjp']): void {
   for (const tape of tapes) {
     if (inputs.some((t) => tape.watched.has(t))) {
-      tape.watched.add(out);
-      tape.entries.push({ def: def as OpDef<OpName>, inputs, output: out, attrs });
+      tape.watched.add(output);
+      tape.entries.push({ inputs, output, vjp });
     }
   }
-  return out;
 }
 
 function backendOf(op: string, inputs: readonly Tensor[]): Backend {

@@ -4,8 +4,9 @@
  * inside `fn` that `fn` does not return.
  */
 import { getBackend, type Backend } from './backends/backend.js';
-import { checkShape, sameShape, sizeOf, type Shape } from './core/shape.js';
+import { checkShape, sizeOf, type Shape } from './core/shape.js';
 import { argError, show } from './core/errors.js';
+import { record } from './engine.js';
 
 interface Storage {
   readonly backend: Backend;
@@ -69,11 +70,10 @@ export class Tensor {
   reshape(shape: Shape): Tensor {
     checkShape('reshape', 'shape', shape);
     if (sizeOf(shape) !== this.size) argError('reshape', 'shape', `of size ${this.size} (from ${show(this.shape)})`, shape);
-    return sameShape(shape, this.shape) ? this.#share() : new Tensor(shape, this.#live('reshape'));
-  }
-
-  #share(): Tensor {
-    return new Tensor(this.shape, this.#live('reshape'));
+    const y = new Tensor(shape, this.#live('reshape'));
+    const from = this.shape;
+    record([this], y, (dy) => [dy.reshape(from)]);
+    return y;
   }
 
   dispose(): void {
