@@ -1,0 +1,187 @@
+/**
+ * Getting a GPU device, and the device's error state.
+ *
+ * Where the GPU comes from: `navigator.gpu` (browsers, Deno), else, in Node, the `webgpu` npm package
+ * (Dawn), imported dynamically under a name hidden from bundlers so that browser bundles never pull
+ * it in. For Dawn, env `WEBGPU_BACKEND` picks Dawn's backend (`opengl`, `opengles`, `vulkan`, `metal`,
+ * `d3d12`, `null`; unset: Dawn's default). OpenGL(ES) only offers the compatibility feature level, so
+ * it is requested directly; otherwise a core adapter is requested first and compatibility second.
+ * On a headless Linux machine without a GPU, `WEBGPU_BACKEND=opengl EGL_PLATFORM=surfaceless` runs
+ * on Mesa llvmpipe (see the toolchain notes).
+ *
+ * Errors: WebGPU reports device loss and validation/out-of-memory errors asynchronously. `GpuContext`
+ * remembers them and `check()` — called at every entry point of the backend — throws them on the
+ * next use: device loss forever after (the device is unusable), an uncaptured error once.
+ */
+
+/** Why this file cannot name the WebGPU globals: in Node they are not installed on globalThis. */
+export const BufferUsage = {
+  MAP_READ: 0x0001,
+  COPY_SRC: 0x0004,
+  COPY_DST: 0x0008,
+  UNIFORM: 0x0040,
+  STORAGE: 0x0080,
+} as const;
+export const MapMode = { READ: 0x0001 } as const;
+
+export type FeatureLevel = 'core' | 'compatibility';
+
+export interface DeviceOptions {
+  /** Dawn backend for the Node `webgpu` package (default: env WEBGPU_BACKEND, else Dawn's default). */
+  readonly dawnBackend?: string;
+}
+
+/** Limits the kernels rely on, requested at the adapter's best value. */
+const REQUESTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'minUniformBufferOffsetAlignment',
+  'minStorageBufferOffsetAlignment',
+] as const;
+
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly adapterInfo: { vendor: string; architecture: string; device: string; description: string };
+  readonly featureLevel: FeatureLevel;
+  /** Where the GPU came from: 'navigator.gpu' or 'webgpu package (backend=…)'. */
+  readonly source: string;
+  #lost: string | null = null;
+  #errors: string[] = [];
+
+  constructor(device: GPUDevice, adapter: GPUAdapter, featureLevel: FeatureLevel, source: string) {
+    this.device = device;
+    const i = adapter.info;
+    this.adapterInfo = {
+      vendor: i?.vendor ?? '',
+      architecture: i?.architecture ?? '',
+      device: i?.device ?? '',
+      description: i?.description ?? '',
+    };
+    this.featureLevel = featureLevel;
+    this.source = source;
+    void device.lost.then((info) => {
+      this.#lost = `webgpu: the GPU device was lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''}); ` +
+        'every GPU tensor is gone; call init() again to start a new device';
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      const kind = e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : 'GPUError';
+      this.#errors.push(`${kind}: ${e.message.trim()}`);
+      ev.preventDefault?.(); // we report it ourselves; keep browsers from logging it twice
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  get lost(): boolean {
+    return this.#lost !== null;
+  }
+
+  /** Throws the device loss, or the errors reported since the last check (once). */
+  check(where: string): void {
+    if (this.#lost) throw new Error(`${this.#lost} (at ${where})`);
+    if (this.#errors.length) {
+      const errs = this.#errors.splice(0);
+      throw new Error(`webgpu: the GPU reported ${errs.length === 1 ? 'an error' : `${errs.length} errors`} ` +
+        `before ${where}: ${errs.join(' | ')}`);
+    }
+  }
+
+  /** Marks the device lost now (loss is reported asynchronously by the device itself). */
+  markLost(why: string): void {
+    this.#lost ??= `webgpu: the GPU device was lost (${why}); every GPU tensor is gone; call init() again to start a new device`;
+  }
+
+  describe(): string {
+    const a = this.adapterInfo;
+    const name = [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unknown adapter';
+    return `${name}${a.description ? ` (${a.description})` : ''}, feature level ${this.featureLevel}, via ${this.source}`;
+  }
+}
+
+function env(name: string): string | undefined {
+  try {
+    // Deno exposes `process` but reading env needs --allow-env: treat a refusal as unset.
+    return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name] || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const dawnInstances = new Map<string, GPU>();
+
+/** The GPU entry point of this runtime, or an Error saying why there is none. */
+async function getGpu(opts: DeviceOptions): Promise<{ gpu: GPU; source: string; preferCompat: boolean; hint: string }> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, source: 'navigator.gpu', preferCompat: false, hint: '' };
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (!isNode) {
+    throw new Error('webgpu: this runtime has no navigator.gpu (a browser needs WebGPU enabled and a secure context: https or localhost)');
+  }
+  const backend = opts.dawnBackend ?? env('WEBGPU_BACKEND');
+  const key = backend ?? '';
+  let gpu = dawnInstances.get(key);
+  if (!gpu) {
+    let mod: { create?: (options: string[]) => GPU };
+    try {
+      const pkg = 'webgpu'; // a variable, so that bundlers leave this Node-only import alone
+      mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ pkg)) as typeof mod;
+    } catch (e) {
+      throw new Error(`webgpu: no navigator.gpu and the 'webgpu' package is not installed or failed to load (npm install webgpu): ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (typeof mod.create !== 'function') throw new Error("webgpu: the 'webgpu' package has no create() export (expected webgpu@0.6)");
+    gpu = mod.create(backend ? [`backend=${backend}`] : []);
+    dawnInstances.set(key, gpu);
+  }
+  const gl = backend !== undefined && backend.startsWith('opengl');
+  const hint = gl
+    ? env('EGL_PLATFORM') ? '' : '; on a machine without a display set EGL_PLATFORM=surfaceless'
+    : backend === undefined
+      ? '; on Linux without a usable Vulkan driver try WEBGPU_BACKEND=opengl EGL_PLATFORM=surfaceless (Mesa llvmpipe)'
+      : '';
+  return { gpu, source: `webgpu package (Dawn, backend=${backend ?? 'default'})`, preferCompat: gl, hint };
+}
+
+/** Requests an adapter and a device with the limits our kernels need. */
+export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
+  const { gpu, source, preferCompat, hint } = await getGpu(opts);
+  const levels: FeatureLevel[] = preferCompat ? ['compatibility'] : ['core', 'compatibility'];
+  let adapter: GPUAdapter | null = null;
+  for (const featureLevel of levels) {
+    adapter = await gpu.requestAdapter(featureLevel === 'core' ? {} : ({ featureLevel } as GPURequestAdapterOptions));
+    if (adapter) break;
+  }
+  if (!adapter) {
+    throw new Error(`webgpu: requestAdapter() returned null for feature level ${levels.join(' and ')} (${source})${hint}`);
+  }
+  // A compatibility request may still get a core-capable adapter: ask for core then.
+  const core = adapter.features.has('core-features-and-limits' as GPUFeatureName) ||
+    (levels[0] === 'core' && !preferCompat && (adapter as { featureLevel?: string }).featureLevel !== 'compatibility' && levels.indexOf('core') === 0 && !!adapter);
+  const requiredLimits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
+    if (typeof v === 'number') requiredLimits[name] = v;
+  }
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('core-features-and-limits' as GPUFeatureName)
+    ? ['core-features-and-limits' as GPUFeatureName]
+    : [];
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  } catch (e) {
+    throw new Error(`webgpu: requestDevice() failed (${source}): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const level: FeatureLevel = device.features.has('core-features-and-limits' as GPUFeatureName) || (core && !preferCompat)
+    ? 'core'
+    : 'compatibility';
+  return new GpuContext(device, adapter, level, source);
+}

@@ -1,0 +1,240 @@
+/**
+ * GeometricImage: one image whose pixels are k-tensors of parity p in D dimensions, on a grid that is
+ * periodic (torus) or not per axis; data in ginjax's layout [...spatial, (D,)*k]. Immutable: every
+ * operation returns a new image (ginjax's functional GeometricImage API).
+ */
+import { argError, check, checkInt, show } from '../core/errors.js';
+import { sameShape, sizeOf, type Shape } from '../core/shape.js';
+import { add as addT, addScalar, div, mul as mulT, scale as scaleT, sub as subT } from '../ops/binary.js';
+import { max as maxReduce } from '../ops/reduce.js';
+import { step } from '../ops/unary.js';
+import { tensor, tidy, type Tensor } from '../tensor.js';
+import * as F from './functional.js';
+import type { GroupElement } from './group.js';
+
+/** ginjax's TINY: the tolerance of equality checks and of normalize. */
+export const TINY = 1e-5;
+
+export type NestedArray = number | readonly NestedArray[];
+
+function flatten(value: NestedArray): { shape: number[]; data: number[] } {
+  const shape: number[] = [];
+  for (let v: NestedArray = value; Array.isArray(v); v = (v as readonly NestedArray[])[0]!) shape.push((v as readonly NestedArray[]).length);
+  const data: number[] = [];
+  const walk = (v: NestedArray, depth: number) => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number') argError('GeometricImage', 'data', 'a rectangular nested array of numbers', 'a ragged array');
+      data.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) argError('GeometricImage', 'data', 'a rectangular nested array of numbers', 'a ragged array');
+    for (const e of v as readonly NestedArray[]) walk(e, depth + 1);
+  };
+  walk(value, 0);
+  return { shape, data };
+}
+
+function torusFlags(fn: string, isTorus: boolean | readonly boolean[], D: number): boolean[] {
+  const flags = typeof isTorus === 'boolean' ? new Array<boolean>(D).fill(isTorus) : [...isTorus];
+  check(flags.length === D && flags.every((f) => typeof f === 'boolean'), fn, 'isTorus', `a boolean or ${D} booleans`, isTorus);
+  return flags;
+}
+
+function spatialShape(fn: string, N: number | readonly number[], D: number): number[] {
+  const s = typeof N === 'number' ? new Array<number>(D).fill(N) : [...N];
+  check(s.length === D && s.every((n) => Number.isInteger(n) && n >= 1), fn, 'N', `a positive integer or ${D} of them`, N);
+  return s;
+}
+
+export class GeometricImage {
+  readonly data: Tensor;
+  readonly D: number;
+  readonly k: number;
+  readonly parity: 0 | 1;
+  readonly isTorus: readonly boolean[];
+  readonly spatial: readonly number[];
+
+  /** Wraps `data` of shape [...spatial, (D,)*k] (k = rank − D). */
+  constructor(data: Tensor, parity: number, D: number, isTorus: boolean | readonly boolean[] = true) {
+    check(D === 2 || D === 3, 'GeometricImage', 'D', '2 or 3', D);
+    check(Number.isInteger(parity), 'GeometricImage', 'parity', 'an integer', parity);
+    check(data.shape.length >= D, 'GeometricImage', 'data shape', `of rank >= D=${D}`, data.shape);
+    const k = data.shape.length - D;
+    F.splitShape('GeometricImage', data.shape, D, k, 0);
+    this.data = data;
+    this.D = D;
+    this.k = k;
+    this.parity = (((parity % 2) + 2) % 2) as 0 | 1;
+    this.isTorus = Object.freeze(torusFlags('GeometricImage', isTorus, D));
+    this.spatial = Object.freeze(data.shape.slice(0, D));
+  }
+
+  /** An image from nested arrays (shape inferred) or flat data with an explicit shape. */
+  static from(data: NestedArray | ArrayLike<number>, parity: number, D: number, isTorus: boolean | readonly boolean[] = true, shape?: Shape): GeometricImage {
+    if (shape) return new GeometricImage(tensor(data as ArrayLike<number>, shape), parity, D, isTorus);
+    const flat = flatten(data as NestedArray);
+    return new GeometricImage(tensor(flat.data, flat.shape), parity, D, isTorus);
+  }
+
+  static zeros(N: number | readonly number[], k: number, parity: number, D: number, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+    checkInt('GeometricImage.zeros', 'k', k);
+    const spatial = spatialShape('GeometricImage.zeros', N, D);
+    return new GeometricImage(tensor(new Float32Array(sizeOf(spatial) * D ** k), [...spatial, ...new Array(k).fill(D)]), parity, D, isTorus);
+  }
+
+  /** Every pixel equals `fill` (a number, or a nested (D,)*k array); ginjax's argument order. */
+  static fill(N: number | readonly number[], parity: number, D: number, fill: NestedArray, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+    const spatial = spatialShape('GeometricImage.fill', N, D);
+    const pixel = flatten(fill);
+    if (pixel.shape.some((d) => d !== D)) argError('GeometricImage.fill', 'fill', `a (D,)*k nested array with D=${D}`, `shape ${show(pixel.shape)}`);
+    const data = new Float32Array(sizeOf(spatial) * pixel.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = pixel.data[i % pixel.data.length]!;
+    return new GeometricImage(tensor(data, [...spatial, ...pixel.shape]), parity, D, isTorus);
+  }
+
+  get shape(): Shape {
+    return this.data.shape;
+  }
+
+  /** (D,)*k */
+  get pixelShape(): Shape {
+    return this.data.shape.slice(this.D);
+  }
+
+  get pixelSize(): number {
+    return this.D ** this.k;
+  }
+
+  #with(data: Tensor, parity: number = this.parity, isTorus = this.isTorus): GeometricImage {
+    return new GeometricImage(data, parity, this.D, isTorus);
+  }
+
+  #checkCompatible(fn: string, other: GeometricImage, sameType: boolean): void {
+    check(other instanceof GeometricImage, fn, 'other', 'a GeometricImage', other);
+    check(other.D === this.D, fn, 'other.D', `${this.D}`, other.D);
+    if (!sameShape(other.spatial, this.spatial)) argError(fn, 'other spatial shape', show(this.spatial), other.spatial);
+    if (!sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) argError(fn, 'other.isTorus', show(this.isTorus), other.isTorus);
+    if (sameType) {
+      check(other.k === this.k, fn, 'other.k', `${this.k}`, other.k);
+      check(other.parity === this.parity, fn, 'other.parity', `${this.parity}`, other.parity);
+    }
+  }
+
+  add(other: GeometricImage): GeometricImage {
+    this.#checkCompatible('add', other, true);
+    return this.#with(addT(this.data, other.data));
+  }
+
+  sub(other: GeometricImage): GeometricImage {
+    this.#checkCompatible('sub', other, true);
+    return this.#with(subT(this.data, other.data));
+  }
+
+  timesScalar(s: number): GeometricImage {
+    return this.#with(scaleT(this.data, s));
+  }
+
+  /** Pixelwise tensor product (k = k1 + k2, parities add), or scaling by a number. */
+  mul(other: GeometricImage | number): GeometricImage {
+    if (typeof other === 'number') return this.timesScalar(other);
+    this.#checkCompatible('mul', other, false);
+    return this.#with(F.tensorProduct(this.data, this.k, other.data, other.k, this.D), this.parity + other.parity);
+  }
+
+  /** Permutes the tensor axes. */
+  transpose(axes: readonly number[]): GeometricImage {
+    return this.#with(F.transposeTensor(this.data, this.k, axes));
+  }
+
+  #filterData(fn: string, filter: GeometricImage): Tensor {
+    check(filter instanceof GeometricImage, fn, 'filter', 'a GeometricImage', filter);
+    check(filter.D === this.D, fn, 'filter.D', `${this.D}`, filter.D);
+    return filter.data.reshape([1, 1, ...filter.shape]);
+  }
+
+  /** ginjax convolve_with: output k = k + filter.k (image indices first), parities add. */
+  convolveWith(filter: GeometricImage, options: F.ConvolveOptions = {}): GeometricImage {
+    const y = tidy(() => F.convolve(this.data.reshape([1, 1, ...this.shape]), this.#filterData('convolveWith', filter), this.D, this.k, filter.k, this.isTorus, options));
+    return this.#with(y.reshape(y.shape.slice(2)), this.parity + filter.parity);
+  }
+
+  /** Convolution contracting the image's k indices with the filter's first k: output k = filter.k − k. */
+  convolveContract(filter: GeometricImage, options: F.ConvolveOptions = {}): GeometricImage {
+    const y = tidy(() => F.convolveContract(this.data.reshape([1, 1, ...this.shape]), this.#filterData('convolveContract', filter), this.D, this.k, filter.k, this.isTorus, options));
+    return this.#with(y.reshape(y.shape.slice(2)), this.parity + filter.parity);
+  }
+
+  contract(i: number, j: number): GeometricImage {
+    return this.multicontract([[i, j]]);
+  }
+
+  multicontract(pairs: readonly (readonly [number, number])[]): GeometricImage {
+    check(this.k >= 2, 'contract', 'k', '>= 2', this.k);
+    return this.#with(F.multicontract(this.data, this.D, this.k, pairs));
+  }
+
+  /** Contracts `indices` (D−1 of them) with the Levi-Civita symbol: k' = k − D + 2, parity + 1. */
+  leviCivitaContract(indices: readonly number[]): GeometricImage {
+    return this.#with(F.leviCivitaContract(this.data, this.D, this.k, indices), this.parity + 1);
+  }
+
+  /** Pixel Frobenius norms: a scalar image of parity 0. */
+  norm(): GeometricImage {
+    return this.#with(F.pixelNorm(this.data, this.k), 0);
+  }
+
+  /** Divides by the largest pixel norm when it exceeds TINY (no host read: stays asynchronous). */
+  normalize(): GeometricImage {
+    const y = tidy(() => {
+      const m = maxReduce(F.pixelNorm(this.data, this.k));
+      const big = step(addScalar(m, -TINY));
+      const denom = addScalar(mulT(big, addScalar(m, -1)), 1); // m if m > TINY else 1
+      return div(this.data, denom);
+    });
+    return this.#with(y);
+  }
+
+  /** Applies an elementwise function of Tensors to a scalar image (k = 0 only). */
+  activation(f: (x: Tensor) => Tensor): GeometricImage {
+    check(this.k === 0, 'activation', 'k', '0 (scalar images only)', this.k);
+    return this.#with(f(this.data));
+  }
+
+  timesGroupElement(g: GroupElement): GeometricImage {
+    return this.#with(F.groupAction(this.data, this.D, this.k, this.parity, g));
+  }
+
+  maxPool(patch: number, useNorm = true): GeometricImage {
+    return this.#with(F.maxPool(this.data, this.D, this.k, patch, useNorm));
+  }
+
+  averagePool(patch: number): GeometricImage {
+    return this.#with(F.averagePool(this.data, this.D, this.k, patch));
+  }
+
+  unpool(patch: number): GeometricImage {
+    return this.#with(F.unpool(this.data, this.D, this.k, patch));
+  }
+
+  /** The data, flat, row-major over [...spatial, (D,)*k]. */
+  values(): Promise<Float32Array> {
+    return this.data.data();
+  }
+
+  /** ginjax __eq__: same D, spatial shape, k, parity, torus flags, and allclose(rtol, atol). */
+  async equals(other: GeometricImage, rtol = TINY, atol = TINY): Promise<boolean> {
+    if (other.D !== this.D || other.k !== this.k || other.parity !== this.parity) return false;
+    if (!sameShape(other.shape, this.shape) || !sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) return false;
+    const [a, b] = await Promise.all([this.data.data(), other.data.data()]);
+    return a.every((v, i) => Math.abs(v - b[i]!) <= atol + rtol * Math.abs(b[i]!));
+  }
+
+  dispose(): void {
+    this.data.dispose();
+  }
+
+  toString(): string {
+    return `GeometricImage(D=${this.D}, spatial=${show(this.spatial)}, k=${this.k}, parity=${this.parity}, isTorus=${show(this.isTorus)})`;
+  }
+}
+

@@ -1,0 +1,377 @@
+/**
+ * MultiImage: a batch of geometric data of several tensor types (ginjax's MultiImage). Stored as ONE
+ * packed channels-last tensor [batch, ...spatial, Σ channels·D^k] (DESIGN.md §2), keys in canonical
+ * order, each key's block laid out channel-major then tensor component (c·D^k + t) — which is exactly
+ * ginjax's to_scalar_multi_image order, so that conversion is free. The user-facing view of a block is
+ * ginjax's layout [batch, channels, ...spatial, (D,)*k].
+ */
+import { argError, check, show } from '../core/errors.js';
+import { sameShape, sizeOf, type Shape } from '../core/shape.js';
+import { add as addT, mul, scale as scaleT, sub as subT } from '../ops/binary.js';
+import { concat } from '../ops/concat.js';
+import { gather, indexMap, permute, slice } from '../ops/gather.js';
+import { maxPool as maxPoolOp } from '../ops/pool.js';
+import { sum } from '../ops/reduce.js';
+import { sqrt, square } from '../ops/unary.js';
+import { tensor, tidy, type Tensor } from '../tensor.js';
+import * as F from './functional.js';
+import { actionMap, type GroupElement } from './group.js';
+import { GeometricImage, TINY } from './image.js';
+import { blockOffsets, checkKey, compareKeys, keyName, signature, signatureToString, signatureWidth, type Key, type Signature, type SignatureLike } from './signature.js';
+
+export type Blocks = Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>;
+
+export class MultiImage {
+  readonly data: Tensor;
+  readonly signature: Signature;
+  readonly D: number;
+  readonly isTorus: readonly boolean[];
+  readonly batch: number;
+  readonly spatial: readonly number[];
+
+  /** Wraps packed data [batch, ...spatial, Σ channels·D^k] with its signature. */
+  constructor(data: Tensor, sig: SignatureLike, D: number, isTorus: boolean | readonly boolean[] = true) {
+    check(D === 2 || D === 3, 'MultiImage', 'D', '2 or 3', D);
+    this.signature = signature(sig, 'MultiImage');
+    const width = signatureWidth(this.signature, D);
+    if (data.shape.length !== D + 2 || data.shape.at(-1) !== width) {
+      argError('MultiImage', 'data shape', `[batch, ...${D} spatial, ${width}] for signature ${signatureToString(this.signature)}`, data.shape);
+    }
+    const flags = typeof isTorus === 'boolean' ? new Array<boolean>(D).fill(isTorus) : [...isTorus];
+    check(flags.length === D, 'MultiImage', 'isTorus', `a boolean or ${D} booleans`, isTorus);
+    this.data = data;
+    this.D = D;
+    this.isTorus = Object.freeze(flags);
+    this.batch = data.shape[0]!;
+    this.spatial = Object.freeze(data.shape.slice(1, 1 + D));
+  }
+
+  /**
+   * Builds a MultiImage from blocks keyed "k,parity", each in ginjax's layout
+   * [batch, channels, ...spatial, (D,)*k] (or [channels, ...spatial, (D,)*k] with batched = false).
+   */
+  static fromBlocks(blocks: Blocks, D: number, isTorus: boolean | readonly boolean[] = true, batched = true): MultiImage {
+    const entries = [...(blocks instanceof Map ? blocks.entries() : Object.entries(blocks))] as [string, Tensor][];
+    check(entries.length > 0, 'MultiImage.fromBlocks', 'blocks', 'at least one block', 0);
+    const parsed = entries.map(([name, t]) => {
+      const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(name);
+      if (!m) argError('MultiImage.fromBlocks', 'block key', '"k,parity", e.g. "1,0"', name);
+      const k = Number(m[1]);
+      const parity = Number(m[2]);
+      checkKey('MultiImage.fromBlocks', k, parity);
+      const full = batched ? t : t.reshape([1, ...t.shape]);
+      const { lead, spatial } = F.splitShape(`MultiImage.fromBlocks(${name})`, full.shape, D, k, 2);
+      return { k, parity: parity as 0 | 1, channels: lead[1]!, batch: lead[0]!, spatial, t: full };
+    });
+    parsed.sort(compareKeys);
+    const first = parsed[0]!;
+    for (const p of parsed) {
+      if (p.batch !== first.batch) argError('MultiImage.fromBlocks', `batch of block (${p.k},${p.parity})`, `${first.batch}`, p.batch);
+      if (!sameShape(p.spatial, first.spatial)) argError('MultiImage.fromBlocks', `spatial shape of block (${p.k},${p.parity})`, show(first.spatial), p.spatial);
+    }
+    const data = tidy(() => {
+      const packed = parsed.map((p) => toPacked(p.t, D));
+      return packed.length === 1 ? packed[0]! : concat(packed, D + 1);
+    });
+    return new MultiImage(data, parsed, D, isTorus);
+  }
+
+  static zeros(sig: SignatureLike, D: number, spatial: number | readonly number[], batch = 1, isTorus: boolean | readonly boolean[] = true): MultiImage {
+    const s = signature(sig, 'MultiImage.zeros');
+    const sp = typeof spatial === 'number' ? new Array<number>(D).fill(spatial) : [...spatial];
+    const shape = [batch, ...sp, signatureWidth(s, D)];
+    return new MultiImage(tensor(new Float32Array(sizeOf(shape)), shape), s, D, isTorus);
+  }
+
+  /** One channel per image, grouped by (k, parity) in list order; batch 1 (ginjax from_images). */
+  static fromImages(images: readonly GeometricImage[]): MultiImage {
+    check(images.length > 0, 'MultiImage.fromImages', 'images', 'a non-empty list', 0);
+    const { D, isTorus } = images[0]!;
+    const groups = new Map<string, Tensor[]>();
+    for (const im of images) {
+      check(im.D === D, 'MultiImage.fromImages', 'image D', `${D}`, im.D);
+      const name = keyName(im.k, im.parity);
+      groups.set(name, [...(groups.get(name) ?? []), im.data.reshape([1, 1, ...im.shape])]);
+    }
+    return tidy(() => MultiImage.fromBlocks(new Map([...groups].map(([n, ts]) => [n, ts.length === 1 ? ts[0]! : concat(ts, 1)])), D, isTorus));
+  }
+
+  get width(): number {
+    return this.data.shape.at(-1)!;
+  }
+
+  keys(): Key[] {
+    return this.signature.map(({ k, parity }) => ({ k, parity }));
+  }
+
+  has(k: number, parity: number): boolean {
+    return this.signature.some((e) => e.k === k && e.parity === parity);
+  }
+
+  #entry(fn: string, k: number, parity: number): { index: number; offset: number; channels: number; T: number } {
+    const index = this.signature.findIndex((e) => e.k === k && e.parity === parity);
+    if (index < 0) argError(fn, 'key', `one of ${signatureToString(this.signature)}`, `(${k},${parity})`);
+    const e = this.signature[index]!;
+    return { index, offset: blockOffsets(this.signature, this.D)[index]!, channels: e.channels, T: this.D ** e.k };
+  }
+
+  channels(k: number, parity: number): number {
+    return this.#entry('channels', k, parity).channels;
+  }
+
+  /** A key's block, packed: [batch, ...spatial, channels·D^k]. */
+  packedBlock(k: number, parity: number): Tensor {
+    const { offset, channels, T } = this.#entry('packedBlock', k, parity);
+    return this.signature.length === 1 ? this.data.reshape(this.data.shape) : slice(this.data, this.D + 1, offset, channels * T);
+  }
+
+  /** A key's block in ginjax's layout [batch, channels, ...spatial, (D,)*k]. */
+  block(k: number, parity: number): Tensor {
+    const { channels, T } = this.#entry('block', k, parity);
+    return tidy(() => {
+      const p = this.packedBlock(k, parity).reshape([this.batch, ...this.spatial, channels, T]);
+      const moved = channels === 1 ? p : permute(p, [0, this.D + 1, ...this.spatial.map((_, i) => i + 1), this.D + 2]);
+      return moved.reshape([this.batch, channels, ...this.spatial, ...new Array(k).fill(this.D)]);
+    });
+  }
+
+  #with(data: Tensor, sig: SignatureLike = this.signature): MultiImage {
+    return new MultiImage(data, sig, this.D, this.isTorus);
+  }
+
+  #checkSame(fn: string, other: MultiImage, sameSignature: boolean): void {
+    check(other instanceof MultiImage, fn, 'other', 'a MultiImage', other);
+    check(other.D === this.D, fn, 'other.D', `${this.D}`, other.D);
+    if (!sameShape(other.spatial, this.spatial)) argError(fn, 'other spatial shape', show(this.spatial), other.spatial);
+    if (!sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) argError(fn, 'other.isTorus', show(this.isTorus), other.isTorus);
+    if (sameSignature && signatureToString(other.signature) !== signatureToString(this.signature)) {
+      argError(fn, 'other signature', signatureToString(this.signature), signatureToString(other.signature));
+    }
+  }
+
+  add(other: MultiImage): MultiImage {
+    this.#checkSame('add', other, true);
+    check(other.batch === this.batch, 'add', 'other batch', `${this.batch}`, other.batch);
+    return this.#with(addT(this.data, other.data));
+  }
+
+  sub(other: MultiImage): MultiImage {
+    this.#checkSame('sub', other, true);
+    check(other.batch === this.batch, 'sub', 'other batch', `${this.batch}`, other.batch);
+    return this.#with(subT(this.data, other.data));
+  }
+
+  scale(s: number): MultiImage {
+    return this.#with(scaleT(this.data, s));
+  }
+
+  /**
+   * Concatenation. 'channel': per key, this image's channels then other's (keys of either are kept);
+   * 'batch': same signature, batches stacked.
+   */
+  concat(other: MultiImage, axis: 'channel' | 'batch' = 'channel'): MultiImage {
+    this.#checkSame('concat', other, axis === 'batch');
+    if (axis === 'batch') return this.#with(concat([this.data, other.data], 0));
+    check(other.batch === this.batch, 'concat', 'other batch', `${this.batch}`, other.batch);
+    const all = [...this.signature, ...other.signature].map((e) => ({ k: e.k, parity: e.parity }));
+    const keys = [...new Map(all.map((e) => [keyName(e.k, e.parity), e])).values()].sort(compareKeys);
+    const aOff = blockOffsets(this.signature, this.D);
+    const bOff = blockOffsets(other.signature, this.D);
+    const columns: number[] = [];
+    const sig = keys.map(({ k, parity }) => {
+      const T = this.D ** k;
+      const ia = this.signature.findIndex((e) => e.k === k && e.parity === parity);
+      const ib = other.signature.findIndex((e) => e.k === k && e.parity === parity);
+      const ca = ia < 0 ? 0 : this.signature[ia]!.channels;
+      const cb = ib < 0 ? 0 : other.signature[ib]!.channels;
+      for (let j = 0; j < ca * T; j++) columns.push(aOff[ia]! + j);
+      for (let j = 0; j < cb * T; j++) columns.push(this.width + bOff[ib]! + j);
+      return { k, parity, channels: ca + cb };
+    });
+    return this.#with(tidy(() => selectColumns(concat([this.data, other.data], this.D + 1), columns)), sig);
+  }
+
+  /** Only the given keys (in canonical order). */
+  withKeys(keys: readonly Key[]): MultiImage {
+    const entries = keys.map(({ k, parity }) => ({ e: this.#entry('withKeys', k, parity), k, parity })).sort((a, b) => a.e.index - b.e.index);
+    const columns = entries.flatMap(({ e }) => Array.from({ length: e.channels * e.T }, (_, j) => e.offset + j));
+    return this.#with(selectColumns(this.data, columns), entries.map(({ k, parity, e }) => ({ k, parity: parity as 0 | 1, channels: e.channels })));
+  }
+
+  /** The batch elements at `indices`, in that order (ginjax get_subset). */
+  getSubset(indices: readonly number[]): MultiImage {
+    indices.forEach((i) => check(Number.isInteger(i) && i >= 0 && i < this.batch, 'getSubset', 'index', `an integer in [0, ${this.batch})`, i));
+    const per = sizeOf(this.data.shape.slice(1));
+    const shape = [indices.length, ...this.data.shape.slice(1)];
+    return this.#with(gather(this.data, shape, indexMap([indices.length, per], ([b, j]) => indices[b!]! * per + j!)));
+  }
+
+  getOne(index = 0): MultiImage {
+    return this.getSubset([index]);
+  }
+
+  /** The blocks ravelled in ginjax's layout, concatenated in key order: [size]. */
+  toVector(): Tensor {
+    return tidy(() => concat(this.signature.map((e) => {
+      const b = this.block(e.k, e.parity);
+      return b.reshape([b.size]);
+    }), 0));
+  }
+
+  /** Inverse of toVector, shaped like `template`. */
+  static fromVector(vector: Tensor, template: MultiImage): MultiImage {
+    const n = sizeOf(template.data.shape);
+    check(vector.shape.length === 1 && vector.size === n, 'MultiImage.fromVector', 'vector shape', `[${n}]`, vector.shape);
+    return tidy(() => {
+      let start = 0;
+      const blocks = new Map(template.signature.map((e) => {
+        const len = template.batch * e.channels * sizeOf(template.spatial) * template.D ** e.k;
+        const t = slice(vector, 0, start, len).reshape([template.batch, e.channels, ...template.spatial, ...new Array(e.k).fill(template.D)]);
+        start += len;
+        return [keyName(e.k, e.parity), t] as const;
+      }));
+      return MultiImage.fromBlocks(blocks, template.D, template.isTorus);
+    });
+  }
+
+  /** Every tensor component as a scalar channel (ginjax order: per key, channel-major): free. */
+  toScalarMultiImage(): MultiImage {
+    return this.#with(this.data.reshape(this.data.shape), [{ k: 0, parity: 0, channels: this.width }]);
+  }
+
+  /** Inverse of toScalarMultiImage: reads this image's single (0,0) block as `layout`. */
+  fromScalarMultiImage(layout: SignatureLike): MultiImage {
+    const sig = signature(layout, 'fromScalarMultiImage');
+    check(this.signature.length === 1 && this.signature[0]!.k === 0 && this.signature[0]!.parity === 0,
+      'fromScalarMultiImage', 'this signature', 'a single (0,0) key', signatureToString(this.signature));
+    check(signatureWidth(sig, this.D) === this.width, 'fromScalarMultiImage', 'layout width', `${this.width}`, signatureWidth(sig, this.D));
+    return this.#with(this.data.reshape(this.data.shape), sig);
+  }
+
+  /** g·x on every key: one signed gather over the packed data. */
+  timesGroupElement(g: GroupElement): MultiImage {
+    check(g.D === this.D, 'timesGroupElement', 'group element D', `${this.D}`, g.D);
+    const P = sizeOf(this.spatial);
+    const W = this.width;
+    const offsets = blockOffsets(this.signature, this.D);
+    const pixel = new Int32Array(P * W); // source (pixel·W + column) for each (pixel'·W + column')
+    const sign = new Float32Array(P * W);
+    let outSpatial: number[] = [...this.spatial];
+    this.signature.forEach((e, idx) => {
+      const T = this.D ** e.k;
+      const map = actionMap(g, this.spatial, e.k, e.parity);
+      outSpatial = map.outSpatial;
+      for (let p = 0; p < P; p++) {
+        for (let t = 0; t < T; t++) {
+          const src = map.index[p * T + t]!;
+          const sp = Math.floor(src / T);
+          const st = src % T;
+          for (let c = 0; c < e.channels; c++) {
+            const col = offsets[idx]! + c * T;
+            pixel[p * W + col + t] = sp * W + col + st;
+            sign[p * W + col + t] = map.sign[p * T + t]!;
+          }
+        }
+      }
+    });
+    const index = new Int32Array(this.batch * P * W);
+    for (let b = 0; b < this.batch; b++) for (let i = 0; i < P * W; i++) index[b * P * W + i] = b * P * W + pixel[i]!;
+    const shape = [this.batch, ...outSpatial, W];
+    const data = tidy(() => {
+      const moved = gather(this.data, shape, index);
+      return sign.every((s) => s === 1) ? moved : mul(moved, tensor(sign, [...outSpatial, W], this.data.backend));
+    });
+    return new MultiImage(data, this.signature, this.D, outSpatial.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, i * this.D + this.D).findIndex((v) => v !== 0)]!));
+  }
+
+  /** Per-channel pixel norms of every key, packed: [batch, ...spatial, Σ channels]. */
+  channelNorms(): Tensor {
+    return tidy(() => {
+      const parts = this.signature.map((e) => {
+        const b = this.packedBlock(e.k, e.parity);
+        if (e.k === 0) return square(b);
+        return sum(square(b.reshape([this.batch, ...this.spatial, e.channels, this.D ** e.k])), [this.D + 2]);
+      });
+      return sqrt(parts.length === 1 ? parts[0]! : concat(parts, this.D + 1));
+    });
+  }
+
+  /** ginjax norm(): the pixel norms of every key as one (0,0) block, in key order. */
+  norm(): MultiImage {
+    const channels = this.signature.reduce((n, e) => n + e.channels, 0);
+    return this.#with(this.channelNorms(), [{ k: 0, parity: 0, channels }]);
+  }
+
+  averagePool(patch: number): MultiImage {
+    const y = tidy(() => F.averagePool(this.data.reshape([this.batch, ...this.spatial, this.width]), this.D, 0, patch));
+    return this.#with(y);
+  }
+
+  /** Max-norm pool of every channel (the whole tensor at the first largest norm), or by raw value for scalar-only images with useNorm = false. */
+  maxPool(patch: number, useNorm = true): MultiImage {
+    if (!useNorm && this.signature.some((e) => e.k !== 0)) argError('maxPool', 'useNorm', 'true when the image has non-scalar keys', useNorm);
+    const y = tidy(() => {
+      const parts = this.signature.map((e) => {
+        const b = this.packedBlock(e.k, e.parity);
+        const T = this.D ** e.k;
+        const c = useNorm ? F.pixelNorm(b.reshape([this.batch, ...this.spatial, e.channels, T]), 1) : b;
+        return maxPoolOp(b, c.reshape([this.batch, ...this.spatial, e.channels]), patch, T);
+      });
+      return parts.length === 1 ? parts[0]! : concat(parts, this.D + 1);
+    });
+    return this.#with(y);
+  }
+
+  /** Nearest-neighbour upsampling by `patch` on every key. */
+  unpool(patch: number): MultiImage {
+    return this.#with(F.unpool(this.data, this.D, 0, patch));
+  }
+
+  /** One GeometricImage per (key, batch element, channel), in key order (ginjax to_images). */
+  toImages(): GeometricImage[] {
+    return this.signature.flatMap((e) => {
+      const block = this.block(e.k, e.parity);
+      const out: GeometricImage[] = [];
+      const per = sizeOf(this.spatial) * this.D ** e.k;
+      const shape = [...this.spatial, ...new Array(e.k).fill(this.D)];
+      for (let i = 0; i < this.batch * e.channels; i++) {
+        out.push(new GeometricImage(slice(block.reshape([this.batch * e.channels, per]), 0, i, 1).reshape(shape), e.parity, this.D, this.isTorus));
+      }
+      block.dispose();
+      return out;
+    });
+  }
+
+  /** ginjax __eq__: same D, torus flags and signature; allclose. */
+  async equals(other: MultiImage, rtol = TINY, atol = TINY): Promise<boolean> {
+    if (other.D !== this.D || signatureToString(other.signature) !== signatureToString(this.signature)) return false;
+    if (!sameShape(other.data.shape, this.data.shape) || !sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) return false;
+    const [a, b] = await Promise.all([this.data.data(), other.data.data()]);
+    return a.every((v, i) => Math.abs(v - b[i]!) <= atol + rtol * Math.abs(b[i]!));
+  }
+
+  dispose(): void {
+    this.data.dispose();
+  }
+
+  toString(): string {
+    return `MultiImage(D=${this.D}, batch=${this.batch}, spatial=${show(this.spatial)}, signature=${signatureToString(this.signature)})`;
+  }
+}
+
+/** [B, C, ...spatial, (D,)*k] -> packed [B, ...spatial, C·D^k]. */
+function toPacked(t: Tensor, D: number): Tensor {
+  const [B, C] = t.shape as [number, number];
+  const spatial = t.shape.slice(2, 2 + D);
+  const T = sizeOf(t.shape.slice(2 + D));
+  if (C === 1) return t.reshape([B, ...spatial, T]);
+  return permute(t.reshape([B, C, ...spatial, T]), [0, ...spatial.map((_, i) => i + 2), 1, D + 2]).reshape([B, ...spatial, C * T]);
+}
+
+/** Picks `columns` of the last axis, in order. */
+function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
+  const W = x.shape.at(-1)!;
+  const rows = x.size / W;
+  const shape: Shape = [...x.shape.slice(0, -1), columns.length];
+  return gather(x, shape, indexMap([rows, columns.length], ([r, c]) => r! * W + columns[c!]!));
+}

@@ -1,0 +1,71 @@
+/**
+ * Keys and signatures of MultiImages. A key is (k, parity); a signature lists keys with their channel
+ * counts, always in the canonical order: sorted by k, then parity (DESIGN.md §1).
+ */
+import { argError, check } from '../core/errors.js';
+
+export interface Key {
+  readonly k: number;
+  readonly parity: 0 | 1;
+}
+
+export interface SignatureEntry extends Key {
+  readonly channels: number;
+}
+
+export type Signature = readonly SignatureEntry[];
+
+/** Accepted signature spellings: entries, or [[k, parity], channels] pairs as in ginjax. */
+export type SignatureLike = readonly (SignatureEntry | readonly [readonly [number, number], number])[];
+
+export const keyName = (k: number, parity: number) => `${k},${parity}`;
+
+export function compareKeys(a: Key, b: Key): number {
+  return a.k - b.k || a.parity - b.parity;
+}
+
+export function checkKey(fn: string, k: unknown, parity: unknown): void {
+  check(Number.isInteger(k) && (k as number) >= 0, fn, 'k', 'an integer >= 0', k);
+  check(parity === 0 || parity === 1, fn, 'parity', '0 or 1', parity);
+}
+
+/** Validates, normalises and sorts a signature; duplicate keys are an error. */
+export function signature(entries: SignatureLike, fn = 'signature'): Signature {
+  const out = entries.map((e) => {
+    const [k, parity, channels] = Array.isArray(e) ? [e[0][0], e[0][1], e[1]] : [(e as SignatureEntry).k, (e as SignatureEntry).parity, (e as SignatureEntry).channels];
+    checkKey(fn, k, parity);
+    check(Number.isInteger(channels) && channels >= 1, fn, `channels of key (${k},${parity})`, 'an integer >= 1', channels);
+    return Object.freeze({ k, parity: parity as 0 | 1, channels });
+  });
+  out.sort(compareKeys);
+  out.forEach((e, i) => {
+    if (i > 0 && compareKeys(e, out[i - 1]!) === 0) argError(fn, 'signature', 'without duplicate keys', `two entries for (${e.k},${e.parity})`);
+  });
+  return Object.freeze(out);
+}
+
+/** Packed width of one pixel: Σ channels·D^k. */
+export function signatureWidth(sig: Signature, D: number): number {
+  return sig.reduce((w, e) => w + e.channels * D ** e.k, 0);
+}
+
+/** Offset of each key's block inside the packed channel axis. */
+export function blockOffsets(sig: Signature, D: number): number[] {
+  let off = 0;
+  return sig.map((e) => {
+    const o = off;
+    off += e.channels * D ** e.k;
+    return o;
+  });
+}
+
+export function signatureToString(sig: Signature): string {
+  return `{${sig.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ')}}`;
+}
+
+/** ginjax's tensor_name: scalar, pseudoscalar, vector, pseudovector, or "k-tensor (+/-)". */
+export function tensorName(k: number, parity: number): string {
+  if (k === 0) return parity ? 'pseudoscalar' : 'scalar';
+  if (k === 1) return parity ? 'pseudovector' : 'vector';
+  return `${k}-tensor (${parity ? '-' : '+'})`;
+}
