@@ -11,4 +11,4 @@ export { concat } from './ops/concat.js';
 export { conv, convInputGrad, convFilterGrad, convAttrs, type ConvOptions } from './ops/conv.js';
 export { maxPool, maxPoolGrad } from './ops/pool.js';
 export type { ConvAttrs, OpName, OpAttrs, UnaryOp, BinaryOp, ReduceOp } from './ops/op.js';
-export const version = '0.1.0';
+export { version } from './version.js';
