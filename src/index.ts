@@ -12,3 +12,11 @@ export { conv, convInputGrad, convFilterGrad, convAttrs, type ConvOptions } from
 export { maxPool, maxPoolGrad } from './ops/pool.js';
 export type { ConvAttrs, OpName, OpAttrs, UnaryOp, BinaryOp, ReduceOp } from './ops/op.js';
 export { version } from './version.js';
+export { valueAndGrad, grad, treeMap, treeLeaves, type Tree } from './autodiff.js';
+export { operators, actionMap, compose, inverse, elementName, leviCivita, permutationParity, type GroupElement, type ActionMap } from './geometric/group.js';
+export { invariantFilters, filterCount, type FilterSet, type FilterScale } from './geometric/filters.js';
+export { GeometricImage, TINY, type NestedArray } from './geometric/image.js';
+export { MultiImage, type Blocks } from './geometric/multi-image.js';
+export { signature, signatureWidth, tensorName, type Signature, type SignatureEntry, type SignatureLike, type Key as ImageKey } from './geometric/signature.js';
+export * as geometric from './geometric/functional.js';
+export { renderImage } from './geometric/render.js';

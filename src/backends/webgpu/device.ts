@@ -156,32 +156,29 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
   const { gpu, source, preferCompat, hint } = await getGpu(opts);
   const levels: FeatureLevel[] = preferCompat ? ['compatibility'] : ['core', 'compatibility'];
   let adapter: GPUAdapter | null = null;
+  let got: FeatureLevel = 'core';
   for (const featureLevel of levels) {
     adapter = await gpu.requestAdapter(featureLevel === 'core' ? {} : ({ featureLevel } as GPURequestAdapterOptions));
+    got = featureLevel;
     if (adapter) break;
   }
   if (!adapter) {
     throw new Error(`webgpu: requestAdapter() returned null for feature level ${levels.join(' and ')} (${source})${hint}`);
   }
-  // A compatibility request may still get a core-capable adapter: ask for core then.
-  const core = adapter.features.has('core-features-and-limits' as GPUFeatureName) ||
-    (levels[0] === 'core' && !preferCompat && (adapter as { featureLevel?: string }).featureLevel !== 'compatibility' && levels.indexOf('core') === 0 && !!adapter);
   const requiredLimits: Record<string, number> = {};
   for (const name of REQUESTED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
     if (typeof v === 'number') requiredLimits[name] = v;
   }
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('core-features-and-limits' as GPUFeatureName)
-    ? ['core-features-and-limits' as GPUFeatureName]
-    : [];
+  // A compatibility request may still return a core-capable adapter: then ask for a core device.
+  const coreFeature = 'core-features-and-limits' as GPUFeatureName;
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has(coreFeature) ? [coreFeature] : [];
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   } catch (e) {
     throw new Error(`webgpu: requestDevice() failed (${source}): ${e instanceof Error ? e.message : String(e)}`);
   }
-  const level: FeatureLevel = device.features.has('core-features-and-limits' as GPUFeatureName) || (core && !preferCompat)
-    ? 'core'
-    : 'compatibility';
+  const level: FeatureLevel = got === 'core' || device.features.has(coreFeature) ? 'core' : 'compatibility';
   return new GpuContext(device, adapter, level, source);
 }
