@@ -1,0 +1,217 @@
+/**
+ * ConvContract (ginjax layers.ConvContract): the equivariant convolution between MultiImages. For
+ * every (input key, output key) pair the filter is Σ_f W[o,c,f]·Φ_f over the invariant filters Φ of
+ * key (k_in + k_out, p_in + p_out); the image's k_in indices are contracted with the filter's first
+ * k_in. All pairs are fused: the weights and bases form ONE dense filter [taps, Cin, Cout] on the
+ * packed channels-last layout, and ONE dense convolution computes every output key at once.
+ */
+import { check } from '../core/errors.js';
+import { split, uniform, type Key } from '../core/random.js';
+import { invariantFilters } from '../geometric/filters.js';
+import { resolveConv, type ConvolveOptions, type Padding } from '../geometric/functional.js';
+import { MultiImage } from '../geometric/multi-image.js';
+import { blockOffsets, keyName, signature, signatureWidth, type Signature, type SignatureLike } from '../geometric/signature.js';
+import { add, mul } from '../ops/binary.js';
+import { concat } from '../ops/concat.js';
+import { conv } from '../ops/conv.js';
+import { gather } from '../ops/gather.js';
+import { matmul } from '../ops/matmul.js';
+import { mean } from '../ops/reduce.js';
+import { tensor, tidy, type Tensor } from '../tensor.js';
+import { Module, registerModule, leaf, sub, type Json, type ModuleConfig, type Params } from './module.js';
+
+/**
+ * Bias modes. 'auto': scalars (0,0) get an additive bias, every other key x + b·mean_spatial(x) (the
+ * equivariant form); 'mean': that form for all keys; 'scalar': only the additive scalar bias; true is
+ * 'auto' (ginjax's use_bias=True returns an empty image — a bug not reproduced); false: none.
+ */
+export type BiasMode = 'auto' | 'mean' | 'scalar' | boolean;
+
+export interface ConvContractOptions {
+  readonly D: number;
+  readonly input: SignatureLike;
+  readonly output: SignatureLike;
+  /** Filter side (odd for TORUS/SAME padding). */
+  readonly M: number;
+  readonly useBias?: BiasMode;
+  readonly stride?: number | readonly number[];
+  readonly padding?: Padding;
+  readonly lhsDilation?: number | readonly number[];
+  readonly rhsDilation?: number | readonly number[];
+}
+
+interface Pair {
+  readonly name: string;
+  readonly inOffset: number;
+  readonly outOffset: number;
+  readonly ci: number;
+  readonly co: number;
+  readonly Ti: number;
+  readonly To: number;
+  readonly count: number;
+  /** [count, taps·Ti·To] */
+  readonly basis: Tensor;
+}
+
+const pairName = (ki: number, pi: number, ko: number, po: number) => `${ki},${pi}>${ko},${po}`;
+
+export class ConvContract extends Module {
+  readonly config: ModuleConfig;
+  readonly params: Params;
+  readonly input: Signature;
+  /** Output keys that at least one pair reaches (ginjax drops unreachable keys, e.g. scalar→pseudoscalar at M=3). */
+  readonly output: Signature;
+  /** True when some (input, output) pair has no invariant filter and was skipped. */
+  readonly missingFilter: boolean;
+  readonly #pairs: Pair[];
+  readonly #assembly: Int32Array;
+  readonly #bias: { add: Int32Array; scale: Int32Array; names: string[] } | null;
+  readonly #options: ConvolveOptions;
+  readonly #D: number;
+  readonly #M: number;
+
+  constructor(o: ConvContractOptions, key: Key) {
+    super();
+    const D = o.D;
+    check(D === 2 || D === 3, 'ConvContract', 'D', '2 or 3', D);
+    check(Number.isInteger(o.M) && o.M >= 1, 'ConvContract', 'M', 'an integer >= 1', o.M);
+    const useBias: BiasMode = o.useBias === true ? 'auto' : o.useBias ?? 'auto';
+    check(['auto', 'mean', 'scalar', false].includes(useBias), 'ConvContract', 'useBias', '"auto", "mean", "scalar", true or false', o.useBias);
+    const input = signature(o.input, 'ConvContract input');
+    this.input = input;
+    const declared = signature(o.output, 'ConvContract output');
+    this.#D = D;
+    this.#M = o.M;
+    this.#options = { stride: o.stride, padding: o.padding, lhsDilation: o.lhsDilation, rhsDilation: o.rhsDilation };
+    const taps = o.M ** D;
+
+    // Parameters, initialised as ginjax: per pair (input keys outer, output keys inner) split the key
+    // in three; W ~ U(±1/sqrt(c_in·M^D·D^k_in)); the bias of an output key is drawn per pair and the
+    // last input key's draw wins (ginjax overwrites it), so its bound is that pair's.
+    const weights: Record<string, Tensor> = {};
+    const biases: Record<string, Tensor> = {};
+    const found: { ki: number; pi: number; ko: number; po: number; ci: number; co: number; count: number; filters: readonly Float32Array[] }[] = [];
+    let k = key;
+    for (const inp of input) {
+      for (const out of declared) {
+        const [next, kw, kb] = split(k, 3) as [Key, Key, Key];
+        k = next;
+        const bound = 1 / Math.sqrt(inp.channels * taps * D ** inp.k);
+        const set = invariantFilters(D, o.M, inp.k + out.k, (inp.parity + out.parity) % 2);
+        if (useBias !== false) {
+          biases[keyName(out.k, out.parity)]?.dispose();
+          biases[keyName(out.k, out.parity)] = tensor(uniform(kb, out.channels, -bound, bound), [out.channels]);
+        }
+        if (set.count === 0) continue;
+        const name = pairName(inp.k, inp.parity, out.k, out.parity);
+        weights[name] = tensor(uniform(kw, out.channels * inp.channels * set.count, -bound, bound), [out.channels, inp.channels, set.count]);
+        found.push({ ki: inp.k, pi: inp.parity, ko: out.k, po: out.parity, ci: inp.channels, co: out.channels, count: set.count, filters: set.filters });
+      }
+    }
+    this.missingFilter = found.length < input.length * declared.length;
+    this.output = signature(declared.filter((e) => found.some((f) => f.ko === e.k && f.po === e.parity)), 'ConvContract output');
+    check(this.output.length > 0, 'ConvContract', 'signatures', 'such that some input/output pair has invariant filters', `none for M=${o.M}`);
+    for (const name of Object.keys(biases)) {
+      const [kk, pp] = name.split(',').map(Number) as [number, number];
+      if (!this.output.some((e) => e.k === kk && e.parity === pp)) {
+        biases[name]!.dispose();
+        delete biases[name];
+      }
+    }
+    this.params = useBias === false ? { weights } : { weights, bias: biases };
+
+    // Fixed bases and the index map that assembles every pair's filter into the dense one.
+    const inOff = blockOffsets(input, D);
+    const outOff = blockOffsets(this.output, D);
+    const Cin = signatureWidth(input, D);
+    const Cout = signatureWidth(this.output, D);
+    let catOffset = 0;
+    this.#assembly = new Int32Array(taps * Cin * Cout).fill(-1);
+    this.#pairs = found.map((f) => {
+      const Ti = D ** f.ki;
+      const To = D ** f.ko;
+      const inOffset = inOff[input.findIndex((e) => e.k === f.ki && e.parity === f.pi)]!;
+      const outOffset = outOff[this.output.findIndex((e) => e.k === f.ko && e.parity === f.po)]!;
+      const basisData = new Float32Array(f.count * taps * Ti * To);
+      f.filters.forEach((flt, i) => basisData.set(flt, i * flt.length));
+      // Pair block as computed: [co, ci, taps, Ti, To]; dense[a, inOffset + c·Ti + i, outOffset + o·To + j].
+      for (let oc = 0; oc < f.co; oc++) for (let c = 0; c < f.ci; c++) for (let a = 0; a < taps; a++) {
+        for (let i = 0; i < Ti; i++) for (let j = 0; j < To; j++) {
+          const src = catOffset + (((oc * f.ci + c) * taps + a) * Ti + i) * To + j;
+          this.#assembly[(a * Cin + inOffset + c * Ti + i) * Cout + outOffset + oc * To + j] = src;
+        }
+      }
+      catOffset += f.co * f.ci * taps * Ti * To;
+      return { name: pairName(f.ki, f.pi, f.ko, f.po), inOffset, outOffset, ci: f.ci, co: f.co, Ti, To, count: f.count, basis: tensor(basisData, [f.count, taps * Ti * To]) };
+    });
+
+    // Bias routing: per packed output column, which bias entry adds (scalars) or scales the mean.
+    if (useBias === false) this.#bias = null;
+    else {
+      const names = this.output.map((e) => keyName(e.k, e.parity));
+      const biasOffsets = this.output.reduce<number[]>((acc, e, i) => [...acc, (acc[i] ?? 0) + e.channels], [0]);
+      const addIdx = new Int32Array(Cout).fill(-1);
+      const scaleIdx = new Int32Array(Cout).fill(-1);
+      this.output.forEach((e, i) => {
+        const T = D ** e.k;
+        const scalar = e.k === 0 && e.parity === 0;
+        if (!scalar && useBias === 'scalar') return;
+        const target = scalar && useBias !== 'mean' ? addIdx : scaleIdx;
+        for (let c = 0; c < e.channels; c++) for (let t = 0; t < T; t++) target[outOff[i]! + c * T + t] = biasOffsets[i]! + c;
+      });
+      this.#bias = { add: addIdx, scale: scaleIdx, names };
+    }
+
+    this.config = {
+      type: 'ConvContract', D, M: o.M, input: input.map((e) => ({ ...e })), output: declared.map((e) => ({ ...e })),
+      useBias: o.useBias ?? 'auto',
+      stride: (o.stride ?? 1) as Json, padding: (o.padding ?? null) as Json,
+      lhsDilation: (o.lhsDilation ?? 1) as Json, rhsDilation: (o.rhsDilation ?? 1) as Json,
+    };
+  }
+
+  override buffers(): Tensor[] {
+    return this.#pairs.map((p) => p.basis);
+  }
+
+  /** The dense filter [taps, Cin, Cout] from the weights (differentiable in the weights). */
+  denseFilter(params: Params = this.params): Tensor {
+    const weights = sub(params, 'weights');
+    return tidy(() => {
+      const blocks = this.#pairs.map((p) => {
+        const w = leaf(weights, p.name).reshape([p.co * p.ci, p.count]);
+        const b = matmul(w, p.basis);
+        return b.reshape([b.size]);
+      });
+      const cat = blocks.length === 1 ? blocks[0]! : concat(blocks, 0);
+      const taps = this.#M ** this.#D;
+      return gather(cat, [taps, signatureWidth(this.input, this.#D), signatureWidth(this.output, this.#D)], this.#assembly);
+    });
+  }
+
+  apply(params: Params, x: MultiImage): MultiImage {
+    check(x instanceof MultiImage, 'ConvContract', 'input', 'a MultiImage', x);
+    check(x.D === this.#D, 'ConvContract', 'input D', `${this.#D}`, x.D);
+    const want = this.input.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
+    const got = x.signature.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
+    check(want === got, 'ConvContract', 'input signature', `{${want}}`, `{${got}}`);
+    const attrs = resolveConv('ConvContract', this.#D, this.#M, x.isTorus, this.#options);
+    const y = tidy(() => {
+      const out = conv(x.data, this.denseFilter(params), attrs);
+      if (!this.#bias) return out;
+      const bias = sub(params, 'bias');
+      const all = concat(this.#bias.names.map((n) => leaf(bias, n)), 0);
+      let result = out;
+      if (this.#bias.add.some((i) => i >= 0)) result = add(result, gather(all, [out.shape.at(-1)!], this.#bias.add));
+      if (this.#bias.scale.some((i) => i >= 0)) {
+        const spatialAxes = Array.from({ length: this.#D }, (_, i) => i + 1);
+        const m = mean(out, spatialAxes).reshape([out.shape[0]!, ...new Array(this.#D).fill(1), out.shape.at(-1)!]);
+        result = add(result, mul(m, gather(all, [out.shape.at(-1)!], this.#bias.scale)));
+      }
+      return result;
+    });
+    return new MultiImage(y, this.output, this.#D, x.isTorus);
+  }
+}
+
+registerModule('ConvContract', (c, key) => new ConvContract(c as unknown as ConvContractOptions, key));
