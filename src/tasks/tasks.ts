@@ -1,0 +1,158 @@
+/**
+ * Built-in synthetic tasks (seeded, generated in TypeScript, identical on every backend), after
+ * ginjax's examples: the gradient task (gradient_example), scalar filter recovery (scalar_example)
+ * and the point-mass gravity field (scripts/gravity_field.py).
+ */
+import { check } from '../core/errors.js';
+import { normal, permutation, split, uniform, type Key } from '../core/random.js';
+import { invariantFilters } from '../geometric/filters.js';
+import { convolve } from '../geometric/functional.js';
+import { MultiImage } from '../geometric/multi-image.js';
+import { tensor, tidy } from '../tensor.js';
+
+/** Inputs and targets of one split. */
+export interface Split {
+  readonly x: MultiImage;
+  readonly y: MultiImage;
+}
+
+export interface TaskData {
+  readonly name: string;
+  readonly train: Split;
+  readonly val: Split;
+  readonly test: Split;
+}
+
+export interface TaskOptions {
+  /** Images per split (defaults per task, after ginjax's notebooks). */
+  readonly nTrain?: number;
+  readonly nVal?: number;
+  readonly nTest?: number;
+  /** Spatial side. */
+  readonly N?: number;
+}
+
+function sizes(o: TaskOptions, dflt: [number, number, number], dfltN: number): { n: [number, number, number]; N: number } {
+  const n: [number, number, number] = [o.nTrain ?? dflt[0], o.nVal ?? dflt[1], o.nTest ?? dflt[2]];
+  n.forEach((v, i) => check(Number.isInteger(v) && v >= 1, 'task', ['nTrain', 'nVal', 'nTest'][i]!, 'an integer >= 1', v));
+  const N = o.N ?? dfltN;
+  check(Number.isInteger(N) && N >= 2, 'task', 'N', 'an integer >= 2', N);
+  return { n, N };
+}
+
+/** Monomials x^i y^j with i + j <= 3 (10 of them), and their partial derivatives. */
+const CUBIC = [...Array(4).keys()].flatMap((i) => [...Array(4 - i).keys()].map((j) => [i, j] as const));
+
+/**
+ * Gradient task: random cubic polynomials f on [-1.5, 1.5]² (coefficients ~ N(0, 0.4²)) sampled on an
+ * N×N grid → their exact gradient vector fields ∇f at the same points. Not periodic. Equivariant by
+ * construction: rotating f rotates ∇f.
+ */
+export function gradientTask(key: Key, o: TaskOptions = {}): TaskData {
+  const { n, N } = sizes(o, [128, 32, 128], 32);
+  const keys = split(key, 3);
+  const make = (k: Key, count: number): Split => {
+    const coef = normal(k, count * CUBIC.length, 0, 0.4);
+    const xs = new Float32Array(count * N * N);
+    const ys = new Float32Array(count * N * N * 2);
+    const h = 3 / (N - 1);
+    for (let b = 0; b < count; b++) {
+      for (let i = 0; i < N; i++) {
+        for (let j = 0; j < N; j++) {
+          const x = -1.5 + i * h; // axis 0 is x
+          const y = -1.5 + j * h;
+          let f = 0, fx = 0, fy = 0;
+          CUBIC.forEach(([p, q], m) => {
+            const c = coef[b * CUBIC.length + m]!;
+            f += c * x ** p * y ** q;
+            if (p > 0) fx += c * p * x ** (p - 1) * y ** q;
+            if (q > 0) fy += c * q * x ** p * y ** (q - 1);
+          });
+          const pix = (b * N + i) * N + j;
+          xs[pix] = f;
+          ys[2 * pix] = fx * h; // per-pixel units, so a local stencil can represent it
+          ys[2 * pix + 1] = fy * h;
+        }
+      }
+    }
+    return tidy(() => ({
+      x: MultiImage.fromBlocks({ '0,0': tensor(xs, [count, 1, N, N]) }, 2, false),
+      y: MultiImage.fromBlocks({ '1,0': tensor(ys, [count, 1, N, N, 2]) }, 2, false),
+    }));
+  };
+  return { name: 'gradient', train: make(keys[0]!, n[0]), val: make(keys[1]!, n[1]), test: make(keys[2]!, n[2]) };
+}
+
+/**
+ * Scalar filter recovery: random N×N torus images x → (x ⋆ f1) ⋆ f2 with f1, f2 the second and third
+ * invariant scalar filters of side 3 (edges, corners). A two-layer ConvContract without bias can
+ * recover them exactly.
+ */
+export function scalarTask(key: Key, o: TaskOptions = {}): TaskData {
+  const { n, N } = sizes(o, [16, 4, 8], 64);
+  const [f1, f2] = invariantFilters(2, 3, 0, 0).filters.slice(1) as [Float32Array, Float32Array];
+  const keys = split(key, 3);
+  const make = (k: Key, count: number): Split => {
+    return tidy(() => {
+      const x = tensor(normal(k, count * N * N), [count, 1, N, N]);
+      const once = convolve(x, tensor(f1, [1, 1, 3, 3]), 2, 0, 0, [true, true]);
+      const y = convolve(once, tensor(f2, [1, 1, 3, 3]), 2, 0, 0, [true, true]);
+      return { x: MultiImage.fromBlocks({ '0,0': x }, 2, true), y: MultiImage.fromBlocks({ '0,0': y }, 2, true) };
+    });
+  };
+  return { name: 'scalar', train: make(keys[0]!, n[0]), val: make(keys[1]!, n[1]), test: make(keys[2]!, n[2]) };
+}
+
+/**
+ * Gravity: 5 point masses (m ~ U(0,1), scaled so the largest is 1) at distinct random pixels of an N×N
+ * non-periodic grid → the field Σ m (p − x)/|p − x|³ (0 at the source pixels). Input: the mass image.
+ */
+export function gravityTask(key: Key, o: TaskOptions & { masses?: number } = {}): TaskData {
+  const { n, N } = sizes(o, [6, 6, 10], 16);
+  const masses = o.masses ?? 5;
+  check(Number.isInteger(masses) && masses >= 1 && masses <= N * N, 'gravityTask', 'masses', `an integer in [1, ${N * N}]`, masses);
+  const keys = split(key, 3);
+  const make = (k: Key, count: number): Split => {
+    const xs = new Float32Array(count * N * N);
+    const ys = new Float32Array(count * N * N * 2);
+    split(k, count).forEach((kb, b) => {
+      const [kp, km] = split(kb, 2) as [Key, Key];
+      const where = permutation(kp, N * N).slice(0, masses);
+      const m = uniform(km, masses);
+      const top = Math.max(...m);
+      where.forEach((p, s) => (xs[b * N * N + p] = m[s]! / top));
+      for (let i = 0; i < N; i++) {
+        for (let j = 0; j < N; j++) {
+          let gx = 0, gy = 0;
+          where.forEach((p, s) => {
+            const dx = Math.floor(p / N) - i;
+            const dy = (p % N) - j;
+            const r2 = dx * dx + dy * dy;
+            if (r2 === 0) return;
+            const w = m[s]! / top / (r2 * Math.sqrt(r2));
+            gx += w * dx;
+            gy += w * dy;
+          });
+          const pix = (b * N + i) * N + j;
+          ys[2 * pix] = gx;
+          ys[2 * pix + 1] = gy;
+        }
+      }
+    });
+    return tidy(() => ({
+      x: MultiImage.fromBlocks({ '0,0': tensor(xs, [count, 1, N, N]) }, 2, false),
+      y: MultiImage.fromBlocks({ '1,0': tensor(ys, [count, 1, N, N, 2]) }, 2, false),
+    }));
+  };
+  return { name: 'gravity', train: make(keys[0]!, n[0]), val: make(keys[1]!, n[1]), test: make(keys[2]!, n[2]) };
+}
+
+export const TASKS = { gradient: gradientTask, scalar: scalarTask, gravity: gravityTask } as const;
+export type TaskName = keyof typeof TASKS;
+
+export function disposeTask(t: TaskData): void {
+  for (const s of [t.train, t.val, t.test]) {
+    s.x.dispose();
+    s.y.dispose();
+  }
+}
