@@ -4,7 +4,7 @@
  * ops' vector-Jacobian rules. Parameters are trees (objects/arrays) of Tensors; gradients come back
  * with the same structure. Intermediates are disposed; value and gradients are returned alive.
  */
-import { tapes } from './engine.js';
+import { tapes, type TapeEntry } from './engine.js';
 import { add } from './ops/binary.js';
 import { full, tidy, Tensor } from './tensor.js';
 import { show } from './core/errors.js';
@@ -30,13 +30,13 @@ export function treeLeaves(tree: unknown): Tensor[] {
 }
 
 /** Cotangents of `inputs` for the scalar `output`, given a tape recorded while computing it. */
-function backward(entries: readonly { inputs: readonly Tensor[]; output: Tensor; vjp: (dy: Tensor) => (Tensor | null)[] }[], output: Tensor): Map<Tensor, Tensor> {
+function backward(entries: readonly TapeEntry[], output: Tensor): Map<Tensor, Tensor> {
   const cot = new Map<Tensor, Tensor>([[output, full(output.shape, 1, output.backend)]]);
   for (let e = entries.length - 1; e >= 0; e--) {
-    const { inputs, output: y, vjp } = entries[e]!;
+    const { inputs, output: y, held, vjp } = entries[e]!;
     const g = cot.get(y);
     if (!g) continue;
-    vjp(g).forEach((gi, i) => {
+    vjp(g, held.slice(0, -1), held.at(-1)!).forEach((gi, i) => {
       if (!gi) return;
       const x = inputs[i]!;
       const prev = cot.get(x);
@@ -53,19 +53,19 @@ function backward(entries: readonly { inputs: readonly Tensor[]; output: Tensor;
 export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor) {
   return (params: P, ...rest: R): { value: Tensor; grads: P } =>
     tidy(() => {
-      const leaves = treeLeaves(params);
-      const tape = { entries: [], watched: new Set<Tensor>(leaves) };
+      const tape = { entries: [] as TapeEntry[], watched: new Set<Tensor>(treeLeaves(params)) };
       tapes.push(tape);
-      let value: Tensor;
       try {
-        value = f(params, ...rest);
-      } finally {
+        const value = f(params, ...rest);
         tapes.splice(tapes.indexOf(tape), 1);
+        if (value.size !== 1) throw new RangeError(`valueAndGrad: f must return a scalar (size 1) tensor (got shape ${show(value.shape)})`);
+        const cot = backward(tape.entries, value);
+        const grads = treeMap(params, (t) => cot.get(t)?.reshape(t.shape) ?? full(t.shape, 0, t.backend));
+        return { value, grads };
+      } finally {
+        if (tapes.includes(tape)) tapes.splice(tapes.indexOf(tape), 1);
+        for (const e of tape.entries) for (const h of e.held) h.dispose();
       }
-      if (value.size !== 1) throw new RangeError(`valueAndGrad: f must return a scalar (size 1) tensor (got shape ${show(value.shape)})`);
-      const cot = backward(tape.entries, value);
-      const grads = treeMap(params, (t) => cot.get(t)?.reshape(t.shape) ?? full(t.shape, 0, t.backend));
-      return { value, grads };
     });
 }
 

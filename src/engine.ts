@@ -4,13 +4,18 @@
  */
 import { getBackend, type Backend } from './backends/backend.js';
 import type { OpAttrs, OpDef, OpName } from './ops/op.js';
-import { allocTensor, type Tensor } from './tensor.js';
+import { allocTensor, hold, type Tensor } from './tensor.js';
 
-/** One recorded application: its inputs, output, and the vector-Jacobian product. */
+/**
+ * One recorded application. `inputs`/`output` identify the tensors (as cotangent keys); `held` are
+ * extra handles on their storage, so the gradient rule can read values that the forward code has
+ * already disposed (intermediates of a tidy scope, say). The tape's owner disposes `held`.
+ */
 export interface TapeEntry {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
-  readonly vjp: (dy: Tensor) => (Tensor | null)[];
+  readonly held: readonly Tensor[];
+  readonly vjp: (dy: Tensor, inputs: readonly Tensor[], output: Tensor) => (Tensor | null)[];
 }
 
 /** Active tapes (innermost last); `grad` pushes one while it runs the function. */
@@ -24,7 +29,7 @@ export function run<K extends OpName>(def: OpDef<K>, inputs: readonly Tensor[], 
     inputs: inputs.map((t) => t.shape),
     out: outShape,
   });
-  record(inputs, out, (dy) => def.vjp(dy, inputs, out, attrs));
+  record(inputs, out, (dy, xs, y) => def.vjp(dy, xs, y, attrs));
   return out;
 }
 
@@ -33,7 +38,7 @@ export function record(inputs: readonly Tensor[], output: Tensor, vjp: TapeEntry
   for (const tape of tapes) {
     if (inputs.some((t) => tape.watched.has(t))) {
       tape.watched.add(output);
-      tape.entries.push({ inputs, output, vjp });
+      tape.entries.push({ inputs, output, held: [...inputs, output].map(hold), vjp });
     }
   }
 }

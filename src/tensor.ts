@@ -25,13 +25,18 @@ export class Tensor {
   #storage: Storage | null;
 
   /** @internal Use `tensor()`, `zeros()` or an op to make tensors. */
-  constructor(shape: Shape, storage: Storage) {
+  constructor(shape: Shape, storage: Storage, scoped = true) {
     this.shape = Object.freeze([...shape]);
     this.size = storage.size;
     this.#storage = storage;
     storage.refs++;
     live.tensors++;
-    scopes[scopes.length - 1]?.add(this);
+    if (scoped) scopes[scopes.length - 1]?.add(this);
+  }
+
+  /** @internal Another handle on the same storage, outside every tidy scope (the tape's). */
+  hold(): Tensor {
+    return new Tensor(this.shape, this.#live('hold'), false);
   }
 
   get backend(): Backend {
@@ -97,6 +102,9 @@ export class Tensor {
   }
 }
 
+/** @internal See Tensor.hold. */
+export const hold = (t: Tensor): Tensor => t.hold();
+
 /** @internal Allocates uninitialised storage of `size` elements on `backend` and wraps it. */
 export function allocTensor(shape: Shape, backend: Backend): Tensor {
   const size = sizeOf(shape);
@@ -153,6 +161,9 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    for (const t of scope) if (!keptForever.has(t)) t.dispose();
+    throw e;
   } finally {
     scopes.pop();
   }

@@ -234,7 +234,8 @@ export function convolveContract(x: Tensor, f: Tensor, D: number, k: number, kf:
 // ---------------------------------------------------------------------------------------------
 // Pooling and upsampling on [...lead, ...spatial, (D,)*k]
 
-function checkPatch(fn: string, spatial: readonly number[], p: number): void {
+/** Validates a pooling patch: an integer >= 1 dividing every spatial size. */
+export function checkPatch(fn: string, spatial: readonly number[], p: number): void {
   check(Number.isInteger(p) && p >= 1, fn, 'patch', 'an integer >= 1', p);
   spatial.forEach((n, i) => {
     if (n % p !== 0) argError(fn, `spatial size on axis ${i}`, `divisible by the patch ${p}`, n);

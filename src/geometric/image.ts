@@ -200,8 +200,12 @@ export class GeometricImage {
     return this.#with(f(this.data));
   }
 
+  /** g·x; for non-square images the spatial axes permute, and the torus flags permute with them. */
   timesGroupElement(g: GroupElement): GeometricImage {
-    return this.#with(F.groupAction(this.data, this.D, this.k, this.parity, g));
+    const data = F.groupAction(this.data, this.D, this.k, this.parity, g);
+    // output axis i walks input axis j where row i of g has its nonzero entry in column j
+    const isTorus = this.isTorus.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, (i + 1) * this.D).findIndex((v) => v !== 0)]!);
+    return this.#with(data, this.parity, isTorus);
   }
 
   maxPool(patch: number, useNorm = true): GeometricImage {

@@ -6,7 +6,7 @@
  * ginjax's layout [batch, channels, ...spatial, (D,)*k].
  */
 import { argError, check, show } from '../core/errors.js';
-import { sameShape, sizeOf, type Shape } from '../core/shape.js';
+import { sameShape, sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { add as addT, mul, scale as scaleT, sub as subT } from '../ops/binary.js';
 import { concat } from '../ops/concat.js';
 import { gather, indexMap, permute, slice } from '../ops/gather.js';
@@ -303,7 +303,12 @@ export class MultiImage {
   }
 
   averagePool(patch: number): MultiImage {
-    const y = tidy(() => F.averagePool(this.data.reshape([this.batch, ...this.spatial, this.width]), this.D, 0, patch));
+    // The packed channel axis is last, so the spatial axes are 1..D (F.averagePool would take the last D).
+    F.checkPatch('averagePool', this.spatial, patch);
+    const y = tidy(() => {
+      const r = this.data.reshape([this.batch, ...this.spatial.flatMap((n) => [n / patch, patch]), this.width]);
+      return scaleT(sum(r, this.spatial.map((_, i) => 2 + 2 * i)), 1 / patch ** this.D);
+    });
     return this.#with(y);
   }
 
@@ -324,7 +329,12 @@ export class MultiImage {
 
   /** Nearest-neighbour upsampling by `patch` on every key. */
   unpool(patch: number): MultiImage {
-    return this.#with(F.unpool(this.data, this.D, 0, patch));
+    // Spatial axes are 1..D of the packed [batch, ...spatial, width] (F.unpool would take the last D).
+    check(Number.isInteger(patch) && patch >= 1, 'unpool', 'patch', 'an integer >= 1', patch);
+    const outShape = [this.batch, ...this.spatial.map((n) => n * patch), this.width];
+    const src = stridesOf(this.data.shape);
+    const D = this.D;
+    return this.#with(gather(this.data, outShape, indexMap(outShape, (c) => c.reduce((s, v, i) => s + (i >= 1 && i <= D ? Math.floor(v / patch) : v) * src[i]!, 0))));
   }
 
   /** One GeometricImage per (key, batch element, channel), in key order (ginjax to_images). */

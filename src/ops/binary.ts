@@ -1,5 +1,6 @@
 /** Elementwise binary primitives with NumPy broadcasting: y = f(a, b). */
 import { run } from '../engine.js';
+import { argError, check, show } from '../core/errors.js';
 import { broadcastShapes, broadcastStrides, sameShape, sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { scalar, type Tensor } from '../tensor.js';
 import { gather } from './gather.js';
@@ -9,7 +10,10 @@ import { neg } from './unary.js';
 
 export const binaryDef: OpDef<'binary'> = {
   name: 'binary',
-  outShape: ([a, b], { op }) => broadcastShapes(op, a!, b!),
+  outShape([a, b], { op }) {
+    check(BINARY_OPS.includes(op), 'binary', 'op', `one of ${BINARY_OPS.join(', ')}`, op);
+    return broadcastShapes(op, a!, b!);
+  },
   vjp(dy, [a, b], y, { op }) {
     const both = (da: Tensor | null, db: Tensor | null) => [da && sumTo(da, a!.shape), db && sumTo(db, b!.shape)];
     switch (op) {
@@ -25,6 +29,8 @@ export const binaryDef: OpDef<'binary'> = {
     }
   },
 };
+
+export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'max', 'min', 'ge', 'eq'];
 
 export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return run(binaryDef, [a, b], { op });
@@ -66,7 +72,7 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
 
 /** Broadcasts x to `shape` (materialised). */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
-  broadcastShapes('broadcastTo', x.shape, shape);
+  if (!sameShape(broadcastShapes('broadcastTo', x.shape, shape), shape)) argError('broadcastTo', 'shape', `a shape that ${show(x.shape)} broadcasts to`, shape);
   if (sameShape(x.shape, shape)) return x.reshape(shape);
   const src = broadcastStrides(x.shape, shape);
   const dst = stridesOf(shape);

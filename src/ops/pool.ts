@@ -15,6 +15,7 @@ function pooledShape(op: string, x: Shape, c: Shape, patch: number, tensorSize: 
   check(Number.isInteger(tensorSize) && tensorSize >= 1, op, 'tensorSize', 'an integer >= 1', tensorSize);
   check(x.length >= 3, op, 'input shape', '[batch, ...spatial, channels]', x);
   const channels = x.at(-1)! / tensorSize;
+  if (!Number.isInteger(channels)) argError(op, 'channels of x', `divisible by tensorSize ${tensorSize}`, x.at(-1));
   const expected = [...x.slice(0, -1), channels];
   if (!Number.isInteger(channels) || c.length !== x.length || c.some((d, i) => d !== expected[i])) {
     argError(op, 'comparator shape', show(expected), c);

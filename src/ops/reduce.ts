@@ -9,6 +9,7 @@ import type { OpDef, ReduceOp } from './op.js';
 export const reduceDef: OpDef<'reduce'> = {
   name: 'reduce',
   outShape([x], { op, axes }) {
+    check(op === 'sum' || op === 'max', `reduce(${op})`, 'op', 'one of sum, max', op);
     check(new Set(axes).size === axes.length && axes.every((a) => Number.isInteger(a) && a >= 0 && a < x!.length),
       `reduce(${op})`, 'axes', `distinct axes in [0, ${x!.length})`, axes);
     return x!.filter((_, i) => !axes.includes(i));

@@ -1,12 +1,16 @@
 /** Elementwise unary primitives: y = f(x). */
 import { run } from '../engine.js';
 import type { Tensor } from '../tensor.js';
-import { mul, sub, div, scale, addScalar } from './binary.js';
+import { check } from '../core/errors.js';
+import { add, mul, sub, div, scale, addScalar } from './binary.js';
 import type { OpDef, UnaryOp } from './op.js';
 
 export const unaryDef: OpDef<'unary'> = {
   name: 'unary',
-  outShape: ([x]) => x!,
+  outShape([x], { op }) {
+    check(UNARY_OPS.includes(op), 'unary', 'op', `one of ${UNARY_OPS.join(', ')}`, op);
+    return x!;
+  },
   vjp(dy, [x], y, { op }) {
     const d = (t: Tensor) => [mul(dy, t)];
     switch (op) {
@@ -21,10 +25,28 @@ export const unaryDef: OpDef<'unary'> = {
       case 'tanh': return d(addScalar(neg(square(y)), 1));
       case 'sigmoid': return d(sub(y, square(y)));
       case 'gelu': return d(unary('geluGrad', x!));
-      case 'sign': case 'step': case 'geluGrad': return [null];
+      case 'geluGrad': return d(geluSecond(x!));
+      case 'sign': case 'step': return [null];
     }
   },
 };
+
+export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'square', 'sqrt', 'recip', 'exp', 'log', 'relu', 'step', 'tanh', 'sigmoid', 'gelu', 'geluGrad'];
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
+
+/**
+ * gelu''(x) for the tanh form, composed from ops: with u = c(x + a x³), t = tanh u, u' = c(1 + 3a x²),
+ * gelu'' = (1 − t²)(u' − x t u'² + 3 a c x²).
+ */
+function geluSecond(x: Tensor): Tensor {
+  const x2 = square(x);
+  const t = tanh(scale(mul(x, addScalar(scale(x2, GELU_A), 1)), GELU_C));
+  const du = scale(addScalar(scale(x2, 3 * GELU_A), 1), GELU_C);
+  const inner = add(sub(du, mul(mul(x, t), square(du))), scale(x2, 3 * GELU_A * GELU_C));
+  return mul(addScalar(neg(square(t)), 1), inner);
+}
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   return run(unaryDef, [x], { op });

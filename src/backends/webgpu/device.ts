@@ -67,7 +67,7 @@ export class GpuContext {
     this.featureLevel = featureLevel;
     this.source = source;
     void device.lost.then((info) => {
-      this.#lost = `webgpu: the GPU device was lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''}); ` +
+      this.#lost ??= `webgpu: the GPU device was lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''}); ` +
         'every GPU tensor is gone; call init() again to start a new device';
     });
     device.addEventListener('uncapturederror', (ev) => {

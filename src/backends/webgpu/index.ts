@@ -1,5 +1,110 @@
-// placeholder, replaced by the webgpu backend implementation
+/**
+ * The webgpu backend: WGSL kernels (shaders/, embedded by scripts/embed-shaders.mjs) run through
+ * WebGPU — `navigator.gpu` in browsers and Deno, the `webgpu` package (Dawn) in Node.
+ *
+ * Layout: device.ts (adapter/device, error state), buffers.ts (storage, pool, read/write),
+ * commands.ts (pipelines, batching, the uniform-parameter arena), kernels/*.ts (one file per op
+ * family; each kernel validates nothing the op definition already validated, packs its Params and
+ * dispatches). The kernel table is typed over every op; an op without a WGSL kernel yet is an
+ * explicit `missing(...)` entry that throws and is listed in `incomplete`, so `init({backend:
+ * 'auto'})` does not pick an incomplete backend.
+ */
+import { shaders, type ShaderName } from '../../generated/shaders.js';
+import type { Kernel, KernelTable, OpName } from '../../ops/op.js';
 import type { Backend } from '../backend.js';
-export async function createWebGPUBackend(): Promise<Backend> {
-  throw new Error('webgpu backend not built yet');
+import { Buffers, type GpuStorage, type PoolStats } from './buffers.js';
+import { Commands, Pipelines } from './commands.js';
+import { createGpuContext, type GpuContext } from './device.js';
+import { BINARY_CODES, UNARY_CODES, binaryKernel, checkOpCodes, unaryKernel } from './kernels/elementwise.js';
+
+export { GpuStorage, type PoolStats } from './buffers.js';
+export type { GpuContext } from './device.js';
+
+export interface WebGPUBackendOptions {
+  /** Dawn backend in Node (`opengl`, `vulkan`, …); default env WEBGPU_BACKEND, else Dawn's default. */
+  readonly dawnBackend?: string;
+  /** Free bytes kept in the buffer pool (default 256 MiB). */
+  readonly maxPooledBytes?: number;
+  /** Caps workgroups per grid dimension below the device limit (testing the 2D grids). */
+  readonly maxWorkgroupsPerDimension?: number;
+}
+
+export interface WebGPUBackend extends Backend<GpuStorage> {
+  readonly name: 'webgpu';
+  readonly incomplete: readonly OpName[];
+  /** @internal The device and its error state. */
+  readonly context: GpuContext;
+  /** Buffer-pool counters. */
+  poolStats(): PoolStats;
+  /** Dispatch and submit counters. */
+  commandStats(): { dispatches: number; submits: number };
+  /** Submits pending work and waits until the GPU has finished it (for timing). */
+  sync(): Promise<void>;
+  /** Destroys the pooled (free) buffers. */
+  trim(): void;
+  /** Destroys the device; every later use throws. */
+  destroy(): void;
+}
+
+/** Shaders that the native kernels below use; compiled when the backend starts. */
+const NATIVE_SHADERS: readonly ShaderName[] = ['unary', 'binary'];
+
+export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
+  checkOpCodes('unary', shaders.unary, UNARY_CODES);
+  checkOpCodes('binary', shaders.binary, BINARY_CODES);
+  const ctx = await createGpuContext({ dawnBackend: opts.dawnBackend });
+  const pipelines = new Pipelines(ctx);
+  try {
+    await pipelines.prepare(NATIVE_SHADERS);
+  } catch (e) {
+    ctx.device.destroy();
+    throw e;
+  }
+  const commands = new Commands(ctx, pipelines, { maxWorkgroupsPerDimension: opts.maxWorkgroupsPerDimension });
+  const buffers = new Buffers(ctx, commands, { maxPooledBytes: opts.maxPooledBytes });
+
+  const incomplete: OpName[] = [];
+  /** The one way to leave an op without a WGSL kernel: it throws, and `incomplete` lists it. */
+  const missing = <K extends OpName>(op: K): Kernel<K, GpuStorage> => {
+    incomplete.push(op);
+    return () => {
+      throw new Error(`webgpu: kernel '${op}' is not implemented yet`);
+    };
+  };
+
+  const kernels: KernelTable<GpuStorage> = {
+    unary: unaryKernel(commands),
+    binary: binaryKernel(commands),
+    reduce: missing('reduce'),
+    matmul: missing('matmul'),
+    gather: missing('gather'),
+    scatterAdd: missing('scatterAdd'),
+    concat: missing('concat'),
+    conv: missing('conv'),
+    convInputGrad: missing('convInputGrad'),
+    convFilterGrad: missing('convFilterGrad'),
+    maxPool: missing('maxPool'),
+    maxPoolGrad: missing('maxPoolGrad'),
+  };
+
+  return {
+    name: 'webgpu',
+    alloc: (size) => buffers.alloc(size),
+    free: (st) => buffers.free(st),
+    write: (st, data) => buffers.write(st, data),
+    read: (st, size) => buffers.read(st, size),
+    kernels,
+    incomplete: Object.freeze(incomplete),
+    context: ctx,
+    poolStats: () => buffers.stats(),
+    commandStats: () => ({ ...commands.counts }),
+    sync: () => commands.sync(),
+    trim: () => buffers.trim(),
+    destroy: () => {
+      ctx.markLost('destroyed by backend.destroy()');
+      ctx.device.destroy();
+    },
+    describe: () => `webgpu: ${ctx.describe()}` +
+      (incomplete.length ? `; kernels not implemented yet: ${incomplete.join(', ')}` : ''),
+  };
 }

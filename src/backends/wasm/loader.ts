@@ -1,0 +1,101 @@
+/**
+ * Loads the wasm kernel module: feature probe, decode of the embedded base64 (no file paths, so
+ * Node, Deno, browsers and bundlers all work), one compile per variant (cached), instantiation.
+ *
+ * Two builds of assembly/ exist (asconfig.json): `simd` (fixed-width SIMD, every wasm engine since
+ * 2021) and `relaxed` (+ relaxed SIMD: f32x4.relaxed_madd = FMA). `relaxed` is picked where the
+ * engine validates it: Node >= 22, Deno, Chromium; Node 20 only with --experimental-wasm-relaxed-simd.
+ */
+import { relaxedWasmBase64, simdWasmBase64 } from '../../generated/kernels.wasm.js';
+
+export type WasmVariant = 'simd' | 'relaxed';
+
+/** The raw exports of assembly/index.ts (all offsets are byte offsets into `memory`). */
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  unary(op: number, x: number, y: number, n: number): void;
+  binarySame(op: number, a: number, b: number, out: number, n: number): void;
+  binaryScalarA(op: number, a: number, b: number, out: number, n: number): void;
+  binaryScalarB(op: number, a: number, b: number, out: number, n: number): void;
+  binaryStrided(op: number, a: number, b: number, out: number, params: number): void;
+  /** Op codes, exported as globals (`UNARY_neg`, `BINARY_add`, …). */
+  readonly [code: string]: unknown;
+}
+
+// Hand-made 1-function modules (toolchain.md, "Runtime feature detection").
+const V128_CONST = [0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const probe = (body: number[]) => new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, body.length + 3, 1, body.length + 1, 0, ...body]);
+
+const wasmAvailable = (): boolean => typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
+
+/** Whether the engine runs fixed-width wasm SIMD (v128). */
+export function simdSupported(): boolean {
+  return wasmAvailable() && WebAssembly.validate(probe([...V128_CONST, 0x0b]));
+}
+
+/** Whether the engine runs relaxed SIMD (probed with f32x4.relaxed_madd). */
+export function relaxedSimdSupported(): boolean {
+  return wasmAvailable() && WebAssembly.validate(probe([...V128_CONST, ...V128_CONST, ...V128_CONST, 0xfd, 0x85, 0x02, 0x0b]));
+}
+
+/** The variant to run: `relaxed` where validated, else `simd`; a clear error where SIMD is missing. */
+export function pickVariant(want: 'auto' | WasmVariant = 'auto'): WasmVariant {
+  if (!wasmAvailable()) throw new Error('wasm backend: this JavaScript engine has no WebAssembly');
+  if (!simdSupported()) {
+    throw new Error('wasm backend: this engine lacks WebAssembly SIMD (v128), which the kernels require '
+      + '(Node >= 16.4, Deno, Chrome/Edge >= 91, Firefox >= 89, Safari >= 16.4); use the ref backend instead');
+  }
+  if (want === 'simd') return 'simd';
+  const relaxed = relaxedSimdSupported();
+  if (want === 'relaxed' && !relaxed) {
+    throw new Error('wasm backend: relaxed SIMD is not supported by this engine (Node 20 needs '
+      + '`node --experimental-wasm-relaxed-simd`; Node >= 22, Deno and Chromium have it)');
+  }
+  return relaxed ? 'relaxed' : 'simd';
+}
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(b64);
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
+}
+
+const compiled = new Map<WasmVariant, Promise<WebAssembly.Module>>();
+
+/** Compiles the embedded module of `variant` once per process (the Module is shareable with workers). */
+export function compileKernels(variant: WasmVariant): Promise<WebAssembly.Module> {
+  let m = compiled.get(variant);
+  if (!m) {
+    const b64 = variant === 'relaxed' ? relaxedWasmBase64 : simdWasmBase64;
+    if (!b64) throw new Error(`wasm backend: the embedded ${variant} module is empty; run npm run build:wasm`);
+    m = WebAssembly.compile(decodeBase64(b64));
+    m.catch(() => compiled.delete(variant)); // let a later call retry
+    compiled.set(variant, m);
+  }
+  return m;
+}
+
+/** A fresh instance (own linear memory) of the `variant` module. */
+export async function instantiateKernels(variant: WasmVariant): Promise<KernelExports> {
+  const module = await compileKernels(variant);
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort: (_msg: number, _file: number, line: number, col: number) => {
+        throw new Error(`wasm kernel aborted at line ${line}:${col}`);
+      },
+    },
+  });
+  return instance.exports as unknown as KernelExports;
+}
+
+/** The integer op code that assembly/ exports as the global `${prefix}_${op}`. */
+export function opCode(ex: KernelExports, prefix: string, op: string): number {
+  const g = ex[`${prefix}_${op}`];
+  if (!(g instanceof WebAssembly.Global)) {
+    throw new Error(`wasm backend: the kernel module does not export ${prefix}_${op} (assembly/ and src/ops/op.ts disagree; rebuild with npm run build:wasm)`);
+  }
+  return g.value as number;
+}

@@ -1,0 +1,62 @@
+/**
+ * Parameter layouts shared with the kernels in assembly/ (defined once, here).
+ *
+ * Binary with broadcasting: `binaryPlan` reduces any broadcast to the simplest loop. Output axes of
+ * size 1 are dropped and neighbouring axes merged where both operands are contiguous across them
+ * (a[i]·stride = a[i+1]·stride·size, likewise b; broadcast axes, stride 0, merge with each other).
+ * Then equal shapes become one flat loop (`same`), a one-element operand a `scalarA`/`scalarB` loop,
+ * and anything else (`strided`) an Int32 block read by assembly/kernels/binary.ts `binaryStrided`:
+ *
+ *   [R, shape[0..R), aStride[0..R), bStride[0..R), counters[0..R)]
+ *
+ * with element strides (0 on broadcast axes) and R >= 2; the counters are the kernel's scratch.
+ * After merging, the innermost axis always has strides (1,1), (0,1) or (1,0) — every inner row is
+ * one of the three fast SIMD loops.
+ */
+import { broadcastStrides, sizeOf, type Shape } from '../../core/shape.js';
+
+export type BinaryPlan =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'same' | 'scalarA' | 'scalarB'; readonly n: number }
+  | { readonly kind: 'strided'; readonly n: number; readonly params: Int32Array };
+
+/** Int32 fields of the strided binary block for rank R (header + shape, two strides, counters). */
+export const binaryParamsLength = (rank: number): number => 1 + 4 * rank;
+
+export function binaryPlan(a: Shape, b: Shape, out: Shape): BinaryPlan {
+  const n = sizeOf(out);
+  if (n === 0) return { kind: 'empty' };
+  const sa = broadcastStrides(a, out);
+  const sb = broadcastStrides(b, out);
+  const dims: number[] = [];
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let i = 0; i < out.length; i++) {
+    const d = out[i]!;
+    if (d === 1) continue;
+    const k = dims.length - 1;
+    if (k >= 0 && as[k] === sa[i]! * d && bs[k] === sb[i]! * d) {
+      dims[k]! *= d;
+      as[k] = sa[i]!;
+      bs[k] = sb[i]!;
+    } else {
+      dims.push(d);
+      as.push(sa[i]!);
+      bs.push(sb[i]!);
+    }
+  }
+  const R = dims.length;
+  if (R === 0) return { kind: 'same', n: 1 };
+  const ia = as[R - 1]!;
+  const ib = bs[R - 1]!;
+  if (!((ia === 1 && ib === 1) || (ia === 0 && ib === 1) || (ia === 1 && ib === 0))) {
+    throw new Error(`binaryPlan: internal error: inner strides (${ia}, ${ib}) for shapes [${a}] and [${b}]`);
+  }
+  if (R === 1) return { kind: ia === 0 ? 'scalarA' : ib === 0 ? 'scalarB' : 'same', n };
+  const params = new Int32Array(binaryParamsLength(R));
+  params[0] = R;
+  params.set(dims, 1);
+  params.set(as, 1 + R);
+  params.set(bs, 1 + 2 * R);
+  return { kind: 'strided', n, params };
+}

@@ -1,0 +1,100 @@
+/**
+ * webgpu kernels: elementwise unary (shaders/unary.wgsl) and binary with broadcasting
+ * (shaders/binary.wgsl). The parameter layouts here mirror the `Params` structs of those shaders.
+ */
+import type { ShaderName } from '../../../generated/shaders.js';
+import { broadcastStrides } from '../../../core/shape.js';
+import type { BinaryOp, Kernel, UnaryOp } from '../../../ops/op.js';
+import type { GpuStorage } from '../buffers.js';
+import type { Commands } from '../commands.js';
+
+/** Op codes of shaders/unary.wgsl (`const OP_<NAME>: u32 = <code>u;`; checked at start-up). */
+export const UNARY_CODES: Readonly<Record<UnaryOp, number>> = {
+  neg: 0, abs: 1, sign: 2, square: 3, sqrt: 4, recip: 5, exp: 6, log: 7,
+  relu: 8, step: 9, tanh: 10, sigmoid: 11, gelu: 12, geluGrad: 13,
+};
+
+/** Op codes of shaders/binary.wgsl. */
+export const BINARY_CODES: Readonly<Record<BinaryOp, number>> = {
+  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, ge: 6, eq: 7,
+};
+
+/** Axes the binary shader's Params hold (after collapsing). */
+export const BINARY_MAX_RANK = 16;
+
+/** Checks that `codes` match the `const OP_<NAME>: u32 = <n>u;` declarations of a shader source. */
+export function checkOpCodes(shader: ShaderName, source: string, codes: Readonly<Record<string, number>>): void {
+  for (const [op, code] of Object.entries(codes)) {
+    const name = `OP_${op.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    const m = new RegExp(`const\\s+${name}\\s*:\\s*u32\\s*=\\s*(\\d+)u\\s*;`).exec(source);
+    if (!m || Number(m[1]) !== code) {
+      throw new Error(`webgpu: shaders/${shader}.wgsl declares ${m ? `${name} = ${m[1]}` : `no ${name}`}, but the kernel uses code ${code} for '${op}'`);
+    }
+  }
+}
+
+/**
+ * Collapses a broadcast geometry: drops size-1 axes and merges each axis into the one before it
+ * when every operand is contiguous across the pair (stride_outer == stride_inner * extent_inner;
+ * broadcast axes have stride 0, so broadcast runs merge too). The output is row-major throughout.
+ */
+export function collapseBroadcast(
+  out: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const shape: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = 0; d < out.length; d++) {
+    const n = out[d]!;
+    if (n === 1) continue;
+    const k = shape.length - 1;
+    if (k >= 0 && strides.every((s, j) => st[j]![k] === s[d]! * n)) {
+      shape[k]! *= n;
+      strides.forEach((s, j) => (st[j]![k] = s[d]!));
+    } else {
+      shape.push(n);
+      strides.forEach((s, j) => st[j]!.push(s[d]!));
+    }
+  }
+  return { shape, strides: st };
+}
+
+export function unaryKernel(commands: Commands): Kernel<'unary', GpuStorage> {
+  const params = new Uint32Array(4);
+  return (out, [x], { op }) => {
+    const code = UNARY_CODES[op];
+    if (code === undefined) throw new RangeError(`webgpu: unary: unknown op ${JSON.stringify(op)}`);
+    const n = out.size;
+    if (n === 0) return;
+    params[0] = code;
+    params[1] = n;
+    commands.dispatch('unary', params, [x!, out], n);
+  };
+}
+
+export function binaryKernel(commands: Commands): Kernel<'binary', GpuStorage> {
+  const params = new Uint32Array(4 + 3 * BINARY_MAX_RANK);
+  return (out, [a, b], { op }, shapes) => {
+    const code = BINARY_CODES[op];
+    if (code === undefined) throw new RangeError(`webgpu: binary: unknown op ${JSON.stringify(op)}`);
+    const n = out.size;
+    if (n === 0) return;
+    const geo = collapseBroadcast(shapes.out, [
+      broadcastStrides(shapes.inputs[0]!, shapes.out),
+      broadcastStrides(shapes.inputs[1]!, shapes.out),
+    ]);
+    const rank = geo.shape.length;
+    if (rank > BINARY_MAX_RANK) {
+      throw new RangeError(`webgpu: binary: broadcasting ${JSON.stringify(shapes.inputs[0])} with ${JSON.stringify(shapes.inputs[1])} ` +
+        `needs ${rank} axes after merging; the kernel supports ${BINARY_MAX_RANK}`);
+    }
+    params.fill(0);
+    params[0] = code;
+    params[1] = n;
+    params[2] = rank;
+    params.set(geo.shape, 4);
+    params.set(geo.strides[0]!, 4 + BINARY_MAX_RANK);
+    params.set(geo.strides[1]!, 4 + 2 * BINARY_MAX_RANK);
+    commands.dispatch('binary', params, [a!, b!, out], n);
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Helpers shared by the layers: named activations, input validation against a layer's signature,
+ * per-key views of the packed layout, and the mutable `State` that carries batch-norm statistics.
+ */
+import { argError, check } from '../../core/errors.js';
+import { MultiImage } from '../../geometric/multi-image.js';
+import { blockOffsets, signature, signatureToString, type Signature, type SignatureLike } from '../../geometric/signature.js';
+import { concat } from '../../ops/concat.js';
+import { gelu, relu, sigmoid, tanh } from '../../ops/unary.js';
+import { keep, type Tensor } from '../../tensor.js';
+import type { CallOptions, Json, Module } from '../module.js';
+
+/** Pointwise activations by name. 'gelu' is the tanh approximation (jax.nn.gelu's default, as ginjax). */
+export type ActivationName = 'relu' | 'gelu' | 'tanh' | 'sigmoid';
+export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'gelu', 'tanh', 'sigmoid'];
+
+export function checkActivation(fn: string, name: unknown): ActivationName {
+  check(ACTIVATIONS.includes(name as ActivationName), fn, 'activation', ACTIVATIONS.map((a) => `"${a}"`).join(', '), name);
+  return name as ActivationName;
+}
+
+export function activate(name: ActivationName, x: Tensor): Tensor {
+  switch (name) {
+    case 'relu': return relu(x);
+    case 'gelu': return gelu(x);
+    case 'tanh': return tanh(x);
+    case 'sigmoid': return sigmoid(x);
+  }
+}
+
+export function checkD(fn: string, D: unknown): 2 | 3 {
+  check(D === 2 || D === 3, fn, 'D', '2 or 3', D);
+  return D;
+}
+
+export function checkPositiveInt(fn: string, name: string, v: unknown, min = 1): number {
+  check(Number.isInteger(v) && (v as number) >= min, fn, name, `an integer >= ${min}`, v);
+  return v as number;
+}
+
+export function checkNonNegative(fn: string, name: string, v: unknown): number {
+  check(typeof v === 'number' && Number.isFinite(v) && v >= 0, fn, name, 'a finite number >= 0', v);
+  return v as number;
+}
+
+/** The signature as JSON (for configs). */
+export const sigJson = (s: Signature): Json => s.map((e) => ({ k: e.k, parity: e.parity, channels: e.channels }));
+
+export function parseSignature(fn: string, s: SignatureLike): Signature {
+  return signature(s, fn);
+}
+
+/** Checks that `x` is a MultiImage of dimension D and (when given) exactly the signature `sig`. */
+export function checkInput(fn: string, x: unknown, D: number, sig?: Signature): asserts x is MultiImage {
+  check(x instanceof MultiImage, fn, 'input', 'a MultiImage', x);
+  check(x.D === D, fn, 'input D', `${D}`, x.D);
+  if (sig && signatureToString(sig) !== signatureToString(x.signature)) {
+    argError(fn, 'input signature', signatureToString(sig), signatureToString(x.signature));
+  }
+}
+
+/** Checks that every spatial size of `x` is divisible by `patch`. */
+export function checkDivisible(fn: string, x: MultiImage, patch: number): void {
+  x.spatial.forEach((n, i) => {
+    if (n % patch !== 0) argError(fn, `spatial size on axis ${i}`, `divisible by the patch ${patch}`, n);
+  });
+}
+
+/** One key's packed block viewed as [batch·pixels, channels, D^k] (a gather only when there are several keys). */
+export interface KeyBlock {
+  readonly k: number;
+  readonly parity: 0 | 1;
+  readonly channels: number;
+  readonly T: number;
+  readonly offset: number;
+  /** [B·P, channels, T] */
+  readonly data: Tensor;
+}
+
+export function keyBlocks(x: MultiImage): KeyBlock[] {
+  const offsets = blockOffsets(x.signature, x.D);
+  const rows = x.data.size / x.width;
+  return x.signature.map((e, i) => {
+    const T = x.D ** e.k;
+    return { k: e.k, parity: e.parity, channels: e.channels, T, offset: offsets[i]!, data: x.packedBlock(e.k, e.parity).reshape([rows, e.channels, T]) };
+  });
+}
+
+/** Inverse of keyBlocks: per-key results [B·P, channels, T] back into packed data shaped like x.data. */
+export function packBlocks(x: MultiImage, blocks: readonly Tensor[]): Tensor {
+  const rows = x.data.size / x.width;
+  const flat = blocks.map((b) => b.reshape([rows, b.size / rows]));
+  const cat = flat.length === 1 ? flat[0]! : concat(flat, 1);
+  return cat.reshape(x.data.shape);
+}
+
+// ---------------------------------------------------------------------------------------------
+// State (batch-norm running statistics)
+
+/**
+ * Mutable, non-trainable state of stateful modules (BatchNorm running statistics), keyed by the
+ * module object. Pass one in `options.state`: in training mode a BatchNorm writes its updated
+ * running statistics into it; in inference mode it reads them from it (falling back to the
+ * module's initial statistics). The store owns what it holds: `set` keeps the new tensors alive
+ * across `tidy` scopes (so an update made inside `valueAndGrad` survives) and disposes the ones it
+ * replaces; `dispose()` frees everything.
+ */
+export class State {
+  readonly #entries = new Map<Module, Readonly<Record<string, Tensor>>>();
+
+  get(module: Module): Readonly<Record<string, Tensor>> | undefined {
+    return this.#entries.get(module);
+  }
+
+  set(module: Module, value: Readonly<Record<string, Tensor>>): void {
+    const old = this.#entries.get(module);
+    for (const t of Object.values(value)) keep(t);
+    this.#entries.set(module, value);
+    if (old) for (const t of Object.values(old)) if (!Object.values(value).includes(t)) t.dispose();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  dispose(): void {
+    for (const v of this.#entries.values()) for (const t of Object.values(v)) t.dispose();
+    this.#entries.clear();
+  }
+}
+
+/** Call options of the layers: `training` (from Module) plus the state store. */
+export interface LayerCallOptions extends CallOptions {
+  readonly state?: State;
+}

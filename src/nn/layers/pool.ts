@@ -1,0 +1,142 @@
+/**
+ * Pooling and upsampling layers (no parameters), plus the learned 2×2 equivariant upsampling
+ * convolution of ginjax's UNet, which is a ConvContract (see `upsampleConv`).
+ */
+import { sizeOf } from '../../core/shape.js';
+import type { Key } from '../../core/random.js';
+import { MultiImage } from '../../geometric/multi-image.js';
+import type { SignatureLike } from '../../geometric/signature.js';
+import { scale } from '../../ops/binary.js';
+import { gather, indexMap } from '../../ops/gather.js';
+import { sum } from '../../ops/reduce.js';
+import { tidy, type Tensor } from '../../tensor.js';
+import { ConvContract, type BiasMode } from '../conv-contract.js';
+import { Module, registerModule, type ModuleConfig, type Params } from '../module.js';
+import { checkDivisible, checkInput, checkPositiveInt } from './common.js';
+
+export interface PoolOptions {
+  readonly patch: number;
+}
+
+export interface MaxNormPoolOptions extends PoolOptions {
+  /** Compare pixel Frobenius norms (default true); false compares raw values (scalar-only images). */
+  readonly useNorm?: boolean;
+}
+
+/**
+ * ginjax MaxNormPool: in every non-overlapping patch^D window, each channel keeps the whole tensor
+ * at its largest pixel norm (first maximum in row-major window order). Equivariant for spatial
+ * sizes divisible by the patch (ties aside). With useNorm = false (the baseline UNet) it is the
+ * plain max pool of a scalar image. (MultiImage.maxPool.)
+ */
+export class MaxNormPool extends Module {
+  readonly config: ModuleConfig;
+  readonly params: Params = {};
+  readonly patch: number;
+  readonly useNorm: boolean;
+
+  constructor(o: MaxNormPoolOptions | number, _key?: Key) {
+    super();
+    const opts = typeof o === 'number' ? { patch: o } : o;
+    this.patch = checkPositiveInt('MaxNormPool', 'patch', opts.patch);
+    this.useNorm = opts.useNorm ?? true;
+    this.config = { type: 'MaxNormPool', patch: this.patch, useNorm: this.useNorm };
+  }
+
+  apply(_params: Params, x: MultiImage): MultiImage {
+    checkInput('MaxNormPool', x, x instanceof MultiImage ? x.D : 2);
+    checkDivisible('MaxNormPool', x, this.patch);
+    return x.maxPool(this.patch, this.useNorm);
+  }
+}
+
+registerModule('MaxNormPool', (c, key) => new MaxNormPool(c as unknown as MaxNormPoolOptions, key));
+
+/** Mean over non-overlapping patch^D windows of packed data [B, ...spatial, W]. */
+export function averagePoolPacked(data: Tensor, D: number, patch: number): Tensor {
+  const [B, ...rest] = data.shape as number[];
+  const spatial = rest.slice(0, D);
+  const W = rest[D]!;
+  return tidy(() => {
+    const r = data.reshape([B!, ...spatial.flatMap((n) => [n / patch, patch]), W]);
+    return scale(sum(r, spatial.map((_, i) => 2 + 2 * i)), 1 / patch ** D);
+  });
+}
+
+/** Nearest-neighbour upsampling of packed data [B, ...spatial, W]: each pixel becomes a patch^D block. */
+export function unpoolPacked(data: Tensor, D: number, patch: number): Tensor {
+  const [B, ...rest] = data.shape as number[];
+  const spatial = rest.slice(0, D);
+  const W = rest[D]!;
+  const out = [B!, ...spatial.map((n) => n * patch), W];
+  const inStrides: number[] = [];
+  let s = W;
+  for (let i = D - 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= spatial[i]!;
+  }
+  const per = sizeOf(spatial) * W;
+  return gather(data, out, indexMap(out, (c) => {
+    let j = c[0]! * per + c[D + 1]!;
+    for (let i = 0; i < D; i++) j += Math.floor(c[i + 1]! / patch) * inStrides[i]!;
+    return j;
+  }));
+}
+
+/** ginjax average pool: the mean over non-overlapping patch^D windows, every key. Equivariant. */
+export class AveragePool extends Module {
+  readonly config: ModuleConfig;
+  readonly params: Params = {};
+  readonly patch: number;
+
+  constructor(o: PoolOptions | number, _key?: Key) {
+    super();
+    this.patch = checkPositiveInt('AveragePool', 'patch', typeof o === 'number' ? o : o.patch);
+    this.config = { type: 'AveragePool', patch: this.patch };
+  }
+
+  apply(_params: Params, x: MultiImage): MultiImage {
+    checkInput('AveragePool', x, x instanceof MultiImage ? x.D : 2);
+    checkDivisible('AveragePool', x, this.patch);
+    return new MultiImage(averagePoolPacked(x.data, x.D, this.patch), x.signature, x.D, x.isTorus);
+  }
+}
+
+registerModule('AveragePool', (c, key) => new AveragePool(c as unknown as PoolOptions, key));
+
+/** ginjax unpool: nearest-neighbour upsampling by `patch` (each pixel becomes a patch^D block). Equivariant. */
+export class Unpool extends Module {
+  readonly config: ModuleConfig;
+  readonly params: Params = {};
+  readonly patch: number;
+
+  constructor(o: PoolOptions | number, _key?: Key) {
+    super();
+    this.patch = checkPositiveInt('Unpool', 'patch', typeof o === 'number' ? o : o.patch);
+    this.config = { type: 'Unpool', patch: this.patch };
+  }
+
+  apply(_params: Params, x: MultiImage): MultiImage {
+    checkInput('Unpool', x, x instanceof MultiImage ? x.D : 2);
+    return new MultiImage(unpoolPacked(x.data, x.D, this.patch), x.signature, x.D, x.isTorus);
+  }
+}
+
+registerModule('Unpool', (c, key) => new Unpool(c as unknown as PoolOptions, key));
+
+export interface UpsampleConvOptions {
+  readonly D: number;
+  readonly input: SignatureLike;
+  readonly output: SignatureLike;
+  readonly useBias?: BiasMode;
+}
+
+/**
+ * The learned equivariant 2× upsampling of ginjax's UNet: a ConvContract with the 2^D invariant
+ * filters (M = 2), lhs dilation 2 and literal padding (1, 1) per axis (zero padding even on a torus,
+ * as ginjax). It maps N to 2N: in 1-D, out[2i] = C[1]·x[i] and out[2i+1] = C[0]·x[i].
+ */
+export function upsampleConv(o: UpsampleConvOptions, key: Key): ConvContract {
+  const padding = Array.from({ length: o.D }, () => [1, 1] as const);
+  return new ConvContract({ D: o.D, input: o.input, output: o.output, M: 2, padding, lhsDilation: 2, useBias: o.useBias }, key);
+}
