@@ -124,7 +124,7 @@ export function tensor(data: ArrayLike<number>, shape: Shape = [data.length], ba
 
 export function full(shape: Shape, value: number, backend?: Backend): Tensor {
   checkShape('full', 'shape', shape);
-  return tensor(new Float32Array(sizeOf(shape)).fill(value), shape, backend);
+  return tensor(new Float64Array(sizeOf(shape)).fill(value), shape, backend); // float64 so that ref keeps exact constants
 }
 
 export function zeros(shape: Shape, backend?: Backend): Tensor {

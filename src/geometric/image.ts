@@ -154,14 +154,20 @@ export class GeometricImage {
 
   /** ginjax convolve_with: output k = k + filter.k (image indices first), parities add. */
   convolveWith(filter: GeometricImage, options: F.ConvolveOptions = {}): GeometricImage {
-    const y = tidy(() => F.convolve(this.data.reshape([1, 1, ...this.shape]), this.#filterData('convolveWith', filter), this.D, this.k, filter.k, this.isTorus, options));
-    return this.#with(y.reshape(y.shape.slice(2)), this.parity + filter.parity);
+    const y = tidy(() => {
+      const r = F.convolve(this.data.reshape([1, 1, ...this.shape]), this.#filterData('convolveWith', filter), this.D, this.k, filter.k, this.isTorus, options);
+      return r.reshape(r.shape.slice(2)); // inside the scope, so that r's handle is released
+    });
+    return this.#with(y, this.parity + filter.parity);
   }
 
   /** Convolution contracting the image's k indices with the filter's first k: output k = filter.k − k. */
   convolveContract(filter: GeometricImage, options: F.ConvolveOptions = {}): GeometricImage {
-    const y = tidy(() => F.convolveContract(this.data.reshape([1, 1, ...this.shape]), this.#filterData('convolveContract', filter), this.D, this.k, filter.k, this.isTorus, options));
-    return this.#with(y.reshape(y.shape.slice(2)), this.parity + filter.parity);
+    const y = tidy(() => {
+      const r = F.convolveContract(this.data.reshape([1, 1, ...this.shape]), this.#filterData('convolveContract', filter), this.D, this.k, filter.k, this.isTorus, options);
+      return r.reshape(r.shape.slice(2));
+    });
+    return this.#with(y, this.parity + filter.parity);
   }
 
   contract(i: number, j: number): GeometricImage {

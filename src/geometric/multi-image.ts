@@ -59,9 +59,9 @@ export class MultiImage {
       const k = Number(m[1]);
       const parity = Number(m[2]);
       checkKey('MultiImage.fromBlocks', k, parity);
-      const full = batched ? t : t.reshape([1, ...t.shape]);
-      const { lead, spatial } = F.splitShape(`MultiImage.fromBlocks(${name})`, full.shape, D, k, 2);
-      return { k, parity: parity as 0 | 1, channels: lead[1]!, batch: lead[0]!, spatial, t: full };
+      const shape = batched ? t.shape : [1, ...t.shape]; // reshaped inside the tidy below, so no handle escapes
+      const { lead, spatial } = F.splitShape(`MultiImage.fromBlocks(${name})`, shape, D, k, 2);
+      return { k, parity: parity as 0 | 1, channels: lead[1]!, batch: lead[0]!, spatial, t, shape };
     });
     parsed.sort(compareKeys);
     const first = parsed[0]!;
@@ -70,7 +70,7 @@ export class MultiImage {
       if (!sameShape(p.spatial, first.spatial)) argError('MultiImage.fromBlocks', `spatial shape of block (${p.k},${p.parity})`, show(first.spatial), p.spatial);
     }
     const data = tidy(() => {
-      const packed = parsed.map((p) => toPacked(p.t, D));
+      const packed = parsed.map((p) => toPacked(batched ? p.t : p.t.reshape(p.shape), D));
       return packed.length === 1 ? packed[0]! : concat(packed, D + 1);
     });
     return new MultiImage(data, parsed, D, isTorus);
@@ -87,13 +87,15 @@ export class MultiImage {
   static fromImages(images: readonly GeometricImage[]): MultiImage {
     check(images.length > 0, 'MultiImage.fromImages', 'images', 'a non-empty list', 0);
     const { D, isTorus } = images[0]!;
-    const groups = new Map<string, Tensor[]>();
-    for (const im of images) {
-      check(im.D === D, 'MultiImage.fromImages', 'image D', `${D}`, im.D);
-      const name = keyName(im.k, im.parity);
-      groups.set(name, [...(groups.get(name) ?? []), im.data.reshape([1, 1, ...im.shape])]);
-    }
-    return tidy(() => MultiImage.fromBlocks(new Map([...groups].map(([n, ts]) => [n, ts.length === 1 ? ts[0]! : concat(ts, 1)])), D, isTorus));
+    for (const im of images) check(im.D === D, 'MultiImage.fromImages', 'image D', `${D}`, im.D);
+    return tidy(() => {
+      const groups = new Map<string, Tensor[]>();
+      for (const im of images) {
+        const name = keyName(im.k, im.parity);
+        groups.set(name, [...(groups.get(name) ?? []), im.data.reshape([1, 1, ...im.shape])]);
+      }
+      return MultiImage.fromBlocks(new Map([...groups].map(([n, ts]) => [n, ts.length === 1 ? ts[0]! : concat(ts, 1)])), D, isTorus);
+    });
   }
 
   get width(): number {
@@ -339,17 +341,17 @@ export class MultiImage {
 
   /** One GeometricImage per (key, batch element, channel), in key order (ginjax to_images). */
   toImages(): GeometricImage[] {
-    return this.signature.flatMap((e) => {
-      const block = this.block(e.k, e.parity);
-      const out: GeometricImage[] = [];
+    // tidy: the intermediate block / slice handles are released, the images' data kept
+    return tidy(() => this.signature.flatMap((e) => {
       const per = sizeOf(this.spatial) * this.D ** e.k;
+      const rows = this.block(e.k, e.parity).reshape([this.batch * e.channels, per]);
       const shape = [...this.spatial, ...new Array(e.k).fill(this.D)];
+      const out: GeometricImage[] = [];
       for (let i = 0; i < this.batch * e.channels; i++) {
-        out.push(new GeometricImage(slice(block.reshape([this.batch * e.channels, per]), 0, i, 1).reshape(shape), e.parity, this.D, this.isTorus));
+        out.push(new GeometricImage(slice(rows, 0, i, 1).reshape(shape), e.parity, this.D, this.isTorus));
       }
-      block.dispose();
       return out;
-    });
+    }));
   }
 
   /** ginjax __eq__: same D, torus flags and signature; allclose. */
