@@ -1,0 +1,7 @@
+/**
+ * The wasm kernel module (entry of asconfig.json). Re-exports kernels only; built twice (`simd`,
+ * `relaxed`) by scripts/build-wasm.mjs and embedded in src/generated/kernels.wasm.ts.
+ */
+export * from './kernels/memory';
+export * from './kernels/unary';
+export * from './kernels/binary';
