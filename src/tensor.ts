@@ -7,7 +7,6 @@ import { getBackend, type Backend } from './backends/backend.js';
 import { checkShape, sizeOf, type Shape } from './core/shape.js';
 import { argError, show } from './core/errors.js';
 import { record } from './engine.js';
-import './backends/index.js'; // registers the always-present ref backend as the default
 
 interface Storage {
   readonly backend: Backend;

@@ -3,6 +3,7 @@
  * reading is asynchronous at the edge so that a GPU fits, with a synchronous read on CPU backends.
  */
 import type { KernelTable, OpName } from '../ops/op.js';
+import { refBackend } from './ref/index.js';
 
 export type BackendName = 'ref' | 'wasm' | 'webgpu';
 
@@ -33,7 +34,7 @@ export function registerBackend(backend: Backend): void {
 
 /** Makes an initialised backend current (see `init` for starting one). */
 export function setBackend(name: BackendName): void {
-  const b = registered.get(name);
+  const b = name === 'ref' ? registerRef() : registered.get(name);
   if (!b) {
     throw new Error(`setBackend: backend ${JSON.stringify(name)} is not initialised (initialised: ${[...registered.keys()].join(', ') || 'none'}); call await init({ backend: ${JSON.stringify(name)} }) first`);
   }
@@ -42,14 +43,21 @@ export function setBackend(name: BackendName): void {
 
 export function getBackend(name?: BackendName): Backend {
   if (name !== undefined) {
-    const b = registered.get(name);
+    const b = name === 'ref' ? registerRef() : registered.get(name);
     if (!b) throw new Error(`getBackend: backend ${JSON.stringify(name)} is not initialised`);
     return b;
   }
-  if (!current) throw new Error('geoconv: no backend initialised; call await init() first');
-  return current;
+  // ref is always there: it is the current backend until init() selects another.
+  return (current ??= registerRef());
 }
 
 export function hasBackend(name: BackendName): boolean {
+  if (name === 'ref') registerRef();
   return registered.has(name);
+}
+
+function registerRef(): Backend {
+  const ref = refBackend();
+  registered.set('ref', ref);
+  return ref;
 }

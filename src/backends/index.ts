@@ -6,8 +6,6 @@ import type { OpName } from '../ops/op.js';
 import { getBackend, hasBackend, registerBackend, setBackend, type Backend, type BackendName } from './backend.js';
 import { refBackend } from './ref/index.js';
 
-registerBackend(refBackend);
-setBackend('ref');
 
 export interface InitOptions {
   /** 'auto' (default) picks WebGPU when an adapter exists and its kernel table is complete, else wasm. */
@@ -24,7 +22,7 @@ export const notices: string[] = [];
 async function start(name: BackendName, opts: InitOptions): Promise<Backend | undefined> {
   if (hasBackend(name) && !(name === 'wasm' && opts.threads !== undefined)) return getBackend(name);
   try {
-    const b = name === 'ref' ? refBackend
+    const b = name === 'ref' ? refBackend()
       : name === 'wasm' ? await (await import('./wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1 })
       : await (await import('./webgpu/index.js')).createWebGPUBackend();
     registerBackend(b);

@@ -39,6 +39,11 @@ export abstract class Module {
     return this.apply(this.params, x, options);
   }
 
+  /** Direct sub-modules (for walks such as parameter accounting). */
+  submodules(): readonly Module[] {
+    return [];
+  }
+
   /** Fixed tensors (not trained, not decayed): e.g. invariant-filter bases. */
   buffers(): Tensor[] {
     return [];

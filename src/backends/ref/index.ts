@@ -13,7 +13,14 @@ import { maxPool, maxPoolGrad } from './pool.js';
 import { reduce } from './reduce.js';
 import { unary } from './unary.js';
 
-export const refBackend: Backend<Float64Array> = {
+/** The ref backend (built on first use, so that import order never matters). */
+export function refBackend(): Backend<Float64Array> {
+  return (instance ??= create());
+}
+
+let instance: Backend<Float64Array> | undefined;
+
+const create = (): Backend<Float64Array> => ({
   name: 'ref',
   alloc: (size) => new Float64Array(size),
   free: () => {},
@@ -22,4 +29,4 @@ export const refBackend: Backend<Float64Array> = {
   readSync: (s) => Float32Array.from(s),
   kernels: { unary, binary, reduce, matmul, gather, scatterAdd, concat, conv, convInputGrad, convFilterGrad, maxPool, maxPoolGrad },
   describe: () => 'ref: plain TypeScript, float64 (the reference)',
-};
+});

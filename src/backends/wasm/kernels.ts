@@ -45,7 +45,7 @@ export const isFallback = (k: object): boolean => fallbacks.has(k);
  * starts zeroed, as ref storage does.
  */
 export function viaRef<K extends OpName>(op: K, heap: WasmHeap): Kernel<K, number> {
-  const ref = refBackend.kernels[op] as Kernel<K, Float64Array>;
+  const ref = refBackend().kernels[op] as Kernel<K, Float64Array>;
   const k: Kernel<K, number> = (out, inputs, attrs, shapes) => {
     const f32 = heap.f32();
     const ins = inputs.map((p, i) => {

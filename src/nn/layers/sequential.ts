@@ -1,0 +1,51 @@
+/** Sequential composition of modules. */
+import { check } from '../../core/errors.js';
+import { split, type Key } from '../../core/random.js';
+import type { MultiImage } from '../../geometric/multi-image.js';
+import type { Tensor } from '../../tensor.js';
+import { Module, buildModule, registerModule, sub, type ModuleConfig, type Params } from '../module.js';
+import type { LayerCallOptions } from './common.js';
+
+/**
+ * Applies its layers in order, passing the call options (training flag, batch-norm state) to each.
+ * Params: `{ "0": params of layer 0, "1": … }`. Config: `{ type: 'Sequential', layers: [configs] }`;
+ * buildModule rebuilds each layer from its config with the key split in as many parts as layers.
+ */
+export class Sequential extends Module {
+  readonly config: ModuleConfig;
+  readonly params: Params;
+  readonly layers: readonly Module[];
+
+  constructor(layers: readonly Module[]) {
+    super();
+    check(Array.isArray(layers) && layers.length > 0 && layers.every((l) => l instanceof Module), 'Sequential', 'layers', 'a non-empty array of Modules', layers);
+    this.layers = Object.freeze([...layers]);
+    this.params = Object.fromEntries(this.layers.map((l, i) => [String(i), l.params]));
+    this.config = { type: 'Sequential', layers: this.layers.map((l) => l.config) };
+  }
+
+  override submodules(): readonly Module[] {
+    return this.layers;
+  }
+
+  override buffers(): Tensor[] {
+    return this.layers.flatMap((l) => l.buffers());
+  }
+
+  apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    let y = x;
+    this.layers.forEach((l, i) => {
+      const next = l.apply(sub(params, String(i)), y, options);
+      if (y !== x) y.dispose();
+      y = next;
+    });
+    return y;
+  }
+}
+
+registerModule('Sequential', (c, key) => {
+  const layers = (c as unknown as { layers: ModuleConfig[] }).layers;
+  check(Array.isArray(layers) && layers.length > 0, 'Sequential', 'config.layers', 'a non-empty array of module configs', layers);
+  const keys = split(key, layers.length) as Key[];
+  return new Sequential(layers.map((l, i) => buildModule(l, keys[i]!)));
+});

@@ -1,0 +1,468 @@
+/**
+ * Models (ginjax models.py): ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage — each
+ * with its `equivariant: false` baseline. The equivariant path works on MultiImages of any
+ * signature with ConvContract, VectorNeuron activations and equivariant norms; the baseline path
+ * flattens every tensor component into a scalar channel (toScalarMultiImage, free on our packed
+ * layout), runs plain convolutions with zero 'SAME' padding, and reads the result back as the
+ * output signature — exactly ginjax's comparison, asymmetries included (inventory §4, §10 item 15).
+ */
+import { check } from '../core/errors.js';
+import { split, type Key } from '../core/random.js';
+import { invariantFilters } from '../geometric/filters.js';
+import { operators, inverse } from '../geometric/group.js';
+import { MultiImage } from '../geometric/multi-image.js';
+import { signature, signatureWidth, type Signature, type SignatureEntry, type SignatureLike } from '../geometric/signature.js';
+import type { Tensor } from '../tensor.js';
+import { ConvContract, type BiasMode } from './conv-contract.js';
+import {
+  Activation, BatchNorm, Conv, ConvTranspose, LayerNorm, MaxNormPool, VectorNeuronNonlinear, upsampleConv,
+  type ActivationName, type LayerCallOptions,
+} from './layers/index.js';
+import { GroupNorm } from './layers/norm.js';
+import { Module, buildModule, registerModule, sub, type Json, type ModuleConfig, type Params } from './module.js';
+
+const sigJson = (s: Signature): Json => s.map((e) => ({ k: e.k, parity: e.parity, channels: e.channels }));
+
+/** ginjax signature_union: every key of a and b, each with `channels` channels (canonical order). */
+export function signatureUnion(a: Signature, b: Signature, channels: number): Signature {
+  const keys = new Map([...a, ...b].map((e) => [`${e.k},${e.parity}`, { k: e.k, parity: e.parity, channels }] as const));
+  return signature([...keys.values()]);
+}
+
+const withChannels = (s: Signature, channels: number): Signature => signature(s.map((e) => ({ ...e, channels })));
+
+/** A module built from named children; params and buffers are theirs. */
+abstract class Composite extends Module {
+  readonly params: Params;
+  readonly children: ReadonlyMap<string, Module>;
+
+  constructor(children: readonly (readonly [string, Module])[]) {
+    super();
+    this.children = new Map(children);
+    this.params = Object.fromEntries(children.map(([n, m]) => [n, m.params]));
+  }
+
+  override buffers(): Tensor[] {
+    return [...this.children.values()].flatMap((m) => m.buffers());
+  }
+
+  /** Applies child `name`; disposes `x` when `consume` (an intermediate of this forward pass). */
+  protected run(name: string, params: Params, x: MultiImage, options: LayerCallOptions | undefined, consume: boolean): MultiImage {
+    const y = this.children.get(name)!.apply(sub(params, name), x, options);
+    if (consume) x.dispose();
+    return y;
+  }
+
+  override submodules(): readonly Module[] {
+    return [...this.children.values()];
+  }
+}
+
+/**
+ * ginjax's count_params: the trainable parameters plus the invariant-filter dictionary that every
+ * ginjax ConvContract stores as an array leaf (we keep only the bases each layer needs, as buffers).
+ */
+export function ginjaxParameterCount(model: Module): number {
+  const stored = (m: Module): number => (m instanceof ConvContract ? storedFilterFloats(m) : 0) + m.submodules().reduce((n, c) => n + stored(c), 0);
+  return model.parameterCount() + stored(model);
+}
+
+/**
+ * The floats of the filter dictionary ginjax stores on a ConvContract: invariant filters of side M
+ * for k = 0..(max k_in + max k_out) and both parities (459 for M=3, k ≤ 2 in 2-D; 84 for M=2).
+ */
+export function storedFilterFloats(layer: ConvContract): number {
+  const { D, M } = layer.config as unknown as { D: number; M: number };
+  const kmax = Math.max(...layer.input.map((e) => e.k)) + Math.max(...layer.output.map((e) => e.k));
+  let n = 0;
+  for (let k = 0; k <= kmax; k++) for (const p of [0, 1]) n += invariantFilters(D, M, k, p).count * M ** D * D ** k;
+  return n;
+}
+
+/** Options shared by the blocks and models. */
+export interface BlockOptions {
+  readonly D: number;
+  readonly useBias?: BiasMode;
+  /** null: no activation. */
+  readonly activation?: ActivationName | null;
+  readonly equivariant?: boolean;
+  /** Equivariant conv filter side (default 3). */
+  readonly M?: number;
+  /** Baseline kernel side (default 3). */
+  readonly kernel?: number;
+  readonly useGroupNorm?: boolean;
+  readonly useBatchNorm?: boolean;
+  readonly preactivation?: boolean;
+  readonly rhsDilation?: number;
+}
+
+export interface ConvBlockOptions extends BlockOptions {
+  readonly input: SignatureLike;
+  readonly output: SignatureLike;
+}
+
+/**
+ * ginjax ConvBlock: conv → norm → activation (or, with preactivation, norm → activation → conv).
+ * Equivariant: ConvContract, LayerNorm, VectorNeuronNonlinear. Baseline (scalar channels): Conv with
+ * zero 'SAME' padding and bias (ginjax turns 'auto' into True), GroupNorm(1 group) or BatchNorm,
+ * pointwise activation.
+ */
+export class ConvBlock extends Composite {
+  readonly config: ModuleConfig;
+  readonly input: Signature;
+  readonly output: Signature;
+  readonly #order: string[];
+
+  constructor(o: ConvBlockOptions, key: Key) {
+    const eq = o.equivariant ?? true;
+    const input = signature(o.input, 'ConvBlock input');
+    const declared = signature(o.output, 'ConvBlock output');
+    const [kConv, kAct] = split(key, 2) as [Key, Key];
+    const conv = makeConv(o, input, declared, kConv);
+    const output = conv instanceof ConvContract ? conv.output : declared;
+    const normKeys = o.preactivation ? input : output;
+    const children: [string, Module][] = [['conv', conv]];
+    if (o.useGroupNorm) children.push(['norm', eq ? new LayerNorm({ D: o.D, input: normKeys }) : new GroupNorm({ D: o.D, input: normKeys, groups: 1 })]);
+    else if (o.useBatchNorm) {
+      check(!eq, 'ConvBlock', 'useBatchNorm', 'false for equivariant blocks (batch norm is not equivariant)', true);
+      children.push(['norm', new BatchNorm({ D: o.D, input: normKeys })]);
+    }
+    const activation = o.activation === undefined ? 'gelu' : o.activation;
+    if (activation) children.push(['act', eq ? new VectorNeuronNonlinear({ D: o.D, input: normKeys, activation }, kAct) : new Activation(activation)]);
+    super(children);
+    this.input = input;
+    this.output = output;
+    const names = children.map(([n]) => n);
+    this.#order = o.preactivation ? [...names.filter((n) => n !== 'conv'), 'conv'] : names;
+    this.config = { type: 'ConvBlock', ...blockJson(o), input: sigJson(input), output: sigJson(declared) };
+  }
+
+  apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    return this.#order.reduce((y, name) => this.run(name, params, y, options, y !== x), x);
+  }
+}
+
+function blockJson(o: BlockOptions): Record<string, Json> {
+  return {
+    D: o.D, useBias: o.useBias ?? 'auto', activation: o.activation === undefined ? 'gelu' : o.activation,
+    equivariant: o.equivariant ?? true, M: o.M ?? 3, kernel: o.kernel ?? 3, useGroupNorm: o.useGroupNorm ?? false,
+    useBatchNorm: o.useBatchNorm ?? false, preactivation: o.preactivation ?? false, rhsDilation: o.rhsDilation ?? 1,
+  };
+}
+
+/** ginjax make_conv: ConvContract, or a plain Conv on scalar channels (zero SAME padding, bias on for 'auto'). */
+function makeConv(o: BlockOptions, input: Signature, output: Signature, key: Key, extra: { lhsDilation?: number; kernel?: number } = {}): Module {
+  if (o.equivariant ?? true) {
+    return new ConvContract({ D: o.D, input, output, M: o.M ?? 3, useBias: o.useBias ?? 'auto', rhsDilation: o.rhsDilation ?? 1 }, key);
+  }
+  scalarOnly('baseline conv', input);
+  scalarOnly('baseline conv', output);
+  const useBias = o.useBias === undefined || o.useBias === 'auto' || o.useBias === true || o.useBias === 'mean' || o.useBias === 'scalar';
+  return new Conv({ D: o.D, inChannels: input[0]!.channels, outChannels: output[0]!.channels, kernel: extra.kernel ?? o.kernel ?? 3, rhsDilation: o.rhsDilation ?? 1, useBias }, key);
+}
+
+function scalarOnly(fn: string, s: Signature): void {
+  check(s.length === 1 && s[0]!.k === 0 && s[0]!.parity === 0, fn, 'signature', 'a single (0,0) key (scalar channels)', s.map((e) => `(${e.k},${e.parity})`));
+}
+
+const scalarSig = (channels: number): Signature => signature([{ k: 0, parity: 0, channels }]);
+
+/** Common model options. */
+export interface ModelOptions extends BlockOptions {
+  readonly input: SignatureLike;
+  readonly output: SignatureLike;
+  /** Channels per key type in the middle of the network. */
+  readonly depth: number;
+}
+
+/** Shared model plumbing: signatures, the baseline's scalar conversion, config. */
+abstract class Model extends Composite {
+  readonly input: Signature;
+  readonly output: Signature;
+  readonly equivariant: boolean;
+  readonly D: number;
+
+  constructor(children: readonly (readonly [string, Module])[], o: ModelOptions) {
+    super(children);
+    this.input = signature(o.input, 'model input');
+    this.output = signature(o.output, 'model output');
+    this.equivariant = o.equivariant ?? true;
+    this.D = o.D;
+  }
+
+  apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    const want = this.input.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
+    const got = x.signature.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
+    check(x.D === this.D, this.config.type, 'input D', `${this.D}`, x.D);
+    check(want === got, this.config.type, 'input signature', `{${want}}`, `{${got}}`);
+    if (this.equivariant) return this.forward(params, x, options);
+    const y = this.forward(params, x.toScalarMultiImage(), options);
+    const out = y.fromScalarMultiImage(this.output);
+    y.dispose();
+    return out;
+  }
+
+  /** The network body on the (possibly scalar-converted) input. */
+  protected abstract forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage;
+}
+
+/** The signatures of a model's body: equivariant (per key type) or baseline (scalar channels). */
+function bodySignatures(o: ModelOptions) {
+  const input = signature(o.input, 'model input');
+  const output = signature(o.output, 'model output');
+  check(Number.isInteger(o.depth) && o.depth >= 1, 'model', 'depth', 'an integer >= 1', o.depth);
+  if (o.equivariant ?? true) {
+    const mid = (c: number) => signatureUnion(input, output, c);
+    return { input, output, mid };
+  }
+  return { input: scalarSig(signatureWidth(input, o.D)), output: scalarSig(signatureWidth(output, o.D)), mid: scalarSig };
+}
+
+export interface UNetOptions extends ModelOptions {
+  readonly numDownsamples?: number;
+  readonly numConv?: number;
+}
+
+/**
+ * ginjax UNet: embedding (numConv blocks) → numDownsamples × [max(-norm) pool 2, numConv blocks,
+ * channels doubling] → up path × [upsample (equivariant: learned 2×2 invariant-filter conv with lhs
+ * dilation; baseline: ConvTranspose 2/2), concat with the skip (upsampled first), numConv blocks]
+ * → a plain output conv. Spatial sizes must be divisible by 2^numDownsamples.
+ */
+export class UNet extends Model {
+  readonly config: ModuleConfig;
+  readonly #levels: number;
+  readonly #numConv: number;
+
+  constructor(o: UNetOptions, key: Key) {
+    const n = o.numDownsamples ?? 4;
+    const numConv = o.numConv ?? 2;
+    check(Number.isInteger(numConv) && numConv >= 1, 'UNet', 'numConv', 'an integer >= 1', numConv);
+    check(Number.isInteger(n) && n >= 0, 'UNet', 'numDownsamples', 'an integer >= 0', n);
+    check(!(o.useBatchNorm && (o.equivariant ?? true)), 'UNet', 'useBatchNorm', 'false when equivariant', true);
+    const eq = o.equivariant ?? true;
+    const { input, output, mid } = bodySignatures(o);
+    const keys = split(key, 2 + numConv * (2 * n + 1) + n);
+    let ki = 0;
+    const children: [string, Module][] = [];
+    let sig = input;
+    const block = (name: string, out: Signature) => {
+      const b = new ConvBlock({ ...o, input: sig, output: out }, keys[ki++]!);
+      children.push([name, b]);
+      sig = b.output;
+    };
+    for (let i = 0; i < numConv; i++) block(`embed${i}`, mid(o.depth));
+    const skips: Signature[] = [];
+    for (let d = 1; d <= n; d++) {
+      skips.push(sig);
+      children.push([`pool${d}`, new MaxNormPool({ patch: 2, useNorm: eq })]);
+      for (let i = 0; i < numConv; i++) block(`down${d}_${i}`, mid(o.depth * 2 ** d));
+    }
+    for (let u = n - 1; u >= 0; u--) {
+      const up = eq
+        ? upsampleConv({ D: o.D, input: sig, output: mid(o.depth * 2 ** u), useBias: o.useBias ?? 'auto' }, keys[ki++]!)
+        : new ConvTranspose({ D: o.D, inChannels: sig[0]!.channels, outChannels: o.depth * 2 ** u, kernel: 2, stride: 2, useBias: o.useBias !== false }, keys[ki++]!);
+      children.push([`up${u}`, up]);
+      const upSig = up instanceof ConvContract ? up.output : scalarSig(o.depth * 2 ** u);
+      sig = concatSignature(upSig, skips[u]!);
+      for (let i = 0; i < numConv; i++) block(`up${u}_${i}`, mid(o.depth * 2 ** u));
+    }
+    children.push(['decode', makeConv({ ...o, activation: null }, sig, output, keys[ki++]!)]);
+    super(children, o);
+    this.#levels = n;
+    this.#numConv = numConv;
+    this.config = { type: 'UNet', ...blockJson(o), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numDownsamples: n, numConv };
+  }
+
+  protected forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    const p = 2 ** this.#levels;
+    x.spatial.forEach((s, i) => check(s % p === 0, 'UNet', `spatial size on axis ${i}`, `divisible by 2^numDownsamples = ${p}`, s));
+    let y = x;
+    const step = (name: string) => (y = this.run(name, params, y, options, y !== x));
+    for (let i = 0; i < this.#numConv; i++) step(`embed${i}`);
+    const skips: MultiImage[] = [];
+    for (let d = 1; d <= this.#levels; d++) {
+      skips.push(y);
+      y = this.run(`pool${d}`, params, y, options, false);
+      for (let i = 0; i < this.#numConv; i++) step(`down${d}_${i}`);
+    }
+    for (let u = this.#levels - 1; u >= 0; u--) {
+      step(`up${u}`);
+      const skip = skips[u]!;
+      const joined = y.concat(skip, 'channel');
+      y.dispose();
+      if (skip !== x) skip.dispose();
+      y = joined;
+      for (let i = 0; i < this.#numConv; i++) step(`up${u}_${i}`);
+    }
+    return this.run('decode', params, y, options, y !== x);
+  }
+}
+
+/** Signature of a.concat(b, 'channel'). */
+function concatSignature(a: Signature, b: Signature): Signature {
+  const m = new Map<string, SignatureEntry>();
+  for (const e of [...a, ...b]) {
+    const k = `${e.k},${e.parity}`;
+    m.set(k, { k: e.k, parity: e.parity, channels: (m.get(k)?.channels ?? 0) + e.channels });
+  }
+  return signature([...m.values()]);
+}
+
+export interface ResNetOptions extends ModelOptions {
+  readonly numBlocks?: number;
+  readonly numConv?: number;
+}
+
+/** Encoder/decoder of ginjax's ResNet and DilResNet: the baseline uses 1×1 convs there (sic). */
+function encoderDecoder(o: ModelOptions, keys: Key[], body: (sig: Signature) => [string, Module][]): [string, Module][] {
+  const { input, output, mid } = bodySignatures(o);
+  const eq = o.equivariant ?? true;
+  const edge = { ...o, kernel: eq ? o.kernel : 1, useGroupNorm: false, useBatchNorm: false, preactivation: false };
+  const children: [string, Module][] = [];
+  let sig = input;
+  const add = (name: string, b: ConvBlock) => { children.push([name, b]); sig = b.output; };
+  add('enc0', new ConvBlock({ ...edge, input: sig, output: mid(o.depth) }, keys.pop()!));
+  add('enc1', new ConvBlock({ ...edge, input: sig, output: mid(o.depth) }, keys.pop()!));
+  children.push(...body(sig));
+  add('dec0', new ConvBlock({ ...edge, input: sig, output: mid(o.depth) }, keys.pop()!));
+  add('dec1', new ConvBlock({ ...edge, input: sig, output, activation: null }, keys.pop()!));
+  return children;
+}
+
+/**
+ * ginjax ResNet: encoder (2 blocks), numBlocks × [numConv pre-activation blocks with group norm]
+ * each with a residual connection, decoder (2 blocks, the last without activation).
+ */
+export class ResNet extends Model {
+  readonly config: ModuleConfig;
+  readonly #blocks: number;
+  readonly #numConv: number;
+
+  constructor(o: ResNetOptions, key: Key) {
+    const numBlocks = o.numBlocks ?? 8;
+    const numConv = o.numConv ?? 2;
+    const keys = split(key, 4 + numBlocks * numConv);
+    const inner = { ...o, useGroupNorm: o.useGroupNorm ?? true, preactivation: o.preactivation ?? true, activation: o.activation === undefined ? 'gelu' as const : o.activation };
+    super(encoderDecoder(o, keys, (sig) => {
+      const out: [string, Module][] = [];
+      for (let b = 0; b < numBlocks; b++) for (let i = 0; i < numConv; i++) out.push([`block${b}_${i}`, new ConvBlock({ ...inner, input: sig, output: sig }, keys.pop()!)]);
+      return out;
+    }), o);
+    this.#blocks = numBlocks;
+    this.#numConv = numConv;
+    this.config = { type: 'ResNet', ...blockJson(inner), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks, numConv };
+  }
+
+  protected forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    let y = this.run('enc1', params, this.run('enc0', params, x, options, false), options, true);
+    for (let b = 0; b < this.#blocks; b++) y = residual(y, (z) => [...Array(this.#numConv).keys()].reduce((w, i) => this.run(`block${b}_${i}`, params, w, options, w !== z), z));
+    return this.run('dec1', params, this.run('dec0', params, y, options, true), options, true);
+  }
+}
+
+export interface DilResNetOptions extends ModelOptions {
+  readonly numBlocks?: number;
+}
+
+const DILATIONS = [1, 2, 4, 8, 4, 2, 1];
+
+/** ginjax DilResNet (arXiv 2112.15275): encoder, numBlocks × [7 blocks with dilations 1,2,4,8,4,2,1] + residual, decoder. */
+export class DilResNet extends Model {
+  readonly config: ModuleConfig;
+  readonly #blocks: number;
+
+  constructor(o: DilResNetOptions, key: Key) {
+    const numBlocks = o.numBlocks ?? 4;
+    const keys = split(key, 4 + numBlocks * DILATIONS.length);
+    const inner = { ...o, activation: o.activation === undefined ? 'relu' as const : o.activation };
+    super(encoderDecoder(inner, keys, (sig) => {
+      const out: [string, Module][] = [];
+      for (let b = 0; b < numBlocks; b++) DILATIONS.forEach((d, i) => out.push([`block${b}_${i}`, new ConvBlock({ ...inner, rhsDilation: d, input: sig, output: sig }, keys.pop()!)]));
+      return out;
+    }), o);
+    this.#blocks = numBlocks;
+    this.config = { type: 'DilResNet', ...blockJson(inner), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks };
+  }
+
+  protected forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    let y = this.run('enc1', params, this.run('enc0', params, x, options, false), options, true);
+    for (let b = 0; b < this.#blocks; b++) y = residual(y, (z) => DILATIONS.reduce((w, _d, i) => this.run(`block${b}_${i}`, params, w, options, w !== z), z));
+    return this.run('dec1', params, this.run('dec0', params, y, options, true), options, true);
+  }
+}
+
+/** y ← y + f(y), disposing the intermediates. */
+function residual(y: MultiImage, f: (z: MultiImage) => MultiImage): MultiImage {
+  const fy = f(y);
+  const out = fy.add(y);
+  fy.dispose();
+  y.dispose();
+  return out;
+}
+
+/**
+ * ginjax ModelWrapper: runs any module that maps a scalar MultiImage to a scalar MultiImage on the
+ * flattened components of a geometric input, and reads its output as `output`.
+ */
+export class ModelWrapper extends Composite {
+  readonly config: ModuleConfig;
+  readonly output: Signature;
+
+  constructor(o: { model: Module; output: SignatureLike }) {
+    super([['model', o.model]]);
+    this.output = signature(o.output, 'ModelWrapper output');
+    this.config = { type: 'ModelWrapper', model: o.model.config, output: sigJson(this.output) };
+  }
+
+  apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    const y = this.children.get('model')!.apply(sub(params, 'model'), x.toScalarMultiImage(), options);
+    const out = y.fromScalarMultiImage(this.output);
+    y.dispose();
+    return out;
+  }
+}
+
+/**
+ * ginjax GroupAverage: (1/|G|) Σ_g g⁻¹·model(g·x) — exactly equivariant whatever the model. Averages
+ * in inference (training: false, the default of `call`) or always with alwaysAverage; in training
+ * mode without it, just model(x) (ginjax's behaviour).
+ */
+export class GroupAverage extends Composite {
+  readonly config: ModuleConfig;
+  readonly alwaysAverage: boolean;
+
+  constructor(o: { model: Module; alwaysAverage?: boolean }) {
+    super([['model', o.model]]);
+    this.alwaysAverage = o.alwaysAverage ?? false;
+    this.config = { type: 'GroupAverage', model: o.model.config, alwaysAverage: this.alwaysAverage };
+  }
+
+  apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    const model = this.children.get('model')!;
+    const p = sub(params, 'model');
+    if (options?.training && !this.alwaysAverage) return model.apply(p, x, options);
+    const G = operators(x.D);
+    let total: MultiImage | null = null;
+    for (const g of G) {
+      const gx = x.timesGroupElement(g);
+      const y = model.apply(p, gx, options);
+      const back = y.timesGroupElement(inverse(g));
+      gx.dispose();
+      y.dispose();
+      const next: MultiImage = total ? total.add(back) : back;
+      if (total) { total.dispose(); back.dispose(); }
+      total = next;
+    }
+    const avg = total!.scale(1 / G.length);
+    total!.dispose();
+    return avg;
+  }
+}
+
+registerModule('ConvBlock', (c, key) => new ConvBlock(c as unknown as ConvBlockOptions, key));
+registerModule('UNet', (c, key) => new UNet(c as unknown as UNetOptions, key));
+registerModule('ResNet', (c, key) => new ResNet(c as unknown as ResNetOptions, key));
+registerModule('DilResNet', (c, key) => new DilResNet(c as unknown as DilResNetOptions, key));
+registerModule('ModelWrapper', (c, key) => new ModelWrapper({ model: buildModule(c.model as ModuleConfig, key), output: c.output as unknown as SignatureLike }));
+registerModule('GroupAverage', (c, key) => new GroupAverage({ model: buildModule(c.model as ModuleConfig, key), alwaysAverage: c.alwaysAverage as boolean }));
