@@ -2,14 +2,9 @@
  * Pooling and upsampling layers (no parameters), plus the learned 2×2 equivariant upsampling
  * convolution of ginjax's UNet, which is a ConvContract (see `upsampleConv`).
  */
-import { sizeOf } from '../../core/shape.js';
 import type { Key } from '../../core/random.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import type { SignatureLike } from '../../geometric/signature.js';
-import { scale } from '../../ops/binary.js';
-import { gather, indexMap } from '../../ops/gather.js';
-import { sum } from '../../ops/reduce.js';
-import { tidy, type Tensor } from '../../tensor.js';
 import { ConvContract, type BiasMode } from '../conv-contract.js';
 import { Module, registerModule, type ModuleConfig, type Params } from '../module.js';
 import { checkDivisible, checkInput, checkPositiveInt } from './common.js';
@@ -52,38 +47,7 @@ export class MaxNormPool extends Module {
 
 registerModule('MaxNormPool', (c, key) => new MaxNormPool(c as unknown as MaxNormPoolOptions, key));
 
-/** Mean over non-overlapping patch^D windows of packed data [B, ...spatial, W]. */
-export function averagePoolPacked(data: Tensor, D: number, patch: number): Tensor {
-  const [B, ...rest] = data.shape as number[];
-  const spatial = rest.slice(0, D);
-  const W = rest[D]!;
-  return tidy(() => {
-    const r = data.reshape([B!, ...spatial.flatMap((n) => [n / patch, patch]), W]);
-    return scale(sum(r, spatial.map((_, i) => 2 + 2 * i)), 1 / patch ** D);
-  });
-}
-
-/** Nearest-neighbour upsampling of packed data [B, ...spatial, W]: each pixel becomes a patch^D block. */
-export function unpoolPacked(data: Tensor, D: number, patch: number): Tensor {
-  const [B, ...rest] = data.shape as number[];
-  const spatial = rest.slice(0, D);
-  const W = rest[D]!;
-  const out = [B!, ...spatial.map((n) => n * patch), W];
-  const inStrides: number[] = [];
-  let s = W;
-  for (let i = D - 1; i >= 0; i--) {
-    inStrides[i] = s;
-    s *= spatial[i]!;
-  }
-  const per = sizeOf(spatial) * W;
-  return gather(data, out, indexMap(out, (c) => {
-    let j = c[0]! * per + c[D + 1]!;
-    for (let i = 0; i < D; i++) j += Math.floor(c[i + 1]! / patch) * inStrides[i]!;
-    return j;
-  }));
-}
-
-/** ginjax average pool: the mean over non-overlapping patch^D windows, every key. Equivariant. */
+/** ginjax average pool: the mean over non-overlapping patch^D windows, every key (MultiImage.averagePool). Equivariant. */
 export class AveragePool extends Module {
   readonly config: ModuleConfig;
   readonly params: Params = {};
@@ -98,13 +62,13 @@ export class AveragePool extends Module {
   apply(_params: Params, x: MultiImage): MultiImage {
     checkInput('AveragePool', x, x instanceof MultiImage ? x.D : 2);
     checkDivisible('AveragePool', x, this.patch);
-    return new MultiImage(averagePoolPacked(x.data, x.D, this.patch), x.signature, x.D, x.isTorus);
+    return x.averagePool(this.patch);
   }
 }
 
 registerModule('AveragePool', (c, key) => new AveragePool(c as unknown as PoolOptions, key));
 
-/** ginjax unpool: nearest-neighbour upsampling by `patch` (each pixel becomes a patch^D block). Equivariant. */
+/** ginjax unpool: nearest-neighbour upsampling by `patch` (each pixel becomes a patch^D block; MultiImage.unpool). Equivariant. */
 export class Unpool extends Module {
   readonly config: ModuleConfig;
   readonly params: Params = {};
@@ -118,7 +82,7 @@ export class Unpool extends Module {
 
   apply(_params: Params, x: MultiImage): MultiImage {
     checkInput('Unpool', x, x instanceof MultiImage ? x.D : 2);
-    return new MultiImage(unpoolPacked(x.data, x.D, this.patch), x.signature, x.D, x.isTorus);
+    return x.unpool(this.patch);
   }
 }
 
