@@ -55,3 +55,18 @@ describe('geoconv CLI', () => {
     expect(version).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
   });
 });
+
+describe('geoconv bin (built package)', () => {
+  it('runs `filters --json` and `info` from dist', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const bin = new URL('../../bin/geoconv.js', import.meta.url).pathname;
+    const json = execFileSync(process.execPath, [bin, 'filters', '--D', '3', '--M', '3', '--k', '1', '--parity', '0', '--json'], { encoding: 'utf8' });
+    expect(json.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(json)).toMatchObject({ D: 3, M: 3, k: 1, parity: 0, count: 3 });
+    const info = execFileSync(process.execPath, [bin, 'info'], { encoding: 'utf8', env: { ...process.env, EGL_PLATFORM: 'surfaceless' } });
+    expect(info).toMatch(/wasm\s+wasm: relaxed-SIMD/);
+    const bad = (() => { try { execFileSync(process.execPath, [bin, 'filters', '--D', '2'], { encoding: 'utf8', stdio: 'pipe' }); return null; } catch (e) { return e as { status: number; stderr: string }; } })();
+    expect(bad?.status).toBe(2);
+    expect(bad?.stderr).toMatch(/--M is required/);
+  });
+});
