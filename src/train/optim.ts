@@ -24,7 +24,7 @@ import { add, addScalar, div, maximum, mul, scale as scaleT } from '../ops/binar
 import { sum } from '../ops/reduce.js';
 import { sqrt, square } from '../ops/unary.js';
 import { scalar, tidy, zeros, type Tensor } from '../tensor.js';
-import { isPlainObject, leavesWithPaths, zipMap } from './tree.js';
+import { disposeReplaced, isPlainObject, leavesWithPaths, zipMap } from './tree.js';
 
 export { disposeTree, copyTree } from './tree.js';
 
@@ -36,7 +36,10 @@ export type OptState = Tree;
 
 export interface GradientTransformation {
   init(params: Params): OptState;
-  /** Transforms `updates` (gradients, or the output of the previous transformation of a chain). */
+  /**
+   * Transforms `updates` (gradients, or the output of the previous transformation of a chain).
+   * Should return new tensors; a tensor passed through unchanged is detected and not disposed.
+   */
   update(updates: Params, state: OptState, params?: Params): { updates: Params; state: OptState };
 }
 
@@ -201,17 +204,13 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
       let u = updates;
       transforms.forEach((t, i) => {
         const r = tidy(() => t.update(u, (state as OptState[])[i], params));
-        if (i > 0) disposeIntermediate(u);
+        if (i > 0) disposeReplaced(u, r.updates, r.state, updates, state, params);
         u = r.updates;
         states.push(r.state);
       });
       return { updates: u, state: states };
     },
   };
-}
-
-function disposeIntermediate(u: Params): void {
-  for (const [, t] of leavesWithPaths(u)) t.dispose();
 }
 
 export interface SgdOptions {

@@ -51,3 +51,13 @@ export function copyTree<T>(tree: T): T {
 export function disposeTree(tree: Tree | unknown): void {
   for (const [, t] of leavesWithPaths(tree)) t.dispose();
 }
+
+/**
+ * Disposes the Tensor leaves of `old` that are not also leaves of any tree in `kept` (so that a
+ * transformation that passes a tensor through unchanged does not lose it).
+ */
+export function disposeReplaced(old: unknown, ...kept: unknown[]): void {
+  const keep = new Set<Tensor>();
+  for (const k of kept) for (const [, t] of leavesWithPaths(k)) keep.add(t);
+  for (const [, t] of leavesWithPaths(old)) if (!keep.has(t)) t.dispose();
+}

@@ -1,0 +1,396 @@
+/**
+ * The training loop (ginjax ml/training.train and friends). One step = valueAndGrad of the loss +
+ * optimizer.update + applyUpdates, inside `tidy`; the previous parameters and optimizer state are
+ * disposed right after, so a step leaks nothing. Batches are random (a fresh subkey per epoch),
+ * the remainder is dropped. Loss values are read from the device once per epoch (and per batch
+ * only when a callback or the progress bar needs them).
+ */
+import { valueAndGrad } from '../autodiff.js';
+import { check } from '../core/errors.js';
+import { split, type Key } from '../core/random.js';
+import { MultiImage } from '../geometric/multi-image.js';
+import type { CallOptions, Module, Params } from '../nn/module.js';
+import type { State } from '../nn/layers/common.js';
+import { add, scale } from '../ops/binary.js';
+import { concat } from '../ops/concat.js';
+import { tidy, type Tensor } from '../tensor.js';
+import { batchIndices } from './data.js';
+import { smseLoss } from './losses.js';
+import { applyUpdates, type GradientTransformation, type OptState } from './optim.js';
+import type { StopCondition } from './stopping.js';
+import { copyTree, disposeReplaced, disposeTree } from './tree.js';
+
+/** A loss of the model on one batch: a scalar Tensor (or a vector, for evaluation only). */
+export type LossFn = (model: Module, params: Params, x: MultiImage, y: MultiImage, options: CallOptions) => Tensor;
+/** A loss that also returns the model's output (for mapPlusLossInBatches). */
+export type MapAndLossFn = (model: Module, params: Params, x: MultiImage, y: MultiImage, options: CallOptions) => { loss: Tensor; output: MultiImage };
+
+/** smse of model.apply(params, x) against y (ginjax's usual map_and_loss). */
+export const smseMapAndLoss: MapAndLossFn = (model, params, x, y, options) => {
+  const output = model.apply(params, x, options);
+  return { loss: tidy(() => smseLoss(output, y)), output };
+};
+
+/** The default loss: smseLoss(model.apply(params, x), y). */
+export const defaultLoss: LossFn = (model, params, x, y, options) => tidy(() => smseLoss(model.apply(params, x, options), y));
+
+export interface TrainStepResult {
+  readonly loss: Tensor;
+  readonly params: Params;
+  readonly optState: OptState;
+}
+
+/**
+ * A training step function: (params, optState, x, y) → the batch loss and the NEW params and state
+ * (all fresh tensors; the inputs stay alive — dispose them when no longer needed).
+ */
+export function makeTrainStep(model: Module, optimizer: GradientTransformation, loss: LossFn = defaultLoss, state?: State) {
+  const options: CallOptions & { state?: State } = state ? { training: true, state } : { training: true };
+  const vg = valueAndGrad((p: Params, x: MultiImage, y: MultiImage) => loss(model, p, x, y, options));
+  return (params: Params, optState: OptState, x: MultiImage, y: MultiImage): TrainStepResult =>
+    tidy(() => {
+      const { value, grads } = vg(params, x, y);
+      const { updates, state } = optimizer.update(grads, optState, params);
+      return { loss: value, params: applyUpdates(params, updates), optState: state };
+    });
+}
+
+function checkXY(fn: string, x: MultiImage, y: MultiImage, what: string): void {
+  check(x instanceof MultiImage, fn, what === 'train' ? 'x' : 'valX', 'a MultiImage', x);
+  check(y instanceof MultiImage, fn, what === 'train' ? 'y' : 'valY', 'a MultiImage', y);
+  check(x.batch === y.batch, fn, what === 'train' ? 'y.batch' : 'valY.batch', `the number of samples of x (${x.batch})`, y.batch);
+}
+
+export interface BatchesOptions {
+  readonly batchSize: number;
+  /** Random batch order (null: in order). Either way the remainder is dropped. */
+  readonly key?: Key | null;
+  /** Batch-norm running statistics to read (inference mode). */
+  readonly state?: State;
+}
+
+const inference = (state?: State): CallOptions & { state?: State } => (state ? { training: false, state } : { training: false });
+
+/**
+ * ginjax map_loss_in_batches: the mean over batches of the loss in inference mode (works for vector
+ * losses too, e.g. per-step rollout losses). The remainder is dropped.
+ */
+export function mapLossInBatches(model: Module, params: Params, x: MultiImage, y: MultiImage, { batchSize, key = null, loss = defaultLoss, state }: BatchesOptions & { loss?: LossFn }): Tensor {
+  checkXY('mapLossInBatches', x, y, 'train');
+  const batches = batchIndices(x.batch, batchSize, key);
+  let total: Tensor | null = null;
+  for (const idx of batches) {
+    const next: Tensor = tidy(() => {
+      const xb = x.getSubset(idx);
+      const yb = y.getSubset(idx);
+      const l = loss(model, params, xb, yb, inference(state));
+      return total ? add(total, l) : l.reshape(l.shape);
+    });
+    total?.dispose();
+    total = next;
+  }
+  const mean = scale(total!, 1 / batches.length);
+  total!.dispose();
+  return mean;
+}
+
+/**
+ * ginjax map_plus_loss_in_batches: the mean batch loss and the model's outputs concatenated along
+ * the batch (in batch order: permuted when a key is given; the remainder is dropped).
+ */
+export function mapPlusLossInBatches(model: Module, params: Params, x: MultiImage, y: MultiImage, { batchSize, key = null, mapAndLoss = smseMapAndLoss, state }: BatchesOptions & { mapAndLoss?: MapAndLossFn }): { loss: Tensor; output: MultiImage } {
+  checkXY('mapPlusLossInBatches', x, y, 'train');
+  const batches = batchIndices(x.batch, batchSize, key);
+  let total: Tensor | null = null;
+  const outputs: MultiImage[] = [];
+  for (const idx of batches) {
+    const r: { total: Tensor; output: MultiImage } = tidy(() => {
+      const { loss, output } = mapAndLoss(model, params, x.getSubset(idx), y.getSubset(idx), inference(state));
+      return { total: total ? add(total, loss) : loss.reshape(loss.shape), output };
+    });
+    total?.dispose();
+    total = r.total;
+    outputs.push(r.output);
+  }
+  return tidy(() => {
+    const loss = scale(total!, 1 / batches.length);
+    const first = outputs[0]!;
+    const data = outputs.length === 1 ? first.data.reshape(first.data.shape) : concat(outputs.map((o) => o.data), 0);
+    const output = new MultiImage(data, first.signature, first.D, first.isTorus);
+    total!.dispose();
+    outputs.forEach((o) => o.dispose());
+    return { loss, output };
+  });
+}
+
+/** The loss on the whole set in inference mode (ginjax evaluate), optionally in batches of `batchSize`. */
+export function evaluate(model: Module, params: Params, x: MultiImage, y: MultiImage, { loss = defaultLoss, batchSize, state }: { loss?: LossFn; batchSize?: number; state?: State } = {}): Tensor {
+  checkXY('evaluate', x, y, 'train');
+  if (batchSize !== undefined) return mapLossInBatches(model, params, x, y, { batchSize, loss, state });
+  return tidy(() => loss(model, params, x, y, inference(state)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress bar.
+
+/** Where the progress bar writes: process.stderr, or anything with write(). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+function defaultStream(): ProgressStream {
+  const proc = (globalThis as { process?: { stderr?: ProgressStream } }).process;
+  if (proc?.stderr && typeof proc.stderr.write === 'function') return proc.stderr;
+  return { write: (text: string) => console.log(text.replace(/\n$/, '')), isTTY: false };
+}
+
+const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now()) / 1000;
+
+function duration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '?';
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3));
+
+/** One-line progress: `\r`-updated on a TTY, otherwise one line per epoch. */
+export class ProgressBar {
+  readonly #stream: ProgressStream;
+  readonly #tty: boolean;
+  #start = clock();
+  #lastDraw = 0;
+  #images = 0;
+  #steps = 0;
+  #open = false;
+
+  constructor(stream: ProgressStream, readonly maxEpochs?: number) {
+    this.#stream = stream;
+    this.#tty = !!stream.isTTY;
+  }
+
+  get tty(): boolean {
+    return this.#tty;
+  }
+
+  /** True when a TTY redraw is due (so that the caller reads the batch loss only then). */
+  due(): boolean {
+    return this.#tty && clock() - this.#lastDraw >= 0.1;
+  }
+
+  #line(epoch: number, batch: number, batches: number, loss: number | null, val?: number | null): string {
+    const elapsed = clock() - this.#start;
+    const rate = elapsed > 0 ? this.#images / elapsed : 0;
+    const stepTime = this.#steps > 0 ? elapsed / this.#steps : NaN;
+    const remaining = (batches - batch) + (this.maxEpochs !== undefined ? Math.max(0, this.maxEpochs - epoch) * batches : 0);
+    const parts = [
+      `epoch ${epoch}${this.maxEpochs !== undefined ? `/${this.maxEpochs}` : ''}`,
+      `batch ${batch}/${batches}`,
+      `loss ${num(loss)}`,
+    ];
+    if (val !== undefined && val !== null) parts.push(`val ${num(val)}`);
+    parts.push(`${rate >= 100 ? Math.round(rate) : rate.toFixed(1)} img/s`, `ETA ${duration(remaining * stepTime)}${this.maxEpochs === undefined ? ' (epoch)' : ''}`);
+    return parts.join(' · ');
+  }
+
+  /** After a batch of `images` samples. */
+  batch(epoch: number, batch: number, batches: number, images: number, loss: number | null): void {
+    this.#images += images;
+    this.#steps++;
+    if (!this.#tty || !(clock() - this.#lastDraw >= 0.1 || batch === batches)) return;
+    this.#lastDraw = clock();
+    this.#draw(this.#line(epoch, batch, batches, loss));
+  }
+
+  #draw(text: string): void {
+    const width = this.#stream.columns;
+    const clipped = width && text.length >= width ? text.slice(0, width - 1) : text;
+    this.#stream.write(`\r${clipped}\x1b[K`);
+    this.#open = true;
+  }
+
+  /** After an epoch: a line of its own when not a TTY. */
+  epoch(epoch: number, batches: number, loss: number, val: number | null): void {
+    const text = this.#line(epoch, batches, batches, loss, val);
+    if (this.#tty) this.#draw(text);
+    else this.#stream.write(`${text}\n`);
+  }
+
+  finish(): void {
+    if (this.#tty && this.#open) this.#stream.write('\n');
+    this.#open = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// train.
+
+export interface BatchInfo {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly batches: number;
+  readonly step: number;
+  readonly loss: number;
+}
+
+export interface EpochInfo {
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly valLoss: number | null;
+  readonly seconds: number;
+  readonly step: number;
+  /** The current parameters (alive until the next step; copy with copyTree to keep them). */
+  readonly params: Params;
+}
+
+export interface TrainOptions {
+  readonly model: Module;
+  /** Initial parameters (default model.params); never disposed by train. */
+  readonly params?: Params;
+  readonly x: MultiImage;
+  readonly y: MultiImage;
+  readonly valX?: MultiImage;
+  readonly valY?: MultiImage;
+  readonly loss?: LossFn;
+  readonly optimizer: GradientTransformation;
+  /** Optimizer state to resume from (default optimizer.init(params)); never disposed by train. */
+  readonly optState?: OptState;
+  /** Steps already taken (resume; reported in the result). */
+  readonly step?: number;
+  readonly batchSize: number;
+  /** Validation batch size (default min(batchSize, number of validation samples)). */
+  readonly valBatchSize?: number;
+  readonly key: Key;
+  readonly stop: StopCondition;
+  readonly onBatchEnd?: (info: BatchInfo) => void | Promise<void>;
+  readonly onEpochEnd?: (info: EpochInfo) => void | Promise<void>;
+  /** A progress bar on process.stderr (true) or on the given stream. */
+  readonly progress?: boolean | ProgressStream;
+  /** Batch-norm running statistics: updated by training steps, read by validation (see nn State). */
+  readonly state?: State;
+}
+
+export interface TrainResult {
+  /** The stop condition's best parameters (the caller owns them). */
+  readonly params: Params;
+  /** The optimizer state after the last step (the caller owns it; resume from it with the last params, i.e. with EpochStop). */
+  readonly optState: OptState;
+  /** Total optimizer steps (including options.step). */
+  readonly step: number;
+  /** The PRNG key after the last epoch: pass it as `key` to resume with the batches an uninterrupted run would draw. */
+  readonly key: Key;
+  /** The last epoch's mean batch loss (null if no epoch ran). */
+  readonly trainLoss: number | null;
+  readonly valLoss: number | null;
+  /** Epochs run. */
+  readonly epochs: number;
+  readonly history: { readonly trainLoss: number[]; readonly valLoss: (number | null)[]; readonly seconds: number[] };
+}
+
+async function scalarValue(t: Tensor): Promise<number> {
+  const v = await t.data();
+  if (v.length === 1) return v[0]!;
+  let s = 0;
+  for (const x of v) s += x;
+  return s / v.length;
+}
+
+/**
+ * ginjax train: epochs of random batches until `stop` says so. Validation (if valX/valY are given)
+ * uses mapLossInBatches with the epoch's subkey. Returns the stop condition's best parameters.
+ */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const fn = 'train';
+  const { model, x, y, valX, valY, optimizer, stop, batchSize, key } = o;
+  check(model !== null && typeof model === 'object' && typeof model.apply === 'function', fn, 'model', 'a Module', model);
+  checkXY(fn, x, y, 'train');
+  check(optimizer !== null && typeof optimizer?.update === 'function', fn, 'optimizer', 'a GradientTransformation ({ init, update })', optimizer);
+  check(stop !== null && typeof stop?.stop === 'function', fn, 'stop', 'a StopCondition (EpochStop, TrainLoss, ValLoss)', stop);
+  check(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= x.batch, fn, 'batchSize', `an integer in [1, ${x.batch}] (the number of samples)`, batchSize);
+  if ((valX === undefined) !== (valY === undefined)) throw new RangeError('train: give both valX and valY, or neither');
+  if (valX && valY) checkXY(fn, valX, valY, 'val');
+  if (stop.requiresValidation && !valX) {
+    throw new RangeError('train: the stop condition (ValLoss) needs validation data: pass valX and valY, or use TrainLoss/EpochStop');
+  }
+  const valBatchSize = valX ? o.valBatchSize ?? Math.min(batchSize, valX.batch) : 0;
+  const loss = o.loss ?? defaultLoss;
+  const trainStep = makeTrainStep(model, optimizer, loss, o.state);
+
+  let params = copyTree(o.params ?? model.params);
+  let optState: OptState = o.optState !== undefined ? copyTree(o.optState) : optimizer.init(params);
+  let step = o.step ?? 0;
+  let rngKey = key;
+  let epoch = 0;
+  let trainLoss: number | null = null;
+  let valLoss: number | null = null;
+  let seconds: number | undefined;
+  const history = { trainLoss: [] as number[], valLoss: [] as (number | null)[], seconds: [] as number[] };
+  const stream = o.progress === true ? defaultStream() : o.progress || null;
+  const bar = stream ? new ProgressBar(stream, stop.maxEpochs) : null;
+
+  let sum: Tensor | null = null;
+  try {
+    while (!stop.stop(epoch, trainLoss, valLoss, params, seconds)) {
+      const t0 = clock();
+      epoch++;
+      const [next, sub] = split(rngKey) as [Key, Key];
+      rngKey = next;
+      const batches = batchIndices(x.batch, batchSize, sub);
+      for (let b = 0; b < batches.length; b++) {
+        const idx = batches[b]!;
+        const xb = x.getSubset(idx);
+        const yb = y.getSubset(idx);
+        let r: TrainStepResult;
+        try {
+          r = trainStep(params, optState, xb, yb);
+        } finally {
+          xb.dispose();
+          yb.dispose();
+        }
+        disposeReplaced(params, r.params, r.optState);
+        disposeReplaced(optState, r.params, r.optState);
+        params = r.params;
+        optState = r.optState;
+        step++;
+        const batchLoss = r.loss;
+        const nextSum: Tensor = sum ? add(sum, batchLoss) : batchLoss.reshape(batchLoss.shape);
+        sum?.dispose();
+        sum = nextSum;
+        let value: number | null = null;
+        if (o.onBatchEnd || bar?.due()) value = await scalarValue(batchLoss);
+        batchLoss.dispose();
+        bar?.batch(epoch, b + 1, batches.length, idx.length, value);
+        if (o.onBatchEnd) await o.onBatchEnd({ epoch, batch: b + 1, batches: batches.length, step, loss: value! });
+      }
+      trainLoss = (await scalarValue(sum!)) / batches.length;
+      sum!.dispose();
+      sum = null;
+      if (valX && valY) {
+        const v = mapLossInBatches(model, params, valX, valY, { batchSize: valBatchSize, key: sub, loss, state: o.state });
+        valLoss = await scalarValue(v);
+        v.dispose();
+      }
+      seconds = clock() - t0;
+      history.trainLoss.push(trainLoss);
+      history.valLoss.push(valLoss);
+      history.seconds.push(seconds);
+      bar?.epoch(epoch, batches.length, trainLoss, valLoss);
+      if (o.onEpochEnd) await o.onEpochEnd({ epoch, trainLoss, valLoss, seconds, step, params });
+    }
+  } catch (e) {
+    sum?.dispose();
+    disposeTree(params);
+    disposeTree(optState);
+    throw e;
+  } finally {
+    bar?.finish();
+  }
+  const best = stop.takeBest();
+  if (best) disposeTree(params);
+  return { params: best ?? params, optState, step, key: rngKey, trainLoss, valLoss, epochs: epoch, history };
+}
