@@ -2,7 +2,7 @@
  * The `geoconv` command line. Commands:
  *   geoconv filters --D 2 --M 3 --k 1 --parity 0 [--scale one] [--json]
  *   geoconv info
- *   geoconv demo
+ *   geoconv train [--task gradient] [--model unet] [--epochs 10] [--backend wasm] [--seed 0] [--out out] ...
  */
 import { init, notices, unavailable } from './backends/index.js';
 import { getBackend, hasBackend } from './backends/backend.js';
@@ -10,6 +10,8 @@ import { invariantFilters, type FilterScale } from './geometric/filters.js';
 import { renderImage } from './geometric/render.js';
 import { tensorName } from './geometric/signature.js';
 import { version } from './version.js';
+import type { TaskName } from './tasks/tasks.js';
+import type { ModelName } from './job.js';
 
 type Flags = Record<string, string | true>;
 
@@ -74,16 +76,45 @@ async function info(out: (s: string) => void): Promise<void> {
   for (const n of notices) out(`  note: ${n}`);
 }
 
-async function demo(out: (s: string) => void): Promise<void> {
-  await info(out);
-  out('');
-  filters({ D: '2', M: '3', k: '1', parity: '0' }, out);
+/** Defaults of `geoconv train` (and `npm start`): a few minutes on 2 CPU cores with wasm. */
+const TRAIN_DEFAULTS = { task: 'gradient', model: 'unet', epochs: 10, backend: 'wasm', threads: 1, seed: 0, out: 'out', batch: 8, depth: 8, lr: 1e-3 } as const;
+
+async function trainCommand(flags: Flags, out: (s: string) => void): Promise<void> {
+  checkKnown(flags, ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'n-train', 'n-val', 'n-test', 'N', 'no-baseline', 'quiet']);
+  const str = (name: string, dflt: string) => {
+    const v = flags[name];
+    if (v === true) throw new UsageError(`--${name} needs a value`);
+    return v ?? dflt;
+  };
+  const num = (name: string, dflt: number) => {
+    const v = Number(str(name, String(dflt)));
+    if (!Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got ${JSON.stringify(flags[name])})`);
+    return v;
+  };
+  const optional = (name: string) => (flags[name] === undefined ? undefined : intFlag(flags, name));
+  const backend = str('backend', TRAIN_DEFAULTS.backend) as 'auto' | 'wasm' | 'webgpu' | 'ref';
+  await init({ backend, threads: intFlag(flags, 'threads', TRAIN_DEFAULTS.threads) });
+  const { runJob } = await import('./job.js');
+  await runJob({
+    task: str('task', TRAIN_DEFAULTS.task) as TaskName,
+    model: str('model', TRAIN_DEFAULTS.model) as ModelName,
+    epochs: intFlag(flags, 'epochs', TRAIN_DEFAULTS.epochs),
+    seed: intFlag(flags, 'seed', TRAIN_DEFAULTS.seed),
+    batchSize: intFlag(flags, 'batch', TRAIN_DEFAULTS.batch),
+    depth: intFlag(flags, 'depth', TRAIN_DEFAULTS.depth),
+    learningRate: num('lr', TRAIN_DEFAULTS.lr),
+    nTrain: optional('n-train'), nVal: optional('n-val'), nTest: optional('n-test'), N: optional('N'),
+    baseline: !flags['no-baseline'],
+    progress: !flags.quiet,
+  }, str('out', TRAIN_DEFAULTS.out), out);
 }
 
 const USAGE = `usage:
   geoconv filters --D 2|3 --M <side> --k <order> [--parity 0|1] [--scale normalize|one] [--json]
   geoconv info
-  geoconv demo`;
+  geoconv train [--task gradient|scalar|gravity] [--model unet|resnet|dilresnet] [--epochs N] [--backend auto|wasm|webgpu|ref]
+                [--threads N] [--seed N] [--out DIR] [--batch N] [--depth N] [--lr X] [--n-train N] [--n-val N] [--n-test N] [--N side]
+                [--no-baseline] [--quiet]`;
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: readonly string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
@@ -92,7 +123,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = c
     switch (command) {
       case 'filters': filters(parseFlags(rest), out); return 0;
       case 'info': await info(out); return 0;
-      case 'demo': await demo(out); return 0;
+      case 'train': await trainCommand(parseFlags(rest), out); return 0;
       case undefined: case 'help': case '--help': case '-h': out(USAGE); return command === undefined ? 1 : 0;
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }

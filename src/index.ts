@@ -26,3 +26,5 @@ export * from './nn/layers/index.js';
 export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ginjaxParameterCount, signatureUnion, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';
 export { gradientTask, scalarTask, gravityTask, disposeTask, TASKS, type TaskData, type TaskName, type TaskOptions, type Split } from './tasks/tasks.js';
 export { plotImage, plotGrid, type PlotOptions } from './geometric/plot.js';
+export * from './train/index.js';
+export { serialize, serializeSync, deserialize, parseHeader, SafetensorsError, saveCheckpoint, loadCheckpoint, type SerializeExtra, type Deserialized, type LoadOptions, type Loaded } from './io/index.js';

@@ -84,11 +84,13 @@ export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k
   const maxNorm = Math.max(1e-12, ...norms);
   for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
     const v = k === 0 ? at(i, j, 0) : norms[i * ny + j]!;
-    const fill = k === 0 ? ramp(scale(v)) : ramp(0.35 * scale(v));
+    const fill = k === 0 ? ramp(scale(v)) : ramp(0.6 * scale(v));
     parts.push(`<rect x="${6 + i * cell}" y="${top + (ny - 1 - j) * cell}" width="${cell}" height="${cell}" fill="${fill}"/>`);
   }
-  const reach = 0.45 * cell / maxNorm;
-  for (let i = 0; i < nx && k > 0; i++) for (let j = 0; j < ny; j++) {
+  // Large vector fields: one arrow per `every`² pixels (centred in its block), so arrows stay readable.
+  const every = k === 1 ? Math.max(1, Math.ceil(Math.max(nx, ny) / 20)) : 1;
+  const reach = (0.45 * every * cell) / Math.max(vmax, 1e-12); // one scale for every panel that shares vmax
+  for (let i = Math.floor(every / 2); i < nx && k > 0; i += every) for (let j = Math.floor(every / 2); j < ny; j += every) {
     if (norms[i * ny + j]! < 1e-6 * maxNorm) continue;
     if (k === 1) {
       const dx = at(i, j, 0) * reach, dy = -at(i, j, 1) * reach;
@@ -113,7 +115,7 @@ export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k
     const bx = nx * cell + 18, bh = ny * cell, steps = 40;
     for (let s = 0; s < steps; s++) {
       const t = 1 - (s + 0.5) / steps;
-      parts.push(`<rect x="${bx}" y="${(top + (s * bh) / steps).toFixed(2)}" width="10" height="${(bh / steps + 0.5).toFixed(2)}" fill="${k === 0 ? ramp(t) : ramp(0.35 * t)}"/>`);
+      parts.push(`<rect x="${bx}" y="${(top + (s * bh) / steps).toFixed(2)}" width="10" height="${(bh / steps + 0.5).toFixed(2)}" fill="${k === 0 ? ramp(t) : ramp(0.6 * t)}"/>`);
     }
     parts.push(`<rect x="${bx}" y="${top}" width="10" height="${bh}" fill="none" stroke="#444" stroke-width="0.6"/>`);
     parts.push(`<text x="${bx + 13}" y="${top + 8}" font-size="9" font-family="sans-serif">${esc(fmt(vmax))}</text>`);

@@ -196,9 +196,11 @@ abstract class Model extends Composite {
     check(x.D === this.D, this.config.type, 'input D', `${this.D}`, x.D);
     check(want === got, this.config.type, 'input signature', `{${want}}`, `{${got}}`);
     if (this.equivariant) return this.forward(params, x, options);
-    const y = this.forward(params, x.toScalarMultiImage(), options);
+    const scalars = x.toScalarMultiImage();
+    const y = this.forward(params, scalars, options);
     const out = y.fromScalarMultiImage(this.output);
     y.dispose();
+    scalars.dispose();
     return out;
   }
 
@@ -416,9 +418,11 @@ export class ModelWrapper extends Composite {
   }
 
   apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
-    const y = this.children.get('model')!.apply(sub(params, 'model'), x.toScalarMultiImage(), options);
+    const scalars = x.toScalarMultiImage();
+    const y = this.children.get('model')!.apply(sub(params, 'model'), scalars, options);
     const out = y.fromScalarMultiImage(this.output);
     y.dispose();
+    scalars.dispose();
     return out;
   }
 }

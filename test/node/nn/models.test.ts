@@ -139,3 +139,16 @@ describe('models: training and errors', () => {
     expect(y.signature).toEqual([S(1, 0, 1)]);
   });
 });
+
+describe('models: memory', () => {
+  for (const equivariant of [true, false]) {
+    it(`a ${equivariant ? 'equivariant' : 'baseline'} forward pass outside tidy leaves only its output`, () => {
+      const sig = [S(0, 0, 1), S(1, 0, 1)];
+      const m = new UNet({ D: 2, input: sig, output: [S(1, 0, 1)], depth: 2, numDownsamples: 1, numConv: 1, equivariant }, random.key(1));
+      const x = randomImage(sig, 2, 4);
+      const before = memory().tensors;
+      m.call(x).dispose();
+      expect(memory().tensors).toBe(before);
+    });
+  }
+});
