@@ -39,7 +39,7 @@ describe('models are equivariant under every group element', () => {
     const N = D === 2 ? 8 : 4;
     const group = operators(D);
     // D = 3 has 48 elements; a spread subset keeps the ref backend fast while the D = 2 cases cover all.
-    const elements = D === 2 ? group : group.filter((_, i) => i % 5 === 0);
+    const elements = group;
     it(`ConvBlock with group norm and pre-activation, D=${D}`, async () => {
       const m = new ConvBlock({ D, input: SIG2, output: SIG2, useGroupNorm: true, preactivation: true }, random.key(3));
       expect(await equivarianceError(m, randomImage(SIG2, D, N, 2, 4), elements)).toBeLessThan(1e-4);
