@@ -11,6 +11,7 @@ import type { OpName } from '../../ops/op.js';
 import { createKernels, isFallback } from './kernels.js';
 import { instantiateKernels, pickVariant, type WasmVariant } from './loader.js';
 import { WasmHeap, type HeapStats } from './memory.js';
+import { readConvConfigs, type ConvConfigs, type ConvExports } from './conv.js';
 
 export { relaxedSimdSupported, simdSupported, type WasmVariant } from './loader.js';
 export type { HeapStats } from './memory.js';
@@ -33,6 +34,8 @@ export interface WasmBackend extends Backend<number> {
   /** Ops whose entry is the generic ref fallback (float64 copy through the ref kernel). */
   readonly fallbacks: readonly OpName[];
   heapStats(): HeapStats;
+  /** The register-blocking configurations of the conv micro-kernels (assembly/kernels/convMicro.ts). */
+  convConfigs(): ConvConfigs;
 }
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -70,6 +73,7 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
     readSync,
     read: async (ptr, size) => readSync(ptr, size),
     heapStats: () => heap.stats(),
+    convConfigs: () => readConvConfigs(ex as unknown as ConvExports),
     describe() {
       const s = heap.stats();
       const build = variant === 'relaxed' ? 'relaxed-SIMD (FMA)' : 'SIMD';

@@ -12,6 +12,12 @@ import { UNARY } from '../ref/unary.js';
 import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
 import { binaryPlan } from './params.js';
+import { createConcat } from './concat.js';
+import { createGather } from './gather.js';
+import { createMatmul } from './matmul.js';
+import { createPool } from './pool.js';
+import { createReduce } from './reduce.js';
+import { createConvKernels, type ConvExports, type Executor } from './conv.js';
 
 /** A reusable Int32 parameter block in the heap (grown on demand, never freed while the backend lives). */
 class ParamBlock {
@@ -64,7 +70,13 @@ function codes<Op extends string>(ex: KernelExports, prefix: string, ops: readon
   return Object.fromEntries(ops.map((op) => [op, opCode(ex, prefix, op)])) as Record<Op, number>;
 }
 
-export function createKernels(ex: KernelExports, heap: WasmHeap): KernelTable<number> {
+/** One thread: every parallel kernel runs as part 0 of 1 on the calling thread. */
+export const singleThread = (ex: KernelExports): Executor => ({
+  threads: 1,
+  run: (fn, params) => (ex as unknown as ConvExports)[fn](params, 0, 1),
+});
+
+export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor = singleThread(ex)): KernelTable<number> {
   // The ref records are typed Record<UnaryOp | BinaryOp, …>, so their keys are every op.
   const unaryCode = codes(ex, 'UNARY', Object.keys(UNARY) as UnaryOp[]);
   const binaryCode = codes(ex, 'BINARY', Object.keys(BINARY) as BinaryOp[]);
@@ -87,18 +99,19 @@ export function createKernels(ex: KernelExports, heap: WasmHeap): KernelTable<nu
     }
   };
 
+  const indexMaps = createGather(ex, heap, params);
+  const pool = createPool(ex, params);
+
   return {
     unary,
     binary,
-    reduce: viaRef('reduce', heap),
-    matmul: viaRef('matmul', heap),
-    gather: viaRef('gather', heap),
-    scatterAdd: viaRef('scatterAdd', heap),
-    concat: viaRef('concat', heap),
-    conv: viaRef('conv', heap),
-    convInputGrad: viaRef('convInputGrad', heap),
-    convFilterGrad: viaRef('convFilterGrad', heap),
-    maxPool: viaRef('maxPool', heap),
-    maxPoolGrad: viaRef('maxPoolGrad', heap),
+    reduce: createReduce(ex, heap, params),
+    matmul: createMatmul(ex, heap, params),
+    gather: indexMaps.gather,
+    scatterAdd: indexMaps.scatterAdd,
+    concat: createConcat(ex, params),
+    ...createConvKernels(ex as KernelExports & ConvExports, heap, exec),
+    maxPool: pool.maxPool,
+    maxPoolGrad: pool.maxPoolGrad,
   };
 }

@@ -60,3 +60,13 @@ export function binaryPlan(a: Shape, b: Shape, out: Shape): BinaryPlan {
   params.set(bs, 1 + 2 * R);
   return { kind: 'strided', n, params };
 }
+
+/**
+ * Writes an Int32 parameter block into wasm memory and returns its byte offset (kernels.ts
+ * `ParamBlock`: one reusable block per backend, valid until the next write). The layouts of the
+ * other native kernels are defined next to their plans: src/backends/wasm/{reduce,matmul,gather,
+ * concat,pool}.ts (each documented in the matching assembly/kernels/*.ts header).
+ */
+export interface ParamWriter {
+  write(p: Int32Array): number;
+}

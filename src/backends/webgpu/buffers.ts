@@ -112,10 +112,16 @@ export class Buffers {
       this.#stats.pooledBytes -= cls;
       this.#stats.reused++;
     } else {
-      const buffer = this.#ctx.device.createBuffer({
-        size: cls,
-        usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
-      });
+      let buffer: GPUBuffer;
+      try {
+        buffer = this.#ctx.createBuffer({
+          size: cls,
+          usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+        }, `a tensor of ${size} float32`);
+      } catch (e) {
+        this.#stats.live--;
+        throw e;
+      }
       slot = { buffer, bytes: cls, lastBatch: -1 };
       this.#stats.created++;
     }
@@ -189,7 +195,7 @@ export class Buffers {
     const cls = sizeClass(bytes);
     let staging = this.#staging.get(cls)?.pop();
     if (staging) this.#stagingBytes -= cls;
-    else staging = this.#ctx.device.createBuffer({ size: cls, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    else staging = this.#ctx.createBuffer({ size: cls, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST }, 'reading a tensor back');
     // Encoded and submitted synchronously, so the tensor may be disposed as soon as read() returns.
     const enc = this.#ctx.device.createCommandEncoder();
     enc.copyBufferToBuffer(st.buffer, 0, staging, 0, bytes);

@@ -14,15 +14,30 @@
  * may reuse the arena.
  *
  * Shader binding convention (every shader in shaders/): group 0, binding 0 = the kernel's uniform
- * Params, bindings 1..k = the storages in the order the kernel passes them (inputs, then outputs).
- * Each shader has `override WG: u32` (its 1D workgroup size) and computes its linear invocation
- * index from a 2D grid of workgroups (see `grid`).
+ * Params, bindings 1..k = the storages in the order the kernel passes them (inputs, then outputs;
+ * at most 3 storages, within every adapter's maxStorageBuffersPerShaderStage, compat mode included).
+ * An empty input (a tensor with no elements, hence no GPUBuffer) is bound to a small dummy buffer;
+ * kernels never read it. Elementwise shaders have `override WG: u32` (their 1D workgroup size; see
+ * `Pipelines.wg`) and are dispatched over invocations (`dispatch`); the tiled shaders have a fixed
+ * workgroup size and are dispatched over workgroups (`dispatchGroups`). Every shader computes its
+ * linear workgroup index from a 2D grid of workgroups (see `grid`).
  */
 import { shaders, type ShaderName } from '../../generated/shaders.js';
 import type { GpuStorage, Slot } from './buffers.js';
 import { BufferUsage, type GpuContext } from './device.js';
 
 const ARENA_BYTES = 64 * 1024;
+
+/**
+ * A read-only buffer written once at creation and never again (cached index maps): bound as is,
+ * outside the pool and its batch bookkeeping.
+ */
+export interface ConstantBuffer {
+  readonly constant: GPUBuffer;
+}
+
+/** What a dispatch binds after its params: tensor storages and constant buffers. */
+export type Binding = GpuStorage | ConstantBuffer;
 const MAX_DISPATCHES = 1024;
 
 interface CachedPipeline {
@@ -39,12 +54,16 @@ export class Pipelines {
   constructor(ctx: GpuContext) {
     this.#ctx = ctx;
     const l = ctx.limits;
-    this.wg = Math.min(256, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX);
+    // A power of two (the tree reductions halve it), at most 256 (their workgroup arrays).
+    this.wg = 2 ** Math.floor(Math.log2(Math.min(256, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX)));
   }
 
   #descriptor(name: ShaderName): GPUComputePipelineDescriptor {
-    const module = this.#ctx.device.createShaderModule({ label: name, code: shaders[name] });
-    return { label: name, layout: 'auto', compute: { module, entryPoint: 'main', constants: { WG: this.wg } } };
+    const code = shaders[name];
+    const module = this.#ctx.device.createShaderModule({ label: name, code });
+    // Only shaders that declare the override get the constant (an unknown constant is an error).
+    const constants = /\boverride\s+WG\b/.test(code) ? { WG: this.wg } : undefined;
+    return { label: name, layout: 'auto', compute: { module, entryPoint: 'main', ...(constants ? { constants } : {}) } };
   }
 
   /** Compiles the shaders ahead of use; rejects with the compiler's messages. */
@@ -85,6 +104,8 @@ export class Commands {
   readonly #maxPerDim: number;
   readonly #align: number;
   readonly #arena: GPUBuffer;
+  /** Bound in place of empty (bufferless) inputs. */
+  readonly #dummy: GPUBuffer;
   readonly #arenaCpu = new ArrayBuffer(ARENA_BYTES);
   #arenaUsed = 0;
   #encoder: GPUCommandEncoder | null = null;
@@ -103,6 +124,7 @@ export class Commands {
     this.#maxPerDim = Math.min(opts.maxWorkgroupsPerDimension ?? Infinity, ctx.limits.maxComputeWorkgroupsPerDimension);
     this.#align = Math.max(16, ctx.limits.minUniformBufferOffsetAlignment);
     this.#arena = ctx.device.createBuffer({ label: 'params arena', size: ARENA_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
+    this.#dummy = ctx.device.createBuffer({ label: 'empty input', size: 16, usage: BufferUsage.STORAGE });
   }
 
   /** Whether the open (unsubmitted) batch uses this buffer. */
@@ -122,9 +144,18 @@ export class Commands {
    * Encodes one dispatch of `shader` over `invocations` invocations (1D, WG per workgroup):
    * binding 0 = `params` (copied now), bindings 1.. = `storages` in order.
    */
-  dispatch(shader: ShaderName, params: Uint32Array, storages: readonly GpuStorage[], invocations: number): void {
+  dispatch(shader: ShaderName, params: Uint32Array | Int32Array, storages: readonly Binding[], invocations: number): void {
+    this.dispatchGroups(shader, params, storages, Math.ceil(invocations / this.#pipelines.wg));
+  }
+
+  /**
+   * Encodes one dispatch of `shader` over `groups` workgroups (laid out by `grid`; the shader
+   * linearises its workgroup index): binding 0 = `params` (copied now), bindings 1.. = `storages`.
+   * The last storage is the output: it must not be empty.
+   */
+  dispatchGroups(shader: ShaderName, params: Uint32Array | Int32Array, storages: readonly Binding[], groups: number): void {
     this.#ctx.check(shader);
-    if (invocations === 0) return;
+    if (groups === 0) return;
     const bytes = params.byteLength;
     const slotBytes = Math.ceil(Math.max(bytes, 16) / this.#align) * this.#align;
     if (slotBytes > ARENA_BYTES) throw new Error(`webgpu: ${shader}: kernel parameters of ${bytes} bytes exceed the arena`);
@@ -135,15 +166,19 @@ export class Commands {
     this.#arenaUsed += slotBytes;
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.#arena, offset, size: Math.max(bytes, 16) } }];
     storages.forEach((s, i) => {
+      if ('constant' in s) {
+        entries.push({ binding: i + 1, resource: { buffer: s.constant } });
+        return;
+      }
       if (s.released) throw new Error(`webgpu: ${shader}: binding ${i + 1} is a freed storage`);
-      entries.push({ binding: i + 1, resource: { buffer: s.buffer } });
+      entries.push({ binding: i + 1, resource: { buffer: s.slot ? s.slot.buffer : this.#dummy } });
     });
     const bindGroup = this.#ctx.device.createBindGroup({ layout, entries });
     const pass = this.#openPass();
-    for (const s of storages) s.slot!.lastBatch = this.#batch;
+    for (const s of storages) if (!('constant' in s) && s.slot) s.slot.lastBatch = this.#batch;
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y] = this.grid(Math.ceil(invocations / this.#pipelines.wg));
+    const [x, y] = this.grid(groups);
     pass.dispatchWorkgroups(x, y);
     this.#dispatches++;
     this.counts.dispatches++;

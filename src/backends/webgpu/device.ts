@@ -11,7 +11,14 @@
  *
  * Errors: WebGPU reports device loss and validation/out-of-memory errors asynchronously. `GpuContext`
  * remembers them and `check()` — called at every entry point of the backend — throws them on the
- * next use: device loss forever after (the device is unusable), an uncaptured error once.
+ * next use: device loss forever after (the device is unusable), an uncaptured error once. Buffers are
+ * created through `GpuContext.createBuffer`, inside an 'out-of-memory' error scope: a failed
+ * allocation becomes an "out of GPU memory" error naming the size and the purpose, thrown at the next
+ * use (WebGPU cannot tell synchronously); a synchronous failure is rethrown at once, also named.
+ *
+ * Software adapters: `software` is true for CPU implementations of WebGPU (SwiftShader, Mesa
+ * llvmpipe/lavapipe/softpipe, WARP, or any adapter flagged isFallbackAdapter). They are correct but
+ * 10–100× slower than the wasm backend, so `init({ backend: 'auto' })` should not pick them.
  */
 
 /** Why this file cannot name the WebGPU globals: in Node they are not installed on globalThis. */
@@ -46,9 +53,27 @@ const REQUESTED_LIMITS = [
   'minStorageBufferOffsetAlignment',
 ] as const;
 
+/** Names of CPU (software) WebGPU implementations, as adapters report them in vendor/architecture/device/description. */
+const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i;
+
+/** Whether an adapter is a software (CPU) implementation. */
+export function isSoftwareAdapter(
+  info: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean } | undefined,
+  adapterFallbackFlag?: boolean,
+): boolean {
+  if (info?.isFallbackAdapter === true || adapterFallbackFlag === true) return true;
+  return [info?.vendor, info?.architecture, info?.device, info?.description].some((v) => typeof v === 'string' && SOFTWARE_NAMES.test(v));
+}
+
+const OOM_ADVICE = 'dispose tensors that are no longer needed (dispose(), tidy()), release the buffer pool with trim(), or use smaller batches';
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 1)} MiB`;
+
 export class GpuContext {
   readonly device: GPUDevice;
   readonly adapterInfo: { vendor: string; architecture: string; device: string; description: string };
+  /** A CPU implementation of WebGPU (see isSoftwareAdapter). */
+  readonly software: boolean;
   readonly featureLevel: FeatureLevel;
   /** Where the GPU came from: 'navigator.gpu' or 'webgpu package (backend=…)'. */
   readonly source: string;
@@ -64,6 +89,7 @@ export class GpuContext {
       device: i?.device ?? '',
       description: i?.description ?? '',
     };
+    this.software = isSoftwareAdapter(i as Parameters<typeof isSoftwareAdapter>[0], (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
     this.featureLevel = featureLevel;
     this.source = source;
     void device.lost.then((info) => {
@@ -73,7 +99,9 @@ export class GpuContext {
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       const kind = e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : 'GPUError';
-      this.#errors.push(`${kind}: ${e.message.trim()}`);
+      this.#errors.push(/OutOfMemory/i.test(kind)
+        ? `out of GPU memory (${e.message.trim()}); ${OOM_ADVICE}`
+        : `${kind}: ${e.message.trim()}`);
       ev.preventDefault?.(); // we report it ourselves; keep browsers from logging it twice
     });
   }
@@ -94,6 +122,29 @@ export class GpuContext {
       throw new Error(`webgpu: the GPU reported ${errs.length === 1 ? 'an error' : `${errs.length} errors`} ` +
         `before ${where}: ${errs.join(' | ')}`);
     }
+  }
+
+  /**
+   * Creates a buffer inside an 'out-of-memory' error scope; `what` names its purpose in the error.
+   * An allocation failure reported by the device is thrown by the next `check()`.
+   */
+  createBuffer(desc: GPUBufferDescriptor, what: string): GPUBuffer {
+    this.check(what);
+    const dev = this.device;
+    dev.pushErrorScope('out-of-memory');
+    let buffer: GPUBuffer;
+    try {
+      buffer = dev.createBuffer(desc);
+    } catch (e) {
+      void dev.popErrorScope().catch(() => null);
+      throw new Error(`webgpu: creating a ${mib(desc.size)} GPU buffer for ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    void dev.popErrorScope().then((err) => {
+      if (err) this.#errors.push(`out of GPU memory: a ${mib(desc.size)} buffer for ${what} could not be allocated (${err.message.trim()}); ${OOM_ADVICE}`);
+    }, () => {
+      // popErrorScope rejects only when the device is lost, which `lost` reports.
+    });
+    return buffer;
   }
 
   /** Marks the device lost now (loss is reported asynchronously by the device itself). */

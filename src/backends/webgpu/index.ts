@@ -5,9 +5,10 @@
  * Layout: device.ts (adapter/device, error state), buffers.ts (storage, pool, read/write),
  * commands.ts (pipelines, batching, the uniform-parameter arena), kernels/*.ts (one file per op
  * family; each kernel validates nothing the op definition already validated, packs its Params and
- * dispatches). The kernel table is typed over every op; an op without a WGSL kernel yet is an
- * explicit `missing(...)` entry that throws and is listed in `incomplete`, so `init({backend:
- * 'auto'})` does not pick an incomplete backend.
+ * dispatches). The kernel table is typed over every op and complete: every op has its WGSL kernel
+ * (shaders/<op>.wgsl); `incomplete` stays as the visible place for a gap should a new op arrive
+ * before its shader. `software` tells a CPU implementation of WebGPU (SwiftShader, llvmpipe, …),
+ * correct but much slower than wasm, which `init({ backend: 'auto' })` should not pick.
  */
 import { shaders, type ShaderName } from '../../generated/shaders.js';
 import type { Kernel, KernelTable, OpName } from '../../ops/op.js';
@@ -15,7 +16,13 @@ import type { Backend } from '../backend.js';
 import { Buffers, type GpuStorage, type PoolStats } from './buffers.js';
 import { Commands, Pipelines } from './commands.js';
 import { createGpuContext, type GpuContext } from './device.js';
+import { concatKernel } from './kernels/concat.js';
+import { convFilterGradKernel, convInputGradKernel, convKernel } from './kernels/conv.js';
 import { BINARY_CODES, UNARY_CODES, binaryKernel, checkOpCodes, unaryKernel } from './kernels/elementwise.js';
+import { IndexMaps, gatherKernel, scatterAddKernel, type IndexMapStats } from './kernels/indexmaps.js';
+import { matmulKernel } from './kernels/matmul.js';
+import { maxPoolGradKernel, maxPoolKernel } from './kernels/pool.js';
+import { Reducer, reduceKernel } from './kernels/reduce.js';
 
 export { GpuStorage, type PoolStats } from './buffers.js';
 export type { GpuContext } from './device.js';
@@ -32,12 +39,19 @@ export interface WebGPUBackendOptions {
 export interface WebGPUBackend extends Backend<GpuStorage> {
   readonly name: 'webgpu';
   readonly incomplete: readonly OpName[];
+  /**
+   * True on a software (CPU) implementation of WebGPU — SwiftShader, Mesa llvmpipe/lavapipe, WARP, or
+   * an adapter flagged isFallbackAdapter: correct, but 10–100× slower than the wasm backend.
+   */
+  readonly software: boolean;
   /** @internal The device and its error state. */
   readonly context: GpuContext;
   /** Buffer-pool counters. */
   poolStats(): PoolStats;
   /** Dispatch and submit counters. */
   commandStats(): { dispatches: number; submits: number };
+  /** Uploads of gather/scatterAdd index maps (each Int32Array is uploaded once, then cached). */
+  indexMapStats(): IndexMapStats;
   /** Submits pending work and waits until the GPU has finished it (for timing). */
   sync(): Promise<void>;
   /** Destroys the pooled (free) buffers. */
@@ -46,8 +60,8 @@ export interface WebGPUBackend extends Backend<GpuStorage> {
   destroy(): void;
 }
 
-/** Shaders that the native kernels below use; compiled when the backend starts. */
-const NATIVE_SHADERS: readonly ShaderName[] = ['unary', 'binary'];
+/** Every shader (the kernels below use them all); compiled when the backend starts. */
+const NATIVE_SHADERS = Object.keys(shaders) as ShaderName[];
 
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   checkOpCodes('unary', shaders.unary, UNARY_CODES);
@@ -62,9 +76,12 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   }
   const commands = new Commands(ctx, pipelines, { maxWorkgroupsPerDimension: opts.maxWorkgroupsPerDimension });
   const buffers = new Buffers(ctx, commands, { maxPooledBytes: opts.maxPooledBytes });
+  const reducer = new Reducer(commands, buffers, pipelines);
+  const maps = new IndexMaps(ctx);
 
   const incomplete: OpName[] = [];
   /** The one way to leave an op without a WGSL kernel: it throws, and `incomplete` lists it. */
+  // Unused while the table is complete; kept as the one way to leave a gap.
   const missing = <K extends OpName>(op: K): Kernel<K, GpuStorage> => {
     incomplete.push(op);
     return () => {
@@ -75,16 +92,16 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const kernels: KernelTable<GpuStorage> = {
     unary: unaryKernel(commands),
     binary: binaryKernel(commands),
-    reduce: missing('reduce'),
-    matmul: missing('matmul'),
-    gather: missing('gather'),
-    scatterAdd: missing('scatterAdd'),
-    concat: missing('concat'),
-    conv: missing('conv'),
-    convInputGrad: missing('convInputGrad'),
-    convFilterGrad: missing('convFilterGrad'),
-    maxPool: missing('maxPool'),
-    maxPoolGrad: missing('maxPoolGrad'),
+    reduce: reduceKernel(reducer),
+    matmul: matmulKernel(commands),
+    gather: gatherKernel(commands, maps),
+    scatterAdd: scatterAddKernel(commands, maps),
+    concat: concatKernel(commands),
+    conv: convKernel(commands),
+    convInputGrad: convInputGradKernel(commands),
+    convFilterGrad: convFilterGradKernel(commands, buffers, reducer),
+    maxPool: maxPoolKernel(commands),
+    maxPoolGrad: maxPoolGradKernel(commands),
   };
 
   return {
@@ -95,9 +112,11 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     read: (st, size) => buffers.read(st, size),
     kernels,
     incomplete: Object.freeze(incomplete),
+    software: ctx.software,
     context: ctx,
     poolStats: () => buffers.stats(),
     commandStats: () => ({ ...commands.counts }),
+    indexMapStats: () => ({ ...maps.stats }),
     sync: () => commands.sync(),
     trim: () => buffers.trim(),
     destroy: () => {
@@ -105,6 +124,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
       ctx.device.destroy();
     },
     describe: () => `webgpu: ${ctx.describe()}` +
+      (ctx.software ? '; a software (CPU) adapter: correct, but slower than the wasm backend' : '') +
       (incomplete.length ? `; kernels not implemented yet: ${incomplete.join(', ')}` : ''),
   };
 }
