@@ -7,7 +7,7 @@ import { argError, check } from '../core/errors.js';
 import { sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { mul, scale } from '../ops/binary.js';
 import { conv } from '../ops/conv.js';
-import { gather, indexMap, permute } from '../ops/gather.js';
+import { gather, indexMap, memoIndex, permute } from '../ops/gather.js';
 import type { ConvAttrs } from '../ops/op.js';
 import { maxPool as maxPoolOp } from '../ops/pool.js';
 import { max as maxReduce, sum } from '../ops/reduce.js';
@@ -279,7 +279,8 @@ export function unpool(x: Tensor, D: number, k: number, p: number): Tensor {
   const outShape = [...lead, ...spatial.map((n) => n * p), ...tensorShape(D, k)];
   const src = stridesOf(x.shape);
   const nl = lead.length;
-  return gather(x, outShape, indexMap(outShape, (c) => c.reduce((s, v, i) => s + (i >= nl && i < nl + D ? Math.floor(v / p) : v) * src[i]!, 0)));
+  const index = memoIndex(`unpool ${x.shape} | ${D} ${k} ${p}`, () => indexMap(outShape, (c) => c.reduce((s, v, i) => s + (i >= nl && i < nl + D ? Math.floor(v / p) : v) * src[i]!, 0)));
+  return gather(x, outShape, index);
 }
 
 /** Largest pixel norm (a 0-d tensor). */

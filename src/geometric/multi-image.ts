@@ -9,7 +9,7 @@ import { argError, check, show } from '../core/errors.js';
 import { sameShape, sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { add as addT, mul, scale as scaleT, sub as subT } from '../ops/binary.js';
 import { concat } from '../ops/concat.js';
-import { gather, indexMap, permute, slice } from '../ops/gather.js';
+import { gather, indexMap, memoIndex, permute, slice } from '../ops/gather.js';
 import { maxPool as maxPoolOp } from '../ops/pool.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt, square } from '../ops/unary.js';
@@ -336,7 +336,8 @@ export class MultiImage {
     const outShape = [this.batch, ...this.spatial.map((n) => n * patch), this.width];
     const src = stridesOf(this.data.shape);
     const D = this.D;
-    return this.#with(gather(this.data, outShape, indexMap(outShape, (c) => c.reduce((s, v, i) => s + (i >= 1 && i <= D ? Math.floor(v / patch) : v) * src[i]!, 0))));
+    const index = memoIndex(`unpool ${this.data.shape} | ${patch}`, () => indexMap(outShape, (c) => c.reduce((s, v, i) => s + (i >= 1 && i <= D ? Math.floor(v / patch) : v) * src[i]!, 0)));
+    return this.#with(gather(this.data, outShape, index));
   }
 
   /** One GeometricImage per (key, batch element, channel), in key order (ginjax to_images). */
@@ -385,5 +386,6 @@ function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
   const W = x.shape.at(-1)!;
   const rows = x.size / W;
   const shape: Shape = [...x.shape.slice(0, -1), columns.length];
-  return gather(x, shape, indexMap([rows, columns.length], ([r, c]) => r! * W + columns[c!]!));
+  const index = memoIndex(`columns ${x.shape} | ${columns}`, () => indexMap([rows, columns.length], ([r, c]) => r! * W + columns[c!]!));
+  return gather(x, shape, index);
 }

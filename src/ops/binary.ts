@@ -3,7 +3,7 @@ import { run } from '../engine.js';
 import { argError, check, show } from '../core/errors.js';
 import { broadcastShapes, broadcastStrides, sameShape, sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { scalar, type Tensor } from '../tensor.js';
-import { gather } from './gather.js';
+import { gather, memoIndex } from './gather.js';
 import type { BinaryOp, OpDef } from './op.js';
 import { reduce } from './reduce.js';
 import { neg } from './unary.js';
@@ -74,13 +74,16 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   if (!sameShape(broadcastShapes('broadcastTo', x.shape, shape), shape)) argError('broadcastTo', 'shape', `a shape that ${show(x.shape)} broadcasts to`, shape);
   if (sameShape(x.shape, shape)) return x.reshape(shape);
-  const src = broadcastStrides(x.shape, shape);
-  const dst = stridesOf(shape);
-  const index = new Int32Array(sizeOf(shape));
-  for (let i = 0; i < index.length; i++) {
-    let j = 0;
-    for (let d = 0; d < shape.length; d++) j += Math.floor(i / dst[d]!) % shape[d]! * src[d]!;
-    index[i] = j;
-  }
+  const index = memoIndex(`broadcast ${x.shape} | ${shape}`, () => {
+    const src = broadcastStrides(x.shape, shape);
+    const dst = stridesOf(shape);
+    const map = new Int32Array(sizeOf(shape));
+    for (let i = 0; i < map.length; i++) {
+      let j = 0;
+      for (let d = 0; d < shape.length; d++) j += Math.floor(i / dst[d]!) % shape[d]! * src[d]!;
+      map[i] = j;
+    }
+    return map;
+  });
   return gather(x, shape, index);
 }

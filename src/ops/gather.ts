@@ -47,6 +47,33 @@ export function scatterAdd(x: Tensor, shape: Shape, index: Int32Array): Tensor {
   return run(scatterAddDef, [x], { shape, index });
 }
 
+/**
+ * Memoised index maps: layers call the same permutations, slices and broadcasts with the same shapes
+ * every step, so each map is built once in TypeScript and then reused — the same Int32Array, which
+ * also lets backends cache their device copy. Bounded least-recently-used by bytes.
+ */
+const memo = new Map<string, Int32Array>();
+let memoBytes = 0;
+const MEMO_LIMIT = 64 << 20;
+
+export function memoIndex(key: string, build: () => Int32Array): Int32Array {
+  const hit = memo.get(key);
+  if (hit) {
+    memo.delete(key);
+    memo.set(key, hit);
+    return hit;
+  }
+  const index = build();
+  memo.set(key, index);
+  memoBytes += index.byteLength;
+  for (const [k, v] of memo) {
+    if (memoBytes <= MEMO_LIMIT || memo.size <= 1) break;
+    memo.delete(k);
+    memoBytes -= v.byteLength;
+  }
+  return index;
+}
+
 /** Index map for y[j...] = x[...] where `source(outCoord)` gives the flat source index or -1. */
 export function indexMap(shape: Shape, source: (coord: number[]) => number): Int32Array {
   const index = new Int32Array(sizeOf(shape));
@@ -67,7 +94,8 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   check(perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i), 'permute', 'perm', `a permutation of 0..${r - 1}`, perm);
   const src = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]!);
-  return gather(x, shape, indexMap(shape, (c) => c.reduce((s, v, i) => s + v * src[perm[i]!]!, 0)));
+  const index = memoIndex(`permute ${x.shape} | ${perm}`, () => indexMap(shape, (c) => c.reduce((s, v, i) => s + v * src[perm[i]!]!, 0)));
+  return gather(x, shape, index);
 }
 
 /** x[..., start:start+length, ...] along `axis`. */
@@ -78,5 +106,6 @@ export function slice(x: Tensor, axis: number, start: number, length: number): T
   }
   const src = stridesOf(x.shape);
   const shape = x.shape.map((d, i) => (i === a ? length : d));
-  return gather(x, shape, indexMap(shape, (c) => c.reduce((s, v, i) => s + (i === a ? v + start : v) * src[i]!, 0)));
+  const index = memoIndex(`slice ${x.shape} | ${a} ${start} ${length}`, () => indexMap(shape, (c) => c.reduce((s, v, i) => s + (i === a ? v + start : v) * src[i]!, 0)));
+  return gather(x, shape, index);
 }
