@@ -10,13 +10,18 @@ import { checkShape, normAxis, sizeOf, stridesOf, type Shape } from '../core/sha
 import type { Tensor } from '../tensor.js';
 import type { OpDef } from './op.js';
 
+/** Source sizes each index map was already checked against (memoised maps are checked once). */
+const checked = new WeakMap<Int32Array, number>();
+
 function checkIndex(op: string, index: Int32Array, outLen: number, srcLen: number): void {
   check(index instanceof Int32Array, op, 'index', 'an Int32Array', typeof index);
   check(index.length === outLen, op, 'index length', `${outLen}`, index.length);
+  if (checked.get(index) === srcLen) return;
   for (let i = 0; i < index.length; i++) {
     const j = index[i]!;
     if (j < -1 || j >= srcLen) argError(op, `index[${i}]`, `in [-1, ${srcLen})`, j);
   }
+  checked.set(index, srcLen);
 }
 
 export const gatherDef: OpDef<'gather'> = {
