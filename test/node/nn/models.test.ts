@@ -34,7 +34,7 @@ async function equivarianceError(model: Module, x: MultiImage, elements = operat
 
 const SIG2 = [S(0, 0, 1), S(0, 1, 1), S(1, 0, 1), S(1, 1, 1), S(2, 0, 1)];
 
-describe('models are equivariant under every group element', () => {
+describe('models are equivariant under every group element', { timeout: 60_000 }, () => {
   for (const D of [2, 3]) {
     const N = D === 2 ? 8 : 4;
     const group = operators(D);

@@ -1,0 +1,93 @@
+// UNet training step and inference latency (issue #4 benchmark): D = 2, 64×64, signature
+// {(0,0):2, (1,0):2} → {(1,0):1}, width (depth) 32, batch 1 and 8, per backend and thread count,
+// with peak memory (the backend's live tensor bytes, sampled after every op is impossible without
+// hooks, so we record memory().bytes at the end of the forward pass, where the activations peak,
+// and the process RSS). Merges its rows into bench/results/latest.json (case "unet-*").
+//
+//   node --experimental-wasm-relaxed-simd bench/unet.bench.mjs [--quick] [--backends wasm,webgpu]
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import * as g from '../dist/index.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const backendsArg = args.find((a) => a.startsWith('--backends='))?.split('=')[1];
+const configs = (backendsArg ?? 'wasm:1,wasm:2').split(',').map((s) => {
+  const [backend, threads] = s.split(':');
+  return { backend, threads: Number(threads ?? 1) };
+});
+const repeats = quick ? 2 : 5;
+
+const D = 2, N = 64;
+const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
+const output = [{ k: 1, parity: 0, channels: 1 }];
+
+function image(batch, sig, seed) {
+  const W = g.signatureWidth(sig, D);
+  const shape = [batch, N, N, W];
+  return new g.MultiImage(g.tensor(g.random.normal(g.random.key(seed), shape.reduce((a, b) => a * b)), shape), sig, D, true);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const rows = [];
+for (const { backend, threads } of configs) {
+  try {
+    await g.init({ backend, threads });
+  } catch (e) {
+    console.log(`${backend} ×${threads}: unavailable (${e.message})`);
+    continue;
+  }
+  const model = new g.UNet({ D, input, output, depth: 32, numDownsamples: 2, numConv: 2 }, g.random.key(1));
+  const optimizer = g.optim.adam({ learningRate: 1e-3 });
+  const step = g.makeTrainStep(model, optimizer);
+  for (const batch of [1, 8]) {
+    const x = image(batch, input, 2);
+    const y = image(batch, output, 3);
+    // inference
+    const inferMs = [];
+    let peakBytes = 0;
+    for (let r = 0; r < repeats + 1; r++) {
+      const t0 = performance.now();
+      const out = model.call(x);
+      peakBytes = Math.max(peakBytes, g.memory().bytes);
+      await out.data.data();
+      out.dispose();
+      if (r > 0) inferMs.push(performance.now() - t0);
+    }
+    // training step
+    let params = g.copyTree(model.params);
+    let state = optimizer.init(params);
+    const stepMs = [];
+    for (let r = 0; r < repeats + 1; r++) {
+      const t0 = performance.now();
+      const res = step(params, state, x, y);
+      peakBytes = Math.max(peakBytes, g.memory().bytes);
+      await res.loss.data();
+      res.loss.dispose();
+      g.disposeTree(params);
+      g.disposeTree(state);
+      params = res.params;
+      state = res.optState;
+      if (r > 0) stepMs.push(performance.now() - t0);
+    }
+    g.disposeTree(params);
+    g.disposeTree(state);
+    x.dispose();
+    y.dispose();
+    const engine = `geoconv-${backend}${backend === 'wasm' ? `-${g.getBackend().variant ?? ''}` : ''}`;
+    const base = { engine, threads, batch, parameters: model.parameterCount(), peakTensorMiB: +(peakBytes / 2 ** 20).toFixed(1), rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) };
+    rows.push({ case: 'unet-64', pass: 'inference', ...base, medianMs: +median(inferMs).toFixed(2), imagesPerSecond: +(batch / (median(inferMs) / 1000)).toFixed(2) });
+    rows.push({ case: 'unet-64', pass: 'train-step', ...base, medianMs: +median(stepMs).toFixed(2), imagesPerSecond: +(batch / (median(stepMs) / 1000)).toFixed(2) });
+    console.log(`${engine} ×${threads} batch ${batch}: inference ${median(inferMs).toFixed(1)} ms, train step ${median(stepMs).toFixed(1)} ms, peak tensors ${base.peakTensorMiB} MiB, rss ${base.rssMiB} MiB`);
+  }
+  model.dispose();
+}
+
+const file = new URL('./results/latest.json', import.meta.url);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { machine: {}, results: [] };
+previous.machine = { ...previous.machine, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version };
+previous.results = [...(previous.results ?? []).filter((r) => !String(r.case).startsWith('unet')), ...rows];
+writeFileSync(file, `${JSON.stringify(previous, null, 2)}\n`);
+console.log(`merged ${rows.length} rows into bench/results/latest.json`);
