@@ -2,11 +2,13 @@
 /**
  * Generates src/generated/ (git-ignored) — everything the TypeScript sources import that is built,
  * not written:
- *   1. compiles assembly/index.ts with AssemblyScript, both targets of asconfig.json (`simd` and
- *      `relaxed`), in this one Node process (about half the time of two `asc` processes);
- *   2. embeds both wasm files as base64 in src/generated/kernels.wasm.ts, exporting
- *      `simdWasmBase64` and `relaxedWasmBase64` — so Node, Deno, browsers and bundlers load the
- *      kernels without file paths;
+ *   0. runs scripts/gen-conv-kernels.mjs (the conv micro-kernels, assembly/kernels/convMicro.ts);
+ *   1. compiles assembly/index.ts with AssemblyScript, the four targets of asconfig.json (`simd`,
+ *      `relaxed`, and their `-threads` twins that import a shared memory for worker threads), in
+ *      this one Node process (about half the time of separate `asc` processes);
+ *   2. embeds the wasm files as base64 in src/generated/kernels.wasm.ts, exporting
+ *      `simdWasmBase64`, `relaxedWasmBase64`, `simdThreadsWasmBase64`, `relaxedThreadsWasmBase64`
+ *      — so Node, Deno, browsers and bundlers load the kernels without file paths;
  *   3. runs scripts/embed-shaders.mjs (WGSL → src/generated/shaders.ts) when that script exists.
  * Usage: node scripts/build-wasm.mjs [--wat]   (--wat also writes build/kernels.<target>.wat)
  */
@@ -17,7 +19,7 @@ import { dirname, join, relative } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
-const TARGETS = ['simd', 'relaxed'];
+const TARGETS = ['simd', 'relaxed', 'simd-threads', 'relaxed-threads'];
 const wat = process.argv.includes('--wat');
 const t0 = performance.now();
 
@@ -26,6 +28,15 @@ if (!existsSync(entry)) {
   console.error(`build-wasm: ${entry} does not exist. It is the AssemblyScript kernel entry (see asconfig.json);`);
   console.error('build-wasm: the wasm backend (assembly/) must provide it before the package can be built.');
   process.exit(1);
+}
+
+// The conv micro-kernels are generated (register blocks written out); deterministic, fast.
+{
+  const r = spawnSync(process.execPath, ['scripts/gen-conv-kernels.mjs'], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`build-wasm: scripts/gen-conv-kernels.mjs failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
 }
 
 const { default: asc } = await import('assemblyscript/asc');
@@ -62,6 +73,10 @@ writeFileSync(generated, [
   `export const simdWasmBase64 = ${JSON.stringify(b64(outFiles.simd))};`,
   `/** ${outFiles.relaxed}: SIMD + relaxed-SIMD (f32x4.relaxed_madd) build. */`,
   `export const relaxedWasmBase64 = ${JSON.stringify(b64(outFiles.relaxed))};`,
+  `/** ${outFiles['simd-threads']}: SIMD build importing a shared memory (env.memory), for worker threads. */`,
+  `export const simdThreadsWasmBase64 = ${JSON.stringify(b64(outFiles['simd-threads']))};`,
+  `/** ${outFiles['relaxed-threads']}: relaxed-SIMD build importing a shared memory (env.memory), for worker threads. */`,
+  `export const relaxedThreadsWasmBase64 = ${JSON.stringify(b64(outFiles['relaxed-threads']))};`,
   '',
 ].join('\n'));
 console.log(`build-wasm: wrote ${generated}`);

@@ -6,7 +6,7 @@
  * 2021) and `relaxed` (+ relaxed SIMD: f32x4.relaxed_madd = FMA). `relaxed` is picked where the
  * engine validates it: Node >= 22, Deno, Chromium; Node 20 only with --experimental-wasm-relaxed-simd.
  */
-import { relaxedWasmBase64, simdWasmBase64 } from '../../generated/kernels.wasm.js';
+import { relaxedThreadsWasmBase64, relaxedWasmBase64, simdThreadsWasmBase64, simdWasmBase64 } from '../../generated/kernels.wasm.js';
 
 export type WasmVariant = 'simd' | 'relaxed';
 
@@ -63,31 +63,46 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-const compiled = new Map<WasmVariant, Promise<WebAssembly.Module>>();
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-/** Compiles the embedded module of `variant` once per process (the Module is shareable with workers). */
-export function compileKernels(variant: WasmVariant): Promise<WebAssembly.Module> {
-  let m = compiled.get(variant);
+/**
+ * Compiles the embedded module of `variant` once per process (the Module is shareable with workers).
+ * `threaded`: the build that imports a shared memory (`env.memory`) instead of owning one.
+ */
+export function compileKernels(variant: WasmVariant, threaded = false): Promise<WebAssembly.Module> {
+  const key = `${variant}${threaded ? '-threads' : ''}`;
+  let m = compiled.get(key);
   if (!m) {
-    const b64 = variant === 'relaxed' ? relaxedWasmBase64 : simdWasmBase64;
-    if (!b64) throw new Error(`wasm backend: the embedded ${variant} module is empty; run npm run build:wasm`);
+    const b64 = threaded
+      ? (variant === 'relaxed' ? relaxedThreadsWasmBase64 : simdThreadsWasmBase64)
+      : (variant === 'relaxed' ? relaxedWasmBase64 : simdWasmBase64);
+    if (!b64) throw new Error(`wasm backend: the embedded ${key} module is empty; run npm run build:wasm`);
     m = WebAssembly.compile(decodeBase64(b64));
-    m.catch(() => compiled.delete(variant)); // let a later call retry
-    compiled.set(variant, m);
+    m.catch(() => compiled.delete(key)); // let a later call retry
+    compiled.set(key, m);
   }
   return m;
 }
 
-/** A fresh instance (own linear memory) of the `variant` module. */
-export async function instantiateKernels(variant: WasmVariant): Promise<KernelExports> {
-  const module = await compileKernels(variant);
-  const instance = await WebAssembly.instantiate(module, {
-    env: {
-      abort: (_msg: number, _file: number, line: number, col: number) => {
-        throw new Error(`wasm kernel aborted at line ${line}:${col}`);
-      },
+/** Pages the threaded build imports at least (asconfig.json `initialMemory`). */
+export const THREADED_INITIAL_PAGES = 16;
+/** The largest memory the threaded build accepts (asconfig.json `maximumMemory`: 4 GiB). */
+export const THREADED_MAXIMUM_PAGES = 65536;
+
+/**
+ * A fresh instance of the `variant` module: with its own linear memory, or — given a shared
+ * `memory` — of the threaded build over that memory (the main thread's instance; workers make
+ * their own from the same Module).
+ */
+export async function instantiateKernels(variant: WasmVariant, memory?: WebAssembly.Memory): Promise<KernelExports> {
+  const module = await compileKernels(variant, memory !== undefined);
+  const env: Record<string, unknown> = {
+    abort: (_msg: number, _file: number, line: number, col: number) => {
+      throw new Error(`wasm kernel aborted at line ${line}:${col}`);
     },
-  });
+  };
+  if (memory) env.memory = memory;
+  const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
   return instance.exports as unknown as KernelExports;
 }
 

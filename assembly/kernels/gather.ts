@@ -1,0 +1,44 @@
+/**
+ * Index-map kernels, semantics of src/backends/ref/gather.ts. `idx` points at an Int32 copy of the
+ * op's index map (cached per map by src/backends/wasm/gather.ts).
+ *
+ *   gather(x, idx, out, p)       p = [n]:       out[i] = idx[i] < 0 ? 0 : x[idx[i]]        (i < n)
+ *   scatterAdd(x, idx, out, p)   p = [n, nOut]: out = 0; out[idx[i]] += x[i] where idx[i] >= 0
+ *
+ * gather is branch-free: an index of −1 reads x[−1] (the 4 bytes below x, inside the heap, which
+ * starts above the module's static data) and selects +0 instead. scatterAdd adds in index order,
+ * in float32 (exact where no output is hit twice).
+ */
+
+export function gather(x: usize, idx: usize, out: usize, p: usize): void {
+  const n = <usize>load<i32>(p);
+  const end4 = out + ((n & ~(<usize>3)) << 2);
+  const end = out + (n << 2);
+  for (; out < end4; out += 16, idx += 16) {
+    const j0 = load<i32>(idx);
+    const j1 = load<i32>(idx, 4);
+    const j2 = load<i32>(idx, 8);
+    const j3 = load<i32>(idx, 12);
+    store<f32>(out, select<f32>(load<f32>(x + (<usize>j0 << 2)), 0, j0 >= 0));
+    store<f32>(out, select<f32>(load<f32>(x + (<usize>j1 << 2)), 0, j1 >= 0), 4);
+    store<f32>(out, select<f32>(load<f32>(x + (<usize>j2 << 2)), 0, j2 >= 0), 8);
+    store<f32>(out, select<f32>(load<f32>(x + (<usize>j3 << 2)), 0, j3 >= 0), 12);
+  }
+  for (; out < end; out += 4, idx += 4) {
+    const j = load<i32>(idx);
+    store<f32>(out, select<f32>(load<f32>(x + (<usize>j << 2)), 0, j >= 0));
+  }
+}
+
+export function scatterAdd(x: usize, idx: usize, out: usize, p: usize): void {
+  const n = <usize>load<i32>(p);
+  const nOut = <usize>load<i32>(p, 4);
+  memory.fill(out, 0, nOut << 2);
+  for (let i: usize = 0; i < n; i++) {
+    const j = load<i32>(idx + (i << 2));
+    if (j >= 0) {
+      const o = out + (<usize>j << 2);
+      store<f32>(o, load<f32>(o) + load<f32>(x + (i << 2)));
+    }
+  }
+}

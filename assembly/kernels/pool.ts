@@ -1,0 +1,107 @@
+/**
+ * Comparator max pooling and its adjoint, semantics of src/backends/ref/pool.ts: in each
+ * non-overlapping patch^D window and each channel, the pixel with the largest comparator value —
+ * the FIRST such pixel in row-major window order (later pixels win only when strictly greater, so
+ * ties and NaNs keep the earlier one, exactly as ref) — passes its whole T-vector.
+ *
+ *   maxPool(x, c, y, p)        y[b, o, ch·T + t]  = x[b, argmax, ch·T + t]
+ *   maxPoolGrad(dy, c, dx, p)  dx = 0; dx[b, argmax, ch·T + t] += dy[b, o, ch·T + t]
+ *
+ * p = [B, S, C, T, nWin, D, pooled[D], step[D], counters[D], winOff[nWin]] (src/backends/wasm/pool.ts):
+ * S input pixels per image, C channels, T values per channel, step[d] = patch·(input pixel stride of
+ * spatial axis d), winOff = the window's pixel offsets in row-major window order (winOff[0] = 0).
+ * The argmax runs on 4 channels at a time (f32x4.gt + bitselect keep the first maximum per lane).
+ */
+
+class Fwd {}
+class Bwd {}
+
+/** Routes the T-vector of channel ch between input pixel `pix` and output pixel `opix`. */
+// @ts-ignore: decorator
+@inline function route<Dir>(src: usize, dst: usize, pix: usize, opix: usize, ch: usize, CT: usize, T: usize): void {
+  const i = (pix * CT + ch * T) << 2;
+  const o = (opix * CT + ch * T) << 2;
+  for (let t: usize = 0; t < T << 2; t += 4) {
+    if (idof<Dir>() == idof<Fwd>()) store<f32>(dst + o + t, load<f32>(src + i + t)); // y[o] = x[argmax]
+    else store<f32>(dst + i + t, load<f32>(dst + i + t) + load<f32>(src + o + t)); // dx[argmax] += dy[o]
+  }
+}
+
+// @ts-ignore: decorator
+@inline function pool<Dir>(src: usize, c: usize, dst: usize, p: usize): void {
+  const B = <usize>load<i32>(p);
+  const S = <usize>load<i32>(p, 4);
+  const C = <usize>load<i32>(p, 8);
+  const T = <usize>load<i32>(p, 12);
+  const nWin = <usize>load<i32>(p, 16);
+  const D = <usize>load<i32>(p, 20);
+  const pooled = p + 24;
+  const step = pooled + (D << 2);
+  const ctr = step + (D << 2);
+  const win = ctr + (D << 2);
+  const CT = C * T;
+  let nOut: usize = 1;
+  for (let d: usize = 0; d < D; d++) nOut *= <usize>load<i32>(pooled + (d << 2));
+  if (idof<Dir>() == idof<Bwd>()) memory.fill(dst, 0, (B * S * CT) << 2);
+  const cRow = C << 2;
+  for (let b: usize = 0; b < B; b++) {
+    for (let d: usize = 0; d < D; d++) store<i32>(ctr + (d << 2), 0);
+    let base: usize = 0; // first pixel of the window (within image b)
+    for (let o: usize = 0; o < nOut; o++) {
+      const img = b * S + base;
+      const opix = b * nOut + o;
+      const cw = c + img * cRow;
+      let ch: usize = 0;
+      for (; ch + 4 <= C; ch += 4) {
+        const cc = cw + (ch << 2);
+        let best = v128.load(cc);
+        let arg = i32x4.splat(0);
+        for (let w: usize = 1; w < nWin; w++) {
+          const off = load<i32>(win + (w << 2));
+          const v = v128.load(cc + <usize>off * cRow);
+          const gt = f32x4.gt(v, best);
+          best = v128.bitselect(v, best, gt);
+          arg = v128.bitselect(i32x4.splat(off), arg, gt);
+        }
+        route<Dir>(src, dst, img + <usize>i32x4.extract_lane(arg, 0), opix, ch, CT, T);
+        route<Dir>(src, dst, img + <usize>i32x4.extract_lane(arg, 1), opix, ch + 1, CT, T);
+        route<Dir>(src, dst, img + <usize>i32x4.extract_lane(arg, 2), opix, ch + 2, CT, T);
+        route<Dir>(src, dst, img + <usize>i32x4.extract_lane(arg, 3), opix, ch + 3, CT, T);
+      }
+      for (; ch < C; ch++) {
+        const cc = cw + (ch << 2);
+        let best = load<f32>(cc);
+        let arg: i32 = 0;
+        for (let w: usize = 1; w < nWin; w++) {
+          const off = load<i32>(win + (w << 2));
+          const v = load<f32>(cc + <usize>off * cRow);
+          const gt = v > best;
+          best = select<f32>(v, best, gt);
+          arg = select<i32>(off, arg, gt);
+        }
+        route<Dir>(src, dst, img + <usize>arg, opix, ch, CT, T);
+      }
+      // odometer over the pooled axes
+      for (let d = <isize>D - 1; d >= 0; d--) {
+        const q = <usize>d << 2;
+        const cnt = load<i32>(ctr + q) + 1;
+        const st = <usize>load<i32>(step + q);
+        if (cnt < load<i32>(pooled + q)) {
+          store<i32>(ctr + q, cnt);
+          base += st;
+          break;
+        }
+        store<i32>(ctr + q, 0);
+        base -= st * <usize>(cnt - 1);
+      }
+    }
+  }
+}
+
+export function maxPool(x: usize, c: usize, y: usize, p: usize): void {
+  pool<Fwd>(x, c, y, p);
+}
+
+export function maxPoolGrad(dy: usize, c: usize, dx: usize, p: usize): void {
+  pool<Bwd>(dy, c, dx, p);
+}

@@ -1,0 +1,47 @@
+// gather.wgsl — out[i] = index[i] < 0 ? 0 : x[index[i]] (src/ops/gather.ts): permutations, slices,
+// flips, broadcasts, the group action and diagonal extraction all reach the GPU as this one kernel.
+//
+// Algorithm: one invocation per output element. The index map is uploaded once per Int32Array and
+// kept on the GPU (src/backends/webgpu/kernels/indexmaps.ts), so repeated gathers with the same map
+// upload nothing.
+//
+// Bindings (group 0):
+//   0: uniform Params { n: u32 (output elements) }
+//   1: storage, read        x: array<f32>
+//   2: storage, read        index: array<i32>  (n entries, each -1 or a valid index into x)
+//   3: storage, read_write  out: array<f32>
+//
+// Dispatch: ceil(n / WG) workgroups of WG in a 2D grid; element = (workgroup_id.y ·
+// num_workgroups.x + workgroup_id.x) · WG + local_invocation_index.
+
+struct Params {
+  n: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> index: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 256u;
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (i >= params.n) {
+    return;
+  }
+  let j = index[i];
+  var v = 0.0;
+  if (j >= 0) {
+    v = x[u32(j)];
+  }
+  out[i] = v;
+}

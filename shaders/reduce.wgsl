@@ -1,0 +1,154 @@
+// reduce.wgsl — out[o] = Σ or max of x over the reduced axes (src/ops/reduce.ts), for every shape:
+// one pipeline; the geometry is uniform data.
+//
+// Algorithm: a general strided reduction. The host collapses the input shape into alternating runs
+// of kept and reduced axes (size-1 axes dropped, neighbouring axes of the same kind merged when
+// contiguous), at most 8 of each, and gives their extents and element strides. Output o (row-major
+// over the kept axes) starts at base(o) = Σ coord_d · keptStride_d; reduced element r (row-major over
+// the reduced axes) is at base(o) + Σ coord_d · redStride_d. Two modes, picked by the host:
+//   mode 0 (many outputs or short reductions): one invocation per output, a serial loop over the
+//     reduced elements, the innermost reduced axis as a tight strided loop;
+//   mode 1 (long reductions): one workgroup per (output, chunk). Its WG invocations stride over the
+//     chunk's elements, then combine their partial results by a tree in workgroup memory (log2 WG
+//     steps). With chunks > 1 the workgroup writes partial[o · chunks + chunk] and the host reduces
+//     the partials with a second dispatch of this shader (shape [nOut, chunks], axis 1).
+// Semantics follow src/backends/ref/reduce.ts: sum starts at 0, max at -inf (so an empty reduction
+// gives 0 or -inf) and max propagates NaN (as Math.max), tested on the bits because WGSL lets
+// compilers assume there are no NaNs. Sums accumulate in f32 (ref: f64), in a different order.
+//
+// Bindings (group 0):
+//   0: uniform Params (below)
+//   1: storage, read        x: array<f32>
+//   2: storage, read_write  out: array<f32>  (nOut, or nOut · chunks partials)
+//
+// Dispatch: mode 0: ceil(nOut / WG) workgroups; mode 1: nOut · chunks workgroups; both in a 2D grid,
+// linear workgroup index = workgroup_id.y · num_workgroups.x + workgroup_id.x. WG (override) must be
+// a power of two <= 256.
+
+const OP_SUM: u32 = 0u;
+const OP_MAX: u32 = 1u;
+
+struct Params {
+  mode: u32,
+  op: u32,
+  nOut: u32,
+  nRed: u32,       // reduced elements per output
+  chunks: u32,     // mode 1: chunks per output
+  chunkLen: u32,   // mode 1: reduced elements per chunk
+  keptRank: u32,
+  redRank: u32,
+  identity: f32,   // 0 for sum, -inf for max (written by the host: WGSL has no inf literal)
+  innerLen: u32,   // extent of the last reduced axis (1 when redRank = 0)
+  innerStride: u32,
+  _pad: u32,
+  keptShape: array<vec4<u32>, 2>,
+  keptStride: array<vec4<u32>, 2>,
+  redShape: array<vec4<u32>, 2>,
+  redStride: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 256u;
+
+var<workgroup> partial: array<f32, 256>;
+
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn combine(a: f32, b: f32) -> f32 {
+  if (params.op == OP_SUM) {
+    return a + b;
+  }
+  // max, NaN-propagating: a NaN operand wins.
+  return select(b, a, is_nan(a) || (!is_nan(b) && a >= b));
+}
+
+fn at4(v: array<vec4<u32>, 2>, k: u32) -> u32 {
+  return v[k / 4u][k % 4u];
+}
+
+// Offset of output o's first element.
+fn base_of(o: u32) -> u32 {
+  var rem = o;
+  var off = 0u;
+  for (var d = params.keptRank; d > 0u; d--) {
+    let k = d - 1u;
+    let n = at4(params.keptShape, k);
+    off += (rem % n) * at4(params.keptStride, k);
+    rem = rem / n;
+  }
+  return off;
+}
+
+// Offset of reduced element r relative to the output's base.
+fn red_offset(r: u32) -> u32 {
+  var rem = r;
+  var off = 0u;
+  for (var d = params.redRank; d > 0u; d--) {
+    let k = d - 1u;
+    let n = at4(params.redShape, k);
+    off += (rem % n) * at4(params.redStride, k);
+    rem = rem / n;
+  }
+  return off;
+}
+
+fn serial(o: u32) {
+  if (o >= params.nOut) {
+    return;
+  }
+  let base = base_of(o);
+  var acc = params.identity;
+  let inner = params.innerLen;
+  let stride = params.innerStride;
+  for (var r = 0u; r < params.nRed; r += inner) {
+    // r is a multiple of the last reduced extent: red_offset(r) is the start of an inner run.
+    var p = base + red_offset(r);
+    for (var j = 0u; j < inner; j++) {
+      acc = combine(acc, x[p]);
+      p += stride;
+    }
+  }
+  out[o] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let wgi = wid.y * nwg.x + wid.x;
+  if (params.mode == 0u) {
+    serial(wgi * WG + lid);
+    return;
+  }
+  // mode 1: workgroup wgi reduces chunk c of output o (wgi is uniform across the workgroup).
+  let o = wgi / params.chunks;
+  if (o >= params.nOut) {
+    return;
+  }
+  let c = wgi % params.chunks;
+  let base = base_of(o);
+  let start = c * params.chunkLen;
+  let end = min(params.nRed, start + params.chunkLen);
+  var acc = params.identity;
+  for (var r = start + lid; r < end; r += WG) {
+    acc = combine(acc, x[base + red_offset(r)]);
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      partial[lid] = combine(partial[lid], partial[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    out[wgi] = partial[0];
+  }
+}

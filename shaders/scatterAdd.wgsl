@@ -1,0 +1,49 @@
+// scatterAdd.wgsl — out = zeros(n); out[index[i]] += x[i] (src/ops/gather.ts), deterministically and
+// without atomics (WGSL has no atomic f32 add).
+//
+// Algorithm: a gather-sum over the inverse map. The host inverts the index map once per Int32Array
+// (and output size) into CSR form — for each output j the sources i with index[i] = j, in increasing
+// i (ref's order) — uploads it once and caches it (src/backends/webgpu/kernels/indexmaps.ts). One
+// invocation per output element sums its sources in order, in f32; outputs without sources get 0.
+//
+// Bindings (group 0):
+//   0: uniform Params { n: u32 (output elements) }
+//   1: storage, read        x: array<f32>
+//   2: storage, read        csr: array<u32>  (offsets[0..n] then sources: output j sums
+//                           x[csr[n + 1 + p]] for p in [csr[j], csr[j + 1]))
+//   3: storage, read_write  out: array<f32>
+//
+// Dispatch: ceil(n / WG) workgroups of WG in a 2D grid; element = (workgroup_id.y ·
+// num_workgroups.x + workgroup_id.x) · WG + local_invocation_index.
+
+struct Params {
+  n: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> csr: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+override WG: u32 = 256u;
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let j = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (j >= params.n) {
+    return;
+  }
+  let src = params.n + 1u;
+  var acc = 0.0;
+  for (var p = csr[j]; p < csr[j + 1u]; p++) {
+    acc += x[csr[src + p]];
+  }
+  out[j] = acc;
+}

@@ -1,0 +1,51 @@
+/**
+ * wasm `maxPool` / `maxPoolGrad` (assembly/kernels/pool.ts): comparator max pooling over
+ * non-overlapping patch^D windows, the first maximum in row-major window order (as ref).
+ *
+ * Parameter block: [B, S, C, T, nWin, D, pooled[D], step[D], counters[D], winOff[nWin]] with
+ * S = input pixels per image, C channels of T values, pooled = spatial / patch, step[d] = patch ·
+ * (pixel stride of spatial axis d), winOff[w] = pixel offset of window element w (row-major), and
+ * counters the kernel's scratch.
+ */
+import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
+import type { Kernel } from '../../ops/op.js';
+import type { KernelExports } from './loader.js';
+import type { ParamWriter } from './params.js';
+
+interface PoolExports {
+  maxPool(x: number, c: number, y: number, p: number): void;
+  maxPoolGrad(dy: number, c: number, dx: number, p: number): void;
+}
+
+/** The block for input shape x[B, ...spatial, C·T]; null when there is nothing to do. */
+export function poolParams(x: Shape, patch: number, tensorSize: number): Int32Array | null {
+  if (sizeOf(x) === 0) return null;
+  const D = x.length - 2;
+  const spatial = x.slice(1, 1 + D);
+  const strides = stridesOf(spatial);
+  const nWin = patch ** D;
+  const win = new Array<number>(nWin);
+  for (let w = 0; w < nWin; w++) {
+    let off = 0;
+    for (let d = D - 1, r = w; d >= 0; d--, r = Math.floor(r / patch)) off += (r % patch) * strides[d]!;
+    win[w] = off;
+  }
+  return Int32Array.of(
+    x[0]!, sizeOf(spatial), x.at(-1)! / tensorSize, tensorSize, nWin, D,
+    ...spatial.map((s) => s / patch), ...strides.map((s) => s * patch), ...new Array<number>(D).fill(0), ...win,
+  );
+}
+
+export function createPool(ex: KernelExports, params: ParamWriter): { maxPool: Kernel<'maxPool', number>; maxPoolGrad: Kernel<'maxPoolGrad', number> } {
+  const k = ex as KernelExports & PoolExports;
+  return {
+    maxPool: (out, [x, c], { patch, tensorSize }, shapes) => {
+      const p = poolParams(shapes.inputs[0]!, patch, tensorSize);
+      if (p) k.maxPool(x!, c!, out, params.write(p));
+    },
+    maxPoolGrad: (out, [dy, c], { patch, tensorSize, inputShape }) => {
+      const p = poolParams(inputShape, patch, tensorSize);
+      if (p) k.maxPoolGrad(dy!, c!, out, params.write(p));
+    },
+  };
+}

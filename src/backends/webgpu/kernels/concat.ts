@@ -1,0 +1,24 @@
+/** webgpu kernel: concat, shaders/concat.wgsl (one dispatch per non-empty input, one batch). */
+import { sizeOf } from '../../../core/shape.js';
+import type { Kernel } from '../../../ops/op.js';
+import type { GpuStorage } from '../buffers.js';
+import type { Commands } from '../commands.js';
+
+export function concatKernel(commands: Commands): Kernel<'concat', GpuStorage> {
+  const params = new Uint32Array(4);
+  return (out, inputs, { axis }, shapes) => {
+    if (out.size === 0) return;
+    const outer = sizeOf(shapes.out.slice(0, axis));
+    const inner = sizeOf(shapes.out.slice(axis + 1));
+    const rowOut = shapes.out[axis]! * inner;
+    let offset = 0;
+    inputs.forEach((x, t) => {
+      const row = shapes.inputs[t]![axis]! * inner;
+      if (row > 0) {
+        params.set([outer * row, row, rowOut, offset]);
+        commands.dispatch('concat', params, [x, out], outer * row);
+      }
+      offset += row;
+    });
+  };
+}
