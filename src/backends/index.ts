@@ -8,7 +8,7 @@ import { refBackend } from './ref/index.js';
 
 
 export interface InitOptions {
-  /** 'auto' (default) picks WebGPU when an adapter exists and its kernel table is complete, else wasm. */
+  /** 'auto' (default) picks WebGPU when a hardware adapter exists and its kernel table is complete, else wasm. */
   backend?: 'auto' | BackendName;
   /** Worker threads for the wasm backend (default 1). */
   threads?: number;
@@ -51,13 +51,15 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
   }
   const gpu = await start('webgpu', opts);
   const missing: readonly OpName[] = gpu?.incomplete ?? [];
-  if (gpu && missing.length === 0) {
+  // A software adapter (SwiftShader, llvmpipe…) is correct but 10–100× slower than wasm.
+  const software = (gpu as { software?: boolean } | undefined)?.software === true;
+  if (gpu && missing.length === 0 && !software) {
     setBackend('webgpu');
     return 'webgpu';
   }
-  notices.push(gpu
-    ? `auto: WebGPU adapter found, but its kernel table lacks ${missing.join(', ')}; using wasm`
-    : `auto: no WebGPU (${unavailable.webgpu}); using wasm`);
+  notices.push(!gpu ? `auto: no WebGPU (${unavailable.webgpu}); using wasm`
+    : software ? 'auto: the WebGPU adapter is a software (CPU) implementation, slower than wasm; using wasm (init({ backend: "webgpu" }) still uses it)'
+    : `auto: WebGPU adapter found, but its kernel table lacks ${missing.join(', ')}; using wasm`);
   if (await start('wasm', opts)) {
     setBackend('wasm');
     return 'wasm';
