@@ -19,6 +19,8 @@ export interface Backend<S = any> {
   /** Present on CPU backends only. */
   readSync?(storage: S, size: number): Float32Array;
   readonly kernels: KernelTable<S>;
+  /** True on a software (CPU) implementation of WebGPU: correct but slower than wasm; 'auto' skips it. */
+  readonly software?: boolean;
   /** Ops whose kernel entry only throws "not implemented" (an explicit, visible gap). */
   readonly incomplete?: readonly OpName[];
   /** A one-line description for `geoconv info`. */

@@ -52,7 +52,7 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
   const gpu = await start('webgpu', opts);
   const missing: readonly OpName[] = gpu?.incomplete ?? [];
   // A software adapter (SwiftShader, llvmpipe…) is correct but 10–100× slower than wasm.
-  const software = (gpu as { software?: boolean } | undefined)?.software === true;
+  const software = gpu?.software === true;
   if (gpu && missing.length === 0 && !software) {
     setBackend('webgpu');
     return 'webgpu';
