@@ -12,3 +12,10 @@ Deno.test('wasm kernel parity against ref: every primitive and a gradient', asyn
   if (bad.length) throw new Error(bad.map((r) => `${r.name}: ${r.error} > ${r.tol}`).join('\n'));
   if (results.length < 40) throw new Error(`only ${results.length} parity cases ran`);
 });
+
+Deno.test('webgpu kernel parity against ref (navigator.gpu): every primitive and a gradient', async () => {
+  await gc.init({ backend: 'webgpu' });
+  const results = [...(await runParity(gc, 'webgpu')), await gradientParity(gc, 'webgpu')];
+  const bad = results.filter((r) => !r.ok);
+  if (bad.length) throw new Error(bad.map((r) => `${r.name}: ${r.error} > ${r.tol}`).join('\n'));
+});
