@@ -311,55 +311,68 @@ function concatSignature(a: Signature, b: Signature): Signature {
   return signature([...m.values()]);
 }
 
+/**
+ * The shape shared by ginjax's ResNet and DilResNet: encoder (2 ConvBlocks) → numBlocks residual
+ * stacks (x ← x + stack(x)) → decoder (2 ConvBlocks, the last without activation). The baseline's
+ * encoder and decoder use 1×1 convolutions, the equivariant one the full filters (ginjax, sic).
+ * Each stack is a list of ConvBlock options (mid → mid).
+ */
+abstract class ResidualStacks extends Model {
+  readonly #stacks: number;
+  readonly #perStack: number;
+
+  constructor(o: ModelOptions, key: Key, stacks: readonly (readonly Partial<ConvBlockOptions>[])[]) {
+    const { input, output, mid } = bodySignatures(o);
+    const eq = o.equivariant ?? true;
+    const edge = { ...o, kernel: eq ? o.kernel : 1, useGroupNorm: false, useBatchNorm: false, preactivation: false };
+    const perStack = stacks[0]?.length ?? 0;
+    const keys = split(key, 4 + stacks.length * perStack);
+    const children: [string, Module][] = [];
+    let sig = input;
+    const add = (name: string, options: ConvBlockOptions) => {
+      const b = new ConvBlock(options, keys[children.length]!);
+      children.push([name, b]);
+      sig = b.output;
+    };
+    add('enc0', { ...edge, input: sig, output: mid(o.depth) });
+    add('enc1', { ...edge, input: sig, output: mid(o.depth) });
+    stacks.forEach((stack, b) => stack.forEach((extra, i) => add(`block${b}_${i}`, { ...o, ...extra, input: sig, output: sig })));
+    add('dec0', { ...edge, input: sig, output: mid(o.depth) });
+    add('dec1', { ...edge, input: sig, output, activation: null });
+    super(children, o);
+    this.#stacks = stacks.length;
+    this.#perStack = perStack;
+  }
+
+  protected forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    let y = this.run('enc1', params, this.run('enc0', params, x, options, false), options, true);
+    for (let b = 0; b < this.#stacks; b++) {
+      let z = y;
+      for (let i = 0; i < this.#perStack; i++) z = this.run(`block${b}_${i}`, params, z, options, z !== y);
+      const sum = z.add(y);
+      z.dispose();
+      y.dispose();
+      y = sum;
+    }
+    return this.run('dec1', params, this.run('dec0', params, y, options, true), options, true);
+  }
+}
+
 export interface ResNetOptions extends ModelOptions {
   readonly numBlocks?: number;
   readonly numConv?: number;
 }
 
-/** Encoder/decoder of ginjax's ResNet and DilResNet: the baseline uses 1×1 convs there (sic). */
-function encoderDecoder(o: ModelOptions, keys: Key[], body: (sig: Signature) => [string, Module][]): [string, Module][] {
-  const { input, output, mid } = bodySignatures(o);
-  const eq = o.equivariant ?? true;
-  const edge = { ...o, kernel: eq ? o.kernel : 1, useGroupNorm: false, useBatchNorm: false, preactivation: false };
-  const children: [string, Module][] = [];
-  let sig = input;
-  const add = (name: string, b: ConvBlock) => { children.push([name, b]); sig = b.output; };
-  add('enc0', new ConvBlock({ ...edge, input: sig, output: mid(o.depth) }, keys.pop()!));
-  add('enc1', new ConvBlock({ ...edge, input: sig, output: mid(o.depth) }, keys.pop()!));
-  children.push(...body(sig));
-  add('dec0', new ConvBlock({ ...edge, input: sig, output: mid(o.depth) }, keys.pop()!));
-  add('dec1', new ConvBlock({ ...edge, input: sig, output, activation: null }, keys.pop()!));
-  return children;
-}
-
-/**
- * ginjax ResNet: encoder (2 blocks), numBlocks × [numConv pre-activation blocks with group norm]
- * each with a residual connection, decoder (2 blocks, the last without activation).
- */
-export class ResNet extends Model {
+/** ginjax ResNet: numBlocks stacks of numConv pre-activation blocks with group norm (gelu). */
+export class ResNet extends ResidualStacks {
   readonly config: ModuleConfig;
-  readonly #blocks: number;
-  readonly #numConv: number;
 
   constructor(o: ResNetOptions, key: Key) {
     const numBlocks = o.numBlocks ?? 8;
     const numConv = o.numConv ?? 2;
-    const keys = split(key, 4 + numBlocks * numConv);
-    const inner = { ...o, useGroupNorm: o.useGroupNorm ?? true, preactivation: o.preactivation ?? true, activation: o.activation === undefined ? 'gelu' as const : o.activation };
-    super(encoderDecoder(o, keys, (sig) => {
-      const out: [string, Module][] = [];
-      for (let b = 0; b < numBlocks; b++) for (let i = 0; i < numConv; i++) out.push([`block${b}_${i}`, new ConvBlock({ ...inner, input: sig, output: sig }, keys.pop()!)]);
-      return out;
-    }), o);
-    this.#blocks = numBlocks;
-    this.#numConv = numConv;
-    this.config = { type: 'ResNet', ...blockJson(inner), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks, numConv };
-  }
-
-  protected forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
-    let y = this.run('enc1', params, this.run('enc0', params, x, options, false), options, true);
-    for (let b = 0; b < this.#blocks; b++) y = residual(y, (z) => [...Array(this.#numConv).keys()].reduce((w, i) => this.run(`block${b}_${i}`, params, w, options, w !== z), z));
-    return this.run('dec1', params, this.run('dec0', params, y, options, true), options, true);
+    const inner = { useGroupNorm: o.useGroupNorm ?? true, preactivation: o.preactivation ?? true };
+    super(o, key, Array.from({ length: numBlocks }, () => new Array(numConv).fill(inner)));
+    this.config = { type: 'ResNet', ...blockJson({ ...o, ...inner }), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks, numConv };
   }
 }
 
@@ -369,38 +382,16 @@ export interface DilResNetOptions extends ModelOptions {
 
 const DILATIONS = [1, 2, 4, 8, 4, 2, 1];
 
-/** ginjax DilResNet (arXiv 2112.15275): encoder, numBlocks × [7 blocks with dilations 1,2,4,8,4,2,1] + residual, decoder. */
-export class DilResNet extends Model {
+/** ginjax DilResNet (arXiv 2112.15275): numBlocks stacks of 7 blocks with dilations 1,2,4,8,4,2,1 (relu). */
+export class DilResNet extends ResidualStacks {
   readonly config: ModuleConfig;
-  readonly #blocks: number;
 
   constructor(o: DilResNetOptions, key: Key) {
     const numBlocks = o.numBlocks ?? 4;
-    const keys = split(key, 4 + numBlocks * DILATIONS.length);
     const inner = { ...o, activation: o.activation === undefined ? 'relu' as const : o.activation };
-    super(encoderDecoder(inner, keys, (sig) => {
-      const out: [string, Module][] = [];
-      for (let b = 0; b < numBlocks; b++) DILATIONS.forEach((d, i) => out.push([`block${b}_${i}`, new ConvBlock({ ...inner, rhsDilation: d, input: sig, output: sig }, keys.pop()!)]));
-      return out;
-    }), o);
-    this.#blocks = numBlocks;
+    super(inner, key, Array.from({ length: numBlocks }, () => DILATIONS.map((rhsDilation) => ({ rhsDilation }))));
     this.config = { type: 'DilResNet', ...blockJson(inner), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks };
   }
-
-  protected forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
-    let y = this.run('enc1', params, this.run('enc0', params, x, options, false), options, true);
-    for (let b = 0; b < this.#blocks; b++) y = residual(y, (z) => DILATIONS.reduce((w, _d, i) => this.run(`block${b}_${i}`, params, w, options, w !== z), z));
-    return this.run('dec1', params, this.run('dec0', params, y, options, true), options, true);
-  }
-}
-
-/** y ← y + f(y), disposing the intermediates. */
-function residual(y: MultiImage, f: (z: MultiImage) => MultiImage): MultiImage {
-  const fy = f(y);
-  const out = fy.add(y);
-  fy.dispose();
-  y.dispose();
-  return out;
 }
 
 /**
