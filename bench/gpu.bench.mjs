@@ -6,8 +6,8 @@
  *   S1 1×64²×48→48, 3×3 · S2 batch 8 of S1 · S3 1×128²×96→96, 5×5 · S4 1×32³×12→12, 3×3×3
  * FLOPs = 2·MACs, MACs = B · output pixels · taps · Cin · Cout (the same for all three ops).
  *
- * Run: `npm run bench:gpu` (builds first), or `node bench/gpu.bench.mjs [--quick | --full] [--repeats N]`
- * after `npm run build`. `--quick` (the default): 1 warm-up + 3 timed runs per op; `--full`: 3 + 10.
+ * Run: `npm run bench:gpu` (builds first), or
+ * `node bench/gpu.bench.mjs [--quick | --full] [--repeats N] [--cases S1,S4]` after `npm run build`. `--quick` (the default): 1 warm-up + 3 timed runs per op; `--full`: 3 + 10.
  * Each timed run = the op dispatched, then `backend.sync()` (submit + onSubmittedWorkDone); the
  * inputs stay on the GPU, nothing is read back. Median of the timed runs.
  *
@@ -35,6 +35,8 @@ import { fileURLToPath } from 'node:url';
 const args = process.argv.slice(2);
 const full = args.includes('--full');
 const repIdx = args.indexOf('--repeats');
+const casesIdx = args.indexOf('--cases');
+const only = casesIdx >= 0 ? new Set(args[casesIdx + 1].split(',')) : null;
 const WARMUP = full ? 3 : 1;
 const REPEATS = repIdx >= 0 ? Math.max(1, Number(args[repIdx + 1])) : full ? 10 : 3;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -210,7 +212,7 @@ const CASES = [
 ];
 
 const results = [];
-for (const c of CASES) {
+for (const c of CASES.filter((k) => !only || only.has(k.name))) {
   gc.setBackend(picked);
   const attrs = gc.convAttrs(c.D, c.k, { padding: (c.k - 1) / 2, torus: true });
   const d = inputs(c.xs, attrs, c.cout, 100 + results.length);

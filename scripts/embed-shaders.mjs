@@ -4,6 +4,9 @@
  * exporting `shaders` (file stem → source text) and the `ShaderName` union, so that Node, Deno,
  * browsers and bundlers get the shaders without file paths. The webgpu backend imports it.
  *
+ * Checks each shader: a @compute entry point, a header comment with its Algorithm, Bindings and
+ * Dispatch, at most 4 storage buffers.
+ *
  * Usage: node scripts/embed-shaders.mjs [--check]
  *   Idempotent: the file is rewritten only when its content changes (mtime untouched otherwise).
  *   --check: write nothing; exit 1 if src/generated/shaders.ts is missing or stale.
@@ -32,6 +35,15 @@ const entries = files.map((f) => {
   if (!/^[a-z][A-Za-z0-9_]*$/.test(name)) fail(`shaders/${f}: the file stem must be an identifier ([a-z][A-Za-z0-9_]*)`);
   const source = readFileSync(join(srcDir, f), 'utf8').replace(/\r\n/g, '\n');
   if (!/@compute\b/.test(source)) fail(`shaders/${f}: no @compute entry point`);
+  // The conventions of shaders/ (src/backends/webgpu/commands.ts): a header comment naming the
+  // algorithm, the bindings and the dispatch; at most 4 storage buffers (the compatibility-mode
+  // minimum of maxStorageBuffersPerShaderStage).
+  const header = (source.match(/^(?:\/\/.*\n)+/) ?? [''])[0];
+  for (const part of ['Algorithm', 'Bindings', 'Dispatch']) {
+    if (!header.includes(part)) fail(`shaders/${f}: the header comment must describe the ${part} (see the other shaders)`);
+  }
+  const storages = (source.match(/var<storage\b/g) ?? []).length;
+  if (storages > 4) fail(`shaders/${f}: ${storages} storage buffers; at most 4 (compatibility-mode devices allow no more)`);
   return { name, source };
 });
 

@@ -61,14 +61,24 @@ fn wrap(p: i32, n: i32) -> i32 {
 }
 
 // Input index along axis d read at padded position p, or -1 for padding (convSource).
+// Inside the image (the common case) and without lhs dilation it divides nothing.
 fn src_axis(p: i32, d: u32) -> i32 {
   let n = params.ax[2u * d].x;
   let g = params.ax[2u * d + 1u];
   if (g.y != 0) {
+    if (p >= 0 && p < n) {
+      return p;
+    }
     return wrap(p, n);
   }
   let l = g.w;
-  if (p < 0 || p % l != 0) {
+  if (p < 0) {
+    return -1;
+  }
+  if (l == 1) {
+    return select(-1, p, p < n);
+  }
+  if (p % l != 0) {
     return -1;
   }
   let i = p / l;
@@ -145,7 +155,7 @@ fn main(
       let a2 = (t % K2) * params.ax[5].z;
       let a1 = ((t / K2) % K1) * params.ax[3].z;
       let a0 = (t / (K2 * K1)) * params.ax[1].z;
-      for (var mm = lidi / i32(TK); mm < TM; mm += 4) {
+      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
         let info = rowInfo[mm];
         var v = 0.0;
         if (info.x >= 0) {
@@ -159,7 +169,7 @@ fn main(
         As[u32(kk * rs + mm % rs)][u32(mm / rs)] = v;
       }
     } else {
-      for (var mm = lidi / i32(TK); mm < TM; mm += 4) {
+      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
         As[u32(kk * rs + mm % rs)][u32(mm / rs)] = 0.0;
       }
     }

@@ -59,14 +59,24 @@ fn wrap(p: i32, n: i32) -> i32 {
 }
 
 // Input index along axis d read at padded position p, or -1 for padding (convSource).
+// Inside the image (the common case) and without lhs dilation it divides nothing.
 fn src_axis(p: i32, d: u32) -> i32 {
   let n = params.ax[2u * d].x;
   let g = params.ax[2u * d + 1u];
   if (g.y != 0) {
+    if (p >= 0 && p < n) {
+      return p;
+    }
     return wrap(p, n);
   }
   let l = g.w;
-  if (p < 0 || p % l != 0) {
+  if (p < 0) {
+    return -1;
+  }
+  if (l == 1) {
+    return select(-1, p, p < n);
+  }
+  if (p % l != 0) {
     return -1;
   }
   let i = p / l;

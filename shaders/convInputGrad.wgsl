@@ -64,16 +64,26 @@ fn wrap(p: i32, n: i32) -> i32 {
   return select(n - r, 0, r == 0);
 }
 
-// Output index along axis d for tap offset ar = a·r and wrap q, or -1.
+// Output index along axis d for tap offset ar = a·r and wrap q, or -1 (stride 1 and an in-image
+// position divide nothing).
 fn out_axis(v: i32, ar: i32, q: i32, d: u32) -> i32 {
   let g = params.ax[2u * d];
   let n = g.x;
   let s = g.w;
   var wv = v - ar;
   if (params.ax[2u * d + 1u].y != 0) {
-    wv = wrap(wv, n) + q * n;
+    if (wv < 0 || wv >= n) {
+      wv = wrap(wv, n);
+    }
+    wv += q * n;
   }
-  if (wv < 0 || wv % s != 0) {
+  if (wv < 0) {
+    return -1;
+  }
+  if (s == 1) {
+    return select(-1, wv, wv < g.y);
+  }
+  if (wv % s != 0) {
     return -1;
   }
   let o = wv / s;
@@ -158,7 +168,7 @@ fn main(
       let a1 = ((a / K2) % K1) * params.ax[3].z;
       let a0 = (a / (K2 * K1)) * params.ax[1].z;
       // A: dy at the output pixel that tap a (wrap q) of row mm comes from.
-      for (var mm = lidi / i32(TK); mm < TM; mm += 4) {
+      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
         let info = rowInfo[mm];
         var v = 0.0;
         if (info.x >= 0) {
@@ -172,7 +182,7 @@ fn main(
         As[u32(kk * rs + mm % rs)][u32(mm / rs)] = v;
       }
       // B: w[a, ci, co] for ci = n0 + nn, nn = lid / TK + 4j.
-      for (var nn = lidi / i32(TK); nn < TN; nn += 4) {
+      for (var nn = lidi / i32(TK); nn < TN; nn += 64 / i32(TK)) {
         let ci = n0 + nn;
         var v = 0.0;
         if (ci < N) {
@@ -181,10 +191,10 @@ fn main(
         Bs[u32(kk * cs + nn % cs)][u32(nn / cs)] = v;
       }
     } else {
-      for (var mm = lidi / i32(TK); mm < TM; mm += 4) {
+      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
         As[u32(kk * rs + mm % rs)][u32(mm / rs)] = 0.0;
       }
-      for (var nn = lidi / i32(TK); nn < TN; nn += 4) {
+      for (var nn = lidi / i32(TK); nn < TN; nn += 64 / i32(TK)) {
         Bs[u32(kk * cs + nn % cs)][u32(nn / cs)] = 0.0;
       }
     }

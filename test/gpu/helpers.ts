@@ -13,8 +13,8 @@
  * expression evaluated on ref with |inputs| (the Σ|a_i b_i|), n the number of terms, and ulp(r)/2
  * ref's own rounding to float32; WGSL may flush subnormals, hence the n·2^-126 floor. This is a
  * worst case: typical errors are ~√n·u·S. A wrong or missing term is still caught: it is of the
- * size of one term, S/n on average, while the bound is ~n·u·S (n <= 500 here: 3e-5·S against
- * S/500 = 2e-3·S).
+ * size of one term, S/n on average, while the bound is ~n·u·S (n <= 800 here: 5e-5·S against
+ * S/800 = 1.2e-3·S).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

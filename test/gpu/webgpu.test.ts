@@ -355,6 +355,68 @@ describe('backend contract', () => {
   });
 });
 
+describe("a device with WebGPU's default limits (compat: 128 invocations, 16 KiB workgroup memory)", () => {
+  let dflt: WebGPUBackend;
+  beforeAll(async () => {
+    dflt = await createWebGPUBackend({ defaultLimits: true });
+  });
+  afterAll(() => dflt?.destroy());
+
+  /** Runs a kernel of `dflt` on `inputs` and returns its output. */
+  const run = async (op: string, attrs: unknown, inputs: [Float32Array, number[]][], out: number[]) => {
+    const ins = inputs.map(([d]) => {
+      const st = dflt.alloc(d.length);
+      dflt.write(st, d);
+      return st;
+    });
+    const o = dflt.alloc(sizeOf(out));
+    (dflt.kernels as Record<string, (...a: unknown[]) => void>)[op]!(o, ins, attrs, { inputs: inputs.map(([, s]) => s), out });
+    const data = await dflt.read(o, sizeOf(out));
+    for (const st of [...ins, o]) dflt.free(st);
+    return data;
+  };
+
+  it('every kernel family runs within the default limits and matches ref', async () => {
+    const l = dflt.context.limits;
+    console.log(`default limits: ${l.maxComputeInvocationsPerWorkgroup} invocations, ${l.maxComputeWorkgroupStorageSize} B workgroup memory, ` +
+      `${l.maxStorageBuffersPerShaderStage} storage buffers per stage`);
+    expect(l.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(3); // the most any shader binds
+    // the most workgroup memory a shader declares: convFilterGrad, 2 × 4 KiB tiles + 1 KiB + 256 B of pixel origins
+    expect(l.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(9472);
+    const a = g.convAttrs(2, 3, { padding: 1, torus: [true, false], stride: [1, 2] });
+    const xs = [2, 7, 8, 48];
+    const ws = [9, 48, 20];
+    const ys = [2, 7, 4, 20];
+    const x = normal(key(31), sizeOf(xs));
+    const w = normal(key(32), sizeOf(ws));
+    const dy = normal(key(33), sizeOf(ys));
+    const long = normal(key(34), 3 * 40000);
+    const cases: [string, string, unknown, [Float32Array, number[]][], number[], () => Tensor, number][] = [
+      ['conv', 'conv', a, [[x, xs], [w, ws]], ys, () => g.conv(g.tensor(x, xs), g.tensor(w, ws), a), 1e-4],
+      ['convInputGrad', 'convInputGrad', { ...a, inputShape: xs }, [[dy, ys], [w, ws]], xs, () => g.convInputGrad(g.tensor(dy, ys), g.tensor(w, ws), a, xs), 1e-4],
+      ['convFilterGrad', 'convFilterGrad', a, [[x, xs], [dy, ys]], ws, () => g.convFilterGrad(g.tensor(x, xs), g.tensor(dy, ys), a), 1e-4],
+      ['matmul', 'matmul', { transA: true, transB: false }, [[x.subarray(0, 48 * 70), [48, 70]], [w.subarray(0, 48 * 20), [48, 20]]], [70, 20],
+        () => g.matmul(g.tensor(x.subarray(0, 48 * 70), [48, 70]), g.tensor(w.subarray(0, 48 * 20), [48, 20]), true, false), 1e-4],
+      ['reduce sum, tree + partials', 'reduce', { op: 'sum', axes: [1] }, [[long, [3, 40000]]], [3], () => g.sum(g.tensor(long, [3, 40000]), [1]), 1e-4],
+      ['reduce max, tree', 'reduce', { op: 'max', axes: [0, 2] }, [[long, [4, 3000, 10]]], [3000], () => g.max(g.tensor(long, [4, 3000, 10]), [0, 2]), 0],
+      ['maxPool', 'maxPool', { patch: 2, tensorSize: 2 }, [[x.subarray(0, 2 * 8 * 8 * 4), [2, 8, 8, 4]], [w.subarray(0, 2 * 8 * 8 * 2), [2, 8, 8, 2]]], [2, 4, 4, 4],
+        () => g.maxPool(g.tensor(x.subarray(0, 2 * 8 * 8 * 4), [2, 8, 8, 4]), g.tensor(w.subarray(0, 2 * 8 * 8 * 2), [2, 8, 8, 2]), 2, 2), 0],
+    ];
+    for (const [name, op, attrs, inputs, out, reference, rel] of cases) {
+      const got = await run(op, attrs, inputs, out);
+      g.setBackend('ref');
+      const t = g.tidy(reference);
+      const want = await t.data();
+      t.dispose();
+      // sums: float32 against float64 over <= 432 (conv) / 40000 (reduce) terms of size ~1: within 1e-4 of max|ref|
+      const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      let err = 0;
+      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
+      expect(err, name).toBeLessThanOrEqual(rel * scale);
+    }
+  });
+});
+
 const REV = Int32Array.from({ length: 70000 }, (_, i) => 69999 - i);
 const sizeOf = (s: number[]) => s.reduce((p, d) => p * d, 1);
 

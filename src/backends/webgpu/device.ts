@@ -36,6 +36,12 @@ export type FeatureLevel = 'core' | 'compatibility';
 export interface DeviceOptions {
   /** Dawn backend for the Node `webgpu` package (default: env WEBGPU_BACKEND, else Dawn's default). */
   readonly dawnBackend?: string;
+  /**
+   * Request WebGPU's default limits for the feature level instead of the adapter's best (tests use
+   * it to run every kernel under the smallest limits a device may have: in compatibility mode
+   * 128 invocations per workgroup, 16 KiB of workgroup memory, few storage buffers per stage).
+   */
+  readonly defaultLimits?: boolean;
 }
 
 /** Limits the kernels rely on, requested at the adapter's best value. */
@@ -217,7 +223,7 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
     throw new Error(`webgpu: requestAdapter() returned null for feature level ${levels.join(' and ')} (${source})${hint}`);
   }
   const requiredLimits: Record<string, number> = {};
-  for (const name of REQUESTED_LIMITS) {
+  for (const name of opts.defaultLimits ? [] : REQUESTED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
     if (typeof v === 'number') requiredLimits[name] = v;
   }

@@ -32,6 +32,8 @@ export interface WebGPUBackendOptions {
   readonly dawnBackend?: string;
   /** Free bytes kept in the buffer pool (default 256 MiB). */
   readonly maxPooledBytes?: number;
+  /** Requests WebGPU's default limits instead of the adapter's best (testing the smallest devices). */
+  readonly defaultLimits?: boolean;
   /** Caps workgroups per grid dimension below the device limit (testing the 2D grids). */
   readonly maxWorkgroupsPerDimension?: number;
 }
@@ -66,7 +68,7 @@ const NATIVE_SHADERS = Object.keys(shaders) as ShaderName[];
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   checkOpCodes('unary', shaders.unary, UNARY_CODES);
   checkOpCodes('binary', shaders.binary, BINARY_CODES);
-  const ctx = await createGpuContext({ dawnBackend: opts.dawnBackend });
+  const ctx = await createGpuContext({ dawnBackend: opts.dawnBackend, defaultLimits: opts.defaultLimits });
   const pipelines = new Pipelines(ctx);
   try {
     await pipelines.prepare(NATIVE_SHADERS);
@@ -80,8 +82,10 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const maps = new IndexMaps(ctx);
 
   const incomplete: OpName[] = [];
-  /** The one way to leave an op without a WGSL kernel: it throws, and `incomplete` lists it. */
-  // Unused while the table is complete; kept as the one way to leave a gap.
+  /**
+   * The one way to leave an op without a WGSL kernel: it throws, and `incomplete` lists it (unused
+   * while the table is complete; kept for an op that lands before its shader).
+   */
   const missing = <K extends OpName>(op: K): Kernel<K, GpuStorage> => {
     incomplete.push(op);
     return () => {
