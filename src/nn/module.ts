@@ -77,11 +77,17 @@ export function buildModule(config: ModuleConfig, key: Key): Module {
   return build(config, key);
 }
 
-/** The sub-tree of `params` at `name` (an error naming the path when absent). */
+const NO_PARAMS: Params = Object.freeze({});
+
+/**
+ * The sub-tree of `params` at `name`. An absent sub-tree reads as empty (a parameter-free layer has
+ * nothing to store, so a checkpoint has no entry for it); a missing tensor inside is still an
+ * error naming it (see `leaf`).
+ */
 export function sub(params: Params, name: string): Params {
   const p = params[name];
-  if (!p || p instanceof Tensor) throw new RangeError(`parameters: expected a sub-tree at "${name}" (got ${p === undefined ? 'nothing' : 'a Tensor'})`);
-  return p;
+  if (p instanceof Tensor) throw new RangeError(`parameters: expected a sub-tree at "${name}" (got a Tensor)`);
+  return p ?? NO_PARAMS;
 }
 
 /** The tensor of `params` at `name`. */
