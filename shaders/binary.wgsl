@@ -25,6 +25,9 @@
 // The op codes must equal BINARY_CODES in src/backends/webgpu/kernels/elementwise.ts (checked when
 // the backend starts).
 
+//! include "lib/grid.wgsl"
+//! include "lib/nan.wgsl"
+
 const OP_ADD: u32 = 0u;
 const OP_SUB: u32 = 1u;
 const OP_MUL: u32 = 2u;
@@ -53,11 +56,6 @@ struct Params {
 
 override WG: u32 = 256u;
 
-// NaN test on the bit pattern: integer ops, which no fast-math rewrite touches.
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-
 fn apply(op: u32, u: f32, v: f32) -> f32 {
   let nan = is_nan(u) || is_nan(v);
   switch op {
@@ -74,12 +72,8 @@ fn apply(op: u32, u: f32, v: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = workgroup_index(grid) * WG + lid;
   if (i >= params.n) {
     return;
   }

@@ -10,13 +10,14 @@
 // picked by the host for the least edge waste); invocation (ty, tx) owns a 4 × 4 micro-tile (rows
 // ty + r·TM/4, columns tx + c·TN/4) in registers. Per step of TK = 16 reduction indices the
 // workgroup stages the TM × TK slice of the implicit im2col matrix and the TK × TN slice of w in
-// workgroup memory (as vec4s grouped by micro-tile, as in matmul.wgsl), then does 16 rank-1
+// workgroup memory (as vec4s grouped by micro-tile: lib/gemm_tile.wgsl), then does 16 rank-1
 // updates, each from one vec4 of each slice. The im2col slice is gathered on the fly:
 //   - once per workgroup, each row's origin o_d·s_d − lo_d and batch offset go to workgroup memory;
 //   - an invocation always stages the same reduction index kk = lid % 16 of a step (64 = 4 · TK),
 //     so it splits k into (tap, ci) and the tap into per-axis offsets a_d·r_d once per step;
 //   - per element and axis, p = origin + a·r goes through src_axis — exactly convSource: wrapped
-//     modulo N on torus axes; elsewhere padding (−1) unless 0 <= p, p ≡ 0 (mod l) and p/l < N.
+//     modulo N on torus axes; elsewhere padding (−1) unless 0 <= p, p ≡ 0 (mod l) and p/l < N
+//     (lib/conv_geometry.wgsl, shared with convFilterGrad.wgsl).
 //   Neighbouring invocations stage neighbouring ci of one pixel (contiguous in channels-last x).
 // Unused axes (D < 3) have N = O = K = 1 and cost nothing. Accumulation in f32 (ref: f64).
 //
@@ -31,7 +32,8 @@
 // Dispatch: tilesM · tilesN workgroups of 64 in a 2D grid; linear workgroup index
 // g = workgroup_id.y · num_workgroups.x + workgroup_id.x = tileM · tilesN + tileN.
 
-const TK: u32 = 16u;
+//! include "lib/grid.wgsl"
+//! include "lib/conv_geometry.wgsl"
 
 struct Params {
   head: vec4<i32>,
@@ -45,167 +47,74 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-var<workgroup> As: array<vec4<f32>, 256>; // [TK][TM/4]: As[kk · TM/4 + i][r] = A(row i + r·TM/4, kk)
-var<workgroup> Bs: array<vec4<f32>, 256>; // [TK][TN/4]: Bs[kk · TN/4 + j][c] = B(kk, column j + c·TN/4)
 var<workgroup> rowInfo: array<vec4<i32>, 64>; // per tile row: (batch pixel offset or -1, origin_0..2)
 
-// ((p mod n) + n) mod n — the torus wrap of convSource — with only non-negative dividends: WGSL
-// defines % on negative i32 (truncated remainder), but some drivers get it wrong (Mesa 22.3
-// lavapipe through wgpu/naga returns -1 % 10 = 5), so negative operands are never divided.
-fn wrap(p: i32, n: i32) -> i32 {
-  if (p >= 0) {
-    return p % n;
-  }
-  let r = (-p) % n;
-  return select(n - r, 0, r == 0);
-}
-
-// Input index along axis d read at padded position p, or -1 for padding (convSource).
-// Inside the image (the common case) and without lhs dilation it divides nothing.
-fn src_axis(p: i32, d: u32) -> i32 {
-  let n = params.ax[2u * d].x;
-  let g = params.ax[2u * d + 1u];
-  if (g.y != 0) {
-    if (p >= 0 && p < n) {
-      return p;
-    }
-    return wrap(p, n);
-  }
-  let l = g.w;
-  if (p < 0) {
-    return -1;
-  }
-  if (l == 1) {
-    return select(-1, p, p < n);
-  }
-  if (p % l != 0) {
-    return -1;
-  }
-  let i = p / l;
-  return select(-1, i, i < n);
+fn store_out(index: u32, v: f32) {
+  y[index] = v;
 }
 
 @compute @workgroup_size(64)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let g = i32(wid.y * nwg.x + wid.x);
-  if (g >= params.gemm.w) {
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let g = workgroup_index(grid);
+  if (g >= u32(params.gemm.w)) {
     return;
   }
+  let t = conv_tile(g);
+  let mt = micro_tile(t, lid);
   let Cin = params.head.z;
-  let M = params.gemm.x;
-  let N = params.gemm.y;
-  let K = params.gemm.z;
-  let TM = params.tile.x;
-  let TN = params.tile.y;
-  let tilesN = params.tile.w;
-  let m0 = (g / tilesN) * TM;
-  let n0 = (g % tilesN) * TN;
-  let N0 = params.ax[0].x;
-  let N1 = params.ax[2].x;
-  let N2 = params.ax[4].x;
-  let O0 = params.ax[0].y;
-  let O1 = params.ax[2].y;
-  let O2 = params.ax[4].y;
-  let K1 = params.ax[2].z;
-  let K2 = params.ax[4].z;
-  let lidi = i32(lid);
 
   // Row origins of this tile (one row per invocation; TM <= 64).
-  if (lidi < TM) {
-    let m = m0 + lidi;
+  if (lid < t.TM) {
+    let m = t.m0 + lid;
     var info = vec4<i32>(-1, 0, 0, 0);
-    if (m < M) {
-      let opix = O0 * O1 * O2;
-      let b = m / opix;
-      let o = m % opix;
-      let o2 = o % O2;
-      let o1 = (o / O2) % O1;
-      let o0 = o / (O2 * O1);
-      info = vec4<i32>(
-        b * N0 * N1 * N2,
-        o0 * params.ax[0].w - params.ax[1].x,
-        o1 * params.ax[2].w - params.ax[3].x,
-        o2 * params.ax[4].w - params.ax[5].x,
-      );
+    if (m < t.M) {
+      info = out_origin(i32(m));
     }
     rowInfo[lid] = info;
   }
 
-  let tx = lidi % (TN / 4);
-  let ty = lidi / (TN / 4);
-  let rs = TM / 4;
-  let cs = TN / 4;
-  var acc: array<vec4<f32>, 4>;
-  for (var r = 0; r < 4; r++) {
-    acc[r] = vec4<f32>(0.0);
-  }
-  let kk = lidi % i32(TK);
+  var acc: array<vec4<f32>, 4>; // zero
+  let kk = lid % TK;
 
   workgroupBarrier();
-  for (var k0 = 0; k0 < K; k0 += i32(TK)) {
+  for (var k0 = 0u; k0 < t.K; k0 += TK) {
     // Stage the implicit im2col slice: element (mm, kk) for mm = lid / TK + 4j.
     let k = k0 + kk;
-    if (k < K) {
-      let t = k / Cin;
-      let ci = k % Cin;
-      let a2 = (t % K2) * params.ax[5].z;
-      let a1 = ((t / K2) % K1) * params.ax[3].z;
-      let a0 = (t / (K2 * K1)) * params.ax[1].z;
-      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
+    if (k < t.K) {
+      let ci = i32(k) % Cin;
+      let a = tap_offsets(i32(k) / Cin);
+      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
         let info = rowInfo[mm];
         var v = 0.0;
         if (info.x >= 0) {
-          let i0 = src_axis(info.y + a0, 0u);
-          let i1 = src_axis(info.z + a1, 1u);
-          let i2 = src_axis(info.w + a2, 2u);
-          if (i0 >= 0 && i1 >= 0 && i2 >= 0) {
-            v = x[(info.x + (i0 * N1 + i1) * N2 + i2) * Cin + ci];
+          let px = src_pixel(info.x, info.yzw + a);
+          if (px >= 0) {
+            v = x[px * Cin + ci];
           }
         }
-        As[u32(kk * rs + mm % rs)][u32(mm / rs)] = v;
+        stage_a(t, kk, mm, v);
       }
     } else {
-      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
-        As[u32(kk * rs + mm % rs)][u32(mm / rs)] = 0.0;
+      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
+        stage_a(t, kk, mm, 0.0);
       }
     }
     // Stage w[k0.., n0..] (row-major K × N).
-    for (var e = lidi; e < i32(TK) * TN; e += 64) {
-      let nn = e % TN;
-      let kb = e / TN;
+    for (var e = lid; e < TK * t.TN; e += 64u) {
+      let nn = e % t.TN;
+      let kb = e / t.TN;
       let p = k0 + kb;
-      let j = n0 + nn;
+      let j = t.n0 + nn;
       var v = 0.0;
-      if (p < K && j < N) {
-        v = w[p * N + j];
+      if (p < t.K && j < t.N) {
+        v = w[p * t.N + j];
       }
-      Bs[u32(kb * cs + nn % cs)][u32(nn / cs)] = v;
+      stage_b(t, kb, nn, v);
     }
     workgroupBarrier();
-    for (var q = 0u; q < TK; q++) {
-      let av = As[q * u32(rs) + u32(ty)]; // rows ty + r·TM/4
-      let bv = Bs[q * u32(cs) + u32(tx)]; // columns tx + c·TN/4
-      acc[0] += av.x * bv;
-      acc[1] += av.y * bv;
-      acc[2] += av.z * bv;
-      acc[3] += av.w * bv;
-    }
+    tile_step(&acc, t, mt);
     workgroupBarrier();
   }
 
-  for (var r = 0; r < 4; r++) {
-    let i = m0 + ty + r * rs;
-    if (i < M) {
-      for (var c = 0; c < 4; c++) {
-        let j = n0 + tx + c * cs;
-        if (j < N) {
-          y[i * N + j] = acc[r][c];
-        }
-      }
-    }
-  }
+  store_tile(&acc, t, mt);
 }

@@ -17,11 +17,11 @@
 // columns: the input channels (N = Cin), reduction over (tap, q, co) (K = taps · Q · Cout, co
 // fastest, Q = Π Q_d): A[m, (a, q, co)] = dy[b, o(i, a, q), co] (0 when no such o) and
 // B[(a, q, co), ci] = w[a, ci, co]. 64 invocations per workgroup, TM × TN ∈ {64×16, 32×32, 16×64}
-// tiles (uniform), 4 × 4 register micro-tiles, TK = 16 steps staged in workgroup memory (vec4s grouped by
-// micro-tile, as in matmul.wgsl); each
-// row's batch offset and v_d are staged once per workgroup; an invocation always stages the same
-// reduction index kk = lid % 16 of a step, so it splits k into (a, q, co) once per step, and
-// neighbouring invocations read neighbouring co (contiguous in dy and in w). f32 accumulation.
+// tiles (uniform), 4 × 4 register micro-tiles, TK = 16 steps staged in workgroup memory (vec4s
+// grouped by micro-tile: lib/gemm_tile.wgsl); each row's batch offset and v_d are staged once per
+// workgroup; an invocation always stages the same reduction index kk = lid % 16 of a step, so it
+// splits k into (a, q, co) once per step, and neighbouring invocations read neighbouring co
+// (contiguous in dy and in w). f32 accumulation.
 //
 // Bindings (group 0):
 //   0: uniform Params: convParams layout — head = (D, B, Cin, Cout), ax[2d] = (N, O, K, stride),
@@ -34,7 +34,8 @@
 // Dispatch: tilesM · tilesN workgroups of 64 in a 2D grid; linear workgroup index
 // g = workgroup_id.y · num_workgroups.x + workgroup_id.x = tileM · tilesN + tileN.
 
-const TK: u32 = 16u;
+//! include "lib/grid.wgsl"
+//! include "lib/conv_geometry.wgsl"
 
 struct Params {
   head: vec4<i32>,
@@ -49,19 +50,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-var<workgroup> As: array<vec4<f32>, 256>; // [TK][TM/4]: As[kk · TM/4 + i][r] = A(row i + r·TM/4, kk)
-var<workgroup> Bs: array<vec4<f32>, 256>; // [TK][TN/4]: Bs[kk · TN/4 + j][c] = B(kk, column j + c·TN/4)
 var<workgroup> rowInfo: array<vec4<i32>, 64>; // per tile row: (batch offset in dy pixels or -1, v_0..2)
 
-// ((p mod n) + n) mod n — the torus wrap of convSource — with only non-negative dividends: WGSL
-// defines % on negative i32 (truncated remainder), but some drivers get it wrong (Mesa 22.3
-// lavapipe through wgpu/naga returns -1 % 10 = 5), so negative operands are never divided.
-fn wrap(p: i32, n: i32) -> i32 {
-  if (p >= 0) {
-    return p % n;
-  }
-  let r = (-p) % n;
-  return select(n - r, 0, r == 0);
+fn store_out(index: u32, v: f32) {
+  dx[index] = v;
 }
 
 // Output index along axis d for tap offset ar = a·r and wrap q, or -1 (stride 1 and an in-image
@@ -91,134 +83,75 @@ fn out_axis(v: i32, ar: i32, q: i32, d: u32) -> i32 {
 }
 
 @compute @workgroup_size(64)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let g = i32(wid.y * nwg.x + wid.x);
-  if (g >= params.gemm.w) {
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let g = workgroup_index(grid);
+  if (g >= u32(params.gemm.w)) {
     return;
   }
+  let t = conv_tile(g);
+  let mt = micro_tile(t, lid);
   let Cin = params.head.z;
   let Cout = params.head.w;
-  let M = params.gemm.x;
-  let N = params.gemm.y;
-  let K = params.gemm.z;
-  let TM = params.tile.x;
-  let TN = params.tile.y;
-  let tilesN = params.tile.w;
-  let m0 = (g / tilesN) * TM;
-  let n0 = (g % tilesN) * TN;
-  let N0 = params.ax[0].x;
-  let N1 = params.ax[2].x;
-  let N2 = params.ax[4].x;
-  let O0 = params.ax[0].y;
-  let O1 = params.ax[2].y;
-  let O2 = params.ax[4].y;
-  let K1 = params.ax[2].z;
-  let K2 = params.ax[4].z;
-  let Q1 = params.wraps.y;
-  let Q2 = params.wraps.z;
+  let O = conv_axes(AX_O);
   let Q = params.wraps.w;
-  let lidi = i32(lid);
 
-  if (lidi < TM) {
-    let m = m0 + lidi;
+  if (lid < t.TM) {
+    let m = t.m0 + lid;
     var info = vec4<i32>(-1, 0, 0, 0);
-    if (m < M) {
-      let npix = N0 * N1 * N2;
-      let b = m / npix;
-      let i = m % npix;
-      let i2 = i % N2;
-      let i1 = (i / N2) % N1;
-      let i0 = i / (N2 * N1);
-      info = vec4<i32>(
-        b * O0 * O1 * O2,
-        i0 * params.ax[1].w + params.ax[1].x,
-        i1 * params.ax[3].w + params.ax[3].x,
-        i2 * params.ax[5].w + params.ax[5].x,
-      );
+    if (m < t.M) {
+      let i = split_index(i32(m), conv_axes(AX_N));
+      info = vec4<i32>(i.x * O.x * O.y * O.z, i.yzw * conv_axes(AX_LHS) + conv_axes(AX_LO));
     }
     rowInfo[lid] = info;
   }
 
-  let tx = lidi % (TN / 4);
-  let ty = lidi / (TN / 4);
-  let rs = TM / 4;
-  let cs = TN / 4;
-  var acc: array<vec4<f32>, 4>;
-  for (var r = 0; r < 4; r++) {
-    acc[r] = vec4<f32>(0.0);
-  }
-  let kk = lidi % i32(TK);
+  var acc: array<vec4<f32>, 4>; // zero
+  let kk = lid % TK;
 
   workgroupBarrier();
-  for (var k0 = 0; k0 < K; k0 += i32(TK)) {
+  for (var k0 = 0u; k0 < t.K; k0 += TK) {
     let k = k0 + kk;
-    if (k < K) {
-      let co = k % Cout;
-      let aq = k / Cout;
-      let qi = aq % Q;
+    if (k < t.K) {
+      let co = i32(k) % Cout;
+      let aq = i32(k) / Cout;
+      let q = split_index(aq % Q, params.wraps.xyz).yzw;
       let a = aq / Q;
-      let q2 = qi % Q2;
-      let q1 = (qi / Q2) % Q1;
-      let q0 = qi / (Q2 * Q1);
-      let a2 = (a % K2) * params.ax[5].z;
-      let a1 = ((a / K2) % K1) * params.ax[3].z;
-      let a0 = (a / (K2 * K1)) * params.ax[1].z;
+      let ar = tap_offsets(a);
       // A: dy at the output pixel that tap a (wrap q) of row mm comes from.
-      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
+      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
         let info = rowInfo[mm];
         var v = 0.0;
         if (info.x >= 0) {
-          let o0 = out_axis(info.y, a0, q0, 0u);
-          let o1 = out_axis(info.z, a1, q1, 1u);
-          let o2 = out_axis(info.w, a2, q2, 2u);
+          let o0 = out_axis(info.y, ar.x, q.x, 0u);
+          let o1 = out_axis(info.z, ar.y, q.y, 1u);
+          let o2 = out_axis(info.w, ar.z, q.z, 2u);
           if (o0 >= 0 && o1 >= 0 && o2 >= 0) {
-            v = dy[(info.x + (o0 * O1 + o1) * O2 + o2) * Cout + co];
+            v = dy[(info.x + (o0 * O.y + o1) * O.z + o2) * Cout + co];
           }
         }
-        As[u32(kk * rs + mm % rs)][u32(mm / rs)] = v;
+        stage_a(t, kk, mm, v);
       }
       // B: w[a, ci, co] for ci = n0 + nn, nn = lid / TK + 4j.
-      for (var nn = lidi / i32(TK); nn < TN; nn += 64 / i32(TK)) {
-        let ci = n0 + nn;
+      for (var nn = lid / TK; nn < t.TN; nn += 64u / TK) {
+        let ci = t.n0 + nn;
         var v = 0.0;
-        if (ci < N) {
-          v = w[(a * Cin + ci) * Cout + co];
+        if (ci < t.N) {
+          v = w[(a * Cin + i32(ci)) * Cout + co];
         }
-        Bs[u32(kk * cs + nn % cs)][u32(nn / cs)] = v;
+        stage_b(t, kk, nn, v);
       }
     } else {
-      for (var mm = lidi / i32(TK); mm < TM; mm += 64 / i32(TK)) {
-        As[u32(kk * rs + mm % rs)][u32(mm / rs)] = 0.0;
+      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
+        stage_a(t, kk, mm, 0.0);
       }
-      for (var nn = lidi / i32(TK); nn < TN; nn += 64 / i32(TK)) {
-        Bs[u32(kk * cs + nn % cs)][u32(nn / cs)] = 0.0;
+      for (var nn = lid / TK; nn < t.TN; nn += 64u / TK) {
+        stage_b(t, kk, nn, 0.0);
       }
     }
     workgroupBarrier();
-    for (var q = 0u; q < TK; q++) {
-      let av = As[q * u32(rs) + u32(ty)]; // rows ty + r·TM/4
-      let bv = Bs[q * u32(cs) + u32(tx)]; // columns tx + c·TN/4
-      acc[0] += av.x * bv;
-      acc[1] += av.y * bv;
-      acc[2] += av.z * bv;
-      acc[3] += av.w * bv;
-    }
+    tile_step(&acc, t, mt);
     workgroupBarrier();
   }
 
-  for (var r = 0; r < 4; r++) {
-    let i = m0 + ty + r * rs;
-    if (i < M) {
-      for (var c = 0; c < 4; c++) {
-        let j = n0 + tx + c * cs;
-        if (j < N) {
-          dx[i * N + j] = acc[r][c];
-        }
-      }
-    }
-  }
+  store_tile(&acc, t, mt);
 }

@@ -1,18 +1,17 @@
 // matmul.wgsl — out[b, i, j] = Σ_p A[b, i, p] · B[b, p, j] (src/ops/matmul.ts), A = a or aᵀ, B = b or bᵀ
 // on the last two axes, batch axes broadcast; one pipeline for every shape and both transposes.
 //
-// Algorithm: a tiled GEMM. Each workgroup of 64 invocations computes one TM × TN tile of one batch
-// matrix, where (TM, TN) ∈ {(64, 16), (32, 32), (16, 64)} is uniform (the host picks the one that
-// wastes least on the edges); invocation (ty, tx) owns a 4 × 4 micro-tile, rows ty + r·TM/4 and
-// columns tx + c·TN/4 (r, c < 4), accumulated in registers (4 vec4). The reduction runs in steps of
-// TK = 16: the workgroup stages A's TM × TK and B's TK × TN slices in workgroup memory, synchronises,
-// and every invocation does 16 rank-1 updates of its micro-tile, each from ONE vec4 of A (its 4
-// rows) and ONE vec4 of B (its 4 columns): the tiles are stored as vec4s grouped by micro-tile
-// (see As/Bs; 2 × 256 vec4 = 8 KiB, also kept small because some drivers compile WGSL's
-// zero-initialisation of workgroup memory element by element — Mesa lavapipe under wgpu took
-// minutes for 2 × 1040 floats). Staging
-// loads walk the contiguous axis of each operand (k for A, m for Aᵀ; n for B, k for Bᵀ) across
-// neighbouring invocations. Out-of-range elements stage as 0, so edges need no special case.
+// Algorithm: a tiled GEMM (lib/gemm_tile.wgsl, shared with the conv family). Each workgroup of 64
+// invocations computes one TM × TN tile of one batch matrix, where (TM, TN) ∈ {(64, 16), (32, 32),
+// (16, 64)} is uniform (the host picks the one that wastes least on the edges); invocation (ty, tx)
+// owns a 4 × 4 micro-tile, rows ty + r·TM/4 and columns tx + c·TN/4 (r, c < 4), accumulated in
+// registers (4 vec4). The reduction runs in steps of TK = 16: the workgroup stages A's TM × TK and
+// B's TK × TN slices in workgroup memory, synchronises, and every invocation does 16 rank-1 updates
+// of its micro-tile, each from ONE vec4 of A (its 4 rows) and ONE vec4 of B (its 4 columns): the
+// tiles are stored as vec4s grouped by micro-tile (see As/Bs in lib/gemm_tile.wgsl, also on why
+// they are kept small). Staging loads (stage_operand, one function for both operands) walk the
+// contiguous axis of each operand (k for A, m for Aᵀ; n for B, k for Bᵀ) across neighbouring
+// invocations. Out-of-range elements stage as 0, so edges need no special case.
 // Accumulation is f32 (ref: f64), summed in order of p.
 //
 // Batch broadcasting: the host collapses the batch geometry (see collapseBroadcast) to <= 8 axes and
@@ -27,7 +26,9 @@
 // Dispatch: batch · tilesM · tilesN workgroups of 64 in a 2D grid; linear workgroup index
 // g = workgroup_id.y · num_workgroups.x + workgroup_id.x = (batch · tilesM + tileM) · tilesN + tileN.
 
-const TK: u32 = 16u;
+//! include "lib/grid.wgsl"
+//! include "lib/gemm_tile.wgsl"
+//! include "lib/packed.wgsl"
 
 struct Params {
   m: u32,
@@ -52,117 +53,70 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-var<workgroup> As: array<vec4<f32>, 256>; // [TK][TM/4]: As[kk · TM/4 + i][r] = A(row i + r·TM/4, kk)
-var<workgroup> Bs: array<vec4<f32>, 256>; // [TK][TN/4]: Bs[kk · TN/4 + j][c] = B(kk, column j + c·TN/4)
+fn store_out(index: u32, v: f32) {
+  out[index] = v;
+}
 
-fn at4(v: array<vec4<u32>, 2>, k: u32) -> u32 {
-  return v[k / 4u][k % 4u];
+// Stages this step's slice of one operand: A's TM × TK slice (rows m0..) into As, or (isB) B's
+// TK × TN slice (columns n0..) into Bs; off is the batch matrix's offset in a or b. Along x (m for
+// A, n for B) the operand has extent E and the slice `width` elements. Element (x, p) is at
+// x·K + p when k is the operand's contiguous axis (A, Bᵀ), else at p·E + x (Aᵀ, B); consecutive e
+// walk that contiguous axis.
+fn stage_operand(isB: bool, t: Tile, lid: u32, k0: u32, off: u32) {
+  let width = select(t.TM, t.TN, isB);
+  let x0 = select(t.m0, t.n0, isB);
+  let E = select(t.M, t.N, isB);
+  let kFast = select((params.flags & 1u) == 0u, (params.flags & 2u) != 0u, isB);
+  for (var e = lid; e < TK * width; e += 64u) {
+    var xx: u32;
+    var kk: u32;
+    if (kFast) {
+      kk = e % TK;
+      xx = e / TK;
+    } else {
+      xx = e % width;
+      kk = e / width;
+    }
+    let x = x0 + xx;
+    let p = k0 + kk;
+    var v = 0.0;
+    if (x < E && p < t.K) {
+      let i = off + select(p * E + x, x * t.K + p, kFast);
+      if (isB) {
+        v = b[i];
+      } else {
+        v = a[i];
+      }
+    }
+    if (isB) {
+      stage_b(t, kk, xx, v);
+    } else {
+      stage_a(t, kk, xx, v);
+    }
+  }
 }
 
 @compute @workgroup_size(64)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let g = wid.y * nwg.x + wid.x;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let g = workgroup_index(grid);
   if (g >= params.groups) {
     return;
   }
-  let M = params.m;
-  let N = params.n;
-  let K = params.k;
-  let TM = params.tm;
-  let TN = params.tn;
-  let tileN = g % params.tilesN;
-  let tileM = (g / params.tilesN) % params.tilesM;
-  let batch = g / (params.tilesN * params.tilesM);
-  var rem = batch;
-  var offA = 0u;
-  var offB = 0u;
-  for (var d = params.batchRank; d > 0u; d--) {
-    let e = d - 1u;
-    let ext = at4(params.batchShape, e);
-    let c = rem % ext;
-    rem = rem / ext;
-    offA += c * at4(params.sa, e);
-    offB += c * at4(params.sb, e);
-  }
-  let transA = (params.flags & 1u) != 0u;
-  let transB = (params.flags & 2u) != 0u;
-  let m0 = tileM * TM;
-  let n0 = tileN * TN;
-  let tx = lid % (TN / 4u);
-  let ty = lid / (TN / 4u);
-  let rs = TM / 4u;
-  let cs = TN / 4u;
+  let mnk = vec3<u32>(params.m, params.n, params.k);
+  let t = tile_of(g, mnk, vec4<u32>(params.tm, params.tn, params.tilesM, params.tilesN));
+  let mt = micro_tile(t, lid);
+  // t.outer: the batch matrix.
+  let offA = strided_offset(t.outer, params.batchRank, params.batchShape, params.sa);
+  let offB = strided_offset(t.outer, params.batchRank, params.batchShape, params.sb);
 
-  var acc: array<vec4<f32>, 4>;
-  for (var r = 0u; r < 4u; r++) {
-    acc[r] = vec4<f32>(0.0);
-  }
-
-  for (var k0 = 0u; k0 < K; k0 += TK) {
-    // Stage A[m0.., k0..] (TM × TK).
-    for (var e = lid; e < TK * TM; e += 64u) {
-      var mm: u32;
-      var kk: u32;
-      if (transA) {
-        mm = e % TM;
-        kk = e / TM;
-      } else {
-        kk = e % TK;
-        mm = e / TK;
-      }
-      let i = m0 + mm;
-      let p = k0 + kk;
-      var v = 0.0;
-      if (i < M && p < K) {
-        v = a[offA + select(i * K + p, p * M + i, transA)];
-      }
-      As[kk * rs + mm % rs][mm / rs] = v;
-    }
-    // Stage B[k0.., n0..] (TK × TN).
-    for (var e = lid; e < TK * TN; e += 64u) {
-      var nn: u32;
-      var kk: u32;
-      if (transB) {
-        kk = e % TK;
-        nn = e / TK;
-      } else {
-        nn = e % TN;
-        kk = e / TN;
-      }
-      let j = n0 + nn;
-      let p = k0 + kk;
-      var v = 0.0;
-      if (j < N && p < K) {
-        v = b[offB + select(p * N + j, j * K + p, transB)];
-      }
-      Bs[kk * cs + nn % cs][nn / cs] = v;
-    }
+  var acc: array<vec4<f32>, 4>; // zero
+  for (var k0 = 0u; k0 < t.K; k0 += TK) {
+    stage_operand(false, t, lid, k0, offA);
+    stage_operand(true, t, lid, k0, offB);
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let av = As[kk * rs + ty]; // rows ty + r·TM/4
-      let bv = Bs[kk * cs + tx]; // columns tx + c·TN/4
-      acc[0] += av.x * bv;
-      acc[1] += av.y * bv;
-      acc[2] += av.z * bv;
-      acc[3] += av.w * bv;
-    }
+    tile_step(&acc, t, mt);
     workgroupBarrier();
   }
 
-  let outBase = batch * M * N;
-  for (var r = 0u; r < 4u; r++) {
-    let i = m0 + ty + r * rs;
-    if (i < M) {
-      for (var c = 0u; c < 4u; c++) {
-        let j = n0 + tx + c * cs;
-        if (j < N) {
-          out[outBase + i * N + j] = acc[r][c];
-        }
-      }
-    }
-  }
+  store_tile(&acc, t, mt);
 }

@@ -25,6 +25,10 @@
 // linear workgroup index = workgroup_id.y · num_workgroups.x + workgroup_id.x. WG (override) must be
 // a power of two <= 256.
 
+//! include "lib/grid.wgsl"
+//! include "lib/nan.wgsl"
+//! include "lib/packed.wgsl"
+
 const OP_SUM: u32 = 0u;
 const OP_MAX: u32 = 1u;
 
@@ -55,10 +59,6 @@ override WG: u32 = 256u;
 
 var<workgroup> partial: array<f32, 256>;
 
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-
 fn combine(a: f32, b: f32) -> f32 {
   if (params.op == OP_SUM) {
     return a + b;
@@ -67,34 +67,14 @@ fn combine(a: f32, b: f32) -> f32 {
   return select(b, a, is_nan(a) || (!is_nan(b) && a >= b));
 }
 
-fn at4(v: array<vec4<u32>, 2>, k: u32) -> u32 {
-  return v[k / 4u][k % 4u];
-}
-
 // Offset of output o's first element.
 fn base_of(o: u32) -> u32 {
-  var rem = o;
-  var off = 0u;
-  for (var d = params.keptRank; d > 0u; d--) {
-    let k = d - 1u;
-    let n = at4(params.keptShape, k);
-    off += (rem % n) * at4(params.keptStride, k);
-    rem = rem / n;
-  }
-  return off;
+  return strided_offset(o, params.keptRank, params.keptShape, params.keptStride);
 }
 
 // Offset of reduced element r relative to the output's base.
 fn red_offset(r: u32) -> u32 {
-  var rem = r;
-  var off = 0u;
-  for (var d = params.redRank; d > 0u; d--) {
-    let k = d - 1u;
-    let n = at4(params.redShape, k);
-    off += (rem % n) * at4(params.redStride, k);
-    rem = rem / n;
-  }
-  return off;
+  return strided_offset(r, params.redRank, params.redShape, params.redStride);
 }
 
 fn serial(o: u32) {
@@ -117,12 +97,8 @@ fn serial(o: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let wgi = wid.y * nwg.x + wid.x;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let wgi = workgroup_index(grid);
   if (params.mode == 0u) {
     serial(wgi * WG + lid);
     return;

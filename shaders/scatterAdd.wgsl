@@ -16,6 +16,8 @@
 // Dispatch: ceil(n / WG) workgroups of WG in a 2D grid; element = (workgroup_id.y ·
 // num_workgroups.x + workgroup_id.x) · WG + local_invocation_index.
 
+//! include "lib/grid.wgsl"
+
 struct Params {
   n: u32,
   _pad0: u32,
@@ -31,12 +33,8 @@ struct Params {
 override WG: u32 = 256u;
 
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let j = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let j = workgroup_index(grid) * WG + lid;
   if (j >= params.n) {
     return;
   }

@@ -30,6 +30,9 @@
 // The op codes must equal UNARY_CODES in src/backends/webgpu/kernels/elementwise.ts (checked when
 // the backend starts).
 
+//! include "lib/grid.wgsl"
+//! include "lib/nan.wgsl"
+
 const OP_NEG: u32 = 0u;
 const OP_ABS: u32 = 1u;
 const OP_SIGN: u32 = 2u;
@@ -60,11 +63,6 @@ override WG: u32 = 256u;
 
 const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
 const GELU_A: f32 = 0.044715;
-
-// NaN test on the bit pattern: integer ops, which no fast-math rewrite touches.
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
 
 fn sigmoid_(v: f32) -> f32 {
   if (v < 0.0) {
@@ -153,12 +151,8 @@ fn apply(op: u32, v: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = workgroup_index(grid) * WG + lid;
   if (i >= params.n) {
     return;
   }

@@ -1,0 +1,90 @@
+// lib/pool_window.wgsl — the window geometry and comparator argmax of max pooling, shared by the
+// forward pass and its adjoint so that both pick the same pixel: in the non-overlapping patch^D
+// window of pooled pixel o, the FIRST pixel (row-major window order) whose comparator is largest —
+// ref's rule (src/backends/ref/pool.ts): start with the window's first pixel, then move only on a
+// strictly greater value, so a NaN comparator wins only as the first pixel (NaN tested on the bits).
+//
+// Provides:
+//   struct PoolParams — the uniform layout of both shaders: { n (B · pooled pixels · channels), D,
+//     psize (the patch), nWin (= psize^D), channels, T, _, _, spatial: 8 u32 (input extents),
+//     pooled: 8 u32 (output extents) }
+//   struct PoolSite + fn pool_site(id) — invocation id's (b, pooled pixel o, channel ch) and the
+//     input pixels per batch;
+//   fn window_pixel(o, wi) — the input pixel (row-major over the spatial axes) of window element wi;
+//   fn site_element(s, pixel) — the index of (b, pixel, ch) in [B, ...spatial, channels] (times T:
+//     the first of its T components in the T-vector tensors);
+//   fn window_argmax(s) -> u32 — the window element wi of the first maximum of the comparator.
+// Requires: `params: PoolParams` (binding 0) and the comparator `c: array<f32>` [B, ...spatial,
+//   channels] declared by the including shader.
+//
+// Used by: maxPool.wgsl, maxPoolGrad.wgsl
+
+//! include "lib/nan.wgsl"
+//! include "lib/packed.wgsl"
+
+struct PoolParams {
+  n: u32,
+  D: u32,
+  psize: u32,
+  nWin: u32,
+  channels: u32,
+  T: u32,
+  _pad0: u32,
+  _pad1: u32,
+  spatial: array<vec4<u32>, 2>,
+  pooled: array<vec4<u32>, 2>,
+}
+
+struct PoolSite {
+  b: u32,
+  o: u32,
+  ch: u32,
+  npix: u32, // input pixels per batch
+}
+
+fn pool_site(id: u32) -> PoolSite {
+  let C = params.channels;
+  let bo = id / C; // b · pooled pixels + o
+  var npix = 1u;
+  var nout = 1u;
+  for (var d = 0u; d < params.D; d++) {
+    npix *= at4(params.spatial, d);
+    nout *= at4(params.pooled, d);
+  }
+  return PoolSite(bo / nout, bo % nout, id % C, npix);
+}
+
+// pixel = Σ_d (o_d · patch + w_d) · (row-major input strides)
+fn window_pixel(o: u32, wi: u32) -> u32 {
+  var ro = o;
+  var rw = wi;
+  var ip = 0u;
+  var scale = 1u;
+  for (var d = params.D; d > 0u; d--) {
+    let k = d - 1u;
+    let od = ro % at4(params.pooled, k);
+    ro = ro / at4(params.pooled, k);
+    let wd = rw % params.psize;
+    rw = rw / params.psize;
+    ip += (od * params.psize + wd) * scale;
+    scale *= at4(params.spatial, k);
+  }
+  return ip;
+}
+
+fn site_element(s: PoolSite, pixel: u32) -> u32 {
+  return (s.b * s.npix + pixel) * params.channels + s.ch;
+}
+
+fn window_argmax(s: PoolSite) -> u32 {
+  var best = 0.0;
+  var arg = 0u;
+  for (var wi = 0u; wi < params.nWin; wi++) {
+    let v = c[site_element(s, window_pixel(s.o, wi))];
+    if (wi == 0u || (!is_nan(v) && !is_nan(best) && v > best)) {
+      best = v;
+      arg = wi;
+    }
+  }
+  return arg;
+}
