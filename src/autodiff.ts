@@ -29,18 +29,35 @@ export function treeLeaves(tree: unknown): Tensor[] {
   return out;
 }
 
-/** Cotangents of `inputs` for the scalar `output`, given a tape recorded while computing it. */
-function backward(entries: readonly TapeEntry[], output: Tensor): Map<Tensor, Tensor> {
+/**
+ * Cotangents for the scalar `output`, given the tape recorded while computing it. Entries are visited
+ * in reverse order, so a tensor's cotangent is complete when its producing entry is reached; it is
+ * disposed right after use, and each rule runs in its own tidy scope, so the peak memory of the
+ * backward pass is the tape plus the live cotangents, not every temporary of every rule.
+ */
+function backward(entries: readonly TapeEntry[], output: Tensor, keep: ReadonlySet<Tensor>): Map<Tensor, Tensor> {
   const cot = new Map<Tensor, Tensor>([[output, full(output.shape, 1, output.backend)]]);
   for (let e = entries.length - 1; e >= 0; e--) {
     const { inputs, output: y, held, vjp } = entries[e]!;
     const g = cot.get(y);
     if (!g) continue;
-    vjp(g, held.slice(0, -1), held.at(-1)!).forEach((gi, i) => {
+    // Fresh handles: a rule may return its cotangent itself, or one tensor for several inputs.
+    const grads = tidy(() => vjp(g, held.slice(0, -1), held.at(-1)!).map((t) => t && t.reshape(t.shape)));
+    if (!keep.has(y)) {
+      cot.delete(y);
+      g.dispose();
+    }
+    grads.forEach((gi, i) => {
       if (!gi) return;
       const x = inputs[i]!;
       const prev = cot.get(x);
-      cot.set(x, prev ? add(prev, gi) : gi);
+      if (!prev) {
+        cot.set(x, gi);
+        return;
+      }
+      cot.set(x, add(prev, gi));
+      prev.dispose();
+      gi.dispose();
     });
   }
   return cot;
@@ -59,7 +76,7 @@ export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) 
         const value = f(params, ...rest);
         tapes.splice(tapes.indexOf(tape), 1);
         if (value.size !== 1) throw new RangeError(`valueAndGrad: f must return a scalar (size 1) tensor (got shape ${show(value.shape)})`);
-        const cot = backward(tape.entries, value);
+        const cot = backward(tape.entries, value, new Set(treeLeaves(params)));
         const grads = treeMap(params, (t) => cot.get(t)?.reshape(t.shape) ?? full(t.shape, 0, t.backend));
         return { value, grads };
       } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmul, memory, random, sum, tensor, tidy, type Tensor } from '../../../src/index.js';
+import { matmul, memory, mul, random, sum, tensor, tidy, type Tensor } from '../../../src/index.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, expectNoLeak, f64, gradcheck, randomTensor, t } from '../../util.js';
 
@@ -158,5 +158,29 @@ describe('matmul: memory', () => {
     expect(memory()).toEqual(before);
     a.dispose();
     b.dispose();
+  });
+});
+
+describe('matmul: shared-operand gradients', () => {
+  const t64r = (k: number, shape: number[]) => tensor(Float64Array.from(random.normal(random.key(k), shape.reduce((a, b) => a * b))), shape);
+    it('a 2-D operand shared by a batched one (folded gradient), every transpose gradients equal finite differences', () => {
+    for (const ta of [false, true]) for (const tb of [false, true]) for (const shared of ['a', 'b']) {
+      const [m, k, n] = [3, 4, 5];
+      const aS = shared === 'a' ? (ta ? [k, m] : [m, k]) : (ta ? [2, 3, k, m] : [2, 3, m, k]);
+      const bS = shared === 'b' ? (tb ? [n, k] : [k, n]) : (tb ? [2, 3, n, k] : [2, 3, k, n]);
+      const a = t64r(1, aS), b = t64r(2, bS), r = t64r(3, [2, 3, m, n]);
+      const f = (p: { a: any; b: any }) => sum(mul(matmul(p.a, p.b, ta, tb), r));
+      const { grads } = valueAndGrad(f)({ a, b });
+      for (const [name, x, g] of [['a', a, grads.a], ['b', b, grads.b]] as const) {
+        const xs = x.storage() as Float64Array; const gs = g.storage() as Float64Array;
+        for (let i = 0; i < xs.length; i += 3) {
+          const v = xs[i]!; const h = 1e-6;
+          xs[i] = v + h; const fp = (f({ a, b }).storage() as Float64Array)[0]!;
+          xs[i] = v - h; const fm = (f({ a, b }).storage() as Float64Array)[0]!;
+          xs[i] = v;
+          expect(Math.abs((fp - fm) / (2 * h) - gs[i]!), `${shared} ${ta} ${tb} d${name}[${i}]`).toBeLessThan(1e-6);
+        }
+      }
+    }
   });
 });
