@@ -12,8 +12,10 @@
  *           Register blocking: P output pixels of a row × CB output channels of f32x4 accumulators
  *           (convMicro.ts), looping taps × input channels (4 unrolled, constant offsets) inside;
  *           weights packed [block][tap][cin][CB] so the CB channels are contiguous loads.
- *   fgrad   the filter gradient, a blocked reduction over pixels: tiles of (tap, CI input ×
- *           CO output channels) held in registers over chunks of rows.
+ *   fgrad   the filter gradient, a blocked reduction over pixels: per chunk of output rows, dy
+ *           is packed into panels [co block][pixel][CO] and, per tap, the x pixels it reads into
+ *           [pixel][CINP] (contiguous runs by memory.copy); tiles of (tap, CI input × CO output
+ *           channels) are held in registers over the chunk and accumulated in dw across chunks.
  *
  * Threads: each kernel takes (tid, nt) and does the tid-th of nt contiguous ranges of independent
  * outputs (rows × channel blocks for gconv, dw tiles for fgrad), so every output element is
@@ -224,19 +226,7 @@ export function convPackFilter(dst: usize, src: usize, map: usize, nT: i32, nK: 
   }
 }
 
-/** Copies `rows` rows of n floats into rows of np >= n floats (zero-padded): channel padding. */
-export function convPadRows(dst: usize, src: usize, rows: i32, n: i32, np: i32): void {
-  const pad = <usize>(np - n) << 2;
-  const nb = <usize>n << 2;
-  for (let r = 0; r < rows; r++) {
-    memory.copy(dst, src, nb);
-    if (pad) memory.fill(dst + nb, 0, pad);
-    dst += <usize>np << 2;
-    src += nb;
-  }
-}
-
-/** Copies `rows` rows of the first n of np floats into rows of n floats: undoes convPadRows. */
+/** Copies `rows` rows of the first n of np floats into rows of n floats (drops channel padding). */
 export function convCropRows(dst: usize, src: usize, rows: i32, n: i32, np: i32): void {
   const nb = <usize>n << 2;
   for (let r = 0; r < rows; r++) {

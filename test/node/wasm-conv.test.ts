@@ -277,3 +277,23 @@ describe.each(VARIANTS)('wasm conv kernels on 2 threads, %s build', (variant) =>
     setBackend(previous);
   });
 });
+
+describe('threads fallback', () => {
+  it('without SharedArrayBuffer, threads: 2 runs one thread and says why (describe / geoconv info)', async () => {
+    const g = globalThis as { SharedArrayBuffer?: unknown };
+    const saved = g.SharedArrayBuffer;
+    g.SharedArrayBuffer = undefined;
+    let be: WasmBackend;
+    try {
+      be = await createWasmBackend({ threads: 2 });
+    } finally {
+      g.SharedArrayBuffer = saved;
+    }
+    expect(be.threads).toBe(1);
+    expect(be.requestedThreads).toBe(2);
+    expect(be.threadsNotice).toMatch(/SharedArrayBuffer is unavailable/);
+    expect(be.describe()).toMatch(/1 thread \(2 requested: SharedArrayBuffer is unavailable/);
+    const c = CASES[2]!;
+    expect(check('conv', c, be, 1)).toEqual([]);
+  });
+});

@@ -376,18 +376,19 @@ describe('createWasmBackend options', () => {
     await expect(createWasmBackend({ threads: 1, variant: 'avx' as never })).rejects.toThrow(RangeError);
   });
 
-  it('auto picks relaxed SIMD where the engine has it; threads > 1 run single-threaded for now and say so', async () => {
+  it('auto picks relaxed SIMD where the engine has it; threads > 1 start workers over a shared memory', async () => {
     const previous = getBackend().name;
     const be = await createWasmBackend({ threads: 1 });
     expect(be.variant).toBe(relaxedSimdSupported() ? 'relaxed' : 'simd');
     expect(await init({ backend: 'wasm', threads: 3 })).toBe('wasm');
     const w = getBackend('wasm') as WasmBackend;
-    expect(w.threads).toBe(1);
+    expect(w.threads).toBe(3);
     expect(w.requestedThreads).toBe(3);
-    expect(w.describe()).toMatch(/1 thread \(3 requested; multi-threading is not implemented yet\)/);
+    expect(w.describe()).toMatch(/3 threads \(shared memory, workers\)/);
     const r = tidy(() => add(tensor([1, 2]), tensor([3])));
     expect(await r.data()).toEqual(new Float32Array([4, 5]));
     r.dispose();
+    w.close();
     setBackend(previous);
   });
 });

@@ -14,7 +14,8 @@
  *   output is longer than its input), the tap axis is widened to K·M entries (M = the largest
  *   multiplicity) and the filter duplicated accordingly. For stride 1 and no lhs dilation this is
  *   the flipped-filter convolution; otherwise the tables hold -1 where stride/dilation leave holes.
- * - convFilterGrad: a blocked reduction over output pixels (tiles of one tap × CI × CO channels).
+ * - convFilterGrad: a blocked reduction over output pixels (tiles of one tap × CI × CO channels;
+ *   dy and the gathered x packed per chunk of rows, so the tile loop streams contiguous memory).
  */
 import { sizeOf, type Shape } from '../../core/shape.js';
 import { convSource } from '../../ops/conv.js';
@@ -39,7 +40,6 @@ export interface ConvExports {
   gcConfig(i: number): number;
   fgConfig(i: number): number;
   convPackFilter(dst: number, src: number, map: number, nT: number, nK: number, nC: number, CB: number, sT: number, sK: number, sC: number): void;
-  convPadRows(dst: number, src: number, rows: number, n: number, np: number): void;
   convCropRows(dst: number, src: number, rows: number, n: number, np: number): void;
   readonly GC_NCONFIGS: WebAssembly.Global;
   readonly FG_NCONFIGS: WebAssembly.Global;

@@ -12,9 +12,9 @@
  * a browser's main thread). Every worker acknowledges every job, so the caller never overwrites
  * a job another worker has not yet read.
  *
- * The worker code is an inline string (no file path), so it works from the bundle: Node runs it
- * with worker_threads `eval`, Deno and browsers as a module Worker from a Blob URL. Workers are
- * unref'd in Node (an idle pool does not keep the process alive).
+ * The worker code is an inline string (no file path), so it works from the bundle: Node and Deno
+ * run it with node:worker_threads `eval` (unref'd once started, so an idle pool does not keep the
+ * process alive), browsers as a module Worker from a Blob URL.
  */
 import type { Executor, ParallelKernel } from './conv.js';
 
@@ -42,8 +42,9 @@ const start = (post, data) => {
     post({ error: String((e && e.message) || e) });
     return;
   }
-  post({ ready: true });
+  // read GEN before announcing readiness: a job posted right after 'ready' must not be missed
   let seen = Atomics.load(c, ${GEN});
+  post({ ready: true });
   for (;;) {
     Atomics.wait(c, ${GEN}, seen);
     const g = Atomics.load(c, ${GEN});
@@ -75,20 +76,28 @@ self.onmessage = (e) => { self.onmessage = null; start((m) => self.postMessage(m
 
 /** Why worker threads over a shared memory are unavailable here, or undefined when they are available. */
 export function threadsUnavailable(): string | undefined {
-  const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown; process?: { versions?: { node?: string } }; Deno?: unknown };
+  const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown };
   if (typeof SharedArrayBuffer === 'undefined') {
     return 'SharedArrayBuffer is unavailable (a browser page must be cross-origin isolated: COOP/COEP headers)';
   }
   if (g.crossOriginIsolated === false) return 'the page is not cross-origin isolated (COOP/COEP headers), so memory cannot be shared with workers';
   if (typeof Atomics === 'undefined') return 'Atomics is unavailable';
-  const node = g.Deno === undefined && typeof g.process?.versions?.node === 'string';
-  if (!node && typeof g.Worker !== 'function') return 'this JavaScript environment has no Worker';
+  if (!hasNodeWorkers() && typeof g.Worker !== 'function') return 'this JavaScript environment has no Worker';
   try {
     new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
   } catch (e) {
     return `shared WebAssembly memory is unavailable (${e instanceof Error ? e.message : e})`;
   }
   return undefined;
+}
+
+/**
+ * Node and Deno: node:worker_threads (Deno implements it, and its workers can be unref'd, which Deno's
+ * web Workers cannot: an idle pool must not keep the process alive). Browsers: web Workers.
+ */
+function hasNodeWorkers(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string } } };
+  return typeof g.process?.versions?.node === 'string';
 }
 
 interface AnyWorker {
@@ -119,8 +128,8 @@ export async function createThreadPool(module: WebAssembly.Module, memory: WebAs
   local: (fn: ParallelKernel, params: number, tid: number, nt: number) => void, minParallelWork: () => number): Promise<ThreadPool> {
   const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
   const workers: AnyWorker[] = [];
-  const g = globalThis as { Worker?: new (url: string, opts?: object) => AnyWorker & { onmessage: unknown; onerror: unknown }; Deno?: unknown };
-  const useWeb = typeof g.Worker === 'function';
+  const g = globalThis as { Worker?: new (url: string, opts?: object) => AnyWorker & { onmessage: unknown; onerror: unknown } };
+  const useWeb = !hasNodeWorkers();
   let blobUrl: string | undefined;
   const started: Promise<void>[] = [];
   try {
