@@ -244,7 +244,10 @@ console.log(`bench: done in ${machine.seconds} s (load ${machine.loadAverageAtEn
 
 if (write) {
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, 'bench/results/latest.json'), `${JSON.stringify({ machine, results }, null, 1)}\n`);
+  // Keep the rows other benchmarks merged in (bench/unet.bench.mjs: case "unet-*").
+  const file = join(root, 'bench/results/latest.json');
+  const others = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).results ?? []).filter((r) => String(r.case).startsWith('unet')) : [];
+  writeFileSync(file, `${JSON.stringify({ machine, results: [...results, ...others] }, null, 1)}\n`);
   const readme = join(root, 'bench/README.md');
   if (existsSync(readme)) {
     const text = readFileSync(readme, 'utf8');

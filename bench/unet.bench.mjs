@@ -1,8 +1,7 @@
 // UNet training step and inference latency (issue #4 benchmark): D = 2, 64×64, signature
 // {(0,0):2, (1,0):2} → {(1,0):1}, width (depth) 32, batch 1 and 8, per backend and thread count,
-// with peak memory (the backend's live tensor bytes, sampled after every op is impossible without
-// hooks, so we record memory().bytes at the end of the forward pass, where the activations peak,
-// and the process RSS). Merges its rows into bench/results/latest.json (case "unet-*").
+// with peak memory: the wasm heap's high-water mark (every tensor, tape and scratch buffer lives
+// there) and the process RSS. Merges its rows into bench/results/latest.json (case "unet-*").
 //
 //   node --experimental-wasm-relaxed-simd bench/unet.bench.mjs [--quick] [--backends wasm,webgpu]
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
@@ -46,11 +45,9 @@ for (const { backend, threads } of configs) {
     const y = image(batch, output, 3);
     // inference
     const inferMs = [];
-    let peakBytes = 0;
     for (let r = 0; r < repeats + 1; r++) {
       const t0 = performance.now();
       const out = model.call(x);
-      peakBytes = Math.max(peakBytes, g.memory().bytes);
       await out.data.data();
       out.dispose();
       if (r > 0) inferMs.push(performance.now() - t0);
@@ -62,7 +59,6 @@ for (const { backend, threads } of configs) {
     for (let r = 0; r < repeats + 1; r++) {
       const t0 = performance.now();
       const res = step(params, state, x, y);
-      peakBytes = Math.max(peakBytes, g.memory().bytes);
       await res.loss.data();
       res.loss.dispose();
       g.disposeTree(params);
@@ -76,10 +72,11 @@ for (const { backend, threads } of configs) {
     x.dispose();
     y.dispose();
     const engine = `geoconv-${backend}${backend === 'wasm' ? `-${g.getBackend().variant ?? ''}` : ''}`;
-    const base = { engine, threads, batch, parameters: model.parameterCount(), peakTensorMiB: +(peakBytes / 2 ** 20).toFixed(1), rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) };
+    const heap = g.getBackend().heapStats?.();
+    const base = { engine, threads, batch, parameters: model.parameterCount(), peakHeapMiB: heap ? +(heap.peakBytes / 2 ** 20).toFixed(1) : null, rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) };
     rows.push({ case: 'unet-64', pass: 'inference', ...base, medianMs: +median(inferMs).toFixed(2), imagesPerSecond: +(batch / (median(inferMs) / 1000)).toFixed(2) });
     rows.push({ case: 'unet-64', pass: 'train-step', ...base, medianMs: +median(stepMs).toFixed(2), imagesPerSecond: +(batch / (median(stepMs) / 1000)).toFixed(2) });
-    console.log(`${engine} ×${threads} batch ${batch}: inference ${median(inferMs).toFixed(1)} ms, train step ${median(stepMs).toFixed(1)} ms, peak tensors ${base.peakTensorMiB} MiB, rss ${base.rssMiB} MiB`);
+    console.log(`${engine} ×${threads} batch ${batch}: inference ${median(inferMs).toFixed(1)} ms, train step ${median(stepMs).toFixed(1)} ms, peak heap ${base.peakHeapMiB} MiB, rss ${base.rssMiB} MiB`);
   }
   model.dispose();
 }
@@ -89,5 +86,25 @@ mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { machine: {}, results: [] };
 previous.machine = { ...previous.machine, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version };
 previous.results = [...(previous.results ?? []).filter((r) => !String(r.case).startsWith('unet')), ...rows];
-writeFileSync(file, `${JSON.stringify(previous, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(previous, null, 1)}\n`);
+
+// The table in bench/README.md, between its UNET markers.
+const readme = new URL('./README.md', import.meta.url);
+const [begin, end] = ['<!-- UNET:BEGIN -->', '<!-- UNET:END -->'];
+const text = readFileSync(readme, 'utf8');
+if (text.includes(begin) && text.includes(end)) {
+  const byKey = new Map(rows.map((r) => [`${r.engine} ${r.threads} ${r.batch} ${r.pass}`, r]));
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores, Node ${process.version}); UNet D = 2, 64×64, {(0,0):2, (1,0):2} → {(1,0):1}, depth 32, 2 downsamples, ${rows[0]?.parameters ?? '?'} parameters; medians of ${repeats} after a warm-up.`,
+    '',
+    '| engine | threads | batch | inference ms | images/s | train step ms | images/s | peak wasm heap MiB |',
+    '|---|---|---|---|---|---|---|---|',
+    ...[...new Set(rows.map((r) => `${r.engine} ${r.threads} ${r.batch}`))].map((k) => {
+      const inf = byKey.get(`${k} inference`);
+      const tr = byKey.get(`${k} train-step`);
+      return `| ${inf.engine} | ${inf.threads} | ${inf.batch} | ${inf.medianMs} | ${inf.imagesPerSecond} | ${tr.medianMs} | ${tr.imagesPerSecond} | ${tr.peakHeapMiB ?? '—'} |`;
+    }),
+  ];
+  writeFileSync(readme, `${text.slice(0, text.indexOf(begin) + begin.length)}\n${lines.join('\n')}\n${text.slice(text.indexOf(end))}`);
+}
 console.log(`merged ${rows.length} rows into bench/results/latest.json`);
