@@ -3,7 +3,7 @@
 // with peak memory: the wasm heap's high-water mark (every tensor, tape and scratch buffer lives
 // there) and the process RSS. Merges its rows into bench/results/latest.json (case "unet-*").
 //
-//   node --experimental-wasm-relaxed-simd bench/unet.bench.mjs [--quick] [--backends wasm,webgpu]
+//   node --experimental-wasm-relaxed-simd bench/unet.bench.mjs [--quick] [--backends=wasm:1,wasm:2,webgpu:1] [--batches=1,8]
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import * as g from '../dist/index.js';
@@ -16,6 +16,7 @@ const configs = (backendsArg ?? 'wasm:1,wasm:2').split(',').map((s) => {
   return { backend, threads: Number(threads ?? 1) };
 });
 const repeats = quick ? 2 : 5;
+const batches = (args.find((a) => a.startsWith('--batches='))?.split('=')[1] ?? '1,8').split(',').map(Number);
 
 const D = 2, N = 64;
 const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
@@ -40,7 +41,7 @@ for (const { backend, threads } of configs) {
   const model = new g.UNet({ D, input, output, depth: 32, numDownsamples: 2, numConv: 2 }, g.random.key(1));
   const optimizer = g.optim.adam({ learningRate: 1e-3 });
   const step = g.makeTrainStep(model, optimizer);
-  for (const batch of [1, 8]) {
+  for (const batch of batches) {
     const x = image(batch, input, 2);
     const y = image(batch, output, 3);
     // inference
@@ -85,7 +86,11 @@ const file = new URL('./results/latest.json', import.meta.url);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { machine: {}, results: [] };
 previous.machine = { ...previous.machine, cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version };
-previous.results = [...(previous.results ?? []).filter((r) => !String(r.case).startsWith('unet')), ...rows];
+// Replace only the rows this run re-measured (same engine, threads, batch, pass), so runs per backend add up.
+const id = (r) => `${r.case} ${r.engine} ${r.threads} ${r.batch} ${r.pass}`;
+const fresh = new Set(rows.map(id));
+previous.results = [...(previous.results ?? []).filter((r) => !fresh.has(id(r))), ...rows];
+const unetRows = previous.results.filter((r) => String(r.case).startsWith('unet'));
 writeFileSync(file, `${JSON.stringify(previous, null, 1)}\n`);
 
 // The table in bench/README.md, between its UNET markers.
@@ -93,13 +98,13 @@ const readme = new URL('./README.md', import.meta.url);
 const [begin, end] = ['<!-- UNET:BEGIN -->', '<!-- UNET:END -->'];
 const text = readFileSync(readme, 'utf8');
 if (text.includes(begin) && text.includes(end)) {
-  const byKey = new Map(rows.map((r) => [`${r.engine} ${r.threads} ${r.batch} ${r.pass}`, r]));
+  const byKey = new Map(unetRows.map((r) => [`${r.engine} ${r.threads} ${r.batch} ${r.pass}`, r]));
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores, Node ${process.version}); UNet D = 2, 64×64, {(0,0):2, (1,0):2} → {(1,0):1}, depth 32, 2 downsamples, ${rows[0]?.parameters ?? '?'} parameters; medians of ${repeats} after a warm-up.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores, Node ${process.version}); UNet D = 2, 64×64, {(0,0):2, (1,0):2} → {(1,0):1}, depth 32, 2 downsamples, ${unetRows[0]?.parameters ?? '?'} parameters; medians after a warm-up. WebGPU rows measured on a software adapter (Mesa llvmpipe, CPU) are smoke figures, not GPU figures.`,
     '',
     '| engine | threads | batch | inference ms | images/s | train step ms | images/s | peak wasm heap MiB |',
     '|---|---|---|---|---|---|---|---|',
-    ...[...new Set(rows.map((r) => `${r.engine} ${r.threads} ${r.batch}`))].map((k) => {
+    ...[...new Set(unetRows.map((r) => `${r.engine} ${r.threads} ${r.batch}`))].map((k) => {
       const inf = byKey.get(`${k} inference`);
       const tr = byKey.get(`${k} train-step`);
       return `| ${inf.engine} | ${inf.threads} | ${inf.batch} | ${inf.medianMs} | ${inf.imagesPerSecond} | ${tr.medianMs} | ${tr.imagesPerSecond} | ${tr.peakHeapMiB ?? '—'} |`;
