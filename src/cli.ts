@@ -1,7 +1,7 @@
 /**
  * The `geoconv` command line. Commands:
  *   geoconv filters --D 2 --M 3 --k 1 --parity 0 [--scale one] [--json]
- *   geoconv info
+ *   geoconv info [--threads N]
  *   geoconv train [--task gradient] [--model unet] [--epochs 10] [--backend wasm] [--seed 0] [--out out] ...
  */
 import { init, notices, unavailable } from './backends/index.js';
@@ -63,11 +63,13 @@ function filters(flags: Flags, out: (s: string) => void): void {
   set.filters.forEach((f, i) => out(`\nfilter ${i}\n${renderImage(f, spatial, D, k)}`));
 }
 
-async function info(out: (s: string) => void): Promise<void> {
+async function info(flags: Flags, out: (s: string) => void): Promise<void> {
+  checkKnown(flags, ['threads']);
+  const threads = intFlag(flags, 'threads', 1);
   out(`geoconv ${version}`);
   for (const name of ['ref', 'wasm', 'webgpu'] as const) {
     try {
-      await init({ backend: name });
+      await init({ backend: name, threads: name === 'wasm' ? threads : undefined });
     } catch {
       // the reason is in `unavailable`
     }
@@ -111,7 +113,7 @@ async function trainCommand(flags: Flags, out: (s: string) => void): Promise<voi
 
 const USAGE = `usage:
   geoconv filters --D 2|3 --M <side> --k <order> [--parity 0|1] [--scale normalize|one] [--json]
-  geoconv info
+  geoconv info [--threads N]
   geoconv train [--task gradient|scalar|gravity] [--model unet|resnet|dilresnet] [--epochs N] [--backend auto|wasm|webgpu|ref]
                 [--threads N] [--seed N] [--out DIR] [--batch N] [--depth N] [--lr X] [--n-train N] [--n-val N] [--n-test N] [--N side]
                 [--no-baseline] [--quiet]`;
@@ -122,7 +124,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = c
   try {
     switch (command) {
       case 'filters': filters(parseFlags(rest), out); return 0;
-      case 'info': await info(out); return 0;
+      case 'info': await info(parseFlags(rest), out); return 0;
       case 'train': await trainCommand(parseFlags(rest), out); return 0;
       case undefined: case 'help': case '--help': case '-h': out(USAGE); return command === undefined ? 1 : 0;
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -12,6 +12,8 @@ export interface InitOptions {
   backend?: 'auto' | BackendName;
   /** Worker threads for the wasm backend (default 1). */
   threads?: number;
+  /** The wasm build: 'auto' (default) takes relaxed SIMD (fused multiply-add) where the engine has it. */
+  wasmVariant?: 'auto' | 'simd' | 'relaxed';
 }
 
 /** Why a backend is unavailable, filled by the last attempt to start it. */
@@ -19,12 +21,22 @@ export const unavailable: Partial<Record<BackendName, string>> = {};
 /** Notices from `init` (such as a fallback) for `geoconv info`. */
 export const notices: string[] = [];
 
+/** Whether a running wasm backend already has the requested threads and build. */
+function wasmMatches(b: Backend, opts: InitOptions): boolean {
+  const w = b as Backend & { requestedThreads?: number; variant?: string };
+  return (opts.threads === undefined || w.requestedThreads === opts.threads)
+    && (opts.wasmVariant === undefined || opts.wasmVariant === 'auto' || w.variant === opts.wasmVariant);
+}
+
 async function start(name: BackendName, opts: InitOptions): Promise<Backend | undefined> {
-  if (hasBackend(name) && !(name === 'wasm' && opts.threads !== undefined)) return getBackend(name);
+  const running = hasBackend(name) ? getBackend(name) : undefined;
+  if (running && (name !== 'wasm' || wasmMatches(running, opts))) return running;
   try {
     const b = name === 'ref' ? refBackend()
-      : name === 'wasm' ? await (await import('./wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1 })
+      : name === 'wasm' ? await (await import('./wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1, variant: opts.wasmVariant })
       : await (await import('./webgpu/index.js')).createWebGPUBackend();
+    // A replaced wasm backend stops its workers now (its tensors stay readable, on one thread).
+    (running as { close?: () => void } | undefined)?.close?.();
     registerBackend(b);
     delete unavailable[name];
     return b;
