@@ -79,7 +79,7 @@ async function info(flags: Flags, out: (s: string) => void): Promise<void> {
 }
 
 /** Defaults of `geoconv train` (and `npm start`): a few minutes on 2 CPU cores with wasm. */
-const TRAIN_DEFAULTS = { task: 'gradient', model: 'unet', epochs: 10, backend: 'wasm', threads: 1, seed: 0, out: 'out', batch: 8, depth: 8, lr: 1e-3 } as const;
+const TRAIN_DEFAULTS = { task: 'gradient', model: 'unet', epochs: 15, backend: 'wasm', threads: 2, seed: 0, out: 'out', batch: 8, depth: 16, lr: 1e-3 } as const;
 
 async function trainCommand(flags: Flags, out: (s: string) => void): Promise<void> {
   checkKnown(flags, ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'n-train', 'n-val', 'n-test', 'N', 'no-baseline', 'quiet']);
