@@ -48,7 +48,7 @@ export function broadcastShapes(fn: string, a: Shape, b: Shape): number[] {
 export function broadcastStrides(shape: Shape, out: Shape): number[] {
   const strides = stridesOf(shape);
   const off = out.length - shape.length;
-  return out.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : strides[i - off]!));
+  return out.map((_, i) => (i < off || shape[i - off] === 1 ? 0 : strides[i - off]!));
 }
 
 /** Normalises a possibly negative axis index into [0, rank). */

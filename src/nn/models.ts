@@ -29,8 +29,6 @@ export function signatureUnion(a: Signature, b: Signature, channels: number): Si
   return signature([...keys.values()]);
 }
 
-const withChannels = (s: Signature, channels: number): Signature => signature(s.map((e) => ({ ...e, channels })));
-
 /** A module built from named children; params and buffers are theirs. */
 abstract class Composite extends Module {
   readonly params: Params;

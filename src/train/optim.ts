@@ -67,7 +67,7 @@ const mapTree = (fn: string, trees: readonly unknown[], f: (l: Tensor[]) => Tens
 export function identity(): GradientTransformation {
   return {
     init: () => ({}),
-    update: (updates, state) => ({ updates: mapTree('identity', [updates], ([u]) => u!.reshape(u!.shape)), state: {} }),
+    update: (updates) => ({ updates: mapTree('identity', [updates], ([u]) => u!.reshape(u!.shape)), state: {} }),
   };
 }
 

@@ -9,8 +9,7 @@
  * unavailable (a browser page without COOP/COEP), it runs one thread and `describe()` says why.
  */
 import type { Backend } from '../backend.js';
-import type { OpName } from '../../ops/op.js';
-import { createKernels, isFallback } from './kernels.js';
+import { createKernels } from './kernels.js';
 import {
   compileKernels, instantiateKernels, pickVariant, THREADED_INITIAL_PAGES, THREADED_MAXIMUM_PAGES, type KernelExports, type WasmVariant,
 } from './loader.js';
@@ -37,7 +36,6 @@ export interface WasmBackend extends Backend<number> {
   /** Threads asked for at creation. */
   readonly requestedThreads: number;
   /** Ops whose entry is the generic ref fallback (float64 copy through the ref kernel). */
-  readonly fallbacks: readonly OpName[];
   heapStats(): HeapStats;
   /** The register-blocking configurations of the conv micro-kernels (assembly/kernels/convMicro.ts). */
   convConfigs(): ConvConfigs;
@@ -86,7 +84,6 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
   const exec: Executor = pool ?? { threads: 1, run: (fn, params) => single[fn](params, 0, 1) };
   const kernels = createKernels(ex, heap, exec);
   const threads = pool ? requested : 1;
-  const fallbacks = (Object.keys(kernels) as OpName[]).filter((k) => isFallback(kernels[k]));
 
   const readSync = (ptr: number, size: number): Float32Array => {
     const at = ptr >>> 2;
@@ -99,7 +96,6 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
     threads,
     threadsNotice: notice,
     requestedThreads: requested,
-    fallbacks,
     kernels,
     alloc: (size) => heap.alloc(4 * size),
     free: (ptr) => heap.free(ptr),
@@ -119,8 +115,7 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
       const build = variant === 'relaxed' ? 'relaxed-SIMD (FMA)' : 'SIMD';
       const t = threads > 1 ? `${threads} threads (shared memory, workers)`
         : requested === 1 ? '1 thread' : `1 thread (${requested} requested: ${notice})`;
-      return `wasm: ${build}, ${t}, heap ${mib(s.heapBytes)} (${mib(s.bytesInUse)} in use)`
-        + (fallbacks.length ? `; ${fallbacks.length} ops via the ref fallback (${fallbacks.join(', ')})` : '');
+      return `wasm: ${build}, ${t}, heap ${mib(s.heapBytes)} (${mib(s.bytesInUse)} in use)`;
     },
   };
   if (pool) orphans?.register(backend, pool, backend);

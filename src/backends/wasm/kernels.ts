@@ -1,13 +1,10 @@
 /**
- * The wasm kernel table. Native kernels call assembly/ directly on heap offsets; every op without
- * a native kernel yet has an explicit `viaRef(op)` entry that runs the reference kernel on a
- * float64 copy and writes the result back as float32 (correct, not fast). Making an op native means
- * replacing its `viaRef` entry; the table type keeps it complete.
+ * The wasm kernel table: every op has a native kernel that calls assembly/ directly on heap offsets;
+ * the table type keeps it complete.
  */
 import { sizeOf } from '../../core/shape.js';
-import type { BinaryOp, Kernel, KernelTable, OpName, UnaryOp } from '../../ops/op.js';
+import type { BinaryOp, Kernel, KernelTable, UnaryOp } from '../../ops/op.js';
 import { BINARY } from '../ref/binary.js';
-import { refBackend } from '../ref/index.js';
 import { UNARY } from '../ref/unary.js';
 import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
@@ -38,32 +35,6 @@ class ParamBlock {
     this.heap.i32().set(p, this.#ptr >>> 2);
     return this.#ptr;
   }
-}
-
-const fallbacks = new WeakSet<object>();
-
-/** Whether a table entry is the generic ref fallback. */
-export const isFallback = (k: object): boolean => fallbacks.has(k);
-
-/**
- * The fallback kernel for `op`: inputs read from wasm memory into Float64Array, the ref kernel
- * (src/backends/ref, the spec) run on them, the result written back as float32. The output buffer
- * starts zeroed, as ref storage does.
- */
-export function viaRef<K extends OpName>(op: K, heap: WasmHeap): Kernel<K, number> {
-  const ref = refBackend().kernels[op] as Kernel<K, Float64Array>;
-  const k: Kernel<K, number> = (out, inputs, attrs, shapes) => {
-    const f32 = heap.f32();
-    const ins = inputs.map((p, i) => {
-      const at = p >>> 2;
-      return new Float64Array(f32.subarray(at, at + sizeOf(shapes.inputs[i]!)));
-    });
-    const res = new Float64Array(sizeOf(shapes.out));
-    ref(res, ins, attrs, shapes);
-    heap.f32().set(res, out >>> 2);
-  };
-  fallbacks.add(k);
-  return k;
 }
 
 function codes<Op extends string>(ex: KernelExports, prefix: string, ops: readonly Op[]): Record<Op, number> {

@@ -6,12 +6,11 @@
  * commands.ts (pipelines, batching, the uniform-parameter arena), kernels/*.ts (one file per op
  * family; each kernel validates nothing the op definition already validated, packs its Params and
  * dispatches). The kernel table is typed over every op and complete: every op has its WGSL kernel
- * (shaders/<op>.wgsl); `incomplete` stays as the visible place for a gap should a new op arrive
- * before its shader. `software` tells a CPU implementation of WebGPU (SwiftShader, llvmpipe, …),
+ * (shaders/<op>.wgsl), so `incomplete` is empty. `software` tells a CPU implementation of WebGPU (SwiftShader, llvmpipe, …),
  * correct but much slower than wasm, which `init({ backend: 'auto' })` should not pick.
  */
 import { shaders, type ShaderName } from '../../generated/shaders.js';
-import type { Kernel, KernelTable, OpName } from '../../ops/op.js';
+import type { KernelTable, OpName } from '../../ops/op.js';
 import type { Backend } from '../backend.js';
 import { Buffers, type GpuStorage, type PoolStats } from './buffers.js';
 import { Commands, Pipelines } from './commands.js';
@@ -81,18 +80,6 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const reducer = new Reducer(commands, buffers, pipelines);
   const maps = new IndexMaps(ctx);
 
-  const incomplete: OpName[] = [];
-  /**
-   * The one way to leave an op without a WGSL kernel: it throws, and `incomplete` lists it (unused
-   * while the table is complete; kept for an op that lands before its shader).
-   */
-  const missing = <K extends OpName>(op: K): Kernel<K, GpuStorage> => {
-    incomplete.push(op);
-    return () => {
-      throw new Error(`webgpu: kernel '${op}' is not implemented yet`);
-    };
-  };
-
   const kernels: KernelTable<GpuStorage> = {
     unary: unaryKernel(commands),
     binary: binaryKernel(commands),
@@ -115,7 +102,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     write: (st, data) => buffers.write(st, data),
     read: (st, size) => buffers.read(st, size),
     kernels,
-    incomplete: Object.freeze(incomplete),
+    incomplete: [],
     software: ctx.software,
     context: ctx,
     poolStats: () => buffers.stats(),
@@ -128,7 +115,6 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
       ctx.device.destroy();
     },
     describe: () => `webgpu: ${ctx.describe()}` +
-      (ctx.software ? '; a software (CPU) adapter: correct, but slower than the wasm backend' : '') +
-      (incomplete.length ? `; kernels not implemented yet: ${incomplete.join(', ')}` : ''),
+      (ctx.software ? '; a software (CPU) adapter: correct, but slower than the wasm backend' : ''),
   };
 }
