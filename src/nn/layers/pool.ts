@@ -18,74 +18,74 @@ export interface MaxNormPoolOptions extends PoolOptions {
   readonly useNorm?: boolean;
 }
 
+/** A parameter-free layer applying one patch operation of MultiImage to its input. */
+abstract class PatchLayer extends Module {
+  readonly config: ModuleConfig;
+  readonly params: Params = {};
+  readonly patch: number;
+
+  constructor(type: string, patch: number, extra: Record<string, boolean> = {}) {
+    super();
+    this.patch = checkPositiveInt(type, 'patch', patch);
+    this.config = { type, patch: this.patch, ...extra };
+  }
+
+  apply(_params: Params, x: MultiImage): MultiImage {
+    checkInput(this.config.type, x, x instanceof MultiImage ? x.D : 2);
+    return this.map(x);
+  }
+
+  protected abstract map(x: MultiImage): MultiImage;
+}
+
+const patchOf = (o: PoolOptions | number) => (typeof o === 'number' ? o : o.patch);
+
 /**
  * ginjax MaxNormPool: in every non-overlapping patch^D window, each channel keeps the whole tensor
  * at its largest pixel norm (first maximum in row-major window order). Equivariant for spatial
  * sizes divisible by the patch (ties aside). With useNorm = false (the baseline UNet) it is the
  * plain max pool of a scalar image. (MultiImage.maxPool.)
  */
-export class MaxNormPool extends Module {
-  readonly config: ModuleConfig;
-  readonly params: Params = {};
-  readonly patch: number;
+export class MaxNormPool extends PatchLayer {
   readonly useNorm: boolean;
 
   constructor(o: MaxNormPoolOptions | number, _key?: Key) {
-    super();
-    const opts = typeof o === 'number' ? { patch: o } : o;
-    this.patch = checkPositiveInt('MaxNormPool', 'patch', opts.patch);
-    this.useNorm = opts.useNorm ?? true;
-    this.config = { type: 'MaxNormPool', patch: this.patch, useNorm: this.useNorm };
+    const useNorm = typeof o === 'number' ? true : o.useNorm ?? true;
+    super('MaxNormPool', patchOf(o), { useNorm });
+    this.useNorm = useNorm;
   }
 
-  apply(_params: Params, x: MultiImage): MultiImage {
-    checkInput('MaxNormPool', x, x instanceof MultiImage ? x.D : 2);
+  protected map(x: MultiImage): MultiImage {
     checkDivisible('MaxNormPool', x, this.patch);
     return x.maxPool(this.patch, this.useNorm);
   }
 }
 
-registerModule('MaxNormPool', (c, key) => new MaxNormPool(c as unknown as MaxNormPoolOptions, key));
-
 /** ginjax average pool: the mean over non-overlapping patch^D windows, every key (MultiImage.averagePool). Equivariant. */
-export class AveragePool extends Module {
-  readonly config: ModuleConfig;
-  readonly params: Params = {};
-  readonly patch: number;
-
+export class AveragePool extends PatchLayer {
   constructor(o: PoolOptions | number, _key?: Key) {
-    super();
-    this.patch = checkPositiveInt('AveragePool', 'patch', typeof o === 'number' ? o : o.patch);
-    this.config = { type: 'AveragePool', patch: this.patch };
+    super('AveragePool', patchOf(o));
   }
 
-  apply(_params: Params, x: MultiImage): MultiImage {
-    checkInput('AveragePool', x, x instanceof MultiImage ? x.D : 2);
+  protected map(x: MultiImage): MultiImage {
     checkDivisible('AveragePool', x, this.patch);
     return x.averagePool(this.patch);
   }
 }
 
-registerModule('AveragePool', (c, key) => new AveragePool(c as unknown as PoolOptions, key));
-
 /** ginjax unpool: nearest-neighbour upsampling by `patch` (each pixel becomes a patch^D block; MultiImage.unpool). Equivariant. */
-export class Unpool extends Module {
-  readonly config: ModuleConfig;
-  readonly params: Params = {};
-  readonly patch: number;
-
+export class Unpool extends PatchLayer {
   constructor(o: PoolOptions | number, _key?: Key) {
-    super();
-    this.patch = checkPositiveInt('Unpool', 'patch', typeof o === 'number' ? o : o.patch);
-    this.config = { type: 'Unpool', patch: this.patch };
+    super('Unpool', patchOf(o));
   }
 
-  apply(_params: Params, x: MultiImage): MultiImage {
-    checkInput('Unpool', x, x instanceof MultiImage ? x.D : 2);
+  protected map(x: MultiImage): MultiImage {
     return x.unpool(this.patch);
   }
 }
 
+registerModule('MaxNormPool', (c, key) => new MaxNormPool(c as unknown as MaxNormPoolOptions, key));
+registerModule('AveragePool', (c, key) => new AveragePool(c as unknown as PoolOptions, key));
 registerModule('Unpool', (c, key) => new Unpool(c as unknown as PoolOptions, key));
 
 export interface UpsampleConvOptions {
