@@ -222,16 +222,19 @@ function packA(a: usize, transA: bool, m: usize, k: usize, ic: usize, mc: usize,
 function gemm(
   a: usize, b: usize, c: usize, m: usize, k: usize, n: usize, transA: bool, transB: bool,
   KC: usize, MC: usize, NC: usize, bp: usize, ap: usize, tile: usize,
-  samePackedB: bool, samePackedA: bool,
+  samePackedB: bool, samePackedA: bool, i0: usize, i1: usize,
 ): void {
+  // Rows [i0, i1) only (a thread's part): every output element is computed the same way wherever
+  // its row block starts (one lane of the same micro-kernel over the same KC slices), so any row
+  // split is bit-identical to the whole.
   const ldc = n << 2;
   for (let jc: usize = 0; jc < n; jc += NC) {
     const nc = min<usize>(NC, n - jc);
     for (let pc: usize = 0; pc < k; pc += KC) {
       const kc = min<usize>(KC, k - pc);
       if (!samePackedB) packB(b, transB, k, n, pc, kc, jc, nc, bp);
-      for (let ic: usize = 0; ic < m; ic += MC) {
-        const mc = min<usize>(MC, m - ic);
+      for (let ic: usize = i0; ic < i1; ic += MC) {
+        const mc = min<usize>(MC, i1 - ic);
         if (!samePackedA) packA(a, transA, m, k, ic, mc, pc, kc, ap);
         for (let jr: usize = 0; jr < nc; jr += 8) {
           const nr = min<usize>(8, nc - jr);
@@ -287,7 +290,7 @@ export function matmul(a: usize, b: usize, c: usize, p: usize): void {
   let lastA: usize = <usize>-1;
   let lastB: usize = <usize>-1;
   while (true) {
-    gemm(a, b, c, m, k, n, transA, transB, KC, MC, NC, bp, ap, tile, oneB && b == lastB, oneA && a == lastA);
+    gemm(a, b, c, m, k, n, transA, transB, KC, MC, NC, bp, ap, tile, oneB && b == lastB, oneA && a == lastA, 0, m);
     lastA = a;
     lastB = b;
     c += cBytes;
@@ -308,5 +311,77 @@ export function matmul(a: usize, b: usize, c: usize, p: usize): void {
       b -= db * <usize>(cnt - 1);
     }
     if (d < 0) break;
+  }
+}
+
+/**
+ * Part `tid` of `nt` of a matmul (the worker-thread form, run by the executor): the outputs are
+ * split into contiguous ranges of the flattened (batch, 4-row panel) space, so each thread owns
+ * whole output rows and every element is the same k-ordered sum as on one thread (bit-identical).
+ * Each thread packs into its own scratch (scratch + tid·scratchBytes) and re-packs B for its rows.
+ *
+ * Parameter block: [m, k, n, transA, transB, KC, MC, NC, scratch, R, a, b, c, scratchBytes,
+ * shape[R], aStride[R], bStride[R]] (no counters: the block is shared by every thread, read only).
+ */
+export function matmulPart(p: usize, tid: i32, nt: i32): void {
+  const m = <usize>load<i32>(p);
+  const k = <usize>load<i32>(p, 4);
+  const n = <usize>load<i32>(p, 8);
+  const transA = load<i32>(p, 12) != 0;
+  const transB = load<i32>(p, 16) != 0;
+  const KC = <usize>load<i32>(p, 20);
+  const MC = <usize>load<i32>(p, 24);
+  const NC = <usize>load<i32>(p, 28);
+  const rank = <usize>load<i32>(p, 36);
+  const a0 = <usize>load<i32>(p, 40);
+  const b0 = <usize>load<i32>(p, 44);
+  const c0 = <usize>load<i32>(p, 48);
+  const bp = <usize>load<i32>(p, 32) + <usize>tid * <usize>load<i32>(p, 52);
+  const shape = p + 56;
+  const sa = shape + (rank << 2);
+  const sb = sa + (rank << 2);
+  const ap = bp + ((KC * NC) << 2);
+  const tile = ap + ((MC * KC) << 2);
+  let batches: usize = 1;
+  for (let d: usize = 0; d < rank; d++) batches *= <usize>load<i32>(shape + (d << 2));
+  const panels = (m + 3) >> 2;
+  const units = <u64>batches * <u64>panels;
+  const u0 = <usize>(units * <u64>tid / <u64>nt);
+  const u1 = <usize>(units * <u64>(tid + 1) / <u64>nt);
+  if (u0 >= u1) return;
+  const oneB = k <= KC && n <= NC;
+  const oneA = k <= KC && m <= MC;
+  const aBytes = (m * k) << 2;
+  const bBytes = (k * n) << 2;
+  const cBytes = (m * n) << 2;
+  let lastA: usize = <usize>-1;
+  let lastB: usize = <usize>-1;
+  let lastI0: usize = 0;
+  let lastI1: usize = 0;
+  let u = u0;
+  while (u < u1) {
+    const bi = u / panels;
+    const i0 = (u - bi * panels) << 2;
+    const uEnd = min<usize>(u1, (bi + 1) * panels);
+    const i1 = min<usize>(m, (uEnd - bi * panels) << 2);
+    // batch index -> matrix offsets (last axis fastest)
+    let a = a0;
+    let b = b0;
+    let rem = bi;
+    for (let d = <isize>rank - 1; d >= 0; d--) {
+      const q = <usize>d << 2;
+      const dim = <usize>load<i32>(shape + q);
+      const j = rem % dim;
+      rem /= dim;
+      a += j * <usize>load<i32>(sa + q) * aBytes;
+      b += j * <usize>load<i32>(sb + q) * bBytes;
+    }
+    gemm(a, b, c0 + bi * cBytes, m, k, n, transA, transB, KC, MC, NC, bp, ap, tile,
+      oneB && b == lastB, oneA && a == lastA && i0 == lastI0 && i1 == lastI1, i0, i1);
+    lastA = a;
+    lastB = b;
+    lastI0 = i0;
+    lastI1 = i1;
+    u = uEnd;
   }
 }

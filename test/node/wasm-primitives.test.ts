@@ -23,6 +23,7 @@ import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
 import { indexMapCacheOf, type IndexMapCache } from '../../src/backends/wasm/gather.js';
 import { MATMUL_BLOCKS, matmulPlan } from '../../src/backends/wasm/matmul.js';
+import { convTuning } from '../../src/backends/wasm/conv.js';
 import { reducePlan } from '../../src/backends/wasm/reduce.js';
 
 const U = 2 ** -24; // unit roundoff of float32
@@ -447,5 +448,73 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
     } finally {
       cache.budget = budget;
     }
+  });
+});
+
+describe.each(VARIANTS)('wasm matmul on 2 threads, %s build', (variant) => {
+  let one: WasmBackend;
+  let two: WasmBackend;
+  beforeAll(async () => {
+    one = await createWasmBackend({ threads: 1, variant });
+    two = await createWasmBackend({ threads: 2, variant });
+  });
+  afterAll(() => {
+    two.close();
+    convTuning.minParallelWork = 2e6;
+  });
+
+  const mk = (batch: number[], r: number, c: number, t: boolean) => [...batch, ...(t ? [c, r] : [r, c])];
+  /** Whether matmul on 2 threads equals 1 thread bit for bit. */
+  function same(sa: number[], sb: number[], ta: boolean, tb: boolean): boolean {
+    const a = uniform(sizeOf(sa));
+    const b = uniform(sizeOf(sb));
+    const y1 = onWasm(one, [a, b], [sa, sb], (x, y) => matmul(x, y, ta, tb));
+    const y2 = onWasm(two, [a, b], [sa, sb], (x, y) => matmul(x, y, ta, tb));
+    return y1.length === y2.length && y1.every((v, j) => Object.is(v, y2[j]));
+  }
+
+  it('runs 2 threads', () => {
+    expect(two.threads).toBe(2);
+    expect(two.threadsNotice).toBeUndefined();
+  });
+
+  it('small shapes split over both threads (threshold 0): tiles, blocks, transposes, broadcast batches', () => {
+    convTuning.minParallelWork = 0;
+    const dims = [[1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 1], [17, 3, 9], [13, 31, 29], [130, 300, 70], [3, 5, 2050], [9, 520, 11]];
+    for (const [m, k, n] of dims) {
+      for (const ta of [false, true]) for (const tb of [false, true]) {
+        expect(same(mk([], m!, k!, ta), mk([], k!, n!, tb), ta, tb), `${m}×${k}×${n} ${ta}${tb}`).toBe(true);
+      }
+    }
+    const batches: [number[], number[]][] = [
+      [[5], []], [[], [4]], [[2, 1], [3]], [[1, 3], [2, 1]], [[2, 3], [2, 3]], [[2, 3], [3]], [[6, 1, 2], [1, 5, 1]], [[7], [1]], [[3], [3]],
+    ];
+    for (const [ba, bb] of batches) {
+      for (const ta of [false, true]) for (const tb of [false, true]) {
+        expect(same(mk(ba, 5, 6, ta), mk(bb, 6, 9, tb), ta, tb), `[${ba}]×[${bb}] ${ta}${tb}`).toBe(true);
+        expect(same(mk(ba, 1, 3, ta), mk(bb, 3, 1, tb), ta, tb), `[${ba}]×[${bb}] 1×3×1 ${ta}${tb}`).toBe(true);
+      }
+    }
+  });
+
+  it('sizes above the 2 MFLOP threshold (default) are bit-identical, and 50 calls in tidy leak nothing', () => {
+    convTuning.minParallelWork = 2e6;
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[256, 256], [256, 256], false, false],
+      [[130, 300], [70, 300], false, true],
+      [[300, 130], [300, 70], true, false],
+      [[3, 77, 300], [3, 70, 300], false, true], // batched, no broadcast
+      [[4, 1, 50, 60], [3, 60, 70], false, false], // broadcast both ways
+      [[8, 64, 96], [96, 80], false, false], // shared B folded into the rows
+      [[5, 96, 64], [96, 80], true, false], // shared B, Aᵀ: not foldable, batched
+      [[2, 33, 2100], [2100, 17], false, false], // several KC slices
+      [[40, 20], [20, 3000], false, false], // several NC blocks
+    ];
+    for (const [sa, sb, ta, tb] of cases) expect(same(sa, sb, ta, tb), `[${sa}]·[${sb}] ${ta}${tb}`).toBe(true);
+    const heap0 = two.heapStats();
+    for (let i = 0; i < 50; i++) same([64, 128], [128, 96], false, false);
+    const heap1 = two.heapStats();
+    expect(heap1.bytesInUse).toBe(heap0.bytesInUse);
+    expect(heap1.heapBytes).toBe(heap0.heapBytes);
   });
 });

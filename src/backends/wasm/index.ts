@@ -4,7 +4,7 @@
  * picked by feature probe (loader.ts). Synchronous (a CPU backend), so `readSync` exists.
  *
  * Threads: with `threads` = n > 1, the heap is ONE shared WebAssembly.Memory and the heavy kernels
- * (the convolutions) run on the calling thread plus n − 1 workers (threads.ts), each output range
+ * (the convolutions, matmul) run on the calling thread plus n − 1 workers (threads.ts), each output range
  * computed exactly as one thread would (bit-identical results). Where shared memory or workers are
  * unavailable (a browser page without COOP/COEP), it runs one thread and `describe()` says why.
  */

@@ -77,7 +77,7 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
     unary,
     binary,
     reduce: createReduce(ex, heap, params),
-    matmul: createMatmul(ex, heap, params),
+    matmul: createMatmul(ex, heap, params, exec),
     gather: indexMaps.gather,
     scatterAdd: indexMaps.scatterAdd,
     concat: createConcat(ex, params),

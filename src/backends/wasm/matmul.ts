@@ -17,6 +17,13 @@
  * Parameter block: [m, k, n, transA, transB, KC, MC, NC, scratch, R, shape[R], aStride[R],
  * bStride[R], counters[R]] (counters: kernel scratch).
  *
+ * Threads: with an executor of n > 1 threads and at least convTuning.minParallelWork flops (2 MFLOP),
+ * `matmulPart` runs instead: the output rows of every batch, as 4-row panels of the flattened
+ * (batch, panel) space, split into n contiguous ranges; each thread packs into its own scratch
+ * (n blocks allocated here) and computes whole output elements, so the result is bit-identical to
+ * one thread. Block: [m, k, n, transA, transB, KC, MC, NC, scratch, R, a, b, c, scratchBytes,
+ * shape[R], aStride[R], bStride[R]]. Below the threshold (or on one thread) `matmul` runs as before.
+ *
  * Accuracy: each output is a float32 dot product of length k summed in k order (one rounding per
  * term, or per fused multiply-add), so |c − exact| ≤ k · 2^-24 · Σ_p |a_ip·b_pj| (+ the final
  * rounding); the relaxed build is usually a little closer to exact than the simd one.
@@ -26,6 +33,7 @@ import { matmulDims } from '../../ops/matmul.js';
 import type { Kernel } from '../../ops/op.js';
 import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
+import { convTuning, type Executor } from './conv.js';
 import type { ParamWriter } from './params.js';
 
 interface MatmulExports {
@@ -89,7 +97,7 @@ export function matmulPlan(a: Shape, b: Shape, out: Shape, transA: boolean, tran
   return { kind: 'gemm', m, k, n, KC, MC, NC, batch: dims, aStride: as, bStride: bs, scratch: KC * NC + MC * KC + 8 * mr };
 }
 
-export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWriter): Kernel<'matmul', number> {
+export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWriter, exec?: Executor): Kernel<'matmul', number> {
   const k = ex as KernelExports & MatmulExports;
   const mr = opCode(ex, 'MATMUL', 'MR');
   return (out, [a, b], { transA, transB }, shapes) => {
@@ -100,6 +108,24 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
       return;
     }
     const R = plan.batch.length;
+    const work = 2 * plan.m * plan.k * plan.n * sizeOf(plan.batch);
+    if (exec && exec.threads > 1 && work >= convTuning.minParallelWork) {
+      // Threaded (matmulPart): one packing scratch per thread, allocated here (workers never
+      // allocate); the block is only read by the threads (no counters).
+      const per = roundUp(4 * plan.scratch, 16); // 16-byte-aligned per-thread scratch
+      const scratch = heap.alloc(per * exec.threads);
+      try {
+        const p = new Int32Array(14 + 3 * R);
+        p.set([plan.m, plan.k, plan.n, +transA, +transB, plan.KC, plan.MC, plan.NC, scratch, R, a!, b!, out, per]);
+        p.set(plan.batch, 14);
+        p.set(plan.aStride, 14 + R);
+        p.set(plan.bStride, 14 + 2 * R);
+        exec.run('matmulPart', params.write(p), work);
+      } finally {
+        heap.free(scratch);
+      }
+      return;
+    }
     const scratch = heap.alloc(4 * plan.scratch);
     try {
       const p = new Int32Array(10 + 4 * R);
