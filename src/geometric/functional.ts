@@ -288,3 +288,65 @@ export function maxPixelNorm(x: Tensor, k: number): Tensor {
   return tidy(() => maxReduce(pixelNorm(x, k)));
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Index bookkeeping (ginjax get_contraction_indices, KroneckerDeltaSymbol)
+
+/**
+ * Every distinct way to contract a k-tensor down to order `finalK`: lists of (initialK − finalK)/2
+ * disjoint index pairs, each pair and each list sorted, lists in lexicographic order (ginjax
+ * get_contraction_indices). `swappable` pairs (a, b) mark tensor indices that are interchangeable
+ * (e.g. a symmetric filter's): contractions that differ only by exchanging them count once, and are
+ * reported with a in place of b unless a is already used.
+ */
+export function contractionIndices(initialK: number, finalK: number, swappable: readonly (readonly [number, number])[] = []): [number, number][][] {
+  check(Number.isInteger(initialK) && Number.isInteger(finalK) && finalK >= 0 && initialK >= finalK && (initialK - finalK) % 2 === 0,
+    'contractionIndices', 'initialK, finalK', 'integers with initialK >= finalK >= 0 and an even difference', [initialK, finalK]);
+  const pairsNeeded = (initialK - finalK) / 2;
+  const alias = (i: number) => swappable.find(([, b]) => b === i)?.[0] ?? i;
+  const seen = new Map<string, [number, number][]>();
+  const choose = (from: number, used: Set<number>, acc: [number, number][]) => {
+    if (acc.length === pairsNeeded) {
+      // Canonical form under the swaps: b → a, then sorted pairs and rows.
+      const canon = acc.map(([i, j]) => [alias(i), alias(j)].sort((x, y) => x - y) as [number, number]).sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+      const key = canon.flat().join(',');
+      if (!seen.has(key)) seen.set(key, canon);
+      return;
+    }
+    for (let i = from; i < initialK; i++) {
+      if (used.has(i)) continue;
+      for (let j = i + 1; j < initialK; j++) {
+        if (used.has(j)) continue;
+        used.add(i).add(j);
+        choose(i + 1, used, [...acc, [i, j]]);
+        used.delete(i);
+        used.delete(j);
+      }
+    }
+  };
+  choose(0, new Set(), []);
+  const rows = [...seen.values()].sort((p, q) => {
+    const a = p.flat(), b = q.flat();
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+    return 0;
+  });
+  // A canonical row may name an index twice (a for both a and b): give the second one back to b.
+  return rows.map((row) => {
+    const flat = row.flat();
+    for (const [a, b] of swappable) {
+      const at = flat.indexOf(a, flat.indexOf(a) + 1);
+      if (flat.indexOf(a) >= 0 && at > 0) flat[at] = b;
+    }
+    return Array.from({ length: row.length }, (_, t) => [flat[2 * t]!, flat[2 * t + 1]!] as [number, number]);
+  });
+}
+
+/** The k-index Kronecker delta of dimension D: 1 where all k indices are equal (row-major (D,)*k). */
+export function kroneckerDelta(D: number, k: number): Float32Array {
+  check(Number.isInteger(D) && D >= 1, 'kroneckerDelta', 'D', 'an integer >= 1', D);
+  check(Number.isInteger(k) && k >= 0, 'kroneckerDelta', 'k', 'an integer >= 0', k);
+  const out = new Float32Array(D ** k);
+  const step = k === 0 ? 0 : (D ** k - 1) / (D - 1 || 1);
+  for (let i = 0; i < D; i++) out[k === 0 ? 0 : i * step] = 1;
+  return out;
+}

@@ -92,6 +92,15 @@ export class GeometricImage {
     return new GeometricImage(tensor(data, [...spatial, ...pixel.shape]), parity, D, isTorus);
   }
 
+  /** ginjax get_kronecker_delta_image: the k-index Kronecker delta in every pixel, parity 0. */
+  static kroneckerDelta(N: number | readonly number[], D: number, k: number, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+    const spatial = spatialShape('GeometricImage.kroneckerDelta', N, D);
+    const pixel = F.kroneckerDelta(D, k);
+    const data = new Float32Array(sizeOf(spatial) * pixel.length);
+    for (let p = 0; p < sizeOf(spatial); p++) data.set(pixel, p * pixel.length);
+    return new GeometricImage(tensor(data, [...spatial, ...new Array(k).fill(D)]), 0, D, isTorus);
+  }
+
   get shape(): Shape {
     return this.data.shape;
   }
