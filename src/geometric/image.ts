@@ -235,6 +235,17 @@ export class GeometricImage {
     return this.#with(F.unpool(this.data, this.D, this.k, patch));
   }
 
+  /**
+   * The tensor at a pixel (D integer indices; taken modulo the spatial sizes, as ginjax's torus
+   * `hash`), flat row-major over (D,)*k.
+   */
+  async pixel(index: readonly number[]): Promise<Float32Array> {
+    check(index.length === this.D && index.every(Number.isInteger), 'pixel', 'index', `${this.D} integers`, index);
+    const flat = index.reduce((acc, v, i) => acc * this.spatial[i]! + (((v % this.spatial[i]!) + this.spatial[i]!) % this.spatial[i]!), 0);
+    const T = this.pixelSize;
+    return (await this.data.data()).slice(flat * T, flat * T + T);
+  }
+
   /** The data, flat, row-major over [...spatial, (D,)*k]. */
   values(): Promise<Float32Array> {
     return this.data.data();

@@ -55,3 +55,12 @@ describe('Kronecker delta (ginjax KroneckerDeltaSymbol, get_kronecker_delta_imag
     }
   });
 });
+
+describe('GeometricImage.pixel (torus indexing, ginjax hash)', () => {
+  it('wraps indices modulo the spatial sizes', async () => {
+    const img = GeometricImage.from(Array.from({ length: 4 * 5 * 2 }, (_, i) => i), 0, 2, true, [4, 5, 2]);
+    expect(Array.from(await img.pixel([1, 2]))).toEqual([14, 15]);
+    expect(Array.from(await img.pixel([-3, 7]))).toEqual([14, 15]);
+    await expect(img.pixel([1])).rejects.toThrow(/pixel: index must be 2 integers \(got \[1\]\)/);
+  });
+});
