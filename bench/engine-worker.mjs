@@ -11,7 +11,6 @@
  * y.data(), geoconv dataSync()).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -80,12 +79,11 @@ function wrapPad(x, shape, p) {
   return { data: y, shape: [B, ...out, C] };
 }
 
-async function loadGeoconv() {
+/** geoconv's built bundle with the wasm backend of the requested build and thread count. */
+async function loadGeoconv(variant) {
   const G = await import(pathToFileURL(join(root, 'dist/index.js')).href);
-  const chunk = readdirSync(join(root, 'dist/chunks')).find((f) => /^wasm-.*\.js$/.test(f));
-  if (!chunk) throw new Error('bench: dist/chunks/wasm-*.js not found; run npm run build');
-  const W = await import(pathToFileURL(join(root, 'dist/chunks', chunk)).href);
-  return { G, createWasmBackend: W.createWasmBackend };
+  await G.init({ backend: 'wasm', threads, wasmVariant: variant });
+  return { G, be: G.getBackend('wasm') };
 }
 
 /** Builds the engine's runner for a task: { call(): Promise<void>|void, output(): Float32Array } */
@@ -100,9 +98,8 @@ async function setup(task) {
   const outShape = [...task.x.slice(0, -1), task.cout];
 
   if (engine.startsWith('geoconv')) {
-    const { G, createWasmBackend } = await loadGeoconv();
     const variant = engine === 'geoconv-wasm-relaxed' ? 'relaxed' : 'simd';
-    const be = await createWasmBackend({ threads, variant });
+    const { G, be } = await loadGeoconv(variant);
     if (be.variant !== variant || be.threads !== threads) throw new Error(`geoconv backend is ${be.variant}/${be.threads} threads (${be.describe()})`);
     const a = G.convAttrs(D, task.k, { padding: p, torus: true });
     const xt = G.tensor(x, task.x, be);
@@ -156,12 +153,10 @@ async function setup(task) {
   throw new Error(`unknown engine ${engine}`);
 }
 
-/** A ConvContract layer (geoconv's default wasm build, relaxed where available) forward or forward+backward. */
+/** A ConvContract layer (the engine's wasm build) forward or forward+backward. */
 async function setupLayer(task) {
-  const { G } = await loadGeoconv();
-  await G.init({ backend: 'wasm', threads });
-  const be = G.getBackend('wasm');
   const want = engine === 'geoconv-wasm-relaxed' ? 'relaxed' : 'simd';
+  const { G, be } = await loadGeoconv(want);
   if (be.variant !== want || be.threads !== threads) throw new Error(`layer backend is ${be.describe()}, wanted ${want} with ${threads} threads`);
   const sig = [{ k: 0, parity: 0, channels: task.channels }, { k: 1, parity: 0, channels: task.channels }];
   const layer = new G.ConvContract({ D: task.D, input: sig, output: sig, M: 3 }, G.random.key(4));
