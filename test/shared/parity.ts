@@ -135,3 +135,45 @@ export async function gradientParity(lib: Lib, backend: 'wasm' | 'webgpu'): Prom
   const e = Math.max(error(v1!, v0!, null), error(g1!, g0!, null));
   return { name: 'valueAndGrad(sum(tanh(conv)))', error: e, tol: 1e-4, ok: e <= 1e-4 };
 }
+
+/**
+ * Every case and the gradient on `backend` (started with init): the failures as readable lines
+ * (empty when all pass). Fewer than `minCases` results also counts as a failure.
+ */
+export async function parityFailures(lib: Lib, backend: 'wasm' | 'webgpu', minCases = 40): Promise<string[]> {
+  await lib.init({ backend });
+  const results = [...(await runParity(lib, backend)), await gradientParity(lib, backend)];
+  const bad = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error} > ${r.tol}`);
+  return results.length < minCases ? [...bad, `only ${results.length} parity cases ran`] : bad;
+}
+
+/**
+ * The three convolutions on wasm with 2 threads against 1 thread, bit for bit: failures as lines
+ * (including when 2 threads could not start).
+ */
+export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
+  const run = async (threads: number) => {
+    await lib.init({ backend: 'wasm', threads });
+    const be = lib.getBackend('wasm') as { threads: number; close(): void };
+    const a = lib.convAttrs(2, 3, { padding: 1, torus: true });
+    const out: Float32Array[] = lib.tidy(() => {
+      const x = lib.tensor(lib.random.normal(lib.random.key(1), 2 * 32 * 24 * 16), [2, 32, 24, 16]);
+      const w = lib.tensor(lib.random.normal(lib.random.key(2), 9 * 16 * 20), [9, 16, 20]);
+      const y = lib.conv(x, w, a);
+      return [y.dataSync(), lib.convInputGrad(y, w, a, x.shape).dataSync(), lib.convFilterGrad(x, y, a).dataSync()];
+    });
+    const used = be.threads;
+    be.close();
+    return { used, out };
+  };
+  const two = await run(2);
+  const one = await run(1);
+  lib.setBackend('ref');
+  const failures = two.used === 2 ? [] : [`expected 2 threads, got ${two.used}`];
+  ['conv', 'convInputGrad', 'convFilterGrad'].forEach((name, k) => {
+    const a = one.out[k]!;
+    const b = two.out[k]!;
+    if (a.length !== b.length || !a.every((v, i) => Object.is(v, b[i]))) failures.push(`${name} differs between 1 and 2 threads`);
+  });
+  return failures;
+}
