@@ -35,6 +35,16 @@ function checkScalarInput(fn: string, x: unknown, D: number, channels: number): 
   }
 }
 
+/** eqx's initialisation of a dense conv: weight [taps, Cin, Cout] and bias [Cout] ~ U(±1/√(Cin·taps)). */
+function denseParams(fn: string, kernel: readonly number[], cin: number, cout: number, useBias: unknown, key: Key): Params {
+  check(typeof useBias === 'boolean', fn, 'useBias', 'true or false', useBias);
+  const taps = kernel.reduce((q, k) => q * k, 1);
+  const bound = 1 / Math.sqrt(cin * taps);
+  const [kw, kb] = split(key, 2) as [Key, Key];
+  const weight = tensor(uniform(kw, taps * cin * cout, -bound, bound), [taps, cin, cout]);
+  return useBias ? { weight, bias: tensor(uniform(kb, cout, -bound, bound), [cout]) } : { weight };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conv
 
@@ -84,12 +94,7 @@ export class Conv extends Module {
     this.#padding = o.padding ?? 'SAME';
     resolvePadding(fn, this.#padding, this.D, [], this.#kernel, this.#stride, this.#dilation, true);
     const useBias = o.useBias ?? true;
-    check(typeof useBias === 'boolean', fn, 'useBias', 'true or false', useBias);
-    const taps = this.#kernel.reduce((p, k) => p * k, 1);
-    const bound = 1 / Math.sqrt(this.inChannels * taps);
-    const [kw, kb] = split(key, 2) as [Key, Key];
-    const weight = tensor(uniform(kw, taps * this.inChannels * this.outChannels, -bound, bound), [taps, this.inChannels, this.outChannels]);
-    this.params = useBias ? { weight, bias: tensor(uniform(kb, this.outChannels, -bound, bound), [this.outChannels]) } : { weight };
+    this.params = denseParams(fn, this.#kernel, this.inChannels, this.outChannels, useBias, key);
     this.config = {
       type: 'Conv', D: this.D, inChannels: this.inChannels, outChannels: this.outChannels, kernel: this.#kernel,
       stride: this.#stride, padding: this.#padding as Json, rhsDilation: this.#dilation, useBias,
@@ -194,12 +199,8 @@ export class ConvTranspose extends Module {
       check(lo <= full && hi <= full, fn, `padding on axis ${i}`, `at most rhsDilation·(kernel − 1) = ${full}`, [lo, hi]);
     });
     const useBias = o.useBias ?? true;
-    check(typeof useBias === 'boolean', fn, 'useBias', 'true or false', useBias);
+    this.params = denseParams(fn, this.#kernel, this.inChannels, this.outChannels, useBias, key);
     const taps = this.#kernel.reduce((q, k) => q * k, 1);
-    const bound = 1 / Math.sqrt(this.inChannels * taps);
-    const [kw, kb] = split(key, 2) as [Key, Key];
-    const weight = tensor(uniform(kw, taps * this.inChannels * this.outChannels, -bound, bound), [taps, this.inChannels, this.outChannels]);
-    this.params = useBias ? { weight, bias: tensor(uniform(kb, this.outChannels, -bound, bound), [this.outChannels]) } : { weight };
     // Tap flip: flipped[a] = weight[taps − 1 − a] (row-major taps: reversing the flat tap index flips every axis).
     const C = this.inChannels * this.outChannels;
     this.#flip = indexMap([taps, C], ([a, j]) => (taps - 1 - a!) * C + j!);
