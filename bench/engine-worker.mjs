@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { wrapConvModel } from './onnx.mjs';
+import { filterToOnnx, toChannelsFirst, toChannelsLast, wrapConvModel } from './onnx.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -34,30 +34,6 @@ export function fill(n, seed) {
 }
 
 const prod = (a) => a.reduce((p, q) => p * q, 1);
-
-/** NHWC-style [B, ...S, C] ↔ NCHW-style [B, C, ...S]. */
-function toChannelsFirst(x, shape) {
-  const [B, ...rest] = shape;
-  const C = rest.pop();
-  const S = prod(rest);
-  const y = new Float32Array(x.length);
-  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) y[(b * C + c) * S + s] = x[(b * S + s) * C + c];
-  return y;
-}
-function toChannelsLast(y, shape) {
-  const [B, C, ...rest] = shape;
-  const S = prod(rest);
-  const x = new Float32Array(y.length);
-  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) x[(b * S + s) * C + c] = y[(b * C + c) * S + s];
-  return x;
-}
-
-/** geoconv filter w[taps, Cin, Cout] → ONNX [Cout, Cin, ...k]. */
-function filterToOnnx(w, taps, cin, cout) {
-  const o = new Float32Array(w.length);
-  for (let t = 0; t < taps; t++) for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) o[(co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co];
-  return o;
-}
 
 /** Periodic pre-padding of a channels-last image by p on every spatial axis. */
 function wrapPad(x, shape, p) {

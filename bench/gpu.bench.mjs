@@ -17,20 +17,24 @@
  * the results = both checks within 1e-4 relative (float32 sums of at most 2400 (forward, input
  * gradient) or 131072 (filter gradient) products; measured errors are ~1e-6).
  *
- * Node without a GPU: the `webgpu` package (Dawn). Without WEBGPU_BACKEND set, Dawn's default
- * backend is tried first, then OpenGL (EGL_PLATFORM=surfaceless: Mesa llvmpipe). On such a SOFTWARE
+ * Node: the `webgpu` package (Dawn), started by bench/webgpu-init.mjs: Dawn's default backend (Vulkan
+ * where there is a GPU driver), else OpenGL (EGL_PLATFORM=surfaceless: Mesa llvmpipe). On such a SOFTWARE
  * adapter (llvmpipe, lavapipe, SwiftShader) the figures are CPU-emulation figures, not GPU figures:
  * the file says so in `note`.
  *
+ * Peer: onnxruntime-web's WebGPU execution provider on the same forward convolutions, same Dawn
+ * backend, GPU-resident input and output (bench/ort-webgpu.mjs), checked on the same sampled elements.
+ *
  * Writes bench/results/gpu-latest.json:
- *   { machine: {...adapter...}, note, peers, results: [{ case, op, pass, engine: 'geoconv-webgpu', medianMs, gflops, ... }] }
- * Peers: onnxruntime-web's WebGPU execution provider does not run in Node reliably (it needs
- * navigator.gpu; the Dawn-backed `webgpu` package is not a supported host), so it is not measured.
+ *   { machine: {...adapter...}, note, method, peers, ratios: { 'S1 conv': geoconv / onnxruntime-web, ... },
+ *     results: [{ case, op, pass, engine: 'geoconv-webgpu' | 'onnxruntime-web-webgpu', medianMs, gflops, ... }] }
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadOrtWebgpu, ortWebgpuConv } from './ort-webgpu.mjs';
+import { initWebgpu } from './webgpu-init.mjs';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -42,21 +46,8 @@ const REPEATS = repIdx >= 0 ? Math.max(1, Number(args[repIdx + 1])) : full ? 10 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = join(root, 'bench', 'results', 'gpu-latest.json');
 
-process.env.EGL_PLATFORM ??= 'surfaceless';
 const gc = await import('../dist/index.js');
-
-// ---------------------------------------------------------------------------------------------
-// The webgpu backend: Dawn's default backend first, then OpenGL (a machine without a GPU driver).
-let picked;
-try {
-  picked = await gc.init({ backend: 'webgpu' });
-} catch (e) {
-  if (process.env.WEBGPU_BACKEND || typeof navigator !== 'undefined') throw e;
-  console.error(`bench: webgpu with Dawn's default backend failed (${e.message.split('\n')[0]}); trying WEBGPU_BACKEND=opengl`);
-  process.env.WEBGPU_BACKEND = 'opengl';
-  picked = await gc.init({ backend: 'webgpu' });
-}
-const gpu = gc.getBackend(picked);
+const gpu = await initWebgpu(gc);
 const ctx = gpu.context;
 console.error(`bench: ${gpu.describe()}`);
 
@@ -175,6 +166,63 @@ function inputs(xs, attrs, cout, seed) {
   };
 }
 
+/** Median wall time (ms) of `call` (which waits for the GPU) over REPEATS runs after WARMUP runs. */
+async function medianTime(call) {
+  for (let i = 0; i < WARMUP; i++) await call();
+  const times = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    await call();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** The peer, loaded on first use after geoconv's own runs; `error` says why it did not run. */
+const peer = { ort: null, error: null };
+async function ortWebgpu() {
+  if (!peer.ort && !peer.error) {
+    try {
+      peer.ort = await loadOrtWebgpu(root);
+    } catch (e) {
+      peer.error = `did not load: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return peer.ort;
+}
+
+/** onnxruntime-web (WebGPU EP) on a case's forward convolution, checked on the sampled elements. */
+async function peerRow(c, d, macs, samples) {
+  const ort = await ortWebgpu();
+  if (!ort) return null;
+  let conv;
+  try {
+    conv = await ortWebgpuConv(ort, { xs: c.xs, x: d.x, w: d.w, cout: c.cout, k: c.k });
+    const y = await conv.output();
+    const nOut = d.g.nOut;
+    // channels-last sample index (b·nOut + o)·Cout + co → NCHW (b·Cout + co)·nOut + o
+    const got = samples.map(([i]) => {
+      const co = i % c.cout;
+      const bo = (i - co) / c.cout;
+      const o = bo % nOut;
+      return y[((bo - o) / nOut * c.cout + co) * nOut + o];
+    });
+    const sampleErr = relErr(got, samples.map(([, v]) => v));
+    const medianMs = await medianTime(() => conv.run());
+    return {
+      case: `${c.name} conv`, op: 'conv', pass: y.every(Number.isFinite) && sampleErr <= TOL, engine: 'onnxruntime-web-webgpu',
+      medianMs: +medianMs.toFixed(3), gflops: +((2 * macs) / medianMs / 1e6).toFixed(3), repeats: REPEATS, sampleRelErr: +sampleErr.toExponential(2),
+    };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`bench: onnxruntime-web (webgpu) failed on ${c.name}: ${msg}`);
+    return { case: `${c.name} conv`, op: 'conv', engine: 'onnxruntime-web-webgpu', error: msg.split('\n')[0] };
+  } finally {
+    await conv?.dispose();
+  }
+}
+
 // 1. The small case on webgpu against ref (float64) for all three ops.
 const small = (() => {
   const xs = [2, 9, 8, 5];
@@ -183,13 +231,13 @@ const small = (() => {
   const errs = {};
   for (const op of OPS) {
     const outs = {};
-    for (const b of ['ref', picked]) {
+    for (const b of ['ref', 'webgpu']) {
       gc.setBackend(b);
       const T = { x: gc.tensor(d.x, xs), w: gc.tensor(d.w, [9, 5, 7]), dy: gc.tensor(d.dy, d.ys) };
       outs[b] = runOp(op, T, attrs, xs);
       for (const t of Object.values(T)) t.dispose();
     }
-    errs[op] = { want: outs.ref, got: outs[picked] };
+    errs[op] = { want: outs.ref, got: outs.webgpu };
   }
   return { xs, errs };
 })();
@@ -212,14 +260,15 @@ const CASES = [
 ];
 
 const results = [];
-for (const c of CASES.filter((k) => !only || only.has(k.name))) {
-  gc.setBackend(picked);
+for (const [ci, c] of CASES.entries()) {
+  if (only && !only.has(c.name)) continue;
+  gc.setBackend('webgpu');
   const attrs = gc.convAttrs(c.D, c.k, { padding: (c.k - 1) / 2, torus: true });
-  const d = inputs(c.xs, attrs, c.cout, 100 + results.length);
+  const d = inputs(c.xs, attrs, c.cout, 100 + 3 * ci);
   const cin = c.xs.at(-1);
   const macs = c.xs[0] * d.g.nOut * d.g.taps * cin * c.cout;
   const T = { x: gc.tensor(d.x, c.xs), w: gc.tensor(d.w, [d.g.taps, cin, c.cout]), dy: gc.tensor(d.dy, d.ys) };
-  const samples = sampled(c.xs[0], d.g, attrs, cin, c.cout, d.x, d.w, d.dy, 24, 7 + results.length);
+  const samples = sampled(c.xs[0], d.g, attrs, cin, c.cout, d.x, d.w, d.dy, 24, 7 + ci);
   for (const op of OPS) {
     // check: sampled elements of this very case
     const y = runOp(op, T, attrs, c.xs);
@@ -230,21 +279,11 @@ for (const c of CASES.filter((k) => !only || only.has(k.name))) {
     const finite = data.every(Number.isFinite);
     const sampleErr = relErr(got, want);
     const pass = finite && sampleErr <= TOL && smallErr[op] <= TOL;
-    // timing
-    for (let i = 0; i < WARMUP; i++) {
-      gc.tidy(() => { runOp(op, T, attrs, c.xs); });
-      await gpu.sync();
-    }
-    const times = [];
-    for (let i = 0; i < REPEATS; i++) {
-      const t0 = performance.now();
+    const medianMs = await medianTime(async () => {
       const out = runOp(op, T, attrs, c.xs);
       await gpu.sync();
-      times.push(performance.now() - t0);
       out.dispose();
-    }
-    times.sort((a, b) => a - b);
-    const medianMs = times[Math.floor(times.length / 2)];
+    });
     const r = {
       case: `${c.name} ${op}`, op, shape: `${c.xs.join('×')}→${c.cout}, ${c.k}^${c.D} taps, periodic`,
       pass, engine: 'geoconv-webgpu', medianMs: +medianMs.toFixed(3), gflops: +((2 * macs) / medianMs / 1e6).toFixed(3),
@@ -254,6 +293,21 @@ for (const c of CASES.filter((k) => !only || only.has(k.name))) {
     console.error(`bench: ${r.case}: ${r.medianMs} ms, ${r.gflops} GFLOP/s, pass ${r.pass} (sampled rel. err ${r.sampleRelErr})`);
   }
   for (const t of Object.values(T)) t.dispose();
+  const p = await peerRow(c, d, macs, samples.conv);
+  if (p) {
+    results.push(p);
+    if (p.gflops) console.error(`bench: ${p.case} onnxruntime-web-webgpu: ${p.medianMs} ms, ${p.gflops} GFLOP/s, pass ${p.pass}`);
+  }
+}
+
+/** geoconv-webgpu / onnxruntime-web-webgpu speed on each forward convolution both ran and passed. */
+function ratios(rows) {
+  const out = {};
+  for (const r of rows.filter((x) => x.engine === 'onnxruntime-web-webgpu' && x.pass)) {
+    const ours = rows.find((x) => x.engine === 'geoconv-webgpu' && x.case === r.case && x.pass);
+    if (ours) out[r.case] = +(ours.gflops / r.gflops).toFixed(3);
+  }
+  return out;
 }
 
 const software = gpu.software === true;
@@ -276,12 +330,16 @@ const report = {
     : 'Hardware adapter.',
   method: `median of ${REPEATS} timed runs after ${WARMUP} warm-up per op (${full ? '--full' : '--quick'}); each run = dispatch + ` +
     'onSubmittedWorkDone, inputs resident on the GPU, no readback; FLOPs = 2·MACs, MACs = B·output pixels·taps·Cin·Cout',
-  peers: { 'onnxruntime-web (webgpu EP)': 'not measured: its WebGPU execution provider needs navigator.gpu and does not run reliably in Node' },
+  peers: {
+    'onnxruntime-web-webgpu': peer.error ?? 'onnxruntime-web ' + (peer.ort?.env.versions.web ?? '?') + ', WebGPU execution provider, same Dawn backend, ' +
+      'Pad(wrap) + Conv in NCHW, input and output GPU-resident (bench/ort-webgpu.mjs); forward convolution only',
+  },
+  ratios: ratios(results),
   date: new Date().toISOString(),
   results,
 };
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
-console.log(JSON.stringify({ wrote: 'bench/results/gpu-latest.json', software, results: results.map(({ case: c, pass, medianMs, gflops }) => ({ case: c, pass, medianMs, gflops })) }));
+console.log(JSON.stringify({ wrote: 'bench/results/gpu-latest.json', software, ratios: report.ratios, results: results.map(({ case: c, engine, pass, medianMs, gflops, error }) => ({ case: c, engine, pass, medianMs, gflops, error })) }));
 gpu.destroy?.();
 process.exit(0);

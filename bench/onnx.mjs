@@ -47,12 +47,10 @@ function tensorProto(name, dims, type, raw) {
 }
 
 function valueInfo(name, shape) {
-  const dims = new Writer();
   const shapeW = new Writer();
   for (const d of shape) shapeW.message(1, new Writer().int(1, d));
   const tensorType = new Writer().int(1, FLOAT).message(2, shapeW);
   const type = new Writer().message(1, tensorType);
-  void dims;
   return new Writer().string(1, name).message(2, type);
 }
 
@@ -99,4 +97,30 @@ export function wrapConvModel({ inputShape, weight, kernel, pad }) {
   m.message(7, g);
   m.message(8, new Writer().string(1, '').int(2, 19));
   return { bytes: m.finish(), outShape };
+}
+
+const prod = (a) => a.reduce((p, q) => p * q, 1);
+
+/** NHWC-style [B, ...S, C] ↔ NCHW-style [B, C, ...S]. */
+export function toChannelsFirst(x, shape) {
+  const [B, ...rest] = shape;
+  const C = rest.pop();
+  const S = prod(rest);
+  const y = new Float32Array(x.length);
+  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) y[(b * C + c) * S + s] = x[(b * S + s) * C + c];
+  return y;
+}
+export function toChannelsLast(y, shape) {
+  const [B, C, ...rest] = shape;
+  const S = prod(rest);
+  const x = new Float32Array(y.length);
+  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) x[(b * S + s) * C + c] = y[(b * C + c) * S + s];
+  return x;
+}
+
+/** geoconv filter w[taps, Cin, Cout] → ONNX [Cout, Cin, ...k]. */
+export function filterToOnnx(w, taps, cin, cout) {
+  const o = new Float32Array(w.length);
+  for (let t = 0; t < taps; t++) for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) o[(co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co];
+  return o;
 }

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import * as g from '../dist/index.js';
+import { initWebgpu } from './webgpu-init.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -16,7 +17,8 @@ const configs = (backendsArg ?? 'wasm:1,wasm:2').split(',').map((s) => {
   return { backend, threads: Number(threads ?? 1) };
 });
 const repeats = quick ? 2 : 5;
-const batches = (args.find((a) => a.startsWith('--batches='))?.split('=')[1] ?? '1,8').split(',').map(Number);
+const batchesArg = args.find((a) => a.startsWith('--batches='))?.split('=')[1];
+const batches = (batchesArg ?? '1,8').split(',').map(Number);
 
 const D = 2, N = 64;
 const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
@@ -33,7 +35,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const { backend, threads } of configs) {
   try {
-    await g.init({ backend, threads });
+    if (backend === 'webgpu') await initWebgpu(g);
+    else await g.init({ backend, threads });
   } catch (e) {
     console.log(`${backend} ×${threads}: unavailable (${e.message})`);
     continue;
@@ -41,7 +44,9 @@ for (const { backend, threads } of configs) {
   const model = new g.UNet({ D, input, output, depth: 32, numDownsamples: 2, numConv: 2 }, g.random.key(1));
   const optimizer = g.optim.adam({ learningRate: 1e-3 });
   const step = g.makeTrainStep(model, optimizer);
-  for (const batch of batches) {
+  const be = g.getBackend();
+  // A software (CPU) WebGPU adapter runs batch 1 only unless --batches says otherwise: a smoke run.
+  for (const batch of be.software && !batchesArg ? [1] : batches) {
     const x = image(batch, input, 2);
     const y = image(batch, output, 3);
     // inference
@@ -72,9 +77,10 @@ for (const { backend, threads } of configs) {
     g.disposeTree(state);
     x.dispose();
     y.dispose();
-    const engine = `geoconv-${backend}${backend === 'wasm' ? `-${g.getBackend().variant ?? ''}` : ''}`;
-    const heap = g.getBackend().heapStats?.();
-    const base = { engine, threads, batch, parameters: model.parameterCount(), peakHeapMiB: heap ? +(heap.peakBytes / 2 ** 20).toFixed(1) : null, rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) };
+    const engine = `geoconv-${backend}${backend === 'wasm' ? `-${be.variant ?? ''}` : ''}`;
+    const heap = be.heapStats?.();
+    const adapter = backend === 'webgpu' ? { adapter: be.describe().replace(/^webgpu: /, '').split(';')[0], software: be.software } : {};
+    const base = { engine, ...adapter, threads, batch, parameters: model.parameterCount(), peakHeapMiB: heap ? +(heap.peakBytes / 2 ** 20).toFixed(1) : null, rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) };
     rows.push({ case: 'unet-64', pass: 'inference', ...base, medianMs: +median(inferMs).toFixed(2), imagesPerSecond: +(batch / (median(inferMs) / 1000)).toFixed(2) });
     rows.push({ case: 'unet-64', pass: 'train-step', ...base, medianMs: +median(stepMs).toFixed(2), imagesPerSecond: +(batch / (median(stepMs) / 1000)).toFixed(2) });
     console.log(`${engine} ×${threads} batch ${batch}: inference ${median(inferMs).toFixed(1)} ms, train step ${median(stepMs).toFixed(1)} ms, peak heap ${base.peakHeapMiB} MiB, rss ${base.rssMiB} MiB`);
@@ -100,7 +106,8 @@ const text = readFileSync(readme, 'utf8');
 if (text.includes(begin) && text.includes(end)) {
   const byKey = new Map(unetRows.map((r) => [`${r.engine} ${r.threads} ${r.batch} ${r.pass}`, r]));
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores, Node ${process.version}); UNet D = 2, 64×64, {(0,0):2, (1,0):2} → {(1,0):1}, depth 32, 2 downsamples, ${unetRows[0]?.parameters ?? '?'} parameters; medians after a warm-up. WebGPU rows measured on a software adapter (Mesa llvmpipe, CPU) are smoke figures, not GPU figures.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores, Node ${process.version}); UNet D = 2, 64×64, {(0,0):2, (1,0):2} → {(1,0):1}, depth 32, 2 downsamples, ${unetRows[0]?.parameters ?? '?'} parameters; medians after a warm-up. WebGPU rows on a software adapter (CPU emulation) are smoke figures, not GPU figures.`,
+    ...unetRows.filter((r) => r.adapter && r.pass === 'inference' && r.batch === 1).map((r) => `${r.engine}: ${r.adapter}${r.software ? ' — SOFTWARE adapter' : ''}.`),
     '',
     '| engine | threads | batch | inference ms | images/s | train step ms | images/s | peak wasm heap MiB |',
     '|---|---|---|---|---|---|---|---|',
