@@ -19,6 +19,8 @@
 //     modulo N on torus axes; elsewhere padding (−1) unless 0 <= p, p ≡ 0 (mod l) and p/l < N
 //     (lib/conv_geometry.wgsl, shared with convFilterGrad.wgsl).
 //   Neighbouring invocations stage neighbouring ci of one pixel (contiguous in channels-last x).
+//   When Cin is a multiple of 4 (uniform), stage_runs replaces this: runs of 4 ci per invocation, one
+//   pixel lookup per run.
 // Unused axes (D < 3) have N = O = K = 1 and cost nothing. Accumulation in f32 (ref: f64).
 //
 // Bindings (group 0):
@@ -53,6 +55,34 @@ fn store_out(index: u32, v: f32) {
   y[index] = v;
 }
 
+// The im2col slice when Cin is a multiple of 4: invocation lid fills the run of 4 reduction indices
+// kq..kq+3 (kq = 4·(lid % 4)) of rows lid / 4 + 16j. A run then lies within one tap, so each row costs
+// one pixel lookup and 4 contiguous loads instead of 4 lookups. The lookups, not the multiply-adds,
+// bounded the per-element path (on llvmpipe S1 ran 2.2× faster with them stubbed out); this path
+// made S1 and S4 1.5× faster there.
+fn stage_runs(t: Tile, k0: u32, lid: u32, Cin: i32) {
+  let kq = (lid % 4u) * 4u;
+  let k = k0 + kq;
+  let inside = k < t.K;
+  let ci = i32(k) % Cin;
+  let a = tap_offsets(i32(k) / Cin);
+  for (var mm = lid / 4u; mm < t.TM; mm += 16u) {
+    let info = rowInfo[mm];
+    var v = vec4<f32>();
+    if (inside && info.x >= 0) {
+      let px = src_pixel(info.x, info.yzw + a);
+      if (px >= 0) {
+        let o = px * Cin + ci;
+        v = vec4<f32>(x[o], x[o + 1], x[o + 2], x[o + 3]);
+      }
+    }
+    stage_a(t, kq, mm, v.x);
+    stage_a(t, kq + 1u, mm, v.y);
+    stage_a(t, kq + 2u, mm, v.z);
+    stage_a(t, kq + 3u, mm, v.w);
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let g = workgroup_index(grid);
@@ -78,25 +108,29 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
 
   workgroupBarrier();
   for (var k0 = 0u; k0 < t.K; k0 += TK) {
-    // Stage the implicit im2col slice: element (mm, kk) for mm = lid / TK + 4j.
-    let k = k0 + kk;
-    if (k < t.K) {
-      let ci = i32(k) % Cin;
-      let a = tap_offsets(i32(k) / Cin);
-      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
-        let info = rowInfo[mm];
-        var v = 0.0;
-        if (info.x >= 0) {
-          let px = src_pixel(info.x, info.yzw + a);
-          if (px >= 0) {
-            v = x[px * Cin + ci];
-          }
-        }
-        stage_a(t, kk, mm, v);
-      }
+    if (Cin % 4 == 0) {
+      stage_runs(t, k0, lid, Cin);
     } else {
-      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
-        stage_a(t, kk, mm, 0.0);
+      // Stage the implicit im2col slice: element (mm, kk) for mm = lid / TK + 4j.
+      let k = k0 + kk;
+      if (k < t.K) {
+        let ci = i32(k) % Cin;
+        let a = tap_offsets(i32(k) / Cin);
+        for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
+          let info = rowInfo[mm];
+          var v = 0.0;
+          if (info.x >= 0) {
+            let px = src_pixel(info.x, info.yzw + a);
+            if (px >= 0) {
+              v = x[px * Cin + ci];
+            }
+          }
+          stage_a(t, kk, mm, v);
+        }
+      } else {
+        for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
+          stage_a(t, kk, mm, 0.0);
+        }
       }
     }
     // Stage w[k0.., n0..] (row-major K × N).

@@ -50,6 +50,30 @@ fn store_out(index: u32, v: f32) {
   out[index] = v;
 }
 
+// The x̃ slice when Cin is a multiple of 4: the tile's rows come in runs of 4 consecutive ci of one
+// tap (m0 and TM are multiples of 4), so an element of a run costs one pixel lookup per 4 rows and 4
+// contiguous loads (as stage_runs in conv.wgsl). Rows >= M (= taps · Cin) come in whole runs.
+fn stage_x_runs(t: Tile, lid: u32, Cin: i32) {
+  for (var e = lid; e < TK * t.rs; e += 64u) {
+    let mm = 4u * (e % t.rs);
+    let kb = e / t.rs;
+    let r = rowInfo[mm];
+    let c = colInfo[kb];
+    var v = vec4<f32>();
+    if (r.x >= 0 && c.x >= 0) {
+      let px = src_pixel(c.x, c.yzw + r.yzw);
+      if (px >= 0) {
+        let o = px * Cin + r.x;
+        v = vec4<f32>(x[o], x[o + 1], x[o + 2], x[o + 3]);
+      }
+    }
+    stage_a(t, kb, mm, v.x);
+    stage_a(t, kb, mm + 1u, v.y);
+    stage_a(t, kb, mm + 2u, v.z);
+    stage_a(t, kb, mm + 3u, v.w);
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let g = workgroup_index(grid);
@@ -96,20 +120,24 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
       stage_b(t, kb, nn, v);
     }
     workgroupBarrier(); // rowInfo (first step) and colInfo are ready
-    // Stage the x̃ slice: element (mm, kb), mm fastest.
-    for (var e = lid; e < TK * t.TM; e += 64u) {
-      let mm = e % t.TM;
-      let kb = e / t.TM;
-      let r = rowInfo[mm];
-      let c = colInfo[kb];
-      var v = 0.0;
-      if (r.x >= 0 && c.x >= 0) {
-        let px = src_pixel(c.x, c.yzw + r.yzw);
-        if (px >= 0) {
-          v = x[px * Cin + r.x];
+    if (Cin % 4 == 0) {
+      stage_x_runs(t, lid, Cin);
+    } else {
+      // Stage the x̃ slice: element (mm, kb), mm fastest.
+      for (var e = lid; e < TK * t.TM; e += 64u) {
+        let mm = e % t.TM;
+        let kb = e / t.TM;
+        let r = rowInfo[mm];
+        let c = colInfo[kb];
+        var v = 0.0;
+        if (r.x >= 0 && c.x >= 0) {
+          let px = src_pixel(c.x, c.yzw + r.yzw);
+          if (px >= 0) {
+            v = x[px * Cin + r.x];
+          }
         }
+        stage_a(t, kb, mm, v);
       }
-      stage_a(t, kb, mm, v);
     }
     workgroupBarrier();
     tile_step(&acc, t, mt);

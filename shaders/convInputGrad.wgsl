@@ -21,7 +21,8 @@
 // grouped by micro-tile: lib/gemm_tile.wgsl); each row's batch offset and v_d are staged once per
 // workgroup; an invocation always stages the same reduction index kk = lid % 16 of a step, so it
 // splits k into (a, q, co) once per step, and neighbouring invocations read neighbouring co
-// (contiguous in dy and in w). f32 accumulation.
+// (contiguous in dy and in w). When Cout is a multiple of 4 (uniform), stage_runs stages runs of 4
+// co per invocation instead: one output-pixel lookup per run. f32 accumulation.
 //
 // Bindings (group 0):
 //   0: uniform Params: convParams layout — head = (D, B, Cin, Cout), ax[2d] = (N, O, K, stride),
@@ -82,6 +83,53 @@ fn out_axis(v: i32, ar: i32, q: i32, d: u32) -> i32 {
   return select(-1, o, o < g.y);
 }
 
+// Both slices when Cout is a multiple of 4: invocation lid fills the run of 4 reduction indices
+// kq..kq+3 (kq = 4·(lid % 4)) of A's rows and B's columns lid / 4 + 16j. A run is 4 consecutive co
+// of one (tap, wrap) — K = taps · Q · Cout comes in whole runs — so a row costs one output-pixel
+// lookup and 4 contiguous loads of dy, a column 4 contiguous loads of w (as stage_runs in conv.wgsl).
+fn stage_runs(t: Tile, k0: u32, lid: u32, O: vec3<i32>) {
+  let Cin = params.head.z;
+  let Cout = params.head.w;
+  let Q = params.wraps.w;
+  let kq = (lid % 4u) * 4u;
+  let k = k0 + kq;
+  let inside = k < t.K;
+  let co = i32(k) % Cout;
+  let aq = i32(k) / Cout;
+  let q = split_index(aq % Q, params.wraps.xyz).yzw;
+  let a = aq / Q;
+  let ar = tap_offsets(a);
+  for (var mm = lid / 4u; mm < t.TM; mm += 16u) {
+    let info = rowInfo[mm];
+    var v = vec4<f32>();
+    if (inside && info.x >= 0) {
+      let o0 = out_axis(info.y, ar.x, q.x, 0u);
+      let o1 = out_axis(info.z, ar.y, q.y, 1u);
+      let o2 = out_axis(info.w, ar.z, q.z, 2u);
+      if (o0 >= 0 && o1 >= 0 && o2 >= 0) {
+        let o = (info.x + (o0 * O.y + o1) * O.z + o2) * Cout + co;
+        v = vec4<f32>(dy[o], dy[o + 1], dy[o + 2], dy[o + 3]);
+      }
+    }
+    stage_a(t, kq, mm, v.x);
+    stage_a(t, kq + 1u, mm, v.y);
+    stage_a(t, kq + 2u, mm, v.z);
+    stage_a(t, kq + 3u, mm, v.w);
+  }
+  for (var nn = lid / 4u; nn < t.TN; nn += 16u) {
+    let ci = t.n0 + nn;
+    var v = vec4<f32>();
+    if (inside && ci < t.N) {
+      let o = (a * Cin + i32(ci)) * Cout + co;
+      v = vec4<f32>(w[o], w[o + 1], w[o + 2], w[o + 3]);
+    }
+    stage_b(t, kq, nn, v.x);
+    stage_b(t, kq + 1u, nn, v.y);
+    stage_b(t, kq + 2u, nn, v.z);
+    stage_b(t, kq + 3u, nn, v.w);
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let g = workgroup_index(grid);
@@ -110,42 +158,46 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
 
   workgroupBarrier();
   for (var k0 = 0u; k0 < t.K; k0 += TK) {
-    let k = k0 + kk;
-    if (k < t.K) {
-      let co = i32(k) % Cout;
-      let aq = i32(k) / Cout;
-      let q = split_index(aq % Q, params.wraps.xyz).yzw;
-      let a = aq / Q;
-      let ar = tap_offsets(a);
-      // A: dy at the output pixel that tap a (wrap q) of row mm comes from.
-      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
-        let info = rowInfo[mm];
-        var v = 0.0;
-        if (info.x >= 0) {
-          let o0 = out_axis(info.y, ar.x, q.x, 0u);
-          let o1 = out_axis(info.z, ar.y, q.y, 1u);
-          let o2 = out_axis(info.w, ar.z, q.z, 2u);
-          if (o0 >= 0 && o1 >= 0 && o2 >= 0) {
-            v = dy[(info.x + (o0 * O.y + o1) * O.z + o2) * Cout + co];
-          }
-        }
-        stage_a(t, kk, mm, v);
-      }
-      // B: w[a, ci, co] for ci = n0 + nn, nn = lid / TK + 4j.
-      for (var nn = lid / TK; nn < t.TN; nn += 64u / TK) {
-        let ci = t.n0 + nn;
-        var v = 0.0;
-        if (ci < t.N) {
-          v = w[(a * Cin + i32(ci)) * Cout + co];
-        }
-        stage_b(t, kk, nn, v);
-      }
+    if (Cout % 4 == 0) {
+      stage_runs(t, k0, lid, O);
     } else {
-      for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
-        stage_a(t, kk, mm, 0.0);
-      }
-      for (var nn = lid / TK; nn < t.TN; nn += 64u / TK) {
-        stage_b(t, kk, nn, 0.0);
+      let k = k0 + kk;
+      if (k < t.K) {
+        let co = i32(k) % Cout;
+        let aq = i32(k) / Cout;
+        let q = split_index(aq % Q, params.wraps.xyz).yzw;
+        let a = aq / Q;
+        let ar = tap_offsets(a);
+        // A: dy at the output pixel that tap a (wrap q) of row mm comes from.
+        for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
+          let info = rowInfo[mm];
+          var v = 0.0;
+          if (info.x >= 0) {
+            let o0 = out_axis(info.y, ar.x, q.x, 0u);
+            let o1 = out_axis(info.z, ar.y, q.y, 1u);
+            let o2 = out_axis(info.w, ar.z, q.z, 2u);
+            if (o0 >= 0 && o1 >= 0 && o2 >= 0) {
+              v = dy[(info.x + (o0 * O.y + o1) * O.z + o2) * Cout + co];
+            }
+          }
+          stage_a(t, kk, mm, v);
+        }
+        // B: w[a, ci, co] for ci = n0 + nn, nn = lid / TK + 4j.
+        for (var nn = lid / TK; nn < t.TN; nn += 64u / TK) {
+          let ci = t.n0 + nn;
+          var v = 0.0;
+          if (ci < t.N) {
+            v = w[(a * Cin + i32(ci)) * Cout + co];
+          }
+          stage_b(t, kk, nn, v);
+        }
+      } else {
+        for (var mm = lid / TK; mm < t.TM; mm += 64u / TK) {
+          stage_a(t, kk, mm, 0.0);
+        }
+        for (var nn = lid / TK; nn < t.TN; nn += 64u / TK) {
+          stage_b(t, kk, nn, 0.0);
+        }
       }
     }
     workgroupBarrier();

@@ -2,11 +2,11 @@
 # Packs what the device machine needs for the WebGPU figures (`run` tool; an NVIDIA GPU with a Vulkan
 # driver, no Node.js, no network) into .cache/device/bundle.tar.xz (git-ignored): this Node binary,
 # dist/ (the built library), and of node_modules only the `webgpu` package with its Linux x64 Dawn
-# binary and the two files of onnxruntime-web's WebGPU build. The device tool carries at most 64 MiB.
+# binary and the three files of onnxruntime-web's WebGPU build. The device tool carries at most 64 MiB.
 # Then: run(command="bash bench/device/run.sh", carry=[".cache/device"], timeout_s=540).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-[ -f dist/index.js ] || npm run build
+npm run build --silent >/dev/null 2>&1 || npm run build # dist must match the sources (quiet unless it fails)
 out=.cache/device
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
@@ -16,7 +16,7 @@ cp -r dist "$stage/dist"
 cp node_modules/webgpu/{package.json,index.js} "$stage/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
 cp node_modules/onnxruntime-web/package.json "$stage/node_modules/onnxruntime-web/"
-cp node_modules/onnxruntime-web/dist/{ort.webgpu.bundle.min.mjs,ort-wasm-simd-threaded.asyncify.wasm} "$stage/node_modules/onnxruntime-web/dist/"
+cp node_modules/onnxruntime-web/dist/{ort.webgpu.bundle.min.mjs,ort-wasm-simd-threaded.asyncify.mjs,ort-wasm-simd-threaded.asyncify.wasm} "$stage/node_modules/onnxruntime-web/dist/"
 rm -rf "$out"
 mkdir -p "$out"
 XZ_OPT="-6 -T0" tar -C "$stage" -cJf "$out/bundle.tar.xz" .

@@ -99,8 +99,13 @@ const CASES: Case[] = [
   mk('20×20 torus, batch 2 (split-K filter gradient)', 2, [20, 20], 3, 5, 3, { padding: 1, torus: true }),
 ];
 
+// The shaders stage runs of 4 channels (one pixel lookup per run) when the channel count along their
+// reduction is a multiple of 4 — Cin for conv and the filter gradient, Cout for the input gradient:
+// every geometry above again on those paths, with K rarely a multiple of the 16-wide step.
+const RUN_CASES: Case[] = CASES.filter((c) => c.cin % 4 !== 0).map((c) => ({ ...c, name: `${c.name}, Cin 4, Cout ${4 * c.cout}`, cin: 4, cout: 4 * c.cout }));
+
 describe('conv, convInputGrad, convFilterGrad vs ref', () => {
-  it.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_n, c, i) => {
+  it.each([...CASES, ...RUN_CASES].map((c, i) => [c.name, c, i] as const))('%s', async (_n, c, i) => {
     await checkConvFamily(c, 1000 + 10 * i);
   });
 
