@@ -1,7 +1,7 @@
 /** Training: optimizers, losses, data, stopping conditions, the loop, rollouts. */
 export * as optim from './optim.js';
 export {
-  sgd, adam, adamw, chain, clipByGlobalNorm, applyUpdates, exponentialDecay, warmupCosineDecay, cosineDecay, linearSchedule,
+  sgd, adam, adamw, chain, flatten, clipByGlobalNorm, applyUpdates, exponentialDecay, warmupCosineDecay, cosineDecay, linearSchedule,
   polynomialSchedule, joinSchedules, scaleByAdam, scaleByLearningRate, addDecayedWeights,
   type GradientTransformation, type OptState, type Schedule, type ScalarOrSchedule, type SgdOptions, type AdamConfig, type AdamWConfig,
 } from './optim.js';

@@ -21,6 +21,8 @@ import type { Tree } from '../autodiff.js';
 import { check } from '../core/errors.js';
 import type { Params } from '../nn/module.js';
 import { add, addScalar, div, maximum, mul, scale as scaleT } from '../ops/binary.js';
+import { concat } from '../ops/concat.js';
+import { slice } from '../ops/gather.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt, square } from '../ops/unary.js';
 import { scalar, tidy, zeros, type Tensor } from '../tensor.js';
@@ -250,6 +252,39 @@ export interface AdamWConfig extends AdamConfig {
 export function adamw({ learningRate, weightDecay = 1e-4, mask, ...o }: AdamWConfig): GradientTransformation {
   checkRate('adamw', 'learningRate', learningRate);
   return chain(scaleByAdam(o), addDecayedWeights(weightDecay, mask), scaleByLearningRate(learningRate));
+}
+
+/** Every leaf of `tree`, in tree order, as one vector `{ flat }` (`{}` for a tree without leaves). */
+function flatTree(tree: Params): Params {
+  const leaves = leavesWithPaths(tree).map(([, t]) => t.reshape([t.size]));
+  return leaves.length === 0 ? {} : { flat: concat(leaves, 0) };
+}
+
+/**
+ * optax.flatten: `inner` works on one vector holding every leaf (tree order) instead of leaf by
+ * leaf. An Adam update is then about 15 large ops plus a slice per leaf, instead of about 14 small
+ * ops per leaf: per-op overhead dominates optimizer time on models with many small leaves, and on
+ * WebGPU every op is a dispatch. Measured on the benchmark UNet (85 leaves, 672k parameters), Adam
+ * update + apply: wasm 10 → 5 ms (under 1 % of a training step), webgpu on llvmpipe 205 → 122 ms.
+ * The state holds flat vectors (checkpoints name them `….flat`), so a state is tied to the
+ * parameter tree's structure, as optax's is; a path `mask` (addDecayedWeights, adamw) inside
+ * sees the one path `flat`.
+ */
+export function flatten(inner: GradientTransformation): GradientTransformation {
+  return {
+    init: (params) => tidy(() => inner.init(flatTree(params))),
+    update: (updates, state, params) => tidy(() => {
+      const r = inner.update(flatTree(updates), state, params && flatTree(params));
+      const flat = (r.updates as { flat?: Tensor }).flat;
+      let offset = 0;
+      const out = mapTree('flatten', [updates], ([u]) => {
+        const piece = slice(flat!, 0, offset, u!.size).reshape(u!.shape);
+        offset += u!.size;
+        return piece;
+      });
+      return { updates: out, state: r.state };
+    }),
+  };
 }
 
 /** params + updates, leaf by leaf: a new tree (the inputs stay alive). */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { memory, tensor, tidy, type Tensor } from '../../../src/index.js';
 import type { Params } from '../../../src/nn/module.js';
 import {
-  adam, adamw, applyUpdates, chain, clipByGlobalNorm, constant, cosineDecay, disposeTree, exponentialDecay, linearSchedule,
+  adam, adamw, applyUpdates, chain, clipByGlobalNorm, constant, cosineDecay, disposeTree, exponentialDecay, flatten, linearSchedule,
   scaleByLearningRate, sgd, warmupCosineDecay, type GradientTransformation, type OptState,
 } from '../../../src/train/optim.js';
 import { allclose, values } from '../../util.js';
@@ -152,6 +152,47 @@ describe('clipByGlobalNorm', () => {
     allclose(r[0]!.w!, [-0.3, -0.4], { rtol: 1e-12 });
     const r2 = run(chain(clipByGlobalNorm(1), scaleByLearningRate(0.5)), { w: [0, 0] }, [{ w: [0.3, 0.4] }]);
     allclose(r2[0]!.w!, [-0.15, -0.2], { rtol: 1e-12 });
+  });
+});
+
+describe('flatten', () => {
+  // Leaves of several shapes in a nested tree, and a gradient sequence that changes sign.
+  const p0 = { a: [1, -2, 3, 0.5, 4, -1], b: [0.25], c: [2, -3, 1] };
+  const grads = [0, 1, 2].map((s) => ({ a: p0.a.map((v, i) => Math.sin(v + i + s)), b: [s - 1], c: p0.c.map((v) => Math.cos(v * s)) }));
+
+  it('gives the leaf-by-leaf result of adamw, sgd with momentum and clipping, step by step', () => {
+    const make: (() => GradientTransformation)[] = [
+      () => adamw({ learningRate: 0.1, weightDecay: 0.3 }),
+      () => chain(clipByGlobalNorm(0.5), sgd({ learningRate: 0.2, momentum: 0.9, nesterov: true })),
+    ];
+    for (const m of make) {
+      const leafwise = run(m(), p0, grads);
+      const flat = run(flatten(m()), p0, grads);
+      flat.forEach((step, i) => {
+        for (const k of Object.keys(p0)) allclose(step[k]!, leafwise[i]![k]!, { rtol: 1e-14, atol: 1e-15 }, `step ${i} leaf ${k}`);
+      });
+    }
+  });
+
+  it('keeps every leaf\'s shape, holds one flat vector per state tree, and leaks nothing', () => {
+    const before = memory().tensors;
+    const params: Params = { a: { w: t64([1, 2, 3, 4, 5, 6], [2, 3]) }, b: t64([5]) };
+    const opt = flatten(adam({ learningRate: 0.1 }));
+    const state = opt.init(params);
+    expect(((state as OptState[])[0] as { mu: { flat: Tensor } }).mu.flat.shape).toEqual([7]);
+    const grads: Params = { a: { w: t64([1, 1, 1, 1, 1, 1], [2, 3]) }, b: t64([1]) };
+    const { updates, state: next } = opt.update(grads, state, params);
+    expect(((updates.a as Params).w as Tensor).shape).toEqual([2, 3]);
+    expect((updates.b as Tensor).shape).toEqual([1]);
+    for (const x of [params, grads, updates, state, next]) disposeTree(x);
+    expect(memory().tensors).toBe(before);
+  });
+
+  it('an empty parameter tree gives an empty update', () => {
+    const opt = flatten(adam({ learningRate: 0.1 }));
+    const { updates, state } = opt.update({}, opt.init({}), {});
+    expect(updates).toEqual({});
+    disposeTree(state);
   });
 });
 
