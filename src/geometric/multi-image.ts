@@ -212,6 +212,39 @@ export class MultiImage {
     return this.getSubset([index]);
   }
 
+  /**
+   * ginjax get_component (as its batch_get_component: our batch axis is always there). Each key's
+   * channels are read as fields × futureSteps (channel = field · futureSteps + step); per step the
+   * components of every key are numbered in key order, field-major then tensor component — with a
+   * density and a pressure scalar and a velocity vector (D = 2): 0 density, 1 pressure, 2 and 3 the
+   * velocity's x and y. Returns the chosen components (an index, negative from the end, or a list
+   * of them) as a scalar image of n · futureSteps channels (component-major, then step).
+   */
+  getComponent(component: number | readonly number[], futureSteps = 1): MultiImage {
+    check(Number.isInteger(futureSteps) && futureSteps >= 1, 'getComponent', 'futureSteps', 'an integer >= 1', futureSteps);
+    const offsets = blockOffsets(this.signature, this.D);
+    const perStep = Array.from({ length: futureSteps }, () => [] as number[]);
+    this.signature.forEach((e, i) => {
+      if (e.channels % futureSteps !== 0) {
+        argError('getComponent', `channels of key (${e.k},${e.parity})`, `a multiple of futureSteps (${futureSteps})`, e.channels);
+      }
+      const T = this.D ** e.k;
+      for (let t = 0; t < futureSteps; t++) {
+        for (let f = 0; f < e.channels / futureSteps; f++) {
+          for (let c = 0; c < T; c++) perStep[t]!.push(offsets[i]! + (f * futureSteps + t) * T + c);
+        }
+      }
+    });
+    const n = perStep[0]!.length;
+    const chosen = (typeof component === 'number' ? [component] : [...component]).map((j) => {
+      check(Number.isInteger(j) && j >= -n && j < n, 'getComponent', 'component', `an integer in [${-n}, ${n})`, j);
+      return j < 0 ? j + n : j;
+    });
+    check(chosen.length > 0, 'getComponent', 'component', 'an index or a non-empty list of indices', component);
+    const columns = chosen.flatMap((j) => perStep.map((cols) => cols[j]!));
+    return this.#with(selectColumns(this.data, columns), [{ k: 0, parity: 0, channels: columns.length }]);
+  }
+
   /** The blocks ravelled in ginjax's layout, concatenated in key order: [size]. */
   toVector(): Tensor {
     return tidy(() => concat(this.signature.map((e) => {

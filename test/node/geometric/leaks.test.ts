@@ -91,6 +91,7 @@ const multiOps: [string, () => Result][] = [
   ['withKeys', () => mA.withKeys([{ k: 2, parity: 1 }, { k: 0, parity: 0 }])],
   ['getSubset', () => mA.getSubset([1, 0])],
   ['getOne', () => mA.getOne(1)],
+  ['getComponent', () => mA.getComponent([0, -1])],
   ['toVector', () => mA.toVector()],
   ['fromVector', () => tidy(() => MultiImage.fromVector(mA.toVector(), mA))],
   ['toScalarMultiImage', () => mA.toScalarMultiImage()],

@@ -190,6 +190,53 @@ describe('MultiImage arithmetic and structure', () => {
     expect(() => m.getSubset([3])).toThrow(/getSubset: index must be an integer in \[0, 3\) \(got 3\)/);
   });
 
+  it('getComponent: ginjax\'s example — density, pressure, velocity x, velocity y — over 2 future steps', () => {
+    // (0,0): [density t0, density t1, pressure t0, pressure t1]; (1,0): [velocity t0, velocity t1]
+    const P = 4;
+    const scalars = tensor(Array.from({ length: 2 * 4 * P }, (_, i) => 100 * (Math.floor(i / P) % 4) + 1000 * Math.floor(i / (4 * P)) + (i % P)), [2, 4, 2, 2]);
+    const vectors = tensor(Array.from({ length: 2 * 2 * P * 2 }, (_, i) => 50000 + 100 * (Math.floor(i / (2 * P)) % 2) + 10 * (i % 2) + 1000 * Math.floor(i / (4 * P)) + (Math.floor(i / 2) % P)), [2, 2, 2, 2, 2]);
+    const m = MultiImage.fromBlocks({ '0,0': scalars, '1,0': vectors }, 2);
+    const pixels = (base: number) => [0, 1, 2, 3].map((p) => base + p);
+    const expectChannels = (got: MultiImage, perBatch: number[][]) => {
+      expect(sig(got)).toEqual([[0, 0, perBatch.length]]);
+      expect(plain(got.block(0, 0))).toEqual([0, 1].flatMap((b) => perBatch.flatMap((ch) => pixels(ch[0]! + 1000 * b))));
+    };
+    expectChannels(m.getComponent(0, 2), [[0], [100]]); // density t0, t1
+    expectChannels(m.getComponent(1, 2), [[200], [300]]); // pressure t0, t1
+    expectChannels(m.getComponent(2, 2), [[50000], [50100]]); // velocity x t0, t1
+    expectChannels(m.getComponent(-1, 2), [[50010], [50110]]); // velocity y t0, t1
+    expectChannels(m.getComponent([3, 0], 2), [[50010], [50110], [0], [100]]);
+    // one step: 4 scalar fields, then the 2 vectors' components
+    expectChannels(m.getComponent([1, 5]), [[100], [50010]]);
+    expect(() => m.getComponent(8)).toThrow(/getComponent: component must be an integer in \[-8, 8\) \(got 8\)/);
+    expect(() => m.getComponent(0, 3)).toThrow(/getComponent: channels of key \(0,0\) must be a multiple of futureSteps \(3\)/);
+  });
+
+  it('getComponent equals ginjax\'s reshape / moveaxis / concatenate definition (D = 3, k up to 2, 3 steps)', () => {
+    const D = 3;
+    const steps = 3;
+    const spatial = [2, 3, 2];
+    const P = 12;
+    const keys: [number, number, number][] = [[0, 0, 3], [1, 1, 6], [2, 0, 3]];
+    const m = MultiImage.fromBlocks(blocks(D, 2, spatial, keys, 130), D);
+    // Per batch element: data[t][p] = concatenation over keys of (field, component) values.
+    const perStep = (b: number) => Array.from({ length: steps }, (_, t) => Array.from({ length: P }, (_, p) => keys.flatMap(([k, parity, C]) => {
+      const T = D ** k;
+      const blk = plain(m.block(k, parity));
+      return Array.from({ length: (C / steps) * T }, (_, j) => {
+        const f = Math.floor(j / T);
+        return blk[((b * C + f * steps + t) * P + p) * T + (j % T)]!;
+      });
+    })));
+    const chosen = [4, 0, 15]; // of 1 + 2·3 + 1·9 = 16 per step
+    const got = plain(m.getComponent(chosen, steps).block(0, 0));
+    const want = [0, 1].flatMap((b) => {
+      const data = perStep(b);
+      return chosen.flatMap((j) => Array.from({ length: steps }, (_, t) => data[t]!.map((row) => row[j]!)).flat());
+    });
+    expect(got).toEqual(want);
+  });
+
   it('toVector is the ravelled blocks in key order; fromVector inverts it', () => {
     const m = MultiImage.fromBlocks(blocks(D, 2, [3, 2], [[1, 1, 1], [0, 0, 2], [2, 0, 1]], 120), D, false);
     const v = m.toVector();
