@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Tree } from '../autodiff.js';
 import type { Backend } from '../backends/backend.js';
 import { key as makeKey, type Key } from '../core/random.js';
+import { State } from '../nn/layers/common.js';
 import { buildModule, type Module, type ModuleConfig, type Params } from '../nn/module.js';
 import { show } from '../core/errors.js';
 import type { Tensor } from '../tensor.js';
@@ -17,7 +18,7 @@ import { deserialize, SafetensorsError, serialize, type SerializeExtra } from '.
 
 /**
  * Saves `model`'s config and `params` (default model.params), plus optionally the optimizer state
- * and step, to `path` atomically (temp file in the same directory, fsync, rename).
+ * and step and the module state (batch-norm statistics), to `path` atomically (temp file in the same directory, fsync, rename).
  */
 export async function save(path: string, model: Module, params?: Params, extra: SerializeExtra = {}): Promise<void> {
   const bytes = await serialize(model, params ?? model.params, extra);
@@ -39,6 +40,8 @@ export interface Loaded {
   readonly metadata: Readonly<Record<string, string>>;
   readonly optState?: Tree;
   readonly step?: number;
+  /** The saved module state (batch-norm running statistics) of the rebuilt model, when saved. */
+  readonly state?: State;
 }
 
 /**
@@ -59,6 +62,7 @@ export async function load(path: string, { key, backend }: LoadOptions = {}): Pr
   const fail = (msg: string): never => {
     disposeTree(d.params);
     if (d.optState !== undefined) disposeTree(d.optState);
+    d.stateTensors?.forEach((t) => t.dispose());
     throw new SafetensorsError(`${where}: ${msg}`);
   };
   if (!d.config) fail('no model config in the metadata (not a geoconv checkpoint; read it with deserialize)');
@@ -84,9 +88,18 @@ export async function load(path: string, { key, backend }: LoadOptions = {}): Pr
     model.dispose();
     fail(problems.join('; '));
   }
+  let state: State | undefined;
+  if (d.stateTensors) {
+    try {
+      state = State.fromNamed(model, d.stateTensors);
+    } catch (e) {
+      model.dispose();
+      fail(e instanceof Error ? e.message : String(e));
+    }
+  }
   const params = zipMap<Params>('load', [model.params], (_l, path) => d.tensors.get(path)!);
   replaceParams(model, params);
-  return { model, params, config, metadata: d.metadata, optState: d.optState, step: d.step };
+  return { model, params, config, metadata: d.metadata, optState: d.optState, step: d.step, state };
 }
 
 /**

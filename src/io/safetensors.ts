@@ -10,12 +10,16 @@
  *   format: "geoconv", format_version: "1", geoconv_version: the package version,
  *   config: the model config JSON (buildModule rebuilds the model from it),
  *   and, with optimizer state: optimizer_state (the state tree as JSON, tensors as
- *   {"__tensor__": name}) and optimizer_step.
+ *   {"__tensor__": name}) and optimizer_step;
+ *   and, with module state (batch-norm running statistics, a `State`): module_state, the JSON list
+ *   of its tensor names.
  * Tensor names are the parameter-tree paths joined with '.' (e.g. "weights.0,0>0,0"); optimizer
- * tensors are prefixed "opt." (e.g. "opt.0.mu.weights.0,0>0,0").
+ * tensors are prefixed "opt." (e.g. "opt.0.mu.weights.0,0>0,0"), module-state tensors "state."
+ * followed by State.named's "<submodule index path>.<entry>" (e.g. "state.1.0.mean").
  */
 import type { Tree } from '../autodiff.js';
 import type { Backend } from '../backends/backend.js';
+import { State } from '../nn/layers/common.js';
 import type { Module, ModuleConfig, Params } from '../nn/module.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { isPlainObject, leavesWithPaths } from '../train/tree.js';
@@ -26,6 +30,7 @@ export const FORMAT_VERSION = '1';
 /** The safetensors reference implementation refuses headers above this size; so do we. */
 const MAX_HEADER = 100_000_000;
 const OPT_PREFIX = 'opt.';
+const STATE_PREFIX = 'state.';
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface TensorInfo {
@@ -39,6 +44,8 @@ export interface SerializeExtra {
   readonly optState?: Tree;
   /** Optimizer step count (saved as metadata.optimizer_step). */
   readonly step?: number;
+  /** Module state to save (batch-norm running statistics); needs the Module, not just its config. */
+  readonly state?: State;
   /** Extra metadata (string → string; geoconv's own keys cannot be overridden). */
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -53,13 +60,15 @@ export interface Deserialized {
   readonly tensors: ReadonlyMap<string, Tensor>;
   readonly optState?: Tree;
   readonly step?: number;
+  /** Module-state tensors by State.named's names (rebuild the State with State.fromNamed(model, …)). */
+  readonly stateTensors?: ReadonlyMap<string, Tensor>;
 }
 
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
 
-const RESERVED = ['format', 'format_version', 'geoconv_version', 'config', 'optimizer_state', 'optimizer_step'];
+const RESERVED = ['format', 'format_version', 'geoconv_version', 'config', 'optimizer_state', 'optimizer_step', 'module_state'];
 
 interface Entry {
   readonly name: string;
@@ -78,7 +87,7 @@ function collect(model: Module | ModuleConfig, params: Params, extra: SerializeE
     entries.push({ name, t });
   };
   for (const [path, t] of leavesWithPaths(params)) {
-    if (path === '__metadata__' || path.startsWith(OPT_PREFIX)) throw new SafetensorsError(`serialize: parameter name "${path}" is reserved`);
+    if (path === '__metadata__' || path.startsWith(OPT_PREFIX) || path.startsWith(STATE_PREFIX)) throw new SafetensorsError(`serialize: parameter name "${path}" is reserved`);
     add(path, t);
   }
   const metadata: Record<string, string> = {};
@@ -102,6 +111,18 @@ function collect(model: Module | ModuleConfig, params: Params, extra: SerializeE
       return node;
     };
     metadata.optimizer_state = JSON.stringify(skeleton(extra.optState, ''));
+  }
+  if (extra.state !== undefined) {
+    if (!(extra.state instanceof State)) throw new SafetensorsError('serialize: state must be a State');
+    if (config === model) throw new SafetensorsError('serialize: saving a State needs the Module (its module paths), not only its config');
+    let named: Map<string, Tensor>;
+    try {
+      named = extra.state.named(model as Module);
+    } catch (e) {
+      throw new SafetensorsError(`serialize: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const [name, t] of named) add(STATE_PREFIX + name, t);
+    metadata.module_state = JSON.stringify([...named.keys()]);
   }
   if (extra.step !== undefined) {
     if (!(Number.isInteger(extra.step) && extra.step >= 0)) throw new SafetensorsError(`serialize: step must be an integer >= 0 (got ${extra.step})`);
@@ -273,6 +294,20 @@ function insert(tree: Record<string, unknown>, name: string, value: Tensor, wher
   });
 }
 
+/** metadata.module_state: a JSON array of distinct strings. */
+function parseNames(text: string, where: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(`${where}: corrupted metadata: "module_state" is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!Array.isArray(v) || !v.every((n) => typeof n === 'string') || new Set(v).size !== v.length) {
+    throw new SafetensorsError(`${where}: corrupted metadata: "module_state" must be a JSON array of distinct tensor names`);
+  }
+  return v as string[];
+}
+
 /**
  * Reads safetensors bytes into tensors (F32 only) on the current backend (or `backend`): the model
  * config (from the metadata), the parameter tree, and the optimizer state and step when saved.
@@ -308,8 +343,21 @@ export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, {
     const params: Record<string, unknown> = {};
     const paramTensors = new Map<string, Tensor>();
     const hasOpt = metadata.optimizer_state !== undefined;
+    const stateNames = metadata.module_state === undefined ? null : parseNames(metadata.module_state, where);
+    let stateTensors: Map<string, Tensor> | undefined;
+    if (stateNames) {
+      stateTensors = new Map(stateNames.map((n) => {
+        const t = byName.get(STATE_PREFIX + n);
+        if (!t) throw new SafetensorsError(`${where}: missing tensor "${STATE_PREFIX + n}" of the module state`);
+        return [n, t];
+      }));
+    }
     for (const [name, t] of byName) {
       if (hasOpt && name.startsWith(OPT_PREFIX)) continue;
+      if (stateNames && name.startsWith(STATE_PREFIX)) {
+        if (!stateTensors!.has(name.slice(STATE_PREFIX.length))) throw new SafetensorsError(`${where}: tensor "${name}" is not part of the saved module state`);
+        continue;
+      }
       insert(params, name, t, where);
       paramTensors.set(name, t);
     }
@@ -340,7 +388,7 @@ export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, {
         if (name.startsWith(OPT_PREFIX) && !used.has(name)) throw new SafetensorsError(`${where}: tensor "${name}" is not part of the saved optimizer state`);
       }
     }
-    return { config, params: params as Params, metadata, tensors: paramTensors, optState, step };
+    return { config, params: params as Params, metadata, tensors: paramTensors, optState, step, stateTensors };
   } catch (e) {
     made.forEach((t) => t.dispose());
     throw e;

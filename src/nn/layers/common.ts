@@ -97,6 +97,18 @@ export function packBlocks(x: MultiImage, blocks: readonly Tensor[]): Tensor {
 // ---------------------------------------------------------------------------------------------
 // State (batch-norm running statistics)
 
+/** Every module of `model` (itself included) with its path of submodule indices ("" for `model`). */
+function modulePaths(model: Module): Map<Module, string> {
+  const out = new Map<Module, string>();
+  const walk = (m: Module, path: string) => {
+    if (out.has(m)) return;
+    out.set(m, path);
+    m.submodules().forEach((s, i) => walk(s, path ? `${path}.${i}` : String(i)));
+  };
+  walk(model, '');
+  return out;
+}
+
 /**
  * Mutable, non-trainable state of stateful modules (BatchNorm running statistics), keyed by the
  * module object. Pass one in `options.state`: in training mode a BatchNorm writes its updated
@@ -121,6 +133,46 @@ export class State {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /**
+   * The entries of `model`'s modules as named tensors for checkpoints: "<path>.<entry>", the path
+   * being the module's submodule indices from `model` (depth first, e.g. "0.2.mean"; "mean" for
+   * `model` itself). The same config rebuilds the same paths. Entries of other modules are an error.
+   */
+  named(model: Module): Map<string, Tensor> {
+    const paths = modulePaths(model);
+    const out = new Map<string, Tensor>();
+    for (const [m, value] of this.#entries) {
+      const path = paths.get(m);
+      if (path === undefined) throw new Error(`State.named: the state holds statistics of a ${m.config.type} module that is not part of the ${model.config.type} model`);
+      for (const [name, t] of Object.entries(value)) out.set(path ? `${path}.${name}` : name, t);
+    }
+    return out;
+  }
+
+  /**
+   * The inverse of `named` for a (rebuilt) `model`: the store takes the tensors. A name that is not
+   * "<path of one of model's modules>.<entry>", or whose shape differs from that module's initial
+   * statistics, is an error naming it.
+   */
+  static fromNamed(model: Module, tensors: ReadonlyMap<string, Tensor>): State {
+    const byPath = new Map([...modulePaths(model)].map(([m, p]) => [p, m]));
+    const grouped = new Map<Module, Record<string, Tensor>>();
+    for (const [name, t] of tensors) {
+      const cut = name.lastIndexOf('.');
+      const m = byPath.get(cut < 0 ? '' : name.slice(0, cut));
+      const entry = name.slice(cut + 1);
+      const initial = (m as { initialState?: Readonly<Record<string, Tensor>> } | undefined)?.initialState?.[entry];
+      if (!m || !initial) throw new Error(`State.fromNamed: "${name}" names no statistic of a module of the ${model.config.type} model`);
+      if (initial.shape.length !== t.shape.length || initial.shape.some((n, i) => n !== t.shape[i])) {
+        throw new Error(`State.fromNamed: "${name}" has shape [${t.shape}], the module expects [${initial.shape}]`);
+      }
+      grouped.set(m, { ...grouped.get(m), [entry]: t });
+    }
+    const state = new State();
+    for (const [m, value] of grouped) state.set(m, value);
+    return state;
   }
 
   dispose(): void {

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { memory, random, tensor, version, type Tensor } from '../../../src/index.js';
 import { MultiImage } from '../../../src/geometric/multi-image.js';
 import { ConvContract } from '../../../src/nn/conv-contract.js';
-import { BatchNorm, Sequential } from '../../../src/nn/layers/index.js';
+import { BatchNorm, Sequential, State } from '../../../src/nn/layers/index.js';
 import { buildModule, type Params } from '../../../src/nn/module.js';
 import { load, save } from '../../../src/io/checkpoint-node.js';
 import { loadCheckpoint, saveCheckpoint } from '../../../src/io/index.js';
@@ -221,6 +221,62 @@ describe('checkpoint files (Node)', () => {
     expect(outputOf(b.model, b.params, x)).toEqual(outputOf(model, model.params, x));
     b.model.dispose();
     for (const m of [x, model]) m.dispose();
+  });
+
+  it('batch-norm running statistics round-trip as module state ("state.<module path>.<entry>")', async () => {
+    const before = memory().tensors;
+    const dir = tmp();
+    const path = join(dir, 'bn.safetensors');
+    const model = new Sequential([make(), new Sequential([new BatchNorm({ D, input: output })])]);
+    const x = sample();
+    const state = new State();
+    for (let i = 0; i < 2; i++) model.apply(model.params, x, { training: true, state } as never).dispose();
+    const inference = (m: Sequential, s?: State) => {
+      const y = m.apply(m.params, x, { training: false, state: s } as never);
+      const v = Array.from(values(y.data));
+      y.dispose();
+      return v;
+    };
+    await save(path, model, undefined, { state });
+    const { data, meta } = readBySpec(readFileSync(path));
+    expect(JSON.parse(meta.module_state!).sort()).toEqual(['1.0.mean', '1.0.var']);
+    expect(data['state.1.0.mean']!.values.length).toBe(4); // 2 scalars + 1 vector, D = 2
+    const l = await load(path);
+    expect(l.state!.size).toBe(1);
+    const seq = l.model as Sequential;
+    // ref computes the statistics in float64; the file holds float32
+    allclose(inference(seq, l.state), inference(model, state), { rtol: 1e-6, atol: 1e-7 });
+    expect(inference(seq)).not.toEqual(inference(model, state)); // the saved statistics matter
+    // bytes API: deserialize gives the tensors, State.fromNamed binds them to a rebuilt model
+    const d = deserialize(readFileSync(path));
+    const rebuilt = buildModule(d.config!, random.key(0));
+    const s2 = State.fromNamed(rebuilt, d.stateTensors!);
+    expect(s2.size).toBe(1);
+    for (const m of [rebuilt, s2, l.model, l.state!, state, x, model]) m.dispose();
+    disposeTree(d.params);
+    expect(memory().tensors).toBe(before);
+  });
+
+  it('module state: clear errors for foreign modules, unknown names, wrong shapes and a config-only save', async () => {
+    const model = new Sequential([make(), new BatchNorm({ D, input: output })]);
+    const other = new BatchNorm({ D, input: output });
+    const foreign = new State();
+    foreign.set(other, { mean: tensor([0, 0, 0]), var: tensor([1, 1, 1]) });
+    await expect(serialize(model, undefined, { state: foreign })).rejects.toThrow(/statistics of a BatchNorm module that is not part of the Sequential model/);
+    await expect(serialize(model.config, model.params, { state: new State() })).rejects.toThrow(/needs the Module/);
+    const t3 = tensor([0, 0, 0]);
+    expect(() => State.fromNamed(model, new Map([['2.mean', t3]]))).toThrow(/"2.mean" names no statistic of a module of the Sequential model/);
+    expect(() => State.fromNamed(model, new Map([['1.scale', t3]]))).toThrow(/"1.scale" names no statistic/);
+    const t2 = tensor([0, 0]);
+    expect(() => State.fromNamed(model, new Map([['1.mean', t2]]))).toThrow(/"1.mean" has shape \[2\], the module expects \[4\]/);
+    // a file whose module_state lists a tensor it lacks
+    const good = await serialize(model, undefined, { state: new State() });
+    const { n, text } = readBySpec(good);
+    const header = JSON.parse(text) as Record<string, unknown>;
+    header.__metadata__ = { ...(header.__metadata__ as Record<string, string>), module_state: JSON.stringify(['1.mean']) };
+    const bad = craft(header, good.subarray(8 + n));
+    expect(() => deserialize(bad)).toThrow(/missing tensor "state.1.mean" of the module state/);
+    for (const m of [t3, t2, other, foreign, model]) m.dispose();
   });
 
   it('nested models (Sequential): names are tree paths; sub-modules get the loaded parameters too', async () => {
