@@ -76,10 +76,7 @@ fn stage_runs(t: Tile, k0: u32, lid: u32, Cin: i32) {
         v = vec4<f32>(x[o], x[o + 1], x[o + 2], x[o + 3]);
       }
     }
-    stage_a(t, kq, mm, v.x);
-    stage_a(t, kq + 1u, mm, v.y);
-    stage_a(t, kq + 2u, mm, v.z);
-    stage_a(t, kq + 3u, mm, v.w);
+    stage_a_run(t, kq, mm, v);
   }
 }
 

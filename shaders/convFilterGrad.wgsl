@@ -67,10 +67,7 @@ fn stage_x_runs(t: Tile, lid: u32, Cin: i32) {
         v = vec4<f32>(x[o], x[o + 1], x[o + 2], x[o + 3]);
       }
     }
-    stage_a(t, kb, mm, v.x);
-    stage_a(t, kb, mm + 1u, v.y);
-    stage_a(t, kb, mm + 2u, v.z);
-    stage_a(t, kb, mm + 3u, v.w);
+    stage_a_rows(t, kb, mm, v);
   }
 }
 

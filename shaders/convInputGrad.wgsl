@@ -111,10 +111,7 @@ fn stage_runs(t: Tile, k0: u32, lid: u32, O: vec3<i32>) {
         v = vec4<f32>(dy[o], dy[o + 1], dy[o + 2], dy[o + 3]);
       }
     }
-    stage_a(t, kq, mm, v.x);
-    stage_a(t, kq + 1u, mm, v.y);
-    stage_a(t, kq + 2u, mm, v.z);
-    stage_a(t, kq + 3u, mm, v.w);
+    stage_a_run(t, kq, mm, v);
   }
   for (var nn = lid / 4u; nn < t.TN; nn += 16u) {
     let ci = t.n0 + nn;
@@ -123,10 +120,7 @@ fn stage_runs(t: Tile, k0: u32, lid: u32, O: vec3<i32>) {
       let o = (a * Cin + i32(ci)) * Cout + co;
       v = vec4<f32>(w[o], w[o + 1], w[o + 2], w[o + 3]);
     }
-    stage_b(t, kq, nn, v.x);
-    stage_b(t, kq + 1u, nn, v.y);
-    stage_b(t, kq + 2u, nn, v.z);
-    stage_b(t, kq + 3u, nn, v.w);
+    stage_b_run(t, kq, nn, v);
   }
 }
 

@@ -18,6 +18,9 @@
 //   fn micro_tile(t, lid) -> vec2<u32> — invocation lid's (tx, ty);
 //   fn stage_a(t, kk, mm, v), fn stage_b(t, kk, nn, v) — store A(m0 + mm, k0 + kk) or
 //     B(k0 + kk, n0 + nn) of the current step;
+//   fn stage_a_run(t, kk, mm, v), fn stage_b_run(t, kk, nn, v) — the same for a run of 4
+//     reduction indices kk..kk+3 (v[e] at kk + e); fn stage_a_rows(t, kk, mm, v) — a run of 4
+//     rows mm..mm+3 of A (v[e] at mm + e);
 //   fn tile_step(&acc, t, mt) — the 16 rank-1 updates of one step;
 //   fn store_tile(&acc, t, mt) — writes the micro-tile to out[outer, i, j] (row-major M × N per
 //     outer) through the including shader's store_out, skipping rows >= M and columns >= N.
@@ -63,6 +66,24 @@ fn stage_a(t: Tile, kk: u32, mm: u32, v: f32) {
 
 fn stage_b(t: Tile, kk: u32, nn: u32, v: f32) {
   Bs[kk * t.cs + nn % t.cs][nn / t.cs] = v;
+}
+
+fn stage_a_run(t: Tile, kk: u32, mm: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    stage_a(t, kk + e, mm, v[e]);
+  }
+}
+
+fn stage_b_run(t: Tile, kk: u32, nn: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    stage_b(t, kk + e, nn, v[e]);
+  }
+}
+
+fn stage_a_rows(t: Tile, kk: u32, mm: u32, v: vec4<f32>) {
+  for (var e = 0u; e < 4u; e++) {
+    stage_a(t, kk, mm + e, v[e]);
+  }
 }
 
 fn tile_step(acc: ptr<function, array<vec4<f32>, 4>>, t: Tile, mt: vec2<u32>) {
