@@ -8,6 +8,7 @@ import { split, uniform, type Key } from '../../core/random.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import { keyName, type Signature, type SignatureLike } from '../../geometric/signature.js';
 import { add, addScalar, div, mul, sub as subT } from '../../ops/binary.js';
+import { permute } from '../../ops/gather.js';
 import { matmul } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
 import { abs, sqrt, square } from '../../ops/unary.js';
@@ -80,17 +81,22 @@ export class VectorNeuronNonlinear extends Module {
   }
 }
 
-/** The VN rule on x [R, c, T] with W [c, c]. */
+/**
+ * The VN rule on x [R, c, T] with W [c, c]. It runs on x's transpose [R, T, c], where W·x at every
+ * pixel is ONE matmul of the R·T rows by Wᵀ: as R products [c, c]·[c, T] it was the slowest part of
+ * a UNet's nonlinearities (wasm, R = 4096, c = 32, T = 2: 3.1 ms a call, 2.7 GFLOP/s).
+ */
 export function vectorNeuron(x: Tensor, W: Tensor, activation: ActivationName, eps: number): Tensor {
   return tidy(() => {
-    const [R, c] = x.shape as [number, number, number];
-    const q = matmul(W, x); // [R, c, T]
-    const qNorm = sqrt(sum(square(q), [2])).reshape([R, c, 1]);
+    const [R, c, T] = x.shape as [number, number, number];
+    const xt = permute(x, [0, 2, 1]);
+    const q = matmul(xt.reshape([R * T, c]), W, false, true).reshape([R, T, c]);
+    const qNorm = sqrt(sum(square(q), [1])).reshape([R, 1, c]);
     const qHat = div(q, addScalar(qNorm, eps));
-    const s = sum(mul(x, qHat), [2]).reshape([R, c, 1]);
+    const s = sum(mul(xt, qHat), [1]).reshape([R, 1, c]);
     const parallel = mul(s, qHat);
     const gate = div(activate(activation, s), addScalar(abs(s), eps));
-    return add(mul(gate, parallel), subT(x, parallel));
+    return permute(add(mul(gate, parallel), subT(xt, parallel)), [0, 2, 1]);
   });
 }
 
