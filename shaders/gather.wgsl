@@ -1,14 +1,16 @@
-// gather.wgsl — out[i] = index[i] < 0 ? 0 : x[index[i]] (src/ops/gather.ts): permutations, slices,
-// flips, broadcasts, the group action and diagonal extraction all reach the GPU as this one kernel.
+// gather.wgsl — out[b, i] = index[i] < 0 ? 0 : x[b, index[i]] for each of `blocks` consecutive
+// blocks of x and out (src/ops/gather.ts): permutations, slices, flips, broadcasts, the group action
+// and diagonal extraction all reach the GPU as this one kernel.
 //
 // Algorithm: one invocation per output element. The index map is uploaded once per Int32Array and
 // kept on the GPU (src/backends/webgpu/kernels/indexmaps.ts), so repeated gathers with the same map
 // upload nothing.
 //
 // Bindings (group 0):
-//   0: uniform Params { n: u32 (output elements) }
+//   0: uniform Params { n: u32 (output elements, all blocks), nIndex: u32 (the map's length = one
+//      output block), nIn: u32 (one block of x) }
 //   1: storage, read        x: array<f32>
-//   2: storage, read        index: array<i32>  (n entries, each -1 or a valid index into x)
+//   2: storage, read        index: array<i32>  (nIndex entries, each -1 or an index into a block of x)
 //   3: storage, read_write  out: array<f32>
 //
 // Dispatch: ceil(n / WG) workgroups of WG in a 2D grid; element = (workgroup_id.y ·
@@ -18,9 +20,9 @@
 
 struct Params {
   n: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  nIndex: u32,
+  nIn: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -36,10 +38,11 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   if (i >= params.n) {
     return;
   }
-  let j = index[i];
+  let b = i / params.nIndex;
+  let j = index[i - b * params.nIndex];
   var v = 0.0;
   if (j >= 0) {
-    v = x[u32(j)];
+    v = x[b * params.nIn + u32(j)];
   }
   out[i] = v;
 }

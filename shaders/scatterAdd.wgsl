@@ -1,16 +1,18 @@
-// scatterAdd.wgsl — out = zeros(n); out[index[i]] += x[i] (src/ops/gather.ts), deterministically and
-// without atomics (WGSL has no atomic f32 add).
+// scatterAdd.wgsl — out = zeros; out[b, index[i]] += x[b, i] for each of `blocks` consecutive blocks
+// of x and out (src/ops/gather.ts), deterministically and without atomics (WGSL has no atomic f32 add).
 //
 // Algorithm: a gather-sum over the inverse map. The host inverts the index map once per Int32Array
-// (and output size) into CSR form — for each output j the sources i with index[i] = j, in increasing
-// i (ref's order) — uploads it once and caches it (src/backends/webgpu/kernels/indexmaps.ts). One
-// invocation per output element sums its sources in order, in f32; outputs without sources get 0.
+// (and output block size) into CSR form — for each output j of a block the sources i with
+// index[i] = j, in increasing i (ref's order) — uploads it once and caches it
+// (src/backends/webgpu/kernels/indexmaps.ts). One invocation per output element sums its sources of
+// its block in order, in f32; outputs without sources get 0.
 //
 // Bindings (group 0):
-//   0: uniform Params { n: u32 (output elements) }
+//   0: uniform Params { n: u32 (output elements, all blocks), nBlock: u32 (one output block),
+//      nIn: u32 (one block of x = the map's length) }
 //   1: storage, read        x: array<f32>
-//   2: storage, read        csr: array<u32>  (offsets[0..n] then sources: output j sums
-//                           x[csr[n + 1 + p]] for p in [csr[j], csr[j + 1]))
+//   2: storage, read        csr: array<u32>  (offsets[0..nBlock] then sources: output j of block b
+//                           sums x[b · nIn + csr[nBlock + 1 + p]] for p in [csr[j], csr[j + 1]))
 //   3: storage, read_write  out: array<f32>
 //
 // Dispatch: ceil(n / WG) workgroups of WG in a 2D grid; element = (workgroup_id.y ·
@@ -20,9 +22,9 @@
 
 struct Params {
   n: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  nBlock: u32,
+  nIn: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -34,14 +36,17 @@ override WG: u32 = 256u;
 
 @compute @workgroup_size(WG)
 fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
-  let j = workgroup_index(grid) * WG + lid;
-  if (j >= params.n) {
+  let i = workgroup_index(grid) * WG + lid;
+  if (i >= params.n) {
     return;
   }
-  let src = params.n + 1u;
+  let b = i / params.nBlock;
+  let j = i - b * params.nBlock;
+  let src = params.nBlock + 1u;
+  let base = b * params.nIn;
   var acc = 0.0;
   for (var p = csr[j]; p < csr[j + 1u]; p++) {
-    acc += x[csr[src + p]];
+    acc += x[base + csr[src + p]];
   }
-  out[j] = acc;
+  out[i] = acc;
 }

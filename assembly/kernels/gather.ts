@@ -1,9 +1,10 @@
 /**
  * Index-map kernels, semantics of src/backends/ref/gather.ts. `idx` points at an Int32 copy of the
- * op's index map (cached per map by src/backends/wasm/gather.ts).
+ * op's index map (cached per map by src/backends/wasm/gather.ts), applied to each of `blocks`
+ * consecutive blocks of x and out.
  *
- *   gather(x, idx, out, p)       p = [n]:       out[i] = idx[i] < 0 ? 0 : x[idx[i]]        (i < n)
- *   scatterAdd(x, idx, out, p)   p = [n, nOut]: out = 0; out[idx[i]] += x[i] where idx[i] >= 0
+ *   gather(x, idx, out, p)       p = [n, blocks, nIn]:  out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]]   (i < n)
+ *   scatterAdd(x, idx, out, p)   p = [n, blocks, nOut]: out = 0; out[b, idx[i]] += x[b, i] where idx[i] >= 0
  *
  * gather is branch-free: an index of −1 reads x[−1] (the 4 bytes below x, inside the heap, which
  * starts above the module's static data) and selects +0 instead. scatterAdd adds in index order,
@@ -12,6 +13,12 @@
 
 export function gather(x: usize, idx: usize, out: usize, p: usize): void {
   const n = <usize>load<i32>(p);
+  const blocks = <usize>load<i32>(p, 4);
+  const inBytes = <usize>load<i32>(p, 8) << 2;
+  for (let b: usize = 0; b < blocks; b++, x += inBytes, out += n << 2) gatherBlock(x, idx, out, n);
+}
+
+function gatherBlock(x: usize, idx: usize, out: usize, n: usize): void {
   const end4 = out + ((n & ~(<usize>3)) << 2);
   const end = out + (n << 2);
   for (; out < end4; out += 16, idx += 16) {
@@ -32,13 +39,16 @@ export function gather(x: usize, idx: usize, out: usize, p: usize): void {
 
 export function scatterAdd(x: usize, idx: usize, out: usize, p: usize): void {
   const n = <usize>load<i32>(p);
-  const nOut = <usize>load<i32>(p, 4);
-  memory.fill(out, 0, nOut << 2);
-  for (let i: usize = 0; i < n; i++) {
-    const j = load<i32>(idx + (i << 2));
-    if (j >= 0) {
-      const o = out + (<usize>j << 2);
-      store<f32>(o, load<f32>(o) + load<f32>(x + (i << 2)));
+  const blocks = <usize>load<i32>(p, 4);
+  const nOut = <usize>load<i32>(p, 8);
+  memory.fill(out, 0, (blocks * nOut) << 2);
+  for (let b: usize = 0; b < blocks; b++, x += n << 2, out += nOut << 2) {
+    for (let i: usize = 0; i < n; i++) {
+      const j = load<i32>(idx + (i << 2));
+      if (j >= 0) {
+        const o = out + (<usize>j << 2);
+        store<f32>(o, load<f32>(o) + load<f32>(x + (i << 2)));
+      }
     }
   }
 }

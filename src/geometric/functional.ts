@@ -49,7 +49,6 @@ export function multicontract(x: Tensor, D: number, k: number, pairs: readonly (
     'multicontract', 'indices', `distinct tensor indices in [0, ${k})`, pairs.map((p) => `(${p})`));
   const prefix = x.shape.slice(0, x.shape.length - k);
   const rest = [...Array(k).keys()].filter((i) => !used.includes(i));
-  const T = D ** k;
   const tStrides = stridesOf(tensorShape(D, k));
   const nRest = D ** rest.length;
   const nDiag = D ** pairs.length;
@@ -64,10 +63,7 @@ export function multicontract(x: Tensor, D: number, k: number, pairs: readonly (
     return flat;
   });
   return tidy(() => {
-    const n = sizeOf(prefix);
-    const index = new Int32Array(n * pattern.length);
-    for (let p = 0; p < n; p++) for (let q = 0; q < pattern.length; q++) index[p * pattern.length + q] = p * T + pattern[q]!;
-    const g = gather(x, [...prefix, nRest, nDiag], index);
+    const g = gather(x, [...prefix, nRest, nDiag], pattern, sizeOf(prefix));
     return sum(g, [g.shape.length - 1]).reshape([...prefix, ...tensorShape(D, rest.length)]);
   });
 }
@@ -107,13 +103,9 @@ export function groupAction(x: Tensor, D: number, k: number, parity: number, g: 
   check(g.D === D, 'timesGroupElement', 'group element D', `${D}`, g.D);
   const { lead, spatial } = splitShape('timesGroupElement', x.shape, D, k);
   const map = actionMap(g, spatial, k, parity);
-  const P = map.index.length;
-  const L = sizeOf(lead);
-  const index = new Int32Array(L * P);
-  for (let l = 0; l < L; l++) for (let i = 0; i < P; i++) index[l * P + i] = l * P + map.index[i]!;
   const outShape = [...lead, ...map.outSpatial, ...tensorShape(D, k)];
   return tidy(() => {
-    const moved = gather(x, outShape, index);
+    const moved = gather(x, outShape, map.index, sizeOf(lead));
     if (map.sign.every((s) => s === 1)) return moved;
     return mul(moved, tensor(Float32Array.from(map.sign), [...map.outSpatial, ...tensorShape(D, k)], x.backend));
   });
@@ -276,11 +268,10 @@ export function maxPool(x: Tensor, D: number, k: number, p: number, useNorm = tr
 export function unpool(x: Tensor, D: number, k: number, p: number): Tensor {
   const { lead, spatial } = splitShape('unpool', x.shape, D, k);
   check(Number.isInteger(p) && p >= 1, 'unpool', 'patch', 'an integer >= 1', p);
-  const outShape = [...lead, ...spatial.map((n) => n * p), ...tensorShape(D, k)];
-  const src = stridesOf(x.shape);
-  const nl = lead.length;
-  const index = memoIndex(`unpool ${x.shape} | ${D} ${k} ${p}`, () => indexMap(outShape, (c) => c.reduce((s, v, i) => s + (i >= nl && i < nl + D ? Math.floor(v / p) : v) * src[i]!, 0)));
-  return gather(x, outShape, index);
+  const inner = [...spatial.map((n) => n * p), ...tensorShape(D, k)];
+  const src = stridesOf([...spatial, ...tensorShape(D, k)]);
+  const index = memoIndex(`unpool ${spatial} | ${D} ${k} ${p}`, () => indexMap(inner, (c) => c.reduce((s, v, i) => s + (i < D ? Math.floor(v / p) : v) * src[i]!, 0)));
+  return gather(x, [...lead, ...inner], index, sizeOf(lead));
 }
 
 /** Largest pixel norm (a 0-d tensor). */

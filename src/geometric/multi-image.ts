@@ -6,7 +6,7 @@
  * ginjax's layout [batch, channels, ...spatial, (D,)*k].
  */
 import { argError, check, show } from '../core/errors.js';
-import { sameShape, sizeOf, stridesOf, type Shape } from '../core/shape.js';
+import { sameShape, sizeOf, stridesOf } from '../core/shape.js';
 import { add as addT, mul, scale as scaleT, sub as subT } from '../ops/binary.js';
 import { concat } from '../ops/concat.js';
 import { gather, indexMap, memoIndex, permute, slice } from '../ops/gather.js';
@@ -309,11 +309,9 @@ export class MultiImage {
         }
       }
     });
-    const index = new Int32Array(this.batch * P * W);
-    for (let b = 0; b < this.batch; b++) for (let i = 0; i < P * W; i++) index[b * P * W + i] = b * P * W + pixel[i]!;
     const shape = [this.batch, ...outSpatial, W];
     const data = tidy(() => {
-      const moved = gather(this.data, shape, index);
+      const moved = gather(this.data, shape, pixel, this.batch);
       return sign.every((s) => s === 1) ? moved : mul(moved, tensor(sign, [...outSpatial, W], this.data.backend));
     });
     return new MultiImage(data, this.signature, this.D, outSpatial.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, i * this.D + this.D).findIndex((v) => v !== 0)]!));
@@ -366,11 +364,11 @@ export class MultiImage {
   unpool(patch: number): MultiImage {
     // Spatial axes are 1..D of the packed [batch, ...spatial, width] (F.unpool would take the last D).
     check(Number.isInteger(patch) && patch >= 1, 'unpool', 'patch', 'an integer >= 1', patch);
-    const outShape = [this.batch, ...this.spatial.map((n) => n * patch), this.width];
-    const src = stridesOf(this.data.shape);
+    const inner = [...this.spatial.map((n) => n * patch), this.width];
+    const src = stridesOf(this.data.shape.slice(1));
     const D = this.D;
-    const index = memoIndex(`unpool ${this.data.shape} | ${patch}`, () => indexMap(outShape, (c) => c.reduce((s, v, i) => s + (i >= 1 && i <= D ? Math.floor(v / patch) : v) * src[i]!, 0)));
-    return this.#with(gather(this.data, outShape, index));
+    const index = memoIndex(`unpool ${this.data.shape.slice(1)} | ${patch}`, () => indexMap(inner, (c) => c.reduce((s, v, i) => s + (i < D ? Math.floor(v / patch) : v) * src[i]!, 0)));
+    return this.#with(gather(this.data, [this.batch, ...inner], index, this.batch));
   }
 
   /** One GeometricImage per (key, batch element, channel), in key order (ginjax to_images). */
@@ -417,8 +415,6 @@ function toPacked(t: Tensor, D: number): Tensor {
 /** Picks `columns` of the last axis, in order. */
 function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
   const W = x.shape.at(-1)!;
-  const rows = x.size / W;
-  const shape: Shape = [...x.shape.slice(0, -1), columns.length];
-  const index = memoIndex(`columns ${x.shape} | ${columns}`, () => indexMap([rows, columns.length], ([r, c]) => r! * W + columns[c!]!));
-  return gather(x, shape, index);
+  const index = memoIndex(`columns ${W} | ${columns}`, () => Int32Array.from(columns));
+  return gather(x, [...x.shape.slice(0, -1), columns.length], index, W === 0 ? 0 : x.size / W);
 }

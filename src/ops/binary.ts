@@ -70,20 +70,24 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   return out;
 }
 
-/** Broadcasts x to `shape` (materialised). */
+/** Broadcasts x to `shape` (materialised). Leading axes that x already has in full are blocks. */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   if (!sameShape(broadcastShapes('broadcastTo', x.shape, shape), shape)) argError('broadcastTo', 'shape', `a shape that ${show(x.shape)} broadcasts to`, shape);
   if (sameShape(x.shape, shape)) return x.reshape(shape);
-  const index = memoIndex(`broadcast ${x.shape} | ${shape}`, () => {
-    const src = broadcastStrides(x.shape, shape);
-    const dst = stridesOf(shape);
-    const map = new Int32Array(sizeOf(shape));
+  let lead = 0;
+  if (x.shape.length === shape.length) while (x.shape[lead] === shape[lead]) lead++;
+  const from = x.shape.slice(lead);
+  const to = shape.slice(lead);
+  const index = memoIndex(`broadcast ${from} | ${to}`, () => {
+    const src = broadcastStrides(from, to);
+    const dst = stridesOf(to);
+    const map = new Int32Array(sizeOf(to));
     for (let i = 0; i < map.length; i++) {
       let j = 0;
-      for (let d = 0; d < shape.length; d++) j += Math.floor(i / dst[d]!) % shape[d]! * src[d]!;
+      for (let d = 0; d < to.length; d++) j += Math.floor(i / dst[d]!) % to[d]! * src[d]!;
       map[i] = j;
     }
     return map;
   });
-  return gather(x, shape, index);
+  return gather(x, shape, index, sizeOf(shape.slice(0, lead)));
 }

@@ -3,6 +3,11 @@
  * adjoint. Permutations, flips, slices, broadcasts, the group action on pixels and tensor
  * components, and diagonal extraction for contractions are all gathers whose index maps are
  * computed once in TypeScript.
+ *
+ * `blocks`: x and the output are read as `blocks` equal consecutive blocks and the map applies to
+ * each block alike (out[b, i] = x[b, index[i]]). Maps on trailing axes — a slice of the channels,
+ * a permutation after the batch axis — then cover one block, not the whole tensor: their size, and
+ * the host and device memory they take, no longer grows with the batch.
  */
 import { run } from '../engine.js';
 import { argError, check, show } from '../core/errors.js';
@@ -13,7 +18,16 @@ import type { OpDef } from './op.js';
 /** Source sizes each index map was already checked against (memoised maps are checked once). */
 const checked = new WeakMap<Int32Array, number>();
 
-function checkIndex(op: string, index: Int32Array, outLen: number, srcLen: number): void {
+function checkIndex(op: string, index: Int32Array, blocks: number, outTotal: number, srcTotal: number): void {
+  check(Number.isInteger(blocks) && blocks >= 0, op, 'blocks', 'an integer >= 0', blocks);
+  if (blocks === 0) {
+    // Leading axes of size 0 (an empty batch): nothing to read or write.
+    check(outTotal === 0 && srcTotal === 0, op, 'blocks', `>= 1 for non-empty tensors (sizes ${outTotal} and ${srcTotal})`, blocks);
+    return;
+  }
+  check(outTotal % blocks === 0 && srcTotal % blocks === 0, op, 'blocks', `a divisor of both sizes (${outTotal} and ${srcTotal})`, blocks);
+  const outLen = outTotal / blocks;
+  const srcLen = srcTotal / blocks;
   check(index instanceof Int32Array, op, 'index', 'an Int32Array', typeof index);
   check(index.length === outLen, op, 'index length', `${outLen}`, index.length);
   if (checked.get(index) === srcLen) return;
@@ -26,30 +40,30 @@ function checkIndex(op: string, index: Int32Array, outLen: number, srcLen: numbe
 
 export const gatherDef: OpDef<'gather'> = {
   name: 'gather',
-  outShape([x], { shape, index }) {
+  outShape([x], { shape, index, blocks }) {
     checkShape('gather', 'shape', shape);
-    checkIndex('gather', index, sizeOf(shape), sizeOf(x!));
+    checkIndex('gather', index, blocks, sizeOf(shape), sizeOf(x!));
     return shape;
   },
-  vjp: (dy, [x], _y, { index }) => [scatterAdd(dy, x!.shape, index)],
+  vjp: (dy, [x], _y, { index, blocks }) => [scatterAdd(dy, x!.shape, index, blocks)],
 };
 
 export const scatterAddDef: OpDef<'scatterAdd'> = {
   name: 'scatterAdd',
-  outShape([x], { shape, index }) {
+  outShape([x], { shape, index, blocks }) {
     checkShape('scatterAdd', 'shape', shape);
-    checkIndex('scatterAdd', index, sizeOf(x!), sizeOf(shape));
+    checkIndex('scatterAdd', index, blocks, sizeOf(x!), sizeOf(shape));
     return shape;
   },
-  vjp: (dy, [x], _y, { index }) => [gather(dy, x!.shape, index)],
+  vjp: (dy, [x], _y, { index, blocks }) => [gather(dy, x!.shape, index, blocks)],
 };
 
-export function gather(x: Tensor, shape: Shape, index: Int32Array): Tensor {
-  return run(gatherDef, [x], { shape, index });
+export function gather(x: Tensor, shape: Shape, index: Int32Array, blocks = 1): Tensor {
+  return run(gatherDef, [x], { shape, index, blocks });
 }
 
-export function scatterAdd(x: Tensor, shape: Shape, index: Int32Array): Tensor {
-  return run(scatterAddDef, [x], { shape, index });
+export function scatterAdd(x: Tensor, shape: Shape, index: Int32Array, blocks = 1): Tensor {
+  return run(scatterAddDef, [x], { shape, index, blocks });
 }
 
 /**
@@ -93,24 +107,29 @@ export function indexMap(shape: Shape, source: (coord: number[]) => number): Int
   return index;
 }
 
-/** Axis permutation: y.shape[i] = x.shape[perm[i]]. */
+/** Axis permutation: y.shape[i] = x.shape[perm[i]]. Leading axes left in place are blocks. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const r = x.shape.length;
   check(perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i), 'permute', 'perm', `a permutation of 0..${r - 1}`, perm);
-  const src = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]!);
-  const index = memoIndex(`permute ${x.shape} | ${perm}`, () => indexMap(shape, (c) => c.reduce((s, v, i) => s + v * src[perm[i]!]!, 0)));
-  return gather(x, shape, index);
+  let lead = 0;
+  while (lead < r && perm[lead] === lead) lead++;
+  if (lead === r) return x.reshape(shape);
+  const inner = x.shape.slice(lead);
+  const innerPerm = perm.slice(lead).map((p) => p - lead);
+  const src = stridesOf(inner);
+  const index = memoIndex(`permute ${inner} | ${innerPerm}`, () => indexMap(innerPerm.map((p) => inner[p]!), (c) => c.reduce((s, v, i) => s + v * src[innerPerm[i]!]!, 0)));
+  return gather(x, shape, index, sizeOf(x.shape.slice(0, lead)));
 }
 
-/** x[..., start:start+length, ...] along `axis`. */
+/** x[..., start:start+length, ...] along `axis` (the axes before it are blocks). */
 export function slice(x: Tensor, axis: number, start: number, length: number): Tensor {
   const a = normAxis('slice', axis, x.shape.length);
   if (!(Number.isInteger(start) && Number.isInteger(length) && start >= 0 && length >= 0 && start + length <= x.shape[a]!)) {
     argError('slice', 'range', `within [0, ${x.shape[a]}] on axis ${a} of ${show(x.shape)}`, [start, start + length]);
   }
-  const src = stridesOf(x.shape);
   const shape = x.shape.map((d, i) => (i === a ? length : d));
-  const index = memoIndex(`slice ${x.shape} | ${a} ${start} ${length}`, () => indexMap(shape, (c) => c.reduce((s, v, i) => s + (i === a ? v + start : v) * src[i]!, 0)));
-  return gather(x, shape, index);
+  const rest = sizeOf(x.shape.slice(a + 1));
+  const index = memoIndex(`slice ${x.shape[a]} ${rest} | ${start} ${length}`, () => indexMap([length, rest], ([i, j]) => (i! + start) * rest + j!));
+  return gather(x, shape, index, sizeOf(x.shape.slice(0, a)));
 }

@@ -36,10 +36,13 @@ export interface OpAttrs {
   reduce: { readonly op: ReduceOp; readonly axes: readonly number[] };
   /** a[..., m, k] · b[..., k, n] (optionally transposed), batch axes broadcast. */
   matmul: { readonly transA: boolean; readonly transB: boolean };
-  /** out.flat[i] = x.flat[index[i]] (0 where index[i] = -1); out has `shape`. */
-  gather: { readonly shape: Shape; readonly index: Int32Array };
-  /** out = zeros(shape); out.flat[index[i]] += x.flat[i] (skipped where index[i] = -1). */
-  scatterAdd: { readonly shape: Shape; readonly index: Int32Array };
+  /**
+   * out[b, i] = x[b, index[i]] (0 where index[i] = -1) with x and out read as `blocks` equal blocks
+   * (blocks = 1: out.flat[i] = x.flat[index[i]]); out has `shape`.
+   */
+  gather: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
+  /** out = zeros(shape); out[b, index[i]] += x[b, i] (skipped where index[i] = -1), per block. */
+  scatterAdd: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
   /** Concatenation along `axis`. */
   concat: { readonly axis: number };
   /** x[B, ...spatial, Cin] ⋆ w[taps, Cin, Cout] -> y[B, ...out, Cout]. */

@@ -117,6 +117,20 @@ describe('gather and scatterAdd vs ref', () => {
     expect(got[99]).toBe(0); // outputs 97..99 have no sources
   });
 
+  it('blocks: one map on each of 3 blocks (gather exact, scatterAdd within the sum bound)', async () => {
+    const n = 500;
+    const x = normalData(3, 3 * n);
+    const gIndex = Int32Array.from({ length: 70 }, (_, i) => (i % 9 === 0 ? -1 : (i * 37) % n));
+    const wantG = await on('ref', () => g.gather(g.tensor(x, [3, n]), [3, 70], gIndex, 3));
+    expectExact('gather (3 blocks)', await on('webgpu', () => g.gather(g.tensor(x, [3, n]), [3, 70], gIndex, 3)), wantG);
+    const sIndex = Int32Array.from({ length: n }, (_, i) => (i % 13 === 0 ? -1 : (i * i) % 41)); // 41 of 50 outputs hit
+    const want = await on('ref', () => g.scatterAdd(g.tensor(x, [3, n]), [3, 50], sIndex, 3));
+    const got = await on('webgpu', () => g.scatterAdd(g.tensor(x, [3, n]), [3, 50], sIndex, 3));
+    const S = await on('ref', () => g.scatterAdd(g.tensor(abs(x), [3, n]), [3, 50], sIndex, 3));
+    expectWithin('scatterAdd (3 blocks)', got, want, sumTol(want, S, Math.max(...inverseCsrFanIn(sIndex, 50))));
+    expect(got[149]).toBe(0);
+  });
+
   it('inverseCsr lists the sources of each output in increasing order', () => {
     const csr = inverseCsr(Int32Array.of(2, -1, 0, 2, 2), 4);
     expect(Array.from(csr)).toEqual([0, 1, 1, 4, 4, /* sources */ 2, 0, 3, 4]);

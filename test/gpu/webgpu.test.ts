@@ -471,7 +471,7 @@ describe('a second device with a tiny grid limit', () => {
         [x.subarray(0, 180), w.subarray(0, 6)], () => g.matmul(g.tensor(x.subarray(0, 180), [30, 2, 3]), g.tensor(w.subarray(0, 6), [3, 2]))],
       ['reduce', 3, (o, i) => small.kernels.reduce(o, i, { op: 'max', axes: [1] }, { inputs: [[3, 40000]], out: [3] }),
         [normal(key(24), 120000)], () => g.max(g.tensor(normal(key(24), 120000), [3, 40000]), [1])],
-      ['gather', 70000, (o, i) => small.kernels.gather(o, i, { shape: [70000], index: REV }, { inputs: [[70000]], out: [70000] }),
+      ['gather', 70000, (o, i) => small.kernels.gather(o, i, { shape: [70000], index: REV, blocks: 1 }, { inputs: [[70000]], out: [70000] }),
         [normal(key(25), 70000)], () => g.gather(g.tensor(normal(key(25), 70000), [70000]), [70000], REV)],
     ];
     for (const [name, n, kernel, inputs, reference] of cases) {

@@ -45,6 +45,8 @@ export function parityCases(): ParityCase[] {
   }
   c.push({ name: 'gather (permute)', shapes: [[3, 4, 5]], op: (l, [x]) => l.permute(x, [2, 0, 1]), tol: 0 });
   c.push({ name: 'scatterAdd (repeated indices)', shapes: [[24]], op: (l, [x]) => l.scatterAdd(x, [7], Int32Array.from({ length: 24 }, (_, i) => (i * 5) % 7 - (i % 6 === 0 ? 1 : 0))), linear: true, tol: 1e-6 });
+  c.push({ name: 'gather (4 blocks)', shapes: [[4, 5, 3]], op: (l, [x]) => l.gather(x, [4, 7], Int32Array.from([14, 0, -1, 7, 7, 3, 12]), 4), tol: 0 });
+  c.push({ name: 'scatterAdd (4 blocks, repeated indices)', shapes: [[4, 6]], op: (l, [x]) => l.scatterAdd(x, [4, 5], Int32Array.from([4, 0, 4, -1, 2, 4]), 4), linear: true, tol: 1e-6 });
   c.push({ name: 'concat (axis 1)', shapes: [[2, 3, 4], [2, 5, 4]], op: (l, [a, b]) => l.concat([a, b], 1), tol: 0 });
   c.push({ name: 'maxPool 2-D', shapes: [[2, 6, 4, 6], [2, 6, 4, 3]], op: (l, [x, cmp]) => l.maxPool(x, cmp, 2, 2), tol: 0 });
   const geometries: [string, number[], number[], number, number, Record<string, unknown>][] = [

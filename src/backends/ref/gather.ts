@@ -1,11 +1,19 @@
-/** ref: gather and its adjoint scatterAdd. */
+/** ref: gather and its adjoint scatterAdd, block by block (src/ops/op.ts). */
 import type { Kernel } from '../../ops/op.js';
 
-export const gather: Kernel<'gather', Float64Array> = (out, [x], { index }) => {
-  for (let i = 0; i < out.length; i++) out[i] = index[i]! < 0 ? 0 : x![index[i]!]!;
+export const gather: Kernel<'gather', Float64Array> = (out, [x], { index, blocks }) => {
+  const n = index.length;
+  const nIn = x!.length / blocks;
+  for (let b = 0; b < blocks; b++) {
+    for (let i = 0; i < n; i++) out[b * n + i] = index[i]! < 0 ? 0 : x![b * nIn + index[i]!]!;
+  }
 };
 
-export const scatterAdd: Kernel<'scatterAdd', Float64Array> = (out, [x], { index }) => {
+export const scatterAdd: Kernel<'scatterAdd', Float64Array> = (out, [x], { index, blocks }) => {
   out.fill(0);
-  for (let i = 0; i < index.length; i++) if (index[i]! >= 0) out[index[i]!] += x![i]!;
+  const n = index.length;
+  const nOut = out.length / blocks;
+  for (let b = 0; b < blocks; b++) {
+    for (let i = 0; i < n; i++) if (index[i]! >= 0) out[b * nOut + index[i]!] += x![b * n + i]!;
+  }
 };

@@ -14,7 +14,8 @@
  * copy would go stale). Every index map in geoconv is built once and never written again; make a
  * new Int32Array for a new map.
  *
- * Parameter blocks: gather [n]; scatterAdd [n, nOut].
+ * Parameter blocks: gather [n, blocks, nIn]; scatterAdd [n, blocks, nOut] (n = the index map's length;
+ * nIn, nOut = one block of x, of out).
  */
 import { sizeOf } from '../../core/shape.js';
 import type { Kernel } from '../../ops/op.js';
@@ -145,20 +146,19 @@ export function createGather(ex: KernelExports, heap: WasmHeap, params: ParamWri
 } {
   const k = ex as KernelExports & GatherExports;
   const cache = new IndexMapCache(heap);
-  const gather: Kernel<'gather', number> = (out, [x], { index }, shapes) => {
-    const n = sizeOf(shapes.out);
-    if (n === 0) return;
-    cache.with(index, (idx) => k.gather(x!, idx, out, params.write(Int32Array.of(n))));
+  const gather: Kernel<'gather', number> = (out, [x], { index, blocks }, shapes) => {
+    if (sizeOf(shapes.out) === 0) return;
+    const nIn = sizeOf(shapes.inputs[0]!) / blocks;
+    cache.with(index, (idx) => k.gather(x!, idx, out, params.write(Int32Array.of(index.length, blocks, nIn))));
   };
-  const scatterAdd: Kernel<'scatterAdd', number> = (out, [x], { index }, shapes) => {
-    const nOut = sizeOf(shapes.out);
-    if (nOut === 0) return;
-    const n = sizeOf(shapes.inputs[0]!);
-    if (n === 0) {
-      heap.f32().fill(0, out >>> 2, (out >>> 2) + nOut);
+  const scatterAdd: Kernel<'scatterAdd', number> = (out, [x], { index, blocks }, shapes) => {
+    const total = sizeOf(shapes.out);
+    if (total === 0) return;
+    if (index.length === 0) {
+      heap.f32().fill(0, out >>> 2, (out >>> 2) + total);
       return;
     }
-    cache.with(index, (idx) => k.scatterAdd(x!, idx, out, params.write(Int32Array.of(n, nOut))));
+    cache.with(index, (idx) => k.scatterAdd(x!, idx, out, params.write(Int32Array.of(index.length, blocks, total / blocks))));
   };
   caches.set(gather, cache);
   caches.set(scatterAdd, cache);

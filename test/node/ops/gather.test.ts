@@ -26,6 +26,17 @@ describe('gather / scatterAdd: golden values', () => {
     });
   });
 
+  it('blocks: the map applies to each of the equal consecutive blocks of x and of the output', () => {
+    tidy(() => {
+      // x = 3 blocks of 2, out = 3 blocks of 3
+      allclose(gather(t([1, 2, 3, 4, 5, 6]), [3, 3], idx([1, -1, 0]), 3), [[2, 0, 1], [4, 0, 3], [6, 0, 5]], exact);
+      allclose(scatterAdd(t([1, 2, 3, 4, 5, 6]), [2, 2], idx([1, -1, 1]), 2), [[0, 4], [0, 10]], exact);
+      // blocks = 1 is the plain map; blocks = size makes a one-element map per element
+      allclose(gather(t([7, 8]), [2], idx([1, 0]), 1), [8, 7], exact);
+      allclose(gather(t([7, 8]), [2], idx([0]), 2), [7, 8], exact);
+    });
+  });
+
   it('indexMap enumerates output coordinates in row-major order', () => {
     const seen: string[] = [];
     const m = indexMap([2, 3], (c) => (seen.push(c.join(',')), c[0]! * 10 + c[1]!));
@@ -47,6 +58,15 @@ describe('permute / slice / broadcastTo / sumTo: golden values', () => {
       }
       allclose(permute(x, [0, 1, 2]), x, exact);
       allclose(permute(tensor([7], []), []), 7, exact);
+    });
+  });
+
+  it('permute, slice and broadcastTo of tensors with an empty leading axis', () => {
+    tidy(() => {
+      const e = tensor([], [0, 2, 3]);
+      expect(permute(e, [0, 2, 1]).shape).toEqual([0, 3, 2]);
+      expect(slice(e, 2, 1, 2).shape).toEqual([0, 2, 2]);
+      expect(broadcastTo(tensor([], [0, 1]), [0, 4]).shape).toEqual([0, 4]);
     });
   });
 
@@ -100,6 +120,10 @@ describe('gather / scatterAdd: adjointness <gather(x), y> = <x, scatterAdd(y)>',
         const x = randomTensor(random.key(2 * trial), src);
         const y = randomTensor(random.key(2 * trial + 1), out);
         closeScalar(dot(gather(x, out, index), y), dot(x, scatterAdd(y, src, index)), 1e-13, `trial ${trial}`);
+        // the same map on 3 blocks
+        const xb = randomTensor(random.key(100 + trial), [3, ...src]);
+        const yb = randomTensor(random.key(200 + trial), [3, ...out]);
+        closeScalar(dot(gather(xb, [3, ...out], index, 3), yb), dot(xb, scatterAdd(yb, [3, ...src], index, 3)), 1e-13, `blocks, trial ${trial}`);
       });
     }
   });
@@ -115,6 +139,13 @@ describe('index ops: gradients (finite differences, f64 on ref)', () => {
   it('scatterAdd', () => {
     const x = randomTensor(random.key(2), [5]);
     gradcheck((v) => scatterAdd(v, [2, 2], idx([3, -1, 0, 3, 1])), [x]);
+    x.dispose();
+  });
+
+  it('gather and scatterAdd with blocks', () => {
+    const x = randomTensor(random.key(4), [3, 4]);
+    gradcheck((v) => gather(v, [3, 5], idx([3, 0, -1, 3, 1]), 3), [x]);
+    gradcheck((v) => scatterAdd(v, [3, 2], idx([1, -1, 0, 1]), 3), [x]);
     x.dispose();
   });
 
@@ -160,6 +191,12 @@ describe('index ops: bad input', () => {
       expect(() => scatterAdd(x, [2], idx([0, 1]))).toThrow(/scatterAdd: index length must be 3 \(got 2\)/);
       expect(() => scatterAdd(x, [2], idx([0, 1, 2]))).toThrow(/scatterAdd: index\[2\] must be in \[-1, 2\) \(got 2\)/);
       expect(() => scatterAdd(x, [1.5], idx([0, 0, 0]))).toThrow(/scatterAdd: shape must be an array of non-negative integers \(got \[1\.5\]\)/);
+      expect(() => gather(x, [3], idx([0]), 2)).toThrow(/gather: blocks must be a divisor of both sizes \(3 and 3\) \(got 2\)/);
+      expect(() => gather(x, [3], idx([0]), 0)).toThrow(/gather: blocks must be >= 1 for non-empty tensors \(sizes 3 and 3\) \(got 0\)/);
+      expect(() => gather(x, [3], idx([0]), 1.5)).toThrow(/gather: blocks must be an integer >= 0 \(got 1\.5\)/);
+      expect(gather(t([]), [0, 2], idx([0, 0]), 0).shape).toEqual([0, 2]);
+      expect(() => gather(x, [3], idx([1]), 3)).toThrow(/gather: index\[0\] must be in \[-1, 1\) \(got 1\)/);
+      expect(() => scatterAdd(x, [6], idx([0, 1]), 3)).toThrow(/scatterAdd: index length must be 1 \(got 2\)/);
     });
   });
 

@@ -88,18 +88,23 @@ export function inverseCsr(index: Int32Array, n: number): Uint32Array {
 
 export function gatherKernel(commands: Commands, maps: IndexMaps): Kernel<'gather', GpuStorage> {
   const params = new Uint32Array(4);
-  return (out, [x], { index }) => {
+  return (out, [x], { index, blocks }) => {
     if (out.size === 0) return;
     params[0] = out.size;
+    params[1] = index.length;
+    params[2] = x!.size / blocks;
     commands.dispatch('gather', params, [x!, maps.gatherMap(index), out], out.size);
   };
 }
 
 export function scatterAddKernel(commands: Commands, maps: IndexMaps): Kernel<'scatterAdd', GpuStorage> {
   const params = new Uint32Array(4);
-  return (out, [x], { index }) => {
+  return (out, [x], { index, blocks }) => {
     if (out.size === 0) return;
+    const nBlock = out.size / blocks;
     params[0] = out.size;
-    commands.dispatch('scatterAdd', params, [x!, maps.scatterMap(index, out.size), out], out.size);
+    params[1] = nBlock;
+    params[2] = index.length;
+    commands.dispatch('scatterAdd', params, [x!, maps.scatterMap(index, nBlock), out], out.size);
   };
 }
