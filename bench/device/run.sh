@@ -8,9 +8,18 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out="${OUT:-out/device}"
 mkdir -p "$out"
-tar -xJf .cache/device/bundle.tar.xz -C . || exit 1
+# tar may lack xz there; Python's tarfile reads it too.
+tar -xJf .cache/device/bundle.tar.xz -C . 2>/dev/null ||
+  python3 -c "import tarfile; tarfile.open('.cache/device/bundle.tar.xz').extractall('.')" || exit 1
 export PATH="$PWD/.cache/device/bin:$PATH"
-{ nvidia-smi || true; node --version; } >"$out/machine.txt" 2>&1
+# Dawn needs the Vulkan loader; use the packed one only where the machine has none.
+ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' || export LD_LIBRARY_PATH="$PWD/.cache/device/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+{
+  nvidia-smi || true
+  node --version
+  echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+  ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1
+} >"$out/machine.txt" 2>&1
 rc=0
 if [ "${1:-}" = --smoke ]; then conv=(--cases S1,S4); batches=1; else conv=(--full); batches=1,8; fi
 timeout 300 node bench/gpu.bench.mjs "${conv[@]}" >"$out/gpu.log" 2>&1 || rc=$?
