@@ -13,6 +13,7 @@
  * All pointers are byte offsets; f32x4 main loops with partial-vector tails.
  */
 import { loadPartial, maskToOne, storePartial } from '../lib/simd';
+import { partStart } from './parallel';
 
 export const BINARY_add: i32 = 0;
 export const BINARY_sub: i32 = 1;
@@ -124,6 +125,17 @@ export function binarySame(op: i32, a: usize, b: usize, o: usize, n: usize): voi
     case BINARY_eq: rowSame<BEq>(a, b, o, n); break;
     default: unreachable();
   }
+}
+
+/**
+ * Part tid of nt of binarySame (run on the worker threads): p = [op, a, b, o, n] (i32), split by
+ * partStart.
+ */
+export function binarySamePart(p: usize, tid: i32, nt: i32): void {
+  const n = <usize>load<i32>(p, 16);
+  const s = partStart(n, tid, nt) << 2;
+  const e = partStart(n, tid + 1, nt) << 2;
+  if (e > s) binarySame(load<i32>(p), <usize>load<i32>(p, 4) + s, <usize>load<i32>(p, 8) + s, <usize>load<i32>(p, 12) + s, (e - s) >> 2);
 }
 
 export function binaryScalarA(op: i32, a: usize, b: usize, o: usize, n: usize): void {

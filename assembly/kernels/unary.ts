@@ -7,6 +7,7 @@
  * so the two sides cannot disagree silently.
  */
 import { loadPartial, maskToOne, splat, storePartial } from '../lib/simd';
+import { partStart } from './parallel';
 import { vexp, vgelu, vgeluGrad, vlog, vsigmoid, vtanh } from '../lib/vmath';
 
 export const UNARY_neg: i32 = 0;
@@ -91,4 +92,15 @@ export function unary(op: i32, x: usize, y: usize, n: usize): void {
     case UNARY_geluGrad: map<UGeluGrad>(x, y, n); break;
     default: unreachable();
   }
+}
+
+/**
+ * Part tid of nt of unary (src/backends/wasm/kernels.ts runs it on the worker threads):
+ * p = [op, x, y, n] (i32), split by partStart.
+ */
+export function unaryPart(p: usize, tid: i32, nt: i32): void {
+  const n = <usize>load<i32>(p, 12);
+  const s = partStart(n, tid, nt);
+  const e = partStart(n, tid + 1, nt);
+  if (e > s) unary(load<i32>(p), <usize>load<i32>(p, 4) + (s << 2), <usize>load<i32>(p, 8) + (s << 2), e - s);
 }

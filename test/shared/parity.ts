@@ -150,8 +150,9 @@ export async function parityFailures(lib: Lib, backend: 'wasm' | 'webgpu', minCa
 }
 
 /**
- * The three convolutions on wasm with 2 threads against 1 thread, bit for bit: failures as lines
- * (including when 2 threads could not start).
+ * The three convolutions and large elementwise ops (split between the threads above ~125k
+ * elements; sizes not a multiple of 4) on wasm with 2 threads against 1 thread, bit for bit:
+ * failures as lines (including when 2 threads could not start).
  */
 export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
   const run = async (threads: number) => {
@@ -162,7 +163,10 @@ export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
       const x = lib.tensor(lib.random.normal(lib.random.key(1), 2 * 32 * 24 * 16), [2, 32, 24, 16]);
       const w = lib.tensor(lib.random.normal(lib.random.key(2), 9 * 16 * 20), [9, 16, 20]);
       const y = lib.conv(x, w, a);
-      return [y.dataSync(), lib.convInputGrad(y, w, a, x.shape).dataSync(), lib.convFilterGrad(x, y, a).dataSync()];
+      const u = lib.tensor(lib.random.normal(lib.random.key(3), 300_003), [300_003]);
+      const v = lib.tensor(lib.random.normal(lib.random.key(4), 300_003), [300_003]);
+      return [y.dataSync(), lib.convInputGrad(y, w, a, x.shape).dataSync(), lib.convFilterGrad(x, y, a).dataSync(),
+        lib.gelu(u).dataSync(), lib.mul(u, v).dataSync(), lib.div(u, v).dataSync()];
     });
     const used = be.threads;
     be.close();
@@ -172,7 +176,7 @@ export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
   const one = await run(1);
   lib.setBackend('ref');
   const failures = two.used === 2 ? [] : [`expected 2 threads, got ${two.used}`];
-  ['conv', 'convInputGrad', 'convFilterGrad'].forEach((name, k) => {
+  ['conv', 'convInputGrad', 'convFilterGrad', 'gelu', 'mul', 'div'].forEach((name, k) => {
     const a = one.out[k]!;
     const b = two.out[k]!;
     if (a.length !== b.length || !a.every((v, i) => Object.is(v, b[i]))) failures.push(`${name} differs between 1 and 2 threads`);

@@ -31,14 +31,16 @@ export interface Executor {
 }
 
 /** Exports of assembly/ with the (params, tid, nt) signature, run by the executor. */
-export type ParallelKernel = 'gconv' | 'fgrad' | 'matmulPart';
+export type ParallelKernel = 'gconv' | 'fgrad' | 'matmulPart' | 'unaryPart' | 'binarySamePart';
 
 /** The conv exports of assembly/kernels/conv.ts. */
 export interface ConvExports {
   gconv(prm: number, tid: number, nt: number): void;
   fgrad(prm: number, tid: number, nt: number): void;
-  /** assembly/kernels/matmul.ts (listed here so the executor's table covers every ParallelKernel). */
+  /** assembly/kernels/matmul.ts, unary.ts, binary.ts (listed here so the executor's table covers every ParallelKernel). */
   matmulPart(prm: number, tid: number, nt: number): void;
+  unaryPart(prm: number, tid: number, nt: number): void;
+  binarySamePart(prm: number, tid: number, nt: number): void;
   gcConfig(i: number): number;
   fgConfig(i: number): number;
   convPackFilter(dst: number, src: number, map: number, nT: number, nK: number, nC: number, CB: number, sT: number, sK: number, sC: number): void;

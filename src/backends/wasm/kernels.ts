@@ -41,6 +41,8 @@ function codes<Op extends string>(ex: KernelExports, prefix: string, ops: readon
   return Object.fromEntries(ops.map((op) => [op, opCode(ex, prefix, op)])) as Record<Op, number>;
 }
 
+const ELEMENTWISE_WORK = 16;
+
 /** One thread: every parallel kernel runs as part 0 of 1 on the calling thread. */
 export const singleThread = (ex: KernelExports): Executor => ({
   threads: 1,
@@ -53,9 +55,13 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
   const binaryCode = codes(ex, 'BINARY', Object.keys(BINARY) as BinaryOp[]);
   const params = new ParamBlock(heap);
 
+  // Elementwise ops count as ELEMENTWISE_WORK flops an element for the executor's threshold (2 MFLOP:
+  // from about 125k elements, waking the workers (20–50 µs) pays).
   const unary: Kernel<'unary', number> = (out, [x], { op }, shapes) => {
     const n = sizeOf(shapes.out);
-    if (n > 0) ex.unary(unaryCode[op], x!, out, n);
+    if (n === 0) return;
+    if (exec.threads > 1) exec.run('unaryPart', params.write(Int32Array.of(unaryCode[op], x!, out, n)), n * ELEMENTWISE_WORK);
+    else ex.unary(unaryCode[op], x!, out, n);
   };
 
   const binary: Kernel<'binary', number> = (out, [a, b], { op }, shapes) => {
@@ -63,7 +69,9 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
     const code = binaryCode[op];
     switch (plan.kind) {
       case 'empty': return;
-      case 'same': return ex.binarySame(code, a!, b!, out, plan.n);
+      case 'same':
+        if (exec.threads > 1) return exec.run('binarySamePart', params.write(Int32Array.of(code, a!, b!, out, plan.n)), plan.n * ELEMENTWISE_WORK);
+        return ex.binarySame(code, a!, b!, out, plan.n);
       case 'scalarA': return ex.binaryScalarA(code, a!, b!, out, plan.n);
       case 'scalarB': return ex.binaryScalarB(code, a!, b!, out, plan.n);
       case 'strided': return ex.binaryStrided(code, a!, b!, out, params.write(plan.params));
