@@ -1,21 +1,37 @@
 /**
  * Index-map kernels, semantics of src/backends/ref/gather.ts. `idx` points at an Int32 copy of the
  * op's index map (cached per map by src/backends/wasm/gather.ts), applied to each of `blocks`
- * consecutive blocks of x and out.
+ * consecutive blocks of x and out. Both run as part tid of nt (worker threads, or 0 of 1):
  *
- *   gather(x, idx, out, p)       p = [n, blocks, nIn]:  out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]]   (i < n)
- *   scatterAdd(x, idx, out, p)   p = [n, blocks, nOut]: out = 0; out[b, idx[i]] += x[b, i] where idx[i] >= 0
+ *   gather(p, tid, nt)       p = [x, idx, out, n, blocks, nIn]:  out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]]
+ *                            (i < n); parts are ranges of the blocks · n outputs (partStart)
+ *   scatterAdd(p, tid, nt)   p = [x, idx, out, n, blocks, nOut]: out = 0; out[b, idx[i]] += x[b, i] where
+ *                            idx[i] >= 0; parts are ranges of whole blocks (one part when blocks = 1)
  *
  * gather is branch-free: an index of −1 reads x[−1] (the 4 bytes below x, inside the heap, which
  * starts above the module's static data) and selects +0 instead. scatterAdd adds in index order,
  * in float32 (exact where no output is hit twice).
  */
+import { partStart } from './parallel';
 
-export function gather(x: usize, idx: usize, out: usize, p: usize): void {
-  const n = <usize>load<i32>(p);
-  const blocks = <usize>load<i32>(p, 4);
-  const inBytes = <usize>load<i32>(p, 8) << 2;
-  for (let b: usize = 0; b < blocks; b++, x += inBytes, out += n << 2) gatherBlock(x, idx, out, n);
+export function gather(p: usize, tid: i32, nt: i32): void {
+  const x = <usize>load<i32>(p);
+  const idx = <usize>load<i32>(p, 4);
+  const out = <usize>load<i32>(p, 8);
+  const n = <usize>load<i32>(p, 12);
+  const total = n * <usize>load<i32>(p, 16);
+  const inBytes = <usize>load<i32>(p, 20) << 2;
+  let s = partStart(total, tid, nt);
+  const e = partStart(total, tid + 1, nt);
+  let b = s / n;
+  let i = s - b * n;
+  while (s < e) {
+    const len = min(n - i, e - s);
+    gatherBlock(x + b * inBytes, idx + (i << 2), out + (s << 2), len);
+    s += len;
+    b++;
+    i = 0;
+  }
 }
 
 function gatherBlock(x: usize, idx: usize, out: usize, n: usize): void {
@@ -37,12 +53,17 @@ function gatherBlock(x: usize, idx: usize, out: usize, n: usize): void {
   }
 }
 
-export function scatterAdd(x: usize, idx: usize, out: usize, p: usize): void {
-  const n = <usize>load<i32>(p);
-  const blocks = <usize>load<i32>(p, 4);
-  const nOut = <usize>load<i32>(p, 8);
-  memory.fill(out, 0, (blocks * nOut) << 2);
-  for (let b: usize = 0; b < blocks; b++, x += n << 2, out += nOut << 2) {
+export function scatterAdd(p: usize, tid: i32, nt: i32): void {
+  const blocks = <usize>load<i32>(p, 16);
+  const b0 = (blocks * <usize>tid) / <usize>nt;
+  const b1 = (blocks * <usize>(tid + 1)) / <usize>nt;
+  const n = <usize>load<i32>(p, 12);
+  const nOut = <usize>load<i32>(p, 20);
+  const idx = <usize>load<i32>(p, 4);
+  let x = <usize>load<i32>(p) + ((b0 * n) << 2);
+  let out = <usize>load<i32>(p, 8) + ((b0 * nOut) << 2);
+  memory.fill(out, 0, ((b1 - b0) * nOut) << 2);
+  for (let b = b0; b < b1; b++, x += n << 2, out += nOut << 2) {
     for (let i: usize = 0; i < n; i++) {
       const j = load<i32>(idx + (i << 2));
       if (j >= 0) {

@@ -150,8 +150,8 @@ export async function parityFailures(lib: Lib, backend: 'wasm' | 'webgpu', minCa
 }
 
 /**
- * The three convolutions and large elementwise ops (split between the threads above ~125k
- * elements; sizes not a multiple of 4) on wasm with 2 threads against 1 thread, bit for bit:
+ * The three convolutions and large elementwise and index-map ops (split between the threads above
+ * ~125k elements; sizes not a multiple of 4) on wasm with 2 threads against 1 thread, bit for bit:
  * failures as lines (including when 2 threads could not start).
  */
 export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
@@ -165,8 +165,11 @@ export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
       const y = lib.conv(x, w, a);
       const u = lib.tensor(lib.random.normal(lib.random.key(3), 300_003), [300_003]);
       const v = lib.tensor(lib.random.normal(lib.random.key(4), 300_003), [300_003]);
+      const rows = lib.slice(u, 0, 0, 300_000).reshape([1000, 300]);
+      const map = Int32Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? -1 : (i * 13) % 290));
       return [y.dataSync(), lib.convInputGrad(y, w, a, x.shape).dataSync(), lib.convFilterGrad(x, y, a).dataSync(),
-        lib.gelu(u).dataSync(), lib.mul(u, v).dataSync(), lib.div(u, v).dataSync()];
+        lib.gelu(u).dataSync(), lib.mul(u, v).dataSync(), lib.div(u, v).dataSync(),
+        lib.permute(rows.reshape([1000, 20, 15]), [0, 2, 1]).dataSync(), lib.scatterAdd(rows, [1000, 290], map, 1000).dataSync()];
     });
     const used = be.threads;
     be.close();
@@ -176,7 +179,7 @@ export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
   const one = await run(1);
   lib.setBackend('ref');
   const failures = two.used === 2 ? [] : [`expected 2 threads, got ${two.used}`];
-  ['conv', 'convInputGrad', 'convFilterGrad', 'gelu', 'mul', 'div'].forEach((name, k) => {
+  ['conv', 'convInputGrad', 'convFilterGrad', 'gelu', 'mul', 'div', 'gather (permute)', 'scatterAdd (blocks)'].forEach((name, k) => {
     const a = one.out[k]!;
     const b = two.out[k]!;
     if (a.length !== b.length || !a.every((v, i) => Object.is(v, b[i]))) failures.push(`${name} differs between 1 and 2 threads`);

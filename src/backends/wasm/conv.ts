@@ -31,16 +31,24 @@ export interface Executor {
 }
 
 /** Exports of assembly/ with the (params, tid, nt) signature, run by the executor. */
-export type ParallelKernel = 'gconv' | 'fgrad' | 'matmulPart' | 'unaryPart' | 'binarySamePart';
+export type ParallelKernel = 'gconv' | 'fgrad' | 'matmulPart' | 'unaryPart' | 'binarySamePart' | 'gather' | 'scatterAdd';
+
+/**
+ * The flops an element of an elementwise or index-map op counts as for Executor.run's threshold
+ * (convTuning.minParallelWork, 2 MFLOP): from about 125k elements waking the workers (20–50 µs) pays.
+ */
+export const ELEMENTWISE_WORK = 16;
 
 /** The conv exports of assembly/kernels/conv.ts. */
 export interface ConvExports {
   gconv(prm: number, tid: number, nt: number): void;
   fgrad(prm: number, tid: number, nt: number): void;
-  /** assembly/kernels/matmul.ts, unary.ts, binary.ts (listed here so the executor's table covers every ParallelKernel). */
+  /** assembly/kernels/matmul.ts, unary.ts, binary.ts, gather.ts (listed here so the executor's table covers every ParallelKernel). */
   matmulPart(prm: number, tid: number, nt: number): void;
   unaryPart(prm: number, tid: number, nt: number): void;
   binarySamePart(prm: number, tid: number, nt: number): void;
+  gather(prm: number, tid: number, nt: number): void;
+  scatterAdd(prm: number, tid: number, nt: number): void;
   gcConfig(i: number): number;
   fgConfig(i: number): number;
   convPackFilter(dst: number, src: number, map: number, nT: number, nK: number, nC: number, CB: number, sT: number, sK: number, sC: number): void;

@@ -14,19 +14,17 @@
  * copy would go stale). Every index map in geoconv is built once and never written again; make a
  * new Int32Array for a new map.
  *
- * Parameter blocks: gather [n, blocks, nIn]; scatterAdd [n, blocks, nOut] (n = the index map's length;
- * nIn, nOut = one block of x, of out).
+ * Parameter blocks: gather [x, idx, out, n, blocks, nIn]; scatterAdd [x, idx, out, n, blocks, nOut]
+ * (n = the index map's length; nIn, nOut = one block of x, of out). Both run through the executor:
+ * gather on every thread once the output is large, scatterAdd on several threads only with several
+ * blocks (its parts are whole blocks).
  */
 import { sizeOf } from '../../core/shape.js';
 import type { Kernel } from '../../ops/op.js';
-import type { KernelExports } from './loader.js';
+import { ELEMENTWISE_WORK, type Executor } from './conv.js';
 import type { WasmHeap } from './memory.js';
 import type { ParamWriter } from './params.js';
 
-interface GatherExports {
-  gather(x: number, idx: number, out: number, p: number): void;
-  scatterAdd(x: number, idx: number, out: number, p: number): void;
-}
 
 export const INDEX_CACHE_BUDGET = 32 * 2 ** 20;
 
@@ -141,15 +139,15 @@ export function indexMapCacheOf(kernel: object): IndexMapCache | undefined {
   return caches.get(kernel);
 }
 
-export function createGather(ex: KernelExports, heap: WasmHeap, params: ParamWriter): {
+export function createGather(heap: WasmHeap, params: ParamWriter, exec: Executor): {
   gather: Kernel<'gather', number>; scatterAdd: Kernel<'scatterAdd', number>; cache: IndexMapCache;
 } {
-  const k = ex as KernelExports & GatherExports;
   const cache = new IndexMapCache(heap);
   const gather: Kernel<'gather', number> = (out, [x], { index, blocks }, shapes) => {
     if (sizeOf(shapes.out) === 0) return;
     const nIn = sizeOf(shapes.inputs[0]!) / blocks;
-    cache.with(index, (idx) => k.gather(x!, idx, out, params.write(Int32Array.of(index.length, blocks, nIn))));
+    const work = index.length * blocks * ELEMENTWISE_WORK;
+    cache.with(index, (idx) => exec.run('gather', params.write(Int32Array.of(x!, idx, out, index.length, blocks, nIn)), work));
   };
   const scatterAdd: Kernel<'scatterAdd', number> = (out, [x], { index, blocks }, shapes) => {
     const total = sizeOf(shapes.out);
@@ -158,7 +156,8 @@ export function createGather(ex: KernelExports, heap: WasmHeap, params: ParamWri
       heap.f32().fill(0, out >>> 2, (out >>> 2) + total);
       return;
     }
-    cache.with(index, (idx) => k.scatterAdd(x!, idx, out, params.write(Int32Array.of(index.length, blocks, total / blocks))));
+    const work = blocks > 1 ? index.length * blocks * ELEMENTWISE_WORK : 0;
+    cache.with(index, (idx) => exec.run('scatterAdd', params.write(Int32Array.of(x!, idx, out, index.length, blocks, total / blocks)), work));
   };
   caches.set(gather, cache);
   caches.set(scatterAdd, cache);

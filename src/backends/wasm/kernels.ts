@@ -14,7 +14,7 @@ import { createGather } from './gather.js';
 import { createMatmul } from './matmul.js';
 import { createPool } from './pool.js';
 import { createReduce } from './reduce.js';
-import { createConvKernels, type ConvExports, type Executor } from './conv.js';
+import { createConvKernels, ELEMENTWISE_WORK, type ConvExports, type Executor } from './conv.js';
 
 /** A reusable Int32 parameter block in the heap (grown on demand, never freed while the backend lives). */
 class ParamBlock {
@@ -41,8 +41,6 @@ function codes<Op extends string>(ex: KernelExports, prefix: string, ops: readon
   return Object.fromEntries(ops.map((op) => [op, opCode(ex, prefix, op)])) as Record<Op, number>;
 }
 
-const ELEMENTWISE_WORK = 16;
-
 /** One thread: every parallel kernel runs as part 0 of 1 on the calling thread. */
 export const singleThread = (ex: KernelExports): Executor => ({
   threads: 1,
@@ -55,8 +53,6 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
   const binaryCode = codes(ex, 'BINARY', Object.keys(BINARY) as BinaryOp[]);
   const params = new ParamBlock(heap);
 
-  // Elementwise ops count as ELEMENTWISE_WORK flops an element for the executor's threshold (2 MFLOP:
-  // from about 125k elements, waking the workers (20–50 µs) pays).
   const unary: Kernel<'unary', number> = (out, [x], { op }, shapes) => {
     const n = sizeOf(shapes.out);
     if (n === 0) return;
@@ -78,7 +74,7 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
     }
   };
 
-  const indexMaps = createGather(ex, heap, params);
+  const indexMaps = createGather(heap, params, exec);
   const pool = createPool(ex, params);
 
   return {

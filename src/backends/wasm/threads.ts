@@ -1,6 +1,6 @@
 /**
  * Worker threads for the wasm backend: n − 1 workers plus the calling thread run the heavy kernels
- * (the convolutions, matmul, large elementwise ops) over ONE shared WebAssembly.Memory, each its own instance of the threaded
+ * (the convolutions, matmul, large elementwise and index-map ops) over ONE shared WebAssembly.Memory, each its own instance of the threaded
  * build (asconfig.json `*-threads`: imports `env.memory`).
  *
  * Protocol (a control SharedArrayBuffer of Int32, no messages after start-up): the caller writes
@@ -19,7 +19,7 @@
 import type { Executor, ParallelKernel } from './conv.js';
 
 /** The kernels workers can run, by index (the control block carries the index). */
-const KERNELS: readonly ParallelKernel[] = ['gconv', 'fgrad', 'matmulPart', 'unaryPart', 'binarySamePart'];
+const KERNELS: readonly ParallelKernel[] = ['gconv', 'fgrad', 'matmulPart', 'unaryPart', 'binarySamePart', 'gather', 'scatterAdd'];
 
 // Control block fields (Int32 indices).
 const GEN = 0;
