@@ -12,7 +12,7 @@
  * starts above the module's static data) and selects +0 instead. scatterAdd adds in index order,
  * in float32 (exact where no output is hit twice).
  */
-import { partStart } from './parallel';
+import { partOf, partStart } from './parallel';
 
 export function gather(p: usize, tid: i32, nt: i32): void {
   const x = <usize>load<i32>(p);
@@ -55,8 +55,8 @@ function gatherBlock(x: usize, idx: usize, out: usize, n: usize): void {
 
 export function scatterAdd(p: usize, tid: i32, nt: i32): void {
   const blocks = <usize>load<i32>(p, 16);
-  const b0 = (blocks * <usize>tid) / <usize>nt;
-  const b1 = (blocks * <usize>(tid + 1)) / <usize>nt;
+  const b0 = partOf(blocks, tid, nt);
+  const b1 = partOf(blocks, tid + 1, nt);
   const n = <usize>load<i32>(p, 12);
   const nOut = <usize>load<i32>(p, 20);
   const idx = <usize>load<i32>(p, 4);
