@@ -283,19 +283,37 @@ export class MultiImage {
     return this.#with(this.data.reshape(this.data.shape), sig);
   }
 
-  /** g·x on every key: one signed gather over the packed data. */
+  /**
+   * g·x on every key: one signed gather over the packed data. The packed map and its signs are
+   * memoised per (g, spatial shape, signature): GroupAverage applies every group element on every
+   * call, and the same map is then also found again in the backends' device caches.
+   */
   timesGroupElement(g: GroupElement): MultiImage {
     check(g.D === this.D, 'timesGroupElement', 'group element D', `${this.D}`, g.D);
+    const key = `action ${g.D} ${g.index} | ${this.spatial} | ${signatureToString(this.signature)}`;
+    let built: { pixel: Int32Array; sign: Float32Array } | undefined;
+    const build = () => (built ??= this.#packedAction(g));
+    const pixel = memoIndex(key, () => build().pixel);
+    const sign = memoIndex(`${key} signs`, () => build().sign);
+    const outSpatial = actionMap(g, this.spatial, 0, 0).outSpatial;
+    const W = this.width;
+    const data = tidy(() => {
+      const moved = gather(this.data, [this.batch, ...outSpatial, W], pixel, this.batch);
+      return sign.length === 0 ? moved : mul(moved, tensor(sign, [...outSpatial, W], this.data.backend));
+    });
+    return new MultiImage(data, this.signature, this.D, outSpatial.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, i * this.D + this.D).findIndex((v) => v !== 0)]!));
+  }
+
+  /** The action of g on one packed image [...spatial, W]: source (pixel·W + column) and sign per output; no signs when all are +1. */
+  #packedAction(g: GroupElement): { pixel: Int32Array; sign: Float32Array } {
     const P = sizeOf(this.spatial);
     const W = this.width;
     const offsets = blockOffsets(this.signature, this.D);
-    const pixel = new Int32Array(P * W); // source (pixel·W + column) for each (pixel'·W + column')
+    const pixel = new Int32Array(P * W);
     const sign = new Float32Array(P * W);
-    let outSpatial: number[] = [...this.spatial];
     this.signature.forEach((e, idx) => {
       const T = this.D ** e.k;
       const map = actionMap(g, this.spatial, e.k, e.parity);
-      outSpatial = map.outSpatial;
       for (let p = 0; p < P; p++) {
         for (let t = 0; t < T; t++) {
           const src = map.index[p * T + t]!;
@@ -309,12 +327,7 @@ export class MultiImage {
         }
       }
     });
-    const shape = [this.batch, ...outSpatial, W];
-    const data = tidy(() => {
-      const moved = gather(this.data, shape, pixel, this.batch);
-      return sign.every((s) => s === 1) ? moved : mul(moved, tensor(sign, [...outSpatial, W], this.data.backend));
-    });
-    return new MultiImage(data, this.signature, this.D, outSpatial.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, i * this.D + this.D).findIndex((v) => v !== 0)]!));
+    return { pixel, sign: sign.every((v) => v === 1) ? new Float32Array(0) : sign };
   }
 
   /** Per-channel pixel norms of every key, packed: [batch, ...spatial, Σ channels]. */

@@ -69,14 +69,15 @@ export function scatterAdd(x: Tensor, shape: Shape, index: Int32Array, blocks = 
 /**
  * Memoised index maps: layers call the same permutations, slices and broadcasts with the same shapes
  * every step, so each map is built once in TypeScript and then reused — the same Int32Array, which
- * also lets backends cache their device copy. Bounded least-recently-used by bytes.
+ * also lets backends cache their device copy. Bounded least-recently-used by bytes. The static data
+ * that goes with a map (the signs of a group action) may be memoised beside it.
  */
-const memo = new Map<string, Int32Array>();
+const memo = new Map<string, Int32Array | Float32Array>();
 let memoBytes = 0;
 const MEMO_LIMIT = 64 << 20;
 
-export function memoIndex(key: string, build: () => Int32Array): Int32Array {
-  const hit = memo.get(key);
+export function memoIndex<T extends Int32Array | Float32Array = Int32Array>(key: string, build: () => T): T {
+  const hit = memo.get(key) as T | undefined;
   if (hit) {
     memo.delete(key);
     memo.set(key, hit);
