@@ -53,7 +53,7 @@ export function multicontract(x: Tensor, D: number, k: number, pairs: readonly (
   const nRest = D ** rest.length;
   const nDiag = D ** pairs.length;
   // pattern[r * nDiag + d]: flat tensor index of rest combo r and diagonal combo d.
-  const pattern = indexMap([nRest, nDiag], ([r, d]) => {
+  const pattern = memoIndex(`contract ${D} ${k} | ${pairs.map((p) => p.join(' '))}`, () => indexMap([nRest, nDiag], ([r, d]) => {
     let flat = 0;
     rest.forEach((axis, t) => (flat += (Math.floor(r! / D ** (rest.length - 1 - t)) % D) * tStrides[axis]!));
     pairs.forEach(([i, j], t) => {
@@ -61,7 +61,7 @@ export function multicontract(x: Tensor, D: number, k: number, pairs: readonly (
       flat += v * (tStrides[i]! + tStrides[j]!);
     });
     return flat;
-  });
+  }));
   return tidy(() => {
     const g = gather(x, [...prefix, nRest, nDiag], pattern, sizeOf(prefix));
     return sum(g, [g.shape.length - 1]).reshape([...prefix, ...tensorShape(D, rest.length)]);
