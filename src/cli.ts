@@ -82,7 +82,7 @@ async function info(flags: Flags, out: (s: string) => void): Promise<void> {
 const TRAIN_DEFAULTS = { task: 'gradient', model: 'unet', epochs: 15, backend: 'wasm', threads: 2, seed: 0, out: 'out', batch: 8, depth: 16, lr: 1e-3 } as const;
 
 async function trainCommand(flags: Flags, out: (s: string) => void): Promise<void> {
-  checkKnown(flags, ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'n-train', 'n-val', 'n-test', 'N', 'no-baseline', 'quiet']);
+  checkKnown(flags, ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'n-train', 'n-val', 'n-test', 'N', 'protocol', 'no-baseline', 'quiet']);
   const str = (name: string, dflt: string) => {
     const v = flags[name];
     if (v === true) throw new UsageError(`--${name} needs a value`);
@@ -106,6 +106,7 @@ async function trainCommand(flags: Flags, out: (s: string) => void): Promise<voi
     depth: intFlag(flags, 'depth', TRAIN_DEFAULTS.depth),
     learningRate: num('lr', TRAIN_DEFAULTS.lr),
     nTrain: optional('n-train'), nVal: optional('n-val'), nTest: optional('n-test'), N: optional('N'),
+    protocol: flags.protocol === undefined ? undefined : str('protocol', 'exact') as 'exact' | 'notebook',
     baseline: !flags['no-baseline'],
     progress: !flags.quiet,
   }, str('out', TRAIN_DEFAULTS.out), out);

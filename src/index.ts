@@ -24,7 +24,7 @@ export { Module, buildModule, registerModule, type Params, type ModuleConfig, ty
 export { ConvContract, type ConvContractOptions, type BiasMode } from './nn/conv-contract.js';
 export * from './nn/layers/index.js';
 export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ginjaxParameterCount, signatureUnion, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';
-export { gradientTask, scalarTask, gravityTask, disposeTask, TASKS, type TaskData, type TaskName, type TaskOptions, type Split } from './tasks/tasks.js';
+export { gradientTask, scalarTask, gravityTask, disposeTask, TASKS, type TaskData, type TaskName, type TaskOptions, type GradientTaskOptions, type Split } from './tasks/tasks.js';
 export { plotImage, plotGrid, type PlotOptions } from './geometric/plot.js';
 export * from './train/index.js';
 export { serialize, serializeSync, deserialize, parseHeader, SafetensorsError, saveCheckpoint, loadCheckpoint, type SerializeExtra, type Deserialized, type LoadOptions, type Loaded } from './io/index.js';

@@ -12,12 +12,14 @@ import type { MultiImage } from './geometric/multi-image.js';
 import { saveCheckpoint } from './io/index.js';
 import type { Module } from './nn/module.js';
 import { DilResNet, ResNet, UNet, ginjaxParameterCount, type ModelOptions } from './nn/models.js';
-import { TASKS, disposeTask, type Split, type TaskData, type TaskName } from './tasks/tasks.js';
+import { TASKS, disposeTask, gradientTask, type Split, type TaskData, type TaskName } from './tasks/tasks.js';
+import { smseLoss } from './train/losses.js';
 import { adamw, exponentialDecay } from './train/optim.js';
 import { EpochStop } from './train/stopping.js';
-import { evaluate, train } from './train/train.js';
+import { defaultLoss, evaluate, train, type LossFn } from './train/train.js';
 import { disposeTree } from './train/tree.js';
 import { getBackend } from './backends/backend.js';
+import { tidy } from './tensor.js';
 import { version } from './version.js';
 
 export type ModelName = 'unet' | 'resnet' | 'dilresnet';
@@ -36,6 +38,8 @@ export interface JobOptions {
   readonly nVal?: number;
   readonly nTest?: number;
   readonly N?: number;
+  /** The gradient task's protocol: 'exact' (default) or ginjax's 'notebook' (cropped, standardised). */
+  readonly protocol?: 'exact' | 'notebook';
   /** Also train the non-equivariant baseline (default true). */
   readonly baseline?: boolean;
   readonly progress?: boolean;
@@ -57,6 +61,8 @@ export interface ModelResult {
 export interface JobResult {
   readonly version: string;
   readonly task: TaskName;
+  /** The gradient task's protocol. */
+  readonly protocol?: 'exact' | 'notebook';
   readonly model: ModelName;
   readonly backend: string;
   readonly seed: number;
@@ -88,7 +94,10 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
   const { join } = await import('node:path');
   await mkdir(outDir, { recursive: true });
   const [dataKey, ...modelKeys] = split(makeKey(o.seed), 5) as [Key, Key, Key, Key, Key];
-  const data = TASKS[o.task](dataKey, { nTrain: o.nTrain, nVal: o.nVal, nTest: o.nTest, N: o.N });
+  const sizes = { nTrain: o.nTrain, nVal: o.nVal, nTest: o.nTest, N: o.N };
+  check(o.protocol === undefined || o.task === 'gradient', 'train', 'protocol', 'given only with the gradient task', o.protocol);
+  const data = o.task === 'gradient' ? gradientTask(dataKey, { ...sizes, protocol: o.protocol }) : TASKS[o.task](dataKey, sizes);
+  const loss = croppedLoss(data.crop ?? 0);
   const N = data.train.x.spatial[0]!;
   log(`task ${o.task}: ${data.train.x.batch}/${data.val.x.batch}/${data.test.x.batch} train/val/test images of ${data.train.x.spatial.join('×')}, ` +
     `input ${sigText(data.train.x)} → target ${sigText(data.train.y)}; backend ${getBackend().name}`);
@@ -105,16 +114,16 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
     const start = performance.now();
     const result = await train({
       model, x: data.train.x, y: data.train.y, valX: data.val.x, valY: data.val.y, optimizer, batchSize: Math.min(o.batchSize, data.train.x.batch),
-      valBatchSize: coveringBatch(data.val.x.batch, o.batchSize),
+      valBatchSize: coveringBatch(data.val.x.batch, o.batchSize), loss,
       key: modelKeys[2 * i + 1]!, stop: new EpochStop(o.epochs), progress: o.progress ?? true,
     });
     const seconds = (performance.now() - start) / 1000;
-    const errorOn = async (s: Split) => scalar(evaluate(model, result.params, s.x, s.y, { batchSize: coveringBatch(s.x.batch, o.batchSize) }));
+    const errorOn = async (s: Split) => scalar(evaluate(model, result.params, s.x, s.y, { loss, batchSize: coveringBatch(s.x.batch, o.batchSize) }));
     const [trainLoss, valLoss, testLoss] = [await errorOn(data.train), await errorOn(data.val), await errorOn(data.test)];
     const checkpoint = `${name}.safetensors`;
     await saveCheckpoint(join(outDir, checkpoint), model, result.params);
     const first = data.test.x.getOne(0);
-    const pred = model.apply(result.params, first);
+    const pred = tidy(() => model.apply(result.params, first).centerCrop(data.crop ?? 0));
     predictions.push({ name, y: await pred.data.data() });
     pred.dispose();
     first.dispose();
@@ -126,12 +135,18 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
   const pictures = await writePictures(data, predictions, outDir, writeFile, join);
   disposeTask(data);
   const out: JobResult = {
-    version, task: o.task, model: o.model, backend: getBackend().name, seed: o.seed, epochs: o.epochs, batchSize: o.batchSize,
+    version, task: o.task, ...(o.task === 'gradient' ? { protocol: o.protocol ?? 'exact' } : {}), model: o.model, backend: getBackend().name, seed: o.seed, epochs: o.epochs, batchSize: o.batchSize,
     sizes: { train: data.train.x.batch, val: data.val.x.batch, test: data.test.x.batch, N }, models: results, pictures,
   };
   await writeFile(join(outDir, 'metrics.json'), `${JSON.stringify(out, null, 2)}\n`);
   log(`\n${table(results)}\n\nwrote ${join(outDir, 'metrics.json')}, ${results.map((r) => r.checkpoint).join(', ')}, ${pictures.join(', ')}`);
   return out;
+}
+
+/** SMSE of the prediction without `crop` border pixels per side against the target. */
+function croppedLoss(crop: number): LossFn {
+  if (crop === 0) return defaultLoss;
+  return (model, params, x, y, options) => tidy(() => smseLoss(model.apply(params, x, options).centerCrop(crop), y));
 }
 
 /** The largest batch size <= max that divides n, so that evaluation covers every image. */
@@ -163,8 +178,8 @@ async function writePictures(data: TaskData, predictions: { name: string; y: Flo
   const x = data.test.x.getOne(0);
   const y = data.test.y.getOne(0);
   const [xv, yv] = await Promise.all([x.data.data(), y.data.data()]);
-  const spatial = x.spatial;
   const panels = (values: Float32Array, image: MultiImage, title: string, vmax?: number) => {
+    const spatial = image.spatial;
     const P = spatial.reduce((a, b) => a * b, 1);
     let offset = 0;
     return image.signature.flatMap((e) => {

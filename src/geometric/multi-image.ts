@@ -213,6 +213,17 @@ export class MultiImage {
   }
 
   /**
+   * The image without `pixels` pixels on each side of every spatial axis (a centred crop, e.g. to
+   * compare a prediction with a target that lacks the border, as in ginjax's gradient notebook).
+   */
+  centerCrop(pixels: number): MultiImage {
+    check(Number.isInteger(pixels) && pixels >= 0, 'centerCrop', 'pixels', 'an integer >= 0', pixels);
+    this.spatial.forEach((n, i) => check(n > 2 * pixels, 'centerCrop', 'pixels', `less than half of spatial axis ${i} (size ${n})`, pixels));
+    if (pixels === 0) return this.#with(this.data.reshape(this.data.shape));
+    return this.#with(tidy(() => this.spatial.reduce((t, n, i) => slice(t, i + 1, pixels, n - 2 * pixels), this.data)));
+  }
+
+  /**
    * ginjax get_component (as its batch_get_component: our batch axis is always there). Each key's
    * channels are read as fields × futureSteps (channel = field · futureSteps + step); per step the
    * components of every key are numbered in key order, field-major then tensor component — with a

@@ -21,6 +21,11 @@ export interface TaskData {
   readonly train: Split;
   readonly val: Split;
   readonly test: Split;
+  /**
+   * Pixels the targets lack on each side of the input grid (0 or absent: same grid). Predictions
+   * are cropped by this much (`MultiImage.centerCrop`) before they are compared with targets.
+   */
+  readonly crop?: number;
 }
 
 export interface TaskOptions {
@@ -43,18 +48,34 @@ function sizes(o: TaskOptions, dflt: [number, number, number], dfltN: number): {
 /** Monomials x^i y^j with i + j <= 3 (10 of them), and their partial derivatives. */
 const CUBIC = [...Array(4).keys()].flatMap((i) => [...Array(4 - i).keys()].map((j) => [i, j] as const));
 
+export interface GradientTaskOptions extends TaskOptions {
+  /**
+   * 'exact' (default): the target is the gradient at every pixel of the input grid, in per-pixel
+   * units. 'notebook': ginjax's gradient_example protocol — the target lacks a 2-pixel border (N×N
+   * inputs, (N−4)×(N−4) targets; `crop` tells the trainer to crop predictions the same way), the
+   * input is standardised with the training split's mean and std, and the target is divided by the
+   * training split's std of its components (no mean shift, which would break equivariance).
+   */
+  readonly protocol?: 'exact' | 'notebook';
+}
+
 /**
  * Gradient task: random cubic polynomials f on [-1.5, 1.5]² (coefficients ~ N(0, 0.4²)) sampled on an
  * N×N grid → their exact gradient vector fields ∇f at the same points. Not periodic. Equivariant by
  * construction: rotating f rotates ∇f.
  */
-export function gradientTask(key: Key, o: TaskOptions = {}): TaskData {
+export function gradientTask(key: Key, o: GradientTaskOptions = {}): TaskData {
   const { n, N } = sizes(o, [128, 32, 128], 32);
+  const protocol = o.protocol ?? 'exact';
+  check(protocol === 'exact' || protocol === 'notebook', 'gradientTask', 'protocol', '"exact" or "notebook"', protocol);
+  const crop = protocol === 'notebook' ? 2 : 0;
+  check(N > 2 * crop, 'gradientTask', 'N', `more than ${2 * crop} (the notebook protocol crops 2 pixels per side)`, N);
   const keys = split(key, 3);
-  const make = (k: Key, count: number): Split => {
+  const make = (k: Key, count: number) => {
     const coef = normal(k, count * CUBIC.length, 0, 0.4);
     const xs = new Float32Array(count * N * N);
-    const ys = new Float32Array(count * N * N * 2);
+    const M = N - 2 * crop;
+    const ys = new Float32Array(count * M * M * 2);
     const h = 3 / (N - 1);
     for (let b = 0; b < count; b++) {
       for (let i = 0; i < N; i++) {
@@ -68,19 +89,42 @@ export function gradientTask(key: Key, o: TaskOptions = {}): TaskData {
             if (p > 0) fx += c * p * x ** (p - 1) * y ** q;
             if (q > 0) fy += c * q * x ** p * y ** (q - 1);
           });
-          const pix = (b * N + i) * N + j;
-          xs[pix] = f;
+          xs[(b * N + i) * N + j] = f;
+          const [ti, tj] = [i - crop, j - crop];
+          if (ti < 0 || tj < 0 || ti >= M || tj >= M) continue;
+          const pix = (b * M + ti) * M + tj;
           ys[2 * pix] = fx * h; // per-pixel units, so a local stencil can represent it
           ys[2 * pix + 1] = fy * h;
         }
       }
     }
-    return tidy(() => ({
-      x: MultiImage.fromBlocks({ '0,0': tensor(xs, [count, 1, N, N]) }, 2, false),
-      y: MultiImage.fromBlocks({ '1,0': tensor(ys, [count, 1, N, N, 2]) }, 2, false),
-    }));
+    return { xs, ys, count, M };
   };
-  return { name: 'gradient', train: make(keys[0]!, n[0]), val: make(keys[1]!, n[1]), test: make(keys[2]!, n[2]) };
+  const raw = [make(keys[0]!, n[0]), make(keys[1]!, n[1]), make(keys[2]!, n[2])] as const;
+  if (protocol === 'notebook') {
+    const { mean, std } = moments(raw[0].xs);
+    const yStd = moments(raw[0].ys, 0).std;
+    for (const r of raw) {
+      r.xs.forEach((v, i) => (r.xs[i] = (v - mean) / std));
+      r.ys.forEach((v, i) => (r.ys[i] = v / yStd));
+    }
+  }
+  const toSplit = ({ xs, ys, count, M }: (typeof raw)[number]): Split => tidy(() => ({
+    x: MultiImage.fromBlocks({ '0,0': tensor(xs, [count, 1, N, N]) }, 2, false),
+    y: MultiImage.fromBlocks({ '1,0': tensor(ys, [count, 1, M, M, 2]) }, 2, false),
+  }));
+  return { name: 'gradient', train: toSplit(raw[0]), val: toSplit(raw[1]), test: toSplit(raw[2]), crop };
+}
+
+/** Mean and standard deviation (float64) of the values; with `about`, the RMS deviation from it. */
+function moments(values: Float32Array, about?: number): { mean: number; std: number } {
+  let s = 0;
+  for (const v of values) s += v;
+  const mean = s / values.length;
+  const centre = about ?? mean;
+  let q = 0;
+  for (const v of values) q += (v - centre) ** 2;
+  return { mean, std: Math.sqrt(q / values.length) };
 }
 
 /**
