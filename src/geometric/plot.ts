@@ -15,24 +15,32 @@ export interface PlotOptions {
   readonly colorbar?: boolean;
 }
 
-/** A diverging brown–white–teal ramp (after matplotlib's BrBG) for t in [0, 1]. */
-function diverging(t: number): string {
+/** A diverging brown–white–teal ramp (after matplotlib's BrBG) for t in [0, 1], as [r, g, b] in 0…255. */
+export function divergingRgb(t: number): [number, number, number] {
   const stops: [number, number, number][] = [[84, 48, 5], [191, 129, 45], [246, 232, 195], [245, 245, 245], [199, 234, 229], [53, 151, 143], [0, 60, 48]];
-  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const x = Math.min(1, Math.max(0, Number.isNaN(t) ? 0.5 : t)) * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(x));
   const f = x - i;
   const c = stops[i]!.map((v, j) => Math.round(v + f * (stops[i + 1]![j]! - v)));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
+  return [c[0]!, c[1]!, c[2]!];
 }
 
-/** A sequential white–purple–red ramp (after PuRd) for norms. */
-function sequential(t: number): string {
-  const u = Math.min(1, Math.max(0, t));
-  return `rgb(${Math.round(247 - 95 * u)},${Math.round(244 - 244 * u)},${Math.round(249 - 180 * u)})`;
+/** A sequential white–purple–red ramp (after PuRd) for norms, t in [0, 1], as [r, g, b]. */
+export function sequentialRgb(t: number): [number, number, number] {
+  const u = Math.min(1, Math.max(0, Number.isNaN(t) ? 0 : t));
+  return [Math.round(247 - 95 * u), Math.round(244 - 244 * u), Math.round(249 - 180 * u)];
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toFixed(2));
-const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+const css = ([r, g, b]: readonly number[]) => `rgb(${r},${g},${b})`;
+/** divergingRgb as a CSS colour. */
+export const diverging = (t: number): string => css(divergingRgb(t));
+/** sequentialRgb as a CSS colour. */
+export const sequential = (t: number): string => css(sequentialRgb(t));
+
+/** A short label for a colour-bar value. */
+export const fmt = (v: number) => (Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toFixed(2));
+/** Escapes text for SVG/XML. */
+export const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
 function arrow(x: number, y: number, dx: number, dy: number, color: string, width: number): string {
   const len = Math.hypot(dx, dy);

@@ -13,6 +13,7 @@ import { blockOffsets, keyName, signatureToString, type SignatureEntry, type Sig
 import { concat } from '../ops/concat.js';
 import { gather } from '../ops/gather.js';
 import type { Module, Params } from '../nn/module.js';
+import { State, type LayerCallOptions } from '../nn/layers/common.js';
 import { tidy, type Tensor } from '../tensor.js';
 
 /** Constant channels per key: {"k,parity": n} (ginjax's constant_fields dict) or signature entries. */
@@ -129,18 +130,30 @@ export interface AutoregressiveOptions {
   readonly constantFields?: ConstantFields;
   /** Passed to model.apply (default inference: { training: false }). */
   readonly training?: boolean;
+  /**
+   * Batch-norm running statistics, passed to every model.apply of the rollout. In inference (the
+   * default) batch norms read their statistics from it; without it they fall back to their initial
+   * statistics (mean 0, variance 1), which is wrong for any trained baseline with batch norm.
+   * With `training: true` every step updates it, as a training step would.
+   */
+  readonly state?: State;
 }
 
 /**
  * ginjax autoregressive_map: `futureSteps` rollout steps of the one-step `model` from `x`; returns the
- * predictions stacked channel-major (c·futureSteps + step per key). `x` stays alive.
+ * predictions stacked channel-major (c·futureSteps + step per key). `x` stays alive. The same call
+ * options (training flag, `state`) reach every step, like ginjax's aux_data (batch stats).
  */
-export function autoregressiveMap(model: Module, params: Params, x: MultiImage, { pastSteps = 1, futureSteps = 1, constantFields, training = false }: AutoregressiveOptions = {}): MultiImage {
-  check(Number.isInteger(futureSteps) && futureSteps >= 1, 'autoregressiveMap', 'futureSteps', 'an integer >= 1', futureSteps);
+export function autoregressiveMap(model: Module, params: Params, x: MultiImage, { pastSteps = 1, futureSteps = 1, constantFields, training = false, state }: AutoregressiveOptions = {}): MultiImage {
+  const fn = 'autoregressiveMap';
+  check(Number.isInteger(futureSteps) && futureSteps >= 1, fn, 'futureSteps', 'an integer >= 1', futureSteps);
+  check(x instanceof MultiImage, fn, 'x', 'a MultiImage', x);
+  check(state === undefined || state instanceof State, fn, 'state', 'a State (batch-norm statistics) or undefined', state);
+  const options: LayerCallOptions = state ? { training, state } : { training };
   let input = x;
   let output: MultiImage | null = null;
   for (let s = 0; s < futureSteps; s++) {
-    const r: { input: MultiImage; output: MultiImage } = tidy(() => autoregressiveStep(input, model.apply(params, input, { training }), output, pastSteps, constantFields));
+    const r: { input: MultiImage; output: MultiImage } = tidy(() => autoregressiveStep(input, model.apply(params, input, options), output, pastSteps, constantFields));
     if (input !== x) input.dispose();
     output?.dispose();
     input = r.input;

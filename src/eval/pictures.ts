@@ -1,0 +1,400 @@
+/**
+ * The paper's evaluation pictures as standalone SVG strings (a viewBox, no external resources, so
+ * they open in any browser and embed in HTML): rollout panels (truth / prediction / difference per
+ * field and shown step), rollout SMSE against the step for several models, and power spectra on
+ * log–log axes. Heat maps are embedded PNG images (one pixel per grid cell, drawn pixelated): a
+ * 64² field as <rect>s would cost ~300 kB per panel, as an uncompressed PNG data URI ~16 kB.
+ */
+import { check } from '../core/errors.js';
+import { sameShape } from '../core/shape.js';
+import { MultiImage } from '../geometric/multi-image.js';
+import { signatureToString } from '../geometric/signature.js';
+import { divergingRgb, esc, fmt, sequentialRgb } from '../geometric/plot.js';
+import { fieldColumns, type PowerSpectrum } from './spectrum.js';
+
+// ---------------------------------------------------------------------------------------------
+// PNG (8-bit RGB, stored deflate blocks: no compressor needed in any runtime)
+
+let crcTable: Uint32Array | null = null;
+function crc32(bytes: Uint8Array, start: number, end: number): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** A PNG data URI of an RGB image (rgb: height rows of width·3 bytes, top row first). */
+export function pngDataUri(width: number, height: number, rgb: Uint8Array): string {
+  check(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1, 'pngDataUri', 'width and height', 'positive integers', [width, height]);
+  check(rgb instanceof Uint8Array && rgb.length === width * height * 3, 'pngDataUri', 'rgb length', `${width * height * 3} (width·height·3)`, rgb?.length);
+  const raw = new Uint8Array(height * (1 + 3 * width)); // filter byte 0 (none) before each row
+  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * 3 * width, (y + 1) * 3 * width), y * (1 + 3 * width) + 1);
+  const nBlocks = Math.max(1, Math.ceil(raw.length / 65535));
+  const zlib = new Uint8Array(2 + raw.length + 5 * nBlocks + 4);
+  zlib[0] = 0x78;
+  zlib[1] = 0x01;
+  let o = 2;
+  for (let b = 0; b < nBlocks; b++) {
+    const len = Math.min(65535, raw.length - b * 65535);
+    zlib[o++] = b === nBlocks - 1 ? 1 : 0;
+    zlib[o++] = len & 0xff;
+    zlib[o++] = len >>> 8;
+    zlib[o++] = ~len & 0xff;
+    zlib[o++] = (~len >>> 8) & 0xff;
+    zlib.set(raw.subarray(b * 65535, b * 65535 + len), o);
+    o += len;
+  }
+  let a = 1, bsum = 0;
+  for (const v of raw) {
+    a = (a + v) % 65521;
+    bsum = (bsum + a) % 65521;
+  }
+  new DataView(zlib.buffer).setUint32(o, ((bsum << 16) | a) >>> 0);
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const hv = new DataView(ihdr.buffer);
+  hv.setUint32(0, width);
+  hv.setUint32(4, height);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, adaptive filters, no interlace
+  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', zlib), chunk('IEND', new Uint8Array(0))];
+  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    png.set(p, at);
+    at += p.length;
+  }
+  return `data:image/png;base64,${base64(png)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared drawing helpers
+
+const FONT = 'font-family="sans-serif"';
+const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
+
+/** Colours of the series of a line plot (after matplotlib's tab10). */
+export const SERIES_COLORS: readonly string[] = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+function svgDoc(width: number, height: number, body: string): string {
+  const W = Math.ceil(width), H = Math.ceil(height);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><rect width="100%" height="100%" fill="white"/>${body}</svg>`;
+}
+
+type Ramp = (t: number) => [number, number, number];
+
+/** A heat map of a field [nx, ny] (x to the right, y upwards) as an <image>. */
+function heatImage(values: Float64Array, nx: number, ny: number, vmin: number, vmax: number, ramp: Ramp, x: number, y: number, w: number, h: number): string {
+  const rgb = new Uint8Array(nx * ny * 3);
+  const span = vmax - vmin || 1;
+  for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
+    const c = ramp((values[i * ny + j]! - vmin) / span);
+    rgb.set(c, ((ny - 1 - j) * nx + i) * 3);
+  }
+  return `<image x="${n2(x)}" y="${n2(y)}" width="${n2(w)}" height="${n2(h)}" preserveAspectRatio="none" style="image-rendering:pixelated" href="${pngDataUri(nx, ny, rgb)}"/>`;
+}
+
+/** A vertical colour bar with its range, mid value and label. */
+function colorBar(x: number, y: number, h: number, vmin: number, vmax: number, ramp: Ramp, label: string, attrs: string): string {
+  const steps = 48;
+  const parts: string[] = [];
+  for (let s = 0; s < steps; s++) {
+    const t = 1 - (s + 0.5) / steps;
+    const [r, g, b] = ramp(t);
+    parts.push(`<rect x="${n2(x)}" y="${n2(y + (s * h) / steps)}" width="10" height="${n2(h / steps + 0.4)}" fill="rgb(${r},${g},${b})"/>`);
+  }
+  parts.push(`<rect x="${n2(x)}" y="${n2(y)}" width="10" height="${n2(h)}" fill="none" stroke="#444" stroke-width="0.6"/>`);
+  const tick = (v: number, ty: number) => `<line x1="${n2(x + 10)}" y1="${n2(ty)}" x2="${n2(x + 13)}" y2="${n2(ty)}" stroke="#444" stroke-width="0.6"/><text class="tick-label" x="${n2(x + 15)}" y="${n2(ty + 3)}" font-size="9" ${FONT}>${esc(fmt(v))}</text>`;
+  parts.push(tick(vmax, y), tick((vmin + vmax) / 2, y + h / 2), tick(vmin, y + h));
+  parts.push(`<text class="colorbar-label" transform="translate(${n2(x + 58)},${n2(y + h / 2)}) rotate(-90)" text-anchor="middle" font-size="9" ${FONT}>${esc(label)}</text>`);
+  return `<g class="colorbar" ${attrs} data-vmin="${vmin}" data-vmax="${vmax}">${parts.join('')}</g>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollout panels
+
+export interface RolloutPanelsOptions {
+  readonly truth: MultiImage;
+  readonly prediction: MultiImage;
+  /** Steps packed in the channels of both (c·steps + t). */
+  readonly steps: number;
+  /** The sample shown (default 0). */
+  readonly sample?: number;
+  /** Step indices (0-based) shown as columns (default: all, at most 6, evenly spread, last included). */
+  readonly shownSteps?: readonly number[];
+  /** One name per field (key order, then field order). */
+  readonly fieldNames?: readonly string[];
+  readonly title?: string;
+  /** Column labels (default "step t+1"). */
+  readonly stepLabel?: (step: number) => string;
+  /** Side of one panel in SVG units (default 120). */
+  readonly panelSize?: number;
+}
+
+const ROWS = ['truth', 'prediction', 'difference'] as const;
+
+/**
+ * Rows truth / prediction / difference (prediction − truth) for each field, one column per shown
+ * step. Scalar and pseudoscalar fields are diverging heat maps; truth and prediction of a field share
+ * one symmetric scale ±max|value| over both and over the shown steps (one colour bar for the two
+ * rows), and the difference has its own symmetric scale ±max|difference|. Vector (and higher) fields
+ * are shown by their pointwise norm on a sequential scale [0, max norm] shared the same way, and the
+ * difference by the norm of the vector difference, [0, its max]: arrows are not drawn — at the
+ * grid sizes of emulation (64² and up) in panels this small they are unreadable, while the norm
+ * and its error are what one compares.
+ */
+export async function rolloutPanels(o: RolloutPanelsOptions): Promise<string> {
+  const fn = 'rolloutPanels';
+  check(o !== null && typeof o === 'object', fn, 'options', '{ truth, prediction, steps, … }', o);
+  const { truth, prediction, steps, sample = 0, stepLabel = (t: number) => `step ${t + 1}`, panelSize = 120 } = o;
+  check(truth instanceof MultiImage && prediction instanceof MultiImage, fn, 'truth and prediction', 'MultiImages', [truth, prediction]);
+  check(truth.D === 2, fn, 'truth.D', '2 (2-D fields)', truth.D);
+  check(signatureToString(prediction.signature) === signatureToString(truth.signature), fn, "prediction's signature", `truth's ${signatureToString(truth.signature)}`, signatureToString(prediction.signature));
+  check(prediction.batch === truth.batch && sameShape(prediction.spatial, truth.spatial), fn, 'prediction batch and spatial shape', `truth's ${truth.batch}, [${truth.spatial}]`, [prediction.batch, prediction.spatial]);
+  check(Number.isInteger(sample) && sample >= 0 && sample < truth.batch, fn, 'sample', `an integer in [0, ${truth.batch})`, sample);
+  check(typeof panelSize === 'number' && panelSize >= 16, fn, 'panelSize', 'a number >= 16', panelSize);
+  const fields = fieldColumns(fn, truth, steps, o.fieldNames);
+  const defaultShown = steps <= 6 ? Array.from({ length: steps }, (_, t) => t) : Array.from({ length: 6 }, (_, i) => Math.round((i * (steps - 1)) / 5));
+  const shown = o.shownSteps ?? defaultShown;
+  check(Array.isArray(shown) && shown.length > 0, fn, 'shownSteps', 'a non-empty list of step indices', shown);
+  shown.forEach((t) => check(Number.isInteger(t) && t >= 0 && t < steps, fn, 'shownSteps entry', `an integer in [0, ${steps})`, t));
+
+  const [nx, ny] = truth.spatial as [number, number];
+  const P = nx * ny;
+  const W = truth.width;
+  const [td, pd] = [await truth.data.data(), await prediction.data.data()];
+  // values[field][row][shown column]: the pixel values (scalar) or norms (k ≥ 1).
+  const byField = new Map<string, { name: string; T: number; cols: Map<number, number[]> }>();
+  for (const f of fields) {
+    const id = `${f.k},${f.parity},${f.field}`;
+    if (!byField.has(id)) byField.set(id, { name: f.name, T: f.cols.length, cols: new Map() });
+    byField.get(id)!.cols.set(f.step, f.cols);
+  }
+  const pw = panelSize * (nx >= ny ? 1 : nx / ny);
+  const ph = panelSize * (ny >= nx ? 1 : ny / nx);
+  const gap = 8, left = 100, barW = 78;
+  const top = (o.title ? 26 : 8) + 16;
+  const parts: string[] = [];
+  if (o.title) parts.push(`<text class="title" x="8" y="18" font-size="13" ${FONT}>${esc(o.title)}</text>`);
+  shown.forEach((t, c) => parts.push(`<text class="step-label" x="${n2(left + c * (pw + gap) + pw / 2)}" y="${top - 5}" text-anchor="middle" font-size="11" ${FONT}>${esc(stepLabel(t))}</text>`));
+  let row = 0;
+  for (const { name, T, cols } of byField.values()) {
+    const read = (data: Float32Array, t: number) => {
+      const cs = cols.get(t)!;
+      const out = new Float64Array(P);
+      for (let p = 0; p < P; p++) {
+        if (T === 1) out[p] = data[(sample * P + p) * W + cs[0]!]!;
+        else {
+          let s = 0;
+          for (const col of cs) s += data[(sample * P + p) * W + col]! ** 2;
+          out[p] = Math.sqrt(s);
+        }
+      }
+      return out;
+    };
+    const diffOf = (t: number) => {
+      const cs = cols.get(t)!;
+      const out = new Float64Array(P);
+      for (let p = 0; p < P; p++) {
+        if (T === 1) out[p] = pd[(sample * P + p) * W + cs[0]!]! - td[(sample * P + p) * W + cs[0]!]!;
+        else {
+          let s = 0;
+          for (const col of cs) s += (pd[(sample * P + p) * W + col]! - td[(sample * P + p) * W + col]!) ** 2;
+          out[p] = Math.sqrt(s);
+        }
+      }
+      return out;
+    };
+    const panels = { truth: shown.map((t) => read(td, t)), prediction: shown.map((t) => read(pd, t)), difference: shown.map(diffOf) };
+    const absMax = (arrs: Float64Array[]) => Math.max(1e-30, ...arrs.map((a) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+    const vmax = absMax([...panels.truth, ...panels.prediction]);
+    const dmax = absMax(panels.difference);
+    const scalar = T === 1;
+    const ramp: Ramp = scalar ? divergingRgb : sequentialRgb;
+    const range = (m: number) => (scalar ? [-m, m] : [0, m]) as [number, number];
+    ROWS.forEach((r, ri) => {
+      const y = top + (row + ri) * (ph + gap);
+      const [lo, hi] = range(r === 'difference' ? dmax : vmax);
+      const what = scalar ? '' : r === 'difference' ? ' |Δ|' : ' |·|';
+      parts.push(`<text class="row-label" x="${left - 6}" y="${n2(y + ph / 2 + 4)}" text-anchor="end" font-size="10" ${FONT}>${esc(`${name}${what}`)}</text>`);
+      parts.push(`<text class="row-label" x="${left - 6}" y="${n2(y + ph / 2 + 16)}" text-anchor="end" font-size="9" fill="#555" ${FONT}>${r}</text>`);
+      shown.forEach((t, c) => {
+        const x = left + c * (pw + gap);
+        parts.push(`<g class="panel" data-field="${esc(name)}" data-row="${r}" data-step="${t}" data-vmin="${lo}" data-vmax="${hi}">` +
+          `${heatImage(panels[r][c]!, nx, ny, lo, hi, ramp, x, y, pw, ph)}<rect x="${n2(x)}" y="${n2(y)}" width="${n2(pw)}" height="${n2(ph)}" fill="none" stroke="#444" stroke-width="0.6"/></g>`);
+      });
+    });
+    const bx = left + shown.length * (pw + gap) + 4;
+    const [lo, hi] = range(vmax);
+    parts.push(colorBar(bx, top + row * (ph + gap), 2 * ph + gap, lo, hi, ramp, scalar ? name : `|${name}|`, `data-field="${esc(name)}" data-rows="truth prediction"`));
+    const [dlo, dhi] = range(dmax);
+    parts.push(colorBar(bx, top + (row + 2) * (ph + gap), ph, dlo, dhi, ramp, scalar ? 'difference' : '|difference|', `data-field="${esc(name)}" data-rows="difference"`));
+    row += 3;
+  }
+  const width = left + shown.length * (pw + gap) + barW;
+  const height = top + row * (ph + gap) + 4;
+  return svgDoc(width, height, parts.join(''));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Line plots
+
+export interface Series {
+  readonly name: string;
+  readonly x: ArrayLike<number>;
+  readonly y: ArrayLike<number>;
+}
+
+export interface LinePlotOptions {
+  readonly title?: string;
+  readonly xLabel?: string;
+  readonly yLabel?: string;
+  readonly logX?: boolean;
+  readonly logY?: boolean;
+  /** Draw a dot at every point (default: when a series has at most 30 points). */
+  readonly markers?: boolean;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Tick values of a linear axis: 1, 2 or 5 × 10^n steps, about 5 of them. */
+function linearTicks(lo: number, hi: number): number[] {
+  const span = hi - lo || Math.abs(hi) || 1;
+  const raw = span / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  return out;
+}
+
+/** Tick values of a log axis (as values): every decade, thinned to at most ~7, plus 2 and 5 within one decade. */
+function logTicks(lo: number, hi: number): number[] {
+  const a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi));
+  const every = Math.max(1, Math.ceil((b - a) / 7));
+  const out: number[] = [];
+  for (let e = a; e <= b; e += every) out.push(10 ** e);
+  if (b - a <= 1) for (const m of [2, 5]) for (let e = a; e < b; e++) out.push(m * 10 ** e);
+  return out.filter((v) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)).sort((p, q) => p - q);
+}
+
+const tickText = (v: number, log: boolean) => {
+  if (v === 0) return '0';
+  const e = Math.log10(Math.abs(v));
+  if (log && Math.abs(e - Math.round(e)) < 1e-9 && (Math.abs(e) >= 3)) return `1e${Math.round(e)}`;
+  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? String(Number(v.toPrecision(6))) : v.toExponential(0).replace('e+', 'e');
+};
+
+/**
+ * A line plot of several series with axes, ticks, axis labels and a legend. On a log axis,
+ * non-positive and non-finite values are left out (the line breaks there).
+ */
+export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): string {
+  const fn = 'linePlot';
+  check(Array.isArray(series) && series.length > 0, fn, 'series', 'a non-empty array of { name, x, y }', series);
+  series.forEach((s, i) => check(s !== null && typeof s?.name === 'string' && s.x != null && s.y != null && s.x.length === s.y.length && s.x.length > 0, fn, `series[${i}]`, '{ name, x, y } with x and y of equal, non-zero length', s));
+  const { logX = false, logY = false, width = 560, height = 360 } = o;
+  const ok = (v: number, log: boolean) => Number.isFinite(v) && (!log || v > 0);
+  const xs: number[] = [], ys: number[] = [];
+  for (const s of series) for (let i = 0; i < s.x.length; i++) if (ok(s.x[i]!, logX) && ok(s.y[i]!, logY)) {
+    xs.push(s.x[i]!);
+    ys.push(s.y[i]!);
+  }
+  check(xs.length > 0, fn, 'series values', logX || logY ? 'at least one finite point (positive on log axes)' : 'at least one finite point', 'none');
+  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  if (logY) [y0, y1] = [10 ** Math.floor(Math.log10(y0) + 1e-9), 10 ** Math.ceil(Math.log10(y1) - 1e-9)];
+  if (logX && x0 === x1) [x0, x1] = [x0 / 2, x1 * 2];
+  if (!logX && x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
+  if (logY && y0 === y1) [y0, y1] = [y0 / 10, y1 * 10];
+  if (!logY) {
+    if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+    const pad = 0.05 * (y1 - y0);
+    [y0, y1] = [y0 - pad, y1 + pad];
+  }
+  const L = 72, R = 16, T = o.title ? 30 : 14, B = 46;
+  const pw = width - L - R, ph = height - T - B;
+  const tx = (v: number) => (logX ? (Math.log10(v) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) : (v - x0) / (x1 - x0)) * pw + L;
+  const ty = (v: number) => T + ph - (logY ? (Math.log10(v) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0)) : (v - y0) / (y1 - y0)) * ph;
+  const parts: string[] = [];
+  if (o.title) parts.push(`<text class="title" x="${n2(L + pw / 2)}" y="18" text-anchor="middle" font-size="13" ${FONT}>${esc(o.title)}</text>`);
+  const xt = logX ? logTicks(x0, x1) : linearTicks(x0, x1);
+  const yt = logY ? logTicks(y0, y1) : linearTicks(y0, y1);
+  const axis: string[] = [];
+  for (const v of xt) {
+    const X = tx(v);
+    axis.push(`<line class="tick" x1="${n2(X)}" y1="${T + ph}" x2="${n2(X)}" y2="${T + ph + 5}" stroke="#333"/><line x1="${n2(X)}" y1="${T}" x2="${n2(X)}" y2="${T + ph}" stroke="#eee"/>` +
+      `<text class="tick-label" x="${n2(X)}" y="${T + ph + 17}" text-anchor="middle" font-size="10" ${FONT}>${esc(tickText(v, logX))}</text>`);
+  }
+  parts.push(`<g class="axis x-axis" data-log="${logX}">${axis.join('')}</g>`);
+  axis.length = 0;
+  for (const v of yt) {
+    const Y = ty(v);
+    axis.push(`<line class="tick" x1="${L - 5}" y1="${n2(Y)}" x2="${L}" y2="${n2(Y)}" stroke="#333"/><line x1="${L}" y1="${n2(Y)}" x2="${L + pw}" y2="${n2(Y)}" stroke="#eee"/>` +
+      `<text class="tick-label" x="${L - 8}" y="${n2(Y + 3)}" text-anchor="end" font-size="10" ${FONT}>${esc(tickText(v, logY))}</text>`);
+  }
+  parts.push(`<g class="axis y-axis" data-log="${logY}">${axis.join('')}</g>`);
+  parts.push(`<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  if (o.xLabel) parts.push(`<text class="axis-label x-label" x="${n2(L + pw / 2)}" y="${height - 8}" text-anchor="middle" font-size="11" ${FONT}>${esc(o.xLabel)}</text>`);
+  if (o.yLabel) parts.push(`<text class="axis-label y-label" transform="translate(16,${n2(T + ph / 2)}) rotate(-90)" text-anchor="middle" font-size="11" ${FONT}>${esc(o.yLabel)}</text>`);
+  series.forEach((s, i) => {
+    const color = SERIES_COLORS[i % SERIES_COLORS.length]!;
+    const runs: string[][] = [[]];
+    const dots: string[] = [];
+    const markers = o.markers ?? s.x.length <= 30;
+    for (let j = 0; j < s.x.length; j++) {
+      if (!ok(s.x[j]!, logX) || !ok(s.y[j]!, logY)) {
+        if (runs.at(-1)!.length) runs.push([]);
+        continue;
+      }
+      const [X, Y] = [tx(s.x[j]!), ty(s.y[j]!)];
+      runs.at(-1)!.push(`${n2(X)},${n2(Y)}`);
+      if (markers) dots.push(`<circle cx="${n2(X)}" cy="${n2(Y)}" r="2.5" fill="${color}"/>`);
+    }
+    const lines = runs.filter((r) => r.length).map((r) => `<polyline class="series" data-name="${esc(s.name)}" points="${r.join(' ')}" fill="none" stroke="${color}" stroke-width="1.6"/>`);
+    parts.push(`<g class="series-group" data-name="${esc(s.name)}">${lines.join('')}${dots.join('')}</g>`);
+  });
+  const legend = series.map((s, i) => {
+    const y = T + 14 + i * 15;
+    const x = L + pw - 150;
+    return `<line x1="${x}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${SERIES_COLORS[i % SERIES_COLORS.length]}" stroke-width="2"/><text class="legend-label" x="${x + 26}" y="${y}" font-size="10" ${FONT}>${esc(s.name)}</text>`;
+  });
+  parts.push(`<g class="legend"><rect x="${L + pw - 156}" y="${T + 4}" width="150" height="${series.length * 15 + 6}" fill="white" fill-opacity="0.85" stroke="#bbb"/>${legend.join('')}</g>`);
+  return svgDoc(width, height, parts.join(''));
+}
+
+/** Rollout SMSE against the rollout step (1 … S) for several models, log y axis. */
+export function rolloutLossPlot(models: readonly { readonly name: string; readonly perStep: ArrayLike<number> }[], o: Omit<LinePlotOptions, 'logY'> = {}): string {
+  check(Array.isArray(models) && models.length > 0, 'rolloutLossPlot', 'models', 'a non-empty array of { name, perStep }', models);
+  return linePlot(models.map((m) => ({ name: m.name, x: Array.from({ length: m.perStep?.length ?? 0 }, (_, i) => i + 1), y: m.perStep })), {
+    title: 'Rollout SMSE vs step', xLabel: 'rollout step', yLabel: 'SMSE', ...o, logY: true,
+  });
+}
+
+/** Power spectra (truth and each model) on log–log axes. */
+export function spectrumPlot(spectra: readonly { readonly name: string; readonly spectrum: PowerSpectrum }[], o: Omit<LinePlotOptions, 'logX' | 'logY'> = {}): string {
+  check(Array.isArray(spectra) && spectra.length > 0, 'spectrumPlot', 'spectra', 'a non-empty array of { name, spectrum }', spectra);
+  return linePlot(spectra.map((s) => ({ name: s.name, x: s.spectrum?.k, y: s.spectrum?.power } as Series)), {
+    title: 'Power spectrum', xLabel: 'wavenumber |k|', yLabel: 'power', ...o, logX: true, logY: true,
+  });
+}
