@@ -145,8 +145,8 @@ export function fieldColumns(fn: string, m: MultiImage, steps: number, fieldName
  * The spectrum of every field of `m` (2-D) at every step: scalar and pseudoscalar fields on their
  * own; for a vector (or any k ≥ 1) field, the tensor components are passed to powerSpectrum as its
  * channels, so their power is summed — the spectrum of |v|²/2 up to the factor, a kinetic-energy
- * spectrum for a velocity — which is also invariant under the group (rotations and reflections
- * permute and flip components and wavevectors, and the radial bins do not see either).
+ * spectrum for a velocity. (ginjax's column weights single out the last axis, so a 90° rotation of
+ * the field can change the binned values slightly; the spectrum of the full grid is reproduced as is.)
  */
 export async function fieldSpectra(m: MultiImage, { steps = 1, samples, fieldNames }: FieldSpectraOptions = {}): Promise<FieldSpectrum[]> {
   const fn = 'fieldSpectra';

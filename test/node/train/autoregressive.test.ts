@@ -5,6 +5,9 @@ import { MultiImage } from '../../../src/geometric/multi-image.js';
 import { Module, type ModuleConfig, type Params } from '../../../src/nn/module.js';
 import { slice } from '../../../src/ops/gather.js';
 import { autoregressiveMap, autoregressiveStep } from '../../../src/train/autoregressive.js';
+import { ConvContract } from '../../../src/nn/conv-contract.js';
+import { BatchNorm, Sequential, State } from '../../../src/nn/layers/index.js';
+import { random } from '../../../src/index.js';
 import { values } from '../../util.js';
 
 const D = 2;
@@ -92,6 +95,59 @@ describe('autoregressiveMap', () => {
     expect(memory().tensors).toBe(before);
     expect(x.data.disposed).toBe(false);
     x.dispose();
+  });
+});
+
+/**
+ * A baseline with batch norm: ConvContract ((0,0) 2 past steps + 1 constant → 1) then BatchNorm,
+ * whose running statistics are moved far from their initial (0, 1) by training-mode calls.
+ */
+function batchNormModel() {
+  const sig = [{ k: 0, parity: 0 as const, channels: 3 }];
+  const out = [{ k: 0, parity: 0 as const, channels: 1 }];
+  const model = new Sequential([new ConvContract({ D, input: sig, output: out, M: 3 }, random.key(3)), new BatchNorm({ D, input: out, momentum: 0.5 })]);
+  const state = new State();
+  for (let i = 0; i < 4; i++) {
+    const xb = new MultiImage(tensor(random.normal(random.key(10 + i), 4 * 4 * 4 * 3, 3, 2), [4, 4, 4, 3]), sig, D);
+    model.apply(model.params, xb, { training: true, state } as never).dispose();
+    xb.dispose();
+  }
+  const x = new MultiImage(tensor(random.normal(random.key(20), 2 * 4 * 4 * 3), [2, 4, 4, 3]), sig, D);
+  return { model, state, x };
+}
+
+describe('autoregressiveMap with batch-norm state', () => {
+  it('equals a hand-threaded loop of model.apply(…, { state }) + autoregressiveStep, and differs from the stateless rollout', () => {
+    const { model, state, x } = batchNormModel();
+    const before = memory().tensors;
+    const withState = autoregressiveMap(model, model.params, x, { pastSteps: 2, futureSteps: 3, constantFields: { '0,0': 1 }, state });
+    // The loop written out by hand.
+    let input = x;
+    let output: MultiImage | null = null;
+    for (let s = 0; s < 3; s++) {
+      const pred = model.apply(model.params, input, { training: false, state } as never);
+      const r = autoregressiveStep(input, pred, output, 2, { '0,0': 1 });
+      pred.dispose();
+      if (input !== x) input.dispose();
+      output?.dispose();
+      input = r.input;
+      output = r.output;
+    }
+    input.dispose();
+    expect(Array.from(values(withState.data))).toEqual(Array.from(values(output!.data)));
+    const stateless = autoregressiveMap(model, model.params, x, { pastSteps: 2, futureSteps: 3, constantFields: { '0,0': 1 } });
+    const a = values(withState.data);
+    const b = values(stateless.data);
+    // The running statistics moved the normalisation (inputs of mean 3, std 2): every step differs a lot.
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    expect(maxDiff).toBeGreaterThan(0.1);
+    for (const m of [withState, output!, stateless]) m.dispose();
+    expect(memory().tensors).toBe(before);
+    expect(() => autoregressiveMap(model, model.params, x, { pastSteps: 2, constantFields: { '0,0': 1 }, state: {} as State })).toThrow(/autoregressiveMap: state must be a State/);
+    state.dispose();
+    x.dispose();
+    model.dispose();
   });
 });
 
