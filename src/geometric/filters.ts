@@ -1,9 +1,11 @@
 /**
- * Bases of B_D-invariant filters, built exactly as ginjax's `get_unique_invariant_filters`
- * (inventory §2.6) so that our filters equal theirs element for element and in the same order.
+ * Bases of invariant filters, built exactly as ginjax's `get_unique_invariant_filters` (inventory
+ * §2.6) so that our filters equal theirs element for element and in the same order: invariant under
+ * all of B_D by default, or under any subgroup passed as `operators` (more filters for a smaller
+ * group; the algorithm is the same group sum over the given elements).
  */
 import { check, show } from '../core/errors.js';
-import { actionMap, operators } from './group.js';
+import { actionMap, isFullGroup, resolveOperators, type GroupElement, type OperatorLike } from './group.js';
 
 export type FilterScale = 'normalize' | 'one';
 
@@ -18,6 +20,15 @@ export interface FilterSet {
   readonly shape: readonly number[];
   /** Each row-major over `shape`. Shared with the cache: do not write to them. */
   readonly filters: readonly Float32Array[];
+  /** The group the filters are invariant under, as sorted indices into operators(D). */
+  readonly operators: readonly number[];
+}
+
+/** Options of `invariantFilters` beyond (D, M, k, parity). */
+export interface InvariantFilterOptions {
+  readonly scale?: FilterScale;
+  /** A subgroup of B_D (see `resolveOperators`); default: all of B_D. */
+  readonly operators?: readonly OperatorLike[];
 }
 
 /** ginjax's TINY: the threshold below which `normalize` leaves a filter alone. */
@@ -34,12 +45,12 @@ function validate(fn: string, D: unknown, M: unknown, k: unknown, parity: unknow
 
 /**
  * Number of invariant filters, by the character formula of §2.6:
- *   n = (1/|G|) Σ_g #{x : g(x − c) = x − c} · tr(g)^k · det(g)^p.
- * Used as an independent cross-check of `invariantFilters`.
+ *   n = (1/|G|) Σ_g #{x : g(x − c) = x − c} · tr(g)^k · det(g)^p,
+ * over B_D or the subgroup `operators`. Used as an independent cross-check of `invariantFilters`.
  */
-export function filterCount(D: number, M: number, k: number, parity: number): number {
+export function filterCount(D: number, M: number, k: number, parity: number, operators?: readonly OperatorLike[]): number {
   validate('filterCount', D, M, k, parity);
-  const G = operators(D);
+  const G = resolveOperators('filterCount', operators, D);
   let sum = 0;
   for (const g of G) {
     const m = g.matrix;
@@ -92,8 +103,10 @@ function compareRows(a: Row, b: Row): number {
 const cache = new Map<string, FilterSet>();
 
 /**
- * The unique B_D-invariant filters of side M, tensor order k and parity p, in ginjax's order:
- *  1–2. group-SUM every standard basis element, r_i = Σ_g g·e_i;
+ * The unique invariant filters of side M, tensor order k and parity p, in ginjax's order, for the
+ * group G = B_D or the subgroup given as `operators` (a list of elements, indices or matrices that
+ * must form a group; the order of the list does not matter):
+ *  1–2. group-SUM every standard basis element, r_i = Σ_{g∈G} g·e_i;
  *  3.   drop zero rows;  4. make each row's first nonzero entry positive;
  *  5.   np.unique(axis=0): drop duplicates, sort rows lexicographically ascending;
  *  6.   multiply by sign(row sum), 0 counting as +1;  7. divide by max |entry|;
@@ -101,21 +114,28 @@ const cache = new Map<string, FilterSet>();
  *  9.   stable sort by bigness Σ_x |x|·|F(x)| / Σ_x |F(x)| over uncentred pixel indices x;
  *  10.  rectify the sign (k=0: Σ F >= 0; k=1, p=0: Σ x·F >= 0; k=1, p=1, D=2: Σ x₀F₁ − x₁F₀ >= 0).
  * Computed in float64, returned as Float32Array. Cached: the same frozen object is returned per
- * (D, M, k, parity, scale).
+ * (D, M, k, parity, scale, group). The fifth argument is the scale or an options object
+ * `{ scale, operators }`; the sixth, operators, is ginjax's positional order.
  */
 export function invariantFilters(
   D: number,
   M: number,
   k: number,
   parity: number,
-  scale: FilterScale = 'normalize',
+  scaleOrOptions: FilterScale | InvariantFilterOptions = 'normalize',
+  operators?: readonly OperatorLike[],
 ): FilterSet {
   const fn = 'invariantFilters';
   validate(fn, D, M, k, parity);
+  const opts: InvariantFilterOptions = typeof scaleOrOptions === 'object' && scaleOrOptions !== null ? scaleOrOptions : { scale: scaleOrOptions };
+  const scale = opts.scale ?? 'normalize';
   if (scale !== 'normalize' && scale !== 'one') {
     throw new TypeError(`${fn}: scale must be "normalize" or "one" (got ${show(scale)})`);
   }
-  const key = `${D}|${M}|${k}|${parity}|${scale}`;
+  check(operators === undefined || opts.operators === undefined, fn, 'operators', 'given once (as the sixth argument or in the options)', 'both');
+  const G: readonly GroupElement[] = resolveOperators(fn, operators ?? opts.operators, D);
+  // The full group keeps its original key: B_D filters are computed once, whichever form asked.
+  const key = `${D}|${M}|${k}|${parity}|${scale}${isFullGroup(G) ? '' : `|${G.map((g) => g.index).join(',')}`}`;
   const hit = cache.get(key);
   if (hit) return hit;
 
@@ -123,7 +143,6 @@ export function invariantFilters(
   const P = M ** D;
   const n = P * T;
   const spatial = new Array<number>(D).fill(M);
-  const G = operators(D);
 
   // (g·e_i)[j] = sign_g[j] when index_g[j] = i, so r_i = Σ_g sign_g[j_g] e_{j_g} with j_g = index_g⁻¹[i].
   const inv = G.map((g) => {
@@ -134,8 +153,8 @@ export function invariantFilters(
   });
   const signs = G.map((g) => actionMap(g, spatial, k, parity).sign);
 
-  // Every r_j with j in the orbit of i equals ±r_i (r_{h·i} = ±Σ_g g h e_i), so after step 4 it is
-  // the same row and np.unique would drop it; computing one row per orbit gives the identical set.
+  // Every r_j with j in the G-orbit of i equals ±r_i (r_{h·i} = ±Σ_g g h e_i, h ∈ G), so after step 4
+  // it is the same row and np.unique would drop it; computing one row per orbit gives the identical set.
   const visited = new Uint8Array(n);
   const order = new Int32Array(G.length);
   const cols = new Int32Array(G.length);
@@ -260,8 +279,99 @@ export function invariantFilters(
     count: filters.length,
     shape: Object.freeze([...spatial, ...new Array<number>(k).fill(D)]),
     filters: Object.freeze(filters),
+    operators: Object.freeze(G.map((g) => g.index)),
   });
   cache.set(key, result);
   return result;
 }
 
+
+/**
+ * An explicit filter set, as ginjax's `get_invariant_filters(Ms, ks, parities, D, operators)`
+ * builds for its layers (`conv_filters`, `upsample_filters`): the invariant filters of side M for
+ * every tensor order in `ks` and parity in `parities`. A layer pair whose filter key (k_in + k_out,
+ * p_in + p_out) is outside the set has no filters and is skipped, as in ginjax. `M` may be written
+ * as a one-element list (ginjax's Ms); a layer takes one side, because ginjax stacks the set into
+ * one MultiImage whose blocks share their spatial shape.
+ */
+export interface FilterSpec {
+  readonly M: number | readonly number[];
+  /** Tensor orders of the filters; default: every order a layer needs. */
+  readonly ks?: readonly number[];
+  /** Default [0, 1]. */
+  readonly parities?: readonly number[];
+  /** Default 'normalize'. */
+  readonly scale?: FilterScale;
+}
+
+/** A validated FilterSpec: one side, sorted unique ks (null: all) and parities. */
+export interface ResolvedFilterSpec {
+  readonly M: number;
+  readonly ks: readonly number[] | null;
+  readonly parities: readonly number[];
+  readonly scale: FilterScale;
+}
+
+function sortedUnique(values: readonly number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/**
+ * Validates a FilterSpec for a layer (`fn`, argument `arg`); a bare number is the side alone.
+ * Errors name the field: several sides, a non-integer order, a parity other than 0/1, an empty list.
+ */
+export function resolveFilterSpec(fn: string, arg: string, spec: FilterSpec | number): ResolvedFilterSpec {
+  const s: FilterSpec = typeof spec === 'number' ? { M: spec } : spec;
+  check(typeof s === 'object' && s !== null, fn, arg, 'a filter set { M, ks?, parities?, scale? } or a side M', spec);
+  const Ms = Array.isArray(s.M) ? (s.M as readonly number[]) : [s.M as number];
+  check(Ms.length === 1, fn, `${arg}.M`, 'one filter side (a layer stacks filters of one side; the filters of a larger side already span a smaller side\'s, zero-padded)', s.M);
+  const M = Ms[0]!;
+  check(Number.isInteger(M) && M >= 1, fn, `${arg}.M`, 'an integer >= 1', M);
+  let ks: number[] | null = null;
+  if (s.ks !== undefined && s.ks !== null) {
+    check(Array.isArray(s.ks) && s.ks.length > 0 && s.ks.every((k) => Number.isInteger(k) && k >= 0), fn, `${arg}.ks`, 'a non-empty list of integers >= 0', s.ks);
+    ks = sortedUnique(s.ks);
+  }
+  const parities = s.parities ?? [0, 1];
+  check(Array.isArray(parities) && parities.length > 0 && parities.every((p) => p === 0 || p === 1), fn, `${arg}.parities`, 'a non-empty list of 0 and/or 1', parities);
+  const scale = s.scale ?? 'normalize';
+  check(scale === 'normalize' || scale === 'one', fn, `${arg}.scale`, '"normalize" or "one"', scale);
+  return Object.freeze({ M, ks: ks && Object.freeze(ks), parities: Object.freeze(sortedUnique(parities)), scale });
+}
+
+/** Whether a resolved spec includes filter key (k, parity). */
+export function specIncludes(spec: ResolvedFilterSpec, k: number, parity: number): boolean {
+  return (spec.ks === null || spec.ks.includes(k)) && spec.parities.includes(parity);
+}
+
+/** A resolved spec as JSON (for configs): only the fields that differ from the defaults besides M. */
+export function filterSpecJson(spec: ResolvedFilterSpec): { M: number; ks?: number[]; parities?: number[]; scale?: FilterScale } {
+  return {
+    M: spec.M,
+    ...(spec.ks ? { ks: [...spec.ks] } : {}),
+    ...(spec.parities.length === 2 ? {} : { parities: [...spec.parities] }),
+    ...(spec.scale === 'normalize' ? {} : { scale: spec.scale }),
+  };
+}
+
+/**
+ * ginjax's `get_invariant_filters_list`: the FilterSets for every side in `Ms`, order in `ks` and
+ * parity in `parities`, in that nesting (M outer, then k, then parity), empty sets included — so
+ * several sides are allowed here (ginjax's dictionary), unlike in a layer.
+ */
+export function invariantFilterBank(
+  D: number,
+  spec: { readonly Ms: readonly number[]; readonly ks: readonly number[]; readonly parities?: readonly number[]; readonly scale?: FilterScale },
+  operators?: readonly OperatorLike[],
+): FilterSet[] {
+  const fn = 'invariantFilterBank';
+  check(typeof spec === 'object' && spec !== null, fn, 'spec', '{ Ms, ks, parities?, scale? }', spec);
+  check(Array.isArray(spec.Ms) && spec.Ms.length > 0, fn, 'spec.Ms', 'a non-empty list of sides', spec.Ms);
+  check(Array.isArray(spec.ks) && spec.ks.length > 0, fn, 'spec.ks', 'a non-empty list of tensor orders', spec.ks);
+  const parities = spec.parities ?? [0, 1];
+  check(Array.isArray(parities) && parities.length > 0, fn, 'spec.parities', 'a non-empty list of 0 and/or 1', parities);
+  const G = resolveOperators(fn, operators, D);
+  const out: FilterSet[] = [];
+  for (const M of spec.Ms) for (const k of spec.ks) for (const p of parities) out.push(invariantFilters(D, M, k, p, { scale: spec.scale ?? 'normalize', operators: G }));
+  return out;
+}

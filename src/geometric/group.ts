@@ -299,3 +299,181 @@ export function leviCivita(D: number): Float32Array {
   return out;
 }
 
+
+/**
+ * One element of an operator list, in any of the forms ginjax users hold: a `GroupElement`, its
+ * index in `operators(D)`, or the D×D signed permutation matrix as rows (ginjax passes NumPy
+ * matrices). An index needs D from context; the other two carry it.
+ */
+export type OperatorLike = GroupElement | number | readonly (readonly number[])[];
+
+/** The names `subgroup` knows. */
+export type SubgroupName = 'full' | 'trivial' | 'rotations' | 'axis-flips' | 'reflections';
+
+/** Canonical subgroups per key `D|i,j,…` (sorted indices), so equal lists share one frozen array. */
+const subgroupCache = new Map<string, readonly GroupElement[]>();
+/** Arrays already validated as canonical subgroups (resolveOperators returns them as they are). */
+const canonicalLists = new WeakSet<readonly GroupElement[]>();
+
+function canonical(D: number, indices: readonly number[]): readonly GroupElement[] {
+  const sorted = [...indices].sort((a, b) => a - b);
+  const all = operators(D);
+  if (sorted.length === all.length) return all;
+  const key = `${D}|${sorted.join(',')}`;
+  const hit = subgroupCache.get(key);
+  if (hit) return hit;
+  const out = Object.freeze(sorted.map((i) => all[i]!));
+  subgroupCache.set(key, out);
+  canonicalLists.add(out);
+  return out;
+}
+
+/** D of an element form that carries it (a GroupElement or a matrix), else undefined. */
+function dimensionOf(op: unknown): number | undefined {
+  if (Array.isArray(op)) return op.length;
+  if (typeof op === 'object' && op !== null && 'D' in op) return (op as { D: unknown }).D as number;
+  return undefined;
+}
+
+/** The index in operators(D) of one OperatorLike, validated (names the entry in errors). */
+function indexOf(fn: string, arg: string, D: number, op: unknown): number {
+  const n = operators(D).length;
+  if (typeof op === 'number') {
+    check(Number.isInteger(op) && op >= 0 && op < n, fn, arg, `an index into operators(${D}), an integer in [0, ${n})`, op);
+    return op;
+  }
+  if (Array.isArray(op)) {
+    const rows = op as unknown[];
+    check(rows.length === D && rows.every((r) => Array.isArray(r) && r.length === D), fn, arg, `a ${D}×${D} matrix given as ${D} rows`, rows.map((r) => (Array.isArray(r) ? `[${r.join(',')}]` : String(r))).join(','));
+    const cols: number[] = [];
+    const signs: number[] = [];
+    for (const r of rows as number[][]) {
+      const nz = r.flatMap((v, j) => (v === 0 ? [] : [j]));
+      check(r.every((v) => v === 0 || v === 1 || v === -1) && nz.length === 1, fn, arg, 'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)', `[${(rows as number[][]).map((x) => `[${x.join(',')}]`).join(',')}]`);
+      cols.push(nz[0]!);
+      signs.push(r[nz[0]!]!);
+    }
+    check(new Set(cols).size === D, fn, arg, 'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)', `[${(rows as number[][]).map((x) => `[${x.join(',')}]`).join(',')}]`);
+    return lookup(D, cols, signs);
+  }
+  const [el] = resolve(fn, arg, op);
+  check(el.D === D, fn, `${arg}.D`, `${D} (every operator acts in the same dimension)`, el.D);
+  return el.index;
+}
+
+/**
+ * Validates an operator list as a subgroup of B_D and returns it canonically: the elements of
+ * `operators(D)` sorted by index, frozen, one shared array per subgroup (the full group is
+ * `operators(D)` itself). Every entry must be a signed permutation of dimension D; the list must
+ * contain the identity, be closed under composition and have no repeats (a repeated element would
+ * weight a group sum or average unevenly). Without `ops` the full group. D may be omitted when the
+ * entries carry it (elements or matrices).
+ */
+export function resolveOperators(fn: string, ops: readonly OperatorLike[] | undefined | null, D?: number, arg = 'operators'): readonly GroupElement[] {
+  if (ops === undefined || ops === null) {
+    checkD(fn, D);
+    return operators(D);
+  }
+  if (canonicalLists.has(ops as readonly GroupElement[]) || (Array.isArray(ops) && ops.length > 0 && ops === operatorCache.get(dimensionOf(ops[0]) ?? -1))) {
+    const d = (ops[0] as GroupElement).D;
+    check(D === undefined || D === d, fn, arg, `a subgroup of B_${D}`, `one of B_${d}`);
+    return ops as readonly GroupElement[];
+  }
+  check(Array.isArray(ops) && ops.length > 0, fn, arg, 'a non-empty list of group elements (GroupElement, index into operators(D), or signed permutation matrix)', ops);
+  const dim = D ?? dimensionOf(ops[0]);
+  check(dim !== undefined, fn, 'D', 'given when the operators are plain indices', D);
+  check(Number.isInteger(dim) && (dim as number) >= 1 && (dim as number) <= MAX_D, fn, `${arg}[0]`, `an operator of dimension 1..${MAX_D}`, dim);
+  const d = dim as number;
+  const idx = ops.map((op, i) => {
+    const di = dimensionOf(op);
+    check(di === undefined || di === d, fn, `${arg}[${i}]`, `an operator of dimension D = ${d}`, `one of dimension ${di}`);
+    return indexOf(fn, `${arg}[${i}]`, d, op);
+  });
+  const seen = new Set<number>();
+  idx.forEach((v, i) => {
+    check(!seen.has(v), fn, `${arg}[${i}]`, 'distinct from the earlier entries (a group lists each element once)', elementName(operators(d)[v]!));
+    seen.add(v);
+  });
+  check(seen.has(0), fn, arg, 'a group: it must contain the identity', idx.map((v) => elementName(operators(d)[v]!)));
+  const all = operators(d);
+  for (const a of idx) {
+    for (const b of idx) {
+      const ab = compose(all[a]!, all[b]!);
+      if (!seen.has(ab.index)) {
+        argError(fn, arg, `a group, closed under composition: ${elementName(all[a]!)}·${elementName(all[b]!)} = ${elementName(ab)} is missing (the closure is subgroup(D, ...) or generateGroup(...))`, idx.map((v) => elementName(all[v]!)));
+      }
+    }
+  }
+  return canonical(d, idx);
+}
+
+/** True when `ops` (a list from resolveOperators) is all of B_D. */
+export function isFullGroup(ops: readonly GroupElement[]): boolean {
+  return ops.length > 0 && ops.length === operators(ops[0]!.D).length;
+}
+
+/**
+ * The smallest subgroup of B_D containing `generators` (any OperatorLike forms), canonical as in
+ * `resolveOperators`. E.g. generateGroup(2, [[[0, -1], [1, 0]]]) is the four rotations.
+ */
+export function generateGroup(D: number, generators: readonly OperatorLike[]): readonly GroupElement[] {
+  const fn = 'generateGroup';
+  checkD(fn, D);
+  check(Array.isArray(generators), fn, 'generators', 'a list of group elements', generators);
+  const all = operators(D);
+  const gens = generators.map((g, i) => {
+    const di = dimensionOf(g);
+    check(di === undefined || di === D, fn, `generators[${i}]`, `an operator of dimension D = ${D}`, `one of dimension ${di}`);
+    return all[indexOf(fn, `generators[${i}]`, D, g)]!;
+  });
+  const found = new Set<number>([0]);
+  const queue = [0];
+  while (queue.length > 0) {
+    const h = all[queue.pop()!]!;
+    for (const g of gens) {
+      const gh = compose(g, h);
+      if (!found.has(gh.index)) {
+        found.add(gh.index);
+        queue.push(gh.index);
+      }
+    }
+  }
+  return canonical(D, [...found]);
+}
+
+/**
+ * Named subgroups of B_D, as sorted element lists (every one contains the identity):
+ *  - 'full': all 2^D·D! signed permutations (`operators(D)`);
+ *  - 'trivial': the identity alone (filters are then every standard basis element: no symmetry);
+ *  - 'rotations': the elements of determinant +1 (2^(D−1)·D!): the four 90° rotations for D = 2,
+ *    the 24 rotations of the cube for D = 3;
+ *  - 'axis-flips': the 2^D diagonal ±1 matrices, flipping any set of axes (ginjax's make_C2_group;
+ *    for D = 2: identity, y → −y, x → −x and the 180° rotation). This is the symmetry of a
+ *    non-square or latitude–longitude grid, where 90° rotations would mix unlike axes;
+ *  - 'reflections': the identity and the one reflection x_axis → −x_axis (order 2, no rotation).
+ *    On the shallow-water layout (axis 0 longitude, axis 1 latitude) axis 1 is the equator flip,
+ *    axis 0 the east–west flip.
+ */
+export function subgroup(D: number, name: SubgroupName, axis = 0): readonly GroupElement[] {
+  const fn = 'subgroup';
+  checkD(fn, D);
+  const all = operators(D);
+  switch (name) {
+    case 'full':
+      return all;
+    case 'trivial':
+      return canonical(D, [0]);
+    case 'rotations':
+      return canonical(D, all.filter((g) => g.det === 1).map((g) => g.index));
+    case 'axis-flips':
+      // identity permutation (rank 0): indices 0..2^D−1, one per sign tuple, in ginjax's order
+      return canonical(D, Array.from({ length: 1 << D }, (_, t) => t));
+    case 'reflections': {
+      check(Number.isInteger(axis) && axis >= 0 && axis < D, fn, 'axis', `an integer in [0, ${D})`, axis);
+      const signs = Array.from({ length: D }, (_, i) => (i === axis ? -1 : 1));
+      return canonical(D, [0, lookup(D, Array.from({ length: D }, (_, i) => i), signs)]);
+    }
+    default:
+      return argError(fn, 'name', '"full", "trivial", "rotations", "axis-flips" or "reflections"', name);
+  }
+}

@@ -7,7 +7,8 @@
  */
 import { check } from '../core/errors.js';
 import { split, uniform, type Key } from '../core/random.js';
-import { invariantFilters } from '../geometric/filters.js';
+import { filterSpecJson, invariantFilters, resolveFilterSpec, specIncludes, type FilterSpec } from '../geometric/filters.js';
+import { isFullGroup, resolveOperators, type GroupElement, type OperatorLike } from '../geometric/group.js';
 import { resolveConv, type ConvolveOptions, type Padding } from '../geometric/functional.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { blockOffsets, keyName, signature, signatureWidth, type Signature, type SignatureLike } from '../geometric/signature.js';
@@ -31,8 +32,18 @@ export interface ConvContractOptions {
   readonly D: number;
   readonly input: SignatureLike;
   readonly output: SignatureLike;
-  /** Filter side (odd for TORUS/SAME padding). */
-  readonly M: number;
+  /** Filter side (odd for TORUS/SAME padding); may be left out when `filters` gives it. */
+  readonly M?: number;
+  /**
+   * An explicit filter set (ginjax's `invariant_filters` argument): side, tensor orders, parities,
+   * scale. Pairs whose filter key lies outside it are skipped. Default: side M, every key.
+   */
+  readonly filters?: FilterSpec;
+  /**
+   * The symmetry group: a subgroup of B_D (elements, indices into operators(D), or matrices; see
+   * `resolveOperators`). The layer is equivariant under exactly this group. Default: all of B_D.
+   */
+  readonly operators?: readonly OperatorLike[];
   readonly useBias?: BiasMode;
   readonly stride?: number | readonly number[];
   readonly padding?: Padding;
@@ -69,21 +80,28 @@ export class ConvContract extends Module {
   readonly #options: ConvolveOptions;
   readonly #D: number;
   readonly #M: number;
+  /** The group the layer is equivariant under (sorted elements of operators(D)). */
+  readonly operators: readonly GroupElement[];
 
   constructor(o: ConvContractOptions, key: Key) {
     super();
     const D = o.D;
     check(D === 2 || D === 3, 'ConvContract', 'D', '2 or 3', D);
-    check(Number.isInteger(o.M) && o.M >= 1, 'ConvContract', 'M', 'an integer >= 1', o.M);
+    const spec = o.filters === undefined || o.filters === null ? null : resolveFilterSpec('ConvContract', 'filters', o.filters);
+    const M = spec?.M ?? o.M;
+    check(Number.isInteger(M) && (M as number) >= 1, 'ConvContract', 'M', 'an integer >= 1 (or filters.M)', o.M);
+    check(o.M === undefined || o.M === null || o.M === M, 'ConvContract', 'M', `equal to filters.M = ${M} when both are given`, o.M);
+    const G = resolveOperators('ConvContract', o.operators, D);
+    this.operators = G;
     const useBias: BiasMode = o.useBias === true ? 'auto' : o.useBias ?? 'auto';
     check(['auto', 'mean', 'scalar', false].includes(useBias), 'ConvContract', 'useBias', '"auto", "mean", "scalar", true or false', o.useBias);
     const input = signature(o.input, 'ConvContract input');
     this.input = input;
     const declared = signature(o.output, 'ConvContract output');
     this.#D = D;
-    this.#M = o.M;
+    this.#M = M as number;
     this.#options = { stride: o.stride, padding: o.padding, lhsDilation: o.lhsDilation, rhsDilation: o.rhsDilation };
-    const taps = o.M ** D;
+    const taps = this.#M ** D;
 
     // Parameters, initialised as ginjax: per pair (input keys outer, output keys inner) split the key
     // in three; W ~ U(±1/sqrt(c_in·M^D·D^k_in)); the bias of an output key is drawn per pair and the
@@ -97,12 +115,14 @@ export class ConvContract extends Module {
         const [next, kw, kb] = split(k, 3) as [Key, Key, Key];
         k = next;
         const bound = 1 / Math.sqrt(inp.channels * taps * D ** inp.k);
-        const set = invariantFilters(D, o.M, inp.k + out.k, (inp.parity + out.parity) % 2);
+        const fk = inp.k + out.k;
+        const fp = (inp.parity + out.parity) % 2;
+        const set = spec && !specIncludes(spec, fk, fp) ? null : invariantFilters(D, this.#M, fk, fp, { scale: spec?.scale ?? 'normalize', operators: G });
         if (useBias !== false) {
           biases[keyName(out.k, out.parity)]?.dispose();
           biases[keyName(out.k, out.parity)] = tensor(uniform(kb, out.channels, -bound, bound), [out.channels]);
         }
-        if (set.count === 0) continue;
+        if (set === null || set.count === 0) continue;
         const name = pairName(inp.k, inp.parity, out.k, out.parity);
         weights[name] = tensor(uniform(kw, out.channels * inp.channels * set.count, -bound, bound), [out.channels, inp.channels, set.count]);
         found.push({ ki: inp.k, pi: inp.parity, ko: out.k, po: out.parity, ci: inp.channels, co: out.channels, count: set.count, filters: set.filters });
@@ -110,7 +130,7 @@ export class ConvContract extends Module {
     }
     this.missingFilter = found.length < input.length * declared.length;
     this.output = signature(declared.filter((e) => found.some((f) => f.ko === e.k && f.po === e.parity)), 'ConvContract output');
-    check(this.output.length > 0, 'ConvContract', 'signatures', 'such that some input/output pair has invariant filters', `none for M=${o.M}`);
+    check(this.output.length > 0, 'ConvContract', 'signatures', 'such that some input/output pair has invariant filters', `none for M=${this.#M}${spec ? ` with filter keys k ∈ ${spec.ks ? `[${spec.ks}]` : 'any'}, parity ∈ [${spec.parities}]` : ''}${isFullGroup(G) ? '' : ` under the ${G.length}-element subgroup`}`);
     for (const name of Object.keys(biases)) {
       const [kk, pp] = name.split(',').map(Number) as [number, number];
       if (!this.output.some((e) => e.k === kk && e.parity === pp)) {
@@ -162,8 +182,13 @@ export class ConvContract extends Module {
       this.#bias = { add: addIdx, scale: scaleIdx, names };
     }
 
+    // operators and filters appear only when they differ from the defaults, so older configs (which
+    // lack them) and default layers have the same JSON.
     this.config = {
-      type: 'ConvContract', D, M: o.M, input: input.map((e) => ({ ...e })), output: declared.map((e) => ({ ...e })),
+      type: 'ConvContract', D, M: this.#M,
+      ...(spec ? { filters: filterSpecJson(spec) } : {}),
+      ...(isFullGroup(G) ? {} : { operators: G.map((g) => g.index) }),
+      input: input.map((e) => ({ ...e })), output: declared.map((e) => ({ ...e })),
       useBias: o.useBias ?? 'auto',
       stride: (o.stride ?? 1) as Json, padding: (o.padding ?? null) as Json,
       lhsDilation: (o.lhsDilation ?? 1) as Json, rhsDilation: (o.rhsDilation ?? 1) as Json,

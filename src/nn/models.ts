@@ -8,8 +8,8 @@
  */
 import { check } from '../core/errors.js';
 import { split, type Key } from '../core/random.js';
-import { invariantFilters } from '../geometric/filters.js';
-import { operators, inverse } from '../geometric/group.js';
+import { filterSpecJson, invariantFilters, resolveFilterSpec, type FilterSpec, type ResolvedFilterSpec } from '../geometric/filters.js';
+import { operators, inverse, isFullGroup, resolveOperators, type GroupElement, type OperatorLike } from '../geometric/group.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { signature, signatureWidth, type Signature, type SignatureEntry, type SignatureLike } from '../geometric/signature.js';
 import type { Tensor } from '../tensor.js';
@@ -67,13 +67,16 @@ export function ginjaxParameterCount(model: Module): number {
 
 /**
  * The floats of the filter dictionary ginjax stores on a ConvContract: invariant filters of side M
- * for k = 0..(max k_in + max k_out) and both parities (459 for M=3, k ≤ 2 in 2-D; 84 for M=2).
+ * (under the layer's group) for the orders of its filter set — by default k = 0..(max k_in +
+ * max k_out) — and its parities (459 for M=3, k ≤ 2 in 2-D; 84 for M=2, under all of B_2).
  */
 export function storedFilterFloats(layer: ConvContract): number {
-  const { D, M } = layer.config as unknown as { D: number; M: number };
+  const { D, M, filters } = layer.config as unknown as { D: number; M: number; filters?: FilterSpec };
+  const spec = filters ? resolveFilterSpec('storedFilterFloats', 'filters', filters) : null;
   const kmax = Math.max(...layer.input.map((e) => e.k)) + Math.max(...layer.output.map((e) => e.k));
+  const ks = spec?.ks ?? Array.from({ length: kmax + 1 }, (_, k) => k);
   let n = 0;
-  for (let k = 0; k <= kmax; k++) for (const p of [0, 1]) n += invariantFilters(D, M, k, p).count * M ** D * D ** k;
+  for (const k of ks) for (const p of spec?.parities ?? [0, 1]) n += invariantFilters(D, M, k, p, { scale: spec?.scale ?? 'normalize', operators: layer.operators }).count * M ** D * D ** k;
   return n;
 }
 
@@ -92,6 +95,18 @@ export interface BlockOptions {
   readonly useBatchNorm?: boolean;
   readonly preactivation?: boolean;
   readonly rhsDilation?: number;
+  /**
+   * The symmetry group of the equivariant path: a subgroup of B_D as elements, indices into
+   * operators(D) or signed permutation matrices (e.g. `subgroup(2, 'axis-flips')`). Every
+   * convolution uses filters invariant under exactly this group, so the model is equivariant under
+   * it (and, generically, under nothing more). Default: all of B_D.
+   */
+  readonly operators?: readonly OperatorLike[];
+  /**
+   * ginjax's `conv_filters`: the explicit filter set of every convolution ({ M, ks, parities,
+   * scale }); pairs whose key lies outside it are skipped. Default: side `M`, every key.
+   */
+  readonly convFilters?: FilterSpec;
 }
 
 export interface ConvBlockOptions extends BlockOptions {
@@ -113,6 +128,7 @@ export class ConvBlock extends Composite {
 
   constructor(o: ConvBlockOptions, key: Key) {
     const eq = o.equivariant ?? true;
+    symmetryOf('ConvBlock', o);
     const input = signature(o.input, 'ConvBlock input');
     const declared = signature(o.output, 'ConvBlock output');
     const [kConv, kAct] = split(key, 2) as [Key, Key];
@@ -140,18 +156,45 @@ export class ConvBlock extends Composite {
   }
 }
 
+/**
+ * The group and conv filter set of block/model options, validated: a baseline takes neither
+ * (it has no invariant filters; wrap it in GroupAverage({ operators }) instead), M and
+ * convFilters.M must agree, and the default is (B_D, side M or 3, every key).
+ */
+function symmetryOf(fn: string, o: BlockOptions & { upsampleFilters?: FilterSpec }): { G: readonly GroupElement[] | null; conv: ResolvedFilterSpec | null; M: number } {
+  const eq = o.equivariant ?? true;
+  for (const field of ['operators', 'convFilters', 'upsampleFilters'] as const) {
+    check(eq || o[field] === undefined || o[field] === null, fn, field, 'left out for a baseline (equivariant: false has no invariant filters; use GroupAverage({ model, operators }) for a symmetrised baseline)', 'given');
+  }
+  const conv = o.convFilters === undefined || o.convFilters === null ? null : resolveFilterSpec(fn, 'convFilters', o.convFilters);
+  check(o.M === undefined || o.M === null || conv === null || o.M === conv.M, fn, 'M', `equal to convFilters.M = ${conv?.M} when both are given`, o.M);
+  const G = eq ? resolveOperators(fn, o.operators, o.D) : null;
+  return { G, conv, M: conv?.M ?? o.M ?? 3 };
+}
+
+/** Operators as config JSON: the sorted indices into operators(D), or nothing for the full group. */
+function operatorsJson(G: readonly GroupElement[] | null): Record<string, Json> {
+  return G === null || isFullGroup(G) ? {} : { operators: G.map((g) => g.index) };
+}
+
 function blockJson(o: BlockOptions): Record<string, Json> {
+  const { G, conv, M } = symmetryOf('config', o);
   return {
     D: o.D, useBias: o.useBias ?? 'auto', activation: o.activation === undefined ? 'gelu' : o.activation,
-    equivariant: o.equivariant ?? true, M: o.M ?? 3, kernel: o.kernel ?? 3, useGroupNorm: o.useGroupNorm ?? false,
+    equivariant: o.equivariant ?? true, M, kernel: o.kernel ?? 3, useGroupNorm: o.useGroupNorm ?? false,
     useBatchNorm: o.useBatchNorm ?? false, preactivation: o.preactivation ?? false, rhsDilation: o.rhsDilation ?? 1,
+    ...operatorsJson(G), ...(conv ? { convFilters: filterSpecJson(conv) } : {}),
   };
 }
 
 /** ginjax make_conv: ConvContract, or a plain Conv on scalar channels (zero SAME padding, bias on for 'auto'). */
 function makeConv(o: BlockOptions, input: Signature, output: Signature, key: Key, extra: { lhsDilation?: number; kernel?: number } = {}): Module {
   if (o.equivariant ?? true) {
-    return new ConvContract({ D: o.D, input, output, M: o.M ?? 3, useBias: o.useBias ?? 'auto', rhsDilation: o.rhsDilation ?? 1 }, key);
+    const { G, conv, M } = symmetryOf('ConvBlock', o);
+    return new ConvContract({
+      D: o.D, input, output, M, useBias: o.useBias ?? 'auto', rhsDilation: o.rhsDilation ?? 1, operators: G!,
+      ...(conv ? { filters: filterSpecJson(conv) } : {}),
+    }, key);
   }
   scalarOnly('baseline conv', input);
   scalarOnly('baseline conv', output);
@@ -221,6 +264,22 @@ function bodySignatures(o: ModelOptions) {
 export interface UNetOptions extends ModelOptions {
   readonly numDownsamples?: number;
   readonly numConv?: number;
+  /** ginjax's `upsample_filters` for the up path's learned upsampling: an even side (default M = 2, every key). */
+  readonly upsampleFilters?: FilterSpec;
+}
+
+/**
+ * Checks that `layer` (a ConvContract or ConvBlock) reaches every key of `want`: with a filter set
+ * or subgroup that has no invariant filter linking any input key to some key, ginjax silently drops
+ * that key, which a model's output or a residual sum cannot absorb.
+ */
+function requireKeys(fn: string, layer: Module, want: Signature, where: string, o: BlockOptions): void {
+  if (!(layer instanceof ConvContract || layer instanceof ConvBlock)) return;
+  const missing = want.filter((e) => !layer.output.some((g) => g.k === e.k && g.parity === e.parity));
+  if (missing.length === 0) return;
+  const set = o.convFilters ? JSON.stringify(o.convFilters) : `{"M":${o.M ?? 3}}`;
+  const group = o.operators ? ` under the ${resolveOperators(fn, o.operators, o.D).length}-element group` : '';
+  check(false, fn, 'convFilters', `a filter set with filters for every key ${where} needs: none of its keys (k_in + k_out, p_in + p_out) links the layer's input {${layer.input.map((e) => `(${e.k},${e.parity})`).join(', ')}} to ${missing.map((e) => `(${e.k},${e.parity})`).join(', ')}${group}`, set);
 }
 
 /**
@@ -241,6 +300,8 @@ export class UNet extends Model {
     check(Number.isInteger(n) && n >= 0, 'UNet', 'numDownsamples', 'an integer >= 0', n);
     check(!(o.useBatchNorm && (o.equivariant ?? true)), 'UNet', 'useBatchNorm', 'false when equivariant', true);
     const eq = o.equivariant ?? true;
+    const { G } = symmetryOf('UNet', o);
+    const upSpec = o.upsampleFilters === undefined || o.upsampleFilters === null ? null : resolveFilterSpec('UNet', 'upsampleFilters', o.upsampleFilters);
     const { input, output, mid } = bodySignatures(o);
     const keys = split(key, 2 + numConv * (2 * n + 1) + n);
     let ki = 0;
@@ -260,18 +321,31 @@ export class UNet extends Model {
     }
     for (let u = n - 1; u >= 0; u--) {
       const up = eq
-        ? upsampleConv({ D: o.D, input: sig, output: mid(o.depth * 2 ** u), useBias: o.useBias ?? 'auto' }, keys[ki++]!)
+        ? upsampleConv({
+          D: o.D, input: sig, output: mid(o.depth * 2 ** u), useBias: o.useBias ?? 'auto', operators: G!,
+          ...(upSpec ? { filters: filterSpecJson(upSpec) } : {}),
+        }, keys[ki++]!)
         : new ConvTranspose({ D: o.D, inChannels: sig[0]!.channels, outChannels: o.depth * 2 ** u, kernel: 2, stride: 2, useBias: o.useBias !== false }, keys[ki++]!);
       children.push([`up${u}`, up]);
       const upSig = up instanceof ConvContract ? up.output : scalarSig(o.depth * 2 ** u);
       sig = concatSignature(upSig, skips[u]!);
       for (let i = 0; i < numConv; i++) block(`up${u}_${i}`, mid(o.depth * 2 ** u));
     }
-    children.push(['decode', makeConv({ ...o, activation: null }, sig, output, keys[ki++]!)]);
+    const decode = makeConv({ ...o, activation: null }, sig, output, keys[ki++]!);
+    children.push(['decode', decode]);
+    try {
+      requireKeys('UNet', decode, output, 'the output', o);
+    } catch (e) {
+      for (const [, m] of children) m.dispose();
+      throw e;
+    }
     super(children, o);
     this.#levels = n;
     this.#numConv = numConv;
-    this.config = { type: 'UNet', ...blockJson(o), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numDownsamples: n, numConv };
+    this.config = {
+      type: 'UNet', ...blockJson(o), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numDownsamples: n, numConv,
+      ...(upSpec ? { upsampleFilters: filterSpecJson(upSpec) } : {}),
+    };
   }
 
   protected forward(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
@@ -319,7 +393,7 @@ abstract class ResidualStacks extends Model {
   readonly #stacks: number;
   readonly #perStack: number;
 
-  constructor(o: ModelOptions, key: Key, stacks: readonly (readonly Partial<ConvBlockOptions>[])[]) {
+  constructor(type: string, o: ModelOptions, key: Key, stacks: readonly (readonly Partial<ConvBlockOptions>[])[]) {
     const { input, output, mid } = bodySignatures(o);
     const eq = o.equivariant ?? true;
     const edge = { ...o, kernel: eq ? o.kernel : 1, useGroupNorm: false, useBatchNorm: false, preactivation: false };
@@ -327,16 +401,23 @@ abstract class ResidualStacks extends Model {
     const keys = split(key, 4 + stacks.length * perStack);
     const children: [string, Module][] = [];
     let sig = input;
-    const add = (name: string, options: ConvBlockOptions) => {
+    const add = (name: string, options: ConvBlockOptions, complete?: string) => {
       const b = new ConvBlock(options, keys[children.length]!);
       children.push([name, b]);
+      if (complete) requireKeys(type, b, signature(options.output), complete, o);
       sig = b.output;
     };
-    add('enc0', { ...edge, input: sig, output: mid(o.depth) });
-    add('enc1', { ...edge, input: sig, output: mid(o.depth) });
-    stacks.forEach((stack, b) => stack.forEach((extra, i) => add(`block${b}_${i}`, { ...o, ...extra, input: sig, output: sig })));
-    add('dec0', { ...edge, input: sig, output: mid(o.depth) });
-    add('dec1', { ...edge, input: sig, output, activation: null });
+    symmetryOf(type, o);
+    try {
+      add('enc0', { ...edge, input: sig, output: mid(o.depth) });
+      add('enc1', { ...edge, input: sig, output: mid(o.depth) });
+      stacks.forEach((stack, b) => stack.forEach((extra, i) => add(`block${b}_${i}`, { ...o, ...extra, input: sig, output: sig }, 'a residual block (its output is added to its input)')));
+      add('dec0', { ...edge, input: sig, output: mid(o.depth) });
+      add('dec1', { ...edge, input: sig, output, activation: null }, 'the output');
+    } catch (e) {
+      for (const [, m] of children) m.dispose();
+      throw e;
+    }
     super(children, o);
     this.#stacks = stacks.length;
     this.#perStack = perStack;
@@ -369,7 +450,7 @@ export class ResNet extends ResidualStacks {
     const numBlocks = o.numBlocks ?? 8;
     const numConv = o.numConv ?? 2;
     const inner = { useGroupNorm: o.useGroupNorm ?? true, preactivation: o.preactivation ?? true };
-    super(o, key, Array.from({ length: numBlocks }, () => new Array(numConv).fill(inner)));
+    super('ResNet', o, key, Array.from({ length: numBlocks }, () => new Array(numConv).fill(inner)));
     this.config = { type: 'ResNet', ...blockJson({ ...o, ...inner }), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks, numConv };
   }
 }
@@ -387,7 +468,7 @@ export class DilResNet extends ResidualStacks {
   constructor(o: DilResNetOptions, key: Key) {
     const numBlocks = o.numBlocks ?? 4;
     const inner = { ...o, activation: o.activation === undefined ? 'relu' as const : o.activation };
-    super(inner, key, Array.from({ length: numBlocks }, () => DILATIONS.map((rhsDilation) => ({ rhsDilation }))));
+    super('DilResNet', inner, key, Array.from({ length: numBlocks }, () => DILATIONS.map((rhsDilation) => ({ rhsDilation }))));
     this.config = { type: 'DilResNet', ...blockJson(inner), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks };
   }
 }
@@ -416,26 +497,50 @@ export class ModelWrapper extends Composite {
   }
 }
 
+export interface GroupAverageOptions {
+  readonly model: Module;
+  /**
+   * The group G averaged over: a subgroup of B_D (elements, indices into operators(D) or signed
+   * permutation matrices; it must be a group). Default: all of B_D for the input's D.
+   */
+  readonly operators?: readonly OperatorLike[];
+  /** D of the operators when they are plain indices and the model does not say (models have `D`). */
+  readonly D?: number;
+  readonly alwaysAverage?: boolean;
+}
+
 /**
- * ginjax GroupAverage: (1/|G|) Σ_g g⁻¹·model(g·x) — exactly equivariant whatever the model. Averages
- * in inference (training: false, the default of `call`) or always with alwaysAverage; in training
- * mode without it, just model(x) (ginjax's behaviour).
+ * ginjax GroupAverage: (1/|G|) Σ_{g∈G} g⁻¹·model(g·x) — exactly equivariant under G whatever the
+ * model. Averages in inference (training: false, the default of `call`) or always with
+ * alwaysAverage; in training mode without it, just model(x) (ginjax's behaviour).
  */
 export class GroupAverage extends Composite {
   readonly config: ModuleConfig;
   readonly alwaysAverage: boolean;
+  /** The subgroup averaged over; null: all of B_D for the input's D. */
+  readonly operators: readonly GroupElement[] | null;
 
-  constructor(o: { model: Module; alwaysAverage?: boolean }) {
+  constructor(o: GroupAverageOptions) {
+    check(o !== null && typeof o === 'object' && o.model instanceof Module, 'GroupAverage', 'model', 'a Module', o?.model);
+    const modelD = (o.model as { D?: unknown }).D;
+    const D = o.D ?? (typeof modelD === 'number' ? modelD : undefined);
+    const G = o.operators === undefined || o.operators === null ? null : resolveOperators('GroupAverage', o.operators, D);
+    check(G === null || D === undefined || G[0]!.D === D, 'GroupAverage', 'operators', `elements of B_${D} (the model's D)`, `elements of B_${G?.[0]!.D}`);
     super([['model', o.model]]);
     this.alwaysAverage = o.alwaysAverage ?? false;
-    this.config = { type: 'GroupAverage', model: o.model.config, alwaysAverage: this.alwaysAverage };
+    this.operators = G === null || isFullGroup(G) ? null : G;
+    this.config = {
+      type: 'GroupAverage', model: o.model.config, alwaysAverage: this.alwaysAverage,
+      ...(this.operators ? { D: this.operators[0]!.D, operators: this.operators.map((g) => g.index) } : {}),
+    };
   }
 
   apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
     const model = this.children.get('model')!;
     const p = sub(params, 'model');
     if (options?.training && !this.alwaysAverage) return model.apply(p, x, options);
-    const G = operators(x.D);
+    check(this.operators === null || this.operators[0]!.D === x.D, 'GroupAverage', 'input D', `${this.operators?.[0]!.D} (the D of its operators)`, x.D);
+    const G = this.operators ?? operators(x.D);
     let total: MultiImage | null = null;
     for (const g of G) {
       const gx = x.timesGroupElement(g);
@@ -458,4 +563,7 @@ registerModule('UNet', (c, key) => new UNet(c as unknown as UNetOptions, key));
 registerModule('ResNet', (c, key) => new ResNet(c as unknown as ResNetOptions, key));
 registerModule('DilResNet', (c, key) => new DilResNet(c as unknown as DilResNetOptions, key));
 registerModule('ModelWrapper', (c, key) => new ModelWrapper({ model: buildModule(c.model as ModuleConfig, key), output: c.output as unknown as SignatureLike }));
-registerModule('GroupAverage', (c, key) => new GroupAverage({ model: buildModule(c.model as ModuleConfig, key), alwaysAverage: c.alwaysAverage as boolean }));
+registerModule('GroupAverage', (c, key) => new GroupAverage({
+  model: buildModule(c.model as ModuleConfig, key), alwaysAverage: c.alwaysAverage as boolean,
+  ...(c.operators ? { operators: c.operators as number[], D: c.D as number } : {}),
+}));

@@ -2,7 +2,10 @@
  * Pooling and upsampling layers (no parameters), plus the learned 2×2 equivariant upsampling
  * convolution of ginjax's UNet, which is a ConvContract (see `upsampleConv`).
  */
+import { check } from '../../core/errors.js';
 import type { Key } from '../../core/random.js';
+import { resolveFilterSpec, type FilterSpec } from '../../geometric/filters.js';
+import type { OperatorLike } from '../../geometric/group.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import type { SignatureLike } from '../../geometric/signature.js';
 import { ConvContract, type BiasMode } from '../conv-contract.js';
@@ -93,14 +96,26 @@ export interface UpsampleConvOptions {
   readonly input: SignatureLike;
   readonly output: SignatureLike;
   readonly useBias?: BiasMode;
+  /** ginjax's `upsample_filters`: an even side (default M = 2, every key). */
+  readonly filters?: FilterSpec;
+  /** The symmetry group (default all of B_D). */
+  readonly operators?: readonly OperatorLike[];
 }
 
 /**
- * The learned equivariant 2× upsampling of ginjax's UNet: a ConvContract with the 2^D invariant
- * filters (M = 2), lhs dilation 2 and literal padding (1, 1) per axis (zero padding even on a torus,
- * as ginjax). It maps N to 2N: in 1-D, out[2i] = C[1]·x[i] and out[2i+1] = C[0]·x[i].
+ * The learned equivariant 2× upsampling of ginjax's UNet: a ConvContract with the invariant filters
+ * of an even side M (default 2, ginjax's), lhs dilation 2 and literal padding (M/2, M/2) per axis
+ * (zero padding even on a torus, as ginjax). It maps N to 2N: in 1-D with M = 2, out[2i] = C[1]·x[i]
+ * and out[2i+1] = C[0]·x[i]. Only even M with symmetric padding M/2 keeps the grid centre of the
+ * output where the dilated input's is, which equivariance needs.
  */
 export function upsampleConv(o: UpsampleConvOptions, key: Key): ConvContract {
-  const padding = Array.from({ length: o.D }, () => [1, 1] as const);
-  return new ConvContract({ D: o.D, input: o.input, output: o.output, M: 2, padding, lhsDilation: 2, useBias: o.useBias }, key);
+  const spec = o.filters === undefined || o.filters === null ? null : resolveFilterSpec('upsampleConv', 'filters', o.filters);
+  const M = spec?.M ?? 2;
+  check(M % 2 === 0, 'upsampleConv', 'filters.M', 'even (a 2× upsampling stays centred only with padding M/2 on both sides)', M);
+  const padding = Array.from({ length: o.D }, () => [M / 2, M / 2] as const);
+  return new ConvContract({
+    D: o.D, input: o.input, output: o.output, M, padding, lhsDilation: 2, useBias: o.useBias,
+    ...(o.filters ? { filters: o.filters } : {}), ...(o.operators ? { operators: o.operators } : {}),
+  }, key);
 }
