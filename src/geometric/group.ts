@@ -344,16 +344,16 @@ function indexOf(fn: string, arg: string, D: number, op: unknown): number {
   }
   if (Array.isArray(op)) {
     const rows = op as unknown[];
-    check(rows.length === D && rows.every((r) => Array.isArray(r) && r.length === D), fn, arg, `a ${D}×${D} matrix given as ${D} rows`, rows.map((r) => (Array.isArray(r) ? `[${r.join(',')}]` : String(r))).join(','));
+    check(rows.length === D && rows.every((r) => Array.isArray(r) && r.length === D), fn, arg, `a ${D}×${D} matrix given as ${D} rows`, rows);
     const cols: number[] = [];
     const signs: number[] = [];
     for (const r of rows as number[][]) {
       const nz = r.flatMap((v, j) => (v === 0 ? [] : [j]));
-      check(r.every((v) => v === 0 || v === 1 || v === -1) && nz.length === 1, fn, arg, 'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)', `[${(rows as number[][]).map((x) => `[${x.join(',')}]`).join(',')}]`);
+      check(r.every((v) => v === 0 || v === 1 || v === -1) && nz.length === 1, fn, arg, 'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)', rows);
       cols.push(nz[0]!);
       signs.push(r[nz[0]!]!);
     }
-    check(new Set(cols).size === D, fn, arg, 'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)', `[${(rows as number[][]).map((x) => `[${x.join(',')}]`).join(',')}]`);
+    check(new Set(cols).size === D, fn, arg, 'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)', rows);
     return lookup(D, cols, signs);
   }
   const [el] = resolve(fn, arg, op);
@@ -376,7 +376,7 @@ export function resolveOperators(fn: string, ops: readonly OperatorLike[] | unde
   }
   if (canonicalLists.has(ops as readonly GroupElement[]) || (Array.isArray(ops) && ops.length > 0 && ops === operatorCache.get(dimensionOf(ops[0]) ?? -1))) {
     const d = (ops[0] as GroupElement).D;
-    check(D === undefined || D === d, fn, arg, `a subgroup of B_${D}`, `one of B_${d}`);
+    check(D === undefined || D === d, fn, arg, `a subgroup of B_${D}`, `a subgroup of B_${d}`);
     return ops as readonly GroupElement[];
   }
   check(Array.isArray(ops) && ops.length > 0, fn, arg, 'a non-empty list of group elements (GroupElement, index into operators(D), or signed permutation matrix)', ops);
@@ -386,7 +386,7 @@ export function resolveOperators(fn: string, ops: readonly OperatorLike[] | unde
   const d = dim as number;
   const idx = ops.map((op, i) => {
     const di = dimensionOf(op);
-    check(di === undefined || di === d, fn, `${arg}[${i}]`, `an operator of dimension D = ${d}`, `one of dimension ${di}`);
+    check(di === undefined || di === d, fn, `${arg}[${i}]`, `an operator of dimension D = ${d}`, di);
     return indexOf(fn, `${arg}[${i}]`, d, op);
   });
   const seen = new Set<number>();
@@ -423,7 +423,7 @@ export function generateGroup(D: number, generators: readonly OperatorLike[]): r
   const all = operators(D);
   const gens = generators.map((g, i) => {
     const di = dimensionOf(g);
-    check(di === undefined || di === D, fn, `generators[${i}]`, `an operator of dimension D = ${D}`, `one of dimension ${di}`);
+    check(di === undefined || di === D, fn, `generators[${i}]`, `an operator of dimension D = ${D}`, di);
     return all[indexOf(fn, `generators[${i}]`, D, g)]!;
   });
   const found = new Set<number>([0]);
