@@ -30,5 +30,5 @@ export * from './train/index.js';
 export { rolloutLoss, type RolloutOptions, type RolloutResult } from './eval/rollout.js';
 export { powerSpectrum, tensorPowerSpectrum, fieldSpectra, spectralError, fieldSpectralErrors, type PowerSpectrum, type FieldSpectrum, type FieldSpectraOptions, type FieldSpectralError, type SpectralErrors } from './eval/spectrum.js';
 export { benchmark, formatTable, type Metrics, type BenchmarkModel, type BenchmarkOptions, type BenchmarkProgress, type BenchmarkTable, type RunContext, type Summary, type TableFormat, type FormatOptions } from './eval/benchmark.js';
-export { rolloutPanels, linePlot, rolloutLossPlot, spectrumPlot, pngDataUri, SERIES_COLORS, type RolloutPanelsOptions, type Series, type LinePlotOptions } from './eval/pictures.js';
+export { rolloutPanels, linePlot, rolloutLossPlot, spectrumPlot, plotRollout, plotRolloutSmse, plotSpectra, pngDataUri, SERIES_COLORS, type RolloutPanelsOptions, type Series, type LinePlotOptions } from './eval/pictures.js';
 export { serialize, serializeSync, deserialize, parseHeader, SafetensorsError, saveCheckpoint, loadCheckpoint, type SerializeExtra, type Deserialized, type LoadOptions, type Loaded } from './io/index.js';

@@ -398,3 +398,54 @@ export function spectrumPlot(spectra: readonly { readonly name: string; readonly
     title: 'Power spectrum', xLabel: 'wavenumber |k|', yLabel: 'power', ...o, logX: true, logY: true,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shorthands for the emulation job (src/emulate.ts)
+
+/** rolloutPanels(truth, prediction, options) in positional form. */
+export function plotRollout(truth: MultiImage, prediction: MultiImage, o: Omit<RolloutPanelsOptions, 'truth' | 'prediction'>): Promise<string> {
+  return rolloutPanels({ ...o, truth, prediction });
+}
+
+/** rolloutLossPlot for { name, values } entries (values: SMSE per step). */
+export function plotRolloutSmse(models: readonly { readonly name: string; readonly values: ArrayLike<number> }[], o: Omit<LinePlotOptions, 'logY'> = {}): string {
+  check(Array.isArray(models) && models.length > 0, 'plotRolloutSmse', 'models', 'a non-empty array of { name, values }', models);
+  return rolloutLossPlot(models.map((m) => ({ name: m.name, perStep: m.values })), o);
+}
+
+/** The spectra of fields at one step: field spectra (from fieldSpectra) with their name and step. */
+interface NamedSpectrum {
+  readonly name: string;
+  readonly step: number;
+  readonly k?: number;
+  readonly parity?: 0 | 1;
+  readonly field?: number;
+  readonly spectrum: PowerSpectrum;
+}
+
+/**
+ * One log–log spectrum plot per field at rollout step `step` (default the last), truth and every
+ * model on each, side by side in one SVG. `truth` and each model's `spectra` come from fieldSpectra
+ * of the true and predicted rollouts (same steps and field names).
+ */
+export function plotSpectra(truth: readonly NamedSpectrum[], models: readonly { readonly name: string; readonly spectra: readonly NamedSpectrum[] }[], o: { readonly step?: number; readonly width?: number; readonly height?: number } = {}): string {
+  const fn = 'plotSpectra';
+  check(Array.isArray(truth) && truth.length > 0, fn, 'truth', 'a non-empty array of field spectra (from fieldSpectra)', truth);
+  check(Array.isArray(models), fn, 'models', 'an array of { name, spectra }', models);
+  const lastStep = Math.max(...truth.map((s) => s.step));
+  const step = o.step ?? lastStep;
+  const id = (s: NamedSpectrum) => `${s.k},${s.parity},${s.field},${s.name}`;
+  const fields = truth.filter((s) => s.step === step);
+  check(fields.length > 0, fn, 'step', `a step of the spectra (0 … ${lastStep})`, step);
+  const width = o.width ?? 420, height = o.height ?? 320;
+  const plots = fields.map((f, i) => {
+    const series = [{ name: 'truth', spectrum: f.spectrum }, ...models.map((m) => {
+      const s = m.spectra.find((x: NamedSpectrum) => x.step === step && id(x) === id(f));
+      check(s !== undefined, fn, `spectra of model "${m.name}"`, `to hold field "${f.name}" at step ${step}`, 'none');
+      return { name: m.name, spectrum: s.spectrum };
+    })];
+    const svg = spectrumPlot(series, { title: `${f.name}, step ${step + 1}`, width, height });
+    return svg.replace(/^<svg /, `<svg x="${i * width}" y="0" `);
+  });
+  return svgDoc(width * plots.length, height, plots.join(''));
+}

@@ -8,8 +8,8 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MultiImage, random, tensor } from '../../../src/index.js';
 import { divergingRgb, sequentialRgb } from '../../../src/geometric/plot.js';
-import { linePlot, pngDataUri, rolloutLossPlot, rolloutPanels, spectrumPlot } from '../../../src/eval/pictures.js';
-import { powerSpectrum } from '../../../src/eval/spectrum.js';
+import { linePlot, plotRollout, plotRolloutSmse, plotSpectra, pngDataUri, rolloutLossPlot, rolloutPanels, spectrumPlot } from '../../../src/eval/pictures.js';
+import { fieldSpectra, powerSpectrum } from '../../../src/eval/spectrum.js';
 
 /** Decodes an 8-bit RGB PNG data URI (filter type 0 rows, as ours) to { width, height, rgb }. */
 function decodePng(uri: string) {
@@ -186,5 +186,31 @@ describe('line plots', () => {
     expect(() => linePlot([{ name: 'a', x: [1], y: [0] }], { logY: true })).toThrow(/linePlot: series values must be at least one finite point/);
     expect(() => linePlot([{ name: 'a', x: [1, 2], y: [1] }])).toThrow(/linePlot: series\[0\] must be/);
     expect(() => rolloutLossPlot([])).toThrow(/rolloutLossPlot: models must be a non-empty array/);
+  });
+});
+
+describe('shorthands of the emulation job', () => {
+  it('plotRollout = rolloutPanels; plotRolloutSmse = rolloutLossPlot; plotSpectra: one log–log plot per field at a step', async () => {
+    const D = 2, n = 8, steps = 2;
+    const sig = [{ k: 0, parity: 1 as const, channels: steps }, { k: 1, parity: 0 as const, channels: steps }];
+    const W = steps + D * steps;
+    const truth = new MultiImage(tensor(random.normal(random.key(1), 2 * n * n * W), [2, n, n, W]), sig, D);
+    const pred = truth.scale(0.5);
+    expect(await plotRollout(truth, pred, { steps, title: 't' })).toBe(await rolloutPanels({ truth, prediction: pred, steps, title: 't' }));
+    expect(plotRolloutSmse([{ name: 'a', values: [1, 2] }])).toBe(rolloutLossPlot([{ name: 'a', perStep: [1, 2] }]));
+    const names = ['vorticity', 'velocity'];
+    const ts = await fieldSpectra(truth, { steps, fieldNames: names });
+    const ps = await fieldSpectra(pred, { steps, fieldNames: names });
+    const svg = plotSpectra(ts, [{ name: 'UNet', spectra: ps }, { name: 'ResNet', spectra: ps }], { step: 0 });
+    expect(attr(svg, 'viewBox')).toBe('0 0 840 320');
+    expect([...svg.matchAll(/<svg x="(\d+)"/g)].map((m) => m[1])).toEqual(['0', '420']);
+    expect([...svg.matchAll(/<polyline class="series"/g)].length).toBe(2 * 3);
+    expect(svg).toContain('>vorticity, step 1<');
+    expect(svg).toContain('>velocity, step 1<');
+    expectFiniteNumbers(svg);
+    expect(plotSpectra(ts, [])).toContain('>velocity, step 2<'); // default: the last step
+    expect(() => plotSpectra(ts, [{ name: 'm', spectra: ps.slice(0, 1) }], { step: 0 })).toThrow(/plotSpectra: spectra of model "m" must be to hold field "velocity" at step 0/);
+    truth.dispose();
+    pred.dispose();
   });
 });
