@@ -130,6 +130,7 @@ export class ConvContract extends Module {
     }
     this.missingFilter = found.length < input.length * declared.length;
     this.output = signature(declared.filter((e) => found.some((f) => f.ko === e.k && f.po === e.parity)), 'ConvContract output');
+    if (this.output.length === 0) for (const t of [...Object.values(weights), ...Object.values(biases)]) t.dispose();
     check(this.output.length > 0, 'ConvContract', 'signatures', 'such that some input/output pair has invariant filters', `none for M=${this.#M}${spec ? ` with filter keys k ∈ ${spec.ks ? `[${spec.ks}]` : 'any'}, parity ∈ [${spec.parities}]` : ''}${isFullGroup(G) ? '' : ` under the ${G.length}-element subgroup`}`);
     for (const name of Object.keys(biases)) {
       const [kk, pp] = name.split(',').map(Number) as [number, number];

@@ -312,33 +312,30 @@ export class UNet extends Model {
       children.push([name, b]);
       sig = b.output;
     };
-    for (let i = 0; i < numConv; i++) block(`embed${i}`, mid(o.depth));
-    const skips: Signature[] = [];
-    for (let d = 1; d <= n; d++) {
-      skips.push(sig);
-      children.push([`pool${d}`, new MaxNormPool({ patch: 2, useNorm: eq })]);
-      for (let i = 0; i < numConv; i++) block(`down${d}_${i}`, mid(o.depth * 2 ** d));
-    }
-    for (let u = n - 1; u >= 0; u--) {
-      const up = eq
-        ? upsampleConv({
-          D: o.D, input: sig, output: mid(o.depth * 2 ** u), useBias: o.useBias ?? 'auto', operators: G!,
-          ...(upSpec ? { filters: filterSpecJson(upSpec) } : {}),
-        }, keys[ki++]!)
-        : new ConvTranspose({ D: o.D, inChannels: sig[0]!.channels, outChannels: o.depth * 2 ** u, kernel: 2, stride: 2, useBias: o.useBias !== false }, keys[ki++]!);
-      children.push([`up${u}`, up]);
-      const upSig = up instanceof ConvContract ? up.output : scalarSig(o.depth * 2 ** u);
-      sig = concatSignature(upSig, skips[u]!);
-      for (let i = 0; i < numConv; i++) block(`up${u}_${i}`, mid(o.depth * 2 ** u));
-    }
-    const decode = makeConv({ ...o, activation: null }, sig, output, keys[ki++]!);
-    children.push(['decode', decode]);
-    try {
+    building(children, () => {
+      for (let i = 0; i < numConv; i++) block(`embed${i}`, mid(o.depth));
+      const skips: Signature[] = [];
+      for (let d = 1; d <= n; d++) {
+        skips.push(sig);
+        children.push([`pool${d}`, new MaxNormPool({ patch: 2, useNorm: eq })]);
+        for (let i = 0; i < numConv; i++) block(`down${d}_${i}`, mid(o.depth * 2 ** d));
+      }
+      for (let u = n - 1; u >= 0; u--) {
+        const up = eq
+          ? upsampleConv({
+            D: o.D, input: sig, output: mid(o.depth * 2 ** u), useBias: o.useBias ?? 'auto', operators: G!,
+            ...(upSpec ? { filters: filterSpecJson(upSpec) } : {}),
+          }, keys[ki++]!)
+          : new ConvTranspose({ D: o.D, inChannels: sig[0]!.channels, outChannels: o.depth * 2 ** u, kernel: 2, stride: 2, useBias: o.useBias !== false }, keys[ki++]!);
+        children.push([`up${u}`, up]);
+        const upSig = up instanceof ConvContract ? up.output : scalarSig(o.depth * 2 ** u);
+        sig = concatSignature(upSig, skips[u]!);
+        for (let i = 0; i < numConv; i++) block(`up${u}_${i}`, mid(o.depth * 2 ** u));
+      }
+      const decode = makeConv({ ...o, activation: null }, sig, output, keys[ki++]!);
+      children.push(['decode', decode]);
       requireKeys('UNet', decode, output, 'the output', o);
-    } catch (e) {
-      for (const [, m] of children) m.dispose();
-      throw e;
-    }
+    });
     super(children, o);
     this.#levels = n;
     this.#numConv = numConv;
@@ -370,6 +367,16 @@ export class UNet extends Model {
       for (let i = 0; i < this.#numConv; i++) step(`up${u}_${i}`);
     }
     return this.run('decode', params, y, options, y !== x);
+  }
+}
+
+/** Runs a model's construction; if it throws, frees the children built so far (their parameters). */
+function building(children: readonly (readonly [string, Module])[], build: () => void): void {
+  try {
+    build();
+  } catch (e) {
+    for (const [, m] of children) m.dispose();
+    throw e;
   }
 }
 
@@ -408,16 +415,13 @@ abstract class ResidualStacks extends Model {
       sig = b.output;
     };
     symmetryOf(type, o);
-    try {
+    building(children, () => {
       add('enc0', { ...edge, input: sig, output: mid(o.depth) });
       add('enc1', { ...edge, input: sig, output: mid(o.depth) });
       stacks.forEach((stack, b) => stack.forEach((extra, i) => add(`block${b}_${i}`, { ...o, ...extra, input: sig, output: sig }, 'a residual block (its output is added to its input)')));
       add('dec0', { ...edge, input: sig, output: mid(o.depth) });
       add('dec1', { ...edge, input: sig, output, activation: null }, 'the output');
-    } catch (e) {
-      for (const [, m] of children) m.dispose();
-      throw e;
-    }
+    });
     super(children, o);
     this.#stacks = stacks.length;
     this.#perStack = perStack;
