@@ -708,9 +708,9 @@ export interface NavierStokesSim {
   /** Grid coordinates (default i·L/N with L = attrs.L when numeric, else 1). */
   readonly x?: Float64Array | Float32Array;
   readonly y?: Float64Array | Float32Array;
-  /** [N, N]: the curl of the forcing (a pseudoscalar). */
-  readonly forcing?: Float32Array;
-  readonly attrs?: Readonly<Record<string, number | string>>;
+  /** [N, N]: the curl of the forcing (a pseudoscalar); null or absent for none. */
+  readonly forcing?: Float32Array | null;
+  readonly attrs?: Readonly<Record<string, number | string | readonly number[]>>;
   /** gzip level for the fields (chunked one trajectory per chunk either way). */
   readonly gzip?: number;
 }
@@ -740,7 +740,7 @@ export async function writeNavierStokesHdf5(path: string | undefined, sim: Navie
     }
     return Float64Array.from({ length: n }, (_, i) => (i * L) / n);
   };
-  if (sim.forcing !== undefined) check(sim.forcing instanceof Float32Array && sim.forcing.length === nx * ny, fn, 'sim.forcing', `a Float32Array of ${nx * ny} values ([N, N])`, sim.forcing?.length);
+  if (sim.forcing !== undefined && sim.forcing !== null) check(sim.forcing instanceof Float32Array && sim.forcing.length === nx * ny, fn, 'sim.forcing', `a Float32Array of ${nx * ny} values ([N, N])`, sim.forcing?.length);
   const chunks = [1, nt, nx, ny];
   const gz = sim.gzip !== undefined ? { gzip: sim.gzip } : {};
   return writeHdf5(path, [
