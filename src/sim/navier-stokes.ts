@@ -527,6 +527,7 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
   checkInt(fn, 'saveEvery', saveEvery, 1);
   checkInt(fn, 'burnIn', burnIn, 0);
   check(Number.isInteger(N) && N >= 8, fn, 'N', 'an integer >= 8', N);
+  check(N <= MAX_N, fn, 'N', `at most ${MAX_N}`, N);
   const size = N * N;
   const total = trajectories * steps * size;
   check(total <= MAX_OUTPUT, fn, 'trajectories·steps·N²', `at most ${MAX_OUTPUT} (each of the three output arrays)`, total);
