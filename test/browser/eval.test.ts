@@ -94,7 +94,7 @@ describe('evaluation in the browser', () => {
 
     const lossDoc = await parses(gc.rolloutLossPlot(a.models.map((name, i) => ({ name, perStep: a.rolloutMean[i]! }))));
     expect(lossDoc.querySelectorAll('polyline.series').length).toBe(2);
-    expect([...lossDoc.querySelectorAll('.legend-label')].map((e) => e.textContent)).toEqual(['conv M=3', 'conv M=5']);
+    expect(Array.from(lossDoc.querySelectorAll('.legend-label'), (e) => e.textContent)).toEqual(['conv M=3', 'conv M=5']);
     const d = makeData(gc.random.key(1));
     const pred = d.y.scale(1.5);
     const panelsDoc = await parses(await gc.rolloutPanels({ truth: d.y, prediction: pred, steps: 2, title: 'rollout' }));
