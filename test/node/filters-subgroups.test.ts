@@ -113,6 +113,18 @@ describe('filters invariant under a subgroup', () => {
     expect(invariantFilters(2, 3, 2, 1, 'normalize', G)).toBe(invariantFilters(2, 3, 2, 1, { operators: G }));
   });
 
+  it('golden: the x → −x reflection group, M=2, vectors (values, signs and order of an independent NumPy run of ginjax\'s algorithm)', () => {
+    // Computed outside this repo in float64 with ginjax's steps and a stable argsort; pixels
+    // (0,0),(0,1),(1,0),(1,1), components (x, y). The two bigness ties keep the step-5 order.
+    const set = invariantFilters(2, 2, 1, 0, { operators: subgroup(2, 'reflections', 0) });
+    expect(set.filters.map((f) => Array.from(f))).toEqual([
+      [0, 1, 0, 0, 0, 1, 0, 0],
+      [-1, 0, 0, 0, 1, 0, 0, 0],
+      [0, 0, 0, 1, 0, 0, 0, 1],
+      [0, 0, -1, 0, 0, 0, 1, 0],
+    ]);
+  });
+
   it('counts equal the character formula over the subgroup, and the trivial group gives every basis element', () => {
     for (const [D, Ms, kmax] of [[2, [1, 2, 3, 4], 2], [3, [2, 3], 2]] as const) {
       for (const name of NAMES) {
