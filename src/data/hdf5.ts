@@ -15,7 +15,7 @@
 import type * as H5 from 'h5wasm';
 import { check, checkInt, show } from '../core/errors.js';
 import { SimulationFileError, summarizeHdf5Error } from './errors.js';
-import { hasNodeFs, loadNodeFs, resolveSource, type FileSource, type Resolved } from './source.js';
+import { allBytes, hasNodeFs, loadNodeFs, resolveSource, type FileSource, type Resolved } from './source.js';
 
 type Lib = typeof H5;
 interface Loaded {
@@ -32,7 +32,7 @@ export function loadH5wasm(): Promise<Loaded> {
   return (loading ??= (async () => {
     let lib: Lib;
     let host = false;
-    if (hasNodeFs()) {
+    if (hasNodeFs() && envAllowed()) {
       const spec = 'h5wasm/node';
       lib = (await import(/* @vite-ignore */ /* webpackIgnore: true */ spec)) as Lib;
       host = true;
@@ -45,6 +45,20 @@ export function loadH5wasm(): Promise<Loaded> {
     loading = undefined;
     throw new Error(`geoconv: cannot load h5wasm (the HDF5 reader): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }));
+}
+
+/**
+ * h5wasm's Node build reads the environment when it starts; Deno asks for --allow-env for that.
+ * Without it we use the ESM build over an in-memory file system (whole files are read into memory).
+ */
+function envAllowed(): boolean {
+  const deno = (globalThis as { Deno?: { permissions?: { querySync?: (d: { name: string }) => { state: string } } } }).Deno;
+  if (!deno?.permissions?.querySync) return true;
+  try {
+    return deno.permissions.querySync({ name: 'env' }).state === 'granted';
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `fn` with h5wasm's throwing HDF5 error handler, restoring the default one after. */
@@ -130,6 +144,9 @@ export class Hdf5File {
     const m = await loadH5wasm();
     let path: string;
     let cleanup: () => Promise<void> | void = () => undefined;
+    if (r.path !== undefined && !m.host) {
+      return Hdf5File.openResolved({ label: r.label, bytes: await allBytes(fn, r) });
+    }
     if (r.path !== undefined) {
       path = r.path;
       const fs = await loadNodeFs();
@@ -336,7 +353,9 @@ export async function writeHdf5(path: string | undefined, datasets: readonly Hdf
     }
   }
   const m = await loadH5wasm();
-  if (path !== undefined && !m.host) argErrorPath(fn, path);
+  if (path !== undefined && !hasNodeFs()) argErrorPath(fn, path);
+  // The Node build writes the host file system; the ESM build (browsers; Deno without --allow-env)
+  // builds the file in memory, whose bytes then go to the path, if any, atomically.
   const fs = m.host ? await loadNodeFs() : undefined;
   const tmp = fs ? (path !== undefined ? fs.tempBeside(path) : fs.tempPath()) : `/geoconv-out-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}.h5`;
   let f: H5.File | null = null;
@@ -379,7 +398,17 @@ export async function writeHdf5(path: string | undefined, datasets: readonly Hdf
     }
     const bytes = m.lib.FS!.readFile(tmp) as Uint8Array;
     m.lib.FS!.unlink(tmp);
-    return bytes;
+    if (path === undefined) return bytes;
+    const nfs = await loadNodeFs();
+    const side = nfs.tempBeside(path);
+    try {
+      await nfs.writeTempAt(side, bytes);
+      await nfs.commit(side, path);
+    } catch (e) {
+      await nfs.removeQuietly(side);
+      throw e;
+    }
+    return undefined;
   } catch (e) {
     if (f) {
       const open = f;

@@ -41,6 +41,11 @@ export async function writeTemp(bytes: Uint8Array): Promise<string> {
   return path;
 }
 
+/** Writes `bytes` to a new file at `path` (which must not exist). */
+export async function writeTempAt(path: string, bytes: Uint8Array): Promise<void> {
+  await writeFile(path, bytes, { flag: 'wx', mode: 0o644 });
+}
+
 /** A temporary path next to `target` (same directory, so that the final rename is atomic). */
 export function tempBeside(target: string): string {
   return tmpName(dirname(target), basename(target));
