@@ -8,6 +8,8 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { searchForWorkspaceRoot } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 
@@ -64,6 +66,9 @@ export default defineConfig({
             'Cross-Origin-Opener-Policy': 'same-origin',
             'Cross-Origin-Embedder-Policy': 'require-corp',
           },
+          // the simulation-file fixtures live beside the repository (../shared/fixtures); the
+          // browser suite fetches them from this server (test/browser/data.test.ts, `?url` imports)
+          fs: { allow: [searchForWorkspaceRoot(process.cwd()), fileURLToPath(new URL('../shared/fixtures', import.meta.url))] },
         },
         test: {
           name: 'browser',
