@@ -2,7 +2,9 @@
  * The `geoconv` command line. Commands:
  *   geoconv filters --D 2 --M 3 --k 1 --parity 0 [--scale one] [--json]
  *   geoconv info [--threads N]
- *   geoconv train [--task gradient] [--model unet] [--epochs 10] [--backend wasm] [--seed 0] [--out out] ...
+ *   geoconv simulate navier-stokes --out ns.h5 [--N 64] [--trajectories 64] [--steps 20] [--seed 0] ...
+ *   geoconv train [--task navier-stokes|gradient|scalar|gravity | --data FILE --format F] [--model unet] ...
+ *   geoconv benchmark --trials N [train's emulation options]
  */
 import { init, notices, unavailable } from './backends/index.js';
 import { getBackend, hasBackend } from './backends/backend.js';
@@ -10,8 +12,9 @@ import { invariantFilters, type FilterScale } from './geometric/filters.js';
 import { renderImage } from './geometric/render.js';
 import { tensorName } from './geometric/signature.js';
 import { version } from './version.js';
-import type { TaskName } from './tasks/tasks.js';
+import { TASKS, type TaskName } from './tasks/tasks.js';
 import type { ModelName } from './job.js';
+import type { DatasetFormat, SimulationSpec } from './data/readers.js';
 
 type Flags = Record<string, string | true>;
 
@@ -78,46 +81,154 @@ async function info(flags: Flags, out: (s: string) => void): Promise<void> {
   for (const n of notices) out(`  note: ${n}`);
 }
 
-/** Defaults of `geoconv train` (and `npm start`): a few minutes on 2 CPU cores with wasm. */
-const TRAIN_DEFAULTS = { task: 'gradient', model: 'unet', epochs: 15, backend: 'wasm', threads: 2, seed: 0, out: 'out', batch: 8, depth: 16, lr: 1e-3 } as const;
+/** Defaults of `geoconv train` on the synthetic tasks: a few minutes on 2 CPU cores with wasm. */
+const TRAIN_DEFAULTS = { model: 'unet', epochs: 15, backend: 'wasm', threads: 2, seed: 0, out: 'out', batch: 8, depth: 16, lr: 1e-3 } as const;
 
-async function trainCommand(flags: Flags, out: (s: string) => void): Promise<void> {
-  checkKnown(flags, ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'n-train', 'n-val', 'n-test', 'N', 'protocol', 'no-baseline', 'quiet']);
-  const str = (name: string, dflt: string) => {
+/**
+ * Defaults of the emulation job (`npm start`: `geoconv train` with no task): the built-in
+ * Navier–Stokes data, sized to finish in about 5 minutes on 2 cores with 2 wasm threads.
+ */
+const EMULATION_DEFAULTS = { epochs: 6, batch: 8, depth: 8, lr: 2e-3, pastSteps: 2, rolloutSteps: 5, N: 32, trajectories: 48, steps: 20 } as const;
+
+const SIMULATE_DEFAULTS = { N: 64, trajectories: 64, steps: 20, seed: 0 } as const;
+
+const EMULATION_TASK = 'navier-stokes';
+
+/** Typed readers of one command's flags. */
+function reader(flags: Flags) {
+  const str = (name: string, dflt: string): string => {
     const v = flags[name];
     if (v === true) throw new UsageError(`--${name} needs a value`);
     return v ?? dflt;
   };
-  const num = (name: string, dflt: number) => {
+  const num = (name: string, dflt: number): number => {
     const v = Number(str(name, String(dflt)));
     if (!Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got ${JSON.stringify(flags[name])})`);
     return v;
   };
-  const optional = (name: string) => (flags[name] === undefined ? undefined : intFlag(flags, name));
+  const optionalInt = (name: string) => (flags[name] === undefined ? undefined : intFlag(flags, name));
+  const optionalNum = (name: string) => (flags[name] === undefined ? undefined : num(name, 0));
+  return { str, num, optionalInt, optionalNum };
+}
+
+const TRAIN_FLAGS = ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'no-baseline', 'quiet',
+  'n-train', 'n-val', 'n-test', 'N', 'protocol', 'data', 'format', 'orography', 'past-steps', 'rollout-steps', 'trajectories', 'steps', 'val-trajectories', 'test-trajectories'] as const;
+const EMULATION_ONLY = ['data', 'format', 'orography', 'past-steps', 'rollout-steps', 'trajectories', 'steps', 'val-trajectories', 'test-trajectories'];
+const TASK_ONLY = ['n-train', 'n-val', 'n-test', 'protocol'];
+
+/** The emulation options of `train`/`benchmark` from flags (built-in Navier–Stokes data or --data FILE). */
+async function emulationOptions(flags: Flags, seed: number): Promise<import('./emulate.js').EmulateOptions> {
+  const { str, num, optionalInt } = reader(flags);
+  const E = EMULATION_DEFAULTS;
+  let data: import('./emulate.js').EmulationData;
+  if (flags.data !== undefined) {
+    if (flags.task !== undefined) throw new UsageError('give --task or --data, not both');
+    const format = str('format', '');
+    if (!format) throw new UsageError('--data needs --format pdebench-cfd|shallow-water|navier-stokes|SPEC.json');
+    if (flags.N !== undefined || flags.trajectories !== undefined || flags.steps !== undefined) throw new UsageError('--N, --trajectories and --steps size the built-in simulation; they do not apply to --data');
+    const { validateSpec } = await import('./data/readers.js');
+    const spec = format.endsWith('.json') ? validateSpec(JSON.parse(await (await import('node:fs/promises')).readFile(format, 'utf8')), format) : format;
+    if (typeof spec === 'string' && !['pdebench-cfd', 'shallow-water', 'navier-stokes'].includes(spec)) {
+      throw new UsageError(`--format must be pdebench-cfd, shallow-water, navier-stokes or a SPEC.json file (got ${JSON.stringify(spec)})`);
+    }
+    const orography = flags.orography === undefined ? undefined : str('orography', '');
+    if (orography !== undefined && spec !== 'shallow-water') throw new UsageError('--orography goes with --format shallow-water');
+    data = { kind: 'file', path: str('data', ''), format: spec as DatasetFormat | SimulationSpec, options: orography !== undefined ? { orography } : {} };
+  } else {
+    if (flags.format !== undefined) throw new UsageError('--format goes with --data FILE');
+    data = { kind: 'navier-stokes', simulation: { N: intFlag(flags, 'N', E.N), trajectories: intFlag(flags, 'trajectories', E.trajectories), steps: intFlag(flags, 'steps', E.steps) } };
+  }
+  return {
+    data, model: str('model', TRAIN_DEFAULTS.model) as ModelName, epochs: intFlag(flags, 'epochs', E.epochs), seed,
+    batchSize: intFlag(flags, 'batch', E.batch), depth: intFlag(flags, 'depth', E.depth), learningRate: num('lr', E.lr),
+    pastSteps: intFlag(flags, 'past-steps', E.pastSteps), rolloutSteps: intFlag(flags, 'rollout-steps', E.rolloutSteps),
+    valTrajectories: optionalInt('val-trajectories'), testTrajectories: optionalInt('test-trajectories'),
+    baseline: !flags['no-baseline'], progress: !flags.quiet,
+  };
+}
+
+async function trainCommand(flags: Flags, out: (s: string) => void): Promise<void> {
+  checkKnown(flags, TRAIN_FLAGS);
+  const { str, num, optionalInt } = reader(flags);
+  const task = str('task', flags.data !== undefined ? '' : EMULATION_TASK);
+  const emulation = task === EMULATION_TASK || task === '';
+  if (!emulation && !Object.hasOwn(TASKS, task)) throw new UsageError(`--task must be one of ${EMULATION_TASK}, ${Object.keys(TASKS).join(', ')} (got ${JSON.stringify(task)})`);
+  for (const f of emulation ? TASK_ONLY : EMULATION_ONLY) if (flags[f] !== undefined) throw new UsageError(`--${f} does not apply to ${emulation ? 'the emulation task' : `--task ${task}`}`);
+  const seed = intFlag(flags, 'seed', TRAIN_DEFAULTS.seed);
+  const outDir = str('out', TRAIN_DEFAULTS.out);
+  const emulate = emulation ? await emulationOptions(flags, seed) : null;
   const backend = str('backend', TRAIN_DEFAULTS.backend) as 'auto' | 'wasm' | 'webgpu' | 'ref';
   await init({ backend, threads: intFlag(flags, 'threads', TRAIN_DEFAULTS.threads) });
+  if (emulate) {
+    const { runEmulation } = await import('./emulate.js');
+    await runEmulation(emulate, outDir, out);
+    return;
+  }
   const { runJob } = await import('./job.js');
   await runJob({
-    task: str('task', TRAIN_DEFAULTS.task) as TaskName,
+    task: task as TaskName,
     model: str('model', TRAIN_DEFAULTS.model) as ModelName,
     epochs: intFlag(flags, 'epochs', TRAIN_DEFAULTS.epochs),
-    seed: intFlag(flags, 'seed', TRAIN_DEFAULTS.seed),
+    seed,
     batchSize: intFlag(flags, 'batch', TRAIN_DEFAULTS.batch),
     depth: intFlag(flags, 'depth', TRAIN_DEFAULTS.depth),
     learningRate: num('lr', TRAIN_DEFAULTS.lr),
-    nTrain: optional('n-train'), nVal: optional('n-val'), nTest: optional('n-test'), N: optional('N'),
+    nTrain: optionalInt('n-train'), nVal: optionalInt('n-val'), nTest: optionalInt('n-test'), N: optionalInt('N'),
     protocol: flags.protocol === undefined ? undefined : str('protocol', 'exact') as 'exact' | 'notebook',
     baseline: !flags['no-baseline'],
     progress: !flags.quiet,
-  }, str('out', TRAIN_DEFAULTS.out), out);
+  }, outDir, out);
+}
+
+async function simulateCommand(args: readonly string[], out: (s: string) => void): Promise<void> {
+  const [system, ...rest] = args;
+  if (system !== 'navier-stokes') throw new UsageError(`simulate: the system must be navier-stokes (got ${JSON.stringify(system)})`);
+  const flags = parseFlags(rest);
+  checkKnown(flags, ['N', 'trajectories', 'steps', 'seed', 'nu', 'dt', 'save-every', 'forcing', 'out']);
+  const { str, optionalNum, optionalInt } = reader(flags);
+  const path = str('out', '');
+  if (!path) throw new UsageError('simulate: --out FILE.h5 is required');
+  const S = SIMULATE_DEFAULTS;
+  const { simulateNavierStokes } = await import('./sim/navier-stokes.js');
+  const { writeNavierStokesHdf5 } = await import('./data/readers.js');
+  const t0 = performance.now();
+  const sim = simulateNavierStokes({
+    N: intFlag(flags, 'N', S.N), trajectories: intFlag(flags, 'trajectories', S.trajectories), steps: intFlag(flags, 'steps', S.steps), seed: intFlag(flags, 'seed', S.seed),
+    ...(flags.nu !== undefined ? { nu: optionalNum('nu') } : {}), ...(flags.dt !== undefined ? { dt: optionalNum('dt') } : {}),
+    ...(flags['save-every'] !== undefined ? { saveEvery: optionalInt('save-every') } : {}),
+    ...(flags.forcing !== undefined ? { forcing: str('forcing', '') as 'none' } : {}),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await writeNavierStokesHdf5(path, sim);
+  const [b, t, nx, ny] = sim.shape;
+  out(`simulated ${b} trajectories × ${t} steps of ${nx}×${ny} in ${seconds.toFixed(1)} s; wrote ${path} (datasets vorticity, Vx, Vy, t-coordinate, x-coordinate, y-coordinate${sim.forcing ? ', forcing' : ''})`);
+}
+
+async function benchmarkCommand(flags: Flags, out: (s: string) => void): Promise<void> {
+  checkKnown(flags, [...TRAIN_FLAGS.filter((f) => !TASK_ONLY.includes(f) && f !== 'task'), 'trials']);
+  const { str } = reader(flags);
+  const trials = intFlag(flags, 'trials', 3);
+  if (trials < 1) throw new UsageError(`--trials must be >= 1 (got ${trials})`);
+  const seed = intFlag(flags, 'seed', TRAIN_DEFAULTS.seed);
+  const base = await emulationOptions(flags, seed);
+  const outDir = str('out', TRAIN_DEFAULTS.out);
+  await init({ backend: str('backend', TRAIN_DEFAULTS.backend) as 'auto', threads: intFlag(flags, 'threads', TRAIN_DEFAULTS.threads) });
+  const { runBenchmark } = await import('./emulate.js');
+  await runBenchmark(base, trials, outDir, out);
 }
 
 const USAGE = `usage:
   geoconv filters --D 2|3 --M <side> --k <order> [--parity 0|1] [--scale normalize|one] [--json]
   geoconv info [--threads N]
-  geoconv train [--task gradient|scalar|gravity] [--model unet|resnet|dilresnet] [--epochs N] [--backend auto|wasm|webgpu|ref]
-                [--threads N] [--seed N] [--out DIR] [--batch N] [--depth N] [--lr X] [--n-train N] [--n-val N] [--n-test N] [--N side]
-                [--no-baseline] [--quiet]`;
+  geoconv simulate navier-stokes --out FILE.h5 [--N 64] [--trajectories 64] [--steps 20] [--seed 0] [--nu X] [--dt X] [--save-every N]
+                [--forcing kolmogorov|fno|none]
+  geoconv train [--task navier-stokes|gradient|scalar|gravity | --data FILE --format pdebench-cfd|shallow-water|navier-stokes|SPEC.json [--orography FILE]]
+                [--model unet|resnet|dilresnet] [--epochs N] [--backend auto|wasm|webgpu|ref] [--threads N] [--seed N] [--out DIR]
+                [--batch N] [--depth N] [--lr X] [--no-baseline] [--quiet]
+                emulation (default task navier-stokes, or --data): [--past-steps N] [--rollout-steps N] [--val-trajectories N]
+                [--test-trajectories N]; built-in data: [--N side] [--trajectories N] [--steps N]
+                synthetic tasks: [--n-train N] [--n-val N] [--n-test N] [--N side] [--protocol exact|notebook (gradient)]
+  geoconv benchmark --trials N [the emulation options of train]`;
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: readonly string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
@@ -127,6 +238,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = c
       case 'filters': filters(parseFlags(rest), out); return 0;
       case 'info': await info(parseFlags(rest), out); return 0;
       case 'train': await trainCommand(parseFlags(rest), out); return 0;
+      case 'simulate': await simulateCommand(rest, out); return 0;
+      case 'benchmark': await benchmarkCommand(parseFlags(rest), out); return 0;
       case undefined: case 'help': case '--help': case '-h': out(USAGE); return command === undefined ? 1 : 0;
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
