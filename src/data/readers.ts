@@ -303,6 +303,11 @@ function readCanonical(fn: string, file: SimulationFile, name: string, axes: str
   }
   const sb = stride.b ?? 0;
   const st = constant ? 0 : stride.t!;
+  // Already in canonical order (b, t, x, y with no extra axes, as PDEBench stores it): no copy.
+  const letters = [...axes].filter((l) => l === 'b' || l === 't' || (SPATIAL as readonly string[]).includes(l)).join('');
+  if (letters === axes && axes === `${axes.includes('b') ? 'b' : ''}${constant ? '' : 't'}${spatialLetters.join('')}` && raw instanceof Float32Array) {
+    return { data: raw, B: nb };
+  }
   const out = new Float32Array(nb * nt * P);
   let o = 0;
   for (let b = 0; b < nb; b++) {
