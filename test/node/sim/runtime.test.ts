@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as gc from '../../../src/index.js';
-import { digest, EXPECTED, goldenCompare, goldenRun, projections } from './golden.js';
+import { digest, goldenCompare, goldenRun, projections } from './golden.js';
 
 describe('simulator golden run (shared with Deno and Chromium)', () => {
   it('Node reproduces the recorded run bit for bit', () => {
