@@ -48,11 +48,25 @@ describe('main job', () => {
     expect(a.models[0]!.testLoss).toBeCloseTo(b.models[0]!.testLoss, 4);
   });
 
+  it("the gradient task with ginjax's notebook protocol trains on cropped, standardised targets", async () => {
+    setBackend('ref');
+    const out = tmp();
+    const before = memory().tensors;
+    const r = await runJob({ ...tiny, N: 12, baseline: false, protocol: 'notebook' }, out, () => {});
+    expect(memory().tensors).toBe(before);
+    expect(r.protocol).toBe('notebook');
+    const m = r.models[0]!;
+    // standardised targets: predicting zero scores ≈ 2 (two unit-variance components per pixel)
+    for (const v of [m.trainLoss, m.valLoss, m.testLoss]) expect(v).toBeGreaterThan(0.05);
+    for (const v of [m.trainLoss, m.valLoss, m.testLoss]) expect(v).toBeLessThan(10);
+    expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).protocol).toBe('notebook');
+  });
+
   it('geoconv train validates its options', async () => {
     const err: string[] = [];
     const code = await main(['train', '--task', 'nope', '--out', tmp(), '--backend', 'ref'], () => {}, (s) => err.push(s));
     expect(code).toBe(2);
-    expect(err.join('\n')).toMatch(/task must be one of gradient, scalar, gravity \(got "nope"\)/);
+    expect(err.join('\n')).toMatch(/--task must be one of navier-stokes, gradient, scalar, gravity \(got "nope"\)/);
     expect(await main(['train', '--epochs', 'x'], () => {}, (s) => err.push(s))).toBe(2);
     expect(err.join('\n')).toMatch(/--epochs must be an integer/);
   });
