@@ -112,8 +112,8 @@ function reader(flags: Flags) {
 }
 
 const TRAIN_FLAGS = ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'no-baseline', 'quiet',
-  'n-train', 'n-val', 'n-test', 'N', 'protocol', 'data', 'format', 'orography', 'past-steps', 'rollout-steps', 'trajectories', 'steps', 'val-trajectories', 'test-trajectories'] as const;
-const EMULATION_ONLY = ['data', 'format', 'orography', 'past-steps', 'rollout-steps', 'trajectories', 'steps', 'val-trajectories', 'test-trajectories'];
+  'n-train', 'n-val', 'n-test', 'N', 'protocol', 'data', 'format', 'orography', 'operators', 'past-steps', 'rollout-steps', 'trajectories', 'steps', 'val-trajectories', 'test-trajectories'] as const;
+const EMULATION_ONLY = ['data', 'format', 'orography', 'operators', 'operators', 'past-steps', 'rollout-steps', 'trajectories', 'steps', 'val-trajectories', 'test-trajectories'];
 const TASK_ONLY = ['n-train', 'n-val', 'n-test', 'protocol'];
 
 /** The emulation options of `train`/`benchmark` from flags (built-in Navier–Stokes data or --data FILE). */
@@ -143,8 +143,16 @@ async function emulationOptions(flags: Flags, seed: number): Promise<import('./e
     batchSize: intFlag(flags, 'batch', E.batch), depth: intFlag(flags, 'depth', E.depth), learningRate: num('lr', E.lr),
     pastSteps: intFlag(flags, 'past-steps', E.pastSteps), rolloutSteps: intFlag(flags, 'rollout-steps', E.rolloutSteps),
     valTrajectories: optionalInt('val-trajectories'), testTrajectories: optionalInt('test-trajectories'),
+    ...(flags.operators !== undefined ? { operators: subgroupFlag(str('operators', '')) } : {}),
     baseline: !flags['no-baseline'], progress: !flags.quiet,
   };
+}
+
+const SUBGROUPS = ['full', 'rotations', 'axis-flips', 'reflections', 'trivial'] as const;
+
+function subgroupFlag(v: string): (typeof SUBGROUPS)[number] {
+  if (!(SUBGROUPS as readonly string[]).includes(v)) throw new UsageError(`--operators must be one of ${SUBGROUPS.join(', ')} (got ${JSON.stringify(v)})`);
+  return v as (typeof SUBGROUPS)[number];
 }
 
 async function trainCommand(flags: Flags, out: (s: string) => void): Promise<void> {
@@ -226,7 +234,7 @@ const USAGE = `usage:
                 [--model unet|resnet|dilresnet] [--epochs N] [--backend auto|wasm|webgpu|ref] [--threads N] [--seed N] [--out DIR]
                 [--batch N] [--depth N] [--lr X] [--no-baseline] [--quiet]
                 emulation (default task navier-stokes, or --data): [--past-steps N] [--rollout-steps N] [--val-trajectories N]
-                [--test-trajectories N]; built-in data: [--N side] [--trajectories N] [--steps N]
+                [--test-trajectories N] [--operators full|rotations|axis-flips|reflections|trivial]; built-in data: [--N side] [--trajectories N] [--steps N]
                 synthetic tasks: [--n-train N] [--n-val N] [--n-test N] [--N side] [--protocol exact|notebook (gradient)]
   geoconv benchmark --trials N [the emulation options of train]`;
 

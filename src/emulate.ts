@@ -28,6 +28,7 @@ import { plotRollout, plotRolloutSmse, plotSpectra } from './eval/pictures.js';
 import { simulateNavierStokes, type NavierStokesOptions } from './sim/navier-stokes.js';
 import type { DatasetFormat, ShallowWaterOptions, SimulationData, SimulationSpec } from './data/readers.js';
 import { compareKeys } from './geometric/signature.js';
+import { subgroup, type SubgroupName } from './geometric/group.js';
 import type { ModelName } from './job.js';
 
 /** Where the trajectories come from. */
@@ -52,6 +53,11 @@ export interface EmulateOptions {
   /** Trajectories for validation and test (the rest train); default 1/8 each, at least 1. */
   readonly valTrajectories?: number;
   readonly testTrajectories?: number;
+  /**
+   * The symmetry group of the equivariant model (default: all of B_2 on square grids; the axis
+   * flips on non-square ones, which 90° rotations do not map onto themselves).
+   */
+  readonly operators?: SubgroupName;
   readonly baseline?: boolean;
   readonly progress?: boolean;
 }
@@ -87,6 +93,8 @@ export interface EmulationResult {
   readonly pastSteps: number;
   readonly rolloutSteps: number;
   readonly data: Readonly<Record<string, unknown>>;
+  /** The equivariant model's symmetry group. */
+  readonly operators: SubgroupName;
   /** Windows per split (samples), and the spatial side (first axis). */
   readonly sizes: { readonly train: number; readonly val: number; readonly test: number; readonly N: number };
   readonly models: readonly EmulationModelResult[];
@@ -141,8 +149,14 @@ async function loadTrajectories(o: EmulateOptions, key: Key): Promise<Trajectori
   return { data, split, fieldNames, describe };
 }
 
+/** The equivariant model's group: the option, else the full group on square grids and the axis flips otherwise. */
+function modelGroup(o: EmulateOptions, x: MultiImage): SubgroupName {
+  return o.operators ?? (x.spatial.every((n) => n === x.spatial[0]) ? 'full' : 'axis-flips');
+}
+
 function buildModel(o: EmulateOptions, input: MultiImage, output: MultiImage, equivariant: boolean, key: Key): Module {
-  const common: ModelOptions = { D: input.D, input: input.signature, output: output.signature, depth: o.depth, equivariant, kernel: 3, M: 3 };
+  const group = equivariant ? { operators: subgroup(input.D, modelGroup(o, input)) } : {};
+  const common: ModelOptions = { D: input.D, input: input.signature, output: output.signature, depth: o.depth, equivariant, kernel: 3, M: 3, ...group };
   switch (o.model) {
     case 'unet': return new UNet({ ...common, numDownsamples: 2, numConv: 2 }, key);
     case 'resnet': return new ResNet({ ...common, numBlocks: 2, numConv: 2 }, key);
@@ -288,7 +302,8 @@ export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: s
     const out: EmulationResult = {
       version, task: o.data.kind === 'navier-stokes' ? 'navier-stokes' : 'file', model: o.model, backend: getBackend().name, seed: o.seed,
       epochs: o.epochs, batchSize: o.batchSize, pastSteps: o.pastSteps, rolloutSteps: o.rolloutSteps,
-      data: { ...p.describe, trajectories: p.trajectories, totalSteps: p.totalSteps, spatial: p.train.x.spatial },
+      data: { ...p.describe, trajectories: p.trajectories, totalSteps: p.totalSteps, spatial: p.train.x.spatial, isTorus: p.train.x.isTorus },
+      operators: modelGroup(o, p.train.x),
       sizes: { train: p.train.x.batch, val: p.val.x.batch, test: p.test.x.batch, N: p.train.x.spatial[0]! },
       models: results, pictures,
     };

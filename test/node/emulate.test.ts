@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { init, loadCheckpoint, memory } from '../../src/index.js';
+import { init, loadCheckpoint, memory, writeHdf5 } from '../../src/index.js';
 import { runBenchmark, runEmulation, type EmulateOptions } from '../../src/emulate.js';
 import { main } from '../../src/cli.js';
 
@@ -63,6 +63,34 @@ describe('emulation job', () => {
     expect(table.columns.slice(0, 6)).toEqual(['train', 'val', 'test', 'rollout 1', 'rollout 2', 'rollout sum']);
     for (const f of ['benchmark.json', 'benchmark.md', 'benchmark.tex', 'rollout-smse.svg']) expect(existsSync(join(dir, 'bench', f))).toBe(true);
     expect(readFileSync(join(dir, 'bench', 'benchmark.tex'), 'utf8')).toContain('\\pm');
+  }, 120_000);
+
+  it('emulates a shallow-water file on its non-square lat-lon grid (periodic in longitude only) with the axis-flip group', async () => {
+    // ginjax's layout: u, v (b, time, lev, lat, lon), pres (b, time, lat, lon); orography (lat, lon) in its own file
+    const [b, t, lat, lon] = [4, 7, 8, 16];
+    const wave = (phase: number) => Float32Array.from({ length: b * t * lat * lon }, (_, i) => {
+      const x = i % lon, y = Math.floor(i / lon) % lat, s = Math.floor(i / (lon * lat)) % t, n = Math.floor(i / (lon * lat * t));
+      return Math.sin((2 * Math.PI * x) / lon + 0.3 * s + n + phase) * Math.cos((Math.PI * (y + 0.5)) / lat);
+    });
+    const dir = tmp();
+    await writeHdf5(join(dir, 'sw.nc'), [
+      { name: 'u', data: wave(0), shape: [b, t, 1, lat, lon] },
+      { name: 'v', data: wave(1), shape: [b, t, 1, lat, lon] },
+      { name: 'pres', data: wave(2), shape: [b, t, lat, lon] },
+      { name: 'lat', data: Float64Array.from({ length: lat }, (_, i) => -78.75 + 22.5 * i), shape: [lat] },
+      { name: 'lon', data: Float64Array.from({ length: lon }, (_, i) => 22.5 * i), shape: [lon] },
+    ]);
+    await writeHdf5(join(dir, 'orog.nc'), [{ name: 'orog', data: Float32Array.from({ length: lat * lon }, (_, i) => (i % 7) / 7), shape: [lat, lon] }]);
+    await init({ backend: 'wasm', threads: 1 });
+    const before = memory().tensors;
+    const r = await runEmulation({ ...tiny, baseline: false, data: { kind: 'file', path: join(dir, 'sw.nc'), format: 'shallow-water', options: { orography: join(dir, 'orog.nc') } } }, join(dir, 'out'), () => {});
+    expect(memory().tensors).toBe(before);
+    expect(r.data.spatial).toEqual([lon, lat]); // x = longitude, y = latitude, as ginjax
+    expect(r.data.isTorus).toEqual([true, false]);
+    expect(r.operators).toBe('axis-flips');
+    expect(r.data.trajectories).toEqual({ train: 2, val: 1, test: 1 });
+    expect(Object.keys(r.models[0]!.spectralError)).toEqual(['pressure', 'velocity']);
+    expect(r.models[0]!.rolloutSmse.every(Number.isFinite)).toBe(true);
   }, 120_000);
 
   it('the CLI refuses inconsistent emulation options before doing anything', async () => {
