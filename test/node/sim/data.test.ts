@@ -121,6 +121,18 @@ describe('reproducibility', () => {
     expect(viaKey.attrs.key).toEqual(a.attrs.key);
   });
 
+  it('burnIn drops the first frames: the frames of a run with burnIn = 2 are frames 2.. of a run without', () => {
+    const o = { N: 16, trajectories: 2, saveEvery: 3, seed: 4 };
+    const a = simulateNavierStokes({ ...o, steps: 5 });
+    const b = simulateNavierStokes({ ...o, steps: 3, burnIn: 2 });
+    const S = 16 * 16;
+    for (const name of ['vorticity', 'vx', 'vy'] as const) {
+      for (let tr = 0; tr < 2; tr++) expect(b[name].subarray(tr * 3 * S, (tr + 1) * 3 * S)).toEqual(a[name].subarray((tr * 5 + 2) * S, (tr + 1) * 5 * S));
+    }
+    expect([...b.t]).toEqual([...a.t.subarray(2)]);
+    expect([...a.t]).toEqual([0, 1, 2, 3, 4].map((j) => j * 3 * (a.attrs.dt as number)));
+  });
+
   it('the random initial field has zero mean and the spectrum E|ω̂_m|² = λ_m N⁴/L² on the kept modes, none beyond', () => {
     const N = 32, L = 1, samples = 8, tau = 7, alpha = 2.5, sigma = 7 ** 1.5;
     const s = new NavierStokesSolver({ N, L, forcing: 'none' });
