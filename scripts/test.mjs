@@ -8,7 +8,7 @@
  *   1. build      `npm run build` (wasm + shaders generation, tsc, rollup) — on failure, stop here
  *   2. typecheck  `npm run typecheck` (sources and tests) — a failure counts as 1 failed
  *   3. vitest     projects node + gpu (+ browser when Chromium exists), one run, JSON report parsed
- *   4. deno       `deno test --no-check --allow-read --allow-write test/deno/` (the binary from node_modules)
+ *   4. deno       `deno test --no-check --allow-read --allow-write --allow-env test/deno/` (the binary from node_modules)
  * Rules: no silent skips — a suite that finds zero tests counts as 1 failed; a stage that errors
  * (crash, timeout, unparseable report) counts as 1 failed; skipped/todo tests are reported as
  * skipped. Missing Chromium is a failure when CI is set, otherwise a loud warning.
@@ -177,14 +177,14 @@ async function vitest(projects) {
 
 // ── 4. deno ─────────────────────────────────────────────────────────────────────────────────────
 async function deno() {
-  banner('deno: deno test --no-check --allow-read --allow-write test/deno/');
+  banner('deno: deno test --no-check --allow-read --allow-write --allow-env test/deno/');
   const d = row('deno', 0);
   if (!existsSync(bin('deno'))) {
     d.failed = 1;
     problems.push('deno: node_modules/.bin/deno is missing (run npm ci)');
     return;
   }
-  const r = await runCmd(bin('deno'), ['test', '--no-check', '--allow-read', '--allow-write', 'test/deno/'], {
+  const r = await runCmd(bin('deno'), ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', 'test/deno/'], {
     timeoutS: 180,
     capture: true,
     env: { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', RUST_BACKTRACE: '0' },
