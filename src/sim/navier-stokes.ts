@@ -47,7 +47,7 @@ export type ForcingSpec =
   | Float64Array;
 
 export interface NavierStokesSolverOptions {
-  /** Grid points per side (≥ 8; any size, powers of two are fastest). */
+  /** Grid points per side (≥ 8). Any size works; powers of two are much faster (others go through Bluestein: 96² costs 3× a 128² step). */
   N: number;
   /** Side of the periodic square (default 1). */
   L?: number;
