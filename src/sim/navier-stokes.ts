@@ -510,7 +510,11 @@ export class NavierStokesSolver {
 
 /**
  * Simulates `trajectories` runs of 2-D Navier–Stokes (see the module comment) and returns the
- * saved frames as float32 arrays [trajectories, steps, N, N].
+ * saved frames as float32 arrays [trajectories, steps, N, N]. Defaults: N = 64, L = 1, ν = 1e-3,
+ * α = 0, the FNO forcing and initial field, dt = 2L/N, a frame every N/8 steps (0.25 time units),
+ * 20 frames, no burn-in. That flow changes by 15 % → 5 % (relative L2 of ω) from frame to frame
+ * over the 20 frames, and its spectrum at 32² is below 1e-4 of the total in the outer third of the
+ * kept modes (test/node/sim/data.test.ts).
  */
 export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierStokesResult {
   const fn = 'simulateNavierStokes';
