@@ -20,7 +20,7 @@ export { MultiImage, type Blocks } from './geometric/multi-image.js';
 export { signature, signatureWidth, tensorName, type Signature, type SignatureEntry, type SignatureLike, type Key as ImageKey } from './geometric/signature.js';
 export * as geometric from './geometric/functional.js';
 export { renderImage } from './geometric/render.js';
-export { Module, buildModule, registerModule, type Params, type ModuleConfig, type CallOptions, type Json } from './nn/module.js';
+export { Module, buildModule, registerModule, withoutInit, initUniform, type Params, type ModuleConfig, type CallOptions, type Json } from './nn/module.js';
 export { ConvContract, type ConvContractOptions, type BiasMode } from './nn/conv-contract.js';
 export * from './nn/layers/index.js';
 export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ginjaxParameterCount, signatureUnion, type GroupAverageOptions, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';
@@ -31,6 +31,6 @@ export { rolloutLoss, type RolloutOptions, type RolloutResult } from './eval/rol
 export { powerSpectrum, tensorPowerSpectrum, fieldSpectra, spectralError, fieldSpectralErrors, type PowerSpectrum, type FieldSpectrum, type FieldSpectraOptions, type FieldSpectralError, type SpectralErrors } from './eval/spectrum.js';
 export { benchmark, formatTable, type Metrics, type BenchmarkModel, type BenchmarkOptions, type BenchmarkProgress, type BenchmarkTable, type RunContext, type Summary, type TableFormat, type FormatOptions } from './eval/benchmark.js';
 export { rolloutPanels, linePlot, rolloutLossPlot, spectrumPlot, plotRollout, plotRolloutSmse, plotSpectra, pngDataUri, SERIES_COLORS, type RolloutPanelsOptions, type Series, type LinePlotOptions } from './eval/pictures.js';
-export { serialize, serializeSync, deserialize, parseHeader, SafetensorsError, saveCheckpoint, loadCheckpoint, type SerializeExtra, type Deserialized, type LoadOptions, type Loaded } from './io/index.js';
+export { serialize, serializeSync, deserialize, parseHeader, SafetensorsError, saveCheckpoint, loadCheckpoint, checkpointFromBytes, type SerializeExtra, type Deserialized, type DeserializeOptions, type LoadOptions, type Loaded, type CheckpointSource } from './io/index.js';
 export { readDataset, readSimulation, readPdebenchCfd, readShallowWater, readNavierStokes, writeNavierStokesHdf5, validateSpec, unnormalize, navierStokesSpec, PDEBENCH_CFD_SPEC, openSimulationFile, detectFormat, Hdf5File, writeHdf5, SimulationFileError, type SimulationSpec, type FieldSpec, type NormalizeMode, type FieldStats, type NormStats, type ReadOptions as SimulationReadOptions, type ShallowWaterOptions, type SimulationData, type FieldPlacement, type DatasetFormat, type NavierStokesSim, type SimulationFile, type VariableInfo, type DatasetInfo, type Hdf5DatasetSpec, type AttrValue, type FileSource } from './data/index.js';
 export { simulateNavierStokes, navierStokesToMultiImage, NavierStokesSolver, type NavierStokesOptions, type NavierStokesSolverOptions, type NavierStokesResult, type ForcingSpec, type InitialSpectrum } from './sim/navier-stokes.js';

@@ -308,24 +308,45 @@ function parseNames(text: string, where: string): string[] {
   return v as string[];
 }
 
+/** The model config of a parsed header's metadata (null when there is none), validated. */
+export function configOf(metadata: Readonly<Record<string, string>>, where = 'safetensors'): ModuleConfig | null {
+  if (metadata.config === undefined) return null;
+  let c: unknown;
+  try {
+    c = JSON.parse(metadata.config);
+  } catch (e) {
+    throw new SafetensorsError(`${where}: corrupted metadata: "config" is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!isPlainObject(c) || typeof c.type !== 'string') throw new SafetensorsError(`${where}: corrupted metadata: "config" must be a JSON object with a string "type"`);
+  return c as ModuleConfig;
+}
+
+/** True for the names of optimizer-state and module-state tensors (not parameters) under this metadata. */
+export function isExtraTensor(name: string, metadata: Readonly<Record<string, string>>): boolean {
+  return (metadata.optimizer_state !== undefined && name.startsWith(OPT_PREFIX)) || (metadata.module_state !== undefined && name.startsWith(STATE_PREFIX));
+}
+
+export interface DeserializeOptions {
+  /** Backend of the tensors made (default: the current one). */
+  readonly backend?: Backend;
+  /** Prefix of error messages (what is being read). */
+  readonly where?: string;
+  /**
+   * Tensors to fill in place instead of allocating, by file name (a freshly built model's
+   * parameters, which nothing else holds yet): each must have the file tensor's shape. The result
+   * holds these same tensors; they are not disposed if deserializing fails.
+   */
+  readonly into?: ReadonlyMap<string, Tensor>;
+}
+
 /**
  * Reads safetensors bytes into tensors (F32 only) on the current backend (or `backend`): the model
  * config (from the metadata), the parameter tree, and the optimizer state and step when saved.
  */
-export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, { backend, where = 'deserialize' }: { backend?: Backend; where?: string } = {}): Deserialized {
+export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, { backend, where = 'deserialize', into }: DeserializeOptions = {}): Deserialized {
   const bytes = asBytes(input);
   const { metadata, tensors, dataStart } = parseHeader(bytes, where);
-  let config: ModuleConfig | null = null;
-  if (metadata.config !== undefined) {
-    let c: unknown;
-    try {
-      c = JSON.parse(metadata.config);
-    } catch (e) {
-      throw new SafetensorsError(`${where}: corrupted metadata: "config" is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-    if (!isPlainObject(c) || typeof c.type !== 'string') throw new SafetensorsError(`${where}: corrupted metadata: "config" must be a JSON object with a string "type"`);
-    config = c as ModuleConfig;
-  }
+  const config = configOf(metadata, where);
   let step: number | undefined;
   if (metadata.optimizer_step !== undefined) {
     step = Number(metadata.optimizer_step);
@@ -336,7 +357,17 @@ export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, {
     const byName = new Map<string, Tensor>();
     for (const t of tensors) {
       const count = (t.data_offsets[1] - t.data_offsets[0]) / 4;
-      const x = tensor(readF32(bytes, dataStart + t.data_offsets[0], count), t.shape, backend);
+      const data = readF32(bytes, dataStart + t.data_offsets[0], count);
+      const target = into?.get(t.name);
+      if (target) {
+        if (target.shape.length !== t.shape.length || target.shape.some((n, i) => n !== t.shape[i])) {
+          throw new SafetensorsError(`${where}: tensor "${t.name}" has shape [${t.shape.join(', ')}] in the file but [${target.shape.join(', ')}] where it is read into`);
+        }
+        target.backend.write(target.storage(), data);
+        byName.set(t.name, target);
+        continue;
+      }
+      const x = tensor(data, t.shape, backend);
       made.push(x);
       byName.set(t.name, x);
     }

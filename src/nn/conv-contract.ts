@@ -6,7 +6,7 @@
  * packed channels-last layout, and ONE dense convolution computes every output key at once.
  */
 import { check } from '../core/errors.js';
-import { split, uniform, type Key } from '../core/random.js';
+import { split, type Key } from '../core/random.js';
 import { filterSpecJson, invariantFilters, resolveFilterSpec, specIncludes, type FilterSpec } from '../geometric/filters.js';
 import { isFullGroup, resolveOperators, type GroupElement, type OperatorLike } from '../geometric/group.js';
 import { resolveConv, type ConvolveOptions, type Padding } from '../geometric/functional.js';
@@ -19,7 +19,7 @@ import { gather } from '../ops/gather.js';
 import { matmul } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
-import { Module, registerModule, leaf, sub, type Json, type ModuleConfig, type Params } from './module.js';
+import { Module, initUniform, registerModule, leaf, sub, type Json, type ModuleConfig, type Params } from './module.js';
 
 /**
  * Bias modes. 'auto': scalars (0,0) get an additive bias, every other key x + b·mean_spatial(x) (the
@@ -120,11 +120,11 @@ export class ConvContract extends Module {
         const set = spec && !specIncludes(spec, fk, fp) ? null : invariantFilters(D, this.#M, fk, fp, { scale: spec?.scale ?? 'normalize', operators: G });
         if (useBias !== false) {
           biases[keyName(out.k, out.parity)]?.dispose();
-          biases[keyName(out.k, out.parity)] = tensor(uniform(kb, out.channels, -bound, bound), [out.channels]);
+          biases[keyName(out.k, out.parity)] = initUniform(kb, [out.channels], -bound, bound);
         }
         if (set === null || set.count === 0) continue;
         const name = pairName(inp.k, inp.parity, out.k, out.parity);
-        weights[name] = tensor(uniform(kw, out.channels * inp.channels * set.count, -bound, bound), [out.channels, inp.channels, set.count]);
+        weights[name] = initUniform(kw, [out.channels, inp.channels, set.count], -bound, bound);
         found.push({ ki: inp.k, pi: inp.parity, ko: out.k, po: out.parity, ci: inp.channels, co: out.channels, count: set.count, filters: set.filters });
       }
     }

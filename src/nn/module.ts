@@ -4,10 +4,16 @@
  * parameters explicitly — `module.apply(params, x)` — so that `valueAndGrad` differentiates with
  * respect to a plain tree and optimizers return new trees. `module.config` is JSON from which
  * `buildModule` rebuilds the same module (used by checkpoints).
+ *
+ * Random initialisation goes through `initUniform`, so that a module can also be built WITHOUT it
+ * (`buildModule(config, null)`, `withoutInit`): loaders that overwrite every parameter at once
+ * neither pay for drawing random numbers nor hold two copies of the weights.
  */
-import type { Key } from '../core/random.js';
+import { uniform, type Key } from '../core/random.js';
+import type { Shape } from '../core/shape.js';
 import type { MultiImage } from '../geometric/multi-image.js';
-import { Tensor } from '../tensor.js';
+import { allocTensor, tensor, Tensor } from '../tensor.js';
+import { getBackend } from '../backends/backend.js';
 import { treeLeaves } from '../autodiff.js';
 
 /** A tree of trainable tensors. */
@@ -71,10 +77,56 @@ export function registerModule(type: string, build: (config: ModuleConfig, key: 
   builders.set(type, build);
 }
 
-export function buildModule(config: ModuleConfig, key: Key): Module {
-  const build = builders.get(config.type);
-  if (!build) throw new RangeError(`buildModule: config.type must be one of ${[...builders.keys()].join(', ')} (got ${JSON.stringify(config.type)})`);
+/**
+ * The module `config` describes. With a key, its parameters are initialised as ginjax does (random
+ * draws from `key`); with `null`, no random number is drawn: parameters that would be random are
+ * zeros (the rest — norm scales of 1, zero biases — as usual), ready to be overwritten, e.g. by
+ * loaded weights. Nested builds inside (Sequential, wrappers) follow the outermost call.
+ */
+export function buildModule(config: ModuleConfig, key: Key | null): Module {
+  const build = builders.get(config?.type);
+  if (!build) throw new RangeError(`buildModule: config.type must be one of ${[...builders.keys()].join(', ')} (got ${JSON.stringify(config?.type)})`);
+  if (key === null) return withoutInit(() => build(config, NO_KEY));
+  if (!(Array.isArray(key) && key.length === 2 && key.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32))) {
+    throw new RangeError(`buildModule: key must be a random key (random.key(seed)) or null for no random initialisation (got ${JSON.stringify(key)})`);
+  }
   return build(config, key);
+}
+
+/** What initUniform makes while a build without initialisation runs (none when 'random'). */
+type InitMode = 'random' | 'zeros' | 'empty';
+let initMode: InitMode = 'random';
+/** The key handed to builders when there is none: split freely, never drawn from. */
+const NO_KEY: Key = Object.freeze([0, 0]) as unknown as Key;
+
+/**
+ * Runs `fn` (which constructs modules: `withoutInit(() => new UNet(options, key))`) with random
+ * initialisation switched off: every parameter `initUniform` would draw is zeros instead, and the
+ * key is not used. `empty: true` skips even the zero fill (contents unspecified) — only for code
+ * that overwrites every parameter before any use, as `loadCheckpoint` does. Construction is
+ * synchronous, so the switch covers exactly the modules `fn` builds.
+ */
+export function withoutInit<T>(fn: () => T, { empty = false }: { empty?: boolean } = {}): T {
+  const before = initMode;
+  initMode = empty ? 'empty' : 'zeros';
+  try {
+    return fn();
+  } finally {
+    initMode = before;
+  }
+}
+
+/**
+ * A parameter tensor of `shape` drawn from U[lo, hi) with `key` (float32, `random.uniform`'s
+ * stream) — or, inside `withoutInit`/`buildModule(config, null)`, zeros (or unfilled storage)
+ * without touching the random generator. Layers initialise their random weights through this.
+ */
+export function initUniform(key: Key, shape: Shape, lo: number, hi: number): Tensor {
+  const n = shape.reduce((p, d) => p * d, 1);
+  if (initMode === 'random') return tensor(uniform(key, n, lo, hi), shape);
+  const t = allocTensor(shape, getBackend());
+  if (initMode === 'zeros') t.backend.write(t.storage(), new Float32Array(n));
+  return t;
 }
 
 const NO_PARAMS: Params = Object.freeze({});

@@ -4,7 +4,7 @@
  * Weights use the packed conv layout [taps, Cin, Cout] of the conv primitive.
  */
 import { argError, check } from '../../core/errors.js';
-import { split, uniform, type Key } from '../../core/random.js';
+import { split, type Key } from '../../core/random.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import { signatureWidth, type Signature, type SignatureLike } from '../../geometric/signature.js';
 import { add, addScalar, div, mul, scale, sub as subT } from '../../ops/binary.js';
@@ -13,8 +13,8 @@ import { gather, indexMap } from '../../ops/gather.js';
 import type { ConvAttrs } from '../../ops/op.js';
 import { mean } from '../../ops/reduce.js';
 import { sqrt, square } from '../../ops/unary.js';
-import { full, tensor, tidy, zeros, type Tensor } from '../../tensor.js';
-import { Module, leaf, registerModule, type Json, type ModuleConfig, type Params } from '../module.js';
+import { full, tidy, zeros, type Tensor } from '../../tensor.js';
+import { Module, initUniform, leaf, registerModule, type Json, type ModuleConfig, type Params } from '../module.js';
 import { checkD, checkInput, checkNonNegative, checkPositiveInt, parseSignature, sigJson, type LayerCallOptions } from './common.js';
 
 const perAxis = (fn: string, name: string, v: number | readonly number[] | undefined, D: number, dflt: number): number[] => {
@@ -41,8 +41,8 @@ function denseParams(fn: string, kernel: readonly number[], cin: number, cout: n
   const taps = kernel.reduce((q, k) => q * k, 1);
   const bound = 1 / Math.sqrt(cin * taps);
   const [kw, kb] = split(key, 2) as [Key, Key];
-  const weight = tensor(uniform(kw, taps * cin * cout, -bound, bound), [taps, cin, cout]);
-  return useBias ? { weight, bias: tensor(uniform(kb, cout, -bound, bound), [cout]) } : { weight };
+  const weight = initUniform(kw, [taps, cin, cout], -bound, bound);
+  return useBias ? { weight, bias: initUniform(kb, [cout], -bound, bound) } : { weight };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * (non-equivariant for k > 0) activation used by the baselines. All are composed from primitives on
  * the packed layout, one key block at a time.
  */
-import { split, uniform, type Key } from '../../core/random.js';
+import { split, type Key } from '../../core/random.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import { keyName, type Signature, type SignatureLike } from '../../geometric/signature.js';
 import { add, addScalar, div, mul, sub as subT } from '../../ops/binary.js';
@@ -12,8 +12,8 @@ import { permute } from '../../ops/gather.js';
 import { matmul } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
 import { abs, sqrt, square } from '../../ops/unary.js';
-import { tensor, tidy, zeros, type Tensor } from '../../tensor.js';
-import { Module, leaf, registerModule, sub, type ModuleConfig, type Params } from '../module.js';
+import { tidy, zeros, type Tensor } from '../../tensor.js';
+import { Module, initUniform, leaf, registerModule, sub, type ModuleConfig, type Params } from '../module.js';
 import {
   activate, checkActivation, checkD, checkInput, checkNonNegative, keyBlocks, packBlocks, parseSignature, sigJson, type ActivationName,
 } from './common.js';
@@ -64,7 +64,7 @@ export class VectorNeuronNonlinear extends Module {
       const [next, sk] = split(k) as [Key, Key];
       k = next;
       const b = 1 / Math.sqrt(e.channels);
-      weights[keyName(e.k, e.parity)] = tensor(uniform(sk, e.channels * e.channels, -b, b), [e.channels, e.channels]);
+      weights[keyName(e.k, e.parity)] = initUniform(sk, [e.channels, e.channels], -b, b);
     }
     this.params = { weights };
     this.config = { type: 'VectorNeuronNonlinear', D: this.D, input: sigJson(this.input), activation: this.activation, eps: this.eps };
