@@ -80,7 +80,7 @@ export const EXPECTED: GoldenRun = {
 };
 
 /** Mismatches of a run against EXPECTED (empty when it agrees), and whether it is bit-identical. */
-export function goldenCompare(run: GoldenRun): { failures: string[]; bitIdentical: boolean; maxStateError: number } {
+export function goldenCompare(run: GoldenRun): { failures: string[]; bitIdentical: boolean; identical: boolean[]; maxStateError: number } {
   const failures: string[] = [];
   const close = (what: string, got: number, want: number, scale: number, tol: number) => {
     if (!(Math.abs(got - want) <= tol * scale)) failures.push(`${what}: ${got} vs Node's ${want} (tolerance ${tol} × ${scale})`);
@@ -95,5 +95,6 @@ export function goldenCompare(run: GoldenRun): { failures: string[]; bitIdentica
   EXPECTED.state.forEach((want, i) => close(`state[${8 * i}]`, run.state[i]!, want, top, 1e-12));
   const bitIdentical = run.digests.length === EXPECTED.digests.length && run.digests.every((d, i) => d === EXPECTED.digests[i]);
   const maxStateError = Math.max(...EXPECTED.state.map((want, i) => Math.abs(run.state[i]! - want) / top));
-  return { failures, bitIdentical, maxStateError };
+  const identical = EXPECTED.digests.map((d, i) => run.digests[i] === d);
+  return { failures, bitIdentical, identical, maxStateError };
 }
