@@ -33,8 +33,6 @@ export interface InvariantFilterOptions {
 
 /** ginjax's TINY: the threshold below which `normalize` leaves a filter alone. */
 const TINY = 1e-5;
-/** Relative gap under which two bigness values count as tied (they differ only by rounding). */
-const TIE = 1e-9;
 
 function validate(fn: string, D: unknown, M: unknown, k: unknown, parity: unknown): void {
   check(D === 2 || D === 3, fn, 'D', '2 or 3', D);
@@ -110,10 +108,11 @@ const cache = new Map<string, FilterSet>();
  *  3.   drop zero rows;  4. make each row's first nonzero entry positive;
  *  5.   np.unique(axis=0): drop duplicates, sort rows lexicographically ascending;
  *  6.   multiply by sign(row sum), 0 counting as +1;  7. divide by max |entry|;
- *  8.   'normalize': divide by the largest pixel Frobenius norm;
- *  9.   stable sort by bigness Σ_x |x|·|F(x)| / Σ_x |F(x)| over uncentred pixel indices x;
+ *  8.   'normalize': multiply by 1/(largest pixel Frobenius norm), rounded to float32;
+ *  9.   stable sort by bigness Σ_x |x|·|F(x)| / Σ_x |F(x)| over uncentred pixel indices x, computed
+ *       in float32 exactly as ginjax does (its ties are broken by the last bits of that key);
  *  10.  rectify the sign (k=0: Σ F >= 0; k=1, p=0: Σ x·F >= 0; k=1, p=1, D=2: Σ x₀F₁ − x₁F₀ >= 0).
- * Computed in float64, returned as Float32Array. Cached: the same frozen object is returned per
+ * Entries are exact (0/±1 times one float32 scale), returned as Float32Array. Cached: the same frozen object is returned per
  * (D, M, k, parity, scale, group). The fifth argument is the scale or an options object
  * `{ scale, operators }`; the sixth, operators, is ginjax's positional order.
  */
@@ -203,6 +202,7 @@ export function invariantFilters(
     bigness: number;
     scaleBy: number;
   }
+  const f32 = Math.fround;
   const built: Built[] = rows.map((row) => {
     // Steps 6–7: entries become exactly 0/±1 (all nonzero entries of an orbit sum share one magnitude).
     let sum = 0;
@@ -214,36 +214,45 @@ export function invariantFilters(
     const s = sum < 0 ? -1 : 1;
     for (let q = 0; q < row.vals.length; q++) row.vals[q] = (row.vals[q]! * s) / maxAbs;
 
-    // Pixel Frobenius norms, for bigness (step 9) and normalize (step 8).
-    const sq = new Map<number, number>();
+    // Nonzero entries per pixel: every pixel tensor is m entries of ±1, so its norm is √m.
+    const count = new Map<number, number>();
     for (let q = 0; q < row.cols.length; q++) {
       const pix = Math.floor(row.cols[q]! / T);
-      sq.set(pix, (sq.get(pix) ?? 0) + row.vals[q]! ** 2);
+      count.set(pix, (count.get(pix) ?? 0) + 1);
     }
+    // Step 8 as ginjax does it in float32: max pixel norm, the scale 1/max rounded to float32.
+    let maxNorm = 0;
+    for (const m of count.values()) maxNorm = Math.max(maxNorm, f32(Math.sqrt(m)));
+    const scaleBy = scale === 'normalize' && maxNorm > TINY ? f32(1 / maxNorm) : 1;
+    // Step 9's key, replaying ginjax's float32 arithmetic operation by operation: pixel norms of the
+    // scaled filter (sequential float32 sums of squares), then over the pixels in row-major order
+    // Σ ‖x·norm(x)‖ and Σ norm(x), and one float32 division. Filters whose exact bigness ties can
+    // differ in the last bit here, and ginjax's order follows those bits, so no tolerance is used.
+    const c2 = f32(scaleBy * scaleBy);
     let num = 0;
     let den = 0;
-    let maxNorm = 0;
-    for (const [pix, s2] of sq) {
-      const norm = Math.sqrt(s2);
+    for (let pix = 0; pix < P; pix++) {
+      const m = count.get(pix);
+      if (m === undefined) continue; // a zero pixel adds exactly 0 to both sums
+      let s2 = 0;
+      for (let q = 0; q < m; q++) s2 = f32(s2 + c2);
+      const norm = f32(Math.sqrt(s2));
       let r2 = 0;
-      for (let d = 0; d < D; d++) r2 += coord[pix * D + d]! ** 2;
-      num += Math.sqrt(r2) * norm;
-      den += norm;
-      maxNorm = Math.max(maxNorm, norm);
+      for (let d = 0; d < D; d++) {
+        const v = f32(coord[pix * D + d]! * norm);
+        r2 = f32(r2 + f32(v * v));
+      }
+      num = f32(num + f32(Math.sqrt(r2)));
+      den = f32(den + norm);
     }
-    const scaleBy = scale === 'normalize' && maxNorm > TINY ? 1 / maxNorm : 1;
-    return { row, bigness: num / den, scaleBy };
+    return { row, bigness: f32(num / den), scaleBy };
   });
 
-  // Step 9: Array.prototype.sort is stable, so ties keep the step-5 order as ginjax's do. Bigness is
-  // scale-free, and values equal up to rounding are treated as ties rather than ordered by noise.
+  // Step 9: a stable sort on the float32 keys (Array.prototype.sort is stable): bit-equal keys keep
+  // the step-5 order. This reproduces every set ginjax produced (test/node/filters-ginjax.test.ts).
   const ranked = built
     .map((b, pos) => ({ b, pos }))
-    .sort((x, y) => {
-      const gap = x.b.bigness - y.b.bigness;
-      if (Math.abs(gap) <= TIE * Math.max(1, Math.abs(x.b.bigness))) return x.pos - y.pos;
-      return gap;
-    })
+    .sort((x, y) => x.b.bigness - y.b.bigness || x.pos - y.pos)
     .map((e) => e.b);
 
   const filters = ranked.map(({ row, scaleBy }) => {
