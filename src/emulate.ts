@@ -24,7 +24,7 @@ import { version } from './version.js';
 import { rolloutLoss } from './eval/rollout.js';
 import { fieldSpectra, fieldSpectralErrors } from './eval/spectrum.js';
 import { benchmark, formatTable, type BenchmarkTable } from './eval/benchmark.js';
-import { plotRollout, plotRolloutSmse, plotSpectra } from './eval/pictures.js';
+import { plotSpectra, rolloutLossPlot, rolloutPanels } from './eval/pictures.js';
 import { simulateNavierStokes, type NavierStokesOptions } from './sim/navier-stokes.js';
 import type { DatasetFormat, ShallowWaterOptions, SimulationData, SimulationSpec } from './data/readers.js';
 import { compareKeys } from './geometric/signature.js';
@@ -344,7 +344,7 @@ export async function runBenchmark(o: EmulateOptions, trials: number, outDir: st
   await writeFile(join(outDir, 'benchmark.json'), `${formatTable(table, 'json')}\n`);
   await writeFile(join(outDir, 'benchmark.md'), `${formatTable(table, 'markdown')}\n`);
   await writeFile(join(outDir, 'benchmark.tex'), `${formatTable(table, 'latex')}\n`);
-  await writeFile(join(outDir, 'rollout-smse.svg'), plotRolloutSmse(table.models.map((name, i) => ({ name, values: [...table.rolloutMean[i]!] }))));
+  await writeFile(join(outDir, 'rollout-smse.svg'), rolloutLossPlot(table.models.map((name, i) => ({ name, perStep: table.rolloutMean[i]! }))));
   log(`\n${formatTable(table, 'markdown')}\n\nwrote ${['benchmark.json', 'benchmark.md', 'benchmark.tex', 'rollout-smse.svg'].map((f) => join(outDir, f)).join(', ')}`);
   return table;
 }
@@ -370,10 +370,10 @@ async function writePictures(o: EmulateOptions, p: Prepared, fitted: readonly Fi
   const steps = o.rolloutSteps;
   for (const f of fitted) {
     const file = `rollout-${f.name}.svg`;
-    await write(file, await plotRollout(p.rollout.y, f.predictions, { steps, sample: 0, title: f.name, fieldNames: p.fieldNames }));
+    await write(file, await rolloutPanels({ truth: p.rollout.y, prediction: f.predictions, steps, sample: 0, title: f.name, fieldNames: p.fieldNames }));
     files.push(file);
   }
-  await write('rollout-smse.svg', plotRolloutSmse(results.map((r) => ({ name: r.name, values: r.rolloutSmse }))));
+  await write('rollout-smse.svg', rolloutLossPlot(results.map((r) => ({ name: r.name, perStep: r.rolloutSmse }))));
   files.push('rollout-smse.svg');
   const truth = await fieldSpectra(p.rollout.y, { steps, fieldNames: p.fieldNames });
   const models = await Promise.all(fitted.map(async (f) => ({ name: f.name, spectra: await fieldSpectra(f.predictions, { steps, fieldNames: p.fieldNames }) })));

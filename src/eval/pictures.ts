@@ -263,6 +263,8 @@ export interface Series {
   readonly name: string;
   readonly x: ArrayLike<number>;
   readonly y: ArrayLike<number>;
+  /** Line colour (default: SERIES_COLORS by position), e.g. to keep a model's colour across plots. */
+  readonly color?: string;
 }
 
 export interface LinePlotOptions {
@@ -358,7 +360,7 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
   if (o.xLabel) parts.push(`<text class="axis-label x-label" x="${n2(L + pw / 2)}" y="${height - 8}" text-anchor="middle" font-size="11" ${FONT}>${esc(o.xLabel)}</text>`);
   if (o.yLabel) parts.push(`<text class="axis-label y-label" transform="translate(16,${n2(T + ph / 2)}) rotate(-90)" text-anchor="middle" font-size="11" ${FONT}>${esc(o.yLabel)}</text>`);
   series.forEach((s, i) => {
-    const color = SERIES_COLORS[i % SERIES_COLORS.length]!;
+    const color = s.color ?? SERIES_COLORS[i % SERIES_COLORS.length]!;
     const runs: string[][] = [[]];
     const dots: string[] = [];
     const markers = o.markers ?? s.x.length <= 30;
@@ -377,7 +379,7 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
   const legend = series.map((s, i) => {
     const y = T + 14 + i * 15;
     const x = L + pw - 150;
-    return `<line x1="${x}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${SERIES_COLORS[i % SERIES_COLORS.length]}" stroke-width="2"/><text class="legend-label" x="${x + 26}" y="${y}" font-size="10" ${FONT}>${esc(s.name)}</text>`;
+    return `<line x1="${x}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${s.color ?? SERIES_COLORS[i % SERIES_COLORS.length]}" stroke-width="2"/><text class="legend-label" x="${x + 26}" y="${y}" font-size="10" ${FONT}>${esc(s.name)}</text>`;
   });
   parts.push(`<g class="legend"><rect x="${L + pw - 156}" y="${T + 4}" width="150" height="${series.length * 15 + 6}" fill="white" fill-opacity="0.85" stroke="#bbb"/>${legend.join('')}</g>`);
   return svgDoc(width, height, parts.join(''));
@@ -392,26 +394,15 @@ export function rolloutLossPlot(models: readonly { readonly name: string; readon
 }
 
 /** Power spectra (truth and each model) on log–log axes. */
-export function spectrumPlot(spectra: readonly { readonly name: string; readonly spectrum: PowerSpectrum }[], o: Omit<LinePlotOptions, 'logX' | 'logY'> = {}): string {
+export function spectrumPlot(spectra: readonly { readonly name: string; readonly spectrum: PowerSpectrum; readonly color?: string }[], o: Omit<LinePlotOptions, 'logX' | 'logY'> = {}): string {
   check(Array.isArray(spectra) && spectra.length > 0, 'spectrumPlot', 'spectra', 'a non-empty array of { name, spectrum }', spectra);
-  return linePlot(spectra.map((s) => ({ name: s.name, x: s.spectrum?.k, y: s.spectrum?.power } as Series)), {
+  return linePlot(spectra.map((s) => ({ name: s.name, x: s.spectrum?.k, y: s.spectrum?.power, color: s.color } as Series)), {
     title: 'Power spectrum', xLabel: 'wavenumber |k|', yLabel: 'power', ...o, logX: true, logY: true,
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shorthands for the emulation job (src/emulate.ts)
-
-/** rolloutPanels(truth, prediction, options) in positional form. */
-export function plotRollout(truth: MultiImage, prediction: MultiImage, o: Omit<RolloutPanelsOptions, 'truth' | 'prediction'>): Promise<string> {
-  return rolloutPanels({ ...o, truth, prediction });
-}
-
-/** rolloutLossPlot for { name, values } entries (values: SMSE per step). */
-export function plotRolloutSmse(models: readonly { readonly name: string; readonly values: ArrayLike<number> }[], o: Omit<LinePlotOptions, 'logY'> = {}): string {
-  check(Array.isArray(models) && models.length > 0, 'plotRolloutSmse', 'models', 'a non-empty array of { name, values }', models);
-  return rolloutLossPlot(models.map((m) => ({ name: m.name, perStep: m.values })), o);
-}
 
 /** The spectra of fields at one step: field spectra (from fieldSpectra) with their name and step. */
 interface NamedSpectrum {
@@ -439,10 +430,11 @@ export function plotSpectra(truth: readonly NamedSpectrum[], models: readonly { 
   check(fields.length > 0, fn, 'step', `a step of the spectra (0 … ${lastStep})`, step);
   const width = o.width ?? 420, height = o.height ?? 320;
   const plots = fields.map((f, i) => {
-    const series = [{ name: 'truth', spectrum: f.spectrum }, ...models.map((m) => {
+    // truth in black, models in the colours they have in the other plots (their position)
+    const series = [{ name: 'truth', spectrum: f.spectrum, color: '#000000' }, ...models.map((m, j) => {
       const s = m.spectra.find((x: NamedSpectrum) => x.step === step && id(x) === id(f));
       check(s !== undefined, fn, `spectra of model "${m.name}"`, `to hold field "${f.name}" at step ${step}`, 'none');
-      return { name: m.name, spectrum: s.spectrum };
+      return { name: m.name, spectrum: s.spectrum, color: SERIES_COLORS[j % SERIES_COLORS.length]! };
     })];
     const svg = spectrumPlot(series, { title: `${f.name}, step ${step + 1}`, width, height });
     return svg.replace(/^<svg /, `<svg x="${i * width}" y="0" `);

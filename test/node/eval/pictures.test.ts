@@ -8,7 +8,7 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MultiImage, random, tensor } from '../../../src/index.js';
 import { divergingRgb, sequentialRgb } from '../../../src/geometric/plot.js';
-import { linePlot, plotRollout, plotRolloutSmse, plotSpectra, pngDataUri, rolloutLossPlot, rolloutPanels, spectrumPlot } from '../../../src/eval/pictures.js';
+import { SERIES_COLORS, linePlot, plotSpectra, pngDataUri, rolloutLossPlot, rolloutPanels, spectrumPlot } from '../../../src/eval/pictures.js';
 import { fieldSpectra, powerSpectrum } from '../../../src/eval/spectrum.js';
 
 /** Decodes an 8-bit RGB PNG data URI (filter type 0 rows, as ours) to { width, height, rgb }. */
@@ -189,15 +189,13 @@ describe('line plots', () => {
   });
 });
 
-describe('shorthands of the emulation job', () => {
-  it('plotRollout = rolloutPanels; plotRolloutSmse = rolloutLossPlot; plotSpectra: one log–log plot per field at a step', async () => {
+describe('spectra of the emulation job', () => {
+  it('plotSpectra: one log–log plot per field at a step; truth in black, models in their positional colours', async () => {
     const D = 2, n = 8, steps = 2;
     const sig = [{ k: 0, parity: 1 as const, channels: steps }, { k: 1, parity: 0 as const, channels: steps }];
     const W = steps + D * steps;
     const truth = new MultiImage(tensor(random.normal(random.key(1), 2 * n * n * W), [2, n, n, W]), sig, D);
     const pred = truth.scale(0.5);
-    expect(await plotRollout(truth, pred, { steps, title: 't' })).toBe(await rolloutPanels({ truth, prediction: pred, steps, title: 't' }));
-    expect(plotRolloutSmse([{ name: 'a', values: [1, 2] }])).toBe(rolloutLossPlot([{ name: 'a', perStep: [1, 2] }]));
     const names = ['vorticity', 'velocity'];
     const ts = await fieldSpectra(truth, { steps, fieldNames: names });
     const ps = await fieldSpectra(pred, { steps, fieldNames: names });
@@ -205,6 +203,10 @@ describe('shorthands of the emulation job', () => {
     expect(attr(svg, 'viewBox')).toBe('0 0 840 320');
     expect([...svg.matchAll(/<svg x="(\d+)"/g)].map((m) => m[1])).toEqual(['0', '420']);
     expect([...svg.matchAll(/<polyline class="series"/g)].length).toBe(2 * 3);
+    // the same model has the same colour here as in rolloutLossPlot (by position), truth is black
+    const strokes = [...svg.matchAll(/<polyline class="series"[^>]*stroke="([^"]+)"/g)].map((m) => m[1]);
+    expect(strokes.slice(0, 3)).toEqual(['#000000', SERIES_COLORS[0], SERIES_COLORS[1]]);
+    expect(rolloutLossPlot([{ name: 'UNet', perStep: [1, 2] }])).toContain(`stroke="${SERIES_COLORS[0]}"`);
     expect(svg).toContain('>vorticity, step 1<');
     expect(svg).toContain('>velocity, step 1<');
     expectFiniteNumbers(svg);
