@@ -5,6 +5,7 @@
  *   geoconv simulate navier-stokes --out ns.h5 [--N 64] [--trajectories 64] [--steps 20] [--seed 0] ...
  *   geoconv train [--task navier-stokes|gradient|scalar|gravity | --data FILE --format F] [--model unet] ...
  *   geoconv benchmark --trials N [train's emulation options]
+ *   geoconv export MODEL.safetensors --onnx MODEL.onnx [--spatial 64,64] [--batch 1] [--opset 19]
  */
 import { init, notices, unavailable } from './backends/index.js';
 import { getBackend, hasBackend } from './backends/backend.js';
@@ -225,6 +226,41 @@ async function benchmarkCommand(flags: Flags, out: (s: string) => void): Promise
   await runBenchmark(base, trials, outDir, out);
 }
 
+/** geoconv export MODEL.safetensors --onnx MODEL.onnx: the checkpoint as an ONNX graph (see src/io/onnx.ts). */
+async function exportCommand(args: readonly string[], out: (s: string) => void): Promise<void> {
+  const [file, ...rest] = args;
+  if (file === undefined || file.startsWith('--')) throw new UsageError('export: the checkpoint MODEL.safetensors comes first');
+  const flags = parseFlags(rest);
+  checkKnown(flags, ['onnx', 'spatial', 'batch', 'opset', 'layout', 'padding', 'periodic-padding', 'input']);
+  const { str } = reader(flags);
+  const path = str('onnx', '');
+  if (!path) throw new UsageError('export: --onnx FILE.onnx is required');
+  const padding = str('padding', 'torus');
+  if (padding !== 'torus' && padding !== 'zero') throw new UsageError(`--padding must be torus or zero (got ${JSON.stringify(padding)})`);
+  const { loadCheckpoint } = await import('./io/index.js');
+  const { exportOnnx, modelD } = await import('./io/onnx.js');
+  const loaded = await loadCheckpoint(file);
+  try {
+    const D = modelD(loaded.model) ?? 2;
+    const spatial = flags.spatial === undefined ? new Array<number>(D).fill(64) : str('spatial', '').split(',').map(Number);
+    let input;
+    if (flags.input !== undefined) {
+      try { input = JSON.parse(str('input', '')); } catch { throw new UsageError(`--input must be a JSON signature such as '[{"k":0,"parity":0,"channels":1}]' (got ${JSON.stringify(flags.input)})`); }
+    }
+    const bytes = await exportOnnx(loaded.model, loaded.params, {
+      spatial, batch: intFlag(flags, 'batch', 1), opset: intFlag(flags, 'opset', 19), torus: padding === 'torus',
+      layout: str('layout', 'channels-first') as 'channels-first', ...(flags['periodic-padding'] !== undefined ? { periodicPadding: str('periodic-padding', '') as 'wrap' } : {}),
+      ...(input !== undefined ? { input } : {}), ...(loaded.state ? { state: loaded.state } : {}),
+    });
+    const { writeFileAtomic } = await import('./io/atomic-write-node.js');
+    await writeFileAtomic(path, bytes, 'export');
+    out(`wrote ${path}: ${loaded.config.type} (D = ${D}) as ONNX, input x [${flags.batch ?? 1}, …, ${spatial.join('×')}], ${(bytes.length / 1024).toFixed(0)} KiB`);
+  } finally {
+    loaded.model.dispose();
+    loaded.state?.dispose();
+  }
+}
+
 const USAGE = `usage:
   geoconv filters --D 2|3 --M <side> --k <order> [--parity 0|1] [--scale normalize|one] [--json]
   geoconv info [--threads N]
@@ -236,7 +272,9 @@ const USAGE = `usage:
                 emulation (default task navier-stokes, or --data): [--past-steps N] [--rollout-steps N] [--val-trajectories N]
                 [--test-trajectories N] [--operators full|rotations|axis-flips|reflections|trivial]; built-in data: [--N side] [--trajectories N] [--steps N]
                 synthetic tasks: [--n-train N] [--n-val N] [--n-test N] [--N side] [--protocol exact|notebook (gradient)]
-  geoconv benchmark --trials N [the emulation options of train]`;
+  geoconv benchmark --trials N [the emulation options of train]
+  geoconv export MODEL.safetensors --onnx MODEL.onnx [--spatial 64,64] [--batch 1] [--opset 19] [--padding torus|zero]
+                [--layout channels-first|channels-last] [--periodic-padding wrap|slice-concat] [--input SIGNATURE.json]`;
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: readonly string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
@@ -248,6 +286,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = c
       case 'train': await trainCommand(parseFlags(rest), out); return 0;
       case 'simulate': await simulateCommand(rest, out); return 0;
       case 'benchmark': await benchmarkCommand(parseFlags(rest), out); return 0;
+      case 'export': await exportCommand(rest, out); return 0;
       case undefined: case 'help': case '--help': case '-h': out(USAGE); return command === undefined ? 1 : 0;
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }

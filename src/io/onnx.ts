@@ -72,7 +72,8 @@ function declaredInput(model: Module): Signature | undefined {
   return undefined;
 }
 
-function modelD(model: Module): number | undefined {
+/** @internal The model's D (from the model, its config or a wrapped model), for the CLI's defaults. */
+export function modelD(model: Module): number | undefined {
   const d = (model as { D?: unknown }).D ?? model.config.D;
   if (typeof d === 'number') return d;
   const inner = (model as { children?: unknown }).children;
