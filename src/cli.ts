@@ -254,7 +254,7 @@ async function exportCommand(args: readonly string[], out: (s: string) => void):
     });
     const { writeFileAtomic } = await import('./io/atomic-write-node.js');
     await writeFileAtomic(path, bytes, 'export');
-    out(`wrote ${path}: ${loaded.config.type} (D = ${D}) as ONNX, input x [${flags.batch ?? 1}, …, ${spatial.join('×')}], ${(bytes.length / 1024).toFixed(0)} KiB`);
+    out(`wrote ${path}: ${loaded.config.type} (D = ${D}) as ONNX for batch ${flags.batch ?? 1}, spatial ${spatial.join('×')} (${(bytes.length / 1024).toFixed(0)} KiB)`);
   } finally {
     loaded.model.dispose();
     loaded.state?.dispose();
