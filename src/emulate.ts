@@ -12,14 +12,14 @@ import { key as makeKey, split, type Key } from './core/random.js';
 import { MultiImage } from './geometric/multi-image.js';
 import { saveCheckpoint } from './io/index.js';
 import type { Module, Params } from './nn/module.js';
-import { DilResNet, ResNet, UNet, ginjaxParameterCount, type ModelOptions } from './nn/models.js';
+import { ginjaxParameterCount } from './nn/models.js';
 import { adamw, warmupCosineDecay } from './train/optim.js';
 import { EpochStop } from './train/stopping.js';
 import { evaluate, train } from './train/train.js';
 import { batchTimeSeries } from './train/data.js';
 import { disposeTree } from './train/tree.js';
 import { getBackend } from './backends/backend.js';
-import { tidy, type Tensor } from './tensor.js';
+import { tidy } from './tensor.js';
 import { version } from './version.js';
 import { rolloutLoss } from './eval/rollout.js';
 import { fieldSpectra, fieldSpectralErrors } from './eval/spectrum.js';
@@ -29,23 +29,15 @@ import { simulateNavierStokes, type NavierStokesOptions } from './sim/navier-sto
 import type { DatasetFormat, ShallowWaterOptions, SimulationData, SimulationSpec } from './data/readers.js';
 import { compareKeys } from './geometric/signature.js';
 import { subgroup, type SubgroupName } from './geometric/group.js';
-import type { ModelName } from './job.js';
+import { buildJobModel, scalar, type ModelName, type ModelResult, type TrainingJobOptions } from './job.js';
 
 /** Where the trajectories come from. */
 export type EmulationData =
   | { readonly kind: 'navier-stokes'; readonly simulation?: Partial<NavierStokesOptions> }
   | { readonly kind: 'file'; readonly path: string; readonly format: DatasetFormat | SimulationSpec; readonly options?: ShallowWaterOptions };
 
-export interface EmulateOptions {
+export interface EmulateOptions extends TrainingJobOptions {
   readonly data: EmulationData;
-  readonly model: ModelName;
-  readonly epochs: number;
-  readonly seed: number;
-  readonly batchSize: number;
-  /** Channels per key type (equivariant) / channels (baseline) in the first level. */
-  readonly depth: number;
-  /** Peak learning rate of the equivariant model (the baseline gets twice this, as ginjax's scripts). */
-  readonly learningRate: number;
   /** Input steps per window (ginjax's cfd_2d uses 4). */
   readonly pastSteps: number;
   /** Rollout length on the test trajectories. */
@@ -58,19 +50,10 @@ export interface EmulateOptions {
    * flips on non-square ones, which 90° rotations do not map onto themselves).
    */
   readonly operators?: SubgroupName;
-  readonly baseline?: boolean;
-  readonly progress?: boolean;
 }
 
-export interface EmulationModelResult {
-  readonly name: string;
-  readonly equivariant: boolean;
-  readonly parameters: number;
-  readonly ginjaxParameters: number;
-  /** One-step SMSE on the windows of each split. */
-  readonly trainLoss: number;
-  readonly valLoss: number;
-  readonly testLoss: number;
+/** A synthetic task's result per model (one-step SMSE on the windows of each split), and: */
+export interface EmulationModelResult extends ModelResult {
   /** SMSE of each rollout step on the test trajectories (mean over windows). */
   readonly rolloutSmse: number[];
   readonly rolloutSmseSum: number;
@@ -78,8 +61,6 @@ export interface EmulationModelResult {
   readonly spectralError: Record<string, number[]>;
   /** Mean spectral error over fields and steps. */
   readonly spectralErrorMean: number;
-  readonly seconds: number;
-  readonly checkpoint: string;
 }
 
 export interface EmulationResult {
@@ -156,12 +137,7 @@ function modelGroup(o: EmulateOptions, x: MultiImage): SubgroupName {
 
 function buildModel(o: EmulateOptions, input: MultiImage, output: MultiImage, equivariant: boolean, key: Key): Module {
   const group = equivariant ? { operators: subgroup(input.D, modelGroup(o, input)) } : {};
-  const common: ModelOptions = { D: input.D, input: input.signature, output: output.signature, depth: o.depth, equivariant, kernel: 3, M: 3, ...group };
-  switch (o.model) {
-    case 'unet': return new UNet({ ...common, numDownsamples: 2, numConv: 2 }, key);
-    case 'resnet': return new ResNet({ ...common, numBlocks: 2, numConv: 2 }, key);
-    case 'dilresnet': return new DilResNet({ ...common, numBlocks: 1 }, key);
-  }
+  return buildJobModel(o.model, { D: input.D, input: input.signature, output: output.signature, depth: o.depth, equivariant, ...group }, key);
 }
 
 /** Normalised trajectories cut into windows: what every model of one run (or trial) shares. */
@@ -251,7 +227,7 @@ async function fitAndEvaluate(o: EmulateOptions, p: Prepared, equivariant: boole
   disposeTree(result.optState as unknown as Params);
   const seconds = (performance.now() - start) / 1000;
   try {
-    const oneStep = async (s: Windows) => scalarOf(evaluate(model, result.params, s.x, s.y, { batchSize: Math.min(16, s.x.batch) }));
+    const oneStep = async (s: Windows) => scalar(evaluate(model, result.params, s.x, s.y, { batchSize: Math.min(16, s.x.batch) }));
     const [trainLoss, valLoss, testLoss] = [await oneStep(p.train), await oneStep(p.val), await oneStep(p.test)];
     const roll = await rolloutLoss(model, result.params, p.rollout.x, p.rollout.y, { pastSteps: o.pastSteps, steps: o.rolloutSteps, constantFields: p.constantFields, keepPredictions: true });
     const predictions = roll.predictions!;
@@ -349,11 +325,6 @@ export async function runBenchmark(o: EmulateOptions, trials: number, outDir: st
   return table;
 }
 
-async function scalarOf(t: Tensor): Promise<number> {
-  const v = await t.data();
-  t.dispose();
-  return v[0]!;
-}
 
 function table(rows: readonly EmulationModelResult[]): string {
   const head = ['model', 'parameters', 'train', 'val', 'test', ...rows[0]!.rolloutSmse.map((_, t) => `step ${t + 1}`), 'time'];

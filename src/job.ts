@@ -25,8 +25,8 @@ import { version } from './version.js';
 export type ModelName = 'unet' | 'resnet' | 'dilresnet';
 export const MODEL_NAMES: readonly ModelName[] = ['unet', 'resnet', 'dilresnet'];
 
-export interface JobOptions {
-  readonly task: TaskName;
+/** What every training job (a synthetic task, an emulation) takes. */
+export interface TrainingJobOptions {
   readonly model: ModelName;
   readonly epochs: number;
   readonly seed: number;
@@ -34,15 +34,19 @@ export interface JobOptions {
   /** Channels per key type (equivariant) / channels (baseline) in the first level. */
   readonly depth: number;
   readonly learningRate: number;
+  /** Also train the non-equivariant baseline (default true). */
+  readonly baseline?: boolean;
+  readonly progress?: boolean;
+}
+
+export interface JobOptions extends TrainingJobOptions {
+  readonly task: TaskName;
   readonly nTrain?: number;
   readonly nVal?: number;
   readonly nTest?: number;
   readonly N?: number;
   /** The gradient task's protocol: 'exact' (default) or ginjax's 'notebook' (cropped, standardised). */
   readonly protocol?: 'exact' | 'notebook';
-  /** Also train the non-equivariant baseline (default true). */
-  readonly baseline?: boolean;
-  readonly progress?: boolean;
 }
 
 export interface ModelResult {
@@ -73,16 +77,18 @@ export interface JobResult {
   readonly pictures: readonly string[];
 }
 
-function buildModel(o: JobOptions, data: TaskData, equivariant: boolean, key: Key): Module {
-  const common: ModelOptions = {
-    D: data.train.x.D, input: data.train.x.signature, output: data.train.y.signature, depth: o.depth, equivariant,
-    kernel: 3, M: 3,
-  };
-  switch (o.model) {
-    case 'unet': return new UNet({ ...common, numDownsamples: 2, numConv: 2 }, key);
-    case 'resnet': return new ResNet({ ...common, numBlocks: 2, numConv: 2 }, key);
-    case 'dilresnet': return new DilResNet({ ...common, numBlocks: 1 }, key);
+/** The jobs' models: `model` of `depth`, 3×3 filters (side-3 invariant filters when equivariant), 2 levels. */
+export function buildJobModel(model: ModelName, common: Omit<ModelOptions, 'kernel' | 'M'>, key: Key): Module {
+  const o = { ...common, kernel: 3, M: 3 };
+  switch (model) {
+    case 'unet': return new UNet({ ...o, numDownsamples: 2, numConv: 2 }, key);
+    case 'resnet': return new ResNet({ ...o, numBlocks: 2, numConv: 2 }, key);
+    case 'dilresnet': return new DilResNet({ ...o, numBlocks: 1 }, key);
   }
+}
+
+function buildModel(o: JobOptions, data: TaskData, equivariant: boolean, key: Key): Module {
+  return buildJobModel(o.model, { D: data.train.x.D, input: data.train.x.signature, output: data.train.y.signature, depth: o.depth, equivariant }, key);
 }
 
 /** Runs the job; `write(name, text|bytes)` stores an output file (the CLI writes into --out). */
@@ -157,7 +163,8 @@ function coveringBatch(n: number, max: number): number {
 
 const sigText = (x: MultiImage) => `{${x.signature.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ')}}`;
 
-async function scalar(t: import('./tensor.js').Tensor): Promise<number> {
+/** The value of a one-element tensor, which it disposes. */
+export async function scalar(t: import('./tensor.js').Tensor): Promise<number> {
   const v = await t.data();
   t.dispose();
   return v[0]!;
