@@ -4,6 +4,11 @@
  * disposed right after, so a step leaks nothing. Batches are random (a fresh subkey per epoch),
  * the remainder is dropped. Loss values are read from the device once per epoch (and per batch
  * only when a callback or the progress bar needs them).
+ *
+ * Cooperation: the loop is async but its steps are synchronous work, so it hands the thread back to
+ * the event loop between batches (`yieldEvery`, default every ~20 ms of work) — a page stays
+ * responsive and timers keep firing — and it checks `signal` between batches, so an abort stops it
+ * within one batch.
  */
 import { valueAndGrad } from '../autodiff.js';
 import { check } from '../core/errors.js';
@@ -273,6 +278,18 @@ export interface TrainOptions {
   readonly progress?: boolean | ProgressStream;
   /** Batch-norm running statistics: updated by training steps, read by validation (see nn State). */
   readonly state?: State;
+  /**
+   * Yield to the event loop once this many milliseconds of work have passed since the last yield,
+   * checked between batches (default 20; 0: after every batch; Infinity: never — the whole run then
+   * blocks its thread, as before).
+   */
+  readonly yieldEvery?: number;
+  /**
+   * Stops training between batches (checked before the first batch and after every batch and
+   * validation): every tensor train made is disposed and the returned promise rejects with
+   * `signal.reason` (a DOMException named "AbortError" unless `abort(reason)` gave another).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -290,6 +307,38 @@ export interface TrainResult {
   /** Epochs run. */
   readonly epochs: number;
   readonly history: { readonly trainLoss: number[]; readonly valLoss: (number | null)[]; readonly seconds: number[] };
+}
+
+/** Hands the thread back to the event loop (timers, rendering, messages) and resumes as soon as possible. */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as {
+    scheduler?: { yield?: () => Promise<void> };
+    setImmediate?: (fn: () => void) => unknown;
+    MessageChannel?: typeof MessageChannel;
+  };
+  // scheduler.yield (Chromium) keeps the task's priority; setImmediate (Node, Deno) runs after
+  // timers and I/O; a MessageChannel message avoids setTimeout's 4 ms clamp in other browsers.
+  if (typeof g.scheduler?.yield === 'function') return g.scheduler.yield();
+  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof g.MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const ch = new g.MessageChannel!();
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        resolve();
+      };
+      ch.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** The error an aborted signal stands for (its reason, or an AbortError where the engine gives none). */
+function abortError(signal: AbortSignal): unknown {
+  if (signal.reason !== undefined) return signal.reason;
+  const e = new Error('train: aborted');
+  e.name = 'AbortError';
+  return e;
 }
 
 async function scalarValue(t: Tensor): Promise<number> {
@@ -317,6 +366,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (stop.requiresValidation && !valX) {
     throw new RangeError('train: the stop condition (ValLoss) needs validation data: pass valX and valY, or use TrainLoss/EpochStop');
   }
+  const yieldEvery = o.yieldEvery ?? 20;
+  check(typeof yieldEvery === 'number' && yieldEvery >= 0 && !Number.isNaN(yieldEvery), fn, 'yieldEvery', 'a number of milliseconds >= 0 (0: every batch; Infinity: never)', yieldEvery);
+  const signal = o.signal;
+  check(signal === undefined || (signal !== null && typeof signal === 'object' && typeof signal.aborted === 'boolean'), fn, 'signal', 'an AbortSignal', signal);
+  if (signal?.aborted) throw abortError(signal);
   const valBatchSize = valX ? o.valBatchSize ?? Math.min(batchSize, valX.batch) : 0;
   const loss = o.loss ?? defaultLoss;
   const trainStep = makeTrainStep(model, optimizer, loss, o.state);
@@ -334,6 +388,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const bar = stream ? new ProgressBar(stream, stop.maxEpochs) : null;
 
   let sum: Tensor | null = null;
+  let lastYield = clock();
+  /** Between batches: stop if aborted, and yield when `yieldEvery` ms of work have passed. */
+  const pause = async (): Promise<void> => {
+    if (signal?.aborted) throw abortError(signal);
+    if (clock() - lastYield >= yieldEvery / 1000) {
+      await yieldToEventLoop();
+      lastYield = clock();
+      if (signal?.aborted) throw abortError(signal);
+    }
+  };
   try {
     while (!stop.stop(epoch, trainLoss, valLoss, params, seconds)) {
       const t0 = clock();
@@ -366,6 +430,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         batchLoss.dispose();
         bar?.batch(epoch, b + 1, batches.length, idx.length, value);
         if (o.onBatchEnd) await o.onBatchEnd({ epoch, batch: b + 1, batches: batches.length, step, loss: value! });
+        await pause();
       }
       trainLoss = (await scalarValue(sum!)) / batches.length;
       sum!.dispose();
@@ -374,6 +439,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const v = mapLossInBatches(model, params, valX, valY, { batchSize: valBatchSize, key: sub, loss, state: o.state });
         valLoss = await scalarValue(v);
         v.dispose();
+        await pause();
       }
       seconds = clock() - t0;
       history.trainLoss.push(trainLoss);
@@ -383,9 +449,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (o.onEpochEnd) await o.onEpochEnd({ epoch, trainLoss, valLoss, seconds, step, params });
     }
   } catch (e) {
+    // An error or an abort: free what train made, including the stop condition's best copy.
     sum?.dispose();
     disposeTree(params);
     disposeTree(optState);
+    stop.dispose();
     throw e;
   } finally {
     bar?.finish();
