@@ -8,7 +8,7 @@ import { commands } from 'vitest/browser';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as gc from '../../dist/index.js';
 
-const sig = [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 1 }];
+const sig = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
 const unet = () => new gc.UNet({ D: 2, input: sig, output: sig, depth: 2, numDownsamples: 1, numConv: 1 }, gc.random.key(1));
 const sample = () => new gc.MultiImage(gc.tensor(gc.random.uniform(gc.random.key(7), 2 * 8 * 8 * 3, -1, 1), [2, 8, 8, 3]), sig, 2);
 async function outputOf(model: gc.Module, x: gc.MultiImage): Promise<number[]> {

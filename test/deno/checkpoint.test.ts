@@ -23,7 +23,7 @@ async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
 }
 
 const D = 2;
-const sig = [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 1 }];
+const sig = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
 const sample = () => new gc.MultiImage(gc.tensor(gc.random.uniform(gc.random.key(7), 2 * 8 * 8 * 3, -1, 1), [2, 8, 8, 3]), sig, D);
 async function outputOf(model: gc.Module, x: gc.MultiImage): Promise<number[]> {
   const y = model.call(x);
