@@ -27,7 +27,7 @@ import { benchmark, formatTable, type BenchmarkTable } from './eval/benchmark.js
 import { plotSpectra, rolloutLossPlot, rolloutPanels } from './eval/pictures.js';
 import { simulateNavierStokes, type NavierStokesOptions } from './sim/navier-stokes.js';
 import type { DatasetFormat, ShallowWaterOptions, SimulationData, SimulationSpec } from './data/readers.js';
-import { compareKeys } from './geometric/signature.js';
+import { blockOffsets, compareKeys } from './geometric/signature.js';
 import { subgroup, type SubgroupName } from './geometric/group.js';
 import { buildJobModel, scalar, type ModelName, type ModelResult, type TrainingJobOptions } from './job.js';
 
@@ -79,6 +79,8 @@ export interface EmulationResult {
   /** Windows per split (samples), and the spatial side (first axis). */
   readonly sizes: { readonly train: number; readonly val: number; readonly test: number; readonly N: number };
   readonly models: readonly EmulationModelResult[];
+  /** The reference every emulator must beat: each rollout step predicted as the last input frame. */
+  readonly persistence: { readonly rolloutSmse: number[] };
   readonly pictures: readonly string[];
 }
 
@@ -274,17 +276,18 @@ export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: s
       await saveCheckpoint(join(outDir, checkpoint), f.model, f.params);
       results.push({ ...f.metrics, checkpoint });
     }
-    const pictures = await writePictures(o, p, fitted, results, (file, svg) => writeFile(join(outDir, file), svg));
+    const persistence = { rolloutSmse: await persistenceSmse(p.rollout, o.pastSteps, o.rolloutSteps) };
+    const pictures = await writePictures(o, p, fitted, results, persistence, (file, svg) => writeFile(join(outDir, file), svg));
     const out: EmulationResult = {
       version, task: o.data.kind === 'navier-stokes' ? 'navier-stokes' : 'file', model: o.model, backend: getBackend().name, seed: o.seed,
       epochs: o.epochs, batchSize: o.batchSize, pastSteps: o.pastSteps, rolloutSteps: o.rolloutSteps,
       data: { ...p.describe, trajectories: p.trajectories, totalSteps: p.totalSteps, spatial: p.train.x.spatial, isTorus: p.train.x.isTorus },
       operators: modelGroup(o, p.train.x),
       sizes: { train: p.train.x.batch, val: p.val.x.batch, test: p.test.x.batch, N: p.train.x.spatial[0]! },
-      models: results, pictures,
+      models: results, persistence, pictures,
     };
     await writeFile(join(outDir, 'metrics.json'), `${JSON.stringify(out, null, 2)}\n`);
-    log(`\n${table(results)}\n\nwrote ${join(outDir, 'metrics.json')}, ${results.map((r) => r.checkpoint).join(', ')}, ${pictures.join(', ')}`);
+    log(`\n${table(results, persistence.rolloutSmse)}\n\nwrote ${join(outDir, 'metrics.json')}, ${results.map((r) => r.checkpoint).join(', ')}, ${pictures.join(', ')}`);
     return out;
   } finally {
     fitted.forEach(disposeFitted);
@@ -326,16 +329,41 @@ export async function runBenchmark(o: EmulateOptions, trials: number, outDir: st
 }
 
 
-function table(rows: readonly EmulationModelResult[]): string {
+/**
+ * SMSE per rollout step of persistence (every step predicted as the window's last input frame),
+ * mean over the windows: the skill floor of an emulator.
+ */
+export async function persistenceSmse(w: Windows, pastSteps: number, steps: number): Promise<number[]> {
+  const [xv, yv] = await Promise.all([w.x.data.data(), w.y.data.data()]);
+  const { D, batch } = w.y;
+  const P = w.y.spatial.reduce((a, b) => a * b, 1);
+  const [Wx, Wy] = [w.x.width, w.y.width];
+  const xOff = blockOffsets(w.x.signature, D);
+  const pairs: [number, number, number][] = []; // [x column, y column, step]
+  w.y.signature.forEach((e, i) => {
+    const xi = w.x.signature.findIndex((f) => f.k === e.k && f.parity === e.parity);
+    const T = D ** e.k;
+    const yOff = blockOffsets(w.y.signature, D)[i]!;
+    for (let ch = 0; ch < e.channels / steps; ch++) {
+      for (let t = 0; t < steps; t++) for (let j = 0; j < T; j++) pairs.push([xOff[xi]! + (ch * pastSteps + pastSteps - 1) * T + j, yOff + (ch * steps + t) * T + j, t]);
+    }
+  });
+  const totals = new Float64Array(steps);
+  for (let r = 0; r < batch * P; r++) for (const [xc, yc, t] of pairs) totals[t] += (yv[r * Wy + yc]! - xv[r * Wx + xc]!) ** 2;
+  return Array.from(totals, (v) => v / P / batch);
+}
+
+function table(rows: readonly EmulationModelResult[], persistence: readonly number[]): string {
   const head = ['model', 'parameters', 'train', 'val', 'test', ...rows[0]!.rolloutSmse.map((_, t) => `step ${t + 1}`), 'time'];
   const fmt = (v: number) => v.toExponential(2);
-  const body = rows.map((r) => [r.name, r.parameters.toLocaleString('en'), fmt(r.trainLoss), fmt(r.valLoss), fmt(r.testLoss), ...r.rolloutSmse.map(fmt), `${r.seconds.toFixed(0)} s`]);
+  const body = [...rows.map((r) => [r.name, r.parameters.toLocaleString('en'), fmt(r.trainLoss), fmt(r.valLoss), fmt(r.testLoss), ...r.rolloutSmse.map(fmt), `${r.seconds.toFixed(0)} s`]),
+    ['persistence', '0', '', '', '', ...persistence.map(fmt), '']];
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return ['one-step SMSE (train/val/test) and rollout SMSE per step (test trajectories):', line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-async function writePictures(o: EmulateOptions, p: Prepared, fitted: readonly Fitted[], results: readonly EmulationModelResult[],
+async function writePictures(o: EmulateOptions, p: Prepared, fitted: readonly Fitted[], results: readonly EmulationModelResult[], persistence: { rolloutSmse: number[] },
   write: (file: string, svg: string) => Promise<void>): Promise<string[]> {
   const files: string[] = [];
   const steps = o.rolloutSteps;
@@ -344,7 +372,7 @@ async function writePictures(o: EmulateOptions, p: Prepared, fitted: readonly Fi
     await write(file, await rolloutPanels({ truth: p.rollout.y, prediction: f.predictions, steps, sample: 0, title: f.name, fieldNames: p.fieldNames }));
     files.push(file);
   }
-  await write('rollout-smse.svg', rolloutLossPlot(results.map((r) => ({ name: r.name, perStep: r.rolloutSmse }))));
+  await write('rollout-smse.svg', rolloutLossPlot([...results.map((r) => ({ name: r.name, perStep: r.rolloutSmse })), { name: 'persistence', perStep: persistence.rolloutSmse }]));
   files.push('rollout-smse.svg');
   const truth = await fieldSpectra(p.rollout.y, { steps, fieldNames: p.fieldNames });
   const models = await Promise.all(fitted.map(async (f) => ({ name: f.name, spectra: await fieldSpectra(f.predictions, { steps, fieldNames: p.fieldNames }) })));

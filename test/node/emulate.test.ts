@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { init, loadCheckpoint, memory, writeHdf5 } from '../../src/index.js';
-import { runBenchmark, runEmulation, type EmulateOptions } from '../../src/emulate.js';
+import { persistenceSmse, runBenchmark, runEmulation, type EmulateOptions } from '../../src/emulate.js';
+import { MultiImage, batchTimeSeries, tensor } from '../../src/index.js';
 import { main } from '../../src/cli.js';
 
 const dirs: string[] = [];
@@ -42,6 +43,10 @@ describe('emulation job', () => {
       expect(existsSync(join(out, m.checkpoint))).toBe(true);
     }
     for (const f of metrics.pictures) expect(readFileSync(join(out, f), 'utf8')).toMatch(/^<svg[^>]*viewBox/);
+    // persistence: predicting the last input frame; its error grows with the rollout step on a flow that moves
+    expect(metrics.persistence.rolloutSmse).toHaveLength(3);
+    expect(metrics.persistence.rolloutSmse[0]).toBeGreaterThan(0);
+    expect(metrics.persistence.rolloutSmse[2]).toBeGreaterThan(metrics.persistence.rolloutSmse[0]);
     expect(metrics.pictures).toEqual(['rollout-equivariant-unet.svg', 'rollout-baseline-unet.svg', 'rollout-smse.svg', 'spectra.svg']);
     const loaded = await loadCheckpoint(join(out, r.models[0]!.checkpoint));
     expect(loaded.model.parameterCount()).toBe(r.models[0]!.parameters);
@@ -92,6 +97,23 @@ describe('emulation job', () => {
     expect(Object.keys(r.models[0]!.spectralError)).toEqual(['pressure', 'velocity']);
     expect(r.models[0]!.rolloutSmse.every(Number.isFinite)).toBe(true);
   }, 120_000);
+
+  it('persistence SMSE: every step predicted as the last input frame', async () => {
+    // one scalar and one vector field whose value at step t is t (scalar) and (t, −2t) (vector) at every pixel:
+    // window i's last input frame is i + 1, its target at rollout step s is i + 2 + s → per-step SMSE (s+1)²·(1 + 1 + 4)
+    const T = 6, n = 4;
+    const values = Float32Array.from({ length: 2 * n * n * 3 * T }, (_, i) => {
+      const col = i % (3 * T);
+      if (col < T) return col; // (0,0): channel t
+      const t = Math.floor((col - T) / 2);
+      return (col - T) % 2 === 0 ? t : -2 * t; // (1,0): channel t, components x, y
+    });
+    const dynamic = new MultiImage(tensor(values, [2, n, n, 3 * T]), [[[0, 0], T], [[1, 0], T]], 2);
+    const w = batchTimeSeries(dynamic, null, { totalSteps: T, pastSteps: 2, futureSteps: 3 });
+    const got = await persistenceSmse(w, 2, 3);
+    [1, 4, 9].forEach((sq, s) => expect(got[s]).toBeCloseTo(6 * sq, 10));
+    for (const m of [dynamic, w.x, w.y]) m.dispose();
+  });
 
   it('the CLI refuses inconsistent emulation options before doing anything', async () => {
     const err: string[] = [];
