@@ -9,126 +9,13 @@ import { check } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { signatureToString } from '../geometric/signature.js';
-import { divergingRgb, esc, fmt, sequentialRgb } from '../geometric/plot.js';
+import { FONT, colorBar, divergingRgb, esc, heatImage, linearTicks, logTicks, n2, pngDataUri, sequentialRgb, svgDoc, tickText, type Ramp } from '../geometric/svg.js';
 import { fieldColumns, type PowerSpectrum } from './spectrum.js';
 
-// ---------------------------------------------------------------------------------------------
-// PNG (8-bit RGB, stored deflate blocks: no compressor needed in any runtime)
-
-let crcTable: Uint32Array | null = null;
-function crc32(bytes: Uint8Array, start: number, end: number): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-/** A PNG data URI of an RGB image (rgb: height rows of width·3 bytes, top row first). */
-export function pngDataUri(width: number, height: number, rgb: Uint8Array): string {
-  check(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1, 'pngDataUri', 'width and height', 'positive integers', [width, height]);
-  check(rgb instanceof Uint8Array && rgb.length === width * height * 3, 'pngDataUri', 'rgb length', `${width * height * 3} (width·height·3)`, rgb?.length);
-  const raw = new Uint8Array(height * (1 + 3 * width)); // filter byte 0 (none) before each row
-  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * 3 * width, (y + 1) * 3 * width), y * (1 + 3 * width) + 1);
-  const nBlocks = Math.max(1, Math.ceil(raw.length / 65535));
-  const zlib = new Uint8Array(2 + raw.length + 5 * nBlocks + 4);
-  zlib[0] = 0x78;
-  zlib[1] = 0x01;
-  let o = 2;
-  for (let b = 0; b < nBlocks; b++) {
-    const len = Math.min(65535, raw.length - b * 65535);
-    zlib[o++] = b === nBlocks - 1 ? 1 : 0;
-    zlib[o++] = len & 0xff;
-    zlib[o++] = len >>> 8;
-    zlib[o++] = ~len & 0xff;
-    zlib[o++] = (~len >>> 8) & 0xff;
-    zlib.set(raw.subarray(b * 65535, b * 65535 + len), o);
-    o += len;
-  }
-  let a = 1, bsum = 0;
-  for (const v of raw) {
-    a = (a + v) % 65521;
-    bsum = (bsum + a) % 65521;
-  }
-  new DataView(zlib.buffer).setUint32(o, ((bsum << 16) | a) >>> 0);
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = new Uint8Array(12 + data.length);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, data.length);
-    for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-    out.set(data, 8);
-    view.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
-    return out;
-  };
-  const ihdr = new Uint8Array(13);
-  const hv = new DataView(ihdr.buffer);
-  hv.setUint32(0, width);
-  hv.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, adaptive filters, no interlace
-  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', ihdr), chunk('IDAT', zlib), chunk('IEND', new Uint8Array(0))];
-  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    png.set(p, at);
-    at += p.length;
-  }
-  return `data:image/png;base64,${base64(png)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shared drawing helpers
-
-const FONT = 'font-family="sans-serif"';
-const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
+export { pngDataUri };
 
 /** Colours of the series of a line plot (after matplotlib's tab10). */
 export const SERIES_COLORS: readonly string[] = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-
-function svgDoc(width: number, height: number, body: string): string {
-  const W = Math.ceil(width), H = Math.ceil(height);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><rect width="100%" height="100%" fill="white"/>${body}</svg>`;
-}
-
-type Ramp = (t: number) => [number, number, number];
-
-/** A heat map of a field [nx, ny] (x to the right, y upwards) as an <image>. */
-function heatImage(values: Float64Array, nx: number, ny: number, vmin: number, vmax: number, ramp: Ramp, x: number, y: number, w: number, h: number): string {
-  const rgb = new Uint8Array(nx * ny * 3);
-  const span = vmax - vmin || 1;
-  for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
-    const c = ramp((values[i * ny + j]! - vmin) / span);
-    rgb.set(c, ((ny - 1 - j) * nx + i) * 3);
-  }
-  return `<image x="${n2(x)}" y="${n2(y)}" width="${n2(w)}" height="${n2(h)}" preserveAspectRatio="none" style="image-rendering:pixelated" href="${pngDataUri(nx, ny, rgb)}"/>`;
-}
-
-/** A vertical colour bar with its range, mid value and label. */
-function colorBar(x: number, y: number, h: number, vmin: number, vmax: number, ramp: Ramp, label: string, attrs: string): string {
-  const steps = 48;
-  const parts: string[] = [];
-  for (let s = 0; s < steps; s++) {
-    const t = 1 - (s + 0.5) / steps;
-    const [r, g, b] = ramp(t);
-    parts.push(`<rect x="${n2(x)}" y="${n2(y + (s * h) / steps)}" width="10" height="${n2(h / steps + 0.4)}" fill="rgb(${r},${g},${b})"/>`);
-  }
-  parts.push(`<rect x="${n2(x)}" y="${n2(y)}" width="10" height="${n2(h)}" fill="none" stroke="#444" stroke-width="0.6"/>`);
-  const tick = (v: number, ty: number) => `<line x1="${n2(x + 10)}" y1="${n2(ty)}" x2="${n2(x + 13)}" y2="${n2(ty)}" stroke="#444" stroke-width="0.6"/><text class="tick-label" x="${n2(x + 15)}" y="${n2(ty + 3)}" font-size="9" ${FONT}>${esc(fmt(v))}</text>`;
-  parts.push(tick(vmax, y), tick((vmin + vmax) / 2, y + h / 2), tick(vmin, y + h));
-  parts.push(`<text class="colorbar-label" transform="translate(${n2(x + 58)},${n2(y + h / 2)}) rotate(-90)" text-anchor="middle" font-size="9" ${FONT}>${esc(label)}</text>`);
-  return `<g class="colorbar" ${attrs} data-vmin="${vmin}" data-vmax="${vmax}">${parts.join('')}</g>`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Rollout panels
@@ -278,34 +165,6 @@ export interface LinePlotOptions {
   readonly width?: number;
   readonly height?: number;
 }
-
-/** Tick values of a linear axis: 1, 2 or 5 × 10^n steps, about 5 of them. */
-function linearTicks(lo: number, hi: number): number[] {
-  const span = hi - lo || Math.abs(hi) || 1;
-  const raw = span / 5;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
-  return out;
-}
-
-/** Tick values of a log axis (as values): every decade, thinned to at most ~7, plus 2 and 5 within one decade. */
-function logTicks(lo: number, hi: number): number[] {
-  const a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi));
-  const every = Math.max(1, Math.ceil((b - a) / 7));
-  const out: number[] = [];
-  for (let e = a; e <= b; e += every) out.push(10 ** e);
-  if (b - a <= 1) for (const m of [2, 5]) for (let e = a; e < b; e++) out.push(m * 10 ** e);
-  return out.filter((v) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)).sort((p, q) => p - q);
-}
-
-const tickText = (v: number, log: boolean) => {
-  if (v === 0) return '0';
-  const e = Math.log10(Math.abs(v));
-  if (log && Math.abs(e - Math.round(e)) < 1e-9 && (Math.abs(e) >= 3)) return `1e${Math.round(e)}`;
-  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? String(Number(v.toPrecision(6))) : v.toExponential(0).replace('e+', 'e');
-};
 
 /**
  * A line plot of several series with axes, ticks, axis labels and a legend. On a log axis,

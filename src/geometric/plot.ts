@@ -1,148 +1,254 @@
 /**
- * SVG pictures of 2-D geometric images (ginjax's plots, as standalone SVG strings): scalar fields as
- * heat maps with a colour bar, vector fields as arrows over a faint norm map, 2-tensors as glyphs
- * (diagonal components as arrow pairs — outward for positive, inward for negative — and off-diagonal
- * components as a tilted bar). Axis 0 is x (to the right), axis 1 is y (upwards).
+ * SVG pictures of geometric images (ginjax's plots, as standalone SVG strings with a viewBox), drawn
+ * at a natural size of `cell` units per pixel with axes, ticks and a labelled colour bar.
+ *
+ * Orientation: axis 0 is x (to the right), axis 1 is y (upwards); pixel (0, 0) is bottom-left, and
+ * every plot says so on its axes ("x (axis 0) →", "y (axis 1) →").
+ *
+ * - Scalars (k = 0): a heat map. Signed fields use a diverging map symmetric about 0 (±max|v|);
+ *   non-negative fields (min ≥ 0, or `map: 'sequential'`) a sequential map over [0, max].
+ * - Vectors (k = 1): one arrow per pixel over a light heat map of the norm. The arrow of norm `vmax`
+ *   (default: the largest norm) is 0.9 pixel cells long, so neighbours never overlap; beyond
+ *   `maxArrows` pixels per side (32) an arrow is drawn at every s-th pixel (s = ⌈N / maxArrows⌉) and
+ *   scaled to 0.9·s cells, which the picture notes. A key shows an arrow of a round value.
+ * - 2-tensors (k = 2): a glyph per pixel over a grey heat map of the Frobenius norm: the symmetric
+ *   part as bars along its principal axes, length ∝ |eigenvalue| (red λ > 0, blue λ < 0), and the
+ *   antisymmetric part a = (T_xy − T_yx)/2 as a circle of radius ∝ |a| (solid a > 0, dashed a < 0).
+ *   A legend under the plot says this.
+ * - D = 3: one panel per z slice (default: up to three, at the quartiles, the middle included), side by
+ *   side on one shared scale. Scalars as above; vectors as in-plane arrows (v_x, v_y) over a diverging
+ *   map of the out-of-plane component v_z (±vmax); 2-tensors as the glyph of the in-plane block
+ *   (T_xx, T_xy, T_yx, T_yy) over the norm of the whole tensor.
  */
 import { check } from '../core/errors.js';
+import {
+  AXES_BOTTOM, AXES_LEFT, COLORBAR_WIDTH, FONT, arrowSvg, colorBar, divergingRgb, esc, greyRgb, heatImage, imageAxes, n2, sequentialRgb, svgDoc, tickText, type Ramp,
+} from './svg.js';
+
+export { divergingRgb, sequentialRgb, esc, fmt } from './svg.js';
 
 export interface PlotOptions {
   readonly title?: string;
+  /**
+   * Colour range. Scalars: default ±max|v| (diverging) or [0, max] (sequential). Vectors and tensors:
+   * vmax is also the arrow/glyph scale (a value of vmax is drawn 0.9 cells long), so panels given the
+   * same vmax share both the colours and the arrow lengths.
+   */
   readonly vmin?: number;
   readonly vmax?: number;
-  /** Pixel size of one image cell. */
+  /** Size of one pixel in SVG units (default: 384 / N, clamped to 6…40). */
   readonly cell?: number;
+  /** Draw the colour bar (default true). */
   readonly colorbar?: boolean;
+  /** Label of the colour bar (default: "value", "|v|", "‖T‖" or "v_z (out of plane)"). */
+  readonly label?: string;
+  /** Scalar colour map: 'auto' (default: sequential when the field, or vmin, is ≥ 0), 'diverging' or 'sequential'. */
+  readonly map?: 'auto' | 'diverging' | 'sequential';
+  /** Draw axes, ticks and axis labels (default true). */
+  readonly axes?: boolean;
+  /** D = 3: the z indices shown (default: all when nz ≤ 3, else ⌊nz/4⌋, ⌊nz/2⌋, ⌊3nz/4⌋). */
+  readonly slices?: readonly number[];
+  /** Arrows / glyphs per side before subsampling (default 32). */
+  readonly maxArrows?: number;
 }
 
-/** A diverging brown–white–teal ramp (after matplotlib's BrBG) for t in [0, 1], as [r, g, b] in 0…255. */
-export function divergingRgb(t: number): [number, number, number] {
-  const stops: [number, number, number][] = [[84, 48, 5], [191, 129, 45], [246, 232, 195], [245, 245, 245], [199, 234, 229], [53, 151, 143], [0, 60, 48]];
-  const x = Math.min(1, Math.max(0, Number.isNaN(t) ? 0.5 : t)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  const f = x - i;
-  const c = stops[i]!.map((v, j) => Math.round(v + f * (stops[i + 1]![j]! - v)));
-  return [c[0]!, c[1]!, c[2]!];
+const fnName = 'plotImage';
+const ARROW_COLOR = '#111';
+const POS_COLOR = '#c62828';
+const NEG_COLOR = '#1f4fbf';
+
+/** Lightened ramps for backgrounds under arrows and glyphs (so black/red/blue marks stay visible). */
+const lightSequential: Ramp = (t) => sequentialRgb(0.55 * t);
+const lightDiverging: Ramp = (t) => divergingRgb(0.5 + 0.62 * (t - 0.5));
+
+/** A round value ≤ ref (1, 2 or 5 × 10^n) for a scale key. */
+function keyValue(ref: number): number {
+  const mag = 10 ** Math.floor(Math.log10(ref));
+  return [5, 2, 1].map((m) => m * mag).find((v) => v <= ref * (1 + 1e-9)) ?? mag;
 }
 
-/** A sequential white–purple–red ramp (after PuRd) for norms, t in [0, 1], as [r, g, b]. */
-export function sequentialRgb(t: number): [number, number, number] {
-  const u = Math.min(1, Math.max(0, Number.isNaN(t) ? 0 : t));
-  return [Math.round(247 - 95 * u), Math.round(244 - 244 * u), Math.round(249 - 180 * u)];
-}
-
-const css = ([r, g, b]: readonly number[]) => `rgb(${r},${g},${b})`;
-/** divergingRgb as a CSS colour. */
-export const diverging = (t: number): string => css(divergingRgb(t));
-/** sequentialRgb as a CSS colour. */
-export const sequential = (t: number): string => css(sequentialRgb(t));
-
-/** A short label for a colour-bar value. */
-export const fmt = (v: number) => (Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toFixed(2));
-/** Escapes text for SVG/XML. */
-export const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
-
-function arrow(x: number, y: number, dx: number, dy: number, color: string, width: number): string {
-  const len = Math.hypot(dx, dy);
-  if (len < 1e-9) return '';
-  const hx = (dx / len) * Math.min(len * 0.4, 4 * width + 2);
-  const hy = (dy / len) * Math.min(len * 0.4, 4 * width + 2);
-  const ex = x + dx, ey = y + dy;
-  return `<line x1="${x.toFixed(2)}" y1="${y.toFixed(2)}" x2="${ex.toFixed(2)}" y2="${ey.toFixed(2)}" stroke="${color}" stroke-width="${width}"/>` +
-    `<polygon points="${ex.toFixed(2)},${ey.toFixed(2)} ${(ex - hx - hy * 0.5).toFixed(2)},${(ey - hy + hx * 0.5).toFixed(2)} ${(ex - hx + hy * 0.5).toFixed(2)},${(ey - hy - hx * 0.5).toFixed(2)}" fill="${color}"/>`;
+/** Eigen-decomposition of a symmetric 2×2 [[a, b], [b, c]]: [λ1, λ2, angle of λ1's axis]. */
+function sym2(a: number, b: number, c: number): [number, number, number] {
+  const m = (a + c) / 2, r = Math.hypot((a - c) / 2, b);
+  return [m + r, m - r, 0.5 * Math.atan2(2 * b, a - c)];
 }
 
 /**
- * Renders one 2-D image (data row-major over [Nx, Ny, (2,)*k], k ≤ 2) as an SVG document.
+ * Renders one geometric image as an SVG document. `data` is row-major over [...spatial, (D,)*k]
+ * with D = spatial.length (2 or 3) and k ≤ 2 — ginjax's layout of one channel.
  */
 export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k: number, o: PlotOptions = {}): string {
-  check(spatial.length === 2, 'plotImage', 'spatial', 'two sizes (D = 2 images only)', spatial);
-  check(Number.isInteger(k) && k >= 0 && k <= 2, 'plotImage', 'k', '0, 1 or 2', k);
-  const [nx, ny] = spatial as [number, number];
-  const T = 2 ** k;
-  check(data.length === nx * ny * T, 'plotImage', 'data length', `${nx * ny * T}`, data.length);
-  const cell = o.cell ?? Math.max(6, Math.min(24, Math.floor(320 / Math.max(nx, ny))));
-  const top = o.title ? 22 : 6;
-  const barW = o.colorbar === false ? 0 : 56;
-  const W = nx * cell + 12 + barW;
-  const H = ny * cell + top + 6;
-  const px = (i: number) => 6 + (i + 0.5) * cell;
-  const py = (j: number) => top + (ny - 1 - j + 0.5) * cell;
-  const at = (i: number, j: number, t: number) => data[(i * ny + j) * T + t]!;
-  const norms: number[] = [];
-  for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
+  check(Array.isArray(spatial) && (spatial.length === 2 || spatial.length === 3) && spatial.every((n) => Number.isInteger(n) && n >= 1), fnName, 'spatial', 'two or three positive sizes (D = 2 or 3)', spatial);
+  check(Number.isInteger(k) && k >= 0 && k <= 2, fnName, 'k', '0, 1 or 2', k);
+  const D = spatial.length;
+  const [nx, ny, nz = 1] = spatial as [number, number, number?];
+  const T = D ** k;
+  check(data != null && data.length === nx * ny * nz * T, fnName, 'data length', `${nx * ny * nz * T} (${[...spatial, ...Array(k).fill(D)].join('×')})`, data?.length);
+  check(o.vmin === undefined || Number.isFinite(o.vmin), fnName, 'vmin', 'a finite number', o.vmin);
+  check(o.vmax === undefined || (Number.isFinite(o.vmax) && (k === 0 || o.vmax > 0)), fnName, 'vmax', k === 0 ? 'a finite number' : 'a positive number (the arrow scale)', o.vmax);
+  check(o.map === undefined || ['auto', 'diverging', 'sequential'].includes(o.map), fnName, 'map', "'auto', 'diverging' or 'sequential'", o.map);
+  const maxArrows = o.maxArrows ?? 32;
+  check(Number.isInteger(maxArrows) && maxArrows >= 1, fnName, 'maxArrows', 'an integer >= 1', maxArrows);
+  const cell = o.cell ?? Math.max(6, Math.min(40, Math.floor(384 / Math.max(nx, ny))));
+  check(Number.isFinite(cell) && cell > 0, fnName, 'cell', 'a positive number', cell);
+  const defaultSlices = nz <= 3 ? Array.from({ length: nz }, (_, z) => z) : [...new Set([Math.floor(nz / 4), Math.floor(nz / 2), Math.floor((3 * nz) / 4)])];
+  const slices = D === 3 ? o.slices ?? defaultSlices : [0];
+  check(Array.isArray(slices) && slices.length > 0 && slices.every((z) => Number.isInteger(z) && z >= 0 && z < nz), fnName, 'slices', `a non-empty list of z indices in [0, ${nz})`, o.slices);
+
+  const at = (i: number, j: number, z: number, t: number) => data[((i * ny + j) * nz + z) * T + t]!;
+  // Per pixel of each shown slice: the background value and (k ≥ 1) the norm of the whole tensor.
+  const norms = new Float64Array(nx * ny * nz);
+  let dataMin = Infinity, dataMaxAbs = 0;
+  for (let p = 0; p < nx * ny * nz; p++) {
     let s = 0;
-    for (let t = 0; t < T; t++) s += at(i, j, t) ** 2;
-    norms.push(Math.sqrt(s));
+    for (let t = 0; t < T; t++) {
+      const v = data[p * T + t]!;
+      s += v * v;
+      if (v < dataMin) dataMin = v;
+    }
+    norms[p] = Math.sqrt(s);
+    dataMaxAbs = Math.max(dataMaxAbs, norms[p]!);
   }
-  const parts: string[] = [];
-  let vmin: number, vmax: number, ramp: (t: number) => string;
+  const axes = o.axes !== false;
+  let vmin: number, vmax: number, ramp: Ramp, label: string;
   if (k === 0) {
-    const values = norms.map((_, p) => data[p]!);
-    const m = Math.max(1e-12, ...values.map(Math.abs));
-    vmin = o.vmin ?? -m;
-    vmax = o.vmax ?? m;
-    ramp = diverging;
+    const sequentialMap = o.map === 'sequential' || ((o.map ?? 'auto') === 'auto' && (o.vmin !== undefined ? o.vmin >= 0 : dataMin >= 0));
+    const m = dataMaxAbs || 1;
+    vmin = o.vmin ?? (sequentialMap ? 0 : -(o.vmax ?? m));
+    vmax = o.vmax ?? (sequentialMap ? m : Math.abs(vmin));
+    ramp = sequentialMap ? sequentialRgb : divergingRgb;
+    label = o.label ?? 'value';
   } else {
-    vmin = o.vmin ?? 0;
-    vmax = o.vmax ?? Math.max(1e-12, ...norms);
-    ramp = sequential;
-  }
-  const scale = (v: number) => (v - vmin) / (vmax - vmin || 1);
-  const maxNorm = Math.max(1e-12, ...norms);
-  for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) {
-    const v = k === 0 ? at(i, j, 0) : norms[i * ny + j]!;
-    const fill = k === 0 ? ramp(scale(v)) : ramp(0.6 * scale(v));
-    parts.push(`<rect x="${6 + i * cell}" y="${top + (ny - 1 - j) * cell}" width="${cell}" height="${cell}" fill="${fill}"/>`);
-  }
-  // Large vector fields: one arrow per `every`² pixels (centred in its block), so arrows stay readable.
-  const every = k === 1 ? Math.max(1, Math.ceil(Math.max(nx, ny) / 20)) : 1;
-  const reach = (0.45 * every * cell) / Math.max(vmax, 1e-12); // one scale for every panel that shares vmax
-  for (let i = Math.floor(every / 2); i < nx && k > 0; i += every) for (let j = Math.floor(every / 2); j < ny; j += every) {
-    if (norms[i * ny + j]! < 1e-6 * maxNorm) continue;
-    if (k === 1) {
-      const dx = at(i, j, 0) * reach, dy = -at(i, j, 1) * reach;
-      parts.push(arrow(px(i) - dx / 2, py(j) - dy / 2, dx, dy, '#111', Math.max(0.6, cell / 20)));
+    vmax = o.vmax ?? (dataMaxAbs || 1);
+    if (D === 3 && k === 1) {
+      vmin = -vmax;
+      ramp = lightDiverging;
+      label = o.label ?? 'v_z (out of plane)';
     } else {
-      // Diagonal: T00 horizontal, T11 vertical, outward if positive; off-diagonal: a bar along ±45°.
-      const w = Math.max(0.6, cell / 24);
-      // An outward pair of arrows for a positive diagonal component, an inward pair for a negative one.
-      const pair = (r: number, ux: number, uy: number) => [1, -1].map((side) => {
-        const [sx, sy] = [side * ux * Math.abs(r), side * uy * Math.abs(r)];
-        return r >= 0 ? arrow(px(i), py(j), sx, sy, '#1a7f37', w) : arrow(px(i) + sx, py(j) + sy, -sx, -sy, '#111', w);
-      }).join('');
-      parts.push(pair(at(i, j, 0) * reach / 2, 1, 0), pair(at(i, j, 3) * reach / 2, 0, -1));
-      const off = (at(i, j, 1) + at(i, j, 2)) / 2 * reach / 2;
-      if (Math.abs(off) > 1e-9) {
-        parts.push(`<line x1="${(px(i) - off).toFixed(2)}" y1="${(py(j) + Math.abs(off) * Math.sign(off)).toFixed(2)}" x2="${(px(i) + off).toFixed(2)}" y2="${(py(j) - Math.abs(off) * Math.sign(off)).toFixed(2)}" stroke="#2458c6" stroke-width="${w * 2}" stroke-linecap="round"/>`);
+      vmin = o.vmin ?? 0;
+      ramp = k === 1 ? lightSequential : greyRgb;
+      label = o.label ?? (k === 1 ? '|v|' : '‖T‖');
+    }
+  }
+  check(vmax > vmin, fnName, 'vmin, vmax', 'vmin < vmax', [vmin, vmax]);
+
+  const every = Math.max(1, Math.ceil(Math.max(nx, ny) / maxArrows));
+  const reach = (0.9 * every * cell) / vmax; // SVG units per data unit: a value of vmax spans 0.9·every cells
+  const w = nx * cell, h = ny * cell;
+  const left = axes ? AXES_LEFT + 6 : 6;
+  const gapX = axes ? 22 : 8;
+  const titleH = o.title ? 20 : 6;
+  const sliceH = D === 3 ? 14 : 0;
+  const top = titleH + sliceH;
+  const parts: string[] = [];
+  if (o.title) parts.push(`<text class="title" x="${left}" y="15" font-size="12" font-weight="bold" ${FONT}>${esc(o.title)}</text>`);
+  const markW = Math.max(1, (every * cell) / 16);
+  slices.forEach((z, si) => {
+    const x0 = left + si * (w + gapX);
+    const px = (i: number) => x0 + (i + 0.5) * cell;
+    const py = (j: number) => top + h - (j + 0.5) * cell;
+    if (D === 3) parts.push(`<text class="slice-label" x="${n2(x0 + w / 2)}" y="${titleH + 10}" text-anchor="middle" font-size="10" ${FONT}>z = ${z}${z === Math.floor(nz / 2) ? ' (middle)' : ''} of ${nz}</text>`);
+    const bg = new Float64Array(nx * ny);
+    for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) bg[i * ny + j] = k === 0 ? at(i, j, z, 0) : D === 3 && k === 1 ? at(i, j, z, 2) : norms[(i * ny + j) * nz + z]!;
+    const marks: string[] = [];
+    for (let i = Math.floor(every / 2); i < nx && k > 0; i += every) for (let j = Math.floor(every / 2); j < ny; j += every) {
+      if (k === 1) {
+        marks.push(arrowSvg(px(i) - (at(i, j, z, 0) * reach) / 2, py(j) + (at(i, j, z, 1) * reach) / 2, at(i, j, z, 0) * reach, -at(i, j, z, 1) * reach, ARROW_COLOR, markW, 0.45 * every * cell));
+      } else {
+        const [a, b1, b2, c] = [at(i, j, z, 0), at(i, j, z, 1), at(i, j, z, D), at(i, j, z, D + 1)];
+        marks.push(tensorGlyph(px(i), py(j), a, (b1 + b2) / 2, c, (b1 - b2) / 2, reach, markW));
       }
     }
+    parts.push(`<g class="slice" data-z="${z}">${heatImage(bg, nx, ny, vmin, vmax, ramp, x0, top, w, h)}<g class="${k === 1 ? 'arrows' : 'glyphs'}">${marks.join('')}</g>` +
+      `${axes ? imageAxes(x0, top, nx, ny, cell, { yLabel: si === 0 }) : `<rect class="frame" x="${n2(x0)}" y="${top}" width="${n2(w)}" height="${n2(h)}" fill="none" stroke="#333" stroke-width="0.8"/>`}</g>`);
+  });
+  const plotsW = left + slices.length * w + (slices.length - 1) * gapX;
+  let bottom = top + h + (axes ? AXES_BOTTOM : 6);
+  const barX = plotsW + 10;
+  if (o.colorbar !== false) parts.push(colorBar(barX, top, h, vmin, vmax, ramp, label));
+  // Scale keys and notes under the plot.
+  const notes: string[] = [];
+  if (k === 1) {
+    const kv = keyValue(vmax);
+    const len = kv * reach;
+    const y = bottom + 10;
+    notes.push(`<g class="arrow-key" data-value="${kv}" data-length="${n2(len)}">${arrowSvg(left, y, len, 0, ARROW_COLOR, markW, 0.45 * every * cell)}` +
+      `<text x="${n2(left + len + 6)}" y="${n2(y + 4)}" font-size="10" ${FONT}>= ${esc(tickText(kv))}${D === 3 ? ' (in-plane v_x, v_y)' : ''}</text></g>`);
+    bottom += 18;
   }
-  parts.push(`<rect x="6" y="${top}" width="${nx * cell}" height="${ny * cell}" fill="none" stroke="#444" stroke-width="0.8"/>`);
-  if (barW) {
-    const bx = nx * cell + 18, bh = ny * cell, steps = 40;
-    for (let s = 0; s < steps; s++) {
-      const t = 1 - (s + 0.5) / steps;
-      parts.push(`<rect x="${bx}" y="${(top + (s * bh) / steps).toFixed(2)}" width="10" height="${(bh / steps + 0.5).toFixed(2)}" fill="${k === 0 ? ramp(t) : ramp(0.6 * t)}"/>`);
-    }
-    parts.push(`<rect x="${bx}" y="${top}" width="10" height="${bh}" fill="none" stroke="#444" stroke-width="0.6"/>`);
-    parts.push(`<text x="${bx + 13}" y="${top + 8}" font-size="9" font-family="sans-serif">${esc(fmt(vmax))}</text>`);
-    parts.push(`<text x="${bx + 13}" y="${top + bh}" font-size="9" font-family="sans-serif">${esc(fmt(vmin))}</text>`);
-    if (k > 0) parts.push(`<text x="${bx + 13}" y="${top + bh / 2}" font-size="8" font-family="sans-serif">norm</text>`);
+  if (k === 2) {
+    const kv = keyValue(vmax);
+    const len = kv * reach;
+    const y = bottom + 10;
+    const lines = [
+      'glyph: symmetric part as bars along its principal axes,',
+      'length ∝ |λ|, red λ > 0, blue λ < 0; antisymmetric part',
+      'a = (T_xy − T_yx)/2 as a circle, radius ∝ |a|, solid a > 0,',
+      `dashed a < 0${D === 3 ? '; in-plane block (T_xx, T_xy, T_yx, T_yy)' : ''}`,
+    ];
+    notes.push(`<g class="legend glyph-legend"><g class="glyph-key" data-value="${kv}" data-length="${n2(len)}">` +
+      `<line x1="${n2(left)}" y1="${n2(y)}" x2="${n2(left + len)}" y2="${n2(y)}" stroke="${POS_COLOR}" stroke-width="${n2(1.5 * markW)}" stroke-linecap="butt"/>` +
+      `<text x="${n2(left + len + 6)}" y="${n2(y + 4)}" font-size="10" ${FONT}>= |λ| ${esc(tickText(kv))}</text></g>` +
+      lines.map((l, i) => `<text x="${left}" y="${n2(y + 16 + 11 * i)}" font-size="9" fill="#333" ${FONT}>${esc(l)}</text>`).join('') + '</g>');
+    bottom += 18 + 11 * lines.length;
   }
-  if (o.title) parts.push(`<text x="6" y="15" font-size="12" font-family="sans-serif">${esc(o.title)}</text>`);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>`;
+  if (k > 0 && every > 1) {
+    notes.push(`<text class="subsample-note" x="${left}" y="${n2(bottom + 10)}" font-size="9" fill="#333" ${FONT}>${k === 1 ? 'arrows' : 'glyphs'} at every ${every}${ordinal(every)} pixel per side</text>`);
+    bottom += 14;
+  }
+  parts.push(...notes);
+  const width = Math.max(barX + (o.colorbar !== false ? COLORBAR_WIDTH : 0), k === 2 ? left + 270 : 0, left + (o.title?.length ?? 0) * 6.8) + 4;
+  const desc = `<desc>${esc(`${['scalar', 'vector', '2-tensor'][k]} field on a ${spatial.join('×')} grid; x = axis 0 to the right, y = axis 1 upwards, pixel (0, 0) bottom-left`)}</desc>`;
+  return svgDoc(width, bottom + 4, desc + parts.join(''), ` data-k="${k}" data-d="${D}" data-vmin="${vmin}" data-vmax="${vmax}" data-every="${every}"`);
 }
 
-/** Lays out several SVG documents side by side in rows of `columns`. */
-export function plotGrid(svgs: readonly string[], columns = svgs.length): string {
+const ordinal = (n: number) => (n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th');
+
+/** The 2-tensor glyph at (cx, cy): principal-axis bars of the symmetric part [[a, b], [b, c]] and a circle for the antisymmetric part s. */
+function tensorGlyph(cx: number, cy: number, a: number, b: number, c: number, s: number, reach: number, width: number): string {
+  const [l1, l2, angle] = sym2(a, b, c);
+  const out: string[] = [];
+  for (const [lam, th] of [[l1, angle], [l2, angle + Math.PI / 2]] as const) {
+    const half = (Math.abs(lam) * reach) / 2;
+    if (half < 0.05) continue;
+    const [dx, dy] = [Math.cos(th) * half, -Math.sin(th) * half]; // SVG y points down
+    out.push(`<line x1="${n2(cx - dx)}" y1="${n2(cy - dy)}" x2="${n2(cx + dx)}" y2="${n2(cy + dy)}" stroke="${lam >= 0 ? POS_COLOR : NEG_COLOR}" stroke-width="${n2(1.5 * width)}"/>`);
+  }
+  const r = (Math.abs(s) * reach) / 2;
+  if (r >= 0.3) out.push(`<circle cx="${n2(cx)}" cy="${n2(cy)}" r="${n2(r)}" fill="none" stroke="#333" stroke-width="${n2(width)}"${s < 0 ? ` stroke-dasharray="${n2(2 * width)} ${n2(1.5 * width)}"` : ''}/>`);
+  return out.join('');
+}
+
+export interface GridOptions {
+  /** A title above the grid (e.g. the task and metric). */
+  readonly title?: string;
+  /** Labels of the rows, drawn at their left (e.g. "sample 0"). */
+  readonly rowLabels?: readonly string[];
+}
+
+/**
+ * Lays out several SVG documents in rows of `columns` (each column as wide as its widest picture),
+ * as nested <svg> elements, so each keeps its own viewBox. The result has a viewBox too.
+ */
+export function plotGrid(svgs: readonly string[], columns = svgs.length, o: GridOptions = {}): string {
+  check(Array.isArray(svgs) && svgs.length > 0 && svgs.every((s) => typeof s === 'string' && s.startsWith('<svg')), 'plotGrid', 'svgs', 'a non-empty array of SVG documents', svgs);
+  check(Number.isInteger(columns) && columns >= 1, 'plotGrid', 'columns', 'an integer >= 1', columns);
   const sizes = svgs.map((s) => {
-    const m = /width="(\d+(?:\.\d+)?)" height="(\d+(?:\.\d+)?)"/.exec(s);
-    return m ? [Number(m[1]), Number(m[2])] as const : ([0, 0] as const);
+    const head = /^<svg[^>]*>/.exec(s)![0];
+    const width = /\swidth="(\d+(?:\.\d+)?)"/.exec(head), height = /\sheight="(\d+(?:\.\d+)?)"/.exec(head);
+    return [width ? Number(width[1]) : 0, height ? Number(height[1]) : 0] as const;
   });
-  const colW = Math.max(...sizes.map((s) => s[0]));
-  const rowH = Math.max(...sizes.map((s) => s[1]));
-  const rows = Math.ceil(svgs.length / columns);
-  const body = svgs.map((s, i) => `<g transform="translate(${(i % columns) * colW},${Math.floor(i / columns) * rowH})">${s.replace(/^<svg[^>]*>/, '').replace(/<\/svg>$/, '')}</g>`).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${colW * Math.min(columns, svgs.length)}" height="${rowH * rows}">${body}</svg>`;
+  const cols = Math.min(columns, svgs.length);
+  const rows = Math.ceil(svgs.length / cols);
+  const colW = Array.from({ length: cols }, (_, c) => Math.max(...sizes.filter((_, i) => i % cols === c).map((s) => s[0])));
+  const rowH = Array.from({ length: rows }, (_, r) => Math.max(...sizes.slice(r * cols, (r + 1) * cols).map((s) => s[1])));
+  const left = o.rowLabels?.length ? 22 : 0;
+  const top = o.title ? 26 : 0;
+  const xAt = (c: number) => left + colW.slice(0, c).reduce((a, b) => a + b, 0);
+  const yAt = (r: number) => top + rowH.slice(0, r).reduce((a, b) => a + b, 0);
+  const parts: string[] = [];
+  if (o.title) parts.push(`<text class="title" x="8" y="18" font-size="14" font-weight="bold" ${FONT}>${esc(o.title)}</text>`);
+  o.rowLabels?.slice(0, rows).forEach((l, r) => parts.push(`<text class="row-label" transform="translate(14,${n2(yAt(r) + rowH[r]! / 2)}) rotate(-90)" text-anchor="middle" font-size="11" ${FONT}>${esc(l)}</text>`));
+  svgs.forEach((s, i) => parts.push(s.replace(/^<svg /, `<svg x="${n2(xAt(i % cols))}" y="${n2(yAt(Math.floor(i / cols)))}" `)));
+  return svgDoc(xAt(cols), yAt(rows), parts.join(''));
 }
