@@ -47,7 +47,10 @@ function backendOf(op: string, inputs: readonly Tensor[]): Backend {
   const backend = inputs[0]?.backend ?? getBackend();
   for (const t of inputs) {
     if (t.backend !== backend) {
-      throw new Error(`${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with toBackend()`);
+      const which = backend.name === t.backend.name
+        ? `two different ${backend.name} backends: one was replaced by init() and no longer runs`
+        : `different backends (${backend.name} and ${t.backend.name})`;
+      throw new Error(`${op}: inputs live on ${which}; copy one with \`await toBackend(tensor, "${backend.name}")\``);
     }
   }
   return backend;

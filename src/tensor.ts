@@ -9,13 +9,16 @@ import { argError, show } from './core/errors.js';
 import { record } from './engine.js';
 
 interface Storage {
-  readonly backend: Backend;
-  readonly data: unknown;
+  /** Mutable only so that `moveStorages` can move live data to a backend that replaces this one. */
+  backend: Backend;
+  data: unknown;
   readonly size: number;
   refs: number;
 }
 
 const live = { tensors: 0, bytes: 0 };
+/** Every storage with live handles (for moving them when a backend is replaced by a re-init). */
+const storages = new Set<Storage>();
 const scopes: Set<Tensor>[] = [];
 
 export class Tensor {
@@ -88,6 +91,7 @@ export class Tensor {
     live.tensors--;
     if (--s.refs === 0) {
       live.bytes -= 4 * s.size;
+      storages.delete(s);
       s.backend.free(s.data);
     }
   }
@@ -108,6 +112,7 @@ export const hold = (t: Tensor): Tensor => t.hold();
 export function allocTensor(shape: Shape, backend: Backend): Tensor {
   const size = sizeOf(shape);
   const storage: Storage = { backend, data: backend.alloc(size), size, refs: 0 };
+  storages.add(storage);
   live.bytes += 4 * size;
   return new Tensor(shape, storage);
 }
@@ -132,6 +137,27 @@ export function zeros(shape: Shape, backend?: Backend): Tensor {
 
 export function scalar(value: number, backend?: Backend): Tensor {
   return tensor([value], [], backend);
+}
+
+/**
+ * @internal Moves the data of every live tensor stored by `from` to `to` (a CPU backend that
+ * replaces `from`, as `init` does when the wasm backend restarts with other threads): the tensors
+ * keep their identity and handles, only their storage changes. Returns how many storages moved.
+ */
+export function moveStorages(from: Backend, to: Backend): number {
+  if (!from.readSync) throw new Error(`moveStorages: the ${from.name} backend cannot be read synchronously`);
+  let moved = 0;
+  for (const s of storages) {
+    if (s.backend !== from) continue;
+    const values = from.readSync(s.data, s.size);
+    const data = to.alloc(s.size);
+    to.write(data, values);
+    from.free(s.data);
+    s.backend = to;
+    s.data = data;
+    moved++;
+  }
+  return moved;
 }
 
 /** Live tensor handles and bytes of live storage, over all backends. */

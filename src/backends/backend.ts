@@ -30,6 +30,30 @@ export interface Backend<S = any> {
 const registered = new Map<BackendName, Backend>();
 let current: Backend | undefined;
 
+/**
+ * What `init` (and the implicit choice of `ref`) decided that a user may not expect: fallbacks and
+ * downgrades, one line each, in order (`geoconv info` prints them).
+ */
+export const notices: string[] = [];
+const warned = new Set<string>();
+
+/**
+ * Records a notice; with `warn`, also prints it once per process with console.warn (a downgrade
+ * that costs speed: threads, relaxed SIMD, a software GPU, the reference backend).
+ */
+export function notify(message: string, warn = false): void {
+  if (!notices.includes(message)) notices.push(message);
+  if (warn && !warned.has(message)) {
+    warned.add(message);
+    console.warn(`geoconv: ${message}`);
+  }
+}
+
+/** The notice (and one-time warning) for ops that run before any backend was chosen. */
+export const IMPLICIT_REF_NOTICE = 'no backend was chosen (await init() was not called), so ops run on the float64 reference ' +
+  'backend "ref": correct, but 10-50x slower than wasm. Call `await init()` before making tensors; `setBackend("ref")` or ' +
+  '`await init({ backend: "ref" })` chooses ref on purpose and silences this.';
+
 export function registerBackend(backend: Backend): void {
   registered.set(backend.name, backend);
 }
@@ -49,8 +73,18 @@ export function getBackend(name?: BackendName): Backend {
     if (!b) throw new Error(`getBackend: backend ${JSON.stringify(name)} is not initialised`);
     return b;
   }
-  // ref is always there: it is the current backend until init() selects another.
-  return (current ??= registerRef());
+  // ref is always there: it is the current backend until init() selects another. Falling back to
+  // it silently made a forgotten `await init()` cost 10-50x, so the first such use warns (once).
+  if (!current) {
+    current = registerRef();
+    notify(IMPLICIT_REF_NOTICE, true);
+  }
+  return current;
+}
+
+/** Whether a backend was chosen (by init or setBackend) or ops already fell back to ref. */
+export function backendChosen(): boolean {
+  return current !== undefined;
 }
 
 export function hasBackend(name: BackendName): boolean {

@@ -208,8 +208,8 @@ async function getGpu(opts: DeviceOptions): Promise<{ gpu: GPU; source: string; 
   return { gpu, source: `webgpu package (Dawn, backend=${backend ?? 'default'})`, preferCompat: gl, hint };
 }
 
-/** Requests an adapter and a device with the limits our kernels need. */
-export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
+/** Requests an adapter: core first, then compatibility (OpenGL(ES) Dawn: compatibility only). */
+async function requestAdapter(opts: DeviceOptions): Promise<{ adapter: GPUAdapter; got: FeatureLevel; source: string }> {
   const { gpu, source, preferCompat, hint } = await getGpu(opts);
   const levels: FeatureLevel[] = preferCompat ? ['compatibility'] : ['core', 'compatibility'];
   let adapter: GPUAdapter | null = null;
@@ -222,6 +222,35 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
   if (!adapter) {
     throw new Error(`webgpu: requestAdapter() returned null for feature level ${levels.join(' and ')} (${source})${hint}`);
   }
+  return { adapter, got, source };
+}
+
+/** What an adapter is, learnt without creating a device or compiling anything. */
+export interface AdapterProbe {
+  readonly software: boolean;
+  /** vendor, architecture, device, description (joined; empty parts left out). */
+  readonly name: string;
+  readonly featureLevel: FeatureLevel;
+  readonly source: string;
+}
+
+/**
+ * Asks for an adapter and reads its info (isFallbackAdapter, vendor/architecture/device names)
+ * WITHOUT requesting a device: `init({ backend: 'auto' })` rejects a software adapter here, before
+ * any pipeline is compiled (compiling every shader on SwiftShader takes seconds), so a rejected
+ * adapter leaves no device behind. Throws why there is no adapter.
+ */
+export async function probeAdapter(opts: DeviceOptions = {}): Promise<AdapterProbe> {
+  const { adapter, got, source } = await requestAdapter(opts);
+  const i = adapter.info;
+  const software = isSoftwareAdapter(i as Parameters<typeof isSoftwareAdapter>[0], (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  const name = [i?.vendor, i?.architecture, i?.device, i?.description].filter(Boolean).join(' ') || 'unknown adapter';
+  return { software, name, featureLevel: got, source };
+}
+
+/** Requests an adapter and a device with the limits our kernels need. */
+export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
+  const { adapter, got, source } = await requestAdapter(opts);
   const requiredLimits: Record<string, number> = {};
   for (const name of opts.defaultLimits ? [] : REQUESTED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
