@@ -53,7 +53,8 @@ export interface ExportOnnxOptions {
   /**
    * How torus padding is written: 'wrap' — one Pad(mode="wrap") per convolution (opset >= 19), or
    * 'slice-concat' — Slice + Concat, for runtimes without wrap padding. Default 'wrap' (and
-   * 'slice-concat' when opset is 18).
+   * 'slice-concat' when opset is 18). Tried: onnxruntime-node 1.16.3, 1.18.0 and 1.30.0 run wrap on
+   * 4-D and 5-D (D = 3) inputs; 1.15.1 has no opset 19 kernels, so it needs opset 18 (Slice + Concat).
    */
   readonly periodicPadding?: 'wrap' | 'slice-concat';
   /** Batch-norm running statistics (State) of `model`; default: the modules' initial ones. */

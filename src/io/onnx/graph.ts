@@ -64,6 +64,8 @@ export class GraphBuilder {
   readonly initializers: TensorObj[] = [];
   /** Operator types used, with counts (reported in the metadata and by tests). */
   readonly opCounts = new Map<string, number>();
+  /** Prefix of node names: the layer being lowered (e.g. "UNet.embedding.0/ConvContract"). */
+  scope = '';
   #counter = 0;
   readonly #int64Cache = new Map<string, string>();
 
@@ -75,7 +77,7 @@ export class GraphBuilder {
   node(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttrValue>> = {}, output?: string): string {
     const out = output ?? this.fresh(opType.toLowerCase());
     this.nodes.push({
-      input: [...inputs], output: [out], name: this.fresh(`n_${opType}`), opType,
+      input: [...inputs], output: [out], name: this.fresh(this.scope ? `${this.scope}/${opType}` : opType), opType,
       attribute: Object.entries(attrs).map(([k, v]) => attr(k, v)),
     });
     this.opCounts.set(opType, (this.opCounts.get(opType) ?? 0) + 1);

@@ -98,14 +98,23 @@ export function permuteData(data: ArrayLike<number>, shape: Shape, perm: readonl
 export class Lowering {
   readonly g = new GraphBuilder();
   readonly syms = new Map<unknown, Sym>();
-  /** The layer being traced (a path such as "UNet/down.0/ConvContract"), for node names and errors. */
-  where = '';
+  #where = '';
   readonly #consts = new Map<unknown, Map<string, string>>();
   readonly #views = new Map<string, string>();
   readonly #o: LowerOptions;
 
   constructor(o: LowerOptions) {
     this.#o = o;
+  }
+
+  /** The layer being traced (a path such as "UNet/UNet.down.0/ConvBlock"), for node names and errors. */
+  get where(): string {
+    return this.#where;
+  }
+
+  set where(path: string) {
+    this.#where = path;
+    this.g.scope = path;
   }
 
   isSym(storage: unknown): boolean {
