@@ -108,7 +108,7 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
   log(`task ${o.task}: ${data.train.x.batch}/${data.val.x.batch}/${data.test.x.batch} train/val/test images of ${data.train.x.spatial.join('×')}, ` +
     `input ${sigText(data.train.x)} → target ${sigText(data.train.y)}; backend ${getBackend().name}`);
   const results: ModelResult[] = [];
-  const predictions: { name: string; y: Float32Array }[] = [];
+  const predictions: Prediction[] = [];
   const variants = o.baseline === false ? [true] : [true, false];
   for (const [i, equivariant] of variants.entries()) {
     const name = `${equivariant ? 'equivariant' : 'baseline'}-${o.model}`;
@@ -128,11 +128,11 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
     const [trainLoss, valLoss, testLoss] = [await errorOn(data.train), await errorOn(data.val), await errorOn(data.test)];
     const checkpoint = `${name}.safetensors`;
     await saveCheckpoint(join(outDir, checkpoint), model, result.params);
-    const first = data.test.x.getOne(0);
-    const pred = tidy(() => model.apply(result.params, first).centerCrop(data.crop ?? 0));
-    predictions.push({ name, y: await pred.data.data() });
+    const shown = data.test.x.getSubset(pictureSamples(data));
+    const pred = tidy(() => model.apply(result.params, shown).centerCrop(data.crop ?? 0));
+    predictions.push({ name, testLoss, y: await pred.data.data() });
     pred.dispose();
-    first.dispose();
+    shown.dispose();
     results.push({ name, equivariant, parameters: model.parameterCount(), ginjaxParameters: ginjaxParameterCount(model), trainLoss, valLoss, testLoss, seconds, checkpoint });
     disposeTree(result.params);
     disposeTree(result.optState);
@@ -179,37 +179,108 @@ function table(rows: readonly ModelResult[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-/** One SVG per test picture: input block(s), target, each model's prediction (first test image). */
-async function writePictures(data: TaskData, predictions: { name: string; y: Float32Array }[], outDir: string,
-  writeFile: (p: string, s: string) => Promise<void>, join: (...p: string[]) => string): Promise<string[]> {
-  const x = data.test.x.getOne(0);
-  const y = data.test.y.getOne(0);
-  const [xv, yv] = await Promise.all([x.data.data(), y.data.data()]);
-  const panels = (values: Float32Array, image: MultiImage, title: string, vmax?: number) => {
-    const spatial = image.spatial;
-    const P = spatial.reduce((a, b) => a * b, 1);
-    let offset = 0;
-    return image.signature.flatMap((e) => {
-      const T = image.D ** e.k;
-      const out: string[] = [];
-      for (let c = 0; c < e.channels; c++) {
-        const channel = new Float32Array(P * T);
-        for (let p = 0; p < P; p++) for (let t = 0; t < T; t++) channel[p * T + t] = values[p * image.width + offset + c * T + t]!;
-        if (e.k <= 2 && image.D === 2) out.push(plotImage(channel, spatial, e.k, { title: `${title}${e.channels > 1 ? ` [${c}]` : ''}`, vmin: e.k === 0 || vmax === undefined ? undefined : 0, vmax: e.k === 0 ? undefined : vmax }));
-      }
-      offset += e.channels * T;
-      return out;
-    });
-  };
-  const maxNorm = (values: Float32Array) => Math.max(...Array.from({ length: values.length / 2 }, (_, i) => Math.hypot(values[2 * i]!, values[2 * i + 1]!)));
-  const vmax = y.signature.every((e) => e.k === 1) ? maxNorm(yv) : undefined;
-  const svgs = [...panels(xv, x, 'input'), ...panels(yv, y, 'target', vmax), ...predictions.flatMap((p) => panels(p.y, y, p.name, vmax))];
-  const files: string[] = [];
-  if (svgs.length) {
-    await writeFile(join(outDir, 'predictions.svg'), plotGrid(svgs, Math.min(4, svgs.length)));
-    files.push('predictions.svg');
+/** Test samples shown in predictions.svg. */
+const PICTURE_SAMPLES = 3;
+const pictureSamples = (data: TaskData) => Array.from({ length: Math.min(PICTURE_SAMPLES, data.test.x.batch) }, (_, i) => i);
+
+/** A model's outputs on the shown test samples (packed like the targets) and its test SMSE. */
+interface Prediction {
+  readonly name: string;
+  readonly testLoss: number;
+  readonly y: Float32Array;
+}
+
+/** One channel of a MultiImage's packed data: which key, channel and packed column offset. */
+interface Field {
+  readonly k: number;
+  readonly channels: number;
+  readonly c: number;
+  readonly offset: number;
+}
+
+function fieldsOf(image: MultiImage): Field[] {
+  const out: Field[] = [];
+  let offset = 0;
+  for (const e of image.signature) {
+    const T = image.D ** e.k;
+    for (let c = 0; c < e.channels; c++) if (e.k <= 2) out.push({ k: e.k, channels: e.channels, c, offset: offset + c * T });
+    offset += e.channels * T;
   }
-  x.dispose();
-  y.dispose();
-  return files;
+  return out;
+}
+
+/** Sample s's channel f out of packed values [samples, ...spatial, width], as [...spatial, (D,)*k]. */
+function channelOf(values: Float32Array, image: MultiImage, f: Field, s: number): Float32Array {
+  const P = image.spatial.reduce((a, b) => a * b, 1);
+  const T = image.D ** f.k;
+  const out = new Float32Array(P * T);
+  for (let p = 0; p < P; p++) for (let t = 0; t < T; t++) out[p * T + t] = values[(s * P + p) * image.width + f.offset + t]!;
+  return out;
+}
+
+/** Colour/arrow scale shared by several panels: [vmin, vmax] (scalars: ±max|v|, or [0, max] when all are ≥ 0; tensors: [0, max norm]). */
+function sharedScale(panels: readonly Float32Array[], k: number, D: number): [number, number] {
+  const T = D ** k;
+  let min = Infinity, max = 0;
+  for (const a of panels) for (let p = 0; p < a.length; p += T) {
+    let s = 0;
+    for (let t = 0; t < T; t++) s += a[p + t]! ** 2;
+    max = Math.max(max, Math.sqrt(s));
+    if (k === 0) min = Math.min(min, a[p]!);
+  }
+  max ||= 1;
+  return k === 0 && min < 0 ? [-max, max] : [0, max];
+}
+
+/**
+ * predictions.svg: one row per shown test sample with its input, the target, each model's prediction
+ * (its test SMSE in the title) and each model's difference prediction − target. Targets and all
+ * predictions of a field share one scale (colours and arrow lengths) over every sample, the
+ * differences share another, the inputs a third; non-negative inputs (the gravity task's masses)
+ * get a sequential map.
+ */
+async function writePictures(data: TaskData, predictions: readonly Prediction[], outDir: string,
+  writeFile: (p: string, s: string) => Promise<void>, join: (...p: string[]) => string): Promise<string[]> {
+  const samples = pictureSamples(data);
+  const x = data.test.x.getSubset(samples);
+  const y = data.test.y.getSubset(samples);
+  try {
+    const [xv, yv] = await Promise.all([x.data.data(), y.data.data()]);
+    const D = x.D;
+    if (D !== 2 && D !== 3) return [];
+    const inputs = fieldsOf(x).map((f) => {
+      const panels = samples.map((s) => channelOf(xv, x, f, s));
+      return { f, panels, scale: sharedScale(panels, f.k, D) };
+    });
+    const outputs = fieldsOf(y).map((f) => {
+      const target = samples.map((s) => channelOf(yv, y, f, s));
+      const preds = predictions.map((p) => samples.map((s) => channelOf(p.y, y, f, s)));
+      const diffs = preds.map((ps) => ps.map((a, s) => a.map((v, i) => v - target[s]![i]!)));
+      return { f, target, preds, diffs, scale: sharedScale([...target, ...preds.flat()], f.k, D), dscale: sharedScale(diffs.flat(), f.k, D) };
+    });
+    const suffix = (f: Field) => (f.channels > 1 ? ` [${f.c}]` : '');
+    const inputLabel = data.name === 'gravity' ? 'mass' : undefined;
+    const svgs: string[] = [];
+    let columns = 0;
+    samples.forEach((s) => {
+      const row: string[] = [];
+      for (const { f, panels, scale } of inputs) row.push(plotImage(panels[s]!, x.spatial, f.k, { title: `input${suffix(f)}`, vmin: scale[0], vmax: scale[1], label: f.k === 0 ? inputLabel : undefined }));
+      for (const { f, target, preds, diffs, scale, dscale } of outputs) {
+        row.push(plotImage(target[s]!, y.spatial, f.k, { title: `target${suffix(f)}`, vmin: scale[0], vmax: scale[1] }));
+        predictions.forEach((p, m) => row.push(plotImage(preds[m]![s]!, y.spatial, f.k, { title: `${p.name}${suffix(f)} · test SMSE ${p.testLoss.toExponential(2)}`, vmin: scale[0], vmax: scale[1] })));
+        predictions.forEach((p, m) => row.push(plotImage(diffs[m]![s]!, y.spatial, f.k, {
+          title: `${p.name}${suffix(f)} − target`, vmin: dscale[0], vmax: dscale[1], map: 'diverging', label: f.k === 0 ? 'prediction − target' : '|prediction − target|',
+        })));
+      }
+      columns = row.length;
+      svgs.push(...row);
+    });
+    if (!svgs.length) return [];
+    const title = `${data.name} task, test samples ${samples.map((s) => s).join(', ')}: input, target, predictions, prediction − target (x = axis 0 to the right, y = axis 1 upwards)`;
+    await writeFile(join(outDir, 'predictions.svg'), plotGrid(svgs, columns, { title, rowLabels: samples.map((s) => `test sample ${s}`) }));
+    return ['predictions.svg'];
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
 }

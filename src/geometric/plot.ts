@@ -215,7 +215,7 @@ function tensorGlyph(cx: number, cy: number, a: number, b: number, c: number, s:
     out.push(`<line x1="${n2(cx - dx)}" y1="${n2(cy - dy)}" x2="${n2(cx + dx)}" y2="${n2(cy + dy)}" stroke="${lam >= 0 ? POS_COLOR : NEG_COLOR}" stroke-width="${n2(1.5 * width)}"/>`);
   }
   const r = (Math.abs(s) * reach) / 2;
-  if (r >= 0.3) out.push(`<circle cx="${n2(cx)}" cy="${n2(cy)}" r="${n2(r)}" fill="none" stroke="#333" stroke-width="${n2(width)}"${s < 0 ? ` stroke-dasharray="${n2(2 * width)} ${n2(1.5 * width)}"` : ''}/>`);
+  if (r >= 2 * width) out.push(`<circle cx="${n2(cx)}" cy="${n2(cy)}" r="${n2(r)}" fill="none" stroke="#333" stroke-width="${n2(width)}"${s < 0 ? ` stroke-dasharray="${n2(2 * width)} ${n2(1.5 * width)}"` : ''}/>`);
   return out.join('');
 }
 

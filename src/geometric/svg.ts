@@ -221,7 +221,7 @@ export function arrowSvg(x: number, y: number, dx: number, dy: number, color: st
 export function imageAxes(x: number, y: number, nx: number, ny: number, cell: number, o: { readonly yLabel?: boolean } = {}): string {
   const w = nx * cell, h = ny * cell;
   const parts: string[] = [`<rect class="frame" x="${n2(x)}" y="${n2(y)}" width="${n2(w)}" height="${n2(h)}" fill="none" stroke="#333" stroke-width="0.8"/>`];
-  const stepOf = (n: number) => Math.max(1, niceStep(Math.max(1, n - 1), Math.max(1, Math.min(5, Math.floor((n * cell) / 28)))));
+  const stepOf = (n: number) => Math.max(1, niceStep(Math.max(1, n - 1), Math.max(1, Math.min(5, Math.floor((n * cell) / 20)))));
   const xs: string[] = [];
   const sx = stepOf(nx);
   for (let i = 0; i < nx; i += sx) {
