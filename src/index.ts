@@ -27,6 +27,7 @@ export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ginjaxP
 export { gradientTask, scalarTask, gravityTask, disposeTask, TASKS, type TaskData, type TaskName, type TaskOptions, type GradientTaskOptions, type Split } from './tasks/tasks.js';
 export { plotImage, plotGrid, type PlotOptions } from './geometric/plot.js';
 export * from './train/index.js';
+export { serveWorker, WorkerClient, trainingHandlers, toWire, fromWire, type WireImage, type OptimizerSpec, type TrainRequest, type TrainReply, type TrainProgress, type HandlerContext, type Handler, type Handlers, type Endpoint, type CallOptions as WorkerCallOptions } from './train/worker.js';
 export { rolloutLoss, type RolloutOptions, type RolloutResult } from './eval/rollout.js';
 export { powerSpectrum, tensorPowerSpectrum, fieldSpectra, spectralError, fieldSpectralErrors, type PowerSpectrum, type FieldSpectrum, type FieldSpectraOptions, type FieldSpectralError, type SpectralErrors } from './eval/spectrum.js';
 export { benchmark, formatTable, type Metrics, type BenchmarkModel, type BenchmarkOptions, type BenchmarkProgress, type BenchmarkTable, type RunContext, type Summary, type TableFormat, type FormatOptions } from './eval/benchmark.js';
