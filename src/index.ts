@@ -25,7 +25,7 @@ export { ConvContract, type ConvContractOptions, type BiasMode } from './nn/conv
 export * from './nn/layers/index.js';
 export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ginjaxParameterCount, signatureUnion, type GroupAverageOptions, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';
 export { gradientTask, scalarTask, gravityTask, disposeTask, TASKS, type TaskData, type TaskName, type TaskOptions, type GradientTaskOptions, type Split } from './tasks/tasks.js';
-export { plotImage, plotGrid, type PlotOptions } from './geometric/plot.js';
+export { plotImage, plotGrid, type PlotOptions, type GridOptions } from './geometric/plot.js';
 export * from './train/index.js';
 export { serveWorker, WorkerClient, trainingHandlers, toWire, fromWire, type WireImage, type OptimizerSpec, type TrainRequest, type TrainReply, type TrainProgress, type HandlerContext, type Handler, type Handlers, type Endpoint, type CallOptions as WorkerCallOptions } from './train/worker.js';
 export { rolloutLoss, type RolloutOptions, type RolloutResult } from './eval/rollout.js';
@@ -34,5 +34,7 @@ export { benchmark, formatTable, type Metrics, type BenchmarkModel, type Benchma
 export { rolloutPanels, linePlot, rolloutLossPlot, spectrumPlot, plotSpectra, pngDataUri, SERIES_COLORS, type RolloutPanelsOptions, type Series, type LinePlotOptions } from './eval/pictures.js';
 export { serialize, serializeSync, deserialize, parseHeader, SafetensorsError, saveCheckpoint, loadCheckpoint, checkpointFromBytes, type SerializeExtra, type Deserialized, type DeserializeOptions, type LoadOptions, type Loaded, type CheckpointSource } from './io/index.js';
 export { exportOnnx, OnnxExportError, type ExportOnnxOptions } from './io/onnx.js';
+export { loadGinjax, saveGinjax, serializeGinjax, ginjaxFromBytes, ginjaxLeaves, buildGinjaxModel, normalizeGinjaxConfig, GinjaxFileError, type GinjaxConfig, type GinjaxFilters, type GinjaxLeaf, type GinjaxSource } from './io/ginjax.js';
+export { parseNpyRecords, npyRecord, NpyError, type NpyRecord, type NpyDtype } from './io/npy.js';
 export { readDataset, readSimulation, readPdebenchCfd, readShallowWater, readNavierStokes, writeNavierStokesHdf5, validateSpec, unnormalize, navierStokesSpec, PDEBENCH_CFD_SPEC, openSimulationFile, detectFormat, Hdf5File, writeHdf5, SimulationFileError, type SimulationSpec, type FieldSpec, type NormalizeMode, type FieldStats, type NormStats, type ReadOptions as SimulationReadOptions, type ShallowWaterOptions, type SimulationData, type FieldPlacement, type DatasetFormat, type NavierStokesSim, type SimulationFile, type VariableInfo, type DatasetInfo, type Hdf5DatasetSpec, type AttrValue, type FileSource } from './data/index.js';
 export { simulateNavierStokes, navierStokesToMultiImage, NavierStokesSolver, type NavierStokesOptions, type NavierStokesSolverOptions, type NavierStokesResult, type ForcingSpec, type InitialSpectrum } from './sim/navier-stokes.js';
