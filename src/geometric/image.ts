@@ -11,6 +11,7 @@ import { step } from '../ops/unary.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
 import * as F from './functional.js';
 import type { GroupElement } from './group.js';
+import { plotImage, type PlotOptions } from './plot.js';
 
 /** ginjax's TINY: the tolerance of equality checks and of normalize. */
 export const TINY = 1e-5;
@@ -249,6 +250,15 @@ export class GeometricImage {
   /** The data, flat, row-major over [...spatial, (D,)*k]. */
   values(): Promise<Float32Array> {
     return this.data.data();
+  }
+
+  /**
+   * An SVG picture of the image (plotImage: heat map, arrows or tensor glyphs with axes and a colour
+   * bar; D = 3 as z slices). k ≤ 2.
+   * @example await writeFile('grad.svg', await image.plot({ title: '∇f' }))
+   */
+  async plot(options: PlotOptions = {}): Promise<string> {
+    return plotImage(await this.data.data(), this.spatial, this.k, options);
   }
 
   /** ginjax __eq__: same D, spatial shape, k, parity, torus flags, and allclose(rtol, atol). */

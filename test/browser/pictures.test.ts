@@ -86,7 +86,7 @@ function show(svg: string, name: string): SVGSVGElement {
 
 describe('pictures in Chromium', () => {
   beforeAll(async () => {
-    await page.viewport(1600, 1200); // room for every picture at its natural size
+    await page.viewport(2400, 1800); // room for every picture at its natural size
   });
 
   for (const c of cases) {
@@ -95,7 +95,7 @@ describe('pictures in Chromium', () => {
       const doc = parse(svg);
       const root = doc.documentElement;
       // axes: x and y tick labels are pixel indices starting at 0, labels state the orientation
-      const xTicks = [...doc.querySelectorAll('g.x-axis .tick-label')].map((t) => Number(t.textContent));
+      const xTicks = Array.from(doc.querySelectorAll('g.x-axis .tick-label')).map((t) => Number(t.textContent));
       expect(xTicks[0]).toBe(0);
       expect(xTicks.length).toBeGreaterThanOrEqual(3);
       expect(doc.querySelector('.x-label')!.textContent).toBe('x (axis 0) →');
@@ -111,7 +111,7 @@ describe('pictures in Chromium', () => {
       const el = show(svg, c.name);
       const [W, H] = [Number(root.getAttribute('width')), Number(root.getAttribute('height'))];
       // every text lies inside the picture (nothing clipped by the viewBox)
-      for (const t of el.querySelectorAll('text')) {
+      for (const t of Array.from(el.querySelectorAll('text'))) {
         const b = t.getBBox();
         const m = (t as SVGGraphicsElement).getCTM()!;
         const corners = [[b.x, b.y], [b.x + b.width, b.y + b.height]].map(([x, y]) => new DOMPoint(x, y).matrixTransform(m));
@@ -124,7 +124,7 @@ describe('pictures in Chromium', () => {
         }
       }
       // arrow shafts are at least 1 px wide at the natural size
-      for (const l of [...el.querySelectorAll('g.arrows line')].slice(0, 50)) expect(Number(l.getAttribute('stroke-width'))).toBeGreaterThanOrEqual(1);
+      for (const l of Array.from(el.querySelectorAll('g.arrows line')).slice(0, 50)) expect(Number(l.getAttribute('stroke-width'))).toBeGreaterThanOrEqual(1);
       expect(await inkShare(svg)).toBeGreaterThan(0.04);
       const file = await page.screenshot({ element: el, path: `__screenshots__/pictures/${c.name}.png` });
       expect(file).toMatch(/pictures/);

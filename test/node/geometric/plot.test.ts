@@ -11,7 +11,7 @@ import { plotGrid, plotImage } from '../../../src/geometric/plot.js';
 import { renderImage } from '../../../src/geometric/render.js';
 import { linearTicks, niceStep } from '../../../src/geometric/svg.js';
 import { invariantFilters } from '../../../src/geometric/filters.js';
-import { memory, setBackend } from '../../../src/index.js';
+import { GeometricImage, memory, setBackend } from '../../../src/index.js';
 import { runJob } from '../../../src/job.js';
 
 const attr = (tag: string, name: string) => {
@@ -198,6 +198,18 @@ describe('plotImage: 2-tensors and 3-D', () => {
     expect(() => plotImage(new Float32Array(32), [4, 4], 1, { vmax: 0 })).toThrow(/plotImage.*vmax.*positive/);
     expect(() => plotImage(new Float32Array(64), [4, 4, 4], 0, { slices: [4] })).toThrow(/plotImage.*slices/);
     expect(() => plotGrid([])).toThrow(/plotGrid.*svgs/);
+  });
+});
+
+describe('GeometricImage.plot', () => {
+  it('plots the image it holds (same picture as plotImage on its values), without leaking', async () => {
+    setBackend('ref');
+    const before = memory().tensors;
+    const data = Float32Array.from({ length: 5 * 4 * 2 }, (_, i) => Math.cos(i));
+    const image = GeometricImage.from(data, 0, 2, true, [5, 4, 2]);
+    expect(await image.plot({ title: 'v' })).toBe(plotImage(data, [5, 4], 1, { title: 'v' }));
+    image.dispose();
+    expect(memory().tensors).toBe(before);
   });
 });
 
