@@ -81,6 +81,95 @@ export function filterCount(D: number, M: number, k: number, parity: number, ope
 interface Row {
   cols: Int32Array;
   vals: Float64Array;
+  /** The sign of the row's zeros (+0 or −0 as ginjax's float arithmetic leaves them): ±1. */
+  zero: number;
+}
+
+/**
+ * numpy's generic quicksort (npysort `npy_quicksort`, which sorts the structured rows inside
+ * np.unique(axis=0)): median-of-3 partitions of every range of 17 or more elements, insertion sort
+ * below, heapsort past a depth of 2·⌊log2 n⌋. Not stable; replayed step by step because the order it
+ * leaves equal rows in is observable (the sign of zeros). Checked against numpy 2.4's sort of
+ * structured arrays on ties, and against every set of ginjax's filter goldens. In place.
+ */
+function numpyQuicksort<T>(a: T[], cmp: (x: T, y: T) => number): void {
+  const swap = (i: number, j: number) => {
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  };
+  const stack: number[] = [];
+  const depths: number[] = [];
+  let pl = 0;
+  let pr = a.length - 1;
+  let cdepth = a.length > 0 ? Math.floor(Math.log2(a.length)) * 2 : 0;
+  for (;;) {
+    if (cdepth < 0) heapsortRange(a, pl, pr - pl + 1, cmp);
+    else {
+      while (pr - pl >= 16) {
+        const pm = pl + ((pr - pl) >> 1);
+        if (cmp(a[pm]!, a[pl]!) < 0) swap(pm, pl);
+        if (cmp(a[pr]!, a[pm]!) < 0) swap(pr, pm);
+        if (cmp(a[pm]!, a[pl]!) < 0) swap(pm, pl);
+        const vp = a[pm]!;
+        let pi = pl;
+        let pj = pr - 1;
+        swap(pm, pj);
+        for (;;) {
+          do pi++; while (cmp(a[pi]!, vp) < 0);
+          do pj--; while (cmp(vp, a[pj]!) < 0);
+          if (pi >= pj) break;
+          swap(pi, pj);
+        }
+        swap(pi, pr - 1);
+        if (pi - pl < pr - pi) {
+          stack.push(pi + 1, pr);
+          pr = pi - 1;
+        } else {
+          stack.push(pl, pi - 1);
+          pl = pi + 1;
+        }
+        depths.push(--cdepth);
+      }
+      for (let pi = pl + 1; pi <= pr; pi++) {
+        const vp = a[pi]!;
+        let pj = pi;
+        while (pj > pl && cmp(vp, a[pj - 1]!) < 0) {
+          a[pj] = a[pj - 1]!;
+          pj--;
+        }
+        a[pj] = vp;
+      }
+    }
+    if (stack.length === 0) break;
+    pr = stack.pop()!;
+    pl = stack.pop()!;
+    cdepth = depths.pop()!;
+  }
+}
+
+/** numpy's generic heapsort (npy_heapsort) of a[start … start + num − 1]. */
+function heapsortRange<T>(a: T[], start: number, num: number, cmp: (x: T, y: T) => number): void {
+  const at = (i: number) => start + i - 1; // 1-based
+  const sift = (tmp: T, i0: number, n: number) => {
+    let i = i0;
+    for (let j = i << 1; j <= n;) {
+      if (j < n && cmp(a[at(j)]!, a[at(j + 1)]!) < 0) j += 1;
+      if (cmp(tmp, a[at(j)]!) < 0) {
+        a[at(i)] = a[at(j)]!;
+        i = j;
+        j += j;
+      } else break;
+    }
+    a[at(i)] = tmp;
+  };
+  for (let l = num >> 1; l > 0; --l) sift(a[at(l)]!, l, num);
+  for (let n = num; n > 1;) {
+    const tmp = a[at(n)]!;
+    a[at(n)] = a[at(1)]!;
+    n -= 1;
+    sift(tmp, 1, n);
+  }
 }
 
 /** Lexicographic order of the dense rows, as the void-dtype sort inside np.unique(axis=0) gives. */
@@ -152,18 +241,16 @@ export function invariantFilters(
   });
   const signs = G.map((g) => actionMap(g, spatial, k, parity).sign);
 
-  // Every r_j with j in the G-orbit of i equals ±r_i (r_{h·i} = ±Σ_g g h e_i, h ∈ G), so after step 4
-  // it is the same row and np.unique would drop it; computing one row per orbit gives the identical set.
-  const visited = new Uint8Array(n);
+  // Steps 1–4 for every basis element in index order. Every r_j with j in the G-orbit of i equals
+  // ±r_i, so after step 4 the rows of one orbit have equal values; they differ only in the sign of
+  // their zeros (+0 times the step-4 sign), and that sign is what ginjax writes to its files.
   const order = new Int32Array(G.length);
   const cols = new Int32Array(G.length);
   const vals = new Float64Array(G.length);
-  let rows: Row[] = [];
+  const all: Row[] = [];
   for (let i = 0; i < n; i++) {
-    if (visited[i]) continue;
     for (let gi = 0; gi < G.length; gi++) {
       const j = inv[gi]![i]!;
-      visited[j] = 1;
       cols[gi] = j;
       vals[gi] = signs[gi]![j]!;
       order[gi] = gi;
@@ -183,13 +270,13 @@ export function invariantFilters(
     }
     if (rc.length === 0) continue; // step 3: the stabiliser acts with a -1 somewhere, the orbit cancels
     const lead = rv[0]! > 0 ? 1 : -1; // step 4
-    rows.push({ cols: Int32Array.from(rc), vals: Float64Array.from(rv, (v) => v * lead) });
+    all.push({ cols: Int32Array.from(rc), vals: Float64Array.from(rv, (v) => v * lead), zero: lead });
   }
 
-  // Step 5. Rows from distinct orbits have disjoint supports, so duplicates cannot survive the orbit
-  // shortcut; the adjacent-equal filter is kept so that this step is literally np.unique.
-  rows.sort(compareRows);
-  rows = rows.filter((r, i) => i === 0 || compareRows(rows[i - 1]!, r) !== 0);
+  // Step 5, np.unique(axis=0): numpy's (unstable) quicksort of the rows, then the first row of every
+  // run of equal rows survives — which decides the sign of the zeros of each filter.
+  numpyQuicksort(all, compareRows);
+  const rows = all.filter((r, i) => i === 0 || compareRows(all[i - 1]!, r) !== 0);
 
   // Uncentred pixel coordinates, row-major.
   const coord = new Int32Array(P * D);
@@ -213,6 +300,7 @@ export function invariantFilters(
     }
     const s = sum < 0 ? -1 : 1;
     for (let q = 0; q < row.vals.length; q++) row.vals[q] = (row.vals[q]! * s) / maxAbs;
+    row.zero *= s;
 
     // Nonzero entries per pixel: every pixel tensor is m entries of ±1, so its norm is √m.
     const count = new Map<number, number>();
@@ -275,6 +363,7 @@ export function invariantFilters(
     }
     const f = score < 0 ? -scaleBy : scaleBy;
     const dense = new Float32Array(n);
+    if (row.zero * f < 0) dense.fill(-0); // the zeros ginjax writes are −0 here (see Row.zero)
     for (let q = 0; q < row.cols.length; q++) dense[row.cols[q]!] = row.vals[q]! * f;
     return dense;
   });

@@ -3,6 +3,7 @@
  * (../shared/goldens/ginjax/invariant-filters.json, D = 2 with M 2–5 and D = 3 with M 2–3, k 0–3,
  * both parities). The order among filters whose bigness ties mathematically is decided by the
  * float32 rounding of ginjax's key; a float64 key with a tie tolerance swaps D = 3, M = 3 sets.
+ * Even the signs of zeros are checked: they are what ginjax writes into its model files.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,9 @@ describe("ginjax's invariant filters, set by set", () => {
           if (Math.abs(ours[j]! - g[j]!) > 1e-7) {
             throw new Error(`filter ${i}, entry ${j}: geoconv ${ours[j]} vs ginjax ${g[j]}`);
           }
+          // ginjax's zeros are +0 or −0 depending on which duplicate row np.unique kept; its files
+          // hold those bits, so a byte-identical save needs them
+          if (g[j] === 0 && !Object.is(ours[j], g[j])) throw new Error(`filter ${i}, entry ${j}: zero of sign ${Object.is(ours[j], -0) ? '−' : '+'}, ginjax's is the other`);
         }
       });
     });

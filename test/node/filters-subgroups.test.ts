@@ -117,7 +117,7 @@ describe('filters invariant under a subgroup', () => {
     // Computed outside this repo in float64 with ginjax's steps and a stable argsort; pixels
     // (0,0),(0,1),(1,0),(1,1), components (x, y). The two bigness ties keep the step-5 order.
     const set = invariantFilters(2, 2, 1, 0, { operators: subgroup(2, 'reflections', 0) });
-    expect(set.filters.map((f) => Array.from(f))).toEqual([
+    expect(set.filters.map((f) => Array.from(f, (v) => v + 0))).toEqual([
       [0, 1, 0, 0, 0, 1, 0, 0],
       [-1, 0, 0, 0, 1, 0, 0, 0],
       [0, 0, 0, 1, 0, 0, 0, 1],

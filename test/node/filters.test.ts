@@ -138,13 +138,13 @@ describe('reference filters (§2.6, D=2)', () => {
   }
 
   it('spells out M=3 scalars and vectors literally', () => {
-    expect(invariantFilters(2, 3, 0, 0).filters.map((f) => Array.from(f))).toEqual([
+    expect(invariantFilters(2, 3, 0, 0).filters.map((f) => Array.from(f, (v) => v + 0))).toEqual([
       [0, 0, 0, 0, 1, 0, 0, 0, 0],
       [0, 1, 0, 1, 0, 1, 0, 1, 0],
       [1, 0, 1, 0, 0, 0, 1, 0, 1],
     ]);
     const s = Math.fround(S);
-    expect(invariantFilters(2, 3, 1, 0).filters.map((f) => Array.from(f))).toEqual([
+    expect(invariantFilters(2, 3, 1, 0).filters.map((f) => Array.from(f, (v) => v + 0))).toEqual([
       [0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0],
       [-s, -s, 0, 0, -s, s, 0, 0, 0, 0, 0, 0, s, -s, 0, 0, s, s],
     ]);
