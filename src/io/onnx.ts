@@ -57,6 +57,12 @@ export interface ExportOnnxOptions {
    * 4-D and 5-D (D = 3) inputs; 1.15.1 has no opset 19 kernels, so it needs opset 18 (Slice + Concat).
    */
   readonly periodicPadding?: 'wrap' | 'slice-concat';
+  /**
+   * Input-dilated convolutions (the learned upsampling of UNets) as `ConvTranspose` (default true),
+   * or as explicit zero insertion (Pad + Reshape + Slice) then `Conv` — for runtimes whose
+   * ConvTranspose lacks a rank: onnxruntime-web 1.30's WebGPU provider has no 3-D ConvTranspose.
+   */
+  readonly convTranspose?: boolean;
   /** Batch-norm running statistics (State) of `model`; default: the modules' initial ones. */
   readonly state?: State;
 }
@@ -117,6 +123,8 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
   const periodicPadding = options.periodicPadding ?? (opset >= 19 ? 'wrap' : 'slice-concat');
   check(periodicPadding === 'wrap' || periodicPadding === 'slice-concat', fn, 'options.periodicPadding', '"wrap" or "slice-concat"', periodicPadding);
   if (periodicPadding === 'wrap' && opset < 19) argError(fn, 'options.periodicPadding', `"slice-concat" for opset ${opset} (Pad mode "wrap" needs opset >= 19)`, periodicPadding);
+  const convTranspose = options.convTranspose ?? true;
+  check(typeof convTranspose === 'boolean', fn, 'options.convTranspose', 'a boolean', convTranspose);
   const torus = options.torus ?? true;
   check(typeof torus === 'boolean' || (Array.isArray(torus) && torus.length === D && torus.every((t) => typeof t === 'boolean')), fn, 'options.torus', `a boolean or ${D} booleans`, torus);
   const declared = declaredInput(model);
@@ -140,7 +148,7 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
   const kernels = ref.kernels;
   const owned: { dispose(): void }[] = [];
   const patched: Module[] = [];
-  const lw = new Lowering({ opset, periodicPadding });
+  const lw = new Lowering({ opset, periodicPadding, convTranspose });
   let failedAt = '';
   let outSig: Signature | undefined;
   let outShape: number[] = [];

@@ -31,6 +31,8 @@ export interface LowerOptions {
   readonly opset: number;
   /** How torus (periodic) padding is written: one Pad(mode=wrap), or Slice + Concat (any opset/runtime). */
   readonly periodicPadding: 'wrap' | 'slice-concat';
+  /** Input (lhs) dilation as ConvTranspose (true), or explicit zero insertion then Conv (false). */
+  readonly convTranspose: boolean;
 }
 
 /** An export refused for a reason the user can act on; `where` names the layer. */
@@ -391,7 +393,7 @@ export class Lowering {
 
     const dilated = a.lhsDilation.some((l) => l > 1);
     const tPads = a.kernel.map((k, i) => [(k - 1) * a.rhsDilation[i]! - pads[i]![0], (k - 1) * a.rhsDilation[i]! - pads[i]![1]] as const);
-    if (dilated && a.stride.every((s) => s === 1) && tPads.every(([b, e]) => b >= 0 && e >= 0)) {
+    if (dilated && this.#o.convTranspose && a.stride.every((s) => s === 1) && tPads.every(([b, e]) => b >= 0 && e >= 0)) {
       // lhs (input) dilation = a transposed convolution with stride l and the spatially flipped filter.
       const W = new Float32Array(w.length);
       for (let t = 0; t < taps; t++) for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) {

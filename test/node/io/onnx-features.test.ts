@@ -70,6 +70,19 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
     m.dispose();
   });
 
+  it('learned upsampling as ConvTranspose or as zero insertion + Conv: same outputs, D = 2 and 3', async () => {
+    for (const D of [2, 3] as const) {
+      const m = unet(D);
+      const spatial = new Array<number>(D).fill(D === 2 ? 8 : 4);
+      for (const convTranspose of [true, false]) {
+        const { err, bytes } = await parity(m, IO, spatial, { convTranspose }, undefined, 2, D === 3);
+        expect(err).toBeLessThan(1e-5);
+        expect(decode(bytes).graph.node.some((n) => n.opType === 'ConvTranspose')).toBe(convTranspose);
+      }
+      m.dispose();
+    }
+  });
+
   it('metadata_props record signature, D, layout, shapes and the geoconv version; channels-last layout', async () => {
     const m = unet();
     const bytes = await exportOnnx(m, m.params, { spatial: [8, 8], batch: 4, layout: 'channels-last' });
