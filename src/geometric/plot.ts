@@ -188,7 +188,7 @@ export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k
     ];
     notes.push(`<g class="legend glyph-legend"><g class="glyph-key" data-value="${kv}" data-length="${n2(len)}">` +
       `<line x1="${n2(left)}" y1="${n2(y)}" x2="${n2(left + len)}" y2="${n2(y)}" stroke="${POS_COLOR}" stroke-width="${n2(1.5 * markW)}" stroke-linecap="butt"/>` +
-      `<text x="${n2(left + len + 6)}" y="${n2(y + 4)}" font-size="10" ${FONT}>= |λ| ${esc(tickText(kv))}</text></g>` +
+      `<text x="${n2(left + len + 6)}" y="${n2(y + 4)}" font-size="10" ${FONT}>|λ| = ${esc(tickText(kv))}</text></g>` +
       lines.map((l, i) => `<text x="${left}" y="${n2(y + 16 + 11 * i)}" font-size="9" fill="#333" ${FONT}>${esc(l)}</text>`).join('') + '</g>');
     bottom += 18 + 11 * lines.length;
   }
