@@ -175,7 +175,8 @@ export const trainingHandlers = {
 
 /** Either side of a channel: a Worker, `self` in a worker, a MessagePort, or a Node worker/parentPort. */
 export interface Endpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- DOM and Node disagree on Transferable
+  postMessage(message: unknown, transfer?: any[]): void;
   addEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
   removeEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
   on?(type: 'message', listener: (data: unknown) => void): unknown;
