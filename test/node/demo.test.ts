@@ -28,7 +28,7 @@ try {
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
-describe.skipIf(!haveChromium)('browser demo (Chromium, Playwright)', () => {
+describe.skipIf(!haveChromium)('browser demo (Chromium, Playwright)', { timeout: 120_000 }, () => {
   let server: Server;
   let url: string;
   let browser: Browser;
