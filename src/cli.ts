@@ -6,6 +6,7 @@
  *   geoconv train [--task navier-stokes|gradient|scalar|gravity | --data FILE --format F] [--model unet] ...
  *   geoconv benchmark --trials N [train's emulation options]
  *   geoconv export MODEL.safetensors --onnx MODEL.onnx [--spatial 64,64] [--batch 1] [--opset 19]
+ *   geoconv convert MODEL.eqx --config CONFIG.json --out MODEL.safetensors   (and MODEL.safetensors --out MODEL.eqx)
  */
 import { init, notices, unavailable } from './backends/index.js';
 import { getBackend, hasBackend } from './backends/backend.js';
@@ -237,6 +238,8 @@ async function exportCommand(args: readonly string[], out: (s: string) => void):
   if (!path) throw new UsageError('export: --onnx FILE.onnx is required');
   const padding = str('padding', 'torus');
   if (padding !== 'torus' && padding !== 'zero') throw new UsageError(`--padding must be torus or zero (got ${JSON.stringify(padding)})`);
+  await import('./nn/models.js'); // registers every model and layer class, so the checkpoint's config rebuilds
+  (await import('./backends/backend.js')).setBackend('ref'); // the export traces on ref: load there, no copy
   const { loadCheckpoint } = await import('./io/index.js');
   const { exportOnnx, modelD } = await import('./io/onnx.js');
   const loaded = await loadCheckpoint(file);
@@ -261,6 +264,59 @@ async function exportCommand(args: readonly string[], out: (s: string) => void):
   }
 }
 
+/**
+ * `convert`: a ginjax model file (.eqx, `ginjax.ml.save`) to a geoconv checkpoint, given the ginjax
+ * constructor config (JSON: { model, D, input, output, depth, …, conv_filters, upsample_filters }),
+ * or a geoconv checkpoint back to a file ginjax's `ml.load` reads. The direction follows the input's
+ * extension; the output is written atomically.
+ */
+async function convertCommand(args: readonly string[], out: (s: string) => void): Promise<void> {
+  const [file, ...rest] = args;
+  if (file === undefined || file.startsWith('--')) throw new UsageError('convert: the model file (MODEL.eqx or MODEL.safetensors) comes first');
+  const flags = parseFlags(rest);
+  checkKnown(flags, ['config', 'out']);
+  const { str } = reader(flags);
+  const path = str('out', '');
+  if (!path) throw new UsageError('convert: --out FILE is required');
+  (await import('./backends/backend.js')).setBackend('ref');
+  const { writeFileAtomic } = await import('./io/atomic-write-node.js');
+  const ginjax = await import('./io/ginjax.js');
+  if (/\.safetensors$/i.test(file)) {
+    if (flags.config !== undefined) throw new UsageError('convert: --config goes with a ginjax .eqx input (a checkpoint carries its own config)');
+    if (!/\.eqx$/i.test(path)) throw new UsageError(`convert: a checkpoint converts to a ginjax .eqx file (got --out ${JSON.stringify(path)})`);
+    await import('./nn/models.js');
+    const { loadCheckpoint } = await import('./io/index.js');
+    const loaded = await loadCheckpoint(file);
+    try {
+      const bytes = await ginjax.serializeGinjax(loaded.model, loaded.params);
+      await writeFileAtomic(path, bytes, 'convert');
+      out(`wrote ${path}: ${loaded.config.type} as a ginjax model file, ${ginjax.ginjaxLeaves(loaded.model).length} leaves (${(bytes.length / 1024).toFixed(0)} KiB)`);
+    } finally {
+      loaded.model.dispose();
+    }
+    return;
+  }
+  const configPath = str('config', '');
+  if (!configPath) throw new UsageError('convert: a ginjax .eqx file needs --config CONFIG.json (the ginjax constructor and its arguments; the file holds no config)');
+  if (!/\.safetensors$/i.test(path)) throw new UsageError(`convert: a ginjax file converts to a geoconv checkpoint .safetensors (got --out ${JSON.stringify(path)})`);
+  const { readFile } = await import('node:fs/promises');
+  let config: unknown;
+  try {
+    config = JSON.parse(await readFile(configPath, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`convert: --config ${JSON.stringify(configPath)} is not a readable JSON file (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const { model, params } = await ginjax.loadGinjax(file, config);
+  try {
+    const { serialize } = await import('./io/index.js');
+    const bytes = await serialize(model, params);
+    await writeFileAtomic(path, bytes, 'convert');
+    out(`wrote ${path}: ginjax ${model.config.type} as a geoconv checkpoint, ${model.parameterCount()} parameters (${(bytes.length / 1024).toFixed(0)} KiB)`);
+  } finally {
+    model.dispose();
+  }
+}
+
 const USAGE = `usage:
   geoconv filters --D 2|3 --M <side> --k <order> [--parity 0|1] [--scale normalize|one] [--json]
   geoconv info [--threads N]
@@ -274,7 +330,9 @@ const USAGE = `usage:
                 synthetic tasks: [--n-train N] [--n-val N] [--n-test N] [--N side] [--protocol exact|notebook (gradient)]
   geoconv benchmark --trials N [the emulation options of train]
   geoconv export MODEL.safetensors --onnx MODEL.onnx [--spatial 64,64] [--batch 1] [--opset 19] [--padding torus|zero]
-                [--layout channels-first|channels-last] [--periodic-padding wrap|slice-concat] [--input SIGNATURE.json]`;
+                [--layout channels-first|channels-last] [--periodic-padding wrap|slice-concat] [--input SIGNATURE.json]
+  geoconv convert MODEL.eqx --config CONFIG.json --out MODEL.safetensors   (a ginjax model file; CONFIG: its constructor and arguments)
+  geoconv convert MODEL.safetensors --out MODEL.eqx                        (back to a file ginjax's ml.load reads)`;
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: readonly string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
@@ -287,6 +345,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = c
       case 'simulate': await simulateCommand(rest, out); return 0;
       case 'benchmark': await benchmarkCommand(parseFlags(rest), out); return 0;
       case 'export': await exportCommand(rest, out); return 0;
+      case 'convert': await convertCommand(rest, out); return 0;
       case undefined: case 'help': case '--help': case '-h': out(USAGE); return command === undefined ? 1 : 0;
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }

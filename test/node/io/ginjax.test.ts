@@ -13,6 +13,7 @@ import * as gc from '../../../src/index.js';
 import { buildGinjaxModel, ginjaxFromBytes, ginjaxLeaves, loadGinjax, saveGinjax, serializeGinjax } from '../../../src/io/ginjax.js';
 import { npyRecord, parseNpyRecords } from '../../../src/io/npy.js';
 import { GINJAX_CASES, runGinjaxCase } from '../../shared/ginjax.js';
+import { main } from '../../../src/cli.js';
 
 const DIR = fileURLToPath(new URL('../../../../shared/goldens/ginjax/', import.meta.url));
 if (!existsSync(DIR)) throw new Error(`ginjax goldens not found at ${DIR} (expected ../shared/goldens beside the repository)`);
@@ -85,6 +86,32 @@ describe('paths and files', () => {
     const { model } = ginjaxFromBytes(files('unet2d').eqx, bare);
     expect(await serializeGinjax(model)).toEqual(files('unet2d').eqx);
     model.dispose();
+  });
+});
+
+describe('geoconv convert', () => {
+  it('eqx → safetensors → eqx gives ginjax\'s bytes back, for the goldens\' JSON as --config', async () => {
+    for (const name of ['unet2d-baseline', 'resnet2d-groupnorm'] as const) {
+      const lines: string[] = [];
+      const st = join(tmp, `${name}.safetensors`);
+      const back = join(tmp, `${name}.eqx`);
+      expect(await main(['convert', join(DIR, `${name}.eqx`), '--config', join(DIR, `${name}.json`), '--out', st], (l) => lines.push(l))).toBe(0);
+      expect(await main(['convert', st, '--out', back], (l) => lines.push(l))).toBe(0);
+      expect(new Uint8Array(readFileSync(back))).toEqual(files(name).eqx);
+      expect(lines.join('\n')).toMatch(/as a geoconv checkpoint[\s\S]*as a ginjax model file/);
+    }
+  });
+
+  it('usage errors: a missing --config, a wrong output extension, a config that does not fit', async () => {
+    const errs: string[] = [];
+    const err = (l: string) => errs.push(l);
+    expect(await main(['convert', join(DIR, 'unet2d.eqx'), '--out', join(tmp, 'x.safetensors')], () => {}, err)).toBe(2);
+    expect(errs.join('\n')).toMatch(/needs --config CONFIG\.json/);
+    expect(await main(['convert', join(DIR, 'unet2d.eqx'), '--config', join(DIR, 'unet2d.json'), '--out', join(tmp, 'x.eqx')], () => {}, err)).toBe(2);
+    expect(errs.join('\n')).toMatch(/converts to a geoconv checkpoint/);
+    expect(await main(['convert', join(DIR, 'unet2d.eqx'), '--config', join(DIR, 'dilresnet2d.json'), '--out', join(tmp, 'y.safetensors')], () => {}, err)).toBe(2);
+    expect(errs.join('\n')).toMatch(/leaf 0 \(\.encoder\[0\]/);
+    expect(existsSync(join(tmp, 'y.safetensors'))).toBe(false);
   });
 });
 
