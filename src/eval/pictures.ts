@@ -138,8 +138,10 @@ export async function rolloutPanels(o: RolloutPanelsOptions): Promise<string> {
     parts.push(colorBar(bx, top + (row + 2) * (ph + gap), ph, dlo, dhi, ramp, scalar ? 'difference' : '|difference|', `data-field="${esc(name)}" data-rows="difference"`));
     row += 3;
   }
-  const width = left + shown.length * (pw + gap) + barW;
-  const height = top + row * (ph + gap) + 4;
+  const caption = `${nx}×${ny} grid; x = axis 0 to the right, y = axis 1 upwards, pixel (0, 0) bottom-left`;
+  const width = Math.max(left + shown.length * (pw + gap) + barW, left + caption.length * 4.9);
+  parts.push(`<text class="orientation" x="${left}" y="${n2(top + row * (ph + gap) + 8)}" font-size="9" fill="#333" ${FONT}>${esc(caption)}</text>`);
+  const height = top + row * (ph + gap) + 16;
   return svgDoc(width, height, parts.join(''));
 }
 
