@@ -83,6 +83,35 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
     }
   });
 
+  it('the `npm start` emulator UNet: ORT is as close to the float64 reference as geoconv\'s own float32 wasm', async () => {
+    // Max-norm pooling picks each window's largest norm: where two norms tie to float32 rounding, any
+    // float32 runtime may pick the other pixel (a 1e-7 input change moves the float64 output by ~1e-2
+    // on this trained-size config), so the check is against the float64 reference, relative to wasm.
+    const input = [S(0, 1, 3), S(1, 0, 2)];
+    const config = { D: 2 as const, input, output: [S(0, 1, 1), S(1, 0, 1)], depth: 8, numDownsamples: 2, numConv: 2 };
+    const m = new UNet(config, random.key(18));
+    const x = randomImage(input, 2, [16, 16], 1, 19);
+    const y = m.call(x);
+    const want = toChannelsFirst(await y.data.data(), y.data.shape);
+    const bytes = await exportOnnx(m, m.params, { spatial: [16, 16] });
+    const got = await runOrt(bytes, toChannelsFirst(await x.data.data(), x.data.shape), channelsFirstShape(x.data.shape));
+    const prev = getBackend().name;
+    await init({ backend: 'wasm', threads: 1 });
+    let wasmErr: number;
+    try {
+      const w = new UNet(config, random.key(18));
+      const xw = randomImage(input, 2, [16, 16], 1, 19);
+      const yw = w.call(xw);
+      wasmErr = relErr(toChannelsFirst(await yw.data.data(), yw.data.shape), want);
+      for (const t of [xw, yw, w]) t.dispose();
+    } finally {
+      setBackend(prev);
+    }
+    const ortErr = relErr(got.data, want);
+    expect(ortErr).toBeLessThanOrEqual(Math.max(2 * wasmErr, 1e-5));
+    for (const t of [x, y, m]) t.dispose();
+  });
+
   it('metadata_props record signature, D, layout, shapes and the geoconv version; channels-last layout', async () => {
     const m = unet();
     const bytes = await exportOnnx(m, m.params, { spatial: [8, 8], batch: 4, layout: 'channels-last' });
@@ -239,6 +268,23 @@ describe('geoconv export', { timeout: 120_000 }, () => {
     const x = randomImage(IO, 2, [8, 8], 2, 31);
     const y = m.call(x);
     const got = await runOrt(bytes, toChannelsFirst(await x.data.data(), x.data.shape), channelsFirstShape(x.data.shape));
+    expect(relErr(got.data, toChannelsFirst(await y.data.data(), y.data.shape))).toBeLessThan(1e-5);
+    x.dispose();
+    y.dispose();
+    m.dispose();
+  });
+  it('the built bin exports a checkpoint in a fresh process (nothing registered beforehand)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const bin = new URL('../../../bin/geoconv.js', import.meta.url).pathname;
+    const m = new ResNet({ D: 3, input: IO, output: IO, depth: 1, numBlocks: 1 }, random.key(17));
+    const ckpt = join(dir, 'resnet3.safetensors');
+    await saveCheckpoint(ckpt, m);
+    const onnxPath = join(dir, 'resnet3.onnx');
+    const text = execFileSync(process.execPath, [bin, 'export', ckpt, '--onnx', onnxPath, '--spatial', '4,4,4', '--padding', 'zero'], { encoding: 'utf8' });
+    expect(text).toMatch(/wrote .*resnet3\.onnx: ResNet \(D = 3\)/);
+    const x = randomImage(IO, 3, [4, 4, 4], 1, 33, false);
+    const y = m.call(x);
+    const got = await runOrt(new Uint8Array(readFileSync(onnxPath)), toChannelsFirst(await x.data.data(), x.data.shape), channelsFirstShape(x.data.shape));
     expect(relErr(got.data, toChannelsFirst(await y.data.data(), y.data.shape))).toBeLessThan(1e-5);
     x.dispose();
     y.dispose();
