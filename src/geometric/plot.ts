@@ -9,8 +9,8 @@
  *   non-negative fields (min ≥ 0, or `map: 'sequential'`) a sequential map over [0, max].
  * - Vectors (k = 1): one arrow per pixel over a light heat map of the norm. The arrow of norm `vmax`
  *   (default: the largest norm) is 0.9 pixel cells long, so neighbours never overlap; beyond
- *   `maxArrows` pixels per side (32) an arrow is drawn at every s-th pixel (s = ⌈N / maxArrows⌉) and
- *   scaled to 0.9·s cells, which the picture notes. A key shows an arrow of a round value.
+ *   `maxArrows` pixels per side (32) one arrow shows the mean over each s×s block of pixels
+ *   (s = ⌈N / maxArrows⌉), at the block's centre and scaled to 0.9·s cells, which the picture notes. A key shows an arrow of a round value.
  * - 2-tensors (k = 2): a glyph per pixel over a grey heat map of the Frobenius norm: the symmetric
  *   part as bars along its principal axes, length ∝ |eigenvalue| (red λ > 0, blue λ < 0), and the
  *   antisymmetric part a = (T_xy − T_yx)/2 as a circle of radius ∝ |a| (solid a > 0, dashed a < 0).
@@ -151,12 +151,21 @@ export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k
     const bg = new Float64Array(nx * ny);
     for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) bg[i * ny + j] = k === 0 ? at(i, j, z, 0) : D === 3 && k === 1 ? at(i, j, z, 2) : norms[(i * ny + j) * nz + z]!;
     const marks: string[] = [];
-    for (let i = Math.floor(every / 2); i < nx && k > 0; i += every) for (let j = Math.floor(every / 2); j < ny; j += every) {
+    // One mark per every×every block (every = 1: per pixel): the block's mean, at the block's centre.
+    for (let bi = 0; bi < nx && k > 0; bi += every) for (let bj = 0; bj < ny; bj += every) {
+      const [ei, ej] = [Math.min(nx, bi + every), Math.min(ny, bj + every)];
+      const m = (t: number) => {
+        let sum = 0;
+        for (let i = bi; i < ei; i++) for (let j = bj; j < ej; j++) sum += at(i, j, z, t);
+        return sum / ((ei - bi) * (ej - bj));
+      };
+      const [cx, cy] = [px((bi + ei - 1) / 2), py((bj + ej - 1) / 2)];
       if (k === 1) {
-        marks.push(arrowSvg(px(i) - (at(i, j, z, 0) * reach) / 2, py(j) + (at(i, j, z, 1) * reach) / 2, at(i, j, z, 0) * reach, -at(i, j, z, 1) * reach, ARROW_COLOR, markW, 0.45 * every * cell));
+        const [vx, vy] = [m(0), m(1)];
+        marks.push(arrowSvg(cx - (vx * reach) / 2, cy + (vy * reach) / 2, vx * reach, -vy * reach, ARROW_COLOR, markW, 0.45 * every * cell));
       } else {
-        const [a, b1, b2, c] = [at(i, j, z, 0), at(i, j, z, 1), at(i, j, z, D), at(i, j, z, D + 1)];
-        marks.push(tensorGlyph(px(i), py(j), a, (b1 + b2) / 2, c, (b1 - b2) / 2, reach, markW));
+        const [a, b1, b2, c] = [m(0), m(1), m(D), m(D + 1)];
+        marks.push(tensorGlyph(cx, cy, a, (b1 + b2) / 2, c, (b1 - b2) / 2, reach, markW));
       }
     }
     parts.push(`<g class="slice" data-z="${z}">${heatImage(bg, nx, ny, vmin, vmax, ramp, x0, top, w, h)}<g class="${k === 1 ? 'arrows' : 'glyphs'}">${marks.join('')}</g>` +
@@ -193,7 +202,7 @@ export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k
     bottom += 18 + 11 * lines.length;
   }
   if (k > 0 && every > 1) {
-    notes.push(`<text class="subsample-note" x="${left}" y="${n2(bottom + 10)}" font-size="9" fill="#333" ${FONT}>${k === 1 ? 'arrows' : 'glyphs'} at every ${every}${ordinal(every)} pixel per side</text>`);
+    notes.push(`<text class="subsample-note" x="${left}" y="${n2(bottom + 10)}" font-size="9" fill="#333" ${FONT}>${k === 1 ? 'arrows' : 'glyphs'}: means over ${every}×${every}-pixel blocks</text>`);
     bottom += 14;
   }
   parts.push(...notes);
@@ -202,7 +211,6 @@ export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k
   return svgDoc(width, bottom + 4, desc + parts.join(''), ` data-k="${k}" data-d="${D}" data-vmin="${vmin}" data-vmax="${vmax}" data-every="${every}"`);
 }
 
-const ordinal = (n: number) => (n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th');
 
 /** The 2-tensor glyph at (cx, cy): principal-axis bars of the symmetric part [[a, b], [b, c]] and a circle for the antisymmetric part s. */
 function tensorGlyph(cx: number, cy: number, a: number, b: number, c: number, s: number, reach: number, width: number): string {

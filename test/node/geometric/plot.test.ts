@@ -78,15 +78,24 @@ describe('plotImage: vector fields', () => {
     expect(plotImage(data, [3, 3], 1, { cell, vmax: 3.7 })).toMatch(/= 2</);
   });
 
-  it('every pixel has an arrow up to 32 per side; beyond, every s-th pixel with a note and longer arrows', () => {
+  it('every pixel has an arrow up to 32 per side; beyond, the mean of each s×s block at its centre, with a note', () => {
     const field = (n: number) => Float32Array.from({ length: n * n * 2 }, (_, i) => (i % 2 ? 0.5 : 1));
     expect(arrows(plotImage(field(32), [32, 32], 1)).length).toBe(32 * 32);
     expect(plotImage(field(32), [32, 32], 1)).not.toContain('subsample-note');
     const big = plotImage(field(40), [40, 40], 1, { cell: 8 });
     expect(arrows(big).length).toBe(20 * 20);
-    expect(big).toMatch(/arrows at every 2nd pixel per side/);
+    expect(big).toMatch(/arrows: means over 2×2-pixel blocks/);
     const r = arrows(big)[0]!;
     expect(Math.hypot(r.tx - r.x1, r.ty - r.y1)).toBeCloseTo(0.9 * 2 * 8, 1);
+    // block means: pixels of a 2×2 block hold (1, 0), (1, 0), (0, 1), (0, 1) → mean (0.5, 0.5), centred on the block
+    const alt = Float32Array.from({ length: 40 * 40 * 2 }, (_, q) => ((Math.floor(q / 2) % 40) % 2 === (q % 2) ? 1 : 0));
+    const svg = plotImage(alt, [40, 40], 1, { cell: 8 });
+    const f = frame(svg);
+    const a = arrows(svg)[0]!;
+    expect(a.tx - a.x1).toBeCloseTo(0.5 * 0.9 * 2 * 8, 1); // vmax = the largest pixel norm, 1
+    expect((a.tx + a.x1) / 2).toBeCloseTo(f.x + 8, 1); // centre of pixels 0 and 1
+    expect((a.ty + a.y1) / 2).toBeCloseTo(f.y + f.h - 8, 1);
+    expect(a.ty - a.y1).toBeCloseTo(-(a.tx - a.x1), 1); // up-right
   });
 });
 
