@@ -89,6 +89,43 @@ describe('paths and files', () => {
   });
 });
 
+describe('other models round-trip (any class, option, signature and D)', () => {
+  const F = { Ms: [3], ks: [0, 1, 2], parities: [0, 1] };
+  const cases: [string, Record<string, unknown>][] = [
+    ['baseline ResNet with group norm, vectors in and out', { model: 'ResNet', D: 2, input: [[1, 0, 1]], output: [[1, 0, 1]], depth: 3, num_blocks: 1, equivariant: false }],
+    ['3-D DilResNet with pseudovectors', { model: 'DilResNet', D: 3, input: [[0, 0, 1], [1, 1, 1]], output: [[1, 1, 1]], depth: 2, num_blocks: 1, conv_filters: F }],
+    ['UNet without bias, tanh, group norm', { model: 'UNet', D: 2, input: [[0, 0, 1], [2, 0, 1]], output: [[0, 0, 1]], depth: 2, num_downsamples: 1, num_conv: 1, use_bias: false, activation: 'tanh', use_group_norm: false, conv_filters: F, upsample_filters: { Ms: [2], ks: [0, 1, 2], parities: [0, 1] } }],
+    ['ConvBlock with "mean" bias and a pseudoscalar', { model: 'ConvBlock', D: 2, input: [[0, 1, 2], [1, 0, 1]], output: [[0, 1, 1], [1, 1, 2]], use_bias: 'mean', use_group_norm: true, conv_filters: F }],
+  ];
+  for (const [what, cfg] of cases) {
+    it(what, async () => {
+      await gc.init({ backend: 'ref' });
+      const before = gc.memory().tensors;
+      const model = buildGinjaxModel(cfg);
+      // fill every parameter with distinct values (a zero-biased pseudoscalar norm bias must stay 0)
+      let seed = 1;
+      for (const l of ginjaxLeaves(model)) {
+        if (!l.tensor || l.kind === 'zeroBias') continue;
+        l.tensor.backend.write(l.tensor.storage(), Float32Array.from({ length: l.tensor.size }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5));
+      }
+      const bytes = await serializeGinjax(model);
+      const back = ginjaxFromBytes(bytes, cfg).model;
+      expect(await serializeGinjax(back)).toEqual(bytes);
+      const D = cfg.D as number;
+      const sig = (cfg.input as number[][]).map(([k, parity, channels]) => ({ k: k!, parity: parity! as 0 | 1, channels: channels! }));
+      const z = gc.MultiImage.zeros(sig, D, D === 2 ? 8 : 4, 1);
+      const x = new gc.MultiImage(gc.tensor(Float32Array.from({ length: z.data.size }, (_, i) => Math.sin(1.7 * i)), z.data.shape), z.signature, D, true);
+      z.dispose();
+      const [y1, y2] = [model.call(x), back.call(x)];
+      const [a, b] = [await y1.data.data(), await y2.data.data()];
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBe(0);
+      expect(Math.max(...a.map(Math.abs))).toBeGreaterThan(0);
+      for (const t of [x, y1, y2, model, back]) t.dispose();
+      expect(gc.memory().tensors).toBe(before);
+    });
+  }
+});
+
 describe('geoconv convert', () => {
   it('eqx → safetensors → eqx gives ginjax\'s bytes back, for the goldens\' JSON as --config', async () => {
     for (const name of ['unet2d-baseline', 'resnet2d-groupnorm'] as const) {
