@@ -83,6 +83,16 @@ export function tickText(v: number, log = false): string {
 // ---------------------------------------------------------------------------------------------
 // Colour bars, heat maps, arrows, image axes
 
+/** Nice ticks of a colour bar: the 1, 2 or 5 × 10^n step whose tick count is nearest 6, at most `most`. */
+function barTicks(lo: number, hi: number, most: number): number[] {
+  let best = linearTicks(lo, hi, 2);
+  for (let c = 2; c <= 12; c++) {
+    const t = linearTicks(lo, hi, c);
+    if (t.length <= most && Math.abs(t.length - 6) < Math.abs(best.length - 6)) best = t;
+  }
+  return best;
+}
+
 /** Width a colour bar takes to the right of its x (bar, ticks, labels, rotated title). */
 export const COLORBAR_WIDTH = 74;
 
@@ -99,7 +109,7 @@ export function colorBar(x: number, y: number, h: number, vmin: number, vmax: nu
   }
   parts.push(`<rect x="${n2(x)}" y="${n2(y)}" width="10" height="${n2(h)}" fill="none" stroke="#444" stroke-width="0.6"/>`);
   const span = vmax - vmin || 1;
-  const ticks = linearTicks(Math.min(vmin, vmax), Math.max(vmin, vmax), h < 60 ? 3 : 5);
+  const ticks = barTicks(Math.min(vmin, vmax), Math.max(vmin, vmax), Math.max(2, Math.floor(h / 22)));
   let labelW = 0;
   for (const v of ticks) {
     const ty = y + h - ((v - vmin) / span) * h;
