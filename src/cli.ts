@@ -194,7 +194,7 @@ async function simulateCommand(args: readonly string[], out: (s: string) => void
   const [system, ...rest] = args;
   if (system !== 'navier-stokes') throw new UsageError(`simulate: the system must be navier-stokes (got ${JSON.stringify(system)})`);
   const flags = parseFlags(rest);
-  checkKnown(flags, ['N', 'trajectories', 'steps', 'seed', 'nu', 'dt', 'save-every', 'forcing', 'out']);
+  checkKnown(flags, ['N', 'trajectories', 'steps', 'seed', 'nu', 'dt', 'save-every', 'forcing', 'forcing-orientation', 'out']);
   const { str, optionalNum, optionalInt } = reader(flags);
   const path = str('out', '');
   if (!path) throw new UsageError('simulate: --out FILE.h5 is required');
@@ -207,6 +207,7 @@ async function simulateCommand(args: readonly string[], out: (s: string) => void
     ...(flags.nu !== undefined ? { nu: optionalNum('nu') } : {}), ...(flags.dt !== undefined ? { dt: optionalNum('dt') } : {}),
     ...(flags['save-every'] !== undefined ? { saveEvery: optionalInt('save-every') } : {}),
     ...(flags.forcing !== undefined ? { forcing: str('forcing', '') as 'none' } : {}),
+    forcingOrientation: str('forcing-orientation', 'random') as 'random',
   });
   const seconds = (performance.now() - t0) / 1000;
   await writeNavierStokesHdf5(path, sim);
@@ -321,7 +322,7 @@ const USAGE = `usage:
   geoconv filters --D 2|3 --M <side> --k <order> [--parity 0|1] [--scale normalize|one] [--json]
   geoconv info [--threads N]
   geoconv simulate navier-stokes --out FILE.h5 [--N 64] [--trajectories 64] [--steps 20] [--seed 0] [--nu X] [--dt X] [--save-every N]
-                [--forcing kolmogorov|fno|none]
+                [--forcing kolmogorov|fno|none] [--forcing-orientation random|fixed]
   geoconv train [--task navier-stokes|gradient|scalar|gravity | --data FILE --format pdebench-cfd|shallow-water|navier-stokes|SPEC.json [--orography FILE]]
                 [--model unet|resnet|dilresnet] [--epochs N] [--backend auto|wasm|webgpu|ref] [--threads N] [--seed N] [--out DIR]
                 [--batch N] [--depth N] [--lr X] [--no-baseline] [--quiet]

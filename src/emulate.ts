@@ -113,7 +113,8 @@ async function loadTrajectories(o: EmulateOptions, key: Key): Promise<Trajectori
   let B: number;
   let describe: Record<string, unknown>;
   if (o.data.kind === 'navier-stokes') {
-    const sim = simulateNavierStokes({ ...o.data.simulation, key });
+    // every trajectory's forcing in a random orientation: the data cover the symmetric setting
+    const sim = simulateNavierStokes({ forcingOrientation: 'random', ...o.data.simulation, key });
     source = (await writeNavierStokesHdf5(undefined, sim))!;
     format = 'navier-stokes';
     B = sim.shape[0];

@@ -581,15 +581,18 @@ const PDEBENCH_CFD: SimulationSpec = {
 };
 export const PDEBENCH_CFD_SPEC: SimulationSpec = Object.freeze(PDEBENCH_CFD);
 
-/** geoconv's simulator output: vorticity (pseudoscalar), velocity, optional forcing (pseudoscalar), periodic. */
-export function navierStokesSpec(withForcing: boolean): SimulationSpec {
+/**
+ * geoconv's simulator output: vorticity (pseudoscalar), velocity, optional forcing (pseudoscalar;
+ * one field (x, y) or one per trajectory (b, x, y)), periodic.
+ */
+export function navierStokesSpec(forcing: false | 'xy' | 'bxy'): SimulationSpec {
   return {
     axes: 'btxy',
     fields: [
       { name: 'vorticity', k: 0, parity: 1, datasets: ['vorticity'], normalize: 'scale' },
       { name: 'velocity', k: 1, parity: 0, datasets: ['Vx', 'Vy'], normalize: 'scale' },
     ],
-    constant: withForcing ? [{ name: 'forcing', k: 0, parity: 1, datasets: ['forcing'], normalize: 'scale' }] : [],
+    constant: forcing ? [{ name: 'forcing', k: 0, parity: 1, datasets: ['forcing'], axes: forcing, normalize: 'scale' }] : [],
     isTorus: [true, true],
     normalize: true,
     coords: { t: 't-coordinate', x: 'x-coordinate', y: 'y-coordinate' },
@@ -602,9 +605,9 @@ export function readPdebenchCfd(source: FileSource, options: ReadOptions = {}): 
 
 export async function readNavierStokes(source: FileSource, options: ReadOptions = {}): Promise<SimulationData> {
   const f = await openSimulationFile(source, { name: options.name });
-  let forcing: boolean;
+  let forcing: false | 'xy' | 'bxy';
   try {
-    forcing = f.has('forcing');
+    forcing = f.has('forcing') && (f.info('forcing').shape.length === 3 ? 'bxy' : 'xy');
   } finally {
     await f.close();
   }
@@ -713,7 +716,7 @@ export interface NavierStokesSim {
   /** Grid coordinates (default i·L/N with L = attrs.L when numeric, else 1). */
   readonly x?: Float64Array | Float32Array;
   readonly y?: Float64Array | Float32Array;
-  /** [N, N]: the curl of the forcing (a pseudoscalar); null or absent for none. */
+  /** [N, N] or [traj, N, N]: the curl of the forcing (a pseudoscalar); null or absent for none. */
   readonly forcing?: Float32Array | null;
   readonly attrs?: Readonly<Record<string, number | string | readonly number[]>>;
   /** gzip level for the fields (chunked one trajectory per chunk either way). */
@@ -745,7 +748,10 @@ export async function writeNavierStokesHdf5(path: string | undefined, sim: Navie
     }
     return Float64Array.from({ length: n }, (_, i) => (i * L) / n);
   };
-  if (sim.forcing !== undefined && sim.forcing !== null) check(sim.forcing instanceof Float32Array && sim.forcing.length === nx * ny, fn, 'sim.forcing', `a Float32Array of ${nx * ny} values ([N, N])`, sim.forcing?.length);
+  if (sim.forcing !== undefined && sim.forcing !== null) {
+    check(sim.forcing instanceof Float32Array && (sim.forcing.length === nx * ny || sim.forcing.length === nb * nx * ny), fn, 'sim.forcing',
+      `a Float32Array of ${nx * ny} ([N, N]) or ${nb * nx * ny} values ([traj, N, N])`, sim.forcing?.length);
+  }
   const chunks = [1, nt, nx, ny];
   const gz = sim.gzip !== undefined ? { gzip: sim.gzip } : {};
   return writeHdf5(path, [
@@ -755,6 +761,6 @@ export async function writeNavierStokesHdf5(path: string | undefined, sim: Navie
     { name: 't-coordinate', data: Float64Array.from(sim.t), shape: [nt] },
     { name: 'x-coordinate', data: grid(nx, sim.x, 'x'), shape: [nx] },
     { name: 'y-coordinate', data: grid(ny, sim.y, 'y'), shape: [ny] },
-    ...(sim.forcing ? [{ name: 'forcing', data: sim.forcing, shape: [nx, ny] }] : []),
+    ...(sim.forcing ? [{ name: 'forcing', data: sim.forcing, shape: sim.forcing.length === nx * ny ? [nx, ny] : [nb, nx, ny] }] : []),
   ], { format: 'geoconv navier-stokes', ...(sim.attrs ?? {}) });
 }

@@ -23,7 +23,8 @@
  * one ulp apart (test/node/sim/golden.ts).
  */
 import { argError, check, checkInt } from '../core/errors.js';
-import { key as seedKey, normal, split, type Key } from '../core/random.js';
+import { key as seedKey, normal, permutation, split, type Key } from '../core/random.js';
+import { actionMap, operators } from '../geometric/group.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { SpectralGrid, type Mixed } from './spectral.js';
@@ -91,6 +92,14 @@ export interface NavierStokesOptions extends Partial<NavierStokesSolverOptions> 
    */
   initial?: 'random' | Float32Array | Float64Array;
   initialSpectrum?: InitialSpectrum;
+  /**
+   * 'fixed' (default): every trajectory has the same forcing. 'random': trajectory i's forcing is
+   * the base forcing transformed (as a pseudoscalar, about the grid centre) by a random element g_i
+   * of B_2, drawn from the trajectory's key — a data set that covers every orientation of the
+   * forcing, as a symmetric physical setting would; `forcing` is then [trajectories, N, N] and
+   * attrs.forcingElements lists the indices of g_i into operators(2).
+   */
+  forcingOrientation?: 'fixed' | 'random';
 }
 
 export interface NavierStokesResult {
@@ -101,7 +110,7 @@ export interface NavierStokesResult {
   vy: Float32Array;
   /** Time of each saved frame: (burnIn + j)·saveEvery·dt. */
   t: Float64Array;
-  /** The vorticity forcing f on the grid, [N, N], or null for 'none'. */
+  /** The vorticity forcing f on the grid, [N, N] ([trajectories, N, N] with forcingOrientation 'random'), or null for 'none'. */
   forcing: Float32Array | null;
   /** [trajectories, steps, N, N]. */
   shape: [number, number, number, number];
@@ -561,11 +570,19 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
     argError(fn, 'initial', "'random' or a Float32Array/Float64Array of vorticity values", initial);
   }
 
+  const orientation = options.forcingOrientation ?? 'fixed';
+  check(orientation === 'fixed' || orientation === 'random', fn, 'forcingOrientation', "'fixed' or 'random'", orientation);
+  // One element of B_2 per trajectory, from keys of their own (the initial conditions keep theirs).
+  const elements = orientation === 'random' && solver.forcing
+    ? split(split(k, 2)[1]!, trajectories).map((ki) => permutation(ki, operators(2).length)[0]!)
+    : null;
+  const solverOf = (i: number) => (elements ? new NavierStokesSolver({ ...options, N, forcing: orientedForcing(solver.forcing!, N, elements[i]!) }, fn) : solver);
+
   const vorticity = new Float32Array(total);
   const vx = new Float32Array(total);
   const vy = new Float32Array(total);
   for (let i = 0; i < trajectories; i++) {
-    solver.rolloutInto(initialOf(i), steps, saveEvery, burnIn, { vorticity, vx, vy, offset: i * steps * size }, fn);
+    solverOf(i).rolloutInto(initialOf(i), steps, saveEvery, burnIn, { vorticity, vx, vy, offset: i * steps * size }, fn);
   }
   const t = Float64Array.from({ length: steps }, (_, j) => (burnIn + j) * saveEvery * solver.dt);
   const { tau, alpha, sigma } = spectrum;
@@ -589,22 +606,36 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
     key: [k[0], k[1]],
   };
   if (options.key === undefined) attrs.seed = seed;
+  if (elements) attrs.forcingElements = elements;
+  let forcing: Float32Array | null = null;
+  if (solver.forcing && elements) {
+    forcing = new Float32Array(trajectories * size);
+    elements.forEach((g, i) => forcing!.set(orientedForcing(solver.forcing!, N, g), i * size));
+  } else if (solver.forcing) {
+    forcing = Float32Array.from(solver.forcing);
+  }
   return {
     vorticity,
     vx,
     vy,
     t,
-    forcing: solver.forcing ? Float32Array.from(solver.forcing) : null,
+    forcing,
     shape: [trajectories, steps, N, N],
     attrs,
   };
 }
 
+/** g·f for the pseudoscalar forcing f on the N×N grid (the geometric image action: det(g) f(g⁻¹x) about the centre). */
+function orientedForcing(f: Float64Array, N: number, g: number): Float64Array {
+  const { index, sign } = actionMap(operators(2)[g]!, [N, N], 0, 1);
+  return Float64Array.from(index, (src, i) => sign[i]! * f[src]!);
+}
+
 /**
  * The simulation as geometric data for batchTimeSeries: `dynamic` has batch = trajectories, key (0,1)
  * (vorticity, a pseudoscalar) and key (1,0) (velocity (vx, vy)), each with T = steps channels
- * (channel-major c·T + t, c = 1); `constant` holds the forcing as a (0,1) field of batch 1, or is
- * null without forcing. Both are torus images on the current backend; dispose them when done.
+ * (channel-major c·T + t, c = 1); `constant` holds the forcing as a (0,1) field of batch 1 (or
+ * batch = trajectories with forcingOrientation 'random'), or is null without forcing. Both are torus images on the current backend; dispose them when done.
  */
 export function navierStokesToMultiImage(result: NavierStokesResult): { dynamic: MultiImage; constant: MultiImage | null } {
   const fn = 'navierStokesToMultiImage';
@@ -627,8 +658,9 @@ export function navierStokesToMultiImage(result: NavierStokesResult): { dynamic:
     for (const b of blocks) b.dispose();
   }
   if (!result.forcing) return { dynamic, constant: null };
-  check(result.forcing instanceof Float32Array && result.forcing.length === N * N2, fn, 'result.forcing', `a Float32Array of ${N * N2} values or null`, result.forcing);
-  const f = tensor(result.forcing, [1, 1, N, N2]);
+  check(result.forcing instanceof Float32Array && (result.forcing.length === N * N2 || result.forcing.length === B * N * N2), fn, 'result.forcing',
+    `a Float32Array of ${N * N2} (one forcing) or ${B * N * N2} values (one per trajectory), or null`, result.forcing);
+  const f = tensor(result.forcing, [result.forcing.length / (N * N2), 1, N, N2]);
   try {
     return { dynamic, constant: MultiImage.fromBlocks({ '0,1': f }, 2, true) };
   } finally {
