@@ -26,7 +26,6 @@ import { MultiImage } from '../geometric/multi-image.js';
 import { signature, signatureWidth, type Signature, type SignatureLike } from '../geometric/signature.js';
 import { State } from '../nn/layers/common.js';
 import { buildModule, Module, type Params } from '../nn/module.js';
-import { key as makeKey } from '../core/random.js';
 import type { KernelTable, OpName } from '../ops/op.js';
 import { tensor, tidy, zeros, type Tensor } from '../tensor.js';
 import { disposeTree, leavesWithPaths } from '../train/tree.js';
@@ -137,10 +136,12 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
   check(options.state === undefined || options.state instanceof State, fn, 'options.state', 'a State', options.state);
   const { default: onnxProto } = await import('onnx-proto');
 
-  // Host copies of the parameters and statistics (they may live on wasm or a GPU).
+  // The traced model must live on ref: used as it is when it does, else rebuilt from its config
+  // and loaded with host copies of the parameters and statistics (from wasm or a GPU).
   const leaves = leavesWithPaths(params);
   const stateNamed = options.state ? options.state.named(model) : new Map<string, Tensor>();
-  const host = await Promise.all([...leaves.map(([, t]) => t), ...stateNamed.values()].map((t) => t.data()));
+  const direct = onRef([...leaves.map(([, t]) => t), ...model.buffers(), ...stateNamed.values()]);
+  const host = direct ? [] : await Promise.all([...leaves.map(([, t]) => t), ...stateNamed.values()].map((t) => t.data()));
 
   const previous = getBackend().name;
   setBackend('ref');
@@ -153,12 +154,10 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
   let outSig: Signature | undefined;
   let outShape: number[] = [];
   try {
-    // The traced model must live on ref: rebuilt from its config unless it already does.
-    const direct = onRef([...leaves.map(([, t]) => t), ...model.buffers(), ...stateNamed.values()]);
     let m = model;
     if (!direct) {
       try {
-        m = buildModule(model.config, makeKey(0));
+        m = buildModule(model.config, null); // no random draw: the parameters come from `params`
       } catch (e) {
         throw new OnnxExportError(`${fn}: cannot rebuild the ${model.config.type} model from its config on the ref backend (${e instanceof Error ? e.message : String(e)})`, { cause: e });
       }

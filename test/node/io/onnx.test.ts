@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import onnxProto from 'onnx-proto';
-import { memory, random, type SignatureLike } from '../../../src/index.js';
+import { random, type SignatureLike } from '../../../src/index.js';
 import { ConvBlock, DilResNet, GroupAverage, ModelWrapper, ResNet, UNet } from '../../../src/nn/models.js';
 import type { Module } from '../../../src/nn/module.js';
 import { exportOnnx } from '../../../src/io/onnx.js';
@@ -48,7 +48,8 @@ const CASES: Case[] = [
     const input = [S(0, 0, 1), S(1, 0, 1)];
     // D = 3 averages over 48 elements: a single block keeps the reference run short.
     const inner = D === 2 ? new ResNet({ D, input, output: input, depth: 1, numBlocks: 1, equivariant: eq }, random.key(6)) : new ConvBlock({ D, input: eq ? input : [S(0, 0, 4)], output: eq ? input : [S(0, 0, 4)], equivariant: eq }, random.key(6));
-    return { model: new GroupAverage({ model: eq ? inner : new ModelWrapper({ model: inner, output: input }) }), input };
+    // (a baseline ConvBlock takes scalar channels: wrapped so that it reads the geometric input's components)
+    return { model: new GroupAverage({ model: D === 3 && !eq ? new ModelWrapper({ model: inner, output: input }) : inner }), input };
   } },
 ];
 
