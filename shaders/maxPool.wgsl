@@ -1,10 +1,10 @@
 // maxPool.wgsl — comparator max pooling (src/ops/pool.ts): in every non-overlapping patch^D window and
 // for every channel ch, the whole T-vector x[b, p*, ch·T .. ch·T + T) at the pixel p* where the
 // comparator c[b, p, ch] is largest, the FIRST such pixel in row-major window order — exactly ref's
-// rule (src/backends/ref/pool.ts): start with the window's first pixel, then move only on a strictly
-// greater value. So a NaN comparator is taken only as the first pixel and then keeps its place; a
-// NaN later in the window never wins (the comparisons test NaN on the bits, since WGSL lets
-// compilers assume there are no NaNs). One pipeline for every shape and D (<= 8).
+// rule (src/backends/ref/pool.ts), jnp.argmax's: the first NaN of the window wins (NaN counts as the
+// largest value, tested on the bits since WGSL lets compilers assume there are no NaNs); without a
+// NaN, start with the window's first pixel and move only on a strictly greater value. One pipeline
+// for every shape and D (<= 8).
 //
 // Algorithm: one invocation per (b, pooled pixel, ch): a scan of the patch^D window for the argmax,
 // then T copies. Pixel coordinates are decomposed from linear indices over the (<= 8) spatial axes.

@@ -1,8 +1,9 @@
 /**
  * Comparator max pooling and its adjoint, semantics of src/backends/ref/pool.ts: in each
  * non-overlapping patch^D window and each channel, the pixel with the largest comparator value —
- * the FIRST such pixel in row-major window order (later pixels win only when strictly greater, so
- * ties and NaNs keep the earlier one, exactly as ref) — passes its whole T-vector.
+ * the FIRST such pixel in row-major window order — passes its whole T-vector. NaN counts as the
+ * largest value (jnp.argmax), so the first NaN of a window wins; otherwise later pixels win only when
+ * strictly greater, so ties keep the earlier one, exactly as ref.
  *
  *   maxPool(x, c, y, p)        y[b, o, ch·T + t]  = x[b, argmax, ch·T + t]
  *   maxPoolGrad(dy, c, dx, p)  dx = 0; dx[b, argmax, ch·T + t] += dy[b, o, ch·T + t]
@@ -10,7 +11,8 @@
  * p = [B, S, C, T, nWin, D, pooled[D], step[D], counters[D], winOff[nWin]] (src/backends/wasm/pool.ts):
  * S input pixels per image, C channels, T values per channel, step[d] = patch·(input pixel stride of
  * spatial axis d), winOff = the window's pixel offsets in row-major window order (winOff[0] = 0).
- * The argmax runs on 4 channels at a time (f32x4.gt + bitselect keep the first maximum per lane).
+ * The argmax runs on 4 channels at a time: per lane, a pixel is taken when it is greater (f32x4.gt)
+ * or when it is the first NaN (v ≠ v while best = best), then bitselect keeps it.
  */
 
 class Fwd {}
@@ -59,9 +61,9 @@ class Bwd {}
         for (let w: usize = 1; w < nWin; w++) {
           const off = load<i32>(win + (w << 2));
           const v = v128.load(cc + <usize>off * cRow);
-          const gt = f32x4.gt(v, best);
-          best = v128.bitselect(v, best, gt);
-          arg = v128.bitselect(i32x4.splat(off), arg, gt);
+          const take = v128.or(f32x4.gt(v, best), v128.andnot(f32x4.ne(v, v), f32x4.ne(best, best)));
+          best = v128.bitselect(v, best, take);
+          arg = v128.bitselect(i32x4.splat(off), arg, take);
         }
         route<Dir>(src, dst, img + <usize>i32x4.extract_lane(arg, 0), opix, ch, CT, T);
         route<Dir>(src, dst, img + <usize>i32x4.extract_lane(arg, 1), opix, ch + 1, CT, T);
@@ -75,9 +77,9 @@ class Bwd {}
         for (let w: usize = 1; w < nWin; w++) {
           const off = load<i32>(win + (w << 2));
           const v = load<f32>(cc + <usize>off * cRow);
-          const gt = v > best;
-          best = select<f32>(v, best, gt);
-          arg = select<i32>(off, arg, gt);
+          const take = (v > best) | ((v != v) & (best == best));
+          best = select<f32>(v, best, take);
+          arg = select<i32>(off, arg, take);
         }
         route<Dir>(src, dst, img + <usize>arg, opix, ch, CT, T);
       }

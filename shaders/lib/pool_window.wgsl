@@ -1,8 +1,9 @@
 // lib/pool_window.wgsl — the window geometry and comparator argmax of max pooling, shared by the
 // forward pass and its adjoint so that both pick the same pixel: in the non-overlapping patch^D
 // window of pooled pixel o, the FIRST pixel (row-major window order) whose comparator is largest —
-// ref's rule (src/backends/ref/pool.ts): start with the window's first pixel, then move only on a
-// strictly greater value, so a NaN comparator wins only as the first pixel (NaN tested on the bits).
+// ref's rule (src/backends/ref/pool.ts), which is jnp.argmax's: NaN counts as the largest value, so
+// the first NaN of the window wins; otherwise start with the window's first pixel and move only on a
+// strictly greater value. NaN is tested on the bits (WGSL lets compilers assume there are none).
 //
 // Provides:
 //   struct PoolParams — the uniform layout of both shaders: { n (B · pooled pixels · channels), D,
@@ -81,7 +82,8 @@ fn window_argmax(s: PoolSite) -> u32 {
   var arg = 0u;
   for (var wi = 0u; wi < params.nWin; wi++) {
     let v = c[site_element(s, window_pixel(s.o, wi))];
-    if (wi == 0u || (!is_nan(v) && !is_nan(best) && v > best)) {
+    // Once best is NaN nothing replaces it; a NaN v replaces any number; numbers compare as usual.
+    if (wi == 0u || (!is_nan(best) && (is_nan(v) || v > best))) {
       best = v;
       arg = wi;
     }

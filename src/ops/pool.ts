@@ -1,7 +1,9 @@
 /**
  * Max pooling by a comparator: in each non-overlapping patch^D window, the whole tensor (T values)
  * of the pixel where the comparator is largest (the first such pixel in row-major window order) is
- * copied. With the pixel norm as comparator this is ginjax's equivariant max-norm pool.
+ * copied. With the pixel norm as comparator this is ginjax's equivariant max-norm pool. As in JAX
+ * (jnp.argmax), NaN counts as the largest comparator value: the first NaN of a window wins, so a
+ * NaN in the comparator (a NaN norm from any NaN component) is passed on, never hidden.
  */
 import { run } from '../engine.js';
 import { argError, check, show } from '../core/errors.js';

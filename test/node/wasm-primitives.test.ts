@@ -351,7 +351,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
       });
     }
 
-    it('NaN comparators never win after the first pixel; all-equal windows pick the first pixel; empty batch', () => {
+    it('NaN comparators: the first NaN of a window wins (jnp.argmax); all-equal windows pick the first pixel; empty batch', () => {
       const c = Float32Array.from([NaN, 1, 2, 0, 3, NaN, -0, 0, 5, 5, 5, 5, 1, NaN, NaN, 2]); // [1, 8, 2] → windows of 2 pixels
       const x = uniform(16 * 2);
       const want = onRef([x, c], [[1, 8, 4], [1, 8, 2]], (a, b) => maxPool(a, b, 2, 2));

@@ -2,7 +2,11 @@
 import { sizeOf, type Shape } from '../../core/shape.js';
 import type { Kernel } from '../../ops/op.js';
 
-/** Calls visit(outPixel, channel, argmaxInPixel) for every window and channel. */
+/**
+ * Calls visit(outPixel, channel, argmaxInPixel) for every window and channel. The argmax follows
+ * jnp.argmax: NaN counts as the largest value, so the first NaN of a window wins; without a NaN, the
+ * first maximum (later pixels move it only when strictly greater).
+ */
 function forEachWindow(x: Shape, c: Float64Array, patch: number, tensorSize: number, visit: (o: number, ch: number, i: number) => void): void {
   const D = x.length - 2;
   const spatial = x.slice(1, 1 + D);
@@ -24,7 +28,7 @@ function forEachWindow(x: Shape, c: Float64Array, patch: number, tensorSize: num
             ip = ip * spatial[d]! + od * patch + wd;
           }
           const v = c[(b * sizeOf(spatial) + ip) * channels + ch]!;
-          if (v > best || arg < 0) { best = v; arg = ip; }
+          if (arg < 0 || v > best || (v !== v && best === best)) { best = v; arg = ip; }
         }
         visit(b * nOut + o, ch, b * sizeOf(spatial) + arg);
       }
