@@ -258,7 +258,9 @@ function disposeFitted(f: Fitted): void {
 /** Runs the emulation job, writing metrics.json, checkpoints and pictures into outDir. */
 export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: string) => void = console.log): Promise<EmulationResult> {
   check(Number.isInteger(o.epochs) && o.epochs >= 1, 'train', 'epochs', 'an integer >= 1', o.epochs);
-  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { mkdir } = await import('node:fs/promises');
+  const { writeFileAtomic } = await import('./io/atomic-write-node.js');
+  const writeFile = (path: string, text: string) => writeFileAtomic(path, new TextEncoder().encode(text), 'train');
   const { join } = await import('node:path');
   const [dataKey, ...modelKeys] = split(makeKey(o.seed), 5) as [Key, Key, Key, Key, Key];
   const p = await prepare(o, dataKey);
@@ -302,7 +304,9 @@ export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: s
  * .tex (mean ± std over the trials) and the mean rollout SMSE per step as rollout-smse.svg.
  */
 export async function runBenchmark(o: EmulateOptions, trials: number, outDir: string, log: (s: string) => void = console.log): Promise<BenchmarkTable> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { mkdir } = await import('node:fs/promises');
+  const { writeFileAtomic } = await import('./io/atomic-write-node.js');
+  const writeFile = (path: string, text: string) => writeFileAtomic(path, new TextEncoder().encode(text), 'benchmark');
   const { join } = await import('node:path');
   await mkdir(outDir, { recursive: true });
   const variants = o.baseline === false ? [true] : [true, false];

@@ -93,10 +93,12 @@ function buildModel(o: JobOptions, data: TaskData, equivariant: boolean, key: Ke
 
 /** Runs the job; `write(name, text|bytes)` stores an output file (the CLI writes into --out). */
 export async function runJob(o: JobOptions, outDir: string, log: (s: string) => void = console.log): Promise<JobResult> {
-  check(o.task in TASKS, 'train', 'task', `one of ${Object.keys(TASKS).join(', ')}`, o.task);
+  check(Object.hasOwn(TASKS, o.task), 'train', 'task', `one of ${Object.keys(TASKS).join(', ')}`, o.task);
   check(MODEL_NAMES.includes(o.model), 'train', 'model', `one of ${MODEL_NAMES.join(', ')}`, o.model);
   check(Number.isInteger(o.epochs) && o.epochs >= 1, 'train', 'epochs', 'an integer >= 1', o.epochs);
-  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { mkdir } = await import('node:fs/promises');
+  const { writeFileAtomic } = await import('./io/atomic-write-node.js');
+  const writeFile = (path: string, text: string) => writeFileAtomic(path, new TextEncoder().encode(text), 'train');
   const { join } = await import('node:path');
   await mkdir(outDir, { recursive: true });
   const [dataKey, ...modelKeys] = split(makeKey(o.seed), 5) as [Key, Key, Key, Key, Key];
