@@ -1,12 +1,20 @@
 /**
  * Loads the wasm kernel module: feature probe, decode of the embedded base64 (no file paths, so
- * Node, Deno, browsers and bundlers all work), one compile per variant (cached), instantiation.
+ * Node, Deno, browsers and bundlers all work; each build in its own lazily imported module, so only
+ * the one an engine runs is loaded), one compile per variant (cached), instantiation.
  *
  * Two builds of assembly/ exist (asconfig.json): `simd` (fixed-width SIMD, every wasm engine since
  * 2021) and `relaxed` (+ relaxed SIMD: f32x4.relaxed_madd = FMA). `relaxed` is picked where the
  * engine validates it: Node >= 22, Deno, Chromium; Node 20 only with --experimental-wasm-relaxed-simd.
  */
-import { relaxedThreadsWasmBase64, relaxedWasmBase64, simdThreadsWasmBase64, simdWasmBase64 } from '../../generated/kernels.wasm.js';
+
+/** Each build is its own module, imported on first use: bundles keep one chunk per build. */
+const EMBEDDED: Record<string, () => Promise<{ wasmBase64: string }>> = {
+  simd: () => import('../../generated/wasm-simd.js'),
+  relaxed: () => import('../../generated/wasm-relaxed.js'),
+  'simd-threads': () => import('../../generated/wasm-simd-threads.js'),
+  'relaxed-threads': () => import('../../generated/wasm-relaxed-threads.js'),
+};
 
 export type WasmVariant = 'simd' | 'relaxed';
 
@@ -73,11 +81,10 @@ export function compileKernels(variant: WasmVariant, threaded = false): Promise<
   const key = `${variant}${threaded ? '-threads' : ''}`;
   let m = compiled.get(key);
   if (!m) {
-    const b64 = threaded
-      ? (variant === 'relaxed' ? relaxedThreadsWasmBase64 : simdThreadsWasmBase64)
-      : (variant === 'relaxed' ? relaxedWasmBase64 : simdWasmBase64);
-    if (!b64) throw new Error(`wasm backend: the embedded ${key} module is empty; run npm run build:wasm`);
-    m = WebAssembly.compile(decodeBase64(b64));
+    m = EMBEDDED[key]!().then(({ wasmBase64 }) => {
+      if (!wasmBase64) throw new Error(`wasm backend: the embedded ${key} module is empty; run npm run build:wasm`);
+      return WebAssembly.compile(decodeBase64(wasmBase64));
+    });
     m.catch(() => compiled.delete(key)); // let a later call retry
     compiled.set(key, m);
   }
