@@ -24,6 +24,7 @@ import type { Module, ModuleConfig, Params } from '../nn/module.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { isPlainObject, leavesWithPaths } from '../train/tree.js';
 import { version } from '../version.js';
+import { limits } from '../core/limits.js';
 
 export const FORMAT = 'geoconv';
 export const FORMAT_VERSION = '1';
@@ -195,10 +196,206 @@ function asBytes(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array 
   throw new SafetensorsError(`expected a Uint8Array or an ArrayBuffer (got ${bytes === null ? 'null' : typeof bytes})`);
 }
 
+/** A JSON value as the strict header parser returns it: objects keep every entry, duplicates too. */
+type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | JsonObject;
+interface JsonNumber { readonly num: number; readonly text: string }
+interface JsonObject { readonly entries: [string, JsonValue][] }
+const isObj = (v: JsonValue): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v) && 'entries' in v;
+const isNum = (v: JsonValue): v is JsonNumber => v !== null && typeof v === 'object' && 'num' in v;
+/** serde_json's default recursion limit: a value nested this deep is refused. */
+const MAX_JSON_NESTING = 128;
+
 /**
- * Parses and validates the header: length, UTF-8 JSON, metadata of strings, every entry's dtype,
- * shape and offsets, and that the offsets tile the data section exactly (no gap, overlap, missing
- * or trailing bytes). Every failure is a SafetensorsError saying what is wrong.
+ * A strict RFC 8259 parser with serde_json's rules where JSON.parse differs: a BOM is not
+ * whitespace, lone surrogate escapes are refused, nesting is limited to 128 levels, and objects keep
+ * duplicate keys (so that the caller can apply the reference's rules for each). Iterative, so that
+ * deep input cannot overflow the stack. Throws a short message.
+ */
+function parseJson(text: string): JsonValue {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new Error(`${what} at character ${i}`);
+  };
+  const ws = () => {
+    for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++i));
+  };
+  const str = (): string => {
+    i++; // opening quote
+    let out = '';
+    for (let from = i; ;) {
+      const c = text.charCodeAt(i);
+      if (Number.isNaN(c)) fail('unterminated string');
+      if (c === 0x22) {
+        out += text.slice(from, i++);
+        return out;
+      }
+      if (c < 0x20) fail('control character (U+0000 to U+001F) inside a string');
+      if (c === 0x5c) {
+        out += text.slice(from, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e !== undefined && Object.hasOwn(simple, e)) {
+          out += simple[e];
+          i += 2;
+        } else if (e === 'u') {
+          const hex = (at: number): number => {
+            const h = text.slice(at, at + 4);
+            if (!/^[0-9a-fA-F]{4}$/.test(h)) fail('invalid \\u escape');
+            return parseInt(h, 16);
+          };
+          const u = hex(i + 2);
+          i += 6;
+          if (u >= 0xdc00 && u <= 0xdfff) fail('lone trailing surrogate in a \\u escape');
+          if (u >= 0xd800 && u <= 0xdbff) {
+            if (text.slice(i, i + 2) !== '\\u') fail('lone leading surrogate in a \\u escape');
+            const lo = hex(i + 2);
+            if (lo < 0xdc00 || lo > 0xdfff) fail('lone leading surrogate in a \\u escape');
+            i += 6;
+            out += String.fromCharCode(u, lo);
+          } else out += String.fromCharCode(u);
+        } else fail('invalid escape');
+        from = i;
+        continue;
+      }
+      i++;
+    }
+  };
+  const digits = () => {
+    const from = i;
+    for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i));
+    if (i === from) fail('invalid number');
+  };
+  const num = (): JsonNumber => {
+    const from = i;
+    if (text[i] === '-') i++;
+    if (text[i] === '0') i++;
+    else digits();
+    if (text[i] === '.') {
+      i++;
+      digits();
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      i++;
+      if (text[i] === '+' || text[i] === '-') i++;
+      digits();
+    }
+    const t = text.slice(from, i);
+    return { num: Number(t), text: t };
+  };
+  // containers under construction: [value, pending key (objects)]
+  const stack: { v: JsonValue[] | JsonObject; key: string | null }[] = [];
+  let result: JsonValue | undefined;
+  const put = (v: JsonValue) => {
+    const top = stack[stack.length - 1];
+    if (!top) result = v;
+    else if (Array.isArray(top.v)) top.v.push(v);
+    else top.v.entries.push([top.key!, v]);
+  };
+  for (;;) {
+    ws();
+    // a value
+    const c = text[i];
+    let v: JsonValue | undefined;
+    if (c === '{' || c === '[') {
+      if (stack.length + 1 >= MAX_JSON_NESTING) fail(`JSON nested ${MAX_JSON_NESTING} or more levels deep (the recursion limit of serde_json, which the reference parser uses)`);
+      i++;
+      ws();
+      const container: JsonValue[] | JsonObject = c === '[' ? [] : { entries: [] };
+      const closer = c === '[' ? ']' : '}';
+      if (text[i] === closer) {
+        i++;
+        v = container;
+      } else {
+        const frame = { v: container, key: null as string | null };
+        if (c === '{') {
+          if (text[i] !== '"') fail('expected a string key');
+          frame.key = str();
+          ws();
+          if (text[i++] !== ':') fail('expected ":"');
+        }
+        stack.push(frame);
+        continue;
+      }
+    } else if (c === '"') v = str();
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) v = num();
+    else if (text.startsWith('true', i)) { i += 4; v = true; }
+    else if (text.startsWith('false', i)) { i += 5; v = false; }
+    else if (text.startsWith('null', i)) { i += 4; v = null; }
+    else fail(c === undefined ? 'unexpected end of input' : c === '\ufeff' ? 'a byte order mark (U+FEFF) is not JSON' : `unexpected character ${JSON.stringify(c)}`);
+    put(v!);
+    // close finished containers, or move to the next element
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (!top) {
+        ws();
+        if (i !== text.length) fail('trailing characters after the JSON value');
+        return result!;
+      }
+      ws();
+      const closer = Array.isArray(top.v) ? ']' : '}';
+      if (text[i] === ',') {
+        i++;
+        if (!Array.isArray(top.v)) {
+          ws();
+          if (text[i] !== '"') fail('expected a string key');
+          top.key = str();
+          ws();
+          if (text[i++] !== ':') fail('expected ":"');
+        }
+        break;
+      }
+      if (text[i] !== closer) fail(`expected "," or "${closer}"`);
+      i++;
+      stack.pop();
+      put(top.v);
+    }
+  }
+}
+
+/** The dtypes the reference parser knows (an unknown one is refused there too). */
+const DTYPES = new Set(['BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64']);
+
+/** A parsed JSON value as short text for an error message. */
+function showJson(v: JsonValue, room = 100): string {
+  let out = '';
+  const walk = (x: JsonValue): void => {
+    if (out.length > room) return;
+    if (x === null || typeof x === 'boolean') out += String(x);
+    else if (typeof x === 'string') out += JSON.stringify(x.length > room ? `${x.slice(0, room)}…` : x);
+    else if (isNum(x)) out += x.text;
+    else if (Array.isArray(x)) {
+      out += '[';
+      x.forEach((e, i) => { if (i) out += ','; walk(e); });
+      out += ']';
+    } else {
+      out += '{';
+      x.entries.forEach(([k, e], i) => { if (i) out += ','; out += `${JSON.stringify(k)}:`; walk(e); });
+      out += '}';
+    }
+  };
+  walk(v);
+  return out.length > room ? `${out.slice(0, room)}…` : out;
+}
+
+/** A name for an error message: quoted, at most 80 characters. */
+const quote = (name: string): string => JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+
+/** A usize as serde reads one: an integer literal (no fraction, no exponent, no sign), here also safe. */
+const usize = (v: JsonValue): number | null => (isNum(v) && /^(0|[1-9][0-9]*)$/.test(v.text) && Number.isSafeInteger(v.num) ? v.num : null);
+
+/** Sets an own, enumerable key (also "__proto__", which plain assignment would turn into a prototype change). */
+function defineOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Parses and validates the header with the reference parser's acceptance rules (the Rust crate:
+ * serde_json into `__metadata__` + a map of tensor entries, then offset validation): length,
+ * UTF-8, strict JSON (no BOM, nesting below 128), `__metadata__` once (null or strings; a repeated
+ * key keeps the last value), tensor entries {dtype, shape, data_offsets} with integer literals
+ * (a repeated name keeps the last entry, as there), offsets that tile the data section exactly.
+ * geoconv adds: F32 only, rank <= limits.maxRank, at most limits.maxTensorElements per tensor.
+ * Every failure is a short SafetensorsError saying what is wrong.
  */
 export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, where = 'safetensors'): ParsedHeader {
   const bytes = asBytes(input);
@@ -212,59 +409,88 @@ export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, w
   if (8 + n > bytes.length) throw err(`truncated file: the header length says ${n} bytes of JSON but only ${bytes.length - 8} bytes follow`);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    // ignoreBOM keeps a leading BOM in the text, where the JSON parser refuses it (as serde_json does)
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
   } catch {
     throw err('corrupted header: not valid UTF-8');
   }
-  if (!text.startsWith('{')) throw err(`corrupted header: must be a JSON object starting with "{" (starts with ${JSON.stringify(text.slice(0, 16))})`);
-  let header: unknown;
+  let header: JsonValue;
   try {
-    header = JSON.parse(text);
+    header = parseJson(text);
   } catch (e) {
     throw err(`corrupted header: invalid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!isPlainObject(header)) throw err('corrupted header: the JSON must be an object');
+  if (!isObj(header)) throw err(`corrupted header: must be a JSON object starting with "{" (got ${showJson(header, 40)})`);
   const metadata: Record<string, string> = {};
-  const meta = header.__metadata__;
-  if (meta !== undefined) {
-    if (!isPlainObject(meta)) throw err('corrupted header: "__metadata__" must be an object of strings');
-    for (const [k, v] of Object.entries(meta)) {
-      if (typeof v !== 'string') throw err(`corrupted header: __metadata__["${k}"] must be a string (got ${JSON.stringify(v)})`);
-      metadata[k] = v;
+  let seenMeta = false;
+  const entries = new Map<string, JsonValue>();
+  const repeated = new Set<string>();
+  for (const [name, value] of header.entries) {
+    if (name === '__metadata__') {
+      if (seenMeta) throw err('corrupted header: "__metadata__" appears twice (the reference parser refuses a duplicate field)');
+      seenMeta = true;
+      if (value === null) continue;
+      if (!isObj(value)) throw err('corrupted header: "__metadata__" must be an object of strings');
+      for (const [k, v] of value.entries) {
+        if (typeof v !== 'string') throw err(`corrupted header: __metadata__[${quote(k)}] must be a string (got ${isNum(v) ? v.text : v === null || typeof v === 'boolean' ? String(v) : Array.isArray(v) ? 'an array' : 'an object'})`);
+        defineOwn(metadata, k, v);
+      }
+      continue;
     }
+    if (entries.has(name)) repeated.add(name);
+    entries.set(name, value);
   }
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   const tensors: (TensorInfo & { name: string })[] = [];
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    if (!isPlainObject(raw)) throw err(`corrupted header: entry "${name}" must be an object {dtype, shape, data_offsets}`);
-    const { dtype, shape, data_offsets: offs } = raw as Record<string, unknown>;
-    if (typeof dtype !== 'string') throw err(`corrupted header: tensor "${name}" has no dtype`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw err(`corrupted header: tensor "${name}" has shape ${JSON.stringify(shape)}, not a list of integers >= 0`);
+  for (const [name, raw] of entries) {
+    const q = quote(name);
+    if (!isObj(raw)) throw err(`corrupted header: entry ${q} must be an object {dtype, shape, data_offsets}`);
+    const fields = new Map<string, JsonValue>();
+    for (const [k, v] of raw.entries) {
+      if (k === 'dtype' || k === 'shape' || k === 'data_offsets') {
+        if (fields.has(k)) throw err(`corrupted header: field "${k}" appears twice in tensor ${q}`);
+        fields.set(k, v);
+      }
     }
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
-      throw err(`corrupted header: tensor "${name}" has data_offsets ${JSON.stringify(offs)}, not [begin, end] with 0 <= begin <= end`);
+    for (const k of ['dtype', 'shape', 'data_offsets']) if (!fields.has(k)) throw err(`corrupted header: tensor ${q} has no "${k}"`);
+    const dtype = fields.get('dtype')!;
+    if (typeof dtype !== 'string') throw err(`corrupted header: tensor ${q} has a dtype that is not a string`);
+    if (!DTYPES.has(dtype)) throw err(`corrupted header: tensor ${q}: dtype ${quote(dtype)} is not a safetensors dtype`);
+    const shapeJ = fields.get('shape')!;
+    const offsJ = fields.get('data_offsets')!;
+    if (!Array.isArray(shapeJ)) throw err(`corrupted header: tensor ${q} has shape ${showJson(shapeJ)}, not a list of integers >= 0`);
+    if (shapeJ.length > limits.maxRank) throw err(`tensor ${q} has a shape of rank ${shapeJ.length}; geoconv reads tensors of rank <= ${limits.maxRank} (limits.maxRank)`);
+    const shape = shapeJ.map(usize);
+    if (shape.some((d) => d === null)) throw err(`corrupted header: tensor ${q} has shape ${showJson(shapeJ)}, not a list of integers >= 0 (integer literals: no fraction, no exponent)`);
+    const offs = Array.isArray(offsJ) ? offsJ.map(usize) : [];
+    if (offs.length !== 2 || offs.some((o) => o === null) || offs[0]! > offs[1]!) {
+      throw err(`corrupted header: tensor ${q} has data_offsets ${showJson(offsJ)}, not [begin, end] with integer literals 0 <= begin <= end`);
     }
-    if (dtype !== 'F32') throw err(`tensor "${name}" has dtype ${dtype}; geoconv reads F32 only (convert with e.g. tensor.astype(numpy.float32) before saving)`);
-    const need = 4 * shape.reduce((p: number, d: number) => p * d, 1);
-    if (offs[1] - offs[0] !== need) {
-      throw err(`corrupted header: tensor "${name}" of shape [${shape.join(', ')}] needs ${need} bytes of F32 but its data_offsets [${offs[0]}, ${offs[1]}] span ${offs[1] - offs[0]}`);
+    let count = 1;
+    for (const d of shape) count *= d!;
+    if (!Number.isSafeInteger(count * 4)) throw err(`corrupted header: the shape of tensor ${q} has more elements than can be addressed (the reference parser: ValidationOverflow)`);
+    if (dtype !== 'F32') throw err(`tensor ${q} has dtype ${dtype}; geoconv reads F32 only (convert with e.g. tensor.astype(numpy.float32) before saving)`);
+    if (count > limits.maxTensorElements) throw err(`tensor ${q} has ${count} elements; geoconv reads at most ${limits.maxTensorElements} (limits.maxTensorElements)`);
+    const need = 4 * count;
+    const [b, e] = offs as [number, number];
+    if (e - b !== need) {
+      throw err(`corrupted header: tensor ${q} of shape [${shape.join(', ')}] needs ${need} bytes of F32 but its data_offsets [${b}, ${e}] span ${e - b}`);
     }
-    tensors.push({ name, dtype, shape: shape as number[], data_offsets: [offs[0], offs[1]] });
+    tensors.push({ name, dtype, shape: shape as number[], data_offsets: [b, e] });
   }
   tensors.sort((a, b) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1]);
+  const dup = repeated.size ? ` (tensor ${quote([...repeated][0]!)} appears twice in the header; as in the reference parser the last entry counts)` : '';
   const end = tensors.reduce((m, t) => Math.max(m, t.data_offsets[1]), 0);
-  if (end > dataLen) throw err(`truncated file: the tensors need ${end} bytes of data after the header but only ${dataLen} are there (file ${bytes.length} bytes, expected ${dataStart + end})`);
+  if (end > dataLen) throw err(`truncated file: the tensors need ${end} bytes of data after the header but only ${dataLen} are there (file ${bytes.length} bytes, expected ${dataStart + end})${dup}`);
   let at = 0;
   for (const t of tensors) {
     if (t.data_offsets[0] !== at) {
-      throw err(`corrupted header: tensor "${t.name}" starts at byte ${t.data_offsets[0]} of the data but the previous tensor ends at ${at} (${t.data_offsets[0] < at ? 'overlap' : 'gap'})`);
+      throw err(`corrupted header: tensor ${quote(t.name)} starts at byte ${t.data_offsets[0]} of the data but the previous tensor ends at ${at} (${t.data_offsets[0] < at ? 'overlap' : 'gap'})${dup}`);
     }
     at = t.data_offsets[1];
   }
-  if (at !== dataLen) throw err(`corrupted file: ${dataLen - at} trailing bytes after the last tensor (the header describes ${at} bytes of data, the file holds ${dataLen})`);
+  if (at !== dataLen) throw err(`corrupted file: ${dataLen - at} trailing bytes after the last tensor (the header describes ${at} bytes of data, the file holds ${dataLen})${dup}`);
   return { metadata, tensors, dataStart };
 }
 
@@ -277,20 +503,28 @@ function readF32(bytes: Uint8Array, start: number, count: number): Float32Array 
   return out;
 }
 
-/** Sets tree[path split at '.'] = value (objects only), with an error on a name clash. */
+/**
+ * Sets tree[path split at '.'] = value (objects only), with an error on a name clash. Own-key
+ * lookups and defineProperty, so that every legal name ("constructor", "__proto__", …) is an
+ * ordinary entry and no prototype is read or replaced.
+ */
 function insert(tree: Record<string, unknown>, name: string, value: Tensor, where: string): void {
   const parts = name.split('.');
   let node = tree;
   parts.forEach((p, i) => {
+    const has = Object.hasOwn(node, p);
     if (i === parts.length - 1) {
-      if (p in node) throw new SafetensorsError(`${where}: tensor name "${name}" clashes with another tensor's path`);
-      node[p] = value;
+      if (has) throw new SafetensorsError(`${where}: tensor name ${quote(name)} clashes with another tensor's path`);
+      defineOwn(node, p, value);
       return;
     }
-    const next = node[p];
-    if (next === undefined) node = (node[p] = {}) as Record<string, unknown>;
-    else if (isPlainObject(next)) node = next;
-    else throw new SafetensorsError(`${where}: tensor name "${name}" clashes with tensor "${parts.slice(0, i + 1).join('.')}"`);
+    const next = has ? node[p] : undefined;
+    if (next === undefined) {
+      const child: Record<string, unknown> = {};
+      defineOwn(node, p, child);
+      node = child;
+    } else if (isPlainObject(next)) node = next;
+    else throw new SafetensorsError(`${where}: tensor name ${quote(name)} clashes with tensor ${quote(parts.slice(0, i + 1).join('.'))}`);
   });
 }
 
