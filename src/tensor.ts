@@ -4,7 +4,7 @@
  * inside `fn` that `fn` does not return.
  */
 import { getBackend, type Backend } from './backends/backend.js';
-import { checkShape, sizeOf, type Shape } from './core/shape.js';
+import { checkShape, checkSize, sizeOf, type Shape } from './core/shape.js';
 import { argError, show } from './core/errors.js';
 import { record } from './engine.js';
 
@@ -110,15 +110,49 @@ export const hold = (t: Tensor): Tensor => t.hold();
 
 /** @internal Allocates uninitialised storage of `size` elements on `backend` and wraps it. */
 export function allocTensor(shape: Shape, backend: Backend): Tensor {
-  const size = sizeOf(shape);
-  const storage: Storage = { backend, data: backend.alloc(size), size, refs: 0 };
+  const size = checkSize('tensor', shape);
+  let data: unknown;
+  try {
+    data = backend.alloc(size);
+  } catch (e) {
+    // typed-array, wasm-heap and GPU-buffer failures all become one clear message
+    throw new RangeError(`tensor: cannot allocate ${size} elements (shape ${show(shape)}, ${(size * 4 / 2 ** 20).toFixed(1)} MiB of float32) on the ${backend.name} backend: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const storage: Storage = { backend, data, size, refs: 0 };
   storages.add(storage);
   live.bytes += 4 * size;
   return new Tensor(shape, storage);
 }
 
-/** A tensor from data (copied) on the current backend (or `backend`). */
-export function tensor(data: ArrayLike<number>, shape: Shape = [data.length], backend: Backend = getBackend()): Tensor {
+/** The kind of a value, for messages about data that is not numeric (never the whole value). */
+function kindOf(v: unknown): string {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return `${show(v)} (${v === null ? 'null' : typeof v})`;
+  const name = (v as object).constructor?.name ?? 'null-prototype object';
+  return `${/^[AEIOU]/i.test(name) ? 'an' : 'a'} ${name}`;
+}
+
+/**
+ * Refuses data that would be coerced silently (strings → NaN or a number, booleans → 0/1, holes,
+ * BigInts): only an Array of numbers or a numeric typed array makes a tensor.
+ */
+function checkNumericData(fn: string, data: unknown): asserts data is ArrayLike<number> {
+  if (ArrayBuffer.isView(data)) {
+    if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+      throw new RangeError(`${fn}: data must be an Array of numbers or a numeric typed array (got ${kindOf(data)})`);
+    }
+    return;
+  }
+  if (!Array.isArray(data)) throw new RangeError(`${fn}: data must be an Array of numbers or a numeric typed array (got ${kindOf(data)})`);
+  for (let i = 0; i < data.length; i++) {
+    const v: unknown = data[i];
+    if (typeof v !== 'number') throw new RangeError(`${fn}: data[${i}] must be a number (got ${i in data ? kindOf(v) : 'a hole'})`);
+  }
+}
+
+/** A tensor from data (copied) on the current backend (or `backend`): an Array of numbers or a numeric typed array. */
+export function tensor(data: ArrayLike<number>, shape?: Shape, backend: Backend = getBackend()): Tensor {
+  checkNumericData('tensor', data);
+  shape ??= [data.length];
   checkShape('tensor', 'shape', shape);
   if (sizeOf(shape) !== data.length) argError('tensor', 'data length', `${sizeOf(shape)} for shape ${show(shape)}`, data.length);
   const t = allocTensor(shape, backend);
@@ -128,6 +162,8 @@ export function tensor(data: ArrayLike<number>, shape: Shape = [data.length], ba
 
 export function full(shape: Shape, value: number, backend?: Backend): Tensor {
   checkShape('full', 'shape', shape);
+  checkSize('full', shape);
+  if (typeof value !== 'number') throw new RangeError(`full: value must be a number (got ${kindOf(value)})`);
   return tensor(new Float64Array(sizeOf(shape)).fill(value), shape, backend); // float64 so that ref keeps exact constants
 }
 
@@ -181,6 +217,13 @@ export function collectTensors(value: unknown, into = new Set<Tensor>(), seen = 
  * (and those passed to `keep`). Nested scopes hand surviving tensors to the enclosing scope.
  */
 export function tidy<T>(fn: () => T): T {
+  // Tensors made after an `await` run outside this scope (it has closed by then), so an async fn
+  // cannot be tidied: refused before it runs anything.
+  const kind = typeof fn === 'function' ? fn.constructor?.name : undefined;
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction') {
+    throw new TypeError('tidy: fn must be synchronous (got an async function); tidy the synchronous parts, or dispose what an async function makes yourself');
+  }
+  if (typeof fn !== 'function') throw new TypeError(`tidy: fn must be a function (got ${kindOf(fn)})`);
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -192,7 +235,13 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
-  if (result instanceof Promise) throw new Error('tidy: fn must be synchronous (got a Promise); dispose async results yourself');
+  if (isThenable(result)) {
+    // A plain function that returned a promise (e.g. a transpiled async function): detectable only
+    // now. What it made before its first await is disposed; its rejection is left to nobody.
+    for (const t of scope) if (!keptForever.has(t)) t.dispose();
+    Promise.resolve(result).catch(() => undefined);
+    throw new TypeError('tidy: fn must be synchronous (it returned a Promise); the tensors it made before its first await were disposed');
+  }
   const kept = collectTensors(result);
   const outer = scopes[scopes.length - 1];
   for (const t of scope) {
@@ -203,6 +252,31 @@ export function tidy<T>(fn: () => T): T {
 }
 
 const keptForever = new WeakSet<Tensor>();
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v instanceof Promise || (v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function');
+}
+
+/**
+ * Runs `fn`; if it throws, disposes every tensor made during it (except those passed to `keep`),
+ * so that a half-finished construction leaks nothing. On success everything it made survives and
+ * belongs to the enclosing tidy scope, as if `fn` had run there directly.
+ */
+export function disposeIfThrows<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  try {
+    return fn();
+  } catch (e) {
+    for (const t of scope) if (!keptForever.has(t)) t.dispose();
+    scope.clear();
+    throw e;
+  } finally {
+    scopes.pop();
+    const outer = scopes[scopes.length - 1];
+    if (outer) for (const t of scope) outer.add(t);
+  }
+}
 
 /** Excludes `t` from disposal by enclosing `tidy` scopes. */
 export function keep<T extends Tensor>(t: T): T {

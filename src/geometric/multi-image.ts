@@ -37,6 +37,7 @@ export class MultiImage {
     if (data.shape.length !== D + 2 || data.shape.at(-1) !== width) {
       argError('MultiImage', 'data shape', `[batch, ...${D} spatial, ${width}] for signature ${signatureToString(this.signature)}`, data.shape);
     }
+    checkNotEmpty('MultiImage', data.shape[0]!, data.shape.slice(1, 1 + D));
     const flags = typeof isTorus === 'boolean' ? new Array<boolean>(D).fill(isTorus) : [...isTorus];
     check(flags.length === D, 'MultiImage', 'isTorus', `a boolean or ${D} booleans`, isTorus);
     this.data = data;
@@ -69,6 +70,7 @@ export class MultiImage {
       if (p.batch !== first.batch) argError('MultiImage.fromBlocks', `batch of block (${p.k},${p.parity})`, `${first.batch}`, p.batch);
       if (!sameShape(p.spatial, first.spatial)) argError('MultiImage.fromBlocks', `spatial shape of block (${p.k},${p.parity})`, show(first.spatial), p.spatial);
     }
+    checkNotEmpty('MultiImage.fromBlocks', first.batch, first.spatial);
     const data = tidy(() => {
       const packed = parsed.map((p) => toPacked(batched ? p.t : p.t.reshape(p.shape), D));
       return packed.length === 1 ? packed[0]! : concat(packed, D + 1);
@@ -79,6 +81,8 @@ export class MultiImage {
   static zeros(sig: SignatureLike, D: number, spatial: number | readonly number[], batch = 1, isTorus: boolean | readonly boolean[] = true): MultiImage {
     const s = signature(sig, 'MultiImage.zeros');
     const sp = typeof spatial === 'number' ? new Array<number>(D).fill(spatial) : [...spatial];
+    check(Number.isInteger(batch), 'MultiImage.zeros', 'batch', 'an integer >= 1', batch);
+    checkNotEmpty('MultiImage.zeros', batch, sp); // before allocating: a refused image leaks nothing
     const shape = [batch, ...sp, signatureWidth(s, D)];
     return new MultiImage(tensor(new Float32Array(sizeOf(shape)), shape), s, D, isTorus);
   }
@@ -202,6 +206,7 @@ export class MultiImage {
 
   /** The batch elements at `indices`, in that order (ginjax get_subset). */
   getSubset(indices: readonly number[]): MultiImage {
+    check(Array.isArray(indices) && indices.length > 0, 'getSubset', 'indices', 'a non-empty list of batch indices (an empty batch holds no samples)', indices);
     indices.forEach((i) => check(Number.isInteger(i) && i >= 0 && i < this.batch, 'getSubset', 'index', `an integer in [0, ${this.batch})`, i));
     const per = sizeOf(this.data.shape.slice(1));
     const shape = [indices.length, ...this.data.shape.slice(1)];
@@ -441,4 +446,15 @@ function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
   const W = x.shape.at(-1)!;
   const index = memoIndex(`columns ${W} | ${columns}`, () => Int32Array.from(columns));
   return gather(x, [...x.shape.slice(0, -1), columns.length], index, W === 0 ? 0 : x.size / W);
+}
+
+/**
+ * Refuses an empty image: with no samples (batch 0) or no pixels every later step divides by zero or
+ * reshapes to NaN sizes, far from the cause, so the mistake is named here.
+ */
+function checkNotEmpty(fn: string, batch: number, spatial: readonly number[]): void {
+  if (batch < 1) argError(fn, 'batch', 'at least 1: an empty batch holds no samples to compute on', batch);
+  spatial.forEach((n, i) => {
+    if (!(n >= 1)) argError(fn, `spatial axis ${i}`, 'at least 1 pixel long', n);
+  });
 }

@@ -372,6 +372,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   check(signal === undefined || (signal !== null && typeof signal === 'object' && typeof signal.aborted === 'boolean'), fn, 'signal', 'an AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
   const valBatchSize = valX ? o.valBatchSize ?? Math.min(batchSize, valX.batch) : 0;
+  // Checked now, not after the first epoch: a validation batch larger than the set leaves no batch.
+  if (valX) check(Number.isInteger(valBatchSize) && valBatchSize >= 1 && valBatchSize <= valX.batch, fn, 'valBatchSize', `an integer in [1, ${valX.batch}] (the number of validation samples; the remainder is dropped, so a larger batch leaves none)`, valBatchSize);
   const loss = o.loss ?? defaultLoss;
   const trainStep = makeTrainStep(model, optimizer, loss, o.state);
 
