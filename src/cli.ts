@@ -27,7 +27,7 @@ import type { ModelName } from './job.js';
 import type { DatasetFormat, SimulationSpec } from './data/readers.js';
 
 /** A mistake in the command line: reported with the command's usage, exit code 2. */
-class UsageError extends Error {
+export class UsageError extends Error {
   constructor(message: string, readonly command?: string) {
     super(message);
   }
@@ -36,10 +36,10 @@ class UsageError extends Error {
 // ---------------------------------------------------------------------------------------------
 // The table
 
-type Value = number | string | boolean | readonly number[];
+export type Value = number | string | boolean | readonly number[];
 /** Train's defaults that differ between the emulation job and the synthetic tasks. */
 interface ModeDefault { readonly emulation: Value; readonly task: Value }
-type Mode = keyof ModeDefault;
+export type Mode = keyof ModeDefault;
 
 export interface OptionSpec {
   readonly name: string;
@@ -378,13 +378,14 @@ export function parseArgs(cmd: CommandSpec, args: readonly string[]): Parsed {
 }
 
 /** The value of an option: given, else its default (train's for `mode`), else undefined. */
-function value(p: Parsed, name: string, mode: Mode = 'emulation'): Value | undefined {
+export function optionValue(p: Parsed, name: string, mode: Mode = 'emulation'): Value | undefined {
   const o = optionMap(p.command).get(name);
   if (!o) throw new Error(`internal: geoconv ${p.command.name} has no option --${name}`);
   if (p.given.has(name)) return p.given.get(name);
   const d = o.default;
   return d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as ModeDefault)[mode] : d as Value | undefined;
 }
+const value = optionValue;
 const int = (p: Parsed, name: string, mode?: Mode) => value(p, name, mode) as number;
 const str = (p: Parsed, name: string, mode?: Mode) => value(p, name, mode) as string;
 const num = (p: Parsed, name: string, mode?: Mode) => value(p, name, mode) as number;
@@ -506,7 +507,7 @@ function fsMessage(option: string, path: string, dir: string, e: unknown): strin
 export async function checkOutputLocation(option: string, path: string, kind: 'directory' | 'file', probe: OutputProbe = {}): Promise<string[]> {
   const { access, realpath, stat, statfs } = await import('node:fs/promises');
   const { constants } = await import('node:fs');
-  const { basename, dirname, resolve } = await import('node:path');
+  const { basename, dirname, join, resolve } = await import('node:path');
   const abs = resolve(path);
   const special = (where: string, name: string) => new UsageError(`${option} ${path} is on the kernel's ${name} file system, not a place for files${where === abs ? '' : ` (${where})`}; choose a folder on a disk`);
   const named = specialRoot(abs);
@@ -532,7 +533,8 @@ export async function checkOutputLocation(option: string, path: string, kind: 'd
   const viaLink = specialRoot(real);
   if (viaLink) throw special(real, viaLink);
   if (typeof statfs === 'function') {
-    const type = await statfs(existing).then((s) => Number(s.type), () => undefined);
+    // (where statfs is missing or unimplemented, e.g. some runtimes' node: layers, the path checks stand alone)
+    const type = await Promise.resolve().then(() => statfs(existing)).then((s) => Number(s.type), () => undefined);
     const name = type === undefined ? undefined : SPECIAL_TYPES.get(type);
     if (name) throw special(real, name);
   }
@@ -553,7 +555,7 @@ export async function checkOutputLocation(option: string, path: string, kind: 'd
   if (kind === 'file') return [];
   const created: string[] = [];
   let at = existing;
-  for (const m of missing) created.push((at = `${at}/${m}`));
+  for (const m of missing) created.push((at = join(at, m)));
   return created;
 }
 

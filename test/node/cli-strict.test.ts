@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMMANDS, checkOutputLocation, main, suggest } from '../../src/cli.js';
+import { COMMANDS, UsageError, checkOutputLocation, main, parseArgs, suggest } from '../../src/cli.js';
 import { version } from '../../src/index.js';
 
 const dirs: string[] = [];
@@ -267,4 +267,64 @@ describe('geoconv CLI: files it writes', () => {
     }
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 60_000);
+});
+
+describe('geoconv CLI: parser fuzz', () => {
+  it('random argument lists give parsed values of the declared types or a usage error, never another exception', () => {
+    // a seeded LCG, so that a failure reproduces
+    let state = 12345;
+    const rand = (n: number) => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state % n;
+    };
+    const values = ['', '0', '-1', '1', '2', '3', '64', '1e3', '0x10', '2.5', 'NaN', 'Infinity', 'x', '__proto__', 'toString', 'constructor', 'true', 'false', '64,64', ',', '=', '-', '--', '-h2', 'navier-stokes', 'gradient', 'unet', 'wasm', 'torus', 'a.json'];
+    const names = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', '', '=', 'epoch', 'EPOCHS', 'no-baseline', 'quiet', 'json'];
+    let cases = 0, accepted = 0;
+    for (const cmd of COMMANDS.values()) {
+      const optionNames = [...cmd.options.map((o) => o.name), ...names];
+      for (let c = 0; c < 400; c++) {
+        const args: string[] = [];
+        const n = rand(7);
+        for (let i = 0; i < n; i++) {
+          const r = rand(10);
+          const name = optionNames[rand(optionNames.length)]!;
+          const v = values[rand(values.length)]!;
+          if (r < 4) args.push(`--${name}`, v);
+          else if (r < 6) args.push(`--${name}=${v}`);
+          else if (r < 8) args.push(`--${name}`);
+          else args.push(v);
+        }
+        cases++;
+        let parsed;
+        try {
+          parsed = parseArgs(cmd, args);
+        } catch (e) {
+          expect(e instanceof UsageError, `${cmd.name} ${JSON.stringify(args)}: ${String(e)}`).toBe(true);
+          expect((e as Error).message.length).toBeLessThan(400);
+          continue;
+        }
+        accepted++;
+        for (const [k, v] of parsed.given) {
+          const o = cmd.options.find((x) => x.name === k);
+          expect(o, `${cmd.name} ${JSON.stringify(args)}`).toBeDefined();
+          const ok = o!.type === 'flag' ? v === true
+            : o!.type === 'int' ? Number.isSafeInteger(v)
+              : o!.type === 'number' ? Number.isFinite(v)
+                : o!.type === 'list' ? Array.isArray(v) && v.every(Number.isSafeInteger)
+                  : typeof v === 'string' && v !== '' && (o!.type !== 'choice' || o!.choices!.includes(v));
+          expect(ok, `${cmd.name} --${k} ${String(v)}`).toBe(true);
+          if (typeof v === 'number' || Array.isArray(v)) for (const x of [v].flat() as number[]) {
+            if (o!.min !== undefined) expect(x).toBeGreaterThanOrEqual(o!.min);
+            if (o!.max !== undefined) expect(x).toBeLessThanOrEqual(o!.max);
+            if (o!.above !== undefined) expect(x).toBeGreaterThan(o!.above);
+          }
+        }
+        expect(parsed.positionals.length).toBe(cmd.positionals.length);
+      }
+    }
+    // the fuzz must reach both outcomes to mean anything
+    expect(cases).toBe(400 * COMMANDS.size);
+    expect(accepted).toBeGreaterThan(50);
+    expect(cases - accepted).toBeGreaterThan(1000);
+  });
 });

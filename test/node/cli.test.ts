@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.js';
+import { COMMANDS, main, optionValue, parseArgs } from '../../src/cli.js';
 import { version } from '../../src/index.js';
 
 async function run(...argv: string[]) {
@@ -51,6 +51,36 @@ describe('geoconv CLI', () => {
     for (const b of ['ref', 'wasm', 'webgpu']) expect(r.out).toMatch(new RegExp(`^  ${b}\\s`, 'm'));
   });
 
+  it('every geoconv command line in the README parses under the option table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const lines = [...readme.matchAll(/(?:npx |`)geoconv ((?:filters|info|simulate|train|benchmark|export|convert)\b[^`#\n]*)/g)].map((m) => m[1]!.trim());
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+    let parsed = 0;
+    for (const line of lines) {
+      // the README writes alternatives (a|b), optional parts ([…]), ellipses, placeholders (N, FILE)
+      // and bare command names in prose: keep complete, literal lines only
+      if (/[|[\]…]/.test(line) || /(^|\s)[A-Z]+(\s|$)/.test(line) || !line.includes(' ')) continue;
+      const [name, ...args] = line.split(/\s+/);
+      expect(() => parseArgs(COMMANDS.get(name!)!, args), line).not.toThrow();
+      parsed++;
+    }
+    expect(parsed).toBeGreaterThanOrEqual(5);
+  });
+
+  it('`npm start` (geoconv train) keeps the emulation defaults the README describes', () => {
+    const p = parseArgs(COMMANDS.get('train')!, []);
+    const got = Object.fromEntries(['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'past-steps', 'rollout-steps', 'N', 'trajectories', 'steps']
+      .map((n) => [n, optionValue(p, n, 'emulation')]));
+    expect(got).toEqual({ task: 'navier-stokes', model: 'unet', epochs: 6, backend: 'wasm', threads: 2, seed: 0, out: 'out', batch: 8, depth: 8, lr: 2e-3, 'past-steps': 2, 'rollout-steps': 5, N: 32, trajectories: 48, steps: 20 });
+    // the synthetic tasks' own defaults
+    const t = parseArgs(COMMANDS.get('train')!, ['--task', 'gradient']);
+    expect(['epochs', 'depth', 'lr', 'batch'].map((n) => optionValue(t, n, 'task'))).toEqual([15, 16, 1e-3, 8]);
+    // benchmark: train's emulation options with their emulation defaults, and --trials 3
+    const b = parseArgs(COMMANDS.get('benchmark')!, []);
+    expect(['epochs', 'depth', 'lr', 'trials'].map((n) => optionValue(b, n))).toEqual([6, 8, 2e-3, 3]);
+    expect(COMMANDS.get('benchmark')!.options.some((o) => o.name === 'task' || o.name === 'n-train')).toBe(false);
+  });
+
   it('version matches package.json', () => {
     expect(version).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
   });
@@ -68,5 +98,9 @@ describe('geoconv bin (built package)', () => {
     const bad = (() => { try { execFileSync(process.execPath, [bin, 'filters', '--D', '2'], { encoding: 'utf8', stdio: 'pipe' }); return null; } catch (e) { return e as { status: number; stderr: string }; } })();
     expect(bad?.status).toBe(2);
     expect(bad?.stderr).toMatch(/--M is required/);
+    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(`geoconv ${version}`);
+    const help = execFileSync(process.execPath, [bin, 'train', '--help'], { encoding: 'utf8' });
+    expect(help).toMatch(/^usage: geoconv train/);
+    expect(help).toMatch(/--epochs N\s+epochs of training \(default: 6 for emulation/);
   });
 });
