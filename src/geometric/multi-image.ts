@@ -374,7 +374,11 @@ export class MultiImage {
     return this.#with(y);
   }
 
-  /** Max-norm pool of every channel (the whole tensor at the first largest norm), or by raw value for scalar-only images with useNorm = false. */
+  /**
+   * Max-norm pool of every channel (the whole tensor at the first largest norm), or by raw value for
+   * scalar-only images with useNorm = false. A NaN (in any component, so in the norm) wins its window,
+   * as with jnp.argmax: NaNs are passed on, never hidden.
+   */
   maxPool(patch: number, useNorm = true): MultiImage {
     if (!useNorm && this.signature.some((e) => e.k !== 0)) argError('maxPool', 'useNorm', 'true when the image has non-scalar keys', useNorm);
     const y = tidy(() => {

@@ -1,6 +1,7 @@
 /**
  * wasm `maxPool` / `maxPoolGrad` (assembly/kernels/pool.ts): comparator max pooling over
- * non-overlapping patch^D windows, the first maximum in row-major window order (as ref).
+ * non-overlapping patch^D windows, the first maximum in row-major window order, or the first NaN
+ * if the window has one (jnp.argmax's rule, as ref).
  *
  * Parameter block: [B, S, C, T, nWin, D, pooled[D], step[D], counters[D], winOff[nWin]] with
  * S = input pixels per image, C channels of T values, pooled = spatial / patch, step[d] = patch ·
