@@ -136,6 +136,25 @@ describe('geoconv CLI: misuses of issue 12 item 6', () => {
     }
   });
 
+  it('a run that fails after the checks removes the folders it created while they are empty, and keeps existing ones', async () => {
+    // --N 6 passes the option table (>= 2) but a 2-level UNet needs a side divisible by 4: the job
+    // fails when it builds the model, after it created --out
+    const base = tmp();
+    const args = TINY.map((a, i) => (TINY[i - 1] === '--N' ? '6' : a));
+    const r = await run('train', ...args, '--out', join(base, 'a', 'b'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/UNet/);
+    expect(readdirSync(base)).toEqual([]);
+    // an existing folder (with a file of the user's) stays as it was
+    mkdirSync(join(base, 'keep'));
+    writeFileSync(join(base, 'keep', 'notes.txt'), 'mine');
+    expect((await run('train', ...args, '--out', join(base, 'keep'))).code).toBe(2);
+    expect(readdirSync(join(base, 'keep'))).toEqual(['notes.txt']);
+    mkdirSync(join(base, 'empty'));
+    expect((await run('train', ...args, '--out', join(base, 'empty'))).code).toBe(2);
+    expect(existsSync(join(base, 'empty'))).toBe(true);
+  });
+
   it('--out under /proc, /sys or /dev is refused at once, with a clear message', async () => {
     for (const out of ['/proc/x', '/proc/self/y/z', '/sys/geoconv', '/dev/geoconv-out']) {
       const t0 = performance.now();
