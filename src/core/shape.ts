@@ -1,5 +1,6 @@
 /** Shape helpers. Shapes are plain arrays of non-negative integers, row-major (C order). */
 import { argError, check, show } from './errors.js';
+import { limits, showLimit } from './limits.js';
 
 export type Shape = readonly number[];
 
@@ -27,6 +28,20 @@ export function sameShape(a: Shape, b: Shape): boolean {
 export function checkShape(fn: string, arg: string, shape: unknown): asserts shape is Shape {
   const ok = Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0);
   check(ok, fn, arg, 'an array of non-negative integers', shape);
+}
+
+/**
+ * Checks that a tensor of `shape` may be made: at most limits.maxRank axes and
+ * limits.maxTensorElements elements (a clear error instead of "Invalid typed array length" or an
+ * out-of-memory crash). Returns the element count.
+ */
+export function checkSize(fn: string, shape: Shape): number {
+  if (shape.length > limits.maxRank) argError(fn, 'shape', `of rank <= ${limits.maxRank} (limits.maxRank)`, `rank ${shape.length}`);
+  const n = sizeOf(shape);
+  if (n > limits.maxTensorElements) {
+    argError(fn, 'shape', `of at most ${showLimit(limits.maxTensorElements)} elements (limits.maxTensorElements)`, `${show(shape)}, ${n} elements`);
+  }
+  return n;
 }
 
 /** NumPy broadcasting of two shapes (trailing axes aligned). */

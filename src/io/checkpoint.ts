@@ -10,8 +10,9 @@
 import type { Tree } from '../autodiff.js';
 import { getBackend, setBackend, type Backend } from '../backends/backend.js';
 import { show } from '../core/errors.js';
+import { limits } from '../core/limits.js';
 import { State } from '../nn/layers/common.js';
-import { buildModule, withoutInit, type Module, type ModuleConfig, type Params } from '../nn/module.js';
+import { buildModule, withoutInit, withParameterBudget, type Module, type ModuleConfig, type Params } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
 import { leavesWithPaths } from '../train/tree.js';
 import { configOf, deserialize, isExtraTensor, parseHeader, SafetensorsError, serialize, type SerializeExtra } from './safetensors.js';
@@ -141,6 +142,9 @@ export async function loadCheckpoint(source: CheckpointSource, options: LoadOpti
   }
 }
 
+/** Floats a build may draw beyond the file's parameters (initialisations some builders drop). */
+const BUILD_SLACK = 2 ** 20;
+
 /** Runs `fn` with `backend` as the current backend (so modules built inside live on it). */
 function onBackend<T>(backend: Backend | undefined, where: string, fn: () => T): T {
   const before = getBackend();
@@ -166,9 +170,13 @@ export function checkpointFromBytes(bytes: Uint8Array | ArrayBuffer | ArrayBuffe
   const header = parseHeader(bytes, where);
   const config = configOf(header.metadata, where);
   if (!config) throw new SafetensorsError(`${where}: no model config in the metadata (not a geoconv checkpoint; read it with deserialize)`);
+  // The build may allocate no more randomly initialised parameters than the file holds: a config
+  // that describes a bigger model than its tensors fails at its first oversized parameter.
+  const own = header.tensors.filter((t) => !isExtraTensor(t.name, header.metadata));
+  const floats = own.reduce((n, t) => n + (t.data_offsets[1] - t.data_offsets[0]) / 4, 0);
   let model: Module;
   try {
-    model = onBackend(backend, where, () => withoutInit(() => buildModule(config, null), { empty: true }));
+    model = onBackend(backend, where, () => withParameterBudget(floats + BUILD_SLACK, where, () => withoutInit(() => buildModule(config, null), { empty: true })));
   } catch (e) {
     throw new SafetensorsError(`${where}: cannot rebuild the model from its config (type ${JSON.stringify(config.type)}): ${message(e)}`, { cause: e });
   }
@@ -177,18 +185,24 @@ export function checkpointFromBytes(bytes: Uint8Array | ArrayBuffer | ArrayBuffe
     throw new SafetensorsError(`${where}: ${msg}`, cause === undefined ? undefined : { cause });
   };
   const expected = leavesWithPaths(model.params);
-  const inFile = new Map(header.tensors.filter((t) => !isExtraTensor(t.name, header.metadata)).map((t) => [t.name, t]));
+  const inFile = new Map(own.map((t) => [t.name, t]));
   const problems: string[] = [];
+  let more = 0;
+  const problem = (text: () => string) => {
+    if (problems.length < limits.maxListedProblems) problems.push(text());
+    else more++;
+  };
   for (const [name, t] of expected) {
     const got = inFile.get(name);
-    if (!got) problems.push(`missing tensor "${name}" (shape ${show(t.shape)})`);
+    if (!got) problem(() => `missing tensor ${quoteName(name)} (shape ${show(t.shape)})`);
     else if (got.shape.length !== t.shape.length || got.shape.some((n, i) => n !== t.shape[i])) {
-      problems.push(`shape mismatch for "${name}": the file has ${show(got.shape)}, the model expects ${show(t.shape)}`);
+      problem(() => `shape mismatch for ${quoteName(name)}: the file has ${show(got.shape)}, the model expects ${show(t.shape)}`);
     }
   }
   const names = new Set(expected.map(([n]) => n));
-  for (const name of inFile.keys()) if (!names.has(name)) problems.push(`unexpected tensor "${name}" (not a parameter of the ${config.type} model)`);
-  if (problems.length) fail(problems.join('; '));
+  for (const name of inFile.keys()) if (!names.has(name)) problem(() => `unexpected tensor ${quoteName(name)} (not a parameter of the ${String(config.type).slice(0, 40)} model)`);
+  // listed up to limits.maxListedProblems, the rest counted: 100 000 bad names must not make a 6 MB message
+  if (problems.length) fail(problems.join('; ') + (more ? `; and ${more} more problems` : ''));
   // Filling in place is right only if no two parameters share storage (a module that tied two
   // parameters would get one of them silently overwritten); construction never does that.
   const storages = new Set(expected.map(([, t]) => t.storage()));
@@ -212,6 +226,9 @@ export function checkpointFromBytes(bytes: Uint8Array | ArrayBuffer | ArrayBuffe
   }
   return { model, params: model.params, config, metadata: d.metadata, optState: d.optState, step: d.step, state };
 }
+
+/** A tensor name for an error message: quoted, at most 80 characters. */
+const quoteName = (name: string): string => JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
 
 /** The tensors of an optimizer-state tree (arrays, objects, tensors and plain numbers). */
 function leavesOf(tree: unknown, out: Tensor[] = []): Tensor[] {

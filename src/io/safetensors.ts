@@ -196,22 +196,31 @@ function asBytes(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array 
   throw new SafetensorsError(`expected a Uint8Array or an ArrayBuffer (got ${bytes === null ? 'null' : typeof bytes})`);
 }
 
-/** A JSON value as the strict header parser returns it: objects keep every entry, duplicates too. */
-type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | JsonObject;
-interface JsonNumber { readonly num: number; readonly text: string }
-interface JsonObject { readonly entries: [string, JsonValue][] }
-const isObj = (v: JsonValue): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v) && 'entries' in v;
-const isNum = (v: JsonValue): v is JsonNumber => v !== null && typeof v === 'object' && 'num' in v;
 /** serde_json's default recursion limit: a value nested this deep is refused. */
 const MAX_JSON_NESTING = 128;
 
+/** What the strict scan found that JSON.parse would hide (duplicates, non-integer literals). */
+interface Scan {
+  metadataTwice: boolean;
+  /** The first tensor name given twice (the last entry counts, as in the reference parser). */
+  repeated: string | null;
+  /** The first field (dtype, shape, data_offsets) given twice inside one tensor entry. */
+  repeatedField: { tensor: string; field: string } | null;
+  /** The first number in a shape or data_offsets that is not a plain integer literal. */
+  notInteger: { tensor: string; field: string; literal: string } | null;
+}
+
+const KNOWN_FIELDS = new Set(['dtype', 'shape', 'data_offsets']);
+
 /**
- * A strict RFC 8259 parser with serde_json's rules where JSON.parse differs: a BOM is not
- * whitespace, lone surrogate escapes are refused, nesting is limited to 128 levels, and objects keep
- * duplicate keys (so that the caller can apply the reference's rules for each). Iterative, so that
- * deep input cannot overflow the stack. Throws a short message.
+ * Checks the header text against RFC 8259 with serde_json's rules where JSON.parse is laxer (a BOM
+ * is not whitespace, lone surrogate escapes are refused, nesting is limited to 128 levels) and
+ * records what JSON.parse would hide: duplicate keys at the top level and inside tensor entries, and
+ * number literals with a fraction, an exponent or a sign where serde reads a usize. Iterative and
+ * allocation-free per value, so that deep or huge headers cost little. Throws a short message.
  */
-function parseJson(text: string): JsonValue {
+function scanJson(text: string): Scan {
+  const scan: Scan = { metadataTwice: false, repeated: null, repeatedField: null, notInteger: null };
   let i = 0;
   const fail = (what: string): never => {
     throw new Error(`${what} at character ${i}`);
@@ -219,30 +228,25 @@ function parseJson(text: string): JsonValue {
   const ws = () => {
     for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++i));
   };
-  const str = (): string => {
+  const hex = (at: number): number => {
+    const h = text.slice(at, at + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(h)) fail('invalid \\u escape');
+    return parseInt(h, 16);
+  };
+  /** Scans a string; returns its value only when `want` (keys at the two outer levels). */
+  const str = (want: boolean): string => {
     i++; // opening quote
-    let out = '';
-    for (let from = i; ;) {
+    const from = i;
+    let escaped = false;
+    for (;;) {
       const c = text.charCodeAt(i);
       if (Number.isNaN(c)) fail('unterminated string');
-      if (c === 0x22) {
-        out += text.slice(from, i++);
-        return out;
-      }
+      if (c === 0x22) break;
       if (c < 0x20) fail('control character (U+0000 to U+001F) inside a string');
       if (c === 0x5c) {
-        out += text.slice(from, i);
+        escaped = true;
         const e = text[i + 1];
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-        if (e !== undefined && Object.hasOwn(simple, e)) {
-          out += simple[e];
-          i += 2;
-        } else if (e === 'u') {
-          const hex = (at: number): number => {
-            const h = text.slice(at, at + 4);
-            if (!/^[0-9a-fA-F]{4}$/.test(h)) fail('invalid \\u escape');
-            return parseInt(h, 16);
-          };
+        if (e === 'u') {
           const u = hex(i + 2);
           i += 6;
           if (u >= 0xdc00 && u <= 0xdfff) fail('lone trailing surrogate in a \\u escape');
@@ -251,103 +255,119 @@ function parseJson(text: string): JsonValue {
             const lo = hex(i + 2);
             if (lo < 0xdc00 || lo > 0xdfff) fail('lone leading surrogate in a \\u escape');
             i += 6;
-            out += String.fromCharCode(u, lo);
-          } else out += String.fromCharCode(u);
-        } else fail('invalid escape');
-        from = i;
+          }
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else fail('invalid escape');
         continue;
       }
       i++;
     }
+    i++;
+    if (!want) return '';
+    const raw = text.slice(from, i - 1);
+    return escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
   };
   const digits = () => {
     const from = i;
     for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i));
     if (i === from) fail('invalid number');
   };
-  const num = (): JsonNumber => {
-    const from = i;
-    if (text[i] === '-') i++;
+  /** Scans a number; true when it is a plain non-negative integer literal. */
+  const num = (): boolean => {
+    let plain = true;
+    if (text[i] === '-') {
+      i++;
+      plain = false;
+    }
     if (text[i] === '0') i++;
     else digits();
     if (text[i] === '.') {
       i++;
+      plain = false;
       digits();
     }
     if (text[i] === 'e' || text[i] === 'E') {
       i++;
+      plain = false;
       if (text[i] === '+' || text[i] === '-') i++;
       digits();
     }
-    const t = text.slice(from, i);
-    return { num: Number(t), text: t };
+    return plain;
   };
-  // containers under construction: [value, pending key (objects)]
-  const stack: { v: JsonValue[] | JsonObject; key: string | null }[] = [];
-  let result: JsonValue | undefined;
-  const put = (v: JsonValue) => {
-    const top = stack[stack.length - 1];
-    if (!top) result = v;
-    else if (Array.isArray(top.v)) top.v.push(v);
-    else top.v.entries.push([top.key!, v]);
+  // Open containers; keys are tracked at level 1 (tensor names) and level 2 (fields).
+  const isArray: boolean[] = [];
+  const keyAt: string[] = ['', '', ''];
+  const topKeys = new Set<string>();
+  let fields = 0; // bit mask of the known fields seen in the current tensor entry
+  const key = () => {
+    const level = isArray.length;
+    const k = str(level <= 2);
+    if (level === 1) {
+      if (k === '__metadata__') {
+        if (topKeys.has(k)) scan.metadataTwice = true;
+      } else if (topKeys.has(k)) scan.repeated ??= k;
+      topKeys.add(k);
+      fields = 0;
+    } else if (level === 2 && !isArray[0] && !isArray[1] && keyAt[1] !== '__metadata__' && KNOWN_FIELDS.has(k)) {
+      const bit = k === 'dtype' ? 1 : k === 'shape' ? 2 : 4;
+      if (fields & bit) scan.repeatedField ??= { tensor: keyAt[1]!, field: k };
+      fields |= bit;
+    }
+    if (level <= 2) keyAt[level] = k;
+    ws();
+    if (text[i++] !== ':') fail('expected ":"');
   };
   for (;;) {
     ws();
-    // a value
     const c = text[i];
-    let v: JsonValue | undefined;
     if (c === '{' || c === '[') {
-      if (stack.length + 1 >= MAX_JSON_NESTING) fail(`JSON nested ${MAX_JSON_NESTING} or more levels deep (the recursion limit of serde_json, which the reference parser uses)`);
+      if (isArray.length + 1 >= MAX_JSON_NESTING) fail(`JSON nested ${MAX_JSON_NESTING} or more levels deep (the recursion limit of serde_json, which the reference parser uses)`);
       i++;
+      isArray.push(c === '[');
       ws();
-      const container: JsonValue[] | JsonObject = c === '[' ? [] : { entries: [] };
-      const closer = c === '[' ? ']' : '}';
-      if (text[i] === closer) {
+      if (text[i] === (c === '[' ? ']' : '}')) {
         i++;
-        v = container;
+        isArray.pop();
       } else {
-        const frame = { v: container, key: null as string | null };
         if (c === '{') {
           if (text[i] !== '"') fail('expected a string key');
-          frame.key = str();
-          ws();
-          if (text[i++] !== ':') fail('expected ":"');
+          key();
         }
-        stack.push(frame);
         continue;
       }
-    } else if (c === '"') v = str();
-    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) v = num();
-    else if (text.startsWith('true', i)) { i += 4; v = true; }
-    else if (text.startsWith('false', i)) { i += 5; v = false; }
-    else if (text.startsWith('null', i)) { i += 4; v = null; }
+    } else if (c === '"') str(false);
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+      const at = i;
+      const plain = num();
+      // a number inside a tensor entry's shape or data_offsets: serde reads a usize
+      if (!plain && isArray.length === 3 && isArray[2] && !isArray[0] && !isArray[1] && keyAt[1] !== '__metadata__' && (keyAt[2] === 'shape' || keyAt[2] === 'data_offsets')) {
+        scan.notInteger ??= { tensor: keyAt[1]!, field: keyAt[2]!, literal: text.slice(at, Math.min(i, at + 40)) };
+      }
+    } else if (text.startsWith('true', i)) i += 4;
+    else if (text.startsWith('false', i)) i += 5;
+    else if (text.startsWith('null', i)) i += 4;
     else fail(c === undefined ? 'unexpected end of input' : c === '\ufeff' ? 'a byte order mark (U+FEFF) is not JSON' : `unexpected character ${JSON.stringify(c)}`);
-    put(v!);
     // close finished containers, or move to the next element
     for (;;) {
-      const top = stack[stack.length - 1];
-      if (!top) {
+      if (isArray.length === 0) {
         ws();
         if (i !== text.length) fail('trailing characters after the JSON value');
-        return result!;
+        return scan;
       }
       ws();
-      const closer = Array.isArray(top.v) ? ']' : '}';
+      const arr = isArray[isArray.length - 1]!;
       if (text[i] === ',') {
         i++;
-        if (!Array.isArray(top.v)) {
+        if (!arr) {
           ws();
           if (text[i] !== '"') fail('expected a string key');
-          top.key = str();
-          ws();
-          if (text[i++] !== ':') fail('expected ":"');
+          key();
         }
         break;
       }
-      if (text[i] !== closer) fail(`expected "," or "${closer}"`);
+      if (text[i] !== (arr ? ']' : '}')) fail(`expected "," or "${arr ? ']' : '}'}"`);
       i++;
-      stack.pop();
-      put(top.v);
+      isArray.pop();
     }
   }
 }
@@ -355,33 +375,22 @@ function parseJson(text: string): JsonValue {
 /** The dtypes the reference parser knows (an unknown one is refused there too). */
 const DTYPES = new Set(['BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64']);
 
-/** A parsed JSON value as short text for an error message. */
-function showJson(v: JsonValue, room = 100): string {
-  let out = '';
-  const walk = (x: JsonValue): void => {
-    if (out.length > room) return;
-    if (x === null || typeof x === 'boolean') out += String(x);
-    else if (typeof x === 'string') out += JSON.stringify(x.length > room ? `${x.slice(0, room)}…` : x);
-    else if (isNum(x)) out += x.text;
-    else if (Array.isArray(x)) {
-      out += '[';
-      x.forEach((e, i) => { if (i) out += ','; walk(e); });
-      out += ']';
-    } else {
-      out += '{';
-      x.entries.forEach(([k, e], i) => { if (i) out += ','; out += `${JSON.stringify(k)}:`; walk(e); });
-      out += '}';
-    }
-  };
-  walk(v);
+/** A JSON value as short text for an error message. */
+function showJson(v: unknown, room = 100): string {
+  let out: string;
+  try {
+    out = JSON.stringify(v) ?? String(v);
+  } catch {
+    out = String(v);
+  }
   return out.length > room ? `${out.slice(0, room)}…` : out;
 }
 
 /** A name for an error message: quoted, at most 80 characters. */
 const quote = (name: string): string => JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
 
-/** A usize as serde reads one: an integer literal (no fraction, no exponent, no sign), here also safe. */
-const usize = (v: JsonValue): number | null => (isNum(v) && /^(0|[1-9][0-9]*)$/.test(v.text) && Number.isSafeInteger(v.num) ? v.num : null);
+/** A usize as serde reads one (the literal form was checked by the scan), here also a safe integer. */
+const usize = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
 
 /** Sets an own, enumerable key (also "__proto__", which plain assignment would turn into a prototype change). */
 function defineOwn(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -409,63 +418,53 @@ export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, w
   if (8 + n > bytes.length) throw err(`truncated file: the header length says ${n} bytes of JSON but only ${bytes.length - 8} bytes follow`);
   let text: string;
   try {
-    // ignoreBOM keeps a leading BOM in the text, where the JSON parser refuses it (as serde_json does)
+    // ignoreBOM keeps a leading BOM in the text, where the scan refuses it (as serde_json does)
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
   } catch {
     throw err('corrupted header: not valid UTF-8');
   }
-  let header: JsonValue;
+  let scan: Scan;
+  let header: unknown;
   try {
-    header = parseJson(text);
+    scan = scanJson(text);
+    header = JSON.parse(text); // the same grammar, checked above; JSON.parse keeps the last of duplicate keys, as the reference does
   } catch (e) {
-    throw err(`corrupted header: invalid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw err(`corrupted header: invalid JSON (${e instanceof Error ? e.message.slice(0, 200) : String(e)})`);
   }
-  if (!isObj(header)) throw err(`corrupted header: must be a JSON object starting with "{" (got ${showJson(header, 40)})`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw err(`corrupted header: must be a JSON object starting with "{" (got ${showJson(header, 40)})`);
+  if (scan.metadataTwice) throw err('corrupted header: "__metadata__" appears twice (the reference parser refuses a duplicate field)');
+  if (scan.repeatedField) throw err(`corrupted header: field "${scan.repeatedField.field}" appears twice in tensor ${quote(scan.repeatedField.tensor)}`);
   const metadata: Record<string, string> = {};
-  let seenMeta = false;
-  const entries = new Map<string, JsonValue>();
-  const repeated = new Set<string>();
-  for (const [name, value] of header.entries) {
+  const dataStart = 8 + n;
+  const dataLen = bytes.length - dataStart;
+  const tensors: (TensorInfo & { name: string })[] = [];
+  for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (seenMeta) throw err('corrupted header: "__metadata__" appears twice (the reference parser refuses a duplicate field)');
-      seenMeta = true;
       if (value === null) continue;
-      if (!isObj(value)) throw err('corrupted header: "__metadata__" must be an object of strings');
-      for (const [k, v] of value.entries) {
-        if (typeof v !== 'string') throw err(`corrupted header: __metadata__[${quote(k)}] must be a string (got ${isNum(v) ? v.text : v === null || typeof v === 'boolean' ? String(v) : Array.isArray(v) ? 'an array' : 'an object'})`);
+      if (typeof value !== 'object' || Array.isArray(value)) throw err('corrupted header: "__metadata__" must be an object of strings');
+      for (const [k, v] of Object.entries(value as object)) {
+        if (typeof v !== 'string') throw err(`corrupted header: __metadata__[${quote(k)}] must be a string (got ${showJson(v, 40)})`);
         defineOwn(metadata, k, v);
       }
       continue;
     }
-    if (entries.has(name)) repeated.add(name);
-    entries.set(name, value);
-  }
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
-  const tensors: (TensorInfo & { name: string })[] = [];
-  for (const [name, raw] of entries) {
     const q = quote(name);
-    if (!isObj(raw)) throw err(`corrupted header: entry ${q} must be an object {dtype, shape, data_offsets}`);
-    const fields = new Map<string, JsonValue>();
-    for (const [k, v] of raw.entries) {
-      if (k === 'dtype' || k === 'shape' || k === 'data_offsets') {
-        if (fields.has(k)) throw err(`corrupted header: field "${k}" appears twice in tensor ${q}`);
-        fields.set(k, v);
-      }
-    }
-    for (const k of ['dtype', 'shape', 'data_offsets']) if (!fields.has(k)) throw err(`corrupted header: tensor ${q} has no "${k}"`);
-    const dtype = fields.get('dtype')!;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw err(`corrupted header: entry ${q} must be an object {dtype, shape, data_offsets}`);
+    const has = (k: string) => Object.hasOwn(value, k);
+    for (const k of KNOWN_FIELDS) if (!has(k)) throw err(`corrupted header: tensor ${q} has no "${k}"`);
+    const { dtype, shape: shapeJ, data_offsets: offsJ } = value as Record<string, unknown>;
     if (typeof dtype !== 'string') throw err(`corrupted header: tensor ${q} has a dtype that is not a string`);
     if (!DTYPES.has(dtype)) throw err(`corrupted header: tensor ${q}: dtype ${quote(dtype)} is not a safetensors dtype`);
-    const shapeJ = fields.get('shape')!;
-    const offsJ = fields.get('data_offsets')!;
     if (!Array.isArray(shapeJ)) throw err(`corrupted header: tensor ${q} has shape ${showJson(shapeJ)}, not a list of integers >= 0`);
     if (shapeJ.length > limits.maxRank) throw err(`tensor ${q} has a shape of rank ${shapeJ.length}; geoconv reads tensors of rank <= ${limits.maxRank} (limits.maxRank)`);
+    const bad = scan.notInteger?.tensor === name ? scan.notInteger : null;
     const shape = shapeJ.map(usize);
-    if (shape.some((d) => d === null)) throw err(`corrupted header: tensor ${q} has shape ${showJson(shapeJ)}, not a list of integers >= 0 (integer literals: no fraction, no exponent)`);
+    if (shape.some((d) => d === null) || bad?.field === 'shape') {
+      throw err(`corrupted header: tensor ${q} has shape ${bad?.field === 'shape' ? `with the literal ${bad.literal}` : showJson(shapeJ)}, not a list of integers >= 0 (integer literals: no fraction, no exponent)`);
+    }
     const offs = Array.isArray(offsJ) ? offsJ.map(usize) : [];
-    if (offs.length !== 2 || offs.some((o) => o === null) || offs[0]! > offs[1]!) {
-      throw err(`corrupted header: tensor ${q} has data_offsets ${showJson(offsJ)}, not [begin, end] with integer literals 0 <= begin <= end`);
+    if (offs.length !== 2 || offs.some((o) => o === null) || offs[0]! > offs[1]! || bad?.field === 'data_offsets') {
+      throw err(`corrupted header: tensor ${q} has data_offsets ${bad?.field === 'data_offsets' ? `with the literal ${bad.literal}` : showJson(offsJ)}, not [begin, end] with integer literals 0 <= begin <= end`);
     }
     let count = 1;
     for (const d of shape) count *= d!;
@@ -479,8 +478,10 @@ export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, w
     }
     tensors.push({ name, dtype, shape: shape as number[], data_offsets: [b, e] });
   }
+  // a literal in an entry that a later duplicate replaced still counts: serde refuses it while parsing
+  if (scan.notInteger) throw err(`corrupted header: tensor ${quote(scan.notInteger.tensor)} has ${scan.notInteger.field} with the literal ${scan.notInteger.literal}, not an integer literal >= 0`);
   tensors.sort((a, b) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1]);
-  const dup = repeated.size ? ` (tensor ${quote([...repeated][0]!)} appears twice in the header; as in the reference parser the last entry counts)` : '';
+  const dup = scan.repeated !== null ? ` (tensor ${quote(scan.repeated)} appears twice in the header; as in the reference parser the last entry counts)` : '';
   const end = tensors.reduce((m, t) => Math.max(m, t.data_offsets[1]), 0);
   if (end > dataLen) throw err(`truncated file: the tensors need ${end} bytes of data after the header but only ${dataLen} are there (file ${bytes.length} bytes, expected ${dataStart + end})${dup}`);
   let at = 0;
