@@ -7,7 +7,7 @@
 import { split, type Key } from '../../core/random.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import { keyName, type Signature, type SignatureLike } from '../../geometric/signature.js';
-import { add, addScalar, div, mul, sub as subT } from '../../ops/binary.js';
+import { add, addScalar, div, mul, scale, sub as subT } from '../../ops/binary.js';
 import { permute } from '../../ops/gather.js';
 import { matmul } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
@@ -41,6 +41,10 @@ export interface VectorNeuronOptions {
  * q̂_i have the same type), so the output has the type of x_i. Init (ginjax): per key ≠ (0,0) in
  * signature order, `key, sk = split(key)`, W ~ U(±1/√c).
  * Params: `{ weights: { "k,p": [c, c] } }` (no entry for (0,0)).
+ *
+ * Same function, different arithmetic where ginjax's is ill-conditioned (see `vectorNeuron`): for
+ * scalar-type keys (k = 0, e.g. pseudoscalars) and for keys with one channel, q_i ∥ x_i by
+ * construction and x − x∥ is computed as x · ε(2‖q‖+ε)/(‖q‖+ε)² instead of as a difference.
  */
 export class VectorNeuronNonlinear extends Module {
   readonly config: ModuleConfig;
@@ -85,10 +89,23 @@ export class VectorNeuronNonlinear extends Module {
  * The VN rule on x [R, c, T] with W [c, c]. It runs on x's transpose [R, T, c], where W·x at every
  * pixel is ONE matmul of the R·T rows by Wᵀ: as R products [c, c]·[c, T] it was the slowest part of
  * a UNet's nonlinearities (wasm, R = 4096, c = 32, T = 2: 3.1 ms a call, 2.7 GFLOP/s).
+ *
+ * Parallel case (T = 1, i.e. k = 0 of either parity, or c = 1): q_i = λ x_i, so x∥ = x·‖q‖²/(‖q‖+ε)²
+ * and ginjax's x − x∥ is x·ε(2‖q‖+ε)/(‖q‖+ε)² computed as the difference of two numbers that agree
+ * to ~ε/‖q‖: in float32 that leaves a few correct bits (and none that commute with the group). When
+ * the gate closes (σ(s) ≈ 0, e.g. relu with λ < 0) this remainder IS the output, and the norms and
+ * max-norm pools that follow blew its rounding up into O(1) equivariance errors. Here the output is
+ * x · (gate·‖q‖² + ε(2‖q‖+ε))/(‖q‖+ε)²: an invariant scale times x, products and sums of positive
+ * terms only, so exact to a few ulps and equivariant up to that. With ‖q‖ = 0 the scale is 1 (out = x),
+ * as ginjax's. In exact arithmetic both forms are the same function.
+ *
+ * General case (T > 1 and c > 1): ginjax's formula as written; x_i and q_i are then parallel only by
+ * accident, and x − x∥ is well conditioned relative to ‖x‖.
  */
 export function vectorNeuron(x: Tensor, W: Tensor, activation: ActivationName, eps: number): Tensor {
   return tidy(() => {
     const [R, c, T] = x.shape as [number, number, number];
+    if (T === 1 || c === 1) return vectorNeuronParallel(x, W, activation, eps);
     const xt = permute(x, [0, 2, 1]);
     const q = matmul(xt.reshape([R * T, c]), W, false, true).reshape([R, T, c]);
     const qNorm = sqrt(sum(square(q), [1])).reshape([R, 1, c]);
@@ -98,6 +115,20 @@ export function vectorNeuron(x: Tensor, W: Tensor, activation: ActivationName, e
     const gate = div(activate(activation, s), addScalar(abs(s), eps));
     return permute(add(mul(gate, parallel), subT(xt, parallel)), [0, 2, 1]);
   });
+}
+
+/** vectorNeuron when q_i ∥ x_i by construction (T = 1 or c = 1): out = x · scale, scale invariant. */
+function vectorNeuronParallel(x: Tensor, W: Tensor, activation: ActivationName, eps: number): Tensor {
+  const [R, c, T] = x.shape as [number, number, number];
+  // q [R, c, T]: for T = 1 one matmul of the R rows; for c = 1 the single weight times x.
+  const q = T === 1 ? matmul(x.reshape([R, c]), W, false, true).reshape([R, c, 1]) : mul(x, W.reshape([1, 1, 1]));
+  const qNorm = T === 1 ? abs(q) : sqrt(sum(square(q), [2])).reshape([R, c, 1]);
+  const den = addScalar(qNorm, eps);
+  const s = div(T === 1 ? mul(x, q) : sum(mul(x, q), [2]).reshape([R, c, 1]), den); // ⟨x, q̂⟩
+  const gate = div(activate(activation, s), addScalar(abs(s), eps));
+  // (gate·‖q‖² + ε(2‖q‖ + ε)) / (‖q‖ + ε)²
+  const num = add(mul(gate, square(qNorm)), scale(addScalar(scale(qNorm, 2), eps), eps));
+  return mul(x, div(num, square(den)));
 }
 
 registerModule('VectorNeuronNonlinear', (c, key) => new VectorNeuronNonlinear(c as unknown as VectorNeuronOptions, key));
