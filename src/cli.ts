@@ -119,6 +119,7 @@ const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'operators', type: 'choice', choices: SUBGROUPS, metavar: 'GROUP', scope: 'emulation', defaultText: 'full, or what the data\'s boundaries allow', description: 'the symmetry group the equivariant model respects' },
   { name: 'past-steps', type: 'int', min: 1, scope: 'emulation', default: 2, description: 'input frames per prediction' },
   { name: 'rollout-steps', type: 'int', min: 1, scope: 'emulation', default: 5, description: 'steps of the autoregressive rollout that is evaluated' },
+  { name: 'no-residual', type: 'flag', scope: 'emulation', description: 'the models predict the next state itself (as ginjax\'s scripts), not its change from the newest input frame' },
   { name: 'val-trajectories', type: 'int', min: 1, scope: 'emulation', defaultText: 'a share of the trajectories', description: 'trajectories held out for validation' },
   { name: 'test-trajectories', type: 'int', min: 1, scope: 'emulation', defaultText: 'a share of the trajectories', description: 'trajectories held out for testing' },
   { name: 'N', type: 'int', min: 2, group: 'sizes of the built-in data (not with --data)', default: { emulation: 32, task: 0 }, defaultText: '32 for emulation, the task\'s own for a synthetic task', description: 'side of the square grid' },
@@ -652,7 +653,7 @@ async function emulationOptions(p: Parsed, seed: number): Promise<import('./emul
     pastSteps: int(p, 'past-steps'), rolloutSteps: int(p, 'rollout-steps'),
     valTrajectories: optionalInt(p, 'val-trajectories'), testTrajectories: optionalInt(p, 'test-trajectories'),
     ...(given('operators') ? { operators: str(p, 'operators') as (typeof SUBGROUPS)[number] } : {}),
-    baseline: !given('no-baseline'), progress: !given('quiet'),
+    baseline: !given('no-baseline'), progress: !given('quiet'), residual: !given('no-residual'),
   };
 }
 

@@ -12,7 +12,7 @@ import { key as makeKey, split, type Key } from './core/random.js';
 import { MultiImage } from './geometric/multi-image.js';
 import { saveCheckpoint } from './io/index.js';
 import type { Module, Params } from './nn/module.js';
-import { ginjaxParameterCount } from './nn/models.js';
+import { ResidualStep, ginjaxParameterCount } from './nn/models.js';
 import { adamw, warmupCosineDecay } from './train/optim.js';
 import { EpochStop } from './train/stopping.js';
 import { evaluate, train } from './train/train.js';
@@ -50,6 +50,12 @@ export interface EmulateOptions extends TrainingJobOptions {
    * flips on non-square ones, which 90° rotations do not map onto themselves).
    */
   readonly operators?: SubgroupName;
+  /**
+   * Wrap each model in ResidualStep (default true): it predicts the change from the newest input
+   * frame, so persistence is its zero and the network learns the increment. false: the state
+   * itself, as ginjax's scripts.
+   */
+  readonly residual?: boolean;
 }
 
 /** A synthetic task's result per model (one-step SMSE on the windows of each split), and: */
@@ -73,6 +79,8 @@ export interface EmulationResult {
   readonly batchSize: number;
   readonly pastSteps: number;
   readonly rolloutSteps: number;
+  /** Whether the models predicted the change from the newest input frame (ResidualStep). */
+  readonly residual: boolean;
   readonly data: Readonly<Record<string, unknown>>;
   /** The equivariant model's symmetry group. */
   readonly operators: SubgroupName;
@@ -140,7 +148,8 @@ function modelGroup(o: EmulateOptions, x: MultiImage): SubgroupName {
 
 function buildModel(o: EmulateOptions, input: MultiImage, output: MultiImage, equivariant: boolean, key: Key): Module {
   const group = equivariant ? { operators: subgroup(input.D, modelGroup(o, input)) } : {};
-  return buildJobModel(o.model, { D: input.D, input: input.signature, output: output.signature, depth: o.depth, equivariant, ...group }, key);
+  const model = buildJobModel(o.model, { D: input.D, input: input.signature, output: output.signature, depth: o.depth, equivariant, ...group }, key);
+  return o.residual === false ? model : new ResidualStep({ model, pastSteps: o.pastSteps });
 }
 
 /** Normalised trajectories cut into windows: what every model of one run (or trial) shares. */
@@ -283,7 +292,7 @@ export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: s
     const pictures = await writePictures(o, p, fitted, results, persistence, (file, svg) => writeFile(join(outDir, file), svg));
     const out: EmulationResult = {
       version, task: o.data.kind === 'navier-stokes' ? 'navier-stokes' : 'file', model: o.model, backend: getBackend().name, seed: o.seed,
-      epochs: o.epochs, batchSize: o.batchSize, pastSteps: o.pastSteps, rolloutSteps: o.rolloutSteps,
+      epochs: o.epochs, batchSize: o.batchSize, pastSteps: o.pastSteps, rolloutSteps: o.rolloutSteps, residual: o.residual !== false,
       data: { ...p.describe, trajectories: p.trajectories, totalSteps: p.totalSteps, spatial: p.train.x.spatial, isTorus: p.train.x.isTorus },
       operators: modelGroup(o, p.train.x),
       sizes: { train: p.train.x.batch, val: p.val.x.batch, test: p.test.x.batch, N: p.train.x.spatial[0]! },

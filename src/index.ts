@@ -23,7 +23,7 @@ export { renderImage } from './geometric/render.js';
 export { Module, buildModule, registerModule, withoutInit, initUniform, type Params, type ModuleConfig, type CallOptions, type Json } from './nn/module.js';
 export { ConvContract, type ConvContractOptions, type BiasMode } from './nn/conv-contract.js';
 export * from './nn/layers/index.js';
-export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ginjaxParameterCount, signatureUnion, type GroupAverageOptions, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';
+export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ResidualStep, type ResidualStepOptions, ginjaxParameterCount, signatureUnion, type GroupAverageOptions, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';
 export { gradientTask, scalarTask, gravityTask, disposeTask, TASKS, type TaskData, type TaskName, type TaskOptions, type GradientTaskOptions, type Split } from './tasks/tasks.js';
 export { plotImage, plotGrid, type PlotOptions, type GridOptions } from './geometric/plot.js';
 export * from './train/index.js';

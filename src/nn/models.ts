@@ -19,6 +19,7 @@ import {
   type ActivationName, type LayerCallOptions,
 } from './layers/index.js';
 import { GroupNorm } from './layers/norm.js';
+import { lastInputStep } from '../train/autoregressive.js';
 import { Module, buildModule, registerModule, sub, type Json, type ModuleConfig, type Params } from './module.js';
 
 const sigJson = (s: Signature): Json => s.map((e) => ({ k: e.k, parity: e.parity, channels: e.channels }));
@@ -562,7 +563,43 @@ export class GroupAverage extends Composite {
   }
 }
 
+export interface ResidualStepOptions {
+  /** The one-step model: its output has c channels per predicted key. */
+  readonly model: Module;
+  /** Input steps per key in the autoregressive layout (c·pastSteps dynamic channels, then constants). */
+  readonly pastSteps: number;
+}
+
+/**
+ * A one-step emulator that predicts the change: model(x) plus the newest input step of every
+ * predicted key. Persistence is then the zero model, so a small network spends itself on the
+ * increment (common for neural PDE emulators; ginjax's scripts predict the state itself).
+ * Equivariant when `model` is: the newest input step transforms as the output does.
+ */
+export class ResidualStep extends Composite {
+  readonly config: ModuleConfig;
+  readonly pastSteps: number;
+
+  constructor(o: ResidualStepOptions) {
+    check(o !== null && typeof o === 'object' && o.model instanceof Module, 'ResidualStep', 'model', 'a Module', o?.model);
+    check(Number.isInteger(o.pastSteps) && o.pastSteps >= 1, 'ResidualStep', 'pastSteps', 'an integer >= 1', o.pastSteps);
+    super([['model', o.model]]);
+    this.pastSteps = o.pastSteps;
+    this.config = { type: 'ResidualStep', model: o.model.config, pastSteps: o.pastSteps };
+  }
+
+  apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
+    const y = this.run('model', params, x, options, false);
+    const last = lastInputStep(x, y.signature, this.pastSteps);
+    const out = y.add(last);
+    y.dispose();
+    last.dispose();
+    return out;
+  }
+}
+
 registerModule('ConvBlock', (c, key) => new ConvBlock(c as unknown as ConvBlockOptions, key));
+registerModule('ResidualStep', (c, key) => new ResidualStep({ model: buildModule(c.model as ModuleConfig, key), pastSteps: c.pastSteps as number }));
 registerModule('UNet', (c, key) => new UNet(c as unknown as UNetOptions, key));
 registerModule('ResNet', (c, key) => new ResNet(c as unknown as ResNetOptions, key));
 registerModule('DilResNet', (c, key) => new DilResNet(c as unknown as DilResNetOptions, key));

@@ -9,7 +9,7 @@
  */
 import { argError, check } from '../core/errors.js';
 import { MultiImage } from '../geometric/multi-image.js';
-import { blockOffsets, keyName, signatureToString, type SignatureEntry, type SignatureLike } from '../geometric/signature.js';
+import { blockOffsets, keyName, signature, signatureToString, type SignatureEntry, type SignatureLike } from '../geometric/signature.js';
 import { concat } from '../ops/concat.js';
 import { gather } from '../ops/gather.js';
 import type { Module, Params } from '../nn/module.js';
@@ -121,6 +121,27 @@ export function autoregressiveStep(
     const grown = new MultiImage(pick(concat([output.data, prediction.data], D + 1), outCols), sig, D, output.isTorus);
     return { input: nextInput, output: grown };
   });
+}
+
+/**
+ * The newest of the pastSteps input steps of every key of `output` (c channels each): what
+ * persistence predicts, and what a residual emulator adds its output to.
+ */
+export function lastInputStep(input: MultiImage, output: SignatureLike, pastSteps: number): MultiImage {
+  const fn = 'lastInputStep';
+  check(Number.isInteger(pastSteps) && pastSteps >= 1, fn, 'pastSteps', 'an integer >= 1', pastSteps);
+  const sig = signature(output);
+  const offsets = blockOffsets(input.signature, input.D);
+  const cols: number[] = [];
+  for (const e of sig) {
+    const i = input.signature.findIndex((f) => f.k === e.k && f.parity === e.parity);
+    if (i < 0 || input.signature[i]!.channels < e.channels * pastSteps) {
+      argError(fn, `input key (${e.k},${e.parity})`, `present with at least ${e.channels}·${pastSteps} channels (c·pastSteps past steps)`, signatureToString(input.signature));
+    }
+    const T = input.D ** e.k;
+    for (let ch = 0; ch < e.channels; ch++) for (let j = 0; j < T; j++) cols.push(offsets[i]! + (ch * pastSteps + pastSteps - 1) * T + j);
+  }
+  return new MultiImage(pick(input.data, cols), sig, input.D, input.isTorus);
 }
 
 export interface AutoregressiveOptions {

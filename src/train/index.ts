@@ -13,4 +13,4 @@ export {
   train, makeTrainStep, evaluate, mapLossInBatches, mapPlusLossInBatches, defaultLoss, smseMapAndLoss, ProgressBar,
   type TrainOptions, type TrainResult, type LossFn, type MapAndLossFn, type BatchInfo, type EpochInfo, type ProgressStream, type TrainStepResult,
 } from './train.js';
-export { autoregressiveStep, autoregressiveMap, type AutoregressiveOptions, type ConstantFields } from './autoregressive.js';
+export { autoregressiveStep, autoregressiveMap, lastInputStep, type AutoregressiveOptions, type ConstantFields } from './autoregressive.js';
