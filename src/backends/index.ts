@@ -15,14 +15,37 @@ import {
   backendChosen, getBackend, hasBackend, notices, notify, registerBackend, setBackend, type Backend, type BackendName,
 } from './backend.js';
 import { refBackend } from './ref/index.js';
+import { limits } from '../core/limits.js';
 
 export interface InitOptions {
   /** 'auto' (default) picks WebGPU when a hardware adapter exists and its kernel table is complete, else wasm. */
   backend?: 'auto' | BackendName;
-  /** Worker threads for the wasm backend (default 1). */
+  /**
+   * Worker threads for the wasm backend (default 1): at most the hardware threads here (or
+   * limits.minThreadsAllowed, whichever is larger) unless `allowOversubscription`, and never more
+   * than limits.maxThreads (each thread holds its own wasm instance over the shared heap).
+   */
   threads?: number;
+  /** Allows more `threads` than hardware threads (up to limits.maxThreads). */
+  allowOversubscription?: boolean;
   /** The wasm build: 'auto' (default) takes relaxed SIMD (fused multiply-add) where the engine has it. */
   wasmVariant?: 'auto' | 'simd' | 'relaxed';
+}
+
+/** Hardware threads of this machine (navigator.hardwareConcurrency in browsers, Node 21+ and Deno), or undefined. */
+function hardwareThreads(): number | undefined {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: unknown } }).navigator?.hardwareConcurrency;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1) return n;
+  return nodeThreads;
+}
+
+/** Node before 21 has no navigator: os.availableParallelism(), read once at start-up where it exists. */
+let nodeThreads: number | undefined;
+try {
+  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined } }).process?.getBuiltinModule?.('node:os');
+  nodeThreads = os?.availableParallelism?.() ?? os?.cpus?.().length;
+} catch {
+  nodeThreads = undefined;
 }
 
 /** Why a backend is unavailable, filled by the last attempt to start it. */
@@ -130,6 +153,17 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
   }
   if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1)) {
     throw new RangeError(`init: threads must be an integer >= 1 (got ${opts.threads})`);
+  }
+  if (opts.allowOversubscription !== undefined && typeof opts.allowOversubscription !== 'boolean') {
+    throw new RangeError(`init: allowOversubscription must be a boolean (got ${JSON.stringify(opts.allowOversubscription)})`);
+  }
+  if (opts.threads !== undefined) {
+    if (opts.threads > limits.maxThreads) throw new RangeError(`init: threads must be <= ${limits.maxThreads} (limits.maxThreads) (got ${opts.threads})`);
+    const hw = hardwareThreads();
+    const allowed = Math.max(hw ?? 1, limits.minThreadsAllowed);
+    if (opts.threads > allowed && !opts.allowOversubscription) {
+      throw new RangeError(`init: threads must be <= ${allowed} (${hw === undefined ? 'the hardware thread count is unknown here' : `${hw} hardware threads here`}; limits.minThreadsAllowed = ${limits.minThreadsAllowed}) (got ${opts.threads}); pass allowOversubscription: true to run more threads than that`);
+    }
   }
   if (opts.wasmVariant !== undefined && !['auto', 'simd', 'relaxed'].includes(opts.wasmVariant)) {
     throw new RangeError(`init: wasmVariant must be "auto", "simd" or "relaxed" (got ${JSON.stringify(opts.wasmVariant)})`);

@@ -5,6 +5,7 @@
  * group; the algorithm is the same group sum over the given elements).
  */
 import { check, show } from '../core/errors.js';
+import { limits, showLimit } from '../core/limits.js';
 import { actionMap, isFullGroup, resolveOperators, type GroupElement, type OperatorLike } from './group.js';
 
 export type FilterScale = 'normalize' | 'one';
@@ -39,6 +40,21 @@ function validate(fn: string, D: unknown, M: unknown, k: unknown, parity: unknow
   check(Number.isInteger(M) && (M as number) >= 1, fn, 'M', 'an integer >= 1', M);
   check(Number.isInteger(k) && (k as number) >= 0, fn, 'k', 'an integer >= 0', k);
   check(parity === 0 || parity === 1, fn, 'parity', '0 or 1', parity);
+}
+
+/**
+ * The documented limits of a filter computation (limits.maxFilterSide, maxTensorOrder and
+ * maxFilterWork = filters × entries per filter, estimated with the cheap count formula), checked
+ * before any work: a size that cannot finish in seconds is refused at once.
+ */
+function checkWork(fn: string, D: number, M: number, k: number, parity: number, G: readonly GroupElement[]): void {
+  check(M <= limits.maxFilterSide, fn, 'M', `an integer <= ${limits.maxFilterSide} (limits.maxFilterSide)`, M);
+  check(k <= limits.maxTensorOrder, fn, 'k', `an integer <= ${limits.maxTensorOrder} (limits.maxTensorOrder)`, k);
+  const entries = M ** D * D ** k;
+  const work = filterCount(D, M, k, parity, G) * entries;
+  if (work > limits.maxFilterWork) {
+    throw new RangeError(`${fn}: D=${D}, M=${M}, k=${k}, parity=${parity} would build ${work} filter entries (filters × ${entries} entries each), more than ${showLimit(limits.maxFilterWork)} (limits.maxFilterWork); use a smaller M or k`);
+  }
 }
 
 /**
@@ -222,6 +238,7 @@ export function invariantFilters(
   }
   check(operators === undefined || opts.operators === undefined, fn, 'operators', 'given once (as the sixth argument or in the options)', 'both');
   const G: readonly GroupElement[] = resolveOperators(fn, operators ?? opts.operators, D);
+  checkWork(fn, D, M, k, parity, G);
   // The full group keeps its original key: B_D filters are computed once, whichever form asked.
   const key = `${D}|${M}|${k}|${parity}|${scale}${isFullGroup(G) ? '' : `|${G.map((g) => g.index).join(',')}`}`;
   const hit = cache.get(key);
