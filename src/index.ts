@@ -1,5 +1,6 @@
 /** geoconv: equivariant geometric convolutions for JavaScript. The public API. */
 export { init, getBackend, setBackend, toBackend, notices, unavailable, type InitOptions, type BackendName, type Backend } from './backends/index.js';
+export { limits } from './core/limits.js';
 export { Tensor, tensor, zeros, full, scalar, tidy, keep, memory } from './tensor.js';
 export * as random from './core/random.js';
 export { unary, neg, abs, sign, square, sqrt, recip, exp, log, relu, step, tanh, sigmoid, gelu } from './ops/unary.js';
