@@ -29,7 +29,7 @@ const CASE_MS = 3000;
 /** A stream of uniform numbers in [0, 1) from the repo's PRNG (random.key / split / uniform). */
 class Rng {
   #key: random.Key;
-  #buf = new Float32Array(0);
+  #buf: Float32Array = new Float32Array(0);
   #at = 0;
   constructor(seed: number) {
     this.#key = random.key(seed);

@@ -31,7 +31,6 @@ const f32 = (name: string, shape: number[], begin: number) => {
   return `${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${begin},${begin + n}]}`;
 };
 const A = f32('a', [1], 0);
-const B = f32('b', [1], 4);
 const four = new Uint8Array(4);
 const eight = new Uint8Array(8);
 

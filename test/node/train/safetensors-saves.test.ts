@@ -7,7 +7,7 @@ import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { random, setBackend } from '../../../src/index.js';
+import { random, setBackend, type Tensor } from '../../../src/index.js';
 import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { load, save } from '../../../src/io/checkpoint-node.js';
 import { writeFileAtomic } from '../../../src/io/atomic-write-node.js';
@@ -50,8 +50,8 @@ describe('saves', () => {
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link)).toBe('real.safetensors');
     const loaded = await load(target);
-    expect(Array.from((loaded.params as { weights: Record<string, { dataSync(): Float32Array }> }).weights['0,0>0,0']!.dataSync()))
-      .toEqual(Array.from((b.params as { weights: Record<string, { dataSync(): Float32Array }> }).weights['0,0>0,0']!.dataSync()));
+    const weight = (p: unknown) => Array.from((p as { weights: Record<string, Tensor> }).weights['0,0>0,0']!.dataSync());
+    expect(weight(loaded.params)).toEqual(weight(b.params));
     loaded.model.dispose();
     // a chain of links, and a link to a file that does not exist yet
     symlinkSync('latest.safetensors', join(dir, 'chain.safetensors'));
