@@ -78,7 +78,9 @@ function wasmDowngrades(b: Backend, opts: InitOptions): void {
 }
 
 async function start(name: BackendName, opts: InitOptions): Promise<Backend | undefined> {
-  const running = hasBackend(name) ? getBackend(name) : undefined;
+  const registered = hasBackend(name) ? getBackend(name) : undefined;
+  // A WebGPU backend whose device was lost or destroyed is replaced by a new one.
+  const running = (registered as { context?: { lost?: boolean } } | undefined)?.context?.lost ? undefined : registered;
   if (running && (name !== 'wasm' || wasmMatches(running, opts))) return running;
   try {
     const b = name === 'ref' ? refBackend()

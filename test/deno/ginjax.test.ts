@@ -7,6 +7,7 @@
 // deno-lint-ignore-file no-explicit-any
 import * as gc from '../../dist/index.js';
 import { GINJAX_CASES, runGinjaxCase } from '../shared/ginjax.ts';
+import { releaseGpu } from './release-gpu.ts';
 
 const DIR = new URL('../../../shared/goldens/ginjax/', import.meta.url);
 const TOLERANCE: Record<string, number> = { unet2d: 2e-5 };
@@ -24,6 +25,7 @@ for (const backend of ['ref', 'wasm', 'webgpu'] as const) {
       const r = await runGinjaxCase(gc, name, await files(name));
       if (!(r.rel <= (TOLERANCE[name] ?? 1e-5)) || !r.bytesEqual || r.leaked !== 0) bad.push(`${name}: rel ${r.rel}, bytes equal ${r.bytesEqual}, leaked ${r.leaked}`);
     }
+    if (backend === 'webgpu') await releaseGpu(gc);
     if (bad.length) throw new Error(bad.join('\n'));
   });
 }

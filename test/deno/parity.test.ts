@@ -4,6 +4,7 @@
  * Run: npx deno test --no-check --allow-read test/deno/
  */
 import * as gc from '../../dist/index.js';
+import { releaseGpu } from './release-gpu.ts';
 import { parityFailures, threadIdentityFailures } from '../shared/parity.ts';
 
 const expectNone = (failures: string[]) => {
@@ -15,7 +16,11 @@ Deno.test('wasm kernel parity against ref: every primitive and a gradient', asyn
 });
 
 Deno.test('webgpu kernel parity against ref (navigator.gpu): every primitive and a gradient', async () => {
-  expectNone(await parityFailures(gc, 'webgpu'));
+  try {
+    expectNone(await parityFailures(gc, 'webgpu'));
+  } finally {
+    await releaseGpu(gc);
+  }
 });
 
 Deno.test('wasm on 2 threads equals 1 thread bit for bit', async () => {

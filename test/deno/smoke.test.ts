@@ -6,6 +6,7 @@
  */
 // deno-lint-ignore-file no-explicit-any
 import * as gc from '../../dist/index.js';
+import { releaseGpu } from './release-gpu.ts';
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -68,5 +69,5 @@ Deno.test('webgpu backend: elementwise add matches ref', gpuTest, async () => {
   assert(await gc.init({ backend: 'webgpu' }) === 'webgpu', 'init webgpu');
   const gpu = await elementwiseAdd();
   assertClose(gpu, ref, 1e-5, 'webgpu vs ref add');
-  gc.setBackend('ref');
+  await releaseGpu(gc);
 });
