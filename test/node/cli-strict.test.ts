@@ -3,20 +3,14 @@
  * refused with exit code 2 and a message naming the option, before anything is created; help,
  * version and suggestions come from the one option table.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COMMANDS, UsageError, checkOutputLocation, main, parseArgs, suggest } from '../../src/cli.js';
 import { version } from '../../src/index.js';
+import { tempDirs } from './support.js';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'geoconv-cli-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('cli');
 
 async function run(...argv: string[]) {
   const out: string[] = [];

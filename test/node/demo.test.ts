@@ -9,22 +9,16 @@
  * Chromium: CHROMIUM_PATH or /usr/bin/chromium. Missing Chromium fails under CI and is a loudly
  * reported skip elsewhere (as scripts/test.mjs treats the browser suite).
  */
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright';
+import { chromiumForTests } from './support.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ci = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-let haveChromium = true;
-try {
-  accessSync(chromiumPath, constants.X_OK);
-} catch {
-  haveChromium = false;
-  if (ci) throw new Error(`demo test: Chromium not found at ${chromiumPath} and CI is set (install it with apt-get install -y chromium, or set CHROMIUM_PATH)`);
-  console.warn(`!!! demo test SKIPPED: Chromium not found at ${chromiumPath} (apt-get install -y chromium, or set CHROMIUM_PATH); under CI this fails`);
-}
+const chromiumExecutable = chromiumForTests('demo test');
+const haveChromium = chromiumExecutable !== null;
+const chromiumPath = chromiumExecutable ?? '';
 
 const artifacts = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 

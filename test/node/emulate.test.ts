@@ -1,19 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { init, loadCheckpoint, memory, writeHdf5 } from '../../src/index.js';
 import { persistenceSmse, runBenchmark, runEmulation, type EmulateOptions } from '../../src/emulate.js';
 import { MultiImage, batchTimeSeries, tensor } from '../../src/index.js';
 import { main } from '../../src/cli.js';
+import { tempDirs } from './support.js';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'geoconv-emulate-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('emulate');
 
 const tiny: EmulateOptions = {
   data: { kind: 'navier-stokes', simulation: { N: 16, trajectories: 6, steps: 8 } },

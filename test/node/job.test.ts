@@ -1,18 +1,12 @@
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { init, setBackend, loadCheckpoint, memory } from '../../src/index.js';
 import { runJob, type JobOptions } from '../../src/job.js';
 import { main } from '../../src/cli.js';
+import { tempDirs } from './support.js';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'geoconv-job-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('job');
 
 const tiny: JobOptions = { task: 'gradient', model: 'unet', epochs: 2, seed: 3, batchSize: 4, depth: 2, learningRate: 1e-3, nTrain: 8, nVal: 4, nTest: 4, N: 8, progress: false };
 

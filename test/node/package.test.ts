@@ -13,26 +13,20 @@
  * Chromium fails under CI and is a loudly reported skip elsewhere (as the other browser tests).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright';
 import { GeometricImage, invariantFilters, setBackend } from '../../src/index.js';
+import { chromiumForTests } from './support.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ci = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-let haveChromium = true;
-try {
-  accessSync(chromiumPath, constants.X_OK);
-} catch {
-  haveChromium = false;
-  if (ci) throw new Error(`package test: Chromium not found at ${chromiumPath} and CI is set (apt-get install -y chromium, or set CHROMIUM_PATH)`);
-  console.warn(`!!! package test (Chromium part) SKIPPED: Chromium not found at ${chromiumPath}; under CI this fails`);
-}
+const chromiumExecutable = chromiumForTests('package test (Chromium part)');
+const haveChromium = chromiumExecutable !== null;
+const chromiumPath = chromiumExecutable ?? '';
 
 /** The README's marked examples: `<!-- example: NAME -->` followed by one fenced code block. */
 function readmeExamples(): Map<string, string> {

@@ -7,8 +7,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -24,6 +23,7 @@ import { checkpointFromBytes, loadCheckpoint, saveCheckpoint } from '../../../sr
 import { serialize, serializeSync } from '../../../src/io/safetensors.js';
 import { leavesWithPaths } from '../../../src/train/tree.js';
 import { allclose } from '../../util.js';
+import { tempDirs } from '../support.js';
 
 vi.mock('../../../src/core/random.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../../src/core/random.js')>();
@@ -63,13 +63,7 @@ function outputOf(m: Module, x: MultiImage, state?: State): number[] {
   return v;
 }
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'geoconv-ckpt-src-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('ckpt-src');
 
 describe('building without random initialisation', () => {
   it('buildModule(config, null) draws nothing, gives zeros where the keyed build draws, and the same names, shapes and config', () => {

@@ -3,23 +3,17 @@
  * target (the link stays a link), stale temp files of our own pattern left by killed earlier
  * processes are removed while fresh ones (a save running now) and other files are kept.
  */
-import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { random, setBackend, type Tensor } from '../../../src/index.js';
 import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { load, save } from '../../../src/io/checkpoint-node.js';
 import { writeFileAtomic } from '../../../src/io/atomic-write-node.js';
+import { tempDirs } from '../support.js';
 
 setBackend('ref');
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'geoconv-saves-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('saves');
 
 const sig = [{ k: 0, parity: 0 as const, channels: 1 }];
 const make = (seed: number) => new ConvContract({ D: 2, input: sig, output: sig, M: 3 }, random.key(seed));
