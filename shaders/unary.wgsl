@@ -2,9 +2,11 @@
 //
 // Algorithm: one invocation per element; the op is a uniform op code, so the switch is uniform
 // control flow. Semantics follow src/backends/ref/unary.ts (the spec), computed in f32:
-//   - sign/relu/step test NaN explicitly, on the bits (WGSL lets compilers assume no NaN, and Mesa
-//     does rewrite `x > 0 ? x : 0` into fmax), so that NaN gives what ref gives:
-//     sign(NaN) = relu(NaN) = step(NaN) = 0;
+//   - sign/relu/step are computed on the bits with integer ops (WGSL lets compilers assume no NaN,
+//     and Mesa rewrites the float selects: `x > 0 ? x : 0` into fmax, sign(±0) into -0), so that
+//     they give exactly what ref gives, as JAX: sign(NaN) = relu(NaN) = NaN (the input itself, so
+//     that a diverging model shows its NaNs), step(NaN) = 0 (relu's gradient mask,
+//     where(x > 0, g, 0)), sign(±0) = relu(-0) = +0;
 //   - sigmoid is evaluated in the overflow-free form (e^x/(1+e^x) for x < 0), and
 //     gelu(x) = 0.5·x·(1 + tanh(u)) is evaluated as x·sigmoid(2u) (the same function), which keeps
 //     full relative accuracy in the left tail where 1 + tanh(u) cancels (ref's float64 formula
@@ -130,18 +132,42 @@ fn gelu_grad_(v: f32) -> f32 {
   return s + 2.0 * v * s * sm * du;
 }
 
+// sign, relu and step decide on the bit pattern b, with integer ops only: float selects get
+// rewritten (Mesa turns `x > 0 ? x : 0` into fmax, and on llvmpipe the nested-select sign returned
+// -0 at ±0, even through integer selects of constants compared in float); these keep a NaN's own
+// bits, give +0 at ±0, and treat subnormals as ref does even where the float unit flushes them.
+//   positive (subnormal ... +inf): 1 <= b <= 0x7f800000; NaN: is_nan(v).
+fn is_pos_bits(b: u32) -> bool {
+  return b - 1u < 0x7f800000u;
+}
+
+fn sign_(v: f32) -> f32 {
+  let b = bitcast<u32>(v);
+  let one = (b & 0x80000000u) | 0x3f800000u; // ±1.0 with v's sign
+  return bitcast<f32>(select(select(0u, one, (b & 0x7fffffffu) != 0u), b, is_nan(v)));
+}
+
+fn relu_(v: f32) -> f32 {
+  let b = bitcast<u32>(v);
+  return bitcast<f32>(select(0u, b, is_pos_bits(b) || is_nan(v)));
+}
+
+fn step_(v: f32) -> f32 {
+  return bitcast<f32>(select(0u, 0x3f800000u, is_pos_bits(bitcast<u32>(v))));
+}
+
 fn apply(op: u32, v: f32) -> f32 {
   switch op {
     case OP_NEG: { return -v; }
     case OP_ABS: { return abs(v); }
-    case OP_SIGN: { return select(select(select(0.0, -1.0, v < 0.0), 1.0, v > 0.0), 0.0, is_nan(v)); }
+    case OP_SIGN: { return sign_(v); }
     case OP_SQUARE: { return v * v; }
     case OP_SQRT: { return sqrt(v); }
     case OP_RECIP: { return 1.0 / v; }
     case OP_EXP: { return exp(v); }
     case OP_LOG: { return log_(v); }
-    case OP_RELU: { return select(select(0.0, v, v > 0.0), 0.0, is_nan(v)); }
-    case OP_STEP: { return select(select(0.0, 1.0, v > 0.0), 0.0, is_nan(v)); }
+    case OP_RELU: { return relu_(v); }
+    case OP_STEP: { return step_(v); }
     case OP_TANH: { return tanh_(v); }
     case OP_SIGMOID: { return sigmoid_(v); }
     case OP_GELU: { return gelu_(v); }

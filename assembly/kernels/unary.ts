@@ -49,15 +49,21 @@ class UGeluGrad {}
   const zero = splat(0.0);
   if (idof<Op>() == idof<UNeg>()) return f32x4.neg(x);
   if (idof<Op>() == idof<UAbs>()) return f32x4.abs(x);
-  // x > 0 ? 1 : x < 0 ? −1 : 0 (NaN and ±0 give +0)
-  if (idof<Op>() == idof<USign>()) return v128.or(maskToOne(f32x4.gt(x, zero)), v128.and(f32x4.lt(x, zero), splat(-1.0)));
+  // x > 0 ? 1 : x < 0 ? −1 : 0, NaN stays NaN with its bits. (x & (sign bit, or all bits where x is
+  // NaN)) | 1.0 is ±1, or x itself where x is NaN (1.0's bits lie inside NaN's all-ones exponent);
+  // the x ≠ 0 mask (true at NaN) then clears ±0 to +0.
+  if (idof<Op>() == idof<USign>()) {
+    const keep = v128.or(i32x4.splat(0x80000000), f32x4.ne(x, x));
+    return v128.and(v128.or(v128.and(x, keep), splat(1.0)), f32x4.ne(x, zero));
+  }
   if (idof<Op>() == idof<USquare>()) return f32x4.mul(x, x);
   if (idof<Op>() == idof<USqrt>()) return f32x4.sqrt(x);
   if (idof<Op>() == idof<URecip>()) return f32x4.div(splat(1.0), x);
   if (idof<Op>() == idof<UExp>()) return vexp(x);
   if (idof<Op>() == idof<ULog>()) return vlog(x);
-  // x > 0 ? x : 0 (NaN and −0 give +0)
-  if (idof<Op>() == idof<URelu>()) return v128.and(x, f32x4.gt(x, zero));
+  // x <= 0 ? 0 : x: NaN fails the comparison, so it passes through with its bits (as jax.nn.relu),
+  // −0 gives +0. Two ops, as the old NaN-dropping and(x, x > 0); f32x4.pmax would drop NaN too.
+  if (idof<Op>() == idof<URelu>()) return v128.andnot(x, f32x4.le(x, zero));
   if (idof<Op>() == idof<UStep>()) return maskToOne(f32x4.gt(x, zero));
   if (idof<Op>() == idof<UTanh>()) return vtanh(x);
   if (idof<Op>() == idof<USigmoid>()) return vsigmoid(x);

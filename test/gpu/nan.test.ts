@@ -1,9 +1,10 @@
 /**
- * NaN propagates through pooling and reductions on webgpu as in JAX (issue 12 item 3): the first NaN
- * of a pooling window wins (jnp.argmax counts NaN as the largest value), and a max / sum / mean /
- * average pool over a NaN is NaN. WGSL lets compilers assume there are no NaNs, so the shaders test
- * NaN on the bits; these tests put a NaN at every window position and every reduced position, in each
- * of the reduce shader's modes (serial, tree, tree with partials), so a folded comparison shows.
+ * NaN propagates through pooling, reductions, relu and sign on webgpu as in JAX (issue 12 item 3): the
+ * first NaN of a pooling window wins (jnp.argmax counts NaN as the largest value), a max / sum / mean /
+ * average pool over a NaN is NaN, relu(NaN) = sign(NaN) = NaN and step(NaN) = 0 (relu's gradient
+ * mask). WGSL lets compilers assume there are no NaNs, so the shaders test NaN on the bits; these
+ * tests put a NaN at every window position and every reduced position, in each of the reduce
+ * shader's modes (serial, tree, tree with partials), so a folded comparison shows.
  * The expected values are stated directly (NaN or not, which pixel) and checked against ref, whose
  * own rule test/node/nan.test.ts derives independently.
  */
@@ -102,5 +103,38 @@ describe('webgpu reductions with NaN', () => {
     }
     // One output: the whole tensor, the NaN anywhere.
     expect(nanMask(await on('webgpu', () => g.reduce('max', g.tensor(x.subarray(len, 2 * len), [len]), [0])))).toEqual([true]);
+  });
+});
+
+describe('webgpu relu / sign / step at NaN', () => {
+  it('relu and sign return NaN and step 0 for every NaN bit pattern, next to ±0 and ±inf', async () => {
+    // Quiet and signalling NaNs of both signs: a relu that tests the sign bit would zero the negative ones,
+    // and a compiler that assumes no NaN folds `x > 0 ? x : 0` into max(x, 0). Signed zeros are
+    // compared exactly (llvmpipe turned a float-select sign(±0) into -0).
+    const nanBits = [0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff];
+    // Subnormals too: the shader decides on the bits, so a float unit that flushes them changes nothing.
+    const finite = [3, -2, 0, -0, Infinity, -Infinity, 0.5, -7, 2 ** -100, -(2 ** 100), 2 ** -140, -(2 ** -149)];
+    const n = nanBits.length * finite.length * 2;
+    const bits = new Uint32Array(n);
+    const f = new Float32Array(bits.buffer);
+    // Alternate NaN and non-NaN elements (a NaN's neighbours are finite, and the other way round).
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) bits[i] = nanBits[(i >> 1) % nanBits.length]!;
+      else f[i] = finite[(i >> 1) % finite.length]!;
+    }
+    const rule = {
+      relu: (x: number) => (Number.isNaN(x) ? NaN : x > 0 ? x : 0),
+      sign: (x: number) => (Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0),
+      step: (x: number) => (x > 0 ? 1 : 0),
+    };
+    for (const op of ['relu', 'sign', 'step'] as const) {
+      const got = await on('webgpu', () => g.unary(op, g.tensor(f, [n])));
+      const bad: string[] = [];
+      f.forEach((x, i) => {
+        const want = rule[op](x);
+        if (!(Object.is(got[i], want) || (Number.isNaN(want) && Number.isNaN(got[i]!)))) bad.push(`${op}(${x}) [bits ${bits[i]!.toString(16)}] = ${got[i]}, expected ${want}`);
+      });
+      expect(bad, op).toEqual([]);
+    }
   });
 });

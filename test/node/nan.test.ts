@@ -1,8 +1,10 @@
 /**
- * NaN propagates through pooling and reductions as in JAX (issue 12 item 3), on ref and on both wasm
- * builds: a diverging model must not have its NaNs hidden.
+ * NaN propagates through pooling, reductions, relu and sign as in JAX (issue 12 item 3), on ref and on
+ * both wasm builds: a diverging model must not have its NaNs hidden.
  *
  * JAX's rules, which these tests state independently of the kernels:
+ *  - jax.nn.relu(NaN) and jnp.sign(NaN) are NaN; step (relu's derivative mask, x > 0) is 0 at NaN, so
+ *    relu's gradient at NaN is 0, as JAX's where(x > 0, g, 0);
  *  - max pooling by a comparator takes the pixel of `argmax`, and jnp.argmax treats NaN as the
  *    largest value: the FIRST NaN of the window wins (else the first maximum);
  *  - max reductions (lax.max) and sums / means / average pooling return NaN when any term is NaN.
@@ -11,8 +13,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  MultiImage, geometric as F, getBackend, max, maxPool, maxPoolGrad, mean, memory, setBackend, sum, tensor, tidy,
-  type Backend, type Tensor,
+  MultiImage, geometric as F, getBackend, grad, max, maxPool, maxPoolGrad, mean, memory, relu, setBackend, sign, step, sum,
+  tensor, tidy, type Backend, type Tensor,
 } from '../../src/index.js';
 import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
@@ -131,6 +133,49 @@ function suite(label: string, backend: () => Backend): void {
         expect(memory()).toEqual(before);
       });
     }
+
+    it('relu and sign return NaN, step 0, for a NaN at every SIMD lane and tail position, next to ±0 and ±inf', () => {
+      const before = memory();
+      const pattern = [3, -2, 0, -0, Infinity, -Infinity, 0.5, -7, 2 ** -100, -(2 ** 100), 2 ** -140];
+      for (const len of [1, 2, 3, 4, 5, 7, 8, 9, 13]) {
+        for (let p = 0; p < len; p++) {
+          const v = Array.from({ length: len }, (_, i) => (i === p ? NaN : pattern[(i + len) % pattern.length]!));
+          // The rules, stated directly (float32-exact inputs, so no rounding enters).
+          const wantRelu = v.map((x) => (Number.isNaN(x) ? NaN : x > 0 ? x : 0));
+          const wantSign = v.map((x) => (Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0));
+          const wantStep = v.map((x) => (x > 0 ? 1 : 0));
+          tidy(() => {
+            const x = tensor(v, [len]);
+            expectSame(read(relu(x)), wantRelu, `relu, ${len} elements, NaN at ${p}`);
+            expectSame(read(sign(x)), wantSign, `sign, ${len} elements, NaN at ${p}`);
+            expectSame(read(step(x)), wantStep, `step, ${len} elements, NaN at ${p}`);
+          });
+        }
+      }
+      expect(memory()).toEqual(before);
+    });
+
+    it('every NaN bit pattern (negative, signalling, largest payload) stays NaN through relu and sign', () => {
+      // A relu that clears negative inputs by their sign bit would turn a negative NaN into 0.
+      const bits = Uint32Array.of(0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, 0x3f800000, 0xbf800000);
+      const v = new Float32Array(bits.buffer);
+      tidy(() => {
+        const x = tensor(v, [v.length]);
+        expectSame(read(relu(x)), [NaN, NaN, NaN, NaN, NaN, NaN, 1, 0], 'relu of NaN bit patterns');
+        expectSame(read(sign(x)), [NaN, NaN, NaN, NaN, NaN, NaN, 1, -1], 'sign of NaN bit patterns');
+        expectSame(read(step(x)), [0, 0, 0, 0, 0, 0, 1, 0], 'step of NaN bit patterns');
+      });
+    });
+
+    it("relu's value is NaN and its gradient 0 at a NaN input (JAX: where(x > 0, g, 0))", () => {
+      const before = memory();
+      tidy(() => {
+        const g = grad((x: Tensor) => sum(relu(x)))(tensor([2, NaN, -1, 0, NaN, 5], [6]));
+        expectSame(read(g), [1, 0, 0, 0, 0, 1], 'd/dx sum(relu(x))');
+        expect(Number.isNaN(read(sum(relu(tensor([2, NaN, -1], [3]))))[0])).toBe(true);
+      });
+      expect(memory()).toEqual(before);
+    });
 
     it('a NaN comparator only in some channels: the others keep their maximum', () => {
       tidy(() => {

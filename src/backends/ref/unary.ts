@@ -7,13 +7,15 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 export const UNARY: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  // NaN propagates through sign and relu (jnp.sign, jax.nn.relu): a diverging model must show it.
+  // step, relu's derivative mask, is 0 at NaN like JAX's relu gradient where(x > 0, g, 0).
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x),
   square: (x) => x * x,
   sqrt: Math.sqrt,
   recip: (x) => 1 / x,
   exp: Math.exp,
   log: Math.log,
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x > 0 || x !== x ? x : 0),
   step: (x) => (x > 0 ? 1 : 0),
   tanh: Math.tanh,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),

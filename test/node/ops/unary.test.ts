@@ -60,6 +60,10 @@ describe('unary: golden values', () => {
       allclose(log(tensor([0])), [-Infinity]);
       allclose(recip(tensor([0, -0])), [Infinity, -Infinity]);
       allclose(sqrt(tensor([-1])), [NaN]);
+      // NaN propagates as in JAX (jax.nn.relu, jnp.sign); step, relu's gradient mask, is 0 there.
+      expect(Array.from(relu(tensor([NaN, -1, 2])).dataSync())).toEqual([NaN, 0, 2]);
+      expect(Array.from(sign(tensor([NaN, -0, 3])).dataSync())).toEqual([NaN, 0, 1]);
+      expect(Array.from(step(tensor([NaN, 0, 3])).dataSync())).toEqual([0, 0, 1]);
       allclose(sigmoid(tensor([-800, 800])), [0, 1], { rtol: 0, atol: 0 });
     });
   });
