@@ -8,46 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MultiImage, random, tensor } from '../../../src/index.js';
 import { fieldSpectra, fieldSpectralErrors, powerSpectrum, spectralError, tensorPowerSpectrum } from '../../../src/eval/spectrum.js';
 import { values } from '../../util.js';
-
-/**
- * Reference: for each bin b in 1..⌊min/2⌋, the modes (u, v) with b − 1 < |k| ≤ b, |k| from the
- * signed integer frequencies, weight 1 on column v = 0 (and v = ny − 1 when ny is even), else 2;
- * power from a direct DFT Σ_x Σ_y f e^{−2πi(ux/nx + vy/ny)}, batch mean, channel sum.
- */
-function reference(vals: ArrayLike<number>, [B, C, nx, ny]: number[]) {
-  const freq = (j: number, n: number) => (j <= (n - 1) / 2 ? j : j - n);
-  const power = (u: number, v: number) => {
-    let total = 0;
-    for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) {
-      let re = 0, im = 0;
-      for (let x = 0; x < nx; x++) for (let y = 0; y < ny; y++) {
-        const a = -2 * Math.PI * (u * x / nx + v * y / ny);
-        const f = vals[((b * C + c) * nx + x) * ny + y]!;
-        re += f * Math.cos(a);
-        im += f * Math.sin(a);
-      }
-      total += (re * re + im * im) / B;
-    }
-    return total;
-  };
-  const kmax = Math.floor(Math.min(nx, ny) / 2);
-  const out = { k: [] as number[], power: [] as number[], counts: [] as number[] };
-  for (let bin = 1; bin <= kmax; bin++) {
-    let ks = 0, ps = 0, ws = 0;
-    for (let u = 0; u < nx; u++) for (let v = 0; v < ny; v++) {
-      const k = Math.hypot(freq(u, nx), freq(v, ny));
-      if (!(k > bin - 1 && k <= bin)) continue;
-      const w = v === 0 || (ny % 2 === 0 && v === ny - 1) ? 1 : 2;
-      ks += w * k;
-      ps += w * power(u, v);
-      ws += w;
-    }
-    out.k.push(ks / ws);
-    out.power.push(ps / ws);
-    out.counts.push(ws);
-  }
-  return out;
-}
+import { referencePower } from '../../shared/power-oracle.js';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, rtol: number) => {
   expect(a.length).toBe(b.length);
@@ -62,7 +23,7 @@ describe('powerSpectrum (ginjax utils.power)', () => {
       const n = shape.reduce((a, b) => a * b, 1);
       const vals = Float64Array.from(random.normal(random.key(shape.join('').length + n), n));
       const got = powerSpectrum(vals, shape);
-      const ref = reference(vals, shape);
+      const ref = referencePower(vals, shape);
       expect(got.k.length).toBe(Math.floor(Math.min(shape[2]!, shape[3]!) / 2));
       close(got.power, ref.power, 1e-10);
       close(got.k, ref.k, 1e-12);
