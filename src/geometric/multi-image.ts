@@ -9,7 +9,7 @@ import { argError, check, show } from '../core/errors.js';
 import { sameShape, sizeOf, stridesOf } from '../core/shape.js';
 import { add as addT, mul, scale as scaleT, sub as subT } from '../ops/binary.js';
 import { concat } from '../ops/concat.js';
-import { gather, indexMap, memoIndex, permute, slice } from '../ops/gather.js';
+import { gather, indexMap, memoIndex, permute, selectColumns, slice } from '../ops/gather.js';
 import { maxPool as maxPoolOp } from '../ops/pool.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt, square } from '../ops/unary.js';
@@ -445,12 +445,6 @@ function toPacked(t: Tensor, D: number): Tensor {
   return permute(t.reshape([B, C, ...spatial, T]), [0, ...spatial.map((_, i) => i + 2), 1, D + 2]).reshape([B, ...spatial, C * T]);
 }
 
-/** Picks `columns` of the last axis, in order. */
-function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
-  const W = x.shape.at(-1)!;
-  const index = memoIndex(`columns ${W} | ${columns}`, () => Int32Array.from(columns));
-  return gather(x, [...x.shape.slice(0, -1), columns.length], index, W === 0 ? 0 : x.size / W);
-}
 
 /**
  * Refuses an empty image: with no samples (batch 0) or no pixels every later step divides by zero or

@@ -123,6 +123,16 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   return gather(x, shape, index, sizeOf(x.shape.slice(0, lead)));
 }
 
+/**
+ * The `columns` of the last axis, in order: one memoised map of one row applied to every row
+ * (blocks), so it neither grows with the batch nor is rebuilt per call.
+ */
+export function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
+  const W = x.shape.at(-1)!;
+  const index = memoIndex(`columns ${W} | ${columns}`, () => Int32Array.from(columns));
+  return gather(x, [...x.shape.slice(0, -1), columns.length], index, W === 0 ? 0 : x.size / W);
+}
+
 /** x[..., start:start+length, ...] along `axis` (the axes before it are blocks). */
 export function slice(x: Tensor, axis: number, start: number, length: number): Tensor {
   const a = normAxis('slice', axis, x.shape.length);

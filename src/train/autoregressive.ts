@@ -11,10 +11,10 @@ import { argError, check } from '../core/errors.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { blockOffsets, keyName, signature, signatureToString, type SignatureEntry, type SignatureLike } from '../geometric/signature.js';
 import { concat } from '../ops/concat.js';
-import { gather } from '../ops/gather.js';
+import { selectColumns } from '../ops/gather.js';
 import type { Module, Params } from '../nn/module.js';
 import { State, type LayerCallOptions } from '../nn/layers/common.js';
-import { tidy, type Tensor } from '../tensor.js';
+import { tidy } from '../tensor.js';
 
 /** Constant channels per key: {"k,parity": n} (ginjax's constant_fields dict) or signature entries. */
 export type ConstantFields = Readonly<Record<string, number>> | SignatureLike;
@@ -36,15 +36,6 @@ function constantCounts(fn: string, c: ConstantFields | undefined): Map<string, 
   }
   for (const [name, n] of out) check(Number.isInteger(n) && n >= 0, fn, `constantFields["${name}"]`, 'an integer >= 0', n);
   return out;
-}
-
-/** Columns-of-concat gather: picks `cols` of the last axis of `src` (shape [B, ...spatial, W]). */
-function pick(src: Tensor, cols: readonly number[]): Tensor {
-  const W = src.shape.at(-1)!;
-  const rows = src.size / W;
-  const index = new Int32Array(rows * cols.length);
-  for (let r = 0, i = 0; r < rows; r++) for (const c of cols) index[i++] = r * W + c;
-  return gather(src, [...src.shape.slice(0, -1), cols.length], index);
 }
 
 /**
@@ -95,7 +86,7 @@ export function autoregressiveStep(
   }
 
   return tidy(() => {
-    const nextInput = new MultiImage(pick(concat([input.data, prediction.data], D + 1), inCols), input.signature, D, input.isTorus);
+    const nextInput = new MultiImage(selectColumns(concat([input.data, prediction.data], D + 1), inCols), input.signature, D, input.isTorus);
     if (!output) return { input: nextInput, output: new MultiImage(prediction.data.reshape(prediction.data.shape), prediction.signature, D, prediction.isTorus) };
     check(output.D === D && output.batch === input.batch, fn, 'output', `of D ${D} and batch ${input.batch}`, `D ${output.D}, batch ${output.batch}`);
     const Wout = output.width;
@@ -118,7 +109,7 @@ export function autoregressiveStep(
     if (output.signature.length !== prediction.signature.length) {
       argError(fn, 'output keys', `the prediction's keys ${signatureToString(prediction.signature)}`, signatureToString(output.signature));
     }
-    const grown = new MultiImage(pick(concat([output.data, prediction.data], D + 1), outCols), sig, D, output.isTorus);
+    const grown = new MultiImage(selectColumns(concat([output.data, prediction.data], D + 1), outCols), sig, D, output.isTorus);
     return { input: nextInput, output: grown };
   });
 }
@@ -141,7 +132,7 @@ export function lastInputStep(input: MultiImage, output: SignatureLike, pastStep
     const T = input.D ** e.k;
     for (let ch = 0; ch < e.channels; ch++) for (let j = 0; j < T; j++) cols.push(offsets[i]! + (ch * pastSteps + pastSteps - 1) * T + j);
   }
-  return new MultiImage(pick(input.data, cols), sig, input.D, input.isTorus);
+  return new MultiImage(selectColumns(input.data, cols), sig, input.D, input.isTorus);
 }
 
 export interface AutoregressiveOptions {
