@@ -576,7 +576,8 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
   const elements = orientation === 'random' && solver.forcing
     ? split(split(k, 2)[1]!, trajectories).map((ki) => permutation(ki, operators(2).length)[0]!)
     : null;
-  const solverOf = (i: number) => (elements ? new NavierStokesSolver({ ...options, N, forcing: orientedForcing(solver.forcing!, N, elements[i]!) }, fn) : solver);
+  const forcings = elements?.map((g) => orientedForcing(solver.forcing!, N, g)) ?? null;
+  const solverOf = (i: number) => (forcings ? new NavierStokesSolver({ ...options, N, forcing: forcings[i]! }, fn) : solver);
 
   const vorticity = new Float32Array(total);
   const vx = new Float32Array(total);
@@ -608,9 +609,9 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
   if (options.key === undefined) attrs.seed = seed;
   if (elements) attrs.forcingElements = elements;
   let forcing: Float32Array | null = null;
-  if (solver.forcing && elements) {
+  if (forcings) {
     forcing = new Float32Array(trajectories * size);
-    elements.forEach((g, i) => forcing!.set(orientedForcing(solver.forcing!, N, g), i * size));
+    forcings.forEach((f, i) => forcing!.set(f, i * size));
   } else if (solver.forcing) {
     forcing = Float32Array.from(solver.forcing);
   }
