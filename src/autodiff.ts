@@ -31,21 +31,32 @@ export function treeLeaves(tree: unknown): Tensor[] {
 
 /**
  * Cotangents for the scalar `output`, given the tape recorded while computing it. Entries are visited
- * in reverse order, so a tensor's cotangent is complete when its producing entry is reached; it is
- * disposed right after use, and each rule runs in its own tidy scope, so the peak memory of the
- * backward pass is the tape plus the live cotangents, not every temporary of every rule.
+ * in reverse order, so a tensor's cotangent is complete when its producing entry is reached. Each rule
+ * is asked only for the cotangents of the inputs that depend on a watched tensor (the entry's
+ * `needs`) and runs in its own tidy scope; the cotangent it consumed and the entry's held values are
+ * freed right after it, so the peak memory of the backward pass is the part of the tape not yet
+ * walked plus the live cotangents, not the whole tape and every cotangent ever made.
  */
 function backward(entries: readonly TapeEntry[], output: Tensor, keep: ReadonlySet<Tensor>): Map<Tensor, Tensor> {
   const cot = new Map<Tensor, Tensor>([[output, full(output.shape, 1, output.backend)]]);
   for (let e = entries.length - 1; e >= 0; e--) {
-    const { inputs, output: y, held, vjp } = entries[e]!;
+    const { op, inputs, output: y, held, needs, vjp } = entries[e]!;
     const g = cot.get(y);
-    if (!g) continue;
+    if (!g) {
+      for (const h of held) h.dispose();
+      continue;
+    }
     // Fresh handles: a rule may return its cotangent itself, or one tensor for several inputs.
-    const grads = tidy(() => vjp(g, held.slice(0, -1), held.at(-1)!).map((t) => t && t.reshape(t.shape)));
+    const grads = tidy(() => vjp(g, held.slice(0, -1), held.at(-1)!, needs).map((t) => t && t.reshape(t.shape)));
     if (!keep.has(y)) {
       cot.delete(y);
       g.dispose();
+    }
+    for (const h of held) h.dispose();
+    const unasked = grads.findIndex((gi, i) => gi && !needs[i]);
+    if (unasked >= 0) {
+      for (const gi of grads) gi?.dispose();
+      throw new Error(`valueAndGrad: the gradient rule of ${op} returned a cotangent for input ${unasked}, which does not depend on a parameter and was not asked for (a rule must honour its needs mask)`);
     }
     grads.forEach((gi, i) => {
       if (!gi) return;
@@ -73,7 +84,9 @@ export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) 
       const tape = { entries: [] as TapeEntry[], watched: new Set<Tensor>(treeLeaves(params)) };
       tapes.push(tape);
       try {
-        const value = f(params, ...rest);
+        // f's own scope: what is not on the tape is freed before the backward pass, and what is
+        // survives only through the tape's handles, which the backward pass releases as it goes.
+        const value = tidy(() => f(params, ...rest));
         tapes.splice(tapes.indexOf(tape), 1);
         if (value.size !== 1) throw new RangeError(`valueAndGrad: f must return a scalar (size 1) tensor (got shape ${show(value.shape)})`);
         const cot = backward(tape.entries, value, new Set(treeLeaves(params)));

@@ -9,13 +9,17 @@ import { allocTensor, hold, type Tensor } from './tensor.js';
 /**
  * One recorded application. `inputs`/`output` identify the tensors (as cotangent keys); `held` are
  * extra handles on their storage, so the gradient rule can read values that the forward code has
- * already disposed (intermediates of a tidy scope, say). The tape's owner disposes `held`.
+ * already disposed (intermediates of a tidy scope, say). The tape's owner disposes `held`, as soon
+ * as the entry's rule has run. `needs[i]`: input i depends on a watched tensor, so it needs a
+ * cotangent; the rule computes none for the others (images, fixed filter bases, scalars).
  */
 export interface TapeEntry {
+  readonly op: string;
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
   readonly held: readonly Tensor[];
-  readonly vjp: (dy: Tensor, inputs: readonly Tensor[], output: Tensor) => (Tensor | null)[];
+  readonly needs: readonly boolean[];
+  readonly vjp: (dy: Tensor, inputs: readonly Tensor[], output: Tensor, needs: readonly boolean[]) => (Tensor | null)[];
 }
 
 /** Active tapes (innermost last); `grad` pushes one while it runs the function. */
@@ -29,16 +33,20 @@ export function run<K extends OpName>(def: OpDef<K>, inputs: readonly Tensor[], 
     inputs: inputs.map((t) => t.shape),
     out: outShape,
   });
-  record(inputs, out, (dy, xs, y) => def.vjp(dy, xs, y, attrs));
+  record(inputs, out, (dy, xs, y, needs) => def.vjp(dy, xs, y, attrs, needs), def.name);
   return out;
 }
 
-/** Records `output = f(inputs)` on every tape that watches an input (used for views too). */
-export function record(inputs: readonly Tensor[], output: Tensor, vjp: TapeEntry['vjp']): void {
+/**
+ * Records `output = f(inputs)` on every tape that watches an input (used for views too), with the
+ * mask of the inputs that tape watches: the others are constants to it and get no cotangent.
+ */
+export function record(inputs: readonly Tensor[], output: Tensor, vjp: TapeEntry['vjp'], op = 'reshape'): void {
   for (const tape of tapes) {
-    if (inputs.some((t) => tape.watched.has(t))) {
+    const needs = inputs.map((t) => tape.watched.has(t));
+    if (needs.includes(true)) {
       tape.watched.add(output);
-      tape.entries.push({ inputs, output, held: [...inputs, output].map(hold), vjp });
+      tape.entries.push({ op, inputs, output, held: [...inputs, output].map(hold), needs, vjp });
     }
   }
 }

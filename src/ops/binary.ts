@@ -14,16 +14,19 @@ export const binaryDef: OpDef<'binary'> = {
     check(BINARY_OPS.includes(op), 'binary', 'op', `one of ${BINARY_OPS.join(', ')}`, op);
     return broadcastShapes(op, a!, b!);
   },
-  vjp(dy, [a, b], y, { op }) {
-    const both = (da: Tensor | null, db: Tensor | null) => [da && sumTo(da, a!.shape), db && sumTo(db, b!.shape)];
+  vjp(dy, [a, b], y, { op }, [needA, needB]) {
+    // Each side's cotangent is built only when asked for (a constant operand, such as the number in
+    // `scale`, gets none), then summed down to its shape where it was broadcast.
+    const both = (da: () => Tensor, db: () => Tensor) => [needA ? sumTo(da(), a!.shape) : null, needB ? sumTo(db(), b!.shape) : null];
     switch (op) {
-      case 'add': return both(dy, dy);
-      case 'sub': return both(dy, neg(dy));
-      case 'mul': return both(mul(dy, b!), mul(dy, a!));
-      case 'div': return both(div(dy, b!), neg(div(mul(dy, y), b!)));
+      case 'add': return both(() => dy, () => dy);
+      case 'sub': return both(() => dy, () => neg(dy));
+      case 'mul': return both(() => mul(dy, b!), () => mul(dy, a!));
+      case 'div': return both(() => div(dy, b!), () => neg(div(mul(dy, y), b!)));
       case 'max': case 'min': {
         const toA = op === 'max' ? binary('ge', a!, b!) : binary('ge', b!, a!); // ties go to a
-        return both(mul(dy, toA), sub(dy, mul(dy, toA)));
+        const dA = mul(dy, toA);
+        return both(() => dA, () => sub(dy, dA));
       }
       case 'ge': case 'eq': return [null, null];
     }

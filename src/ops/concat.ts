@@ -21,10 +21,10 @@ export const concatDef: OpDef<'concat'> = {
     });
     return first.map((d, j) => (j === axis ? total : d));
   },
-  vjp(dy, inputs, _y, { axis }) {
+  vjp(dy, inputs, _y, { axis }, needs) {
     let start = 0;
-    return inputs.map((t) => {
-      const g = slice(dy, axis, start, t.shape[axis]!);
+    return inputs.map((t, i) => {
+      const g = needs[i] ? slice(dy, axis, start, t.shape[axis]!) : null;
       start += t.shape[axis]!;
       return g;
     });

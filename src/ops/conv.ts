@@ -58,7 +58,7 @@ export const convDef: OpDef<'conv'> = {
     checkFilter('conv', w!, sizeOf(a.kernel), x!.at(-1)!);
     return [x![0]!, ...o, w![2]!];
   },
-  vjp: (dy, [x, w], _y, a) => [convInputGrad(dy, w!, a, x!.shape), convFilterGrad(x!, dy, a)],
+  vjp: (dy, [x, w], _y, a, [nx, nw]) => [nx ? convInputGrad(dy, w!, a, x!.shape) : null, nw ? convFilterGrad(x!, dy, a) : null],
 };
 
 export const convInputGradDef: OpDef<'convInputGrad'> = {
@@ -70,7 +70,7 @@ export const convInputGradDef: OpDef<'convInputGrad'> = {
     check(dy!.length === expected.length && dy!.every((d, i) => d === expected[i]), 'convInputGrad', 'dy shape', show(expected), dy);
     return a.inputShape;
   },
-  vjp: (g, [dy, w], _y, a) => [conv(g, w!, a), convFilterGrad(g, dy!, a)],
+  vjp: (g, [dy, w], _y, a, [ndy, nw]) => [ndy ? conv(g, w!, a) : null, nw ? convFilterGrad(g, dy!, a) : null],
 };
 
 export const convFilterGradDef: OpDef<'convFilterGrad'> = {
@@ -81,7 +81,7 @@ export const convFilterGradDef: OpDef<'convFilterGrad'> = {
     check(dy!.length === expected.length + 1 && expected.every((d, i) => d === dy![i]), 'convFilterGrad', 'dy shape', `${show(expected)} + [Cout]`, dy);
     return [sizeOf(a.kernel), x!.at(-1)!, dy!.at(-1)!];
   },
-  vjp: (g, [x, dy], _y, a) => [convInputGrad(dy!, g, a, x!.shape), conv(x!, g, a)],
+  vjp: (g, [x, dy], _y, a, [nx, ndy]) => [nx ? convInputGrad(dy!, g, a, x!.shape) : null, ndy ? conv(x!, g, a) : null],
 };
 
 export function conv(x: Tensor, w: Tensor, attrs: ConvAttrs): Tensor {

@@ -45,7 +45,7 @@ export const gatherDef: OpDef<'gather'> = {
     checkIndex('gather', index, blocks, sizeOf(shape), sizeOf(x!));
     return shape;
   },
-  vjp: (dy, [x], _y, { index, blocks }) => [scatterAdd(dy, x!.shape, index, blocks)],
+  vjp: (dy, [x], _y, { index, blocks }, [need]) => [need ? scatterAdd(dy, x!.shape, index, blocks) : null],
 };
 
 export const scatterAddDef: OpDef<'scatterAdd'> = {
@@ -55,7 +55,7 @@ export const scatterAddDef: OpDef<'scatterAdd'> = {
     checkIndex('scatterAdd', index, blocks, sizeOf(x!), sizeOf(shape));
     return shape;
   },
-  vjp: (dy, [x], _y, { index, blocks }) => [gather(dy, x!.shape, index, blocks)],
+  vjp: (dy, [x], _y, { index, blocks }, [need]) => [need ? gather(dy, x!.shape, index, blocks) : null],
 };
 
 export function gather(x: Tensor, shape: Shape, index: Int32Array, blocks = 1): Tensor {

@@ -23,12 +23,15 @@ export const matmulDef: OpDef<'matmul'> = {
     if (k !== bk) argError('matmul', 'inner dimensions', 'equal', `${show(a)}${transA ? 'ᵀ' : ''} · ${show(b)}${transB ? 'ᵀ' : ''}`);
     return [...broadcastShapes('matmul', a!.slice(0, -2), b!.slice(0, -2)), m, n];
   },
-  vjp(dy, [a, b], _y, { transA, transB }) {
+  vjp(dy, [a, b], _y, { transA, transB }, [needA, needB]) {
     // A matrix shared by a whole batch (e.g. a channel-mixing weight) gets its gradient from one
     // product over the batch folded into the inner dimension, not from a per-batch stack summed after.
-    if (a!.shape.length === 2 && b!.shape.length > 2) return [sharedGradient(dy, b!, transB, transA, 'a'), batchedGradient(dy, a!, b!, transA, transB, 'b')];
-    if (b!.shape.length === 2 && a!.shape.length > 2) return [batchedGradient(dy, a!, b!, transA, transB, 'a'), sharedGradient(dy, a!, transA, transB, 'b')];
-    return [batchedGradient(dy, a!, b!, transA, transB, 'a'), batchedGradient(dy, a!, b!, transA, transB, 'b')];
+    // A constant side (a fixed filter basis, an image) gets none.
+    const da = !needA ? null
+      : a!.shape.length === 2 && b!.shape.length > 2 ? sharedGradient(dy, b!, transB, transA, 'a') : batchedGradient(dy, a!, b!, transA, transB, 'a');
+    const db = !needB ? null
+      : b!.shape.length === 2 && a!.shape.length > 2 ? sharedGradient(dy, a!, transA, transB, 'b') : batchedGradient(dy, a!, b!, transA, transB, 'b');
+    return [da, db];
   },
 };
 

@@ -65,8 +65,11 @@ export interface OpDef<K extends OpName> {
   readonly name: K;
   /** Validates the inputs (clear messages naming the op and argument) and returns the output shape. */
   outShape(shapes: readonly Shape[], attrs: OpAttrs[K]): Shape;
-  /** Vector-Jacobian product: one cotangent per input (null where an input has no gradient). */
-  vjp(dy: Tensor, inputs: readonly Tensor[], y: Tensor, attrs: OpAttrs[K]): (Tensor | null)[];
+  /**
+   * Vector-Jacobian product: one cotangent per input, computed only where `needs[i]` (the input
+   * depends on a differentiated parameter); null for the other inputs and where there is no gradient.
+   */
+  vjp(dy: Tensor, inputs: readonly Tensor[], y: Tensor, attrs: OpAttrs[K], needs: readonly boolean[]): (Tensor | null)[];
 }
 
 /** Shapes a kernel gets along with its storages. */

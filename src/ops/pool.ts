@@ -32,7 +32,7 @@ function pooledShape(op: string, x: Shape, c: Shape, patch: number, tensorSize: 
 export const maxPoolDef: OpDef<'maxPool'> = {
   name: 'maxPool',
   outShape: ([x, c], { patch, tensorSize }) => pooledShape('maxPool', x!, c!, patch, tensorSize),
-  vjp: (dy, [x, c], _y, { patch, tensorSize }) => [maxPoolGrad(dy, c!, patch, tensorSize, x!.shape), null],
+  vjp: (dy, [x, c], _y, { patch, tensorSize }, [nx]) => [nx ? maxPoolGrad(dy, c!, patch, tensorSize, x!.shape) : null, null],
 };
 
 export const maxPoolGradDef: OpDef<'maxPoolGrad'> = {
@@ -42,7 +42,7 @@ export const maxPoolGradDef: OpDef<'maxPoolGrad'> = {
     check(dy!.length === pooled.length && dy!.every((d, i) => d === pooled[i]), 'maxPoolGrad', 'dy shape', show(pooled), dy);
     return inputShape;
   },
-  vjp: (g, [, c], _y, { patch, tensorSize }) => [maxPool(g, c!, patch, tensorSize), null],
+  vjp: (g, [, c], _y, { patch, tensorSize }, [ndy]) => [ndy ? maxPool(g, c!, patch, tensorSize) : null, null],
 };
 
 export function maxPool(x: Tensor, comparator: Tensor, patch: number, tensorSize: number): Tensor {

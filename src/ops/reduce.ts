@@ -14,7 +14,8 @@ export const reduceDef: OpDef<'reduce'> = {
       `reduce(${op})`, 'axes', `distinct axes in [0, ${x!.length})`, axes);
     return x!.filter((_, i) => !axes.includes(i));
   },
-  vjp(dy, [x], y, { op, axes }) {
+  vjp(dy, [x], y, { op, axes }, [need]) {
+    if (!need) return [null];
     const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const g = broadcastTo(dy.reshape(kept), x!.shape);
     if (op === 'sum') return [g];

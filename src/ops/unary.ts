@@ -11,7 +11,8 @@ export const unaryDef: OpDef<'unary'> = {
     check(UNARY_OPS.includes(op), 'unary', 'op', `one of ${UNARY_OPS.join(', ')}`, op);
     return x!;
   },
-  vjp(dy, [x], y, { op }) {
+  vjp(dy, [x], y, { op }, [need]) {
+    if (!need) return [null];
     const d = (t: Tensor) => [mul(dy, t)];
     switch (op) {
       case 'neg': return [neg(dy)];
