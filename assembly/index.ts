@@ -11,3 +11,4 @@ export * from './kernels/gather';
 export * from './kernels/concat';
 export * from './kernels/pool';
 export * from './kernels/conv';
+export { PARAMS_FINGERPRINT, paramsProbe } from './kernels/params';

@@ -2,7 +2,9 @@
 /**
  * Generates src/generated/ (git-ignored) — everything the TypeScript sources import that is built,
  * not written:
- *   0. runs scripts/gen-conv-kernels.mjs (the conv micro-kernels, assembly/kernels/convMicro.ts);
+ *   0. runs scripts/gen-conv-kernels.mjs (the conv micro-kernels, assembly/kernels/convMicro.ts) and
+ *      scripts/gen-params.mjs (the kernel parameter blocks of src/backends/kernelParams.ts:
+ *      src/generated/params.ts, assembly/kernels/params.ts; the typed exports, src/generated/exports.ts);
  *   1. compiles assembly/index.ts with AssemblyScript, the four targets of asconfig.json (`simd`,
  *      `relaxed`, and their `-threads` twins that import a shared memory for worker threads), in
  *      this one Node process (about half the time of separate `asc` processes);
@@ -30,11 +32,12 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 
-// The conv micro-kernels are generated (register blocks written out); deterministic, fast.
-{
-  const r = spawnSync(process.execPath, ['scripts/gen-conv-kernels.mjs'], { stdio: 'inherit' });
+// Generated sources (deterministic, fast): the conv micro-kernels (register blocks written out),
+// then the parameter blocks and typed exports (which read the micro-kernels' exports).
+for (const script of ['scripts/gen-conv-kernels.mjs', 'scripts/gen-params.mjs']) {
+  const r = spawnSync(process.execPath, [script], { stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error(`build-wasm: scripts/gen-conv-kernels.mjs failed (exit ${r.status ?? r.signal})`);
+    console.error(`build-wasm: ${script} failed (exit ${r.status ?? r.signal})`);
     process.exit(1);
   }
 }

@@ -14,6 +14,12 @@
  * other `//!` line is an error naming the file and line. Compiler messages count lines of the
  * expanded text (src/generated/shaders.ts); the markers show which file a line came from.
  *
+ * Parameter blocks: a line `//! params <name>` (in a shader, not a library) is replaced by the
+ * WGSL `struct Params` of block <name> of src/backends/kernelParams.ts (scripts/gen-params.mjs
+ * `wgslParams`, the generator of the TypeScript writer the host uses), between
+ * `// ---- begin params <name>` and `// ---- end params <name>`. A shader has at most one; a block
+ * declared for 'wgsl' that no shader uses is an error.
+ *
  * Checks each shader (shaders/*.wgsl): a @compute entry point, a header comment with its Algorithm,
  * Bindings and Dispatch, at most 4 storage buffers (counted after expansion). Checks each library
  * (shaders/lib/*.wgsl): a header comment saying what it Provides and which files it is Used by — the
@@ -28,6 +34,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadSchemas, wgslParams } from './gen-params.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'shaders');
@@ -65,6 +72,9 @@ for (const lib of libs) {
 }
 
 const DIRECTIVE = /^\/\/!\s*include\s+"([^"]*)"\s*$/;
+const PARAMS = /^\/\/!\s*params\s+([A-Za-z][A-Za-z0-9]*)\s*$/;
+const schemas = await loadSchemas();
+const paramsUsed = new Set();
 
 /**
  * Expands the includes of `rel` (a path relative to shaders/). `stack`: the files being expanded
@@ -79,8 +89,22 @@ function expand(rel, stack, done, usedBy) {
       return;
     }
     const where = `shaders/${rel}:${i + 1}`;
+    const pm = PARAMS.exec(line);
+    if (pm) {
+      if (rel.startsWith('lib/')) fail(`${where}: //! params belongs to the shader, not a library`);
+      if (out.some((l) => l.startsWith('// ---- begin params '))) fail(`${where}: a second //! params line`);
+      let struct;
+      try {
+        struct = wgslParams(schemas, pm[1]);
+      } catch (e) {
+        fail(`${where}: ${e.message}`);
+      }
+      paramsUsed.add(pm[1]);
+      out.push(`// ---- begin params ${pm[1]} (src/backends/kernelParams.ts)`, struct, `// ---- end params ${pm[1]}`);
+      return;
+    }
     const m = DIRECTIVE.exec(line);
-    if (!m) fail(`${where}: unknown directive ${JSON.stringify(line)}; the only one is //! include "lib/<name>.wgsl"`);
+    if (!m) fail(`${where}: unknown directive ${JSON.stringify(line)}; the directives are //! include "lib/<name>.wgsl" and //! params <block>`);
     const target = m[1];
     if (!/^lib\/[A-Za-z0-9_]+\.wgsl$/.test(target)) fail(`${where}: include "${target}": only files of shaders/lib/ can be included, as "lib/<name>.wgsl"`);
     if (!libs.includes(target)) fail(`${where}: include "${target}": no such file (shaders/${target})`);
@@ -114,6 +138,10 @@ const entries = files.map((f) => {
   if (storages > 4) fail(`shaders/${f}: ${storages} storage buffers; at most 4 (compatibility-mode devices allow no more)`);
   return { name, source };
 });
+
+for (const b of schemas) {
+  if (b.targets.includes('wgsl') && !paramsUsed.has(b.name)) fail(`parameter block ${b.name} is declared for 'wgsl' but no shader has //! params ${b.name}`);
+}
 
 // Every library is included, and its header lists exactly its includers.
 for (const lib of libs) {

@@ -24,9 +24,9 @@
 // Unused axes (D < 3) have N = O = K = 1 and cost nothing. Accumulation in f32 (ref: f64).
 //
 // Bindings (group 0):
-//   0: uniform Params: the Int32 layout of convParams (src/ops/conv.ts) — head = (D, B, Cin, Cout),
-//      ax[2d] = (N, O, K, stride), ax[2d+1] = (lo, torus, rhsDilation, lhsDilation) for d < 3 —
-//      then gemm = (M, N, K, groups) and tile = (TM, TN, tilesM, tilesN)
+//   0: uniform Params: block `conv` of src/backends/kernelParams.ts (//! params) — D, B, Cin, Cout,
+//      ax[2d] = (N, O, K, stride), ax[2d+1] = (lo, torus, rhsDilation, lhsDilation) for d < 3,
+//      the GEMM M, N, K, groups and the tile TM, TN, tilesM, tilesN
 //   1: storage, read        x: array<f32>   [B, ...N_d, Cin]
 //   2: storage, read        w: array<f32>   [taps, Cin, Cout]
 //   3: storage, read_write  y: array<f32>   [B, ...O_d, Cout]
@@ -37,12 +37,7 @@
 //! include "lib/grid.wgsl"
 //! include "lib/conv_geometry.wgsl"
 
-struct Params {
-  head: vec4<i32>,
-  ax: array<vec4<i32>, 6>,
-  gemm: vec4<i32>,
-  tile: vec4<i32>,
-}
+//! params conv
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -83,12 +78,12 @@ fn stage_runs(t: Tile, k0: u32, lid: u32, Cin: i32) {
 @compute @workgroup_size(64)
 fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let g = workgroup_index(grid);
-  if (g >= u32(params.gemm.w)) {
+  if (g >= u32(params.groups)) {
     return;
   }
   let t = conv_tile(g);
   let mt = micro_tile(t, lid);
-  let Cin = params.head.z;
+  let Cin = params.Cin;
 
   // Row origins of this tile (one row per invocation; TM <= 64).
   if (lid < t.TM) {

@@ -17,9 +17,8 @@
 // f32 accumulation (ref: f64).
 //
 // Bindings (group 0):
-//   0: uniform Params: convParams layout — head = (D, B, Cin, Cout), ax[2d] = (N, O, K, stride),
-//      ax[2d+1] = (lo, torus, rhsDilation, lhsDilation) — then gemm = (M, N, K, groups),
-//      tile = (TM, TN, tilesM, tilesN), split = (splits, chunkLen, 0, 0)
+//   0: uniform Params: block `convFilterGrad` of src/backends/kernelParams.ts — conv's fields (D,
+//      B, Cin, Cout, ax, M, N, K, groups, TM, TN, tilesM, tilesN), then splits, chunkLen
 //   1: storage, read        x: array<f32>    [B, ...N_d, Cin]
 //   2: storage, read        dy: array<f32>   [B, ...O_d, Cout]
 //   3: storage, read_write  out: array<f32>  dw [taps, Cin, Cout], or partials [splits, M, N]
@@ -30,13 +29,7 @@
 //! include "lib/grid.wgsl"
 //! include "lib/conv_geometry.wgsl"
 
-struct Params {
-  head: vec4<i32>,
-  ax: array<vec4<i32>, 6>,
-  gemm: vec4<i32>,
-  tile: vec4<i32>,
-  split: vec4<i32>,
-}
+//! params convFilterGrad
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -74,14 +67,14 @@ fn stage_x_runs(t: Tile, lid: u32, Cin: i32) {
 @compute @workgroup_size(64)
 fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let g = workgroup_index(grid);
-  if (g >= u32(params.gemm.w)) {
+  if (g >= u32(params.groups)) {
     return;
   }
   let t = conv_tile(g); // t.outer: the split
   let mt = micro_tile(t, lid);
-  let Cin = params.head.z;
-  let kStart = t.outer * u32(params.split.y);
-  let kEnd = min(t.K, kStart + u32(params.split.y));
+  let Cin = params.Cin;
+  let kStart = t.outer * u32(params.chunkLen);
+  let kEnd = min(t.K, kStart + u32(params.chunkLen));
 
   if (lid < t.TM) {
     let m = t.m0 + lid;

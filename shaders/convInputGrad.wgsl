@@ -25,9 +25,8 @@
 // co per invocation instead: one output-pixel lookup per run. f32 accumulation.
 //
 // Bindings (group 0):
-//   0: uniform Params: convParams layout — head = (D, B, Cin, Cout), ax[2d] = (N, O, K, stride),
-//      ax[2d+1] = (lo, torus, rhsDilation, lhsDilation) — then gemm = (M, N, K, groups),
-//      tile = (TM, TN, tilesM, tilesN), wraps = (Q_0, Q_1, Q_2, Q)
+//   0: uniform Params: block `convInputGrad` of src/backends/kernelParams.ts — conv's fields (D, B,
+//      Cin, Cout, ax, M, N, K, groups, TM, TN, tilesM, tilesN), then the wraps q0, q1, q2, Q
 //   1: storage, read        dy: array<f32>  [B, ...O_d, Cout]
 //   2: storage, read        w: array<f32>   [taps, Cin, Cout]
 //   3: storage, read_write  dx: array<f32>  [B, ...N_d, Cin]
@@ -38,13 +37,7 @@
 //! include "lib/grid.wgsl"
 //! include "lib/conv_geometry.wgsl"
 
-struct Params {
-  head: vec4<i32>,
-  ax: array<vec4<i32>, 6>,
-  gemm: vec4<i32>,
-  tile: vec4<i32>,
-  wraps: vec4<i32>,
-}
+//! params convInputGrad
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -88,15 +81,15 @@ fn out_axis(v: i32, ar: i32, q: i32, d: u32) -> i32 {
 // of one (tap, wrap) — K = taps · Q · Cout comes in whole runs — so a row costs one output-pixel
 // lookup and 4 contiguous loads of dy, a column 4 contiguous loads of w (as stage_runs in conv.wgsl).
 fn stage_runs(t: Tile, k0: u32, lid: u32, O: vec3<i32>) {
-  let Cin = params.head.z;
-  let Cout = params.head.w;
-  let Q = params.wraps.w;
+  let Cin = params.Cin;
+  let Cout = params.Cout;
+  let Q = params.Q;
   let kq = (lid % 4u) * 4u;
   let k = k0 + kq;
   let inside = k < t.K;
   let co = i32(k) % Cout;
   let aq = i32(k) / Cout;
-  let q = split_index(aq % Q, params.wraps.xyz).yzw;
+  let q = split_index(aq % Q, vec3<i32>(params.q0, params.q1, params.q2)).yzw;
   let a = aq / Q;
   let ar = tap_offsets(a);
   for (var mm = lid / 4u; mm < t.TM; mm += 16u) {
@@ -127,15 +120,15 @@ fn stage_runs(t: Tile, k0: u32, lid: u32, O: vec3<i32>) {
 @compute @workgroup_size(64)
 fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let g = workgroup_index(grid);
-  if (g >= u32(params.gemm.w)) {
+  if (g >= u32(params.groups)) {
     return;
   }
   let t = conv_tile(g);
   let mt = micro_tile(t, lid);
-  let Cin = params.head.z;
-  let Cout = params.head.w;
+  let Cin = params.Cin;
+  let Cout = params.Cout;
   let O = conv_axes(AX_O);
-  let Q = params.wraps.w;
+  let Q = params.Q;
 
   if (lid < t.TM) {
     let m = t.m0 + lid;
@@ -159,7 +152,7 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
       if (k < t.K) {
         let co = i32(k) % Cout;
         let aq = i32(k) / Cout;
-        let q = split_index(aq % Q, params.wraps.xyz).yzw;
+        let q = split_index(aq % Q, vec3<i32>(params.q0, params.q1, params.q2)).yzw;
         let a = aq / Q;
         let ar = tap_offsets(a);
         // A: dy at the output pixel that tap a (wrap q) of row mm comes from.

@@ -5,7 +5,7 @@
  * dilation, zero or periodic padding per axis, D = 1..3 — into per-axis source tables, so the inner
  * loops here never test a border or take a modulo:
  *
- *   gconv   a "gather" convolution (layout in convLayout.ts). The forward conv is one directly;
+ *   gconv   a "gather" convolution (parameter block `gconv`, src/backends/kernelParams.ts). The forward conv is one directly;
  *           the input gradient is one too, over dy with the transposed filter and the inverse
  *           tables (for each input index and tap, the output index that read it), which for
  *           stride 1 is the usual flipped-filter convolution and on a torus wraps the same way.
@@ -21,13 +21,10 @@
  * outputs (rows × channel blocks for gconv, dw tiles for fgrad), so every output element is
  * computed by exactly the same instruction sequence whatever the thread count (bit-identical).
  */
-import * as L from './convLayout';
+import * as P from './params';
 import { gcRun, fgRun } from './convMicro';
 import { loadPartial } from '../lib/simd';
 export { GC_NCONFIGS, gcConfig, FG_NCONFIGS, fgConfig } from './convMicro';
-
-export const CONV_GC_SIZE: i32 = L.GC_SIZE;
-export const CONV_FG_SIZE: i32 = L.FG_SIZE;
 
 // @ts-ignore: decorator
 @inline function part(n: i32, tid: i32, nt: i32): i32 {
@@ -36,9 +33,9 @@ export const CONV_FG_SIZE: i32 = L.FG_SIZE;
 
 /** Number of independent work units of a gather conv (rows × channel blocks). */
 export function gconvUnits(prm: usize): i32 {
-  const cb = load<i32>(prm, L.GC_CFG << 2) & 255;
-  const cout = load<i32>(prm, L.GC_COUT << 2);
-  const rows = load<i32>(prm, L.GC_B << 2) * load<i32>(prm, L.GC_O0 << 2) * load<i32>(prm, L.GC_O1 << 2);
+  const cb = P.gconv_CFG(prm) & 255;
+  const cout = P.gconv_COUT(prm);
+  const rows = P.gconv_B(prm) * P.gconv_O0(prm) * P.gconv_O1(prm);
   return rows * ((cout + cb - 1) / cb);
 }
 
@@ -47,40 +44,40 @@ export function gconv(prm: usize, tid: i32, nt: i32): void {
   const n = gconvUnits(prm);
   const u0 = part(n, tid, nt);
   const u1 = part(n, tid + 1, nt);
-  if (u0 < u1) gcRun(load<i32>(prm, L.GC_CFG << 2) >>> 16, prm, u0, u1);
+  if (u0 < u1) gcRun(P.gconv_CFG(prm) >>> 16, prm, u0, u1);
 }
 
 /** Number of independent dw tiles of a filter gradient (FG_CFG = config index << 16 | CI << 8 | CO). */
 export function fgradTiles(prm: usize): i32 {
-  const cfg = load<i32>(prm, L.FG_CFG << 2);
+  const cfg = P.fgrad_CFG(prm);
   const CI = (cfg >> 8) & 255;
   const CO = cfg & 255;
-  const taps = load<i32>(prm, L.FG_K0 << 2) * load<i32>(prm, L.FG_K1 << 2) * load<i32>(prm, L.FG_K2 << 2);
-  const cin = load<i32>(prm, L.FG_CIN << 2);
-  return taps * ((cin + CI - 1) / CI) * (load<i32>(prm, L.FG_COUTP << 2) / CO);
+  const taps = P.fgrad_K0(prm) * P.fgrad_K1(prm) * P.fgrad_K2(prm);
+  const cin = P.fgrad_CIN(prm);
+  return taps * ((cin + CI - 1) / CI) * (P.fgrad_COUTP(prm) / CO);
 }
 
 /** The tid-th of nt parts of a filter gradient. Requires B·O0·O1 >= 1 rows. */
 export function fgrad(prm: usize, tid: i32, nt: i32): void {
-  const cfg = load<i32>(prm, L.FG_CFG << 2);
+  const cfg = P.fgrad_CFG(prm);
   const id = cfg >>> 16;
   const CI = (cfg >> 8) & 255;
   const CO = cfg & 255;
-  const cin = load<i32>(prm, L.FG_CIN << 2);
-  const cinP = load<i32>(prm, L.FG_CINP << 2);
-  const coutP = load<i32>(prm, L.FG_COUTP << 2);
-  const K1 = load<i32>(prm, L.FG_K1 << 2), K2 = load<i32>(prm, L.FG_K2 << 2);
-  const O2 = load<i32>(prm, L.FG_O2 << 2);
+  const cin = P.fgrad_CIN(prm);
+  const cinP = P.fgrad_CINP(prm);
+  const coutP = P.fgrad_COUTP(prm);
+  const K1 = P.fgrad_K1(prm), K2 = P.fgrad_K2(prm);
+  const O2 = P.fgrad_O2(prm);
   const nCo = coutP / CO;
   const nCi = (cin + CI - 1) / CI;
   const n = fgradTiles(prm);
   const t0 = part(n, tid, nt);
   const t1 = part(n, tid + 1, nt);
   if (t0 >= t1) return;
-  const rows = load<i32>(prm, L.FG_B << 2) * load<i32>(prm, L.FG_O0 << 2) * load<i32>(prm, L.FG_O1 << 2);
-  const chunk = load<i32>(prm, L.FG_CHUNK << 2);
-  const DW = <usize>load<i32>(prm, L.FG_DW << 2);
-  const scratch = <usize>load<i32>(prm, L.FG_SCRATCH << 2) + <usize>tid * <usize>load<i32>(prm, L.FG_SCRSTRIDE << 2);
+  const rows = P.fgrad_B(prm) * P.fgrad_O0(prm) * P.fgrad_O1(prm);
+  const chunk = P.fgrad_CHUNK(prm);
+  const DW = P.fgrad_DW(prm);
+  const scratch = P.fgrad_SCRATCH(prm) + <usize>tid * <usize>P.fgrad_SCRSTRIDE(prm);
   const dyPk = scratch;
   const xPk = scratch + ((<usize>chunk * <usize>O2 * <usize>coutP) << 2);
   const dwRow = <usize>coutP << 2;
@@ -108,11 +105,11 @@ export function fgrad(prm: usize, tid: i32, nt: i32): void {
 
 /** dy pixels [r0·O2, r0·O2 + npx) into panels [co block][pixel][CO] (zeros past Cout). */
 function packDy(prm: usize, dst: usize, r0: i32, npx: i32, CO: i32): void {
-  const cout = load<i32>(prm, L.FG_COUT << 2);
-  const coutP = load<i32>(prm, L.FG_COUTP << 2);
-  const O2 = load<i32>(prm, L.FG_O2 << 2);
+  const cout = P.fgrad_COUT(prm);
+  const coutP = P.fgrad_COUTP(prm);
+  const O2 = P.fgrad_O2(prm);
   const pix = <usize>cout << 2;
-  let src = <usize>load<i32>(prm, L.FG_DY << 2) + <usize>r0 * <usize>O2 * pix;
+  let src = P.fgrad_DY(prm) + <usize>r0 * <usize>O2 * pix;
   const panel = <usize>npx * <usize>CO << 2;
   for (let p = 0; p < npx; p++) {
     let d = dst + (<usize>(p * CO) << 2);
@@ -131,19 +128,19 @@ function packDy(prm: usize, dst: usize, r0: i32, npx: i32, CO: i32): void {
 
 /** The x pixels that tap (a0, a1, a2) reads for output rows [r0, r1), as [pixel][CINP] (zeros for padding). */
 function packX(prm: usize, dst: usize, a0: i32, a1: i32, a2: i32, r0: i32, r1: i32): void {
-  const cin = load<i32>(prm, L.FG_CIN << 2);
-  const cinP = load<i32>(prm, L.FG_CINP << 2);
-  const O0 = load<i32>(prm, L.FG_O0 << 2), O1 = load<i32>(prm, L.FG_O1 << 2), O2 = load<i32>(prm, L.FG_O2 << 2);
-  const N0 = load<i32>(prm, L.FG_N0 << 2), N1 = load<i32>(prm, L.FG_N1 << 2);
-  const K0 = load<i32>(prm, L.FG_K0 << 2), K1 = load<i32>(prm, L.FG_K1 << 2);
-  const T0 = <usize>load<i32>(prm, L.FG_T0 << 2), T1 = <usize>load<i32>(prm, L.FG_T1 << 2);
-  const T2 = <usize>load<i32>(prm, L.FG_T2 << 2) + (<usize>(a2 * load<i32>(prm, L.FG_O2PAD << 2)) << 2);
-  const X = <usize>load<i32>(prm, L.FG_X << 2);
-  const rowBytes = <usize>load<i32>(prm, L.FG_XROW << 2);
+  const cin = P.fgrad_CIN(prm);
+  const cinP = P.fgrad_CINP(prm);
+  const O0 = P.fgrad_O0(prm), O1 = P.fgrad_O1(prm), O2 = P.fgrad_O2(prm);
+  const N0 = P.fgrad_N0(prm), N1 = P.fgrad_N1(prm);
+  const K0 = P.fgrad_K0(prm), K1 = P.fgrad_K1(prm);
+  const T0 = P.fgrad_T0(prm), T1 = P.fgrad_T1(prm);
+  const T2 = P.fgrad_T2(prm) + (<usize>(a2 * P.fgrad_O2PAD(prm)) << 2);
+  const X = P.fgrad_X(prm);
+  const rowBytes = <usize>P.fgrad_XROW(prm);
   const pix = <usize>cinP << 2;
   const cin4 = cin & ~3;
   const zero = f32x4.splat(0);
-  const RUNS = <usize>load<i32>(prm, L.FG_RUNS << 2);
+  const RUNS = P.fgrad_RUNS(prm);
   const e0 = RUNS + (<usize>load<i32>(RUNS + (<usize>a2 << 2)) << 4);
   const e1 = RUNS + (<usize>load<i32>(RUNS + (<usize>(a2 + 1) << 2)) << 4);
   let d = dst;

@@ -8,8 +8,8 @@
 // positions that may be negative go through wrap(), and everything split with % is non-negative.
 //
 // Provides:
-//   fn conv_tile(g) -> Tile — workgroup g's GEMM tile from Params.gemm = (M, N, K, groups) and
-//     Params.tile = (TM, TN, tilesM, tilesN) (lib/gemm_tile.wgsl, included here);
+//   fn conv_tile(g) -> Tile — workgroup g's GEMM tile from (M, N, K) and (TM, TN, tilesM,
+//     tilesN) (lib/gemm_tile.wgsl, included here);
 //   fn conv_axes(field) -> vec3<i32> — one field of the three axes: AX_N (input extent), AX_O
 //     (output extent), AX_K (kernel extent), AX_STRIDE, AX_LO (low padding), AX_RHS (filter
 //     dilation r), AX_LHS (input dilation l);
@@ -21,9 +21,9 @@
 //   fn src_axis(p, d) — convSource on axis d: the input index read at padded position p, or -1;
 //   fn src_pixel(b, p) -> i32 — the input pixel (b + row-major over N_d) read at padded position
 //     p, or -1 when any axis is padding.
-// Requires: the including shader's `params` has convParams' head: vec4<i32> and
-//   ax: array<vec4<i32>, 6> (ax[2d] = (N, O, K, stride), ax[2d+1] = (lo, torus, rhsDilation,
-//   lhsDilation)), then gemm: vec4<i32> and tile: vec4<i32>.
+// Requires: the including shader's `params` has the fields of block `conv` (src/backends/
+//   kernelParams.ts): ax: array<vec4<i32>, 6> (ax[2d] = (N, O, K, stride), ax[2d+1] = (lo, torus,
+//   rhsDilation, lhsDilation)), M, N, K, groups and TM, TN, tilesM, tilesN.
 //
 // Used by: conv.wgsl, convFilterGrad.wgsl, convInputGrad.wgsl
 
@@ -40,7 +40,7 @@ const AX_RHS: u32 = 6u;
 const AX_LHS: u32 = 7u;
 
 fn conv_tile(g: u32) -> Tile {
-  return tile_of(g, vec3<u32>(params.gemm.xyz), vec4<u32>(params.tile));
+  return tile_of(g, vec3<u32>(u32(params.M), u32(params.N), u32(params.K)), vec4<u32>(u32(params.TM), u32(params.TN), u32(params.tilesM), u32(params.tilesN)));
 }
 
 fn conv_axes(field: u32) -> vec3<i32> {

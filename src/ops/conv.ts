@@ -121,8 +121,9 @@ export function convAttrs(D: number, kernel: number | readonly number[], o: Conv
 }
 
 /**
- * The shared parameter layout of the conv kernels (AssemblyScript and WGSL read the same Int32Array):
- * [D, B, Cin, Cout, then for axis 0..2: N, O, K, stride, lo, torus, rhsDilation, lhsDilation].
+ * The conv geometry as Int32: [D, B, Cin, Cout, then for axis 0..2: N, O, K, stride, lo, torus,
+ * rhsDilation, lhsDilation] — the head of the WGSL blocks `conv`, `convInputGrad`, `convFilterGrad`
+ * (src/backends/kernelParams.ts, whose writers the webgpu kernels fill from it by field name).
  * Unused axes (D < 3) are filled with N = O = K = 1 so that kernels can always loop over 3 axes.
  */
 export const CONV_AXIS_FIELDS = 8;

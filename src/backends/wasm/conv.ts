@@ -20,7 +20,8 @@
 import { sizeOf, type Shape } from '../../core/shape.js';
 import { convSource } from '../../ops/conv.js';
 import type { ConvAttrs, Kernel } from '../../ops/op.js';
-import type { KernelExports } from './loader.js';
+import type { KernelExports, ParallelKernel } from '../../generated/exports.js';
+import { writeFgrad, writeGconv } from '../../generated/params.js';
 import type { WasmHeap } from './memory.js';
 
 /** Runs a parallel kernel of the module: ex[fn](params, tid, nt) for every tid < nt. */
@@ -30,39 +31,13 @@ export interface Executor {
   run(fn: ParallelKernel, params: number, work: number): void;
 }
 
-/** Exports of assembly/ with the (params, tid, nt) signature, run by the executor. */
-export type ParallelKernel = 'gconv' | 'fgrad' | 'matmulPart' | 'unaryPart' | 'binarySamePart' | 'gather' | 'scatterAdd';
+export type { ParallelKernel };
 
 /**
  * The flops an element of an elementwise or index-map op counts as for Executor.run's threshold
  * (convTuning.minParallelWork, 2 MFLOP): from about 125k elements waking the workers (20–50 µs) pays.
  */
 export const ELEMENTWISE_WORK = 16;
-
-/** The conv exports of assembly/kernels/conv.ts. */
-export interface ConvExports {
-  gconv(prm: number, tid: number, nt: number): void;
-  fgrad(prm: number, tid: number, nt: number): void;
-  /** assembly/kernels/matmul.ts, unary.ts, binary.ts, gather.ts (listed here so the executor's table covers every ParallelKernel). */
-  matmulPart(prm: number, tid: number, nt: number): void;
-  unaryPart(prm: number, tid: number, nt: number): void;
-  binarySamePart(prm: number, tid: number, nt: number): void;
-  gather(prm: number, tid: number, nt: number): void;
-  scatterAdd(prm: number, tid: number, nt: number): void;
-  gcConfig(i: number): number;
-  fgConfig(i: number): number;
-  convPackFilter(dst: number, src: number, map: number, nT: number, nK: number, nC: number, CB: number, sT: number, sK: number, sC: number): void;
-  convCropRows(dst: number, src: number, rows: number, n: number, np: number): void;
-  readonly GC_NCONFIGS: WebAssembly.Global;
-  readonly FG_NCONFIGS: WebAssembly.Global;
-  readonly CONV_GC_SIZE: WebAssembly.Global;
-  readonly CONV_FG_SIZE: WebAssembly.Global;
-  readonly CONV_RELAXED: WebAssembly.Global;
-}
-
-// Parameter fields: assembly/kernels/convLayout.ts.
-const GC = { SIZE: 22 } as const;
-const FG = { SIZE: 26 } as const;
 
 /** One spatial axis of a gather: out size, in size, table width J and table [out][J] (-1 = padding). */
 interface GatherAxis {
@@ -126,7 +101,7 @@ function inverseAxis(g: AxisGeom): GatherAxis {
 /**
  * The rows of a [J][O] byte-offset table as runs of consecutive outputs whose sources are evenly
  * spaced (-1 entries excluded): Int32 [J + 1] start indices (in 4-int entries, counted from the
- * table start), then entries (q0, n, offset, stride). See assembly/kernels/convLayout.ts FG_RUNS.
+ * table start), then entries (q0, n, offset, stride). The `fgrad` block's RUNS (src/backends/kernelParams.ts).
  */
 function runTable(t: Int32Array, J: number, O: number): Int32Array {
   const entries: number[] = [];
@@ -170,7 +145,7 @@ export interface ConvConfigs {
   readonly filter: readonly { CI: number; CO: number }[];
 }
 
-export function readConvConfigs(ex: ConvExports): ConvConfigs {
+export function readConvConfigs(ex: KernelExports): ConvConfigs {
   const gather = Array.from({ length: ex.GC_NCONFIGS.value as number }, (_, i) => {
     const c = ex.gcConfig(i);
     return { P: c >> 8, CB: c & 255 };
@@ -210,16 +185,13 @@ function pickBlock<T extends object>(list: readonly T[], pref: readonly (readonl
   return best;
 }
 
-export function createConvKernels(ex: KernelExports & ConvExports, heap: WasmHeap, exec: Executor): {
+export function createConvKernels(ex: KernelExports, heap: WasmHeap, exec: Executor): {
   conv: Kernel<'conv', number>;
   convInputGrad: Kernel<'convInputGrad', number>;
   convFilterGrad: Kernel<'convFilterGrad', number>;
 } {
   const configs = readConvConfigs(ex);
   const variant = (ex.CONV_RELAXED.value as number) === 1 ? 'relaxed' : 'simd';
-  if ((ex.CONV_GC_SIZE.value as number) !== GC.SIZE || (ex.CONV_FG_SIZE.value as number) !== FG.SIZE) {
-    throw new Error('wasm backend: assembly/kernels/convLayout.ts and src/backends/wasm/conv.ts disagree; rebuild with npm run build:wasm');
-  }
 
   /** Scratch blocks of one call, freed together. */
   const scratch = () => {
@@ -285,10 +257,11 @@ export function createConvKernels(ex: KernelExports & ConvExports, heap: WasmHea
       ex.convPackFilter(wp, w, s.ints(map), J, cin, cout, CB, sT, sK, sC);
       const zero = s.alloc(cin * 4);
       heap.f32().fill(0, zero >>> 2, (zero >>> 2) + cin);
-      const prm = new Int32Array(GC.SIZE);
-      prm.set([B, cin, cout, a0.nIn, a1.nIn, a2.nIn, a0.nOut, a1.nOut, a2.nOut, a0.J, a1.J, a2.J,
-        s.ints(a0.table), s.ints(a1.table), s.ints(t2), wp, zero, inp, out, o2pad, (cfgIndex << 16) | (P << 8) | CB,
-        s.ints(flags)]);
+      const prm = writeGconv({
+        B, CIN: cin, COUT: cout, N0: a0.nIn, N1: a1.nIn, N2: a2.nIn, O0: a0.nOut, O1: a1.nOut, O2: a2.nOut,
+        J0: a0.J, J1: a1.J, J2: a2.J, T0: s.ints(a0.table), T1: s.ints(a1.table), T2: s.ints(t2), W: wp, ZERO: zero,
+        IN: inp, OUT: out, O2PAD: o2pad, CFG: (cfgIndex << 16) | (P << 8) | CB, FLAGS: s.ints(flags),
+      });
       const work = 2 * B * a0.nOut * a1.nOut * a2.nOut * J * cin * cout;
       exec.run('gconv', s.ints(prm), work);
     } finally {
@@ -346,10 +319,12 @@ export function createConvKernels(ex: KernelExports & ConvExports, heap: WasmHea
       const chunk = Math.max(1, Math.ceil(convTuning.chunkPixels / O2));
       const perThread = chunk * O2 * (coutP + cinP) * 4;
       const scratchPtr = s.alloc(perThread * exec.threads);
-      const prm = new Int32Array(FG.SIZE);
-      prm.set([xs[0]!, cin, coutP, g0.nIn, g1.nIn, g0.nOut, g1.nOut, O2, g0.J, g1.J, g2.J,
-        s.ints(g0.table), s.ints(g1.table), s.ints(t2), x!, dy!, dwp, g2.nIn * cin * 4, O2, chunk,
-        (cfgIndex << 16) | (CI << 8) | CO, cout, cinP, scratchPtr, perThread, s.ints(runTable(t2, g2.J, O2))]);
+      const prm = writeFgrad({
+        B: xs[0]!, CIN: cin, COUTP: coutP, N0: g0.nIn, N1: g1.nIn, O0: g0.nOut, O1: g1.nOut, O2, K0: g0.J, K1: g1.J, K2: g2.J,
+        T0: s.ints(g0.table), T1: s.ints(g1.table), T2: s.ints(t2), X: x!, DY: dy!, DW: dwp, XROW: g2.nIn * cin * 4,
+        O2PAD: O2, CHUNK: chunk, CFG: (cfgIndex << 16) | (CI << 8) | CO, COUT: cout, CINP: cinP, SCRATCH: scratchPtr,
+        SCRSTRIDE: perThread, RUNS: s.ints(runTable(t2, g2.J, O2)),
+      });
       exec.run('fgrad', s.ints(prm), 2 * rows * O2 * taps * cin * cout);
       if (dwp !== dw) ex.convCropRows(dw, dwp, taps * cin, cout, coutP);
     } finally {

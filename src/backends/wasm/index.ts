@@ -15,7 +15,7 @@ import {
 } from './loader.js';
 import { createThreadPool, threadsUnavailable, type ThreadPool } from './threads.js';
 import { WasmHeap, type HeapStats } from './memory.js';
-import { convTuning, readConvConfigs, type ConvConfigs, type ConvExports, type Executor } from './conv.js';
+import { convTuning, readConvConfigs, type ConvConfigs, type Executor } from './conv.js';
 
 export { relaxedSimdSupported, simdSupported, type WasmVariant } from './loader.js';
 export type { HeapStats } from './memory.js';
@@ -69,9 +69,8 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
       try {
         const memory = new WebAssembly.Memory({ initial: THREADED_INITIAL_PAGES, maximum: THREADED_MAXIMUM_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
         const local = await instantiateKernels(variant, memory);
-        const run = local as unknown as ConvExports;
         pool = await createThreadPool(await compileKernels(variant, true), memory, requested,
-          (fn, params, tid, nt) => run[fn](params, tid, nt), () => convTuning.minParallelWork);
+          (fn, params, tid, nt) => local[fn](params, tid, nt), () => convTuning.minParallelWork);
         ex = local;
       } catch (e) {
         notice = `could not start worker threads (${e instanceof Error ? e.message : e})`;
@@ -80,7 +79,7 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
   }
   ex ??= await instantiateKernels(variant);
   const heap = new WasmHeap(ex.memory, ex.heapBase());
-  const single = ex as unknown as ConvExports;
+  const single = ex;
   const exec: Executor = pool ?? { threads: 1, run: (fn, params) => single[fn](params, 0, 1) };
   const kernels = createKernels(ex, heap, exec);
   const threads = pool ? requested : 1;

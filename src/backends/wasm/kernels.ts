@@ -14,7 +14,7 @@ import { createGather } from './gather.js';
 import { createMatmul } from './matmul.js';
 import { createPool } from './pool.js';
 import { createReduce } from './reduce.js';
-import { createConvKernels, ELEMENTWISE_WORK, type ConvExports, type Executor } from './conv.js';
+import { createConvKernels, ELEMENTWISE_WORK, type Executor } from './conv.js';
 
 /** A reusable Int32 parameter block in the heap (grown on demand, never freed while the backend lives). */
 class ParamBlock {
@@ -44,7 +44,7 @@ function codes<Op extends string>(ex: KernelExports, prefix: string, ops: readon
 /** One thread: every parallel kernel runs as part 0 of 1 on the calling thread. */
 export const singleThread = (ex: KernelExports): Executor => ({
   threads: 1,
-  run: (fn, params) => (ex as unknown as ConvExports)[fn](params, 0, 1),
+  run: (fn, params) => ex[fn](params, 0, 1),
 });
 
 export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor = singleThread(ex)): KernelTable<number> {
@@ -85,7 +85,7 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
     gather: indexMaps.gather,
     scatterAdd: indexMaps.scatterAdd,
     concat: createConcat(ex, params),
-    ...createConvKernels(ex as KernelExports & ConvExports, heap, exec),
+    ...createConvKernels(ex, heap, exec),
     maxPool: pool.maxPool,
     maxPoolGrad: pool.maxPoolGrad,
   };

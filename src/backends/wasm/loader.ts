@@ -16,20 +16,13 @@ const EMBEDDED: Record<string, () => Promise<{ wasmBase64: string }>> = {
   'relaxed-threads': () => import('../../generated/wasm-relaxed-threads.js'),
 };
 
+import type { KernelExports } from '../../generated/exports.js';
+import { PARAMS_FINGERPRINT } from '../../generated/params.js';
+
 export type WasmVariant = 'simd' | 'relaxed';
 
-/** The raw exports of assembly/index.ts (all offsets are byte offsets into `memory`). */
-export interface KernelExports {
-  readonly memory: WebAssembly.Memory;
-  heapBase(): number;
-  unary(op: number, x: number, y: number, n: number): void;
-  binarySame(op: number, a: number, b: number, out: number, n: number): void;
-  binaryScalarA(op: number, a: number, b: number, out: number, n: number): void;
-  binaryScalarB(op: number, a: number, b: number, out: number, n: number): void;
-  binaryStrided(op: number, a: number, b: number, out: number, params: number): void;
-  /** Op codes, exported as globals (`UNARY_neg`, `BINARY_add`, …). */
-  readonly [code: string]: unknown;
-}
+/** The exports of assembly/index.ts, typed by scripts/gen-params.mjs from its sources. */
+export type { KernelExports } from '../../generated/exports.js';
 
 // Hand-made 1-function modules (toolchain.md, "Runtime feature detection").
 const V128_CONST = [0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -110,7 +103,21 @@ export async function instantiateKernels(variant: WasmVariant, memory?: WebAssem
   };
   if (memory) env.memory = memory;
   const instance = await WebAssembly.instantiate(module, { env } as WebAssembly.Imports);
-  return instance.exports as unknown as KernelExports;
+  const ex = instance.exports as unknown as KernelExports; // the one cast: WebAssembly's exports are untyped
+  checkParamsFingerprint(ex);
+  return ex;
+}
+
+/**
+ * Refuses a module compiled from another parameter schema than the writers of src/generated/params.ts
+ * (a stale build would read every block with the old offsets).
+ */
+export function checkParamsFingerprint(ex: Pick<KernelExports, 'PARAMS_FINGERPRINT'>): void {
+  const fp = ex.PARAMS_FINGERPRINT;
+  if (!(fp instanceof WebAssembly.Global) || fp.value !== PARAMS_FINGERPRINT) {
+    throw new Error(`wasm backend: the kernel module was built from another parameter schema (fingerprint ${fp instanceof WebAssembly.Global ? fp.value : 'missing'}) `
+      + `than this code (${PARAMS_FINGERPRINT}, src/backends/kernelParams.ts); rebuild with npm run build:gen`);
+  }
 }
 
 /** The integer op code that assembly/ exports as the global `${prefix}_${op}`. */

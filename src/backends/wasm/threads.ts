@@ -16,10 +16,11 @@
  * run it with node:worker_threads `eval` (unref'd once started, so an idle pool does not keep the
  * process alive), browsers as a module Worker from a Blob URL.
  */
-import type { Executor, ParallelKernel } from './conv.js';
+import { PARALLEL_KERNELS, type ParallelKernel } from '../../generated/exports.js';
+import type { Executor } from './conv.js';
 
-/** The kernels workers can run, by index (the control block carries the index). */
-const KERNELS: readonly ParallelKernel[] = ['gconv', 'fgrad', 'matmulPart', 'unaryPart', 'binarySamePart', 'gather', 'scatterAdd'];
+/** The kernels workers can run, by index (the control block carries the index): generated from assembly/. */
+const KERNELS: readonly ParallelKernel[] = PARALLEL_KERNELS;
 
 // Control block fields (Int32 indices).
 const GEN = 0;

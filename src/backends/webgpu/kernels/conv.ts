@@ -1,49 +1,45 @@
 /**
  * webgpu kernels: the dense convolution and its two adjoints — shaders/conv.wgsl,
- * shaders/convInputGrad.wgsl, shaders/convFilterGrad.wgsl. Each packs `convParams` (the Int32
- * layout shared with the wasm kernels, src/ops/conv.ts) followed by its GEMM view and tile, and
+ * shaders/convInputGrad.wgsl, shaders/convFilterGrad.wgsl. Each writes its parameter block
+ * (src/backends/kernelParams.ts: the geometry of `convParams`, its GEMM view and tile), and
  * dispatches one tiled implicit GEMM (the filter gradient adds a split-K partial sum reduced by
  * reduce.wgsl). See the shader headers for the algorithms.
  */
 import { sizeOf } from '../../../core/shape.js';
 import { CONV_AXIS_FIELDS, convParams } from '../../../ops/conv.js';
 import type { ConvAttrs, Kernel } from '../../../ops/op.js';
+import { CONV, writeConv, writeConvFilterGrad, writeConvInputGrad } from '../../../generated/params.js';
 import type { Buffers, GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
 import type { Reducer } from './reduce.js';
 import { chooseTile } from './tiles.js';
 
-const HEAD = 4 + 3 * CONV_AXIS_FIELDS; // 28 Int32: convParams
-const GEMM = HEAD; // (M, N, K, groups)
-const TILE = HEAD + 4; // (TM, TN, tilesM, tilesN)
-const EXTRA = HEAD + 8; // shader-specific vec4
-
 /** Per-axis fields of convParams for axis d (0..2): N, O, K, stride, lo, torus, rhsDilation, lhsDilation. */
 const axis = (p: Int32Array, d: number) => {
-  const o = 4 + d * CONV_AXIS_FIELDS;
+  const o = CONV.ax + d * CONV_AXIS_FIELDS;
   return { N: p[o]!, O: p[o + 1]!, K: p[o + 2]!, s: p[o + 3]!, torus: p[o + 5]! !== 0 };
 };
 
-function pack(params: Int32Array, conv: Int32Array, M: number, N: number, K: number, groupsPerTile = 1) {
+/** The geometry fields of the `conv` blocks (src/backends/kernelParams.ts) from convParams. */
+const geometry = (p: Int32Array) => ({
+  D: p[CONV.D]!, B: p[CONV.B]!, Cin: p[CONV.Cin]!, Cout: p[CONV.Cout]!, ax: p.subarray(CONV.ax, CONV.ax + 3 * CONV_AXIS_FIELDS),
+});
+
+/** The GEMM view and tile fields of the `conv` blocks. */
+function gemm(M: number, N: number, K: number, groupsPerTile = 1) {
   const tile = chooseTile(M, N);
   const groups = tile.tilesM * tile.tilesN * groupsPerTile;
-  params.fill(0);
-  params.set(conv, 0);
-  params.set([M, N, K, groups], GEMM);
-  params.set([tile.tm, tile.tn, tile.tilesM, tile.tilesN], TILE);
-  return { tile, groups };
+  return { M, N, K, groups, TM: tile.tm, TN: tile.tn, tilesM: tile.tilesM, tilesN: tile.tilesN };
 }
 
 export function convKernel(commands: Commands): Kernel<'conv', GpuStorage> {
-  const params = new Int32Array(HEAD + 8);
   return (y, [x, w], a, shapes) => {
     if (y.size === 0) return;
     const xs = shapes.inputs[0]!;
     const cout = shapes.out.at(-1)!;
-    const p = convParams(xs, cout, a);
     const M = sizeOf(shapes.out.slice(0, -1)); // B · output pixels
-    const { groups } = pack(params, p, M, cout, sizeOf(a.kernel) * xs.at(-1)!);
-    commands.dispatchGroups('conv', params, [x!, w!, y], groups);
+    const g = gemm(M, cout, sizeOf(a.kernel) * xs.at(-1)!);
+    commands.dispatchGroups('conv', writeConv({ ...geometry(convParams(xs, cout, a)), ...g }), [x!, w!, y], g.groups);
   };
 }
 
@@ -60,7 +56,6 @@ export function convWraps(p: Int32Array): [number, number, number] {
 }
 
 export function convInputGradKernel(commands: Commands): Kernel<'convInputGrad', GpuStorage> {
-  const params = new Int32Array(HEAD + 12);
   return (dx, [dy, w], a, shapes) => {
     if (dx.size === 0) return;
     const cout = shapes.inputs[0]!.at(-1)!;
@@ -69,9 +64,8 @@ export function convInputGradKernel(commands: Commands): Kernel<'convInputGrad',
     const Q = q0 * q1 * q2;
     const cin = a.inputShape.at(-1)!;
     const M = sizeOf(a.inputShape.slice(0, -1)); // B · input pixels
-    const { groups } = pack(params, p, M, cin, sizeOf(a.kernel) * Q * cout);
-    params.set([q0, q1, q2, Q], EXTRA);
-    commands.dispatchGroups('convInputGrad', params, [dy!, w!, dx], groups);
+    const g = gemm(M, cin, sizeOf(a.kernel) * Q * cout);
+    commands.dispatchGroups('convInputGrad', writeConvInputGrad({ ...geometry(p), ...g, q0, q1, q2, Q }), [dy!, w!, dx], g.groups);
   };
 }
 
@@ -90,17 +84,16 @@ export function filterGradSplit(M: number, N: number, K: number): { splits: numb
 }
 
 export function convFilterGradKernel(commands: Commands, buffers: Buffers, reducer: Reducer): Kernel<'convFilterGrad', GpuStorage> {
-  const params = new Int32Array(HEAD + 12);
   return (dw, [x, dy], a: ConvAttrs, shapes) => {
     if (dw.size === 0) return;
     const xs = shapes.inputs[0]!;
     const cout = shapes.out.at(-1)!;
-    const p = convParams(xs, cout, a);
     const M = sizeOf(a.kernel) * xs.at(-1)!; // taps · Cin
     const K = sizeOf(shapes.inputs[1]!.slice(0, -1)); // B · output pixels
     const { splits, chunkLen } = filterGradSplit(M, cout, K);
-    const { groups } = pack(params, p, M, cout, K, splits);
-    params.set([splits, chunkLen, 0, 0], EXTRA);
+    const g = gemm(M, cout, K, splits);
+    const { groups } = g;
+    const params = writeConvFilterGrad({ ...geometry(convParams(xs, cout, a)), ...g, splits, chunkLen });
     if (splits === 1) {
       commands.dispatchGroups('convFilterGrad', params, [x!, dy!, dw], groups);
       return;
