@@ -24,6 +24,7 @@ import { tensorName } from './geometric/signature.js';
 import { version } from './version.js';
 import { TASKS, type TaskName } from './tasks/tasks.js';
 import type { ModelName } from './job.js';
+import type { EquivariantNonlinearity } from './nn/models.js';
 import type { DatasetFormat, SimulationSpec } from './data/readers.js';
 
 /** A mistake in the command line: reported with the command's usage, exit code 2. */
@@ -111,6 +112,7 @@ const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'batch', type: 'int', min: 1, default: 8, description: 'batch size' },
   { name: 'depth', type: 'int', min: 1, default: { emulation: 8, task: 16 }, description: 'channels per key type (equivariant) or channels (baseline) in the first level' },
   { name: 'lr', type: 'number', above: 0, metavar: 'X', default: { emulation: 2e-3, task: 1e-3 }, description: 'peak learning rate of the equivariant model (the baseline gets twice as much)' },
+  { name: 'nonlinearity', type: 'choice', choices: ['norm', 'vector-neuron'], metavar: 'NAME', default: { emulation: 'norm', task: 'vector-neuron' }, description: 'the equivariant model\'s nonlinearity: a gate on each tensor\'s norm, or ginjax\'s Vector Neuron' },
   { name: 'no-baseline', type: 'flag', description: 'train the equivariant model only, not the non-equivariant baseline' },
   { name: 'quiet', type: 'flag', description: 'no progress lines during training' },
   { name: 'data', type: 'string', metavar: 'FILE', scope: 'emulation', group: 'emulation (the default task navier-stokes, or --data FILE)', description: 'emulate this data set instead of the built-in simulation (needs --format)' },
@@ -649,7 +651,7 @@ async function emulationOptions(p: Parsed, seed: number): Promise<import('./emul
   }
   return {
     data, model: str(p, 'model') as ModelName, epochs: int(p, 'epochs'), seed,
-    batchSize: int(p, 'batch'), depth: int(p, 'depth'), learningRate: num(p, 'lr'),
+    batchSize: int(p, 'batch'), depth: int(p, 'depth'), learningRate: num(p, 'lr'), nonlinearity: str(p, 'nonlinearity') as EquivariantNonlinearity,
     pastSteps: int(p, 'past-steps'), rolloutSteps: int(p, 'rollout-steps'),
     valTrajectories: optionalInt(p, 'val-trajectories'), testTrajectories: optionalInt(p, 'test-trajectories'),
     ...(given('operators') ? { operators: str(p, 'operators') as (typeof SUBGROUPS)[number] } : {}),
@@ -687,6 +689,7 @@ async function trainCommand(p: Parsed, out: (s: string) => void): Promise<void> 
       batchSize: int(p, 'batch', mode),
       depth: int(p, 'depth', mode),
       learningRate: num(p, 'lr', mode),
+      nonlinearity: str(p, 'nonlinearity', mode) as EquivariantNonlinearity,
       nTrain: optionalInt(p, 'n-train'), nVal: optionalInt(p, 'n-val'), nTest: optionalInt(p, 'n-test'), N: optionalInt(p, 'N'),
       protocol: p.given.get('protocol') as 'exact' | 'notebook' | undefined,
       baseline: !given('no-baseline'),

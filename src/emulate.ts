@@ -12,7 +12,7 @@ import { key as makeKey, split, type Key } from './core/random.js';
 import { MultiImage } from './geometric/multi-image.js';
 import { saveCheckpoint } from './io/index.js';
 import type { Module, Params } from './nn/module.js';
-import { ResidualStep, ginjaxParameterCount } from './nn/models.js';
+import { ResidualStep, ginjaxParameterCount, type EquivariantNonlinearity } from './nn/models.js';
 import { adamw, warmupCosineDecay } from './train/optim.js';
 import { EpochStop } from './train/stopping.js';
 import { evaluate, train } from './train/train.js';
@@ -79,6 +79,8 @@ export interface EmulationResult {
   readonly batchSize: number;
   readonly pastSteps: number;
   readonly rolloutSteps: number;
+  /** The equivariant model's nonlinearity (EmulateOptions.nonlinearity; default 'norm' here). */
+  readonly nonlinearity: EquivariantNonlinearity;
   /** Whether the models predicted the change from the newest input frame (ResidualStep). */
   readonly residual: boolean;
   readonly data: Readonly<Record<string, unknown>>;
@@ -147,7 +149,7 @@ function modelGroup(o: EmulateOptions, x: MultiImage): SubgroupName {
 }
 
 function buildModel(o: EmulateOptions, input: MultiImage, output: MultiImage, equivariant: boolean, key: Key): Module {
-  const group = equivariant ? { operators: subgroup(input.D, modelGroup(o, input)) } : {};
+  const group = equivariant ? { operators: subgroup(input.D, modelGroup(o, input)), nonlinearity: o.nonlinearity ?? 'norm' } : {};
   const model = buildJobModel(o.model, { D: input.D, input: input.signature, output: output.signature, depth: o.depth, equivariant, ...group }, key);
   return o.residual === false ? model : new ResidualStep({ model, pastSteps: o.pastSteps });
 }
@@ -294,7 +296,7 @@ export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: s
       version, task: o.data.kind === 'navier-stokes' ? 'navier-stokes' : 'file', model: o.model, backend: getBackend().name, seed: o.seed,
       epochs: o.epochs, batchSize: o.batchSize, pastSteps: o.pastSteps, rolloutSteps: o.rolloutSteps, residual: o.residual !== false,
       data: { ...p.describe, trajectories: p.trajectories, totalSteps: p.totalSteps, spatial: p.train.x.spatial, isTorus: p.train.x.isTorus },
-      operators: modelGroup(o, p.train.x),
+      operators: modelGroup(o, p.train.x), nonlinearity: o.nonlinearity ?? 'norm',
       sizes: { train: p.train.x.batch, val: p.val.x.batch, test: p.test.x.batch, N: p.train.x.spatial[0]! },
       models: results, persistence, pictures,
     };

@@ -11,7 +11,7 @@ import { plotGrid, plotImage } from './geometric/plot.js';
 import type { MultiImage } from './geometric/multi-image.js';
 import { saveCheckpoint } from './io/index.js';
 import type { Module } from './nn/module.js';
-import { DilResNet, ResNet, UNet, ginjaxParameterCount, type ModelOptions } from './nn/models.js';
+import { DilResNet, ResNet, UNet, ginjaxParameterCount, type EquivariantNonlinearity, type ModelOptions } from './nn/models.js';
 import { TASKS, disposeTask, gradientTask, type Split, type TaskData, type TaskName } from './tasks/tasks.js';
 import { smseLoss } from './train/losses.js';
 import { adamw, exponentialDecay } from './train/optim.js';
@@ -34,6 +34,8 @@ export interface TrainingJobOptions {
   /** Channels per key type (equivariant) / channels (baseline) in the first level. */
   readonly depth: number;
   readonly learningRate: number;
+  /** The equivariant model's nonlinearity (default 'vector-neuron', ginjax's; the emulation job uses 'norm'). */
+  readonly nonlinearity?: EquivariantNonlinearity;
   /** Also train the non-equivariant baseline (default true). */
   readonly baseline?: boolean;
   readonly progress?: boolean;
@@ -88,7 +90,10 @@ export function buildJobModel(model: ModelName, common: Omit<ModelOptions, 'kern
 }
 
 function buildModel(o: JobOptions, data: TaskData, equivariant: boolean, key: Key): Module {
-  return buildJobModel(o.model, { D: data.train.x.D, input: data.train.x.signature, output: data.train.y.signature, depth: o.depth, equivariant }, key);
+  return buildJobModel(o.model, {
+    D: data.train.x.D, input: data.train.x.signature, output: data.train.y.signature, depth: o.depth, equivariant,
+    ...(equivariant && o.nonlinearity ? { nonlinearity: o.nonlinearity } : {}),
+  }, key);
 }
 
 /** Runs the job; `write(name, text|bytes)` stores an output file (the CLI writes into --out). */

@@ -15,7 +15,7 @@ import { signature, signatureWidth, type Signature, type SignatureEntry, type Si
 import type { Tensor } from '../tensor.js';
 import { ConvContract, type BiasMode } from './conv-contract.js';
 import {
-  Activation, BatchNorm, Conv, ConvTranspose, LayerNorm, MaxNormPool, VectorNeuronNonlinear, upsampleConv,
+  Activation, BatchNorm, Conv, ConvTranspose, LayerNorm, MaxNormPool, VectorNeuronNonlinear, NormNonlinear, upsampleConv,
   type ActivationName, type LayerCallOptions,
 } from './layers/index.js';
 import { GroupNorm } from './layers/norm.js';
@@ -87,6 +87,13 @@ export interface BlockOptions {
   readonly useBias?: BiasMode;
   /** null: no activation. */
   readonly activation?: ActivationName | null;
+  /**
+   * How an equivariant ConvBlock applies `activation` to its tensors: 'vector-neuron' (default,
+   * ginjax's VectorNeuronNonlinear) or 'norm' (NormNonlinear: a per-channel gate on each tensor's
+   * norm; about twice as fast, and the more accurate of the two on the Navier–Stokes emulation, see
+   * the README). Baselines apply `activation` pointwise and take neither.
+   */
+  readonly nonlinearity?: EquivariantNonlinearity;
   readonly equivariant?: boolean;
   /** Equivariant conv filter side (default 3). */
   readonly M?: number;
@@ -143,7 +150,7 @@ export class ConvBlock extends Composite {
       children.push(['norm', new BatchNorm({ D: o.D, input: normKeys })]);
     }
     const activation = o.activation === undefined ? 'gelu' : o.activation;
-    if (activation) children.push(['act', eq ? new VectorNeuronNonlinear({ D: o.D, input: normKeys, activation }, kAct) : new Activation(activation)]);
+    if (activation) children.push(['act', eq ? equivariantNonlinear(o, normKeys, activation, kAct) : new Activation(activation)]);
     super(children);
     this.input = input;
     this.output = output;
@@ -157,6 +164,14 @@ export class ConvBlock extends Composite {
   }
 }
 
+export type EquivariantNonlinearity = 'vector-neuron' | 'norm';
+
+function equivariantNonlinear(o: BlockOptions, input: Signature, activation: ActivationName, key: Key): Module {
+  return (o.nonlinearity ?? 'vector-neuron') === 'norm'
+    ? new NormNonlinear({ D: o.D, input, activation })
+    : new VectorNeuronNonlinear({ D: o.D, input, activation }, key);
+}
+
 /**
  * The group and conv filter set of block/model options, validated: a baseline takes neither
  * (it has no invariant filters; wrap it in GroupAverage({ operators }) instead), M and
@@ -164,9 +179,11 @@ export class ConvBlock extends Composite {
  */
 function symmetryOf(fn: string, o: BlockOptions & { upsampleFilters?: FilterSpec }): { G: readonly GroupElement[] | null; conv: ResolvedFilterSpec | null; M: number } {
   const eq = o.equivariant ?? true;
+  check(o.nonlinearity === undefined || o.nonlinearity === 'vector-neuron' || o.nonlinearity === 'norm', fn, 'nonlinearity', "'vector-neuron' or 'norm'", o.nonlinearity);
   for (const field of ['operators', 'convFilters', 'upsampleFilters'] as const) {
     check(eq || o[field] === undefined || o[field] === null, fn, field, 'left out for a baseline (equivariant: false has no invariant filters; use GroupAverage({ model, operators }) for a symmetrised baseline)', 'given');
   }
+  check(eq || o.nonlinearity === undefined, fn, 'nonlinearity', "left out for a baseline (it applies `activation` pointwise)", o.nonlinearity);
   const conv = o.convFilters === undefined || o.convFilters === null ? null : resolveFilterSpec(fn, 'convFilters', o.convFilters);
   check(o.M === undefined || o.M === null || conv === null || o.M === conv.M, fn, 'M', `equal to convFilters.M = ${conv?.M} when both are given`, o.M);
   const G = eq ? resolveOperators(fn, o.operators, o.D) : null;
@@ -185,6 +202,8 @@ function blockJson(o: BlockOptions): Record<string, Json> {
     equivariant: o.equivariant ?? true, M, kernel: o.kernel ?? 3, useGroupNorm: o.useGroupNorm ?? false,
     useBatchNorm: o.useBatchNorm ?? false, preactivation: o.preactivation ?? false, rhsDilation: o.rhsDilation ?? 1,
     ...operatorsJson(G), ...(conv ? { convFilters: filterSpecJson(conv) } : {}),
+    // only when not ginjax's: configs of models without the option stay as they were
+    ...(o.nonlinearity === 'norm' ? { nonlinearity: o.nonlinearity } : {}),
   };
 }
 

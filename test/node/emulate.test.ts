@@ -22,7 +22,7 @@ describe('emulation job', () => {
     const r = await runEmulation(tiny, out, () => {});
     expect(memory().tensors).toBe(before);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
-    expect(metrics).toMatchObject({ task: 'navier-stokes', model: 'unet', backend: 'wasm', seed: 1, epochs: 2, pastSteps: 2, rolloutSteps: 3 });
+    expect(metrics).toMatchObject({ task: 'navier-stokes', model: 'unet', backend: 'wasm', seed: 1, epochs: 2, pastSteps: 2, rolloutSteps: 3, nonlinearity: 'norm' });
     // 6 trajectories: 1 val, 1 test, 4 train; 8 steps, 2 past → 6 one-step windows each, 8 − 2 − 3 + 1 = 4 rollout windows
     expect(metrics.data.trajectories).toEqual({ train: 4, val: 1, test: 1 });
     expect(metrics.sizes).toEqual({ train: 24, val: 6, test: 6, N: 16 });
@@ -44,6 +44,7 @@ describe('emulation job', () => {
     expect(metrics.pictures).toEqual(['rollout-equivariant-unet.svg', 'rollout-baseline-unet.svg', 'rollout-smse.svg', 'spectra.svg']);
     const loaded = await loadCheckpoint(join(out, r.models[0]!.checkpoint));
     expect(loaded.model.parameterCount()).toBe(r.models[0]!.parameters);
+    expect(JSON.stringify(loaded.model.config)).toContain('"nonlinearity":"norm"'); // the emulation job's default
     loaded.model.dispose();
   }, 120_000);
 

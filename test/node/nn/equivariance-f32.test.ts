@@ -95,6 +95,10 @@ function cases(D: 2 | 3): Case[] {
       make: (key) => new UNet({ D, input: MIXED, output: [S(0, 1), S(1, 0)], depth: 1, numDownsamples: 1, numConv: 1, activation: 'relu' }, key),
     },
     {
+      name: 'UNet, mixed keys, norm nonlinearity (the emulation job\'s)', D, sig: MIXED, N,
+      make: (key) => new UNet({ D, input: MIXED, output: [S(0, 1), S(1, 0)], depth: 2, numDownsamples: 1, numConv: 1, nonlinearity: 'norm' }, key),
+    },
+    {
       name: 'ResNet, pseudoscalar and pseudovector', D, sig: [S(0, 1), S(1, 1)], N,
       make: (key) => new ResNet({ D, input: [S(0, 1), S(1, 1)], output: [S(0, 1), S(1, 1)], depth: 1, numBlocks: 1, useGroupNorm: true }, key),
     },

@@ -4,7 +4,7 @@ import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { MaxNormPool, Sequential, VectorNeuronNonlinear, upsampleConv } from '../../../src/nn/layers/index.js';
 import { ConvBlock, DilResNet, GroupAverage, ModelWrapper, ResNet, UNet, ginjaxParameterCount } from '../../../src/nn/models.js';
 import { Conv } from '../../../src/nn/layers/index.js';
-import type { Module } from '../../../src/nn/module.js';
+import { buildModule, type Module } from '../../../src/nn/module.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { sum, square } from '../../../src/index.js';
 
@@ -52,6 +52,17 @@ describe('models are equivariant under every group element', { timeout: 60_000 }
       const sig = [S(0, 1, 1), S(1, 1, 1)];
       const m = new ResNet({ D, input: sig, output: sig, depth: 2, numBlocks: 1 }, random.key(7));
       expect(await equivarianceError(m, randomImage(sig, D, N, 1, 8), elements)).toBeLessThan(1e-4);
+    });
+    it(`UNet, ResNet and DilResNet with the norm nonlinearity (pseudoscalars and vectors), D=${D}`, async () => {
+      const sig = [S(0, 1, 2), S(1, 0, 1)];
+      const x = randomImage(sig, D, N, 1, 13);
+      for (const m of [
+        new UNet({ D, input: sig, output: sig, depth: 2, numDownsamples: 1, numConv: 1, nonlinearity: 'norm' }, random.key(14)),
+        new ResNet({ D, input: sig, output: sig, depth: 2, numBlocks: 1, nonlinearity: 'norm' }, random.key(15)),
+        new DilResNet({ D, input: sig, output: sig, depth: 1, numBlocks: 1, nonlinearity: 'norm' }, random.key(16)),
+      ]) {
+        expect(await equivarianceError(m, m instanceof DilResNet ? randomImage(sig, D, D === 2 ? 17 : 9, 1, 13) : x, elements), m.config.type as string).toBeLessThan(1e-4);
+      }
     });
     it(`DilResNet (scalars and pseudo-2-tensors), D=${D}`, async () => {
       const sig = [S(0, 0, 1), S(2, 1, 1)];
@@ -130,6 +141,25 @@ describe('models: training and errors', () => {
     expect(() => m.call(randomImage([S(0, 0, 2)], 2, 8))).toThrow(/UNet: input signature must be \{\(0,0\):1, \(1,0\):1\} \(got .*\(0,0\):2/);
     expect(() => m.call(randomImage(sig, 2, 6))).toThrow(/UNet: spatial size on axis 0 must be divisible by 2\^numDownsamples = 4 \(got 6\)/);
     expect(() => m.call(randomImage(sig, 3, 4))).toThrow(/UNet: input D must be 2 \(got 3\)/);
+  });
+  it("nonlinearity 'norm' puts a NormNonlinear in every block, survives the config round trip, and is refused where it has no meaning", async () => {
+    const sig = [S(0, 1, 1), S(1, 0, 1)];
+    const o = { D: 2, input: sig, output: sig, depth: 2, numDownsamples: 1, numConv: 1 };
+    const acts = (m: Module): string[] => [
+      ...(m.config.type === 'NormNonlinear' || m.config.type === 'VectorNeuronNonlinear' ? [m.config.type as string] : []),
+      ...m.submodules().flatMap(acts),
+    ];
+    const norm = new UNet({ ...o, nonlinearity: 'norm' }, random.key(1));
+    expect(new Set(acts(norm))).toEqual(new Set(['NormNonlinear']));
+    expect(new Set(acts(new UNet(o, random.key(1))))).toEqual(new Set(['VectorNeuronNonlinear']));
+    expect(norm.config.nonlinearity).toBe('norm');
+    expect(new UNet(o, random.key(1)).config).not.toHaveProperty('nonlinearity'); // ginjax-shaped configs unchanged
+    const rebuilt = buildModule(norm.config, null);
+    const x = randomImage(sig, 2, 8, 2, 3);
+    const [a, b] = [norm.call(x), rebuilt.apply(norm.params, x)];
+    expect(await b.data.data()).toEqual(await a.data.data());
+    expect(() => new UNet({ ...o, nonlinearity: 'gate' as never }, random.key(1))).toThrow(/UNet: nonlinearity must be 'vector-neuron' or 'norm' \(got "gate"\)/);
+    expect(() => new UNet({ ...o, equivariant: false, nonlinearity: 'norm' }, random.key(1))).toThrow(/UNet: nonlinearity must be left out for a baseline/);
   });
   it('ModelWrapper runs a scalar model on geometric data', async () => {
     const conv = new Conv({ D: 2, inChannels: 3, outChannels: 2, kernel: 3 }, random.key(1));
