@@ -9,9 +9,9 @@
 // invocation: deterministic, no atomics, no separate zero fill.
 //
 // Bindings (group 0):
-//   0: uniform PoolParams (lib/pool_window.wgsl) { n: u32 (B · pooled pixels · channels), D,
-//      psize (the patch), nWin (= psize^D), channels, T, _, _, spatial: 8 u32 (input extents),
-//      pooled: 8 u32 (dy extents) }
+//   0: uniform Params, block `maxPool` of src/backends/kernelParams.ts: n (B · pooled pixels ·
+//      channels), D, psize (the patch), nWin (= psize^D), channels, T, spatial: 8 u32 (input
+//      extents), pooled: 8 u32 (dy extents)
 //   1: storage, read        dy: array<f32>  [B, ...pooled, channels · T]
 //   2: storage, read        c: array<f32>   [B, ...spatial, channels]
 //   3: storage, read_write  dx: array<f32>  [B, ...spatial, channels · T]
@@ -21,8 +21,9 @@
 
 //! include "lib/grid.wgsl"
 //! include "lib/pool_window.wgsl"
+//! params maxPool
 
-@group(0) @binding(0) var<uniform> params: PoolParams;
+@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> c: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;

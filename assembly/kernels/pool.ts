@@ -8,12 +8,13 @@
  *   maxPool(x, c, y, p)        y[b, o, ch·T + t]  = x[b, argmax, ch·T + t]
  *   maxPoolGrad(dy, c, dx, p)  dx = 0; dx[b, argmax, ch·T + t] += dy[b, o, ch·T + t]
  *
- * p = [B, S, C, T, nWin, D, pooled[D], step[D], counters[D], winOff[nWin]] (src/backends/wasm/pool.ts):
+ * p = block `pool` (src/backends/kernelParams.ts): B, S, C, T, nWin, D, pooled[D], step[D], counters[D], winOff[nWin]:
  * S input pixels per image, C channels, T values per channel, step[d] = patch·(input pixel stride of
  * spatial axis d), winOff = the window's pixel offsets in row-major window order (winOff[0] = 0).
  * The argmax runs on 4 channels at a time: per lane, a pixel is taken when it is greater (f32x4.gt)
  * or when it is the first NaN (v ≠ v while best = best), then bitselect keeps it.
  */
+import * as P from './params';
 
 class Fwd {}
 class Bwd {}
@@ -31,16 +32,16 @@ class Bwd {}
 
 // @ts-ignore: decorator
 @inline function pool<Dir>(src: usize, c: usize, dst: usize, p: usize): void {
-  const B = <usize>load<i32>(p);
-  const S = <usize>load<i32>(p, 4);
-  const C = <usize>load<i32>(p, 8);
-  const T = <usize>load<i32>(p, 12);
-  const nWin = <usize>load<i32>(p, 16);
-  const D = <usize>load<i32>(p, 20);
-  const pooled = p + 24;
-  const step = pooled + (D << 2);
-  const ctr = step + (D << 2);
-  const win = ctr + (D << 2);
+  const B = <usize>P.pool_B(p);
+  const S = <usize>P.pool_S(p);
+  const C = <usize>P.pool_C(p);
+  const T = <usize>P.pool_T(p);
+  const nWin = <usize>P.pool_nWin(p);
+  const D = <usize>P.pool_D(p);
+  const pooled = P.pool_pooled(p);
+  const step = P.pool_step(p);
+  const ctr = P.pool_counters(p);
+  const win = P.pool_winOff(p);
   const CT = C * T;
   let nOut: usize = 1;
   for (let d: usize = 0; d < D; d++) nOut *= <usize>load<i32>(pooled + (d << 2));

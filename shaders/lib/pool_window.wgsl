@@ -6,35 +6,20 @@
 // strictly greater value. NaN is tested on the bits (WGSL lets compilers assume there are none).
 //
 // Provides:
-//   struct PoolParams — the uniform layout of both shaders: { n (B · pooled pixels · channels), D,
-//     psize (the patch), nWin (= psize^D), channels, T, _, _, spatial: 8 u32 (input extents),
-//     pooled: 8 u32 (output extents) }
 //   struct PoolSite + fn pool_site(id) — invocation id's (b, pooled pixel o, channel ch) and the
 //     input pixels per batch;
 //   fn window_pixel(o, wi) — the input pixel (row-major over the spatial axes) of window element wi;
 //   fn site_element(s, pixel) — the index of (b, pixel, ch) in [B, ...spatial, channels] (times T:
 //     the first of its T components in the T-vector tensors);
 //   fn window_argmax(s) -> u32 — the window element wi of the first maximum of the comparator.
-// Requires: `params: PoolParams` (binding 0) and the comparator `c: array<f32>` [B, ...spatial,
+// Requires: `params` (binding 0) of block `maxPool` (src/backends/kernelParams.ts: n, D, psize,
+//   nWin, channels, T, spatial and pooled extents) and the comparator `c: array<f32>` [B, ...spatial,
 //   channels] declared by the including shader.
 //
 // Used by: maxPool.wgsl, maxPoolGrad.wgsl
 
 //! include "lib/nan.wgsl"
 //! include "lib/packed.wgsl"
-
-struct PoolParams {
-  n: u32,
-  D: u32,
-  psize: u32,
-  nWin: u32,
-  channels: u32,
-  T: u32,
-  _pad0: u32,
-  _pad1: u32,
-  spatial: array<vec4<u32>, 2>,
-  pooled: array<vec4<u32>, 2>,
-}
 
 struct PoolSite {
   b: u32,

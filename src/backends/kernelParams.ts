@@ -61,4 +61,15 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     { ...convGpuHead, q0: 'i32', q1: 'i32', q2: 'i32', Q: 'i32' }),
   defineParams('convFilterGrad', ['wgsl'], 'shaders/convFilterGrad.wgsl: conv\'s block plus the split-K plan (splits chunks of chunkLen pixels).',
     { ...convGpuHead, splits: 'i32', chunkLen: 'i32' }),
+  defineParams('pool', ['wasm'], 'Max pooling, assembly/kernels/pool.ts maxPool / maxPoolGrad, input [B, ...spatial, C·T]: S input pixels '
+    + 'per image, nWin = patch^D window elements; pooled[d] = spatial[d] / patch, step[d] = patch · pixel stride of axis d, '
+    + 'counters: the kernel\'s scratch, winOff[w] = pixel offset of window element w (row-major).', {
+    B: 'i32', S: 'i32', C: 'i32', T: 'i32', nWin: 'i32', D: 'i32',
+    pooled: ['i32', 'D'], step: ['i32', 'D'], counters: ['i32', 'D'], winOff: ['i32', 'nWin'],
+  }),
+  defineParams('maxPool', ['wgsl'], 'shaders/maxPool.wgsl and maxPoolGrad.wgsl: n = B · pooled pixels · channels, D <= 8 axes, '
+    + 'psize = patch, nWin = patch^D, channels of T values; spatial and pooled extents per axis.', {
+    n: 'u32', D: 'u32', psize: 'u32', nWin: 'u32', channels: 'u32', T: 'u32', pad0: 'u32', pad1: 'u32',
+    spatial: ['u32', 8], pooled: ['u32', 8],
+  }),
 ];

@@ -3,20 +3,15 @@
  * non-overlapping patch^D windows, the first maximum in row-major window order, or the first NaN
  * if the window has one (jnp.argmax's rule, as ref).
  *
- * Parameter block: [B, S, C, T, nWin, D, pooled[D], step[D], counters[D], winOff[nWin]] with
- * S = input pixels per image, C channels of T values, pooled = spatial / patch, step[d] = patch ·
- * (pixel stride of spatial axis d), winOff[w] = pixel offset of window element w (row-major), and
- * counters the kernel's scratch.
+ * Parameter block `pool` (src/backends/kernelParams.ts): S = input pixels per image, C channels
+ * of T values, pooled = spatial / patch, step[d] = patch · (pixel stride of spatial axis d),
+ * winOff[w] = pixel offset of window element w (row-major), counters the kernel's scratch.
  */
 import { sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import type { Kernel } from '../../ops/op.js';
-import type { KernelExports } from './loader.js';
+import type { KernelExports } from '../../generated/exports.js';
+import { writePool } from '../../generated/params.js';
 import type { ParamWriter } from './params.js';
-
-interface PoolExports {
-  maxPool(x: number, c: number, y: number, p: number): void;
-  maxPoolGrad(dy: number, c: number, dx: number, p: number): void;
-}
 
 /** The block for input shape x[B, ...spatial, C·T]; null when there is nothing to do. */
 export function poolParams(x: Shape, patch: number, tensorSize: number): Int32Array | null {
@@ -31,14 +26,14 @@ export function poolParams(x: Shape, patch: number, tensorSize: number): Int32Ar
     for (let d = D - 1, r = w; d >= 0; d--, r = Math.floor(r / patch)) off += (r % patch) * strides[d]!;
     win[w] = off;
   }
-  return Int32Array.of(
-    x[0]!, sizeOf(spatial), x.at(-1)! / tensorSize, tensorSize, nWin, D,
-    ...spatial.map((s) => s / patch), ...strides.map((s) => s * patch), ...new Array<number>(D).fill(0), ...win,
-  );
+  return writePool({
+    B: x[0]!, S: sizeOf(spatial), C: x.at(-1)! / tensorSize, T: tensorSize, nWin, D,
+    pooled: spatial.map((s) => s / patch), step: strides.map((s) => s * patch), counters: new Array<number>(D).fill(0), winOff: win,
+  });
 }
 
 export function createPool(ex: KernelExports, params: ParamWriter): { maxPool: Kernel<'maxPool', number>; maxPoolGrad: Kernel<'maxPoolGrad', number> } {
-  const k = ex as KernelExports & PoolExports;
+  const k = ex;
   return {
     maxPool: (out, [x, c], { patch, tensorSize }, shapes) => {
       const p = poolParams(shapes.inputs[0]!, patch, tensorSize);
