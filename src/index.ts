@@ -1,7 +1,7 @@
 /** geoconv: equivariant geometric convolutions for JavaScript. The public API. */
 export { init, getBackend, setBackend, toBackend, notices, unavailable, type InitOptions, type BackendName, type Backend } from './backends/index.js';
 export { limits } from './core/limits.js';
-export { Tensor, tensor, zeros, full, scalar, tidy, keep, memory } from './tensor.js';
+export { Tensor, tensor, zeros, full, scalar, tidy, keep, memory, type NestedNumbers, type PrintOptions } from './tensor.js';
 export * as random from './core/random.js';
 export { unary, neg, abs, sign, square, sqrt, recip, exp, log, relu, step, tanh, sigmoid, gelu } from './ops/unary.js';
 export { binary, add, sub, mul, div, maximum, minimum, scale, addScalar, broadcastTo, sumTo } from './ops/binary.js';
@@ -14,14 +14,14 @@ export { maxPool, maxPoolGrad } from './ops/pool.js';
 export type { ConvAttrs, OpName, OpAttrs, UnaryOp, BinaryOp, ReduceOp } from './ops/op.js';
 export { version } from './version.js';
 export { valueAndGrad, grad, treeMap, treeLeaves, type Tree } from './autodiff.js';
-export { operators, actionMap, compose, inverse, elementName, leviCivita, permutationParity, subgroup, generateGroup, resolveOperators, isFullGroup, type GroupElement, type ActionMap, type OperatorLike, type SubgroupName } from './geometric/group.js';
+export { operators, actionMap, compose, inverse, elementName, elementMatrix, groupElement, leviCivita, permutationParity, subgroup, generateGroup, resolveOperators, isFullGroup, type GroupElement, type ActionMap, type OperatorLike, type SubgroupName } from './geometric/group.js';
 export { invariantFilters, filterCount, invariantFilterBank, resolveFilterSpec, type FilterSet, type FilterScale, type FilterSpec, type ResolvedFilterSpec, type InvariantFilterOptions } from './geometric/filters.js';
-export { GeometricImage, TINY, type NestedArray } from './geometric/image.js';
-export { MultiImage, type Blocks } from './geometric/multi-image.js';
+export { GeometricImage, TINY, type NestedArray, type ImageFromOptions, type ImageZerosOptions, type ImageFillOptions } from './geometric/image.js';
+export { MultiImage, type Blocks, type KeyLike, type FromBlocksOptions, type MultiZerosOptions } from './geometric/multi-image.js';
 export { signature, signatureWidth, tensorName, type Signature, type SignatureEntry, type SignatureLike, type Key as ImageKey } from './geometric/signature.js';
 export * as geometric from './geometric/functional.js';
 export { renderImage } from './geometric/render.js';
-export { Module, buildModule, registerModule, withoutInit, initUniform, type Params, type ModuleConfig, type CallOptions, type Json } from './nn/module.js';
+export { Module, buildModule, registerModule, withoutInit, initUniform, type PredictOptions, type Params, type ModuleConfig, type CallOptions, type Json } from './nn/module.js';
 export { ConvContract, type ConvContractOptions, type BiasMode } from './nn/conv-contract.js';
 export * from './nn/layers/index.js';
 export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ResidualStep, type ResidualStepOptions, ginjaxParameterCount, signatureUnion, type GroupAverageOptions, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';

@@ -59,13 +59,43 @@ export class Tensor {
     return this.#storage;
   }
 
-  /** Reads the data (waits for pending GPU work). */
+  /**
+   * Reads the data as a flat row-major Float32Array (waits for pending GPU work): THE way to read
+   * a tensor, a GeometricImage or a MultiImage (`await x.values()`). The copy is the caller's.
+   * @example
+   * const t = tensor([1, 2, 3, 4], [2, 2]);
+   * await t.values(); // Float32Array [1, 2, 3, 4]
+   */
+  values(): Promise<Float32Array> {
+    const s = this.#live('values');
+    return s.backend.read(s.data, s.size);
+  }
+
+  /**
+   * The same as `values()` (its older name, kept for DESIGN.md's `await t.data()` and existing
+   * code).
+   * @example
+   * const v = await tensor([1, 2]).data(); // Float32Array [1, 2]
+   */
   data(): Promise<Float32Array> {
     const s = this.#live('data');
     return s.backend.read(s.data, s.size);
   }
 
-  /** Synchronous read; CPU backends (ref, wasm) only. */
+  /**
+   * The data as nested JS arrays following the shape (a number for shape []).
+   * @example
+   * await tensor([1, 2, 3, 4], [2, 2]).array(); // [[1, 2], [3, 4]]
+   */
+  async array(): Promise<NestedNumbers> {
+    return nest(await this.values(), this.shape);
+  }
+
+  /**
+   * Synchronous `values()`; CPU backends (ref, wasm) only (WebGPU reads are asynchronous).
+   * @example
+   * tensor([1, 2]).dataSync(); // Float32Array [1, 2]
+   */
   dataSync(): Float32Array {
     const s = this.#live('dataSync');
     if (!s.backend.readSync) {
@@ -100,9 +130,118 @@ export class Tensor {
     this.dispose();
   }
 
+  /**
+   * The shape, backend and the values, numpy style (large tensors summarised with "..."); the
+   * values only where they can be read synchronously (ref, wasm; `print()` reads any backend).
+   * @example
+   * String(tensor([1, 2, 3, 4], [2, 2])); // 'Tensor([2,2], wasm)\n[[1, 2],\n [3, 4]]'
+   */
   toString(): string {
-    return `Tensor(${show(this.shape)}, ${this.#storage?.backend.name ?? 'disposed'})`;
+    const head = `Tensor(${show(this.shape)}, ${this.#storage?.backend.name ?? 'disposed'})`;
+    if (!this.#storage) return head;
+    if (!this.#storage.backend.readSync) return `${head} (values on the device: await t.print())`;
+    return `${head}\n${formatValues(this.dataSync(), this.shape)}`;
   }
+
+  /**
+   * Reads the values (any backend), logs the tensor as `toString()` does, and returns that text.
+   * @example
+   * await tensor([0.5, 1e-3]).print(); // logs 'Tensor([2], wasm)\n[0.5, 0.001]'
+   */
+  async print(options: PrintOptions = {}): Promise<string> {
+    const head = `Tensor(${show(this.shape)}, ${this.#live('print').backend.name})`;
+    const text = `${head}\n${formatValues(await this.values(), this.shape, options)}`;
+    console.log(text);
+    return text;
+  }
+}
+
+/** Nested arrays of numbers, as `array()` returns them. */
+export type NestedNumbers = number | NestedNumbers[];
+
+/** Row-major flat values → nested arrays of `shape`. */
+export function nest(values: ArrayLike<number>, shape: readonly number[]): NestedNumbers {
+  const walk = (axis: number, offset: number, stride: number): NestedNumbers => {
+    if (axis === shape.length) return values[offset]!;
+    const n = shape[axis]!;
+    const inner = stride / n;
+    return Array.from({ length: n }, (_, i) => walk(axis + 1, offset + i * inner, inner));
+  };
+  return walk(0, 0, shape.reduce((p, d) => p * d, 1));
+}
+
+/** How `print` and `toString` lay values out (numpy's print options). */
+export interface PrintOptions {
+  /** Above this many elements, every axis longer than 2·edgeItems is cut to its ends (default 1000). */
+  readonly threshold?: number;
+  /** Entries kept at each end of a cut axis (default 3). */
+  readonly edgeItems?: number;
+  /** Digits after the decimal point at most (default 4; each value shows the digits it needs, points aligned). */
+  readonly precision?: number;
+}
+
+/**
+ * Formats row-major `values` of `shape` like numpy's array printing: nested brackets, columns of
+ * one width with aligned decimal points, one common notation (fixed or exponential), and "..." for
+ * the middle of long axes once the array has more than `threshold` elements. Unlike numpy, values
+ * that are all whole numbers print without a decimal point ("1", not "1.").
+ */
+export function formatValues(values: ArrayLike<number>, shape: readonly number[], options: PrintOptions = {}): string {
+  const { threshold = 1000, edgeItems = 3, precision = 4 } = options;
+  const size = shape.reduce((p, d) => p * d, 1);
+  const cut = size > threshold;
+  const shown = (n: number): (number | null)[] => (cut && n > 2 * edgeItems
+    ? [...Array.from({ length: edgeItems }, (_, i) => i), null, ...Array.from({ length: edgeItems }, (_, i) => n - edgeItems + i)]
+    : Array.from({ length: n }, (_, i) => i));
+  // the values that will be printed decide the number format
+  const picked: number[] = [];
+  const collect = (axis: number, offset: number, stride: number): void => {
+    if (axis === shape.length) {
+      picked.push(values[offset]!);
+      return;
+    }
+    const inner = stride / shape[axis]!;
+    for (const i of shown(shape[axis]!)) if (i !== null) collect(axis + 1, offset + i * inner, inner);
+  };
+  collect(0, 0, size);
+  const fmt = numberFormat(picked, precision);
+  const width = Math.max(1, ...picked.map((v) => fmt(v).length));
+  const pad = (t: string) => t.padStart(width);
+  const walk = (axis: number, offset: number, stride: number, indent: string): string => {
+    if (axis === shape.length) return pad(fmt(values[offset]!));
+    const inner = stride / shape[axis]!;
+    const parts = shown(shape[axis]!).map((i) => (i === null ? (axis === shape.length - 1 ? pad('...') : '...') : walk(axis + 1, offset + i * inner, inner, `${indent} `)));
+    const rest = shape.length - axis - 1;
+    const sep = rest === 0 ? ', ' : `,${'\n'.repeat(rest)}${indent} `;
+    return `[${parts.join(sep)}]`;
+  };
+  return size === 0 ? `[] (shape ${show(shape)})` : walk(0, 0, size, '');
+}
+
+/** One format for all `values`: integers plainly, else fixed or exponential notation. */
+function numberFormat(values: readonly number[], precision: number): (v: number) => string {
+  const special = (v: number) => (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf');
+  const finite = values.filter(Number.isFinite);
+  if (finite.every(Number.isInteger) && finite.every((v) => Math.abs(v) < 1e16)) return (v) => (Number.isFinite(v) ? (Object.is(v, -0) ? '-0' : String(v)) : special(v));
+  const abs = finite.map(Math.abs).filter((v) => v > 0);
+  const big = Math.max(0, ...abs);
+  const small = Math.min(Infinity, ...abs);
+  if (big >= 1e8 || small < 10 ** -precision || big / small >= 1e6) {
+    return (v) => (Number.isFinite(v) ? v.toExponential(precision) : special(v));
+  }
+  // numpy's style: each value with the digits it needs (at most `precision`), decimal points aligned
+  const parts = (v: number): [string, string] => {
+    const [int, frac = ''] = v.toFixed(precision).replace(/0+$/, '').split('.');
+    return [int!, `.${frac}`];
+  };
+  const split = finite.map(parts);
+  const intWidth = Math.max(...split.map(([i]) => i.length));
+  const fracWidth = Math.max(...split.map(([, f]) => f.length));
+  return (v) => {
+    if (!Number.isFinite(v)) return special(v);
+    const [int, frac] = parts(v);
+    return `${int.padStart(intWidth)}${frac.padEnd(fracWidth)}`;
+  };
 }
 
 /** @internal See Tensor.hold. */

@@ -7,7 +7,7 @@
  * an image into an exact signed gather (no float arithmetic, no rounding) and makes composition and
  * lookup O(D).
  */
-import { argError, check, checkInt } from '../core/errors.js';
+import { argError, check, checkInt, show } from '../core/errors.js';
 
 export interface GroupElement {
   readonly D: number;
@@ -119,16 +119,42 @@ export function operators(D: number): readonly GroupElement[] {
   return frozen;
 }
 
-/** Validates `g` as an element of some B_D and returns the canonical (cached) one with its sparse form. */
-function resolve(fn: string, arg: string, g: unknown): [GroupElement, Signed] {
+/**
+ * Validates `g` as an element of some B_D (a GroupElement, or a name: see `groupElement`) and
+ * returns the canonical (cached) one with its sparse form. A name whose D is ambiguous (flipX
+ * exists for D = 2 and 3) takes `D` from the context.
+ */
+function resolve(fn: string, arg: string, g: unknown, D?: number): [GroupElement, Signed] {
+  if (typeof g === 'string') {
+    const dims = D === undefined ? namedDims(g) : [D];
+    if (dims.length !== 1) {
+      argError(fn, arg, dims.length === 0 ? nameHelp(undefined) : `a group element; the name names one in D = ${dims.join(' and ')}: use groupElement(D, ${show(g)})`, g);
+    }
+    const i = nameIndex(dims[0]!, g);
+    if (i < 0) argError(fn, arg, `${nameHelp(dims[0])} with D = ${dims[0]} entries`, g);
+    return [operators(dims[0]!)[i]!, signedCache.get(dims[0]!)![i]!];
+  }
   const el = g as Partial<GroupElement> | null;
-  if (typeof el !== 'object' || el === null) argError(fn, arg, 'a group element from operators(D)', g);
-  const D = el.D;
-  check(Number.isInteger(D) && (D as number) >= 1 && (D as number) <= MAX_D, fn, `${arg}.D`, `an integer in [1, ${MAX_D}]`, D);
-  const ops = operators(D as number);
+  if (typeof el !== 'object' || el === null) argError(fn, arg, 'a group element from operators(D), or its name (groupElement)', g);
+  const d = el.D;
+  check(Number.isInteger(d) && (d as number) >= 1 && (d as number) <= MAX_D, fn, `${arg}.D`, `an integer in [1, ${MAX_D}]`, d);
+  const ops = operators(d as number);
   const i = el.index;
   check(Number.isInteger(i) && (i as number) >= 0 && (i as number) < ops.length, fn, `${arg}.index`, `an integer in [0, ${ops.length})`, i);
-  return [ops[i as number]!, signedCache.get(D as number)![i as number]!];
+  return [ops[i as number]!, signedCache.get(d as number)![i as number]!];
+}
+
+/** The D a group-element argument carries (an element object), else undefined. */
+const elementDim = (g: unknown): number | undefined => (typeof g === 'object' && g !== null && Number.isInteger((g as GroupElement).D) ? (g as GroupElement).D : undefined);
+
+/**
+ * Resolves a group-element argument (an element or its name) in dimension `D`, checking that an
+ * element object has that D. For callers that know D: image methods, layers.
+ */
+export function toElement(fn: string, arg: string, g: GroupElement | string, D: number): GroupElement {
+  const [el] = resolve(fn, arg, g, typeof g === 'string' ? D : undefined);
+  check(el.D === D, fn, `${arg}.D`, `${D}`, el.D);
+  return el;
 }
 
 /** Index in operators(D) of the signed permutation with row i = signs[i] at column cols[i]. */
@@ -149,9 +175,10 @@ function lookup(D: number, cols: readonly number[], signs: readonly number[]): n
 }
 
 /** The product a·b (matrix product; act with b first, then a). */
-export function compose(a: GroupElement, b: GroupElement): GroupElement {
-  const [ea, sa] = resolve('compose', 'a', a);
-  const [eb, sb] = resolve('compose', 'b', b);
+export function compose(a: GroupElement | string, b: GroupElement | string): GroupElement {
+  const D0 = elementDim(a) ?? elementDim(b);
+  const [ea, sa] = resolve('compose', 'a', a, typeof a === 'string' ? D0 : undefined);
+  const [eb, sb] = resolve('compose', 'b', b, typeof b === 'string' ? D0 ?? ea.D : undefined);
   check(ea.D === eb.D, 'compose', 'b.D', `equal to a.D = ${ea.D}`, eb.D);
   const D = ea.D;
   // (ab)[i][.]: a routes row i to column l = a.cols[i], b routes row l to b.cols[l]
@@ -161,7 +188,7 @@ export function compose(a: GroupElement, b: GroupElement): GroupElement {
 }
 
 /** g⁻¹ = gᵀ (every element is orthogonal). */
-export function inverse(g: GroupElement): GroupElement {
+export function inverse(g: GroupElement | string): GroupElement {
   const [el, s] = resolve('inverse', 'g', g);
   const D = el.D;
   const cols = new Array<number>(D);
@@ -173,9 +200,123 @@ export function inverse(g: GroupElement): GroupElement {
   return operators(D)[lookup(D, cols, signs)]!;
 }
 
-/** The matrix as nested rows, e.g. "[[0,-1],[1,0]]"; ginjax identifies operators by matrix, not by label. */
-export function elementName(g: GroupElement): string {
+/** Axis letters of the signed-permutation spelling: x, y, z up to D = 3, else x0, x1, …. */
+function axisNames(D: number): string[] {
+  return D <= 3 ? ['x', 'y', 'z'].slice(0, D) : Array.from({ length: D }, (_, i) => `x${i}`);
+}
+
+/**
+ * Friendly names per D, as the coordinates each element sends (x, y, z) to; axis 0 is x, and in
+ * plots x points right and y up, so rot90 turns a picture counter-clockwise.
+ */
+const FRIENDLY: Readonly<Record<number, readonly (readonly [string, string])[]>> = {
+  2: [
+    ['identity', '(x,y)'], ['rot90', '(-y,x)'], ['rot180', '(-x,-y)'], ['rot270', '(y,-x)'],
+    ['flipX', '(-x,y)'], ['flipY', '(x,-y)'], ['transpose', '(y,x)'], ['antiTranspose', '(-y,-x)'],
+  ],
+  3: [
+    ['identity', '(x,y,z)'], ['inversion', '(-x,-y,-z)'],
+    ['flipX', '(-x,y,z)'], ['flipY', '(x,-y,z)'], ['flipZ', '(x,y,-z)'],
+    // right-handed rotations by +90° about an axis: rotX90 sends y to z, rotY90 z to x, rotZ90 x to y
+    ['rotX90', '(x,-z,y)'], ['rotX180', '(x,-y,-z)'], ['rotX270', '(x,z,-y)'],
+    ['rotY90', '(z,y,-x)'], ['rotY180', '(-x,y,-z)'], ['rotY270', '(-z,y,x)'],
+    ['rotZ90', '(-y,x,z)'], ['rotZ180', '(-x,-y,z)'], ['rotZ270', '(y,-x,z)'],
+  ],
+};
+/** Other accepted spellings of the friendly names (lower case). */
+const ALIASES: Readonly<Record<string, string>> = { flipdiagonal: 'transpose', flipantidiagonal: 'antitranspose', id: 'identity', e: 'identity' };
+
+/** The signed-permutation spelling of an element: the image of the coordinates, e.g. "(-y,x)". */
+function spelling(el: GroupElement): string {
+  const names = axisNames(el.D);
+  const parts: string[] = [];
+  for (let i = 0; i < el.D; i++) {
+    const row = el.matrix.slice(i * el.D, (i + 1) * el.D);
+    const c = row.findIndex((v) => v !== 0);
+    parts.push(`${row[c]! < 0 ? '-' : ''}${names[c]!}`);
+  }
+  return `(${parts.join(',')})`;
+}
+
+/** Index of a signed-permutation spelling "(-y,x)" (parentheses and spaces optional) in operators(D), or -1. */
+function parseSpelling(D: number, text: string): number {
+  const body = text.replace(/\s+/g, '').replace(/^\((.*)\)$/, '$1');
+  const parts = body.split(',');
+  if (parts.length !== D) return -1;
+  const names = axisNames(D);
+  const cols: number[] = [];
+  const signs: number[] = [];
+  for (const part of parts) {
+    const m = /^([+-]?)(.+)$/.exec(part);
+    const c = m ? names.indexOf(m[2]!.toLowerCase()) : -1;
+    if (c < 0) return -1;
+    cols.push(c);
+    signs.push(m![1] === '-' ? -1 : 1);
+  }
+  return new Set(cols).size === D ? lookup(D, cols, signs) : -1;
+}
+
+/** The dimensions in which `name` names an element (friendly names, aliases, spellings). */
+function namedDims(name: string): number[] {
+  const lower = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
+  const dims: number[] = [];
+  for (let D = 1; D <= MAX_D; D++) {
+    const friendly = (FRIENDLY[D] ?? []).some(([n]) => n.toLowerCase() === lower) || (lower === 'identity');
+    if (friendly || parseSpelling(D, name) >= 0) dims.push(D);
+  }
+  return dims;
+}
+
+/** Index in operators(D) of a name, or -1. */
+function nameIndex(D: number, name: string): number {
+  const lower = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
+  if (lower === 'identity') return 0;
+  const hit = (FRIENDLY[D] ?? []).find(([n]) => n.toLowerCase() === lower);
+  return hit ? parseSpelling(D, hit[1]) : parseSpelling(D, name);
+}
+
+/** What a name may be, for error messages. */
+function nameHelp(D: number | undefined): string {
+  const friendly = D === undefined ? [...FRIENDLY[2]!, ...FRIENDLY[3]!.slice(1)] : FRIENDLY[D] ?? [['identity', '']];
+  const example = D === undefined || D === 2 ? '"(-y,x)"' : D === 3 ? '"(-y,z,x)"' : `"(${axisNames(D).reverse().join(',')})"`;
+  return `an element name (${[...new Set(friendly.map(([n]) => n))].join(', ')}) or a signed-permutation spelling such as ${example}`;
+}
+
+/**
+ * The element of B_D called `name`: a friendly name (D = 2: identity, rot90, rot180, rot270, flipX,
+ * flipY, transpose, antiTranspose; D = 3: identity, inversion, flipX/Y/Z, rotX90 … rotZ270 about
+ * each axis), or, for every element of any D, its signed-permutation spelling: where it sends the
+ * coordinates, "(-y,x)" for rot90 (x, y, z; x0, x1, … above D = 3). Case-insensitive. `elementName`
+ * is the inverse. Axis 0 is x; plots draw x to the right and y up, so rot90 turns a picture
+ * counter-clockwise.
+ * @example
+ * const r = groupElement(2, 'rot90');          // operators(2)[5], the matrix [[0,-1],[1,0]]
+ * groupElement(3, '(-y,x,z)') === groupElement(3, 'rotZ90'); // true
+ */
+export function groupElement(D: number, name: string): GroupElement {
+  checkD('groupElement', D);
+  check(typeof name === 'string', 'groupElement', 'name', nameHelp(D), name);
+  const i = nameIndex(D, name);
+  if (i < 0) argError('groupElement', 'name', `${nameHelp(D)} with D = ${D} entries`, name);
+  return operators(D)[i]!;
+}
+
+/**
+ * The name of an element: its friendly name where it has one (see `groupElement`: "rot90",
+ * "flipX", "rotZ270", …), else its signed-permutation spelling such as "(-y,z,x)". `groupElement`
+ * reads either back.
+ * @example
+ * operators(2).map(elementName); // ['identity', 'flipY', 'flipX', 'rot180', 'transpose', 'rot90', 'rot270', 'antiTranspose']
+ */
+export function elementName(g: GroupElement | string): string {
   const [el] = resolve('elementName', 'g', g);
+  const s = spelling(el);
+  return (FRIENDLY[el.D] ?? []).find(([, sp]) => sp === s)?.[0] ?? (el.index === 0 ? 'identity' : s);
+}
+
+/** The matrix as nested rows, e.g. "[[0,-1],[1,0]]" (ginjax identifies operators by matrix). */
+export function elementMatrix(g: GroupElement | string): string {
+  const [el] = resolve('elementMatrix', 'g', g);
   const rows: string[] = [];
   for (let i = 0; i < el.D; i++) rows.push(el.matrix.slice(i * el.D, (i + 1) * el.D).join(','));
   return `[[${rows.join('],[')}]]`;
@@ -302,10 +443,13 @@ export function leviCivita(D: number): Float32Array {
 
 /**
  * One element of an operator list, in any of the forms ginjax users hold: a `GroupElement`, its
- * index in `operators(D)`, or the D×D signed permutation matrix as rows (ginjax passes NumPy
- * matrices). An index needs D from context; the other two carry it.
+ * index in `operators(D)`, its name (`groupElement`: "rot90", "(-y,x)"), or the D×D signed
+ * permutation matrix as rows (ginjax passes NumPy matrices). An index or a friendly name needs D
+ * from context; the other forms carry it.
+ * @example
+ * subgroup(2, 'rotations'); generateGroup(2, ['rot90']); generateGroup(2, [[[0, -1], [1, 0]]]);
  */
-export type OperatorLike = GroupElement | number | readonly (readonly number[])[];
+export type OperatorLike = GroupElement | number | string | readonly (readonly number[])[];
 
 /** The names `subgroup` knows. */
 export type SubgroupName = 'full' | 'trivial' | 'rotations' | 'axis-flips' | 'reflections';
@@ -332,6 +476,10 @@ function canonical(D: number, indices: readonly number[]): readonly GroupElement
 function dimensionOf(op: unknown): number | undefined {
   if (Array.isArray(op)) return op.length;
   if (typeof op === 'object' && op !== null && 'D' in op) return (op as { D: unknown }).D as number;
+  if (typeof op === 'string') {
+    const dims = namedDims(op);
+    return dims.length === 1 ? dims[0] : undefined;
+  }
   return undefined;
 }
 
@@ -341,6 +489,11 @@ function indexOf(fn: string, arg: string, D: number, op: unknown): number {
   if (typeof op === 'number') {
     check(Number.isInteger(op) && op >= 0 && op < n, fn, arg, `an index into operators(${D}), an integer in [0, ${n})`, op);
     return op;
+  }
+  if (typeof op === 'string') {
+    const i = nameIndex(D, op);
+    if (i < 0) argError(fn, arg, `${nameHelp(D)} with D = ${D} entries`, op);
+    return i;
   }
   if (Array.isArray(op)) {
     const rows = op as unknown[];
@@ -381,7 +534,7 @@ export function resolveOperators(fn: string, ops: readonly OperatorLike[] | unde
   }
   check(Array.isArray(ops) && ops.length > 0, fn, arg, 'a non-empty list of group elements (GroupElement, index into operators(D), or signed permutation matrix)', ops);
   const dim = D ?? dimensionOf(ops[0]);
-  check(dim !== undefined, fn, 'D', 'given when the operators are plain indices', D);
+  check(dim !== undefined, fn, 'D', 'given when the operators are plain indices or names such as "identity" that exist in several dimensions', D);
   check(Number.isInteger(dim) && (dim as number) >= 1 && (dim as number) <= MAX_D, fn, `${arg}[0]`, `an operator of dimension 1..${MAX_D}`, dim);
   const d = dim as number;
   const idx = ops.map((op, i) => {

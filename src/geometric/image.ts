@@ -8,9 +8,9 @@ import { sameShape, sizeOf, type Shape } from '../core/shape.js';
 import { add as addT, addScalar, div, mul as mulT, scale as scaleT, sub as subT } from '../ops/binary.js';
 import { max as maxReduce } from '../ops/reduce.js';
 import { step } from '../ops/unary.js';
-import { tensor, tidy, type Tensor } from '../tensor.js';
+import { formatValues, tensor, tidy, type PrintOptions, type NestedNumbers, type Tensor } from '../tensor.js';
 import * as F from './functional.js';
-import type { GroupElement } from './group.js';
+import { toElement, type GroupElement } from './group.js';
 import { plotImage, type PlotOptions } from './plot.js';
 
 /** ginjax's TINY: the tolerance of equality checks and of normalize. */
@@ -47,6 +47,57 @@ function spatialShape(fn: string, N: number | readonly number[], D: number): num
   return s;
 }
 
+/** Options of `GeometricImage.from`. */
+export interface ImageFromOptions {
+  /** 2 or 3. */
+  readonly D: number;
+  /** 0 (default) or 1 (pseudo-tensors). */
+  readonly parity?: number;
+  /** Periodic boundary per axis, or one flag for all (default true). */
+  readonly isTorus?: boolean | readonly boolean[];
+  /** [...spatial, (D,)*k] when `data` is flat. */
+  readonly shape?: Shape;
+}
+
+/** Options of `GeometricImage.zeros`. */
+export interface ImageZerosOptions {
+  /** The side of every axis, or one side per axis. */
+  readonly N: number | readonly number[];
+  readonly D: number;
+  /** Tensor order (default 0: scalars). */
+  readonly k?: number;
+  readonly parity?: number;
+  readonly isTorus?: boolean | readonly boolean[];
+}
+
+/** Options of `GeometricImage.fill`. */
+export interface ImageFillOptions {
+  readonly N: number | readonly number[];
+  readonly D: number;
+  /** The pixel: a number (k = 0) or a nested (D,)*k array. */
+  readonly fill: NestedArray;
+  readonly parity?: number;
+  readonly isTorus?: boolean | readonly boolean[];
+}
+
+/** A plain options object (not an array, number, typed array or Tensor). */
+export function isOptions(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Checks an options object: required fields present, no unknown (misspelt) field. */
+export function readOptions<T extends object>(fn: string, o: T, allowed: readonly string[], required: readonly string[]): T {
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) argError(fn, `option ${show(key)}`, `one of ${allowed.join(', ')}`, key);
+  }
+  for (const key of required) {
+    if ((o as Record<string, unknown>)[key] === undefined) argError(fn, `option ${key}`, 'given', 'undefined');
+  }
+  return o;
+}
+
 export class GeometricImage {
   readonly data: Tensor;
   readonly D: number;
@@ -70,27 +121,68 @@ export class GeometricImage {
     this.spatial = Object.freeze(data.shape.slice(0, D));
   }
 
-  /** An image from nested arrays (shape inferred) or flat data with an explicit shape. */
-  static from(data: NestedArray | ArrayLike<number>, parity: number, D: number, isTorus: boolean | readonly boolean[] = true, shape?: Shape): GeometricImage {
-    if (shape) return new GeometricImage(tensor(data as ArrayLike<number>, shape), parity, D, isTorus);
+  /**
+   * An image from nested arrays (shape inferred) or flat data with an explicit shape. Two forms:
+   * options `from(data, { D, parity?, isTorus?, shape? })` (parity 0 and a torus by default), or
+   * ginjax's positional order `from(data, parity, D, isTorus?, shape?)`.
+   * @example
+   * const v = GeometricImage.from([[[1, 0], [0, 1]], [[0, 0], [1, 1]]], { D: 2 }); // 2×2 vectors
+   * const same = GeometricImage.from([1, 0, 0, 1, 0, 0, 1, 1], 0, 2, true, [2, 2, 2]);
+   */
+  static from(data: NestedArray | ArrayLike<number>, options: ImageFromOptions): GeometricImage;
+  static from(data: NestedArray | ArrayLike<number>, parity: number, D: number, isTorus?: boolean | readonly boolean[], shape?: Shape): GeometricImage;
+  static from(data: NestedArray | ArrayLike<number>, parityOrOptions: number | ImageFromOptions, D?: number, isTorus: boolean | readonly boolean[] = true, shape?: Shape): GeometricImage {
+    if (isOptions(parityOrOptions)) {
+      const o = readOptions('GeometricImage.from', parityOrOptions as ImageFromOptions, ['D', 'parity', 'isTorus', 'shape'], ['D']);
+      return GeometricImage.from(data, o.parity ?? 0, o.D, o.isTorus ?? true, o.shape);
+    }
+    const parity = parityOrOptions as number;
+    if (shape) return new GeometricImage(tensor(data as ArrayLike<number>, shape), parity, D!, isTorus);
     const flat = flatten(data as NestedArray);
-    return new GeometricImage(tensor(flat.data, flat.shape), parity, D, isTorus);
+    return new GeometricImage(tensor(flat.data, flat.shape), parity, D!, isTorus);
   }
 
-  static zeros(N: number | readonly number[], k: number, parity: number, D: number, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+  /**
+   * An image of zeros. Options `zeros({ N, D, k?, parity?, isTorus? })` (k 0, parity 0, torus by
+   * default; N is the side, or one side per axis), or positional `zeros(N, k, parity, D, isTorus?)`.
+   * @example
+   * const f = GeometricImage.zeros({ N: 8, D: 2, k: 1 }); // an 8×8 vector field
+   * const g = GeometricImage.zeros(8, 1, 0, 2);         // the same, ginjax's order
+   */
+  static zeros(options: ImageZerosOptions): GeometricImage;
+  static zeros(N: number | readonly number[], k: number, parity: number, D: number, isTorus?: boolean | readonly boolean[]): GeometricImage;
+  static zeros(N: number | readonly number[] | ImageZerosOptions, k?: number, parity?: number, D?: number, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+    if (isOptions(N)) {
+      const o = readOptions('GeometricImage.zeros', N as ImageZerosOptions, ['N', 'D', 'k', 'parity', 'isTorus'], ['N', 'D']);
+      return GeometricImage.zeros(o.N, o.k ?? 0, o.parity ?? 0, o.D, o.isTorus ?? true);
+    }
     checkInt('GeometricImage.zeros', 'k', k);
-    const spatial = spatialShape('GeometricImage.zeros', N, D);
-    return new GeometricImage(tensor(new Float32Array(sizeOf(spatial) * D ** k), [...spatial, ...new Array(k).fill(D)]), parity, D, isTorus);
+    check(D === 2 || D === 3, 'GeometricImage.zeros', 'D', '2 or 3', D);
+    const spatial = spatialShape('GeometricImage.zeros', N as number | readonly number[], D);
+    return new GeometricImage(tensor(new Float32Array(sizeOf(spatial) * D ** k), [...spatial, ...new Array(k).fill(D)]), parity!, D, isTorus);
   }
 
-  /** Every pixel equals `fill` (a number, or a nested (D,)*k array); ginjax's argument order. */
-  static fill(N: number | readonly number[], parity: number, D: number, fill: NestedArray, isTorus: boolean | readonly boolean[] = true): GeometricImage {
-    const spatial = spatialShape('GeometricImage.fill', N, D);
-    const pixel = flatten(fill);
+  /**
+   * Every pixel equals `fill` (a number, or a nested (D,)*k array, which sets k). Options
+   * `fill({ N, D, fill, parity?, isTorus? })`, or ginjax's order `fill(N, parity, D, fill, isTorus?)`.
+   * @example
+   * const up = GeometricImage.fill({ N: 4, D: 2, fill: [0, 1] }); // every pixel the vector (0, 1)
+   * const ones = GeometricImage.fill(4, 0, 2, 1);                 // scalar ones, ginjax's order
+   */
+  static fill(options: ImageFillOptions): GeometricImage;
+  static fill(N: number | readonly number[], parity: number, D: number, fill: NestedArray, isTorus?: boolean | readonly boolean[]): GeometricImage;
+  static fill(N: number | readonly number[] | ImageFillOptions, parity?: number, D?: number, fill?: NestedArray, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+    if (isOptions(N)) {
+      const o = readOptions('GeometricImage.fill', N as ImageFillOptions, ['N', 'D', 'fill', 'parity', 'isTorus'], ['N', 'D', 'fill']);
+      return GeometricImage.fill(o.N, o.parity ?? 0, o.D, o.fill, o.isTorus ?? true);
+    }
+    check(D === 2 || D === 3, 'GeometricImage.fill', 'D', '2 or 3', D);
+    const spatial = spatialShape('GeometricImage.fill', N as number | readonly number[], D);
+    const pixel = flatten(fill!);
     if (pixel.shape.some((d) => d !== D)) argError('GeometricImage.fill', 'fill', `a (D,)*k nested array with D=${D}`, `shape ${show(pixel.shape)}`);
     const data = new Float32Array(sizeOf(spatial) * pixel.data.length);
     for (let i = 0; i < data.length; i++) data[i] = pixel.data[i % pixel.data.length]!;
-    return new GeometricImage(tensor(data, [...spatial, ...pixel.shape]), parity, D, isTorus);
+    return new GeometricImage(tensor(data, [...spatial, ...pixel.shape]), parity!, D, isTorus);
   }
 
   /** ginjax get_kronecker_delta_image: the k-index Kronecker delta in every pixel, parity 0. */
@@ -216,8 +308,14 @@ export class GeometricImage {
     return this.#with(f(this.data));
   }
 
-  /** g·x; for non-square images the spatial axes permute, and the torus flags permute with them. */
-  timesGroupElement(g: GroupElement): GeometricImage {
+  /**
+   * g·x (g a group element or its name, see `groupElement`); for non-square images the spatial
+   * axes permute, and the torus flags permute with them.
+   * @example
+   * const turned = image.timesGroupElement('rot90'); // or operators(2)[5]
+   */
+  timesGroupElement(element: GroupElement | string): GeometricImage {
+    const g = toElement('timesGroupElement', 'g', element, this.D);
     const data = F.groupAction(this.data, this.D, this.k, this.parity, g);
     // output axis i walks input axis j where row i of g has its nonzero entry in column j
     const isTorus = this.isTorus.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, (i + 1) * this.D).findIndex((v) => v !== 0)]!);
@@ -247,9 +345,35 @@ export class GeometricImage {
     return (await this.data.data()).slice(flat * T, flat * T + T);
   }
 
-  /** The data, flat, row-major over [...spatial, (D,)*k]. */
+  /**
+   * The data, flat, row-major over [...spatial, (D,)*k]: the one way to read values (as on Tensor
+   * and MultiImage). `image.data` is the underlying Tensor, not a read.
+   * @example
+   * const img = GeometricImage.fill({ N: 2, D: 2, fill: [1, 2] });
+   * await img.values(); // Float32Array [1, 2, 1, 2, 1, 2, 1, 2]
+   */
   values(): Promise<Float32Array> {
-    return this.data.data();
+    return this.data.values();
+  }
+
+  /**
+   * The data as nested arrays [...spatial, (D,)*k].
+   * @example
+   * await GeometricImage.fill({ N: 2, D: 2, fill: 3 }).array(); // [[3, 3], [3, 3]]
+   */
+  async array(): Promise<NestedNumbers> {
+    return this.data.array();
+  }
+
+  /**
+   * Logs the image (`toString()`'s text, read from any backend) and returns the text.
+   * @example
+   * await GeometricImage.zeros({ N: 2, D: 2, k: 1 }).print();
+   */
+  async print(options: PrintOptions = {}): Promise<string> {
+    const text = `${this.#header()}\n${formatValues(await this.values(), this.shape, options)}`;
+    console.log(text);
+    return text;
   }
 
   /**
@@ -273,8 +397,19 @@ export class GeometricImage {
     this.data.dispose();
   }
 
-  toString(): string {
+  #header(): string {
     return `GeometricImage(D=${this.D}, spatial=${show(this.spatial)}, k=${this.k}, parity=${this.parity}, isTorus=${show(this.isTorus)})`;
+  }
+
+  /**
+   * The type (D, spatial shape, k, parity, torus flags) and, on CPU backends, the values numpy
+   * style over [...spatial, (D,)*k] (summarised when large).
+   * @example
+   * console.log(String(GeometricImage.fill({ N: 2, D: 2, fill: 1 })));
+   */
+  toString(): string {
+    if (this.data.disposed || !this.data.backend.readSync) return this.#header();
+    return `${this.#header()}\n${formatValues(this.data.dataSync(), this.shape)}`;
   }
 }
 

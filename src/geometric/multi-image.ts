@@ -13,13 +13,74 @@ import { gather, indexMap, memoIndex, permute, selectColumns, slice } from '../o
 import { maxPool as maxPoolOp } from '../ops/pool.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt, square } from '../ops/unary.js';
-import { tensor, tidy, type Tensor } from '../tensor.js';
+import { formatValues, nest, Tensor, tensor, tidy, type PrintOptions, type NestedNumbers } from '../tensor.js';
 import * as F from './functional.js';
-import { actionMap, type GroupElement } from './group.js';
-import { GeometricImage, TINY } from './image.js';
-import { blockOffsets, checkKey, compareKeys, keyName, signature, signatureToString, signatureWidth, type Key, type Signature, type SignatureLike } from './signature.js';
+import { actionMap, toElement, type GroupElement } from './group.js';
+import { GeometricImage, isOptions, readOptions, TINY } from './image.js';
+import { blockOffsets, checkKey, compareKeys, keyName, signature, signatureToString, signatureWidth, tensorName, type Key, type Signature, type SignatureLike } from './signature.js';
 
-export type Blocks = Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>;
+/**
+ * A key (k, parity) in any accepted spelling: "1,0", [1, 0] or { k: 1, parity: 0 }.
+ * @example
+ * x.block('1,0'); x.block([1, 0]); x.block({ k: 1, parity: 0 }); x.block(1, 0); // all the same
+ */
+export type KeyLike = string | readonly [number, number] | Key;
+
+/**
+ * Blocks by key, each in ginjax's layout [batch, channels, ...spatial, (D,)*k]: an object keyed
+ * "k,parity", a Map keyed by any KeyLike, or a list of [KeyLike, Tensor] pairs.
+ * @example
+ * MultiImage.fromBlocks({ '0,0': scalars, '1,0': vectors }, { D: 2 });
+ * MultiImage.fromBlocks([[[1, 0], vectors]], { D: 2 });
+ */
+export type Blocks = Readonly<Record<string, Tensor>> | ReadonlyMap<KeyLike, Tensor> | readonly (readonly [KeyLike, Tensor])[];
+
+/** Options of `MultiImage.fromBlocks`. */
+export interface FromBlocksOptions {
+  /** 2 or 3. */
+  readonly D: number;
+  /** Periodic boundary per axis, or one flag for all (default true). */
+  readonly isTorus?: boolean | readonly boolean[];
+  /** Whether blocks have a leading batch axis (default true); without it the batch is 1. */
+  readonly batched?: boolean;
+}
+
+/** Options of `MultiImage.zeros`. */
+export interface MultiZerosOptions {
+  /** Keys and channel counts, e.g. [{ k: 1, parity: 0, channels: 2 }] or [[[1, 0], 2]]. */
+  readonly signature: SignatureLike;
+  readonly D: number;
+  /** Side of every spatial axis, or one per axis (`N` is accepted as well, as for GeometricImage). */
+  readonly spatial?: number | readonly number[];
+  readonly N?: number | readonly number[];
+  /** Default 1. */
+  readonly batch?: number;
+  readonly isTorus?: boolean | readonly boolean[];
+}
+
+/** (k, parity) of a KeyLike, validated. */
+export function parseKey(fn: string, key: unknown): Key {
+  let k: unknown;
+  let parity: unknown;
+  if (typeof key === 'string') {
+    const m = /^\s*\(?\s*(\d+)\s*,\s*(\d+)\s*\)?\s*$/.exec(key);
+    if (!m) argError(fn, 'key', '"k,parity" (e.g. "1,0"), [k, parity] or { k, parity }', key);
+    [k, parity] = [Number(m[1]), Number(m[2])];
+  } else if (Array.isArray(key) && key.length === 2) {
+    [k, parity] = key;
+  } else if (key !== null && typeof key === 'object' && 'k' in key && 'parity' in key) {
+    ({ k, parity } = key as Key);
+  } else {
+    argError(fn, 'key', '"k,parity" (e.g. "1,0"), [k, parity] or { k, parity }', key);
+  }
+  checkKey(fn, k, parity);
+  return { k: k as number, parity: parity as 0 | 1 };
+}
+
+/** A key from block(key) or block(k, parity). */
+function keyArgs(fn: string, a: KeyLike | number, parity?: number): Key {
+  return typeof a === 'number' ? parseKey(fn, [a, parity]) : parseKey(fn, a);
+}
 
 export class MultiImage {
   readonly data: Tensor;
@@ -48,18 +109,32 @@ export class MultiImage {
   }
 
   /**
-   * Builds a MultiImage from blocks keyed "k,parity", each in ginjax's layout
-   * [batch, channels, ...spatial, (D,)*k] (or [channels, ...spatial, (D,)*k] with batched = false).
+   * Builds a MultiImage from blocks (see `Blocks`: keys "1,0", [1, 0] or { k, parity }), each in
+   * ginjax's layout [batch, channels, ...spatial, (D,)*k] (or [channels, ...spatial, (D,)*k] with
+   * batched = false). Options form `fromBlocks(blocks, { D, isTorus?, batched? })`, or positional
+   * `fromBlocks(blocks, D, isTorus?, batched?)`.
+   * @example
+   * const v = tensor(new Float32Array(2 * 8 * 8 * 2), [1, 2, 8, 8, 2]); // batch 1, 2 vector channels
+   * const x = MultiImage.fromBlocks({ '1,0': v }, { D: 2 });
    */
-  static fromBlocks(blocks: Blocks, D: number, isTorus: boolean | readonly boolean[] = true, batched = true): MultiImage {
-    const entries = [...(blocks instanceof Map ? blocks.entries() : Object.entries(blocks))] as [string, Tensor][];
+  static fromBlocks(blocks: Blocks, options: FromBlocksOptions): MultiImage;
+  static fromBlocks(blocks: Blocks, D: number, isTorus?: boolean | readonly boolean[], batched?: boolean): MultiImage;
+  static fromBlocks(blocks: Blocks, Dor: number | FromBlocksOptions, isTorus: boolean | readonly boolean[] = true, batched = true): MultiImage {
+    if (isOptions(Dor)) {
+      const o = readOptions('MultiImage.fromBlocks', Dor as FromBlocksOptions, ['D', 'isTorus', 'batched'], ['D']);
+      return MultiImage.fromBlocks(blocks, o.D, o.isTorus ?? true, o.batched ?? true);
+    }
+    const D = Dor as number;
+    check(D === 2 || D === 3, 'MultiImage.fromBlocks', 'D', '2 or 3', D);
+    check(blocks !== null && typeof blocks === 'object', 'MultiImage.fromBlocks', 'blocks', 'an object keyed "k,parity", a Map or a list of [key, Tensor] pairs', blocks);
+    const entries = (blocks instanceof Map ? [...blocks.entries()] : Array.isArray(blocks) ? [...blocks] : Object.entries(blocks)) as [KeyLike, Tensor][];
     check(entries.length > 0, 'MultiImage.fromBlocks', 'blocks', 'at least one block', 0);
-    const parsed = entries.map(([name, t]) => {
-      const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(name);
-      if (!m) argError('MultiImage.fromBlocks', 'block key', '"k,parity", e.g. "1,0"', name);
-      const k = Number(m[1]);
-      const parity = Number(m[2]);
-      checkKey('MultiImage.fromBlocks', k, parity);
+    const parsed = entries.map((entry) => {
+      check(Array.isArray(entry) && entry.length === 2, 'MultiImage.fromBlocks', 'blocks entry', 'a [key, Tensor] pair', entry);
+      const [key, t] = entry;
+      const { k, parity } = parseKey('MultiImage.fromBlocks', key);
+      const name = keyName(k, parity);
+      check(t instanceof Tensor, 'MultiImage.fromBlocks', `block (${name})`, 'a Tensor', t);
       const shape = batched ? t.shape : [1, ...t.shape]; // reshaped inside the tidy below, so no handle escapes
       const { lead, spatial } = F.splitShape(`MultiImage.fromBlocks(${name})`, shape, D, k, 2);
       return { k, parity: parity as 0 | 1, channels: lead[1]!, batch: lead[0]!, spatial, t, shape };
@@ -78,8 +153,26 @@ export class MultiImage {
     return new MultiImage(data, parsed, D, isTorus);
   }
 
-  static zeros(sig: SignatureLike, D: number, spatial: number | readonly number[], batch = 1, isTorus: boolean | readonly boolean[] = true): MultiImage {
-    const s = signature(sig, 'MultiImage.zeros');
+  /**
+   * A MultiImage of zeros. Options `zeros({ signature, D, spatial, batch?, isTorus? })` (batch 1
+   * and a torus by default), or positional `zeros(signature, D, spatial, batch?, isTorus?)`.
+   * @example
+   * const x = MultiImage.zeros({ signature: [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 2 }], D: 2, spatial: 16 });
+   * const y = MultiImage.zeros([[[0, 0], 1], [[1, 0], 2]], 2, 16); // the same
+   */
+  static zeros(options: MultiZerosOptions): MultiImage;
+  static zeros(sig: SignatureLike, D: number, spatial: number | readonly number[], batch?: number, isTorus?: boolean | readonly boolean[]): MultiImage;
+  static zeros(sigOr: SignatureLike | MultiZerosOptions, Din?: number, spatialIn?: number | readonly number[], batch = 1, isTorus: boolean | readonly boolean[] = true): MultiImage {
+    if (isOptions(sigOr)) {
+      const o = readOptions('MultiImage.zeros', sigOr as MultiZerosOptions, ['signature', 'D', 'spatial', 'N', 'batch', 'isTorus'], ['signature', 'D']);
+      if ((o.spatial === undefined) === (o.N === undefined)) argError('MultiImage.zeros', 'options', 'given exactly one of spatial and N', o.spatial === undefined ? 'neither' : 'both');
+      return MultiImage.zeros(o.signature, o.D, (o.spatial ?? o.N)!, o.batch ?? 1, o.isTorus ?? true);
+    }
+    const D = Din!;
+    check(D === 2 || D === 3, 'MultiImage.zeros', 'D', '2 or 3', D);
+    const s = signature(sigOr as SignatureLike, 'MultiImage.zeros');
+    const spatial = spatialIn!;
+    check(typeof spatial === 'number' || (Array.isArray(spatial) && spatial.length === D), 'MultiImage.zeros', 'spatial', `a side or ${D} of them`, spatial);
     const sp = typeof spatial === 'number' ? new Array<number>(D).fill(spatial) : [...spatial];
     check(Number.isInteger(batch), 'MultiImage.zeros', 'batch', 'an integer >= 1', batch);
     checkNotEmpty('MultiImage.zeros', batch, sp); // before allocating: a refused image leaks nothing
@@ -110,7 +203,15 @@ export class MultiImage {
     return this.signature.map(({ k, parity }) => ({ k, parity }));
   }
 
-  has(k: number, parity: number): boolean {
+  /**
+   * Whether the image has the key: `has('1,0')`, `has([1, 0])`, `has({ k: 1, parity: 0 })` or `has(1, 0)`.
+   * @example
+   * x.has('1,0'); // true when x holds vectors
+   */
+  has(key: KeyLike): boolean;
+  has(k: number, parity: number): boolean;
+  has(a: KeyLike | number, b?: number): boolean {
+    const { k, parity } = keyArgs('has', a, b);
     return this.signature.some((e) => e.k === k && e.parity === parity);
   }
 
@@ -121,18 +222,41 @@ export class MultiImage {
     return { index, offset: blockOffsets(this.signature, this.D)[index]!, channels: e.channels, T: this.D ** e.k };
   }
 
-  channels(k: number, parity: number): number {
+  /**
+   * The channel count of a key (any KeyLike, or k and parity).
+   * @example
+   * x.channels([1, 0]);
+   */
+  channels(key: KeyLike): number;
+  channels(k: number, parity: number): number;
+  channels(a: KeyLike | number, b?: number): number {
+    const { k, parity } = keyArgs('channels', a, b);
     return this.#entry('channels', k, parity).channels;
   }
 
-  /** A key's block, packed: [batch, ...spatial, channels·D^k]. */
-  packedBlock(k: number, parity: number): Tensor {
+  /**
+   * A key's block, packed: [batch, ...spatial, channels·D^k] (a new Tensor handle: dispose it).
+   * @example
+   * const p = x.packedBlock('1,0');
+   */
+  packedBlock(key: KeyLike): Tensor;
+  packedBlock(k: number, parity: number): Tensor;
+  packedBlock(a: KeyLike | number, b?: number): Tensor {
+    const { k, parity } = keyArgs('packedBlock', a, b);
     const { offset, channels, T } = this.#entry('packedBlock', k, parity);
     return this.signature.length === 1 ? this.data.reshape(this.data.shape) : slice(this.data, this.D + 1, offset, channels * T);
   }
 
-  /** A key's block in ginjax's layout [batch, channels, ...spatial, (D,)*k]. */
-  block(k: number, parity: number): Tensor {
+  /**
+   * A key's block in ginjax's layout [batch, channels, ...spatial, (D,)*k] (a new Tensor: dispose
+   * it; to read values, `await x.values(key)` does not need that).
+   * @example
+   * const vectors = x.block('1,0'); // or x.block([1, 0]), x.block({ k: 1, parity: 0 }), x.block(1, 0)
+   */
+  block(key: KeyLike): Tensor;
+  block(k: number, parity: number): Tensor;
+  block(a: KeyLike | number, b?: number): Tensor {
+    const { k, parity } = keyArgs('block', a, b);
     const { channels, T } = this.#entry('block', k, parity);
     return tidy(() => {
       const p = this.packedBlock(k, parity).reshape([this.batch, ...this.spatial, channels, T]);
@@ -141,6 +265,79 @@ export class MultiImage {
     });
   }
 
+  /**
+   * Reads values: without a key the packed data [batch, ...spatial, Σ channels·D^k] as stored;
+   * with a key that block in ginjax's layout [batch, channels, ...spatial, (D,)*k]. The one way to
+   * read data (as `Tensor.values()`, `GeometricImage.values()`); nothing to dispose.
+   * @example
+   * const all = await x.values();          // packed
+   * const vectors = await x.values('1,0'); // one block, ginjax's layout
+   */
+  async values(key?: KeyLike): Promise<Float32Array> {
+    const packed = await this.data.values();
+    if (key === undefined) return packed;
+    const { k, parity } = parseKey('values', key);
+    return this.#hostBlock(packed, this.#entry('values', k, parity));
+  }
+
+  /**
+   * Nested arrays: with a key, that block as [batch, channels, ...spatial, (D,)*k]; without, an
+   * object of every block keyed "k,parity" in canonical order.
+   * @example
+   * const { '1,0': vectors } = await x.array();
+   * const v = await x.array([1, 0]); // the same block
+   */
+  async array(key: KeyLike): Promise<NestedNumbers>;
+  async array(): Promise<Record<string, NestedNumbers>>;
+  async array(key?: KeyLike): Promise<NestedNumbers | Record<string, NestedNumbers>> {
+    const packed = await this.data.values();
+    const one = (k: number, parity: number) => nest(this.#hostBlock(packed, this.#entry('array', k, parity)), this.#blockShape(k, parity));
+    if (key !== undefined) {
+      const { k, parity } = parseKey('array', key);
+      return one(k, parity);
+    }
+    return Object.fromEntries(this.signature.map((e) => [keyName(e.k, e.parity), one(e.k, e.parity)]));
+  }
+
+  /** [batch, channels, ...spatial, (D,)*k] of a key. */
+  #blockShape(k: number, parity: number): number[] {
+    return [this.batch, this.channels(k, parity), ...this.spatial, ...new Array<number>(k).fill(this.D)];
+  }
+
+  /** One block of packed host values in ginjax's layout (the host-side `block`). */
+  #hostBlock(packed: Float32Array, { offset, channels, T }: { offset: number; channels: number; T: number }): Float32Array {
+    const P = sizeOf(this.spatial);
+    const W = this.width;
+    const out = new Float32Array(this.batch * channels * P * T);
+    for (let b = 0; b < this.batch; b++) {
+      for (let c = 0; c < channels; c++) {
+        for (let p = 0; p < P; p++) {
+          const src = (b * P + p) * W + offset + c * T;
+          out.set(packed.subarray(src, src + T), ((b * channels + c) * P + p) * T);
+        }
+      }
+    }
+    return out;
+  }
+
+  #text(packed: Float32Array, options: PrintOptions = {}): string {
+    const blocks = this.signature.map((e) => {
+      const values = this.#hostBlock(packed, this.#entry('toString', e.k, e.parity));
+      return `(${e.k},${e.parity}) ${tensorName(e.k, e.parity)} ×${e.channels} [batch, channels, ...spatial${e.k ? `, ${new Array(e.k).fill(this.D).join(', ')}` : ''}]:\n${formatValues(values, this.#blockShape(e.k, e.parity), options)}`;
+    });
+    return [this.#header(), ...blocks].join('\n');
+  }
+
+  /**
+   * Logs the image (every block in ginjax's layout, read from any backend) and returns the text.
+   * @example
+   * await model.predict(x).print();
+   */
+  async print(options: PrintOptions = {}): Promise<string> {
+    const text = this.#text(await this.data.values(), options);
+    console.log(text);
+    return text;
+  }
   #with(data: Tensor, sig: SignatureLike = this.signature): MultiImage {
     return new MultiImage(data, sig, this.D, this.isTorus);
   }
@@ -197,9 +394,14 @@ export class MultiImage {
     return this.#with(tidy(() => selectColumns(concat([this.data, other.data], this.D + 1), columns)), sig);
   }
 
-  /** Only the given keys (in canonical order). */
-  withKeys(keys: readonly Key[]): MultiImage {
-    const entries = keys.map(({ k, parity }) => ({ e: this.#entry('withKeys', k, parity), k, parity })).sort((a, b) => a.e.index - b.e.index);
+  /**
+   * Only the given keys (any KeyLike spelling), in canonical order.
+   * @example
+   * const vectorsOnly = x.withKeys(['1,0']);
+   */
+  withKeys(keys: readonly KeyLike[]): MultiImage {
+    check(Array.isArray(keys), 'withKeys', 'keys', 'a list of keys', keys);
+    const entries = keys.map((key) => parseKey('withKeys', key)).map(({ k, parity }) => ({ e: this.#entry('withKeys', k, parity), k, parity })).sort((a, b) => a.e.index - b.e.index);
     const columns = entries.flatMap(({ e }) => Array.from({ length: e.channels * e.T }, (_, j) => e.offset + j));
     return this.#with(selectColumns(this.data, columns), entries.map(({ k, parity, e }) => ({ k, parity: parity as 0 | 1, channels: e.channels })));
   }
@@ -300,12 +502,13 @@ export class MultiImage {
   }
 
   /**
-   * g·x on every key: one signed gather over the packed data. The packed map and its signs are
+   * g·x on every key (g an element or its name: `x.timesGroupElement('rot90')`): one signed
+   * gather over the packed data. The packed map and its signs are
    * memoised per (g, spatial shape, signature): GroupAverage applies every group element on every
    * call, and the same map is then also found again in the backends' device caches.
    */
-  timesGroupElement(g: GroupElement): MultiImage {
-    check(g.D === this.D, 'timesGroupElement', 'group element D', `${this.D}`, g.D);
+  timesGroupElement(element: GroupElement | string): MultiImage {
+    const g = toElement('timesGroupElement', 'group element', element, this.D);
     const key = `action ${g.D} ${g.index} | ${this.spatial} | ${signatureToString(this.signature)}`;
     let built: { pixel: Int32Array; sign: Float32Array } | undefined;
     const build = () => (built ??= this.#packedAction(g));
@@ -431,8 +634,18 @@ export class MultiImage {
     this.data.dispose();
   }
 
+  #header(): string {
+    return `MultiImage(D=${this.D}, batch=${this.batch}, spatial=${show(this.spatial)}, signature=${signatureToString(this.signature)}, isTorus=${show(this.isTorus)})`;
+  }
+
+  /**
+   * The type and, on CPU backends, every block's values numpy style (summarised when large).
+   * @example
+   * console.log(String(MultiImage.zeros({ signature: [[[1, 0], 1]], D: 2, spatial: 3 })));
+   */
   toString(): string {
-    return `MultiImage(D=${this.D}, batch=${this.batch}, spatial=${show(this.spatial)}, signature=${signatureToString(this.signature)})`;
+    if (this.data.disposed || !this.data.backend.readSync) return this.#header();
+    return this.#text(this.data.dataSync());
   }
 }
 

@@ -11,10 +11,15 @@
  */
 import { uniform, type Key } from '../core/random.js';
 import type { Shape } from '../core/shape.js';
-import type { MultiImage } from '../geometric/multi-image.js';
-import { allocTensor, disposeIfThrows, tensor, Tensor } from '../tensor.js';
+import { MultiImage } from '../geometric/multi-image.js';
+import { signature, signatureToString, type SignatureLike } from '../geometric/signature.js';
+import { tapes } from '../engine.js';
+import { slice } from '../ops/gather.js';
+import { concat } from '../ops/concat.js';
+import type { State } from './layers/common.js';
+import { allocTensor, disposeIfThrows, tensor, Tensor, tidy } from '../tensor.js';
 import { limits } from '../core/limits.js';
-import { argError, show } from '../core/errors.js';
+import { argError, check, show } from '../core/errors.js';
 import { getBackend } from '../backends/backend.js';
 import { treeLeaves } from '../autodiff.js';
 
@@ -49,7 +54,9 @@ export abstract class Module {
     Object.defineProperty(this, 'apply', {
       value: function apply(this: Module, params: Params, x: MultiImage, options?: CallOptions): MultiImage {
         this.checkParams(params);
-        return forward.call(this, params, x, options);
+        const y = forward.call(this, params, x, options);
+        if (trace && !trace.has(this)) trace.set(this, { input: describe(x), output: describe(y) });
+        return y;
       },
       enumerable: false,
       writable: false,
@@ -80,6 +87,110 @@ export abstract class Module {
     return this.apply(this.params, x, options);
   }
 
+  /**
+   * Inference: the forward pass over `x` in batches of `batchSize` samples (default 32), in
+   * inference mode, with no gradient tape recorded; the batches' outputs are joined into ONE
+   * MultiImage (yours to dispose) and every intermediate is freed. `params` (default the module's
+   * own) takes the trained tree that `train()` returns; `state` the batch-norm statistics.
+   * @example
+   * const y = model.predict(x, { batchSize: 8, params: result.params });
+   * console.log(await y.values());
+   * y.dispose();
+   */
+  predict(x: MultiImage, options: PredictOptions = {}): MultiImage {
+    const fn = `${this.config?.type ?? this.constructor.name}.predict`;
+    check(x instanceof MultiImage, fn, 'x', 'a MultiImage', x);
+    check(options !== null && typeof options === 'object', fn, 'options', 'an object { batchSize?, params?, state? }', options);
+    for (const key of Object.keys(options)) check(['batchSize', 'params', 'state'].includes(key), fn, `option ${show(key)}`, 'one of batchSize, params, state', key);
+    const { batchSize = 32, params = this.params, state } = options;
+    check(Number.isInteger(batchSize) && batchSize >= 1, fn, 'batchSize', 'an integer >= 1', batchSize);
+    const call: CallOptions & { state?: State } = state ? { training: false, state } : { training: false };
+    const outs: MultiImage[] = [];
+    // Inference never needs a gradient: while predict runs, no tape (of an enclosing valueAndGrad) records.
+    const saved = tapes.splice(0, tapes.length);
+    try {
+      for (let start = 0; start < x.batch; start += batchSize) {
+        const n = Math.min(batchSize, x.batch - start);
+        outs.push(tidy(() => {
+          const part = n === x.batch ? x : new MultiImage(slice(x.data, 0, start, n), x.signature, x.D, x.isTorus);
+          const y = this.apply(params, part, call);
+          // a fresh handle when a module hands back its input's data (Identity-like): the result is the caller's
+          return y.data === x.data ? new MultiImage(y.data.reshape(y.data.shape), y.signature, y.D, y.isTorus) : y;
+        }));
+      }
+      if (outs.length === 1) return outs[0]!;
+      const first = outs[0]!;
+      return new MultiImage(tidy(() => concat(outs.map((o) => o.data), 0)), first.signature, first.D, first.isTorus);
+    } catch (e) {
+      for (const o of outs) o.dispose();
+      outs.length = 0;
+      throw e;
+    } finally {
+      tapes.push(...saved);
+      if (outs.length > 1) for (const o of outs) o.dispose();
+    }
+  }
+
+  /**
+   * A text table of the module's layers (nested ones indented): name, type, input → output
+   * signature, trainable parameter count, and the totals. Without `x` the signatures are those the
+   * configs declare ("?" where a layer declares none); with a sample input (its first batch element
+   * is run once, in inference mode, nothing kept) every layer's actual signature and spatial size.
+   * @example
+   * console.log(model.summary());   // declared signatures
+   * console.log(model.summary(x));  // traced: "{(1,0):1} 16×16 → {(0,0):4} 16×16"
+   */
+  summary(x?: MultiImage): string {
+    const fn = `${this.config?.type ?? this.constructor.name}.summary`;
+    let traced: Map<Module, { input: string; output: string }> | null = null;
+    if (x !== undefined) {
+      check(x instanceof MultiImage, fn, 'x', 'a MultiImage (a sample input) or nothing', x);
+      const before = trace;
+      trace = traced = new Map();
+      const saved = tapes.splice(0, tapes.length);
+      try {
+        tidy(() => {
+          this.apply(this.params, x.batch > 1 ? x.getOne(0) : x, { training: false });
+        });
+      } finally {
+        tapes.push(...saved);
+        trace = before;
+      }
+    }
+    const rows: [string, string, string, string][] = [];
+    const walk = (m: Module, name: string, depth: number) => {
+      const io = traced?.get(m) ?? declared(m);
+      rows.push([`${'  '.repeat(depth)}${name}`, m.config?.type ?? m.constructor.name, io ? `${io.input} → ${io.output}` : '? → ?', m.parameterCount().toLocaleString('en-US')]);
+      const subs = m.submodules();
+      const used = new Set<string>();
+      subs.forEach((c, i) => {
+        const key = Object.keys(m.params).find((k) => m.params[k] === c.params && !used.has(k)) ?? String(i);
+        used.add(key);
+        walk(c, key, depth + 1);
+      });
+    };
+    walk(this, '(model)', 0);
+    const head: [string, string, string, string] = ['Layer', 'Type', x ? 'Input → output (traced)' : 'Input → output (declared)', 'Params'];
+    const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
+    const line = (r: readonly string[]) => r.map((c, j) => (j === 3 ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join('  ').trimEnd();
+    const rule = '─'.repeat(widths.reduce((a, b) => a + b, 0) + 6);
+    const buffers = this.storedCount() - this.parameterCount();
+    return [
+      line(head), rule, ...rows.map(line), rule,
+      `Total trainable parameters: ${this.parameterCount().toLocaleString('en-US')}`,
+      ...(buffers > 0 ? [`Fixed buffers (filter bases, statistics): ${buffers.toLocaleString('en-US')} floats`] : []),
+    ].join('\n');
+  }
+
+  /**
+   * The module as its `summary()` table.
+   * @example
+   * console.log(String(new ConvContract({ D: 2, input: [[[1, 0], 1]], output: [[[0, 0], 2]], M: 3 }, random.key(0))));
+   */
+  toString(): string {
+    return this.summary();
+  }
+
   /** Direct sub-modules (for walks such as parameter accounting). */
   submodules(): readonly Module[] {
     return [];
@@ -103,6 +214,40 @@ export abstract class Module {
   dispose(): void {
     for (const t of [...treeLeaves(this.params), ...this.buffers()]) t.dispose();
   }
+}
+
+/** Options of `Module.predict`. */
+export interface PredictOptions {
+  /** Samples per forward pass (default 32); the last batch may be smaller. */
+  readonly batchSize?: number;
+  /** The parameter tree to use (default the module's own `params`), e.g. `train()`'s result. */
+  readonly params?: Params;
+  /** Batch-norm running statistics (see `State`). */
+  readonly state?: State;
+}
+
+/** While `summary(x)` runs: every module's first input and output, as text. */
+let trace: Map<Module, { input: string; output: string }> | null = null;
+
+/** A MultiImage's signature and spatial size, e.g. "{(1,0):2} 16×16". */
+function describe(x: MultiImage): string {
+  return `${signatureToString(x.signature)} ${x.spatial.join('×')}`;
+}
+
+/** The signatures a module's config declares (`input`, `output`; output = input when only one is given). */
+function declared(m: Module): { input: string; output: string } | null {
+  const read = (v: unknown): string | null => {
+    if (v === undefined) return null;
+    try {
+      return signatureToString(signature(v as SignatureLike));
+    } catch {
+      return null;
+    }
+  };
+  const config = (m.config ?? {}) as Record<string, unknown>;
+  const input = read(config.input);
+  const output = read(config.output) ?? (input && !('output' in config) ? input : null);
+  return input || output ? { input: input ?? '?', output: output ?? '?' } : null;
 }
 
 /** Builders by config type, so that a checkpoint's config rebuilds its module. */

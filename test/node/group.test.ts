@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   actionMap,
   compose,
+  elementMatrix,
   elementName,
   inverse,
   leviCivita,
@@ -105,8 +106,8 @@ describe('operators', () => {
     const ops = operators(2);
     expect(ops.map((g) => [Array.from(g.matrix), g.det])).toEqual(expected);
     expect(ops.map((g) => g.index)).toEqual(arange(8));
-    expect(elementName(ops[5]!)).toBe('[[0,-1],[1,0]]');
-    expect(elementName(ops[0]!)).toBe('[[1,0],[0,1]]');
+    expect(elementMatrix(ops[5]!)).toBe('[[0,-1],[1,0]]');
+    expect(elementMatrix(ops[0]!)).toBe('[[1,0],[0,1]]');
   });
 
   it('starts with the identity and follows P @ diag(s) for D=3', () => {
