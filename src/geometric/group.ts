@@ -153,7 +153,7 @@ const elementDim = (g: unknown): number | undefined => (typeof g === 'object' &&
  */
 export function toElement(fn: string, arg: string, g: GroupElement | string, D: number): GroupElement {
   const [el] = resolve(fn, arg, g, typeof g === 'string' ? D : undefined);
-  check(el.D === D, fn, `${arg}.D`, `${D}`, el.D);
+  check(el.D === D, fn, `${arg} D`, `${D}`, el.D);
   return el;
 }
 
@@ -544,16 +544,16 @@ export function resolveOperators(fn: string, ops: readonly OperatorLike[] | unde
   });
   const seen = new Set<number>();
   idx.forEach((v, i) => {
-    check(!seen.has(v), fn, `${arg}[${i}]`, 'distinct from the earlier entries (a group lists each element once)', elementName(operators(d)[v]!));
+    check(!seen.has(v), fn, `${arg}[${i}]`, 'distinct from the earlier entries (a group lists each element once)', elementMatrix(operators(d)[v]!));
     seen.add(v);
   });
-  check(seen.has(0), fn, arg, 'a group: it must contain the identity', idx.map((v) => elementName(operators(d)[v]!)));
+  check(seen.has(0), fn, arg, 'a group: it must contain the identity', idx.map((v) => elementMatrix(operators(d)[v]!)));
   const all = operators(d);
   for (const a of idx) {
     for (const b of idx) {
       const ab = compose(all[a]!, all[b]!);
       if (!seen.has(ab.index)) {
-        argError(fn, arg, `a group, closed under composition: ${elementName(all[a]!)}·${elementName(all[b]!)} = ${elementName(ab)} is missing (the closure is subgroup(D, ...) or generateGroup(...))`, idx.map((v) => elementName(all[v]!)));
+        argError(fn, arg, `a group, closed under composition: ${elementMatrix(all[a]!)}·${elementMatrix(all[b]!)} = ${elementMatrix(ab)} is missing (the closure is subgroup(D, ...) or generateGroup(...))`, idx.map((v) => elementMatrix(all[v]!)));
       }
     }
   }

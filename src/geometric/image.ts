@@ -315,7 +315,7 @@ export class GeometricImage {
    * const turned = image.timesGroupElement('rot90'); // or operators(2)[5]
    */
   timesGroupElement(element: GroupElement | string): GeometricImage {
-    const g = toElement('timesGroupElement', 'g', element, this.D);
+    const g = toElement('timesGroupElement', 'group element', element, this.D);
     const data = F.groupAction(this.data, this.D, this.k, this.parity, g);
     // output axis i walks input axis j where row i of g has its nonzero entry in column j
     const isTorus = this.isTorus.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, (i + 1) * this.D).findIndex((v) => v !== 0)]!);

@@ -58,20 +58,22 @@ export interface MultiZerosOptions {
   readonly isTorus?: boolean | readonly boolean[];
 }
 
+const KEY_FORMS = '[k, parity], { k, parity } or "k,parity", e.g. "1,0"';
+
 /** (k, parity) of a KeyLike, validated. */
-export function parseKey(fn: string, key: unknown): Key {
+export function parseKey(fn: string, key: unknown, arg = 'key'): Key {
   let k: unknown;
   let parity: unknown;
   if (typeof key === 'string') {
     const m = /^\s*\(?\s*(\d+)\s*,\s*(\d+)\s*\)?\s*$/.exec(key);
-    if (!m) argError(fn, 'key', '"k,parity" (e.g. "1,0"), [k, parity] or { k, parity }', key);
+    if (!m) argError(fn, arg, '"k,parity", e.g. "1,0"', key); // a string: its string form
     [k, parity] = [Number(m[1]), Number(m[2])];
   } else if (Array.isArray(key) && key.length === 2) {
     [k, parity] = key;
   } else if (key !== null && typeof key === 'object' && 'k' in key && 'parity' in key) {
     ({ k, parity } = key as Key);
   } else {
-    argError(fn, 'key', '"k,parity" (e.g. "1,0"), [k, parity] or { k, parity }', key);
+    argError(fn, arg, KEY_FORMS, key);
   }
   checkKey(fn, k, parity);
   return { k: k as number, parity: parity as 0 | 1 };
@@ -132,7 +134,7 @@ export class MultiImage {
     const parsed = entries.map((entry) => {
       check(Array.isArray(entry) && entry.length === 2, 'MultiImage.fromBlocks', 'blocks entry', 'a [key, Tensor] pair', entry);
       const [key, t] = entry;
-      const { k, parity } = parseKey('MultiImage.fromBlocks', key);
+      const { k, parity } = parseKey('MultiImage.fromBlocks', key, 'block key');
       const name = keyName(k, parity);
       check(t instanceof Tensor, 'MultiImage.fromBlocks', `block (${name})`, 'a Tensor', t);
       const shape = batched ? t.shape : [1, ...t.shape]; // reshaped inside the tidy below, so no handle escapes

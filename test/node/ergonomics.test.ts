@@ -95,7 +95,8 @@ describe('options-object constructors', () => {
       expect(ref.has([1, 1])).toBe(false);
       const only = ref.withKeys([[1, 0]]);
       expect(only.signature).toEqual([{ k: 1, parity: 0, channels: 2 }]);
-      expect(() => ref.block('1;0')).toThrow(/block: key must be "k,parity" \(e\.g\. "1,0"\), \[k, parity\] or \{ k, parity \} \(got "1;0"\)/);
+      expect(() => ref.block('1;0')).toThrow(/block: key must be "k,parity", e\.g\. "1,0" \(got "1;0"\)/);
+      expect(() => ref.block(true as never)).toThrow(/block: key must be \[k, parity\], \{ k, parity \} or "k,parity", e\.g\. "1,0" \(got true\)/);
       expect(() => ref.block([2, 0])).toThrow(/block: key must be one of \{\(0,0\):1, \(1,0\):2\} \(got "\(2,0\)"\)/);
       expect(() => ref.values([0, 2])).rejects.toThrow(/values: parity must be 0 or 1 \(got 2\)/);
       expect(() => MultiImage.fromBlocks([[[1, 0], 'x' as never]], { D: 2 })).toThrow(/MultiImage\.fromBlocks: block \(1,0\) must be a Tensor/);
@@ -176,7 +177,7 @@ describe('named group elements', () => {
       expect(await y.equals(y2, 0, 0)).toBe(true);
       expect(Array.from(await y.values('1,0')).slice(0, 2)).toEqual([-1, 0]); // flipX negates x components
       expect(() => x.timesGroupElement('rotX90')).toThrow(/timesGroupElement: group element must be an element name/);
-      expect(() => x.timesGroupElement(groupElement(3, 'rotX90'))).toThrow(/timesGroupElement: group element\.D must be 2 \(got 3\)/);
+      expect(() => x.timesGroupElement(groupElement(3, 'rotX90'))).toThrow(/timesGroupElement: group element D must be 2 \(got 3\)/);
       for (const m of [im, byName, byElement, x, y, y2]) m.dispose();
     });
   });
