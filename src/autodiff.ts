@@ -34,8 +34,8 @@ export function treeLeaves(tree: unknown): Tensor[] {
  * in reverse order, so a tensor's cotangent is complete when its producing entry is reached. Each rule
  * is asked only for the cotangents of the inputs that depend on a watched tensor (the entry's
  * `needs`) and runs in its own tidy scope; the cotangent it consumed and the entry's held values are
- * freed right after it, so the peak memory of the backward pass is the part of the tape not yet
- * walked plus the live cotangents, not the whole tape and every cotangent ever made.
+ * freed right after it, so the peak memory of the backward pass is what the part of the tape not yet
+ * walked reads plus the live cotangents, not every intermediate and every cotangent ever made.
  */
 function backward(entries: readonly TapeEntry[], output: Tensor, keep: ReadonlySet<Tensor>): Map<Tensor, Tensor> {
   const cot = new Map<Tensor, Tensor>([[output, full(output.shape, 1, output.backend)]]);
@@ -43,16 +43,18 @@ function backward(entries: readonly TapeEntry[], output: Tensor, keep: ReadonlyS
     const { op, inputs, output: y, held, needs, vjp } = entries[e]!;
     const g = cot.get(y);
     if (!g) {
-      for (const h of held) h.dispose();
+      for (const h of held) h?.dispose();
       continue;
     }
     // Fresh handles: a rule may return its cotangent itself, or one tensor for several inputs.
-    const grads = tidy(() => vjp(g, held.slice(0, -1), held.at(-1)!, needs).map((t) => t && t.reshape(t.shape)));
+    // The rule gets the held handles of what it reads; of the rest only shapes are used.
+    const xs = inputs.map((x, i) => held[i] ?? x);
+    const grads = tidy(() => vjp(g, xs, held[inputs.length] ?? y, needs).map((t) => t && t.reshape(t.shape)));
     if (!keep.has(y)) {
       cot.delete(y);
       g.dispose();
     }
-    for (const h of held) h.dispose();
+    for (const h of held) h?.dispose();
     const unasked = grads.findIndex((gi, i) => gi && !needs[i]);
     if (unasked >= 0) {
       for (const gi of grads) gi?.dispose();
@@ -94,7 +96,7 @@ export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) 
         return { value, grads };
       } finally {
         if (tapes.includes(tape)) tapes.splice(tapes.indexOf(tape), 1);
-        for (const e of tape.entries) for (const h of e.held) h.dispose();
+        for (const e of tape.entries) for (const h of e.held) h?.dispose();
       }
     });
 }

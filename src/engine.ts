@@ -7,17 +7,18 @@ import type { OpAttrs, OpDef, OpName } from './ops/op.js';
 import { allocTensor, hold, type Tensor } from './tensor.js';
 
 /**
- * One recorded application. `inputs`/`output` identify the tensors (as cotangent keys); `held` are
- * extra handles on their storage, so the gradient rule can read values that the forward code has
- * already disposed (intermediates of a tidy scope, say). The tape's owner disposes `held`, as soon
- * as the entry's rule has run. `needs[i]`: input i depends on a watched tensor, so it needs a
- * cotangent; the rule computes none for the others (images, fixed filter bases, scalars).
+ * One recorded application. `inputs`/`output` identify the tensors (as cotangent keys). `held` has one
+ * slot per input and then the output: an extra handle on the storage of each value the gradient rule
+ * reads (so it survives the forward code's tidy scopes), null for values it needs only the shape of.
+ * The tape's owner disposes `held` as soon as the entry's rule has run. `needs[i]`: input i depends on
+ * a watched tensor, so it needs a cotangent; the rule computes none for the others (images, fixed
+ * filter bases, scalars), and values read only for those are not held.
  */
 export interface TapeEntry {
   readonly op: string;
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
-  readonly held: readonly Tensor[];
+  readonly held: readonly (Tensor | null)[];
   readonly needs: readonly boolean[];
   readonly vjp: (dy: Tensor, inputs: readonly Tensor[], output: Tensor, needs: readonly boolean[]) => (Tensor | null)[];
 }
@@ -33,20 +34,27 @@ export function run<K extends OpName>(def: OpDef<K>, inputs: readonly Tensor[], 
     inputs: inputs.map((t) => t.shape),
     out: outShape,
   });
-  record(inputs, out, (dy, xs, y, needs) => def.vjp(dy, xs, y, attrs, needs), def.name);
+  record(inputs, out, (dy, xs, y, needs) => def.vjp(dy, xs, y, attrs, needs), def.name, (needs) => def.reads(attrs, needs));
   return out;
 }
 
 /**
  * Records `output = f(inputs)` on every tape that watches an input (used for views too), with the
  * mask of the inputs that tape watches: the others are constants to it and get no cotangent.
+ * `reads(needs)` says which of [...inputs, output] the rule reads the values of under that mask; the
+ * default (a view such as reshape) reads none, only shapes.
  */
-export function record(inputs: readonly Tensor[], output: Tensor, vjp: TapeEntry['vjp'], op = 'reshape'): void {
+export function record(
+  inputs: readonly Tensor[], output: Tensor, vjp: TapeEntry['vjp'], op = 'reshape',
+  reads: (needs: readonly boolean[]) => readonly boolean[] = () => [],
+): void {
   for (const tape of tapes) {
     const needs = inputs.map((t) => tape.watched.has(t));
     if (needs.includes(true)) {
       tape.watched.add(output);
-      tape.entries.push({ op, inputs, output, held: [...inputs, output].map(hold), needs, vjp });
+      const read = reads(needs);
+      const held = [...inputs, output].map((t, i) => (read[i] ? hold(t) : null));
+      tape.entries.push({ op, inputs, output, held, needs, vjp });
     }
   }
 }

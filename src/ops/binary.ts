@@ -31,6 +31,14 @@ export const binaryDef: OpDef<'binary'> = {
       case 'ge': case 'eq': return [null, null];
     }
   },
+  reads({ op }, [needA, needB]) {
+    switch (op) {
+      case 'add': case 'sub': case 'ge': case 'eq': return [false, false, false];
+      case 'mul': return [!!needB, !!needA, false];
+      case 'div': return [false, true, !!needB];
+      case 'max': case 'min': return [true, true, false];
+    }
+  },
 };
 
 export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'max', 'min', 'ge', 'eq'];

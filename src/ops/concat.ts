@@ -29,6 +29,7 @@ export const concatDef: OpDef<'concat'> = {
       return g;
     });
   },
+  reads: (_a, needs) => [...needs, false].map(() => false),
 };
 
 export function concat(tensors: readonly Tensor[], axis: number): Tensor {

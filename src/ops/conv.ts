@@ -59,6 +59,7 @@ export const convDef: OpDef<'conv'> = {
     return [x![0]!, ...o, w![2]!];
   },
   vjp: (dy, [x, w], _y, a, [nx, nw]) => [nx ? convInputGrad(dy, w!, a, x!.shape) : null, nw ? convFilterGrad(x!, dy, a) : null],
+  reads: (_a, [nx, nw]) => [!!nw, !!nx, false],
 };
 
 export const convInputGradDef: OpDef<'convInputGrad'> = {
@@ -71,6 +72,7 @@ export const convInputGradDef: OpDef<'convInputGrad'> = {
     return a.inputShape;
   },
   vjp: (g, [dy, w], _y, a, [ndy, nw]) => [ndy ? conv(g, w!, a) : null, nw ? convFilterGrad(g, dy!, a) : null],
+  reads: (_a, [ndy, nw]) => [!!nw, !!ndy, false],
 };
 
 export const convFilterGradDef: OpDef<'convFilterGrad'> = {
@@ -82,6 +84,7 @@ export const convFilterGradDef: OpDef<'convFilterGrad'> = {
     return [sizeOf(a.kernel), x!.at(-1)!, dy!.at(-1)!];
   },
   vjp: (g, [x, dy], _y, a, [nx, ndy]) => [nx ? convInputGrad(dy!, g, a, x!.shape) : null, ndy ? conv(x!, g, a) : null],
+  reads: (_a, [nx, ndy]) => [!!ndy, !!nx, false],
 };
 
 export function conv(x: Tensor, w: Tensor, attrs: ConvAttrs): Tensor {

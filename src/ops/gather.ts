@@ -46,6 +46,7 @@ export const gatherDef: OpDef<'gather'> = {
     return shape;
   },
   vjp: (dy, [x], _y, { index, blocks }, [need]) => [need ? scatterAdd(dy, x!.shape, index, blocks) : null],
+  reads: () => [false, false],
 };
 
 export const scatterAddDef: OpDef<'scatterAdd'> = {
@@ -56,6 +57,7 @@ export const scatterAddDef: OpDef<'scatterAdd'> = {
     return shape;
   },
   vjp: (dy, [x], _y, { index, blocks }, [need]) => [need ? gather(dy, x!.shape, index, blocks) : null],
+  reads: () => [false, false],
 };
 
 export function gather(x: Tensor, shape: Shape, index: Int32Array, blocks = 1): Tensor {

@@ -33,6 +33,7 @@ export const matmulDef: OpDef<'matmul'> = {
       : b!.shape.length === 2 && a!.shape.length > 2 ? sharedGradient(dy, a!, transA, transB, 'b') : batchedGradient(dy, a!, b!, transA, transB, 'b');
     return [da, db];
   },
+  reads: (_a, [needA, needB]) => [!!needB, !!needA, false],
 };
 
 /** The cotangent of `which` by the batched rule (summed down to its shape where it was broadcast). */

@@ -70,6 +70,13 @@ export interface OpDef<K extends OpName> {
    * depends on a differentiated parameter); null for the other inputs and where there is no gradient.
    */
   vjp(dy: Tensor, inputs: readonly Tensor[], y: Tensor, attrs: OpAttrs[K], needs: readonly boolean[]): (Tensor | null)[];
+  /**
+   * Which of [...inputs, y] `vjp` reads the values of under `needs` (of the rest it uses shapes at
+   * most): the tape keeps only these alive until the backward pass reaches the op. A value read but
+   * not listed reaches the rule as the forward tensor itself: right while that lives, a clear
+   * "was disposed" error once the forward code has freed it — never wrong numbers.
+   */
+  reads(attrs: OpAttrs[K], needs: readonly boolean[]): readonly boolean[];
 }
 
 /** Shapes a kernel gets along with its storages. */

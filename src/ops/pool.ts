@@ -33,6 +33,7 @@ export const maxPoolDef: OpDef<'maxPool'> = {
   name: 'maxPool',
   outShape: ([x, c], { patch, tensorSize }) => pooledShape('maxPool', x!, c!, patch, tensorSize),
   vjp: (dy, [x, c], _y, { patch, tensorSize }, [nx]) => [nx ? maxPoolGrad(dy, c!, patch, tensorSize, x!.shape) : null, null],
+  reads: (_a, [nx]) => [false, !!nx, false],
 };
 
 export const maxPoolGradDef: OpDef<'maxPoolGrad'> = {
@@ -43,6 +44,7 @@ export const maxPoolGradDef: OpDef<'maxPoolGrad'> = {
     return inputShape;
   },
   vjp: (g, [, c], _y, { patch, tensorSize }, [ndy]) => [ndy ? maxPool(g, c!, patch, tensorSize) : null, null],
+  reads: (_a, [ndy]) => [false, !!ndy, false],
 };
 
 export function maxPool(x: Tensor, comparator: Tensor, patch: number, tensorSize: number): Tensor {

@@ -23,6 +23,7 @@ export const reduceDef: OpDef<'reduce'> = {
     const mask = binary('eq', x!, broadcastTo(y.reshape(kept), x!.shape));
     return [div(mul(g, mask), broadcastTo(reduce('sum', mask, axes).reshape(kept), x!.shape))];
   },
+  reads: ({ op }) => (op === 'max' ? [true, true] : [false, false]),
 };
 
 export function reduce(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {

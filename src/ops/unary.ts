@@ -30,6 +30,13 @@ export const unaryDef: OpDef<'unary'> = {
       case 'sign': case 'step': return [null];
     }
   },
+  reads({ op }) {
+    switch (op) {
+      case 'neg': case 'sign': case 'step': return [false, false];
+      case 'sqrt': case 'recip': case 'exp': case 'tanh': case 'sigmoid': return [false, true];
+      default: return [true, false];
+    }
+  },
 };
 
 export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'square', 'sqrt', 'recip', 'exp', 'log', 'relu', 'step', 'tanh', 'sigmoid', 'gelu', 'geluGrad'];

@@ -6,14 +6,22 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  concat, conv, convAttrs, getBackend, matmul, maxPool, memory, mul, random, scale, setBackend, sum, tanh, tensor, UNet, type Tensor,
+  concat, conv, convAttrs, getBackend, matmul, maxPool, memory, mul, random, scale, setBackend, sum, tanh, tensor, tidy, UNet, type Tensor,
 } from '../../src/index.js';
 import { valueAndGrad, treeLeaves } from '../../src/autodiff.js';
 import { record } from '../../src/engine.js';
-import { convDef } from '../../src/ops/conv.js';
+import { convDef, convFilterGradDef, convInputGradDef } from '../../src/ops/conv.js';
 import { matmulDef } from '../../src/ops/matmul.js';
+import { binaryDef, BINARY_OPS } from '../../src/ops/binary.js';
+import { unaryDef, UNARY_OPS } from '../../src/ops/unary.js';
+import { reduceDef } from '../../src/ops/reduce.js';
+import { gatherDef, scatterAddDef } from '../../src/ops/gather.js';
+import { concatDef } from '../../src/ops/concat.js';
+import { maxPoolDef, maxPoolGradDef } from '../../src/ops/pool.js';
+import { run } from '../../src/engine.js';
+import type { OpAttrs, OpDef, OpName } from '../../src/ops/op.js';
 import { MultiImage } from '../../src/geometric/multi-image.js';
-import { expectNoLeak, randomTensor } from '../util.js';
+import { expectNoLeak, f64, randomTensor } from '../util.js';
 
 type Counts = Record<string, number>;
 let counts: Counts | null = null;
@@ -155,6 +163,60 @@ describe('a constant input gets no cotangent', () => {
   });
 });
 
+/** One application of each primitive (positive inputs: log, sqrt and recip stay finite). */
+function cases(): { name: string; def: OpDef<OpName>; inputs: Tensor[]; attrs: OpAttrs[OpName] }[] {
+  const r = (seed: number, shape: number[]) => randomTensor(random.key(seed), shape, { lo: 0.5, hi: 2 });
+  const cv = convAttrs(2, 3, { padding: 1, torus: [true, false] });
+  const c = <K extends OpName>(name: string, def: OpDef<K>, inputs: Tensor[], attrs: OpAttrs[K]) => ({ name, def: def as unknown as OpDef<OpName>, inputs, attrs });
+  return [
+    ...BINARY_OPS.map((op, i) => c(`binary ${op}`, binaryDef, [r(20 + i, [2, 3]), r(30 + i, [3])], { op })),
+    ...UNARY_OPS.map((op, i) => c(`unary ${op}`, unaryDef, [r(40 + i, [2, 3])], { op })),
+    c('reduce sum', reduceDef, [r(60, [2, 3, 2])], { op: 'sum', axes: [0, 2] }),
+    c('reduce max', reduceDef, [r(61, [2, 3, 2])], { op: 'max', axes: [1] }),
+    c('matmul batched', matmulDef, [r(62, [2, 3, 4]), r(63, [2, 4, 2])], { transA: false, transB: false }),
+    c('matmul shared a', matmulDef, [r(64, [4, 3]), r(65, [2, 4, 2])], { transA: true, transB: false }),
+    c('matmul shared b', matmulDef, [r(66, [2, 3, 4]), r(67, [2, 4])], { transA: false, transB: true }),
+    c('gather', gatherDef, [r(68, [2, 3])], { shape: [4], index: Int32Array.from([5, 0, -1, 2]), blocks: 1 }),
+    c('scatterAdd', scatterAddDef, [r(69, [4])], { shape: [2, 3], index: Int32Array.from([5, 0, -1, 5]), blocks: 1 }),
+    c('concat', concatDef, [r(70, [2, 1]), r(71, [2, 3]), r(72, [2, 2])], { axis: 1 }),
+    c('conv', convDef, [r(73, [1, 4, 5, 2]), r(74, [9, 2, 3])], cv),
+    c('convInputGrad', convInputGradDef, [r(75, [1, 4, 5, 3]), r(76, [9, 2, 3])], { ...cv, inputShape: [1, 4, 5, 2] }),
+    c('convFilterGrad', convFilterGradDef, [r(77, [1, 4, 5, 2]), r(78, [1, 4, 5, 3])], cv),
+    c('maxPool', maxPoolDef, [r(79, [1, 4, 4, 4]), r(80, [1, 4, 4, 2])], { patch: 2, tensorSize: 2 }),
+    c('maxPoolGrad', maxPoolGradDef, [r(81, [1, 2, 2, 4]), r(82, [1, 4, 4, 2])], { patch: 2, tensorSize: 2, inputShape: [1, 4, 4, 4] }),
+  ];
+}
+
+/** Every non-empty mask over n inputs. */
+const masks = (n: number) => Array.from({ length: 2 ** n - 1 }, (_, m) => Array.from({ length: n }, (_, i) => (((m + 1) >> i) & 1) === 1));
+
+describe('each rule reads no more than it declares, and honours every mask', () => {
+  it.each(cases().map((k) => [k.name, k] as const))('%s', (_name, { def, inputs, attrs }) => {
+    expectNoLeak(() => {
+      const y = run(def, inputs, attrs);
+      const dy = randomTensor(random.key(90), [...y.shape]);
+      for (const needs of masks(inputs.length)) {
+        const reference = tidy(() => def.vjp(dy, inputs, y, attrs, needs).map((t) => t && Array.from(t.dataSync())));
+        // Values the rule does not declare are handed over disposed: reading one throws.
+        const read = def.reads(attrs, needs);
+        const stand = [...inputs, y].map((t, i) => {
+          if (read[i]) return t;
+          const gone = t.reshape(t.shape);
+          gone.dispose();
+          return gone;
+        });
+        const pruned = tidy(() => def.vjp(dy, stand.slice(0, -1), stand.at(-1)!, attrs, needs).map((t) => t && Array.from(t.dataSync())));
+        expect(pruned, `mask ${needs}`).toEqual(reference);
+        pruned.forEach((g, i) => {
+          if (!needs[i]) expect(g, `input ${i} under mask ${needs}`).toBeNull();
+        });
+      }
+      disposeAll(y, dy);
+    });
+    disposeAll(inputs);
+  });
+});
+
 describe('the backward pass frees as it goes', () => {
   it('the tape of a long chain is released while it is walked: live bytes fall, never rise above the forward peak', () => {
     const n = 4096; // 16 KiB per float32 tensor
@@ -184,6 +246,37 @@ describe('the backward pass frees as it goes', () => {
       expect(backward.at(-1)!).toBeLessThanOrEqual(forwardPeak - (L - 6) * bytes);
     });
     x.dispose();
+  });
+
+  it('the tape holds only what the rules read: a chain of products by a constant keeps no activation', () => {
+    const n = 4096;
+    const L = 12;
+    const x = randomTensor(random.key(15), [n]);
+    const c = randomTensor(random.key(16), [n]);
+    expectNoLeak(() => {
+      const start = memory().bytes;
+      trace = [];
+      const { value, grads } = valueAndGrad((p: { x: Tensor }) => {
+        // The forward code frees each activation at once, as layers do through their tidy scopes.
+        let y = p.x;
+        for (let i = 0; i < L; i++) {
+          const next = mul(y, c);
+          if (y !== p.x) y.dispose();
+          y = next;
+        }
+        return sum(y);
+      })({ x });
+      const t = trace;
+      trace = null;
+      // d/dx Σ x·c^L = c^L, multiplied up in the order of the backward pass (float64 on ref).
+      const cL = Array.from(f64(c), (v) => Array.from({ length: L }, () => v).reduce((p, q) => p * q, 1));
+      expect(Array.from(grads.x.dataSync())).toEqual(Array.from(Float32Array.from(cL)));
+      disposeAll(value, grads);
+      // mul's rule for x reads only c: no activation stays on the tape, so the forward pass never
+      // holds more than two of them at a time (it would hold all L if the tape kept every input).
+      expect(Math.max(...t.slice(0, L + 1)) - start).toBeLessThanOrEqual(2 * 4 * n + 4);
+    });
+    disposeAll(x, c);
   });
 
   it('an unused constant cotangent is not even made: the image gradient of a conv never occupies memory', () => {
