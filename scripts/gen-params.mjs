@@ -260,8 +260,6 @@ export function emitExports({ fns, globals }) {
   ];
   for (const [n, f] of fns) L.push(`  ${n}(${f.args.map((a) => `${a.name}: ${TYPE[a.type]}`).join(', ')}): ${TYPE[f.ret]}; // ${f.file}`);
   for (const g of globals) L.push(`  readonly ${g}: WebAssembly.Global;`);
-  L.push('  /** By name (op codes `UNARY_neg`, …: loader.ts opCode checks what it finds). */');
-  L.push('  readonly [name: string]: unknown;');
   L.push('}', '');
   L.push('/** The kernels with the (params, tid, nt) signature, which the thread pool runs (by index in this list). */');
   L.push(`export const PARALLEL_KERNELS = [${parallel.map((n) => `'${n}'`).join(', ')}] as const;`);

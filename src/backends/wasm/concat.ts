@@ -10,10 +10,6 @@ import type { Kernel } from '../../ops/op.js';
 import type { KernelExports } from './loader.js';
 import type { ParamWriter } from './params.js';
 
-interface ConcatExports {
-  concat(out: number, p: number): void;
-}
-
 export function concatParams(inputs: readonly number[], inShapes: readonly (readonly number[])[], out: readonly number[], axis: number): Int32Array | null {
   if (sizeOf(out) === 0) return null;
   const outer = sizeOf(out.slice(0, axis));
@@ -27,9 +23,8 @@ export function concatParams(inputs: readonly number[], inShapes: readonly (read
 }
 
 export function createConcat(ex: KernelExports, params: ParamWriter): Kernel<'concat', number> {
-  const k = ex as KernelExports & ConcatExports;
   return (out, inputs, { axis }, shapes) => {
     const p = concatParams(inputs, shapes.inputs, shapes.out, axis);
-    if (p) k.concat(out, params.write(p));
+    if (p) ex.concat(out, params.write(p));
   };
 }

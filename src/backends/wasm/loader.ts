@@ -122,7 +122,7 @@ export function checkParamsFingerprint(ex: Pick<KernelExports, 'PARAMS_FINGERPRI
 
 /** The integer op code that assembly/ exports as the global `${prefix}_${op}`. */
 export function opCode(ex: KernelExports, prefix: string, op: string): number {
-  const g = ex[`${prefix}_${op}`];
+  const g: unknown = Reflect.get(ex, `${prefix}_${op}`); // looked up by name, checked here
   if (!(g instanceof WebAssembly.Global)) {
     throw new Error(`wasm backend: the kernel module does not export ${prefix}_${op} (assembly/ and src/ops/op.ts disagree; rebuild with npm run build:wasm)`);
   }

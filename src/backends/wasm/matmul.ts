@@ -36,10 +36,6 @@ import type { WasmHeap } from './memory.js';
 import { convTuning, type Executor } from './conv.js';
 import type { ParamWriter } from './params.js';
 
-interface MatmulExports {
-  matmul(a: number, b: number, c: number, p: number): void;
-}
-
 /** Cache blocking: KC deep slices (a packed 8-column B panel is KC·32 bytes, 8 KiB: L1), MC rows of
  * A per packed block (MC·KC·4 = 128 KiB: L2), NC columns of B per packed block (≤ 2 MiB). */
 export const MATMUL_BLOCKS = { KC: 256, MC: 120, NC: 2048 } as const;
@@ -98,7 +94,6 @@ export function matmulPlan(a: Shape, b: Shape, out: Shape, transA: boolean, tran
 }
 
 export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWriter, exec?: Executor): Kernel<'matmul', number> {
-  const k = ex as KernelExports & MatmulExports;
   const mr = opCode(ex, 'MATMUL', 'MR');
   return (out, [a, b], { transA, transB }, shapes) => {
     const plan = matmulPlan(shapes.inputs[0]!, shapes.inputs[1]!, shapes.out, transA, transB, mr);
@@ -133,7 +128,7 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
       p.set(plan.batch, 10);
       p.set(plan.aStride, 10 + R);
       p.set(plan.bStride, 10 + 2 * R);
-      k.matmul(a!, b!, out, params.write(p));
+      ex.matmul(a!, b!, out, params.write(p));
     } finally {
       heap.free(scratch);
     }

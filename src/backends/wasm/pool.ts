@@ -33,15 +33,14 @@ export function poolParams(x: Shape, patch: number, tensorSize: number): Int32Ar
 }
 
 export function createPool(ex: KernelExports, params: ParamWriter): { maxPool: Kernel<'maxPool', number>; maxPoolGrad: Kernel<'maxPoolGrad', number> } {
-  const k = ex;
   return {
     maxPool: (out, [x, c], { patch, tensorSize }, shapes) => {
       const p = poolParams(shapes.inputs[0]!, patch, tensorSize);
-      if (p) k.maxPool(x!, c!, out, params.write(p));
+      if (p) ex.maxPool(x!, c!, out, params.write(p));
     },
     maxPoolGrad: (out, [dy, c], { patch, tensorSize, inputShape }) => {
       const p = poolParams(inputShape, patch, tensorSize);
-      if (p) k.maxPoolGrad(dy!, c!, out, params.write(p));
+      if (p) ex.maxPoolGrad(dy!, c!, out, params.write(p));
     },
   };
 }

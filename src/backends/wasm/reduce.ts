@@ -24,11 +24,6 @@ import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
 import type { ParamWriter } from './params.js';
 
-interface ReduceExports {
-  reduceInner(op: number, x: number, out: number, p: number): void;
-  reduceMiddle(op: number, x: number, out: number, p: number): void;
-}
-
 /** One pass: `inner` reduces contiguous rows of n; `middle` reduces the r axis of [outer, r, m]. */
 export type ReducePass =
   | { readonly kind: 'inner'; readonly outer: number; readonly n: number }
@@ -69,7 +64,6 @@ export function reducePlan(shape: Shape, axes: readonly number[]): ReducePlan {
 }
 
 export function createReduce(ex: KernelExports, heap: WasmHeap, params: ParamWriter): Kernel<'reduce', number> {
-  const k = ex as KernelExports & ReduceExports;
   const code = { sum: opCode(ex, 'REDUCE', 'sum'), max: opCode(ex, 'REDUCE', 'max') };
   const scratch = heap.alloc(REDUCE_SCRATCH_BYTES); // lives as long as the backend
   return (out, [x], { op, axes }, shapes) => {
@@ -86,8 +80,8 @@ export function createReduce(ex: KernelExports, heap: WasmHeap, params: ParamWri
         const last = i === plan.passes.length - 1;
         const outLen = pass.kind === 'inner' ? pass.outer : pass.outer * pass.m;
         const dst = last ? out : heap.alloc(4 * outLen);
-        if (pass.kind === 'inner') k.reduceInner(code[op], src, dst, params.write(Int32Array.of(pass.outer, pass.n)));
-        else k.reduceMiddle(code[op], src, dst, params.write(Int32Array.of(pass.outer, pass.r, pass.m, scratch)));
+        if (pass.kind === 'inner') ex.reduceInner(code[op], src, dst, params.write(Int32Array.of(pass.outer, pass.n)));
+        else ex.reduceMiddle(code[op], src, dst, params.write(Int32Array.of(pass.outer, pass.r, pass.m, scratch)));
         if (tmp >= 0) heap.free(tmp);
         tmp = last ? -1 : dst;
         src = dst;
