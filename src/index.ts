@@ -1,6 +1,14 @@
 /** geoconv: equivariant geometric convolutions for JavaScript. The public API. */
 export { init, getBackend, setBackend, toBackend, notices, unavailable, type InitOptions, type BackendName, type Backend } from './backends/index.js';
 export { limits } from './core/limits.js';
+export type { Shape } from './core/shape.js';
+export type { KernelTable, Kernel, KernelShapes } from './ops/op.js';
+export type { ConvOptions as ConvLayerOptions } from './nn/layers/baseline.js';
+export type { EquivariantNonlinearity } from './nn/models.js';
+export type { Dtype, AxisRange, OpenOptions as Hdf5OpenOptions } from './data/hdf5.js';
+export type { ReadOptions as VariableReadOptions } from './data/netcdf.js';
+export type { ParsedHeader, TensorInfo } from './io/safetensors.js';
+export type { BatchesOptions } from './train/train.js';
 export { Tensor, tensor, zeros, full, scalar, tidy, keep, memory, type NestedNumbers, type PrintOptions } from './tensor.js';
 export * as random from './core/random.js';
 export { unary, neg, abs, sign, square, sqrt, recip, exp, log, relu, step, tanh, sigmoid, gelu } from './ops/unary.js';

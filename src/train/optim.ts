@@ -346,7 +346,7 @@ export function cosineDecay(init: number, decaySteps: number, alpha = 0, exponen
   };
 }
 
-/** optax.join_schedules: schedules[i+1](step − boundaries[i]) from boundaries[i] on. */
+/** optax.join_schedules: `schedules[i+1](step − boundaries[i])` from `boundaries[i]` on. */
 export function joinSchedules(schedules: readonly Schedule[], boundaries: readonly number[]): Schedule {
   check(schedules.length === boundaries.length + 1, 'joinSchedules', 'boundaries', `${schedules.length - 1} boundaries`, boundaries.length);
   return (step) => {
