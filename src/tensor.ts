@@ -21,6 +21,13 @@ const live = { tensors: 0, bytes: 0 };
 const storages = new Set<Storage>();
 const scopes: Set<Tensor>[] = [];
 
+/**
+ * float32 data with a shape, stored by one backend (wasm memory or a GPU buffer). Make one with `tensor()`, read it with `await t.values()` (or `array()`, `print()`); free it with `dispose()` or a `tidy` scope.
+ * @example
+ * const t = tensor([1, 2, 3, 4], [2, 2]);
+ * console.log(await t.array()); // [[1, 2], [3, 4]]
+ * t.dispose();
+ */
 export class Tensor {
   readonly shape: Shape;
   readonly size: number;
@@ -299,6 +306,11 @@ export function tensor(data: ArrayLike<number>, shape?: Shape, backend: Backend 
   return t;
 }
 
+/**
+ * A tensor of `shape` with every entry `value`.
+ * @example
+ * const halves = full([2, 3], 0.5);
+ */
 export function full(shape: Shape, value: number, backend?: Backend): Tensor {
   checkShape('full', 'shape', shape);
   checkSize('full', shape);
@@ -306,10 +318,20 @@ export function full(shape: Shape, value: number, backend?: Backend): Tensor {
   return tensor(new Float64Array(sizeOf(shape)).fill(value), shape, backend); // float64 so that ref keeps exact constants
 }
 
+/**
+ * A tensor of zeros.
+ * @example
+ * const z = zeros([4, 4]);
+ */
 export function zeros(shape: Shape, backend?: Backend): Tensor {
   return full(shape, 0, backend);
 }
 
+/**
+ * A rank-0 tensor.
+ * @example
+ * const two = scalar(2); // shape []
+ */
 export function scalar(value: number, backend?: Backend): Tensor {
   return tensor([value], [], backend);
 }

@@ -5,8 +5,15 @@
  */
 import { check } from './errors.js';
 
+/** A PRNG key (JAX style): two 32-bit words; make one with `key(seed)`, derive more with `split`. */
 export type Key = readonly [number, number];
 
+/**
+ * The key of an integer seed: the same seed gives the same numbers on every backend.
+ * @example
+ * const k = random.key(0);
+ * const w = random.uniform(k, 4, -1, 1);
+ */
 export function key(seed: number): Key {
   // Only safe integers: 1.5, NaN or "abc" would otherwise truncate silently onto another seed's key.
   check(Number.isSafeInteger(seed), 'random.key', 'seed', 'a safe integer (|seed| <= 2^53 - 1)', seed);
@@ -29,6 +36,11 @@ function word(k: Key, i: number): number {
   return mix32(mix32(k[0] ^ mix32(i)) ^ k[1] ^ Math.imul(i, 0x27d4eb2f));
 }
 
+/**
+ * `n` independent keys derived from `k` (never reuse a key for two draws).
+ * @example
+ * const [k1, k2] = random.split(random.key(0));
+ */
 export function split(k: Key, n = 2): Key[] {
   return Array.from({ length: n }, (_, i) => [word(k, 2 * i + 0x51ed), word(k, 2 * i + 0x51ee)] as const);
 }

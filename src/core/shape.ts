@@ -2,6 +2,7 @@
 import { argError, check, show } from './errors.js';
 import { limits, showLimit } from './limits.js';
 
+/** A tensor shape: non-negative integer sizes, row-major (last axis fastest). */
 export type Shape = readonly number[];
 
 export function sizeOf(shape: Shape): number {

@@ -71,8 +71,10 @@ function guarded<T>(m: Loaded, fn: () => T): T {
   }
 }
 
+/** Element type of an HDF5 dataset as the reader reports it (`other` for compound, enum, …). */
 export type Dtype = 'float16' | 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'string' | 'other';
 
+/** What `Hdf5File.info` reports about one dataset: name, shape, element type, attributes. */
 export interface DatasetInfo {
   readonly name: string;
   readonly shape: readonly number[];
@@ -83,6 +85,7 @@ export interface DatasetInfo {
   readonly filters: readonly string[];
 }
 
+/** An HDF5 attribute value as read or written. */
 export type AttrValue = number | string | boolean | readonly number[] | readonly string[];
 
 /** A [start, end) range along one axis; null means the whole axis. */
@@ -113,6 +116,7 @@ function toAttr(v: unknown): AttrValue | undefined {
   return undefined;
 }
 
+/** Options of `Hdf5File.open`. */
 export interface OpenOptions {
   /** Labels bytes in error messages (default: "<N bytes>"). */
   readonly name?: string;

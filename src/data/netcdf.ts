@@ -12,12 +12,14 @@ import { SimulationFileError } from './errors.js';
 import { Hdf5File, isFloat, isNumeric, type AttrValue, type AxisRange, type Dtype } from './hdf5.js';
 import { allBytes, headBytes, resolveSource, type FileSource } from './source.js';
 
+/** One variable of a simulation file: its name, shape, dimension names and attributes. */
 export interface VariableInfo {
   readonly name: string;
   readonly shape: readonly number[];
   readonly dtype: Dtype;
 }
 
+/** Options of `SimulationFile.read` (exported as VariableReadOptions). */
 export interface ReadOptions {
   /** Return Float64Array (default Float32Array). */
   readonly float64?: boolean;

@@ -30,8 +30,14 @@ import { writeHdf5, type AttrValue, type AxisRange } from './hdf5.js';
 import { openSimulationFile, type SimulationFile } from './netcdf.js';
 import type { FileSource } from './source.js';
 
+/**
+ * How a field is normalised on reading: per-field mean/std ('standardize'), by a scale, by the largest pixel norm, or not at all.
+ */
 export type NormalizeMode = 'standardize' | 'scale' | 'scale-norm' | 'none';
 
+/**
+ * One field of a simulation file: the variables that form it (components of a vector), its tensor type and normalisation.
+ */
 export interface FieldSpec {
   /** A name for messages and statistics ("density", "velocity"). */
   readonly name: string;
@@ -47,6 +53,9 @@ export interface FieldSpec {
   readonly source?: string;
 }
 
+/**
+ * How to read a simulation file into MultiImages: its fields, axes and time layout (see `validateSpec`).
+ */
 export interface SimulationSpec {
   /** Fields with a time axis. */
   readonly fields: readonly FieldSpec[];
@@ -71,6 +80,7 @@ export interface SimulationSpec {
   readonly coords?: Readonly<Partial<Record<'t' | 'x' | 'y' | 'z', string>>>;
 }
 
+/** The normalisation statistics of one field (to undo it with `unnormalize`). */
 export interface FieldStats {
   readonly mode: Exclude<NormalizeMode, 'none'>;
   /** 0 for the scaling modes. */
@@ -80,6 +90,9 @@ export interface FieldStats {
 /** Per field name. */
 export type NormStats = Readonly<Record<string, FieldStats>>;
 
+/**
+ * Options of the simulation readers: which trajectories and time steps, windows, normalisation (exported as SimulationReadOptions).
+ */
 export interface ReadOptions {
   /** n (the first n) or [start, end) of the trajectory axis; default all. */
   readonly trajectories?: number | readonly [number, number];
@@ -97,6 +110,7 @@ export interface ReadOptions {
   readonly name?: string;
 }
 
+/** Where a field sits in the MultiImage a reader returns: its key and channel range. */
 export interface FieldPlacement {
   readonly name: string;
   readonly k: number;
@@ -106,6 +120,9 @@ export interface FieldPlacement {
   readonly constant: boolean;
 }
 
+/**
+ * What the simulation readers return: input/output MultiImages of time windows, the placement of each field and the statistics.
+ */
 export interface SimulationData {
   /** [B, ...spatial, Σ c·T·D^k], channel-major in time (c·T + t). */
   readonly dynamic: MultiImage;
@@ -579,6 +596,9 @@ const PDEBENCH_CFD: SimulationSpec = {
   normalize: true,
   coords: { t: 't-coordinate', x: 'x-coordinate', y: 'y-coordinate' },
 };
+/**
+ * The SimulationSpec of PDEBench compressible-Navier–Stokes (CFD) HDF5 files: density, pressure (scalars) and velocity (a vector).
+ */
 export const PDEBENCH_CFD_SPEC: SimulationSpec = Object.freeze(PDEBENCH_CFD);
 
 /**
@@ -599,10 +619,20 @@ export function navierStokesSpec(forcing: false | 'xy' | 'bxy'): SimulationSpec 
   };
 }
 
+/**
+ * Reads a PDEBench CFD file (readSimulation with PDEBENCH_CFD_SPEC).
+ * @example
+ * const data = await readPdebenchCfd('2D_CFD_Rand_M0.1_Eta0.01_Zeta0.01_periodic_128_Train.hdf5', { trajectories: 4 }); // the first 4 trajectories
+ */
 export function readPdebenchCfd(source: FileSource, options: ReadOptions = {}): Promise<SimulationData> {
   return readSimulation(source, PDEBENCH_CFD_SPEC, options);
 }
 
+/**
+ * Reads a Navier–Stokes file written by `writeNavierStokesHdf5` (or ginjax's layout).
+ * @example
+ * const data = await readNavierStokes('ns.h5');
+ */
 export async function readNavierStokes(source: FileSource, options: ReadOptions = {}): Promise<SimulationData> {
   const f = await openSimulationFile(source, { name: options.name });
   let forcing: false | 'xy' | 'bxy';
@@ -614,6 +644,7 @@ export async function readNavierStokes(source: FileSource, options: ReadOptions 
   return readSimulation(source, navierStokesSpec(forcing), options);
 }
 
+/** Options of `readShallowWater` (the ginjax shallow-water layout: longitude × latitude). */
 export interface ShallowWaterOptions extends ReadOptions {
   /** The orography file (variable `orog`, (lat, lon)): a constant scalar field, standardised. */
   readonly orography?: FileSource;
@@ -689,6 +720,7 @@ function latitudeFields(fn: string, file: string, lat: Float64Array | undefined,
   return out;
 }
 
+/** The dataset layouts `detectFormat` recognises and `readDataset` reads. */
 export type DatasetFormat = 'pdebench-cfd' | 'shallow-water' | 'navier-stokes';
 
 /** The CLI's entry point: a preset name or a spec object. */
@@ -705,6 +737,7 @@ export function readDataset(source: FileSource, format: DatasetFormat | Simulati
 // ---------------------------------------------------------------------------------------------
 // Writer for the simulator's layout
 
+/** A Navier–Stokes trajectory set as `writeNavierStokesHdf5` writes it. */
 export interface NavierStokesSim {
   /** [traj, time, N, N] each, x then y. */
   readonly vorticity: Float32Array;

@@ -5,6 +5,7 @@
  */
 import { SimulationFileError } from './errors.js';
 
+/** A file to read: a path (Node, Deno), a URL (fetched), or its bytes. */
 export type FileSource = string | URL | Uint8Array | ArrayBuffer | Blob;
 
 export interface Resolved {

@@ -20,6 +20,7 @@ export interface Metrics {
   readonly [extra: string]: number | readonly number[] | undefined;
 }
 
+/** What `benchmark` hands each model's train/evaluate functions: the data, the seed, progress hooks. */
 export interface RunContext<Data> {
   /** The model's own key in this trial (different for each model and each trial). */
   readonly key: Key;
@@ -28,12 +29,14 @@ export interface RunContext<Data> {
   readonly data: Data;
 }
 
+/** One model of a benchmark: a name and how to train and evaluate it. */
 export interface BenchmarkModel<Data = undefined> {
   readonly name: string;
   /** Trains and evaluates the model of one trial. */
   run(key: Key, trial: number, context: RunContext<Data>): Metrics | Promise<Metrics>;
 }
 
+/** A progress event of `benchmark` (model, seed, stage). */
 export interface BenchmarkProgress {
   readonly trial: number;
   readonly model: string;
@@ -44,6 +47,7 @@ export interface BenchmarkProgress {
   readonly seconds: number;
 }
 
+/** Options of `benchmark`: models, seeds, data and metrics. */
 export interface BenchmarkOptions<Data = undefined> {
   readonly trials: number;
   /** The seed of every key (or give `key`). */
@@ -57,12 +61,16 @@ export interface BenchmarkOptions<Data = undefined> {
   readonly onProgress?: (p: BenchmarkProgress) => void;
 }
 
+/** Mean and standard error of one metric over seeds. */
 export interface Summary {
   readonly mean: number;
   /** Population standard deviation over the trials (ddof 0, as ginjax's jnp.std). */
   readonly std: number;
 }
 
+/**
+ * The result of `benchmark`: per model and metric, every seed's value and the summary; `formatTable` prints it.
+ */
 export interface BenchmarkTable {
   readonly seed: number | null;
   readonly trials: number;
@@ -169,8 +177,10 @@ function tabulate(names: string[], raw: Metrics[][], seconds: number[][], seed: 
   return { seed, trials: raw[0]!.length, models: names, columns, values, summary, rolloutMean, seconds };
 }
 
+/** Output formats of `formatTable`. */
 export type TableFormat = 'markdown' | 'latex' | 'json';
 
+/** Options of `formatTable`. */
 export interface FormatOptions {
   /** Columns to show (default all). */
   readonly columns?: readonly string[];

@@ -20,6 +20,7 @@ export const SERIES_COLORS: readonly string[] = ['#1f77b4', '#d62728', '#2ca02c'
 // ---------------------------------------------------------------------------------------------
 // Rollout panels
 
+/** Options of `rolloutPanels`: which field, steps and samples to draw. */
 export interface RolloutPanelsOptions {
   readonly truth: MultiImage;
   readonly prediction: MultiImage;
@@ -148,6 +149,7 @@ export async function rolloutPanels(o: RolloutPanelsOptions): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // Line plots
 
+/** One line of `linePlot`: a name, y values (x = their indices or given), a colour. */
 export interface Series {
   readonly name: string;
   readonly x: ArrayLike<number>;
@@ -156,6 +158,7 @@ export interface Series {
   readonly color?: string;
 }
 
+/** Options of `linePlot`: titles, axis labels, log scale, size. */
 export interface LinePlotOptions {
   readonly title?: string;
   readonly xLabel?: string;

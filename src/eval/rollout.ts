@@ -15,6 +15,7 @@ import { tidy, type Tensor } from '../tensor.js';
 import { autoregressiveMap, type ConstantFields } from '../train/autoregressive.js';
 import { timestepSmseLoss } from '../train/losses.js';
 
+/** Options of `rolloutLoss`: steps, batch size, loss, the model's past-step count. */
 export interface RolloutOptions {
   /** Past steps in the model's input (per key, c·pastSteps dynamic channels). */
   readonly pastSteps: number;
@@ -34,6 +35,7 @@ export interface RolloutOptions {
   readonly keepPredictions?: boolean;
 }
 
+/** What `rolloutLoss` returns: the loss per step and the predictions when asked for. */
 export interface RolloutResult {
   /** SMSE of each rollout step, mean over the samples (ginjax timestep_smse_loss, reduce "mean"). */
   readonly perStep: number[];

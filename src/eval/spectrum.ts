@@ -102,6 +102,7 @@ export interface FieldSpectrum {
   readonly spectrum: PowerSpectrum;
 }
 
+/** Options of `fieldSpectra`. */
 export interface FieldSpectraOptions {
   /** Time steps packed in the channels (c·steps + t, channel-major; default 1). */
   readonly steps?: number;
@@ -191,6 +192,7 @@ export function spectralError(pred: PowerSpectrum, truth: PowerSpectrum): number
   return s / truth.power.length;
 }
 
+/** The spectral error of one field: per wavenumber band and overall. */
 export interface FieldSpectralError {
   readonly k: number;
   readonly parity: 0 | 1;
@@ -200,6 +202,7 @@ export interface FieldSpectralError {
   readonly error: number;
 }
 
+/** What `fieldSpectralErrors` returns: one FieldSpectralError per field. */
 export interface SpectralErrors {
   /** Per field and step (key, field, step order). */
   readonly fields: FieldSpectralError[];

@@ -8,8 +8,12 @@ import { check, show } from '../core/errors.js';
 import { limits, showLimit } from '../core/limits.js';
 import { actionMap, isFullGroup, resolveOperators, type GroupElement, type OperatorLike } from './group.js';
 
+/**
+ * How invariant filters are scaled: 'normalize' (ginjax's default, unit norm) or 'one' (largest entry 1).
+ */
 export type FilterScale = 'normalize' | 'one';
 
+/** Invariant filters of one (M, k, parity): the filters as GeometricImages plus their count. */
 export interface FilterSet {
   readonly D: number;
   readonly M: number;

@@ -114,8 +114,12 @@ export function groupAction(x: Tensor, D: number, k: number, parity: number, g: 
 // ---------------------------------------------------------------------------------------------
 // Convolution (ginjax semantics: cross-correlation over centred taps, image indices first)
 
+/**
+ * Padding of a convolution: 'TORUS' (periodic), 'SAME' / 'VALID' / a width (zeros), or explicit (before, after) pairs per axis.
+ */
 export type Padding = 'TORUS' | 'SAME' | 'VALID' | number | readonly (readonly [number, number])[];
 
+/** Options of the geometric convolutions: stride, padding, dilations. */
 export interface ConvolveOptions {
   stride?: number | readonly number[];
   /** Default: 'TORUS' if any axis is a torus, else 'SAME' (ginjax). */

@@ -9,6 +9,11 @@
  */
 import { argError, check, checkInt, show } from '../core/errors.js';
 
+/**
+ * An element of the hyperoctahedral group B_D (a signed permutation matrix), identified by (D, index) in `operators(D)`. Get one by name with `groupElement`.
+ * @example
+ * const r = groupElement(2, 'rot90'); // r.matrix = [0, -1, 1, 0], r.det = 1
+ */
 export interface GroupElement {
   readonly D: number;
   /** Position in `operators(D)`; an element is identified by (D, index). */

@@ -16,6 +16,7 @@ import { plotImage, type PlotOptions } from './plot.js';
 /** ginjax's TINY: the tolerance of equality checks and of normalize. */
 export const TINY = 1e-5;
 
+/** Nested arrays of numbers (data of `GeometricImage.from`, pixels of `fill`). */
 export type NestedArray = number | readonly NestedArray[];
 
 function flatten(value: NestedArray): { shape: number[]; data: number[] } {
@@ -98,6 +99,14 @@ export function readOptions<T extends object>(fn: string, o: T, allowed: readonl
   return o;
 }
 
+/**
+ * One geometric image: pixels that are k-tensors of parity p on a D-dimensional grid (ginjax's GeometricImage); immutable, every operation returns a new image. Build one with `from`, `zeros` or `fill` (options objects or ginjax's positional orders), read it with `await image.values()`.
+ * @example
+ * const f = GeometricImage.fill({ N: 8, D: 2, fill: [1, 0] }); // a constant vector field
+ * const g = f.timesGroupElement('rot90');
+ * console.log(await g.pixel([0, 0])); // Float32Array [0, 1]
+ * f.dispose(); g.dispose();
+ */
 export class GeometricImage {
   readonly data: Tensor;
   readonly D: number;

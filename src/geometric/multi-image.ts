@@ -84,6 +84,13 @@ function keyArgs(fn: string, a: KeyLike | number, parity?: number): Key {
   return typeof a === 'number' ? parseKey(fn, [a, parity]) : parseKey(fn, a);
 }
 
+/**
+ * A batch of geometric data of several tensor types: the input and output of every layer and model (ginjax's MultiImage). Stored packed channels-last [batch, ...spatial, Σ channels·D^k]; `block(key)` gives ginjax's layout. Build with `fromBlocks`, `zeros` or `fromImages`; read with `await x.values(key?)` / `x.array(key?)`.
+ * @example
+ * const x = MultiImage.zeros({ signature: [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 1 }], D: 2, spatial: 16, batch: 4 });
+ * const vectors = await x.values('1,0'); // [4, 1, 16, 16, 2], ginjax's layout
+ * x.dispose();
+ */
 export class MultiImage {
   readonly data: Tensor;
   readonly signature: Signature;

@@ -27,6 +27,7 @@ import {
 
 export { divergingRgb, sequentialRgb, esc, fmt } from './svg.js';
 
+/** Options of `plotImage`: title, colour map and range, arrow scale, size, slices for D = 3. */
 export interface PlotOptions {
   readonly title?: string;
   /**
@@ -227,6 +228,7 @@ function tensorGlyph(cx: number, cy: number, a: number, b: number, c: number, s:
   return out.join('');
 }
 
+/** Options of `plotGrid`: titles, shared colour scales, columns. */
 export interface GridOptions {
   /** A title above the grid (e.g. the task and metric). */
   readonly title?: string;

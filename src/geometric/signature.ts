@@ -4,15 +4,18 @@
  */
 import { argError, check } from '../core/errors.js';
 
+/** A key of a MultiImage: tensor order k and parity (exported as ImageKey). */
 export interface Key {
   readonly k: number;
   readonly parity: 0 | 1;
 }
 
+/** One key of a signature with its channel count. */
 export interface SignatureEntry extends Key {
   readonly channels: number;
 }
 
+/** A validated signature: keys with channel counts in the canonical order (by k, then parity). */
 export type Signature = readonly SignatureEntry[];
 
 /** Accepted signature spellings: entries, or [[k, parity], channels] pairs as in ginjax. */

@@ -20,6 +20,7 @@ import { configOf, deserialize, isExtraTensor, parseHeader, SafetensorsError, se
 /** Where a checkpoint comes from: a path (Node/Deno), a URL (object or string), bytes or a Blob. */
 export type CheckpointSource = string | URL | Uint8Array | ArrayBuffer | ArrayBufferView | Blob;
 
+/** Options of `loadCheckpoint`. */
 export interface LoadOptions {
   /** Backend of the rebuilt model, parameters and buffers alike (default: the current one). */
   readonly backend?: Backend;
@@ -27,6 +28,7 @@ export interface LoadOptions {
   readonly fetch?: RequestInit;
 }
 
+/** What `loadCheckpoint` returns: the rebuilt model, its parameters and the saved metadata. */
 export interface Loaded {
   /** The rebuilt model; its `params` are the loaded ones (model.dispose() frees them). */
   readonly model: Module;

@@ -59,6 +59,7 @@ export interface GinjaxConfig {
   readonly operators?: readonly OperatorLike[];
 }
 
+/** A ginjax (equinox) model file: a path, a URL, or its bytes. */
 export type GinjaxSource = string | URL | Uint8Array | ArrayBuffer;
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -344,6 +345,7 @@ function permuteConvWeight(src: Float32Array, cout: number, cin: number, taps: n
   return out;
 }
 
+/** A ginjax model file that cannot be read (its message names what is wrong). */
 export class GinjaxFileError extends Error {
   override name = 'GinjaxFileError';
 }

@@ -36,6 +36,7 @@ import { Lowering, OnnxExportError, physShape } from './onnx/lower.js';
 
 export { OnnxExportError } from './onnx/lower.js';
 
+/** Options of `exportOnnx`: opset, input spatial size and batch, names. */
 export interface ExportOnnxOptions {
   /** Spatial shape of the input (D numbers). */
   readonly spatial: readonly number[];

@@ -34,12 +34,14 @@ const OPT_PREFIX = 'opt.';
 const STATE_PREFIX = 'state.';
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** One entry of a safetensors header: dtype, shape and byte range. */
 export interface TensorInfo {
   readonly dtype: string;
   readonly shape: readonly number[];
   readonly data_offsets: readonly [number, number];
 }
 
+/** What `serialize` stores next to the tensors: the model config and metadata. */
 export interface SerializeExtra {
   /** Optimizer state to save (tensors under "opt.", structure and numbers in the metadata). */
   readonly optState?: Tree;
@@ -51,6 +53,7 @@ export interface SerializeExtra {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
+/** What `deserialize` returns: the tensors by name, the config and metadata. */
 export interface Deserialized {
   /** The model config (null for a safetensors file not written by geoconv). */
   readonly config: ModuleConfig | null;
@@ -65,6 +68,7 @@ export interface Deserialized {
   readonly stateTensors?: ReadonlyMap<string, Tensor>;
 }
 
+/** A safetensors file that breaks the format or the limits (its message names what and where). */
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
@@ -181,6 +185,7 @@ export function serializeSync(model: Module | ModuleConfig, params?: Params, ext
   return encode(entries, entries.map((e) => e.t.dataSync()), metadata);
 }
 
+/** A validated safetensors header (`parseHeader`): the entries and the metadata. */
 export interface ParsedHeader {
   readonly metadata: Readonly<Record<string, string>>;
   /** Tensors in file order (by data offset). */
@@ -561,6 +566,7 @@ export function isExtraTensor(name: string, metadata: Readonly<Record<string, st
   return (metadata.optimizer_state !== undefined && name.startsWith(OPT_PREFIX)) || (metadata.module_state !== undefined && name.startsWith(STATE_PREFIX));
 }
 
+/** Options of `deserialize`. */
 export interface DeserializeOptions {
   /** Backend of the tensors made (default: the current one). */
   readonly backend?: Backend;

@@ -28,6 +28,9 @@ import { Module, initUniform, registerModule, leaf, sub, type Json, type ModuleC
  */
 export type BiasMode = 'auto' | 'mean' | 'scalar' | boolean;
 
+/**
+ * Options of `ConvContract`: D, input and output signatures, filter side M (or a filter spec), bias, padding, stride, dilation, the group.
+ */
 export interface ConvContractOptions {
   readonly D: number;
   readonly input: SignatureLike;
@@ -66,6 +69,12 @@ interface Pair {
 
 const pairName = (ki: number, pi: number, ko: number, po: number) => `${ki},${pi}>${ko},${po}`;
 
+/**
+ * ginjax's ConvContract: the equivariant convolution layer. Each output key is a learned combination of invariant filters applied to every input key (convolve, then contract to the output order); the whole layer runs as ONE dense convolution over the packed channels.
+ * @example
+ * const layer = new ConvContract({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 4]], M: 3 }, random.key(0));
+ * const y = layer.call(x); // x: a MultiImage with one scalar channel; y: 4 vector channels
+ */
 export class ConvContract extends Module {
   readonly config: ModuleConfig;
   readonly params: Params;

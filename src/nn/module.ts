@@ -28,18 +28,30 @@ export interface Params {
   readonly [name: string]: Tensor | Params;
 }
 
+/** JSON values (module configs). */
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [k: string]: Json };
 
+/**
+ * A module's configuration as JSON: `type` names the builder (`registerModule`); `buildModule(config, key)` rebuilds the module.
+ */
 export interface ModuleConfig {
   readonly type: string;
   readonly [field: string]: Json;
 }
 
+/** Options of a forward pass. */
 export interface CallOptions {
   /** Training mode (batch norm uses batch statistics; GroupAverage averages only in inference unless told). */
   readonly training?: boolean;
 }
 
+/**
+ * A layer or model (Equinox style): static configuration plus an explicit tree of parameters. `module.apply(params, x)` is the forward pass (differentiable in `params`), `call(x)` uses the module's own, `predict(x)` runs inference in batches, `summary()` lists the layers.
+ * @example
+ * const model = new UNet({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], depth: 8 }, random.key(0));
+ * console.log(model.summary());
+ * const y = model.predict(x, { batchSize: 16 });
+ */
 export abstract class Module {
   abstract readonly config: ModuleConfig;
   abstract readonly params: Params;
@@ -253,6 +265,11 @@ function declared(m: Module): { input: string; output: string } | null {
 /** Builders by config type, so that a checkpoint's config rebuilds its module. */
 const builders = new Map<string, (config: ModuleConfig, key: Key) => Module>();
 
+/**
+ * Registers how to build a module type from its config, so that `buildModule` and checkpoints know it (custom layers call this once).
+ * @example
+ * registerModule('MyLayer', (config, key) => new MyLayer(config as never, key));
+ */
 export function registerModule(type: string, build: (config: ModuleConfig, key: Key) => Module): void {
   builders.set(type, build);
 }

@@ -47,6 +47,7 @@ export type ForcingSpec =
   | Float32Array
   | Float64Array;
 
+/** Options of `NavierStokesSolver`: grid, viscosity, time step, forcing. */
 export interface NavierStokesSolverOptions {
   /** Grid points per side (≥ 8). Any size works; powers of two are much faster (others go through Bluestein: 96² costs 3× a 128² step). */
   N: number;
@@ -74,6 +75,9 @@ export interface InitialSpectrum {
   sigma?: number;
 }
 
+/**
+ * Options of `simulateNavierStokes`: the solver options plus trajectories, steps and the initial spectrum.
+ */
 export interface NavierStokesOptions extends Partial<NavierStokesSolverOptions> {
   /** Independent trajectories (default 1). Trajectory i uses split(key, trajectories)[i]. */
   trajectories?: number;
@@ -102,6 +106,7 @@ export interface NavierStokesOptions extends Partial<NavierStokesSolverOptions> 
   forcingOrientation?: 'fixed' | 'random';
 }
 
+/** What `simulateNavierStokes` returns: vorticity and velocity trajectories. */
 export interface NavierStokesResult {
   /** ω, [trajectories, steps, N, N]. */
   vorticity: Float32Array;

@@ -16,6 +16,7 @@ export interface Split {
   readonly y: MultiImage;
 }
 
+/** A task's data: train/validation/test input and output MultiImages. */
 export interface TaskData {
   readonly name: string;
   readonly train: Split;
@@ -28,6 +29,7 @@ export interface TaskData {
   readonly crop?: number;
 }
 
+/** Options shared by the tasks: split sizes and the spatial side. */
 export interface TaskOptions {
   /** Images per split (defaults per task, after ginjax's notebooks). */
   readonly nTrain?: number;
@@ -48,6 +50,7 @@ function sizes(o: TaskOptions, dflt: [number, number, number], dfltN: number): {
 /** Monomials x^i y^j with i + j <= 3 (10 of them), and their partial derivatives. */
 const CUBIC = [...Array(4).keys()].flatMap((i) => [...Array(4 - i).keys()].map((j) => [i, j] as const));
 
+/** Options of `gradientTask`. */
 export interface GradientTaskOptions extends TaskOptions {
   /**
    * 'exact' (default): the target is the gradient at every pixel of the input grid, in per-pixel
@@ -191,9 +194,20 @@ export function gravityTask(key: Key, o: TaskOptions & { masses?: number } = {})
   return { name: 'gravity', train: make(keys[0]!, n[0]), val: make(keys[1]!, n[1]), test: make(keys[2]!, n[2]) };
 }
 
+/**
+ * The built-in tasks by name (the CLI's `--task`).
+ * @example
+ * const data = TASKS.gradient(random.key(0), { nTrain: 8, nVal: 2, nTest: 2 });
+ */
 export const TASKS = { gradient: gradientTask, scalar: scalarTask, gravity: gravityTask } as const;
+/** A built-in task name. */
 export type TaskName = keyof typeof TASKS;
 
+/**
+ * Frees every MultiImage of a task's data.
+ * @example
+ * disposeTask(data);
+ */
 export function disposeTask(t: TaskData): void {
   for (const s of [t.train, t.val, t.test]) {
     s.x.dispose();

@@ -135,6 +135,7 @@ export function lastInputStep(input: MultiImage, output: SignatureLike, pastStep
   return new MultiImage(selectColumns(input.data, cols), sig, input.D, input.isTorus);
 }
 
+/** Options of the autoregressive (rollout) losses: steps, past steps, weights. */
 export interface AutoregressiveOptions {
   readonly pastSteps?: number;
   /** Number of rollout steps (default 1). */

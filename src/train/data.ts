@@ -53,6 +53,7 @@ export function timeSeriesIdxs(past: number, future: number, dt: number, total: 
   return { input, output };
 }
 
+/** Options of `timeSeriesWindows`: past and future steps, stride. */
 export interface TimeSeriesOptions {
   /** Number of time steps T in the dynamic fields (each key has c·T channels, channel-major). */
   readonly totalSteps: number;

@@ -32,10 +32,14 @@ export { disposeTree, copyTree } from './tree.js';
 
 /** A schedule maps the step count (0 for the first update) to a value. */
 export type Schedule = (step: number) => number;
+/** A constant or a schedule of the step (learning rates, weight decay). */
 export type ScalarOrSchedule = number | Schedule;
 /** Optimizer state: a tree of tensors and numbers (dispose with `disposeTree`). */
 export type OptState = Tree;
 
+/**
+ * An optimizer (Optax style): `init(params)` makes its state, `update(grads, state, params)` returns the updates and the new state.
+ */
 export interface GradientTransformation {
   init(params: Params): OptState;
   /**
@@ -98,6 +102,7 @@ export function trace({ decay, nesterov = false }: { decay: number; nesterov?: b
   };
 }
 
+/** Options of `adam` (β1, β2, ε). */
 export interface AdamOptions {
   readonly b1?: number;
   readonly b2?: number;
@@ -215,6 +220,7 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
   };
 }
 
+/** Options of `sgd` (momentum, Nesterov). */
 export interface SgdOptions {
   readonly learningRate: ScalarOrSchedule;
   /** Momentum decay (none when 0 or absent, as optax's momentum=None). */
@@ -228,6 +234,7 @@ export function sgd({ learningRate, momentum = 0, nesterov = false }: SgdOptions
   return momentum > 0 ? chain(trace({ decay: momentum, nesterov }), scaleByLearningRate(learningRate)) : chain(scaleByLearningRate(learningRate));
 }
 
+/** A serialisable adam configuration (for workers and checkpoints). */
 export interface AdamConfig extends AdamOptions {
   readonly learningRate: ScalarOrSchedule;
 }
@@ -238,6 +245,7 @@ export function adam({ learningRate, ...o }: AdamConfig): GradientTransformation
   return chain(scaleByAdam(o), scaleByLearningRate(learningRate));
 }
 
+/** A serialisable adamw configuration. */
 export interface AdamWConfig extends AdamConfig {
   /** Default 1e-4, as optax. */
   readonly weightDecay?: ScalarOrSchedule;

@@ -14,6 +14,7 @@ import type { Params } from '../nn/module.js';
 import { keep } from '../tensor.js';
 import { copyTree, disposeTree, leavesWithPaths } from './tree.js';
 
+/** When `train` stops and which parameters it keeps (EpochStop, ValLoss, …). */
 export interface StopCondition {
   /** Called with epoch 0 and null losses before training, then after every epoch. */
   stop(epoch: number, trainLoss: number | null, valLoss: number | null, params: Params, epochSeconds?: number): boolean;
@@ -31,6 +32,7 @@ export interface StopCondition {
   dispose(): void;
 }
 
+/** Options of the stop conditions: patience, minimum improvement, verbosity. */
 export interface StopOptions {
   /** 0: silent; 1: log improvements (EpochStop: every epochs/min(10, epochs) epochs); 2: log every epoch. */
   readonly verbose?: 0 | 1 | 2;

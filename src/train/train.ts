@@ -39,6 +39,7 @@ export const smseMapAndLoss: MapAndLossFn = (model, params, x, y, options) => {
 /** The default loss: smseLoss(model.apply(params, x), y). */
 export const defaultLoss: LossFn = (model, params, x, y, options) => tidy(() => smseLoss(model.apply(params, x, options), y));
 
+/** What a training step returns: the loss, new parameters and optimizer state. */
 export interface TrainStepResult {
   readonly loss: Tensor;
   readonly params: Params;
@@ -66,6 +67,7 @@ function checkXY(fn: string, x: MultiImage, y: MultiImage, what: string): void {
   check(x.batch === y.batch, fn, what === 'train' ? 'y.batch' : 'valY.batch', `the number of samples of x (${x.batch})`, y.batch);
 }
 
+/** Options of `mapLossInBatches`: batch size, shuffle key, state. */
 export interface BatchesOptions {
   readonly batchSize: number;
   /** Random batch order (null: in order). Either way the remainder is dropped. */
@@ -235,6 +237,7 @@ export class ProgressBar {
 // ---------------------------------------------------------------------------------------------
 // train.
 
+/** Reported after every batch of `train` (the `onBatch` callback). */
 export interface BatchInfo {
   readonly epoch: number;
   readonly batch: number;
@@ -243,6 +246,7 @@ export interface BatchInfo {
   readonly loss: number;
 }
 
+/** Reported after every epoch of `train` (the `onEpoch` callback). */
 export interface EpochInfo {
   readonly epoch: number;
   readonly trainLoss: number;
@@ -253,6 +257,9 @@ export interface EpochInfo {
   readonly params: Params;
 }
 
+/**
+ * Options of `train`: epochs, batch size, optimizer, loss, stop condition, callbacks, yielding and an AbortSignal.
+ */
 export interface TrainOptions {
   readonly model: Module;
   /** Initial parameters (default model.params); never disposed by train. */
@@ -292,6 +299,7 @@ export interface TrainOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What `train` returns: the kept parameters, the optimizer state, step, key and loss history. */
 export interface TrainResult {
   /** The stop condition's best parameters (the caller owns them). */
   readonly params: Params;

@@ -115,7 +115,9 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
 }
 
+/** One request handler of `serveWorker`. */
 export type Handler = (args: never, ctx: HandlerContext) => unknown;
+/** The handlers a worker serves, by request name. */
 export type Handlers = Record<string, Handler>;
 
 /** The built-in handlers: init, notices, train, predict. */
@@ -264,6 +266,7 @@ export async function serveWorker(handlers: Handlers = {}, endpoint?: Endpoint):
   });
 }
 
+/** Options of `WorkerClient.call`: progress callback and AbortSignal (exported as WorkerCallOptions). */
 export interface CallOptions {
   /** Receives the handler's progress events (for `train`: TrainProgress). */
   readonly onProgress?: (event: never) => void;

@@ -51,6 +51,7 @@ function denseParams(fn: string, kernel: readonly number[], cin: number, cout: n
 /** 'SAME' and 'CIRCULAR' pad so that out = ⌈N/stride⌉ (lax's SAME split: lo = ⌊total/2⌋); CIRCULAR wraps. */
 export type ConvPadding = 'SAME' | 'VALID' | 'CIRCULAR' | number | readonly (readonly [number, number])[];
 
+/** Options of the plain (non-equivariant) `Conv` layer (exported as ConvLayerOptions). */
 export interface ConvOptions {
   readonly D: number;
   readonly inChannels: number;
@@ -148,6 +149,7 @@ registerModule('Conv', (c, key) => new Conv(c as unknown as ConvOptions, key));
 // ---------------------------------------------------------------------------------------------
 // ConvTranspose
 
+/** Options of the plain `ConvTranspose` layer. */
 export interface ConvTransposeOptions {
   readonly D: number;
   readonly inChannels: number;
@@ -237,6 +239,7 @@ registerModule('ConvTranspose', (c, key) => new ConvTranspose(c as unknown as Co
 // ---------------------------------------------------------------------------------------------
 // BatchNorm
 
+/** Options of `BatchNorm`. */
 export interface BatchNormOptions {
   readonly D: number;
   readonly input: SignatureLike;

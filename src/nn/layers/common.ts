@@ -12,6 +12,11 @@ import type { CallOptions, Json, Module } from '../module.js';
 
 /** Pointwise activations by name. 'gelu' is the tanh approximation (jax.nn.gelu's default, as ginjax). */
 export type ActivationName = 'relu' | 'gelu' | 'tanh' | 'sigmoid';
+/**
+ * The names `activate` and the layers accept.
+ * @example
+ * ACTIVATIONS.includes('gelu'); // true
+ */
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'gelu', 'tanh', 'sigmoid'];
 
 export function checkActivation(fn: string, name: unknown): ActivationName {
@@ -19,6 +24,11 @@ export function checkActivation(fn: string, name: unknown): ActivationName {
   return name as ActivationName;
 }
 
+/**
+ * Applies a named pointwise activation to a tensor.
+ * @example
+ * const y = activate('relu', tensor([-1, 2])); // [0, 2]
+ */
 export function activate(name: ActivationName, x: Tensor): Tensor {
   switch (name) {
     case 'relu': return relu(x);

@@ -21,6 +21,7 @@ import {
 // ---------------------------------------------------------------------------------------------
 // VectorNeuronNonlinear
 
+/** Options of `VectorNeuronNonlinear`. */
 export interface VectorNeuronOptions {
   readonly D: number;
   readonly input: SignatureLike;
@@ -136,6 +137,7 @@ registerModule('VectorNeuronNonlinear', (c, key) => new VectorNeuronNonlinear(c 
 // ---------------------------------------------------------------------------------------------
 // NormNonlinear
 
+/** Options of `NormNonlinear`. */
 export interface NormNonlinearOptions {
   readonly D: number;
   readonly input: SignatureLike;
@@ -198,6 +200,7 @@ registerModule('NormNonlinear', (c, key) => new NormNonlinear(c as unknown as No
 // ---------------------------------------------------------------------------------------------
 // Activation (pointwise)
 
+/** Options of `Activation`. */
 export interface ActivationOptions {
   readonly activation: ActivationName;
 }

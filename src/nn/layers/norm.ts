@@ -56,6 +56,7 @@ export function inverseSqrtSym(A: Tensor, eps = 0, iterations = WHITEN_ITERATION
   });
 }
 
+/** Options of `GroupNorm`. */
 export interface GroupNormOptions {
   readonly D: number;
   readonly input: SignatureLike;
@@ -158,6 +159,7 @@ export class GroupNorm extends Module {
 
 registerModule('GroupNorm', (c, key) => new GroupNorm(c as unknown as GroupNormOptions, key));
 
+/** Options of `LayerNorm`. */
 export interface LayerNormOptions {
   readonly D: number;
   readonly input: SignatureLike;

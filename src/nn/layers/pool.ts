@@ -17,10 +17,12 @@ import { ConvContract, type BiasMode } from '../conv-contract.js';
 import { Module, registerModule, type ModuleConfig, type Params } from '../module.js';
 import { checkDivisible, checkInput, checkPositiveInt } from './common.js';
 
+/** Options of the pooling layers: the patch side. */
 export interface PoolOptions {
   readonly patch: number;
 }
 
+/** Options of `MaxNormPool`. */
 export interface MaxNormPoolOptions extends PoolOptions {
   /** Compare pixel Frobenius norms (default true); false compares raw values (scalar-only images). */
   readonly useNorm?: boolean;
@@ -166,6 +168,7 @@ registerModule('MaxNormPool', (c, key) => new MaxNormPool(c as unknown as MaxNor
 registerModule('AveragePool', (c, key) => new AveragePool(c as unknown as PoolOptions, key));
 registerModule('Unpool', (c, key) => new Unpool(c as unknown as PoolOptions, key));
 
+/** Options of `UpsampleConv`. */
 export interface UpsampleConvOptions {
   readonly D: number;
   readonly input: SignatureLike;
