@@ -44,19 +44,25 @@ export function layout(schema) {
     fail(`${name}: targets must be a non-empty list of 'wasm' / 'wgsl'`);
   }
   const out = [];
+  const pads = []; // WGSL: unnamed words before an array, so that it starts at a 16-byte offset
+  const wgsl = targets.includes('wgsl');
   let fixed = 0; // words before the first variable array
   const varTerms = []; // lengths (field names) of the variable arrays so far
   for (const [field, spec] of Object.entries(fields)) {
     if (!IDENT.test(field)) fail(`${name}.${field}: field names are identifiers`);
+    if (wgsl && Array.isArray(spec) && fixed % 4 !== 0) {
+      pads.push({ at: fixed, words: 4 - (fixed % 4) });
+      fixed += 4 - (fixed % 4);
+    }
     const at = { fixed, vars: [...varTerms] };
     if (typeof spec === 'string') {
-      if (!['i32', 'u32', 'ptr'].includes(spec)) fail(`${name}.${field}: unknown type ${JSON.stringify(spec)}`);
+      if (!['i32', 'u32', 'f32', 'ptr'].includes(spec)) fail(`${name}.${field}: unknown type ${JSON.stringify(spec)}`);
       if (varTerms.length) fail(`${name}.${field}: a scalar after a variable-length array`);
       out.push({ field, kind: spec, ...at });
       fixed++;
       continue;
     }
-    if (!Array.isArray(spec) || spec.length !== 2 || !['i32', 'u32'].includes(spec[0])) fail(`${name}.${field}: expected 'i32' | 'u32' | 'ptr' | [type, length]`);
+    if (!Array.isArray(spec) || spec.length !== 2 || !['i32', 'u32'].includes(spec[0])) fail(`${name}.${field}: expected 'i32' | 'u32' | 'f32' | 'ptr' | ['i32' | 'u32', length]`);
     const [elem, len] = spec;
     if (typeof len === 'number') {
       if (!(Number.isInteger(len) && len > 0)) fail(`${name}.${field}: array length must be a positive integer`);
@@ -65,20 +71,20 @@ export function layout(schema) {
       fixed += len;
     } else {
       const ref = out.find((f) => f.field === len);
-      if (!ref || ref.kind === 'array' || ref.kind === 'ptr') fail(`${name}.${field}: length ${JSON.stringify(len)} must name an earlier i32/u32 field`);
+      if (!ref || !['i32', 'u32'].includes(ref.kind)) fail(`${name}.${field}: length ${JSON.stringify(len)} must name an earlier i32/u32 field`);
       if (targets.includes('wgsl')) fail(`${name}.${field}: WGSL blocks have fixed sizes (no variable arrays)`);
       out.push({ field, kind: 'array', elem, length: len, ...at });
       varTerms.push(len);
     }
   }
-  if (targets.includes('wgsl')) {
+  if (wgsl) {
     for (const f of out) {
-      if (f.kind === 'array' && (f.fixed % 4 !== 0 || f.length % 4 !== 0)) {
-        fail(`${name}.${f.field}: a WGSL array must start at a multiple of 4 words and hold a multiple of 4 (uniform layout)`);
+      if (f.kind === 'array' && f.length % 4 !== 0) {
+        fail(`${name}.${f.field}: a WGSL array must hold a multiple of 4 values (uniform layout: array<vec4<…>>)`);
       }
     }
   }
-  return { name, targets, fields: out, fixedWords: fixed, variable: varTerms.length > 0 };
+  return { name, targets, fields: out, pads, fixedWords: fixed, variable: varTerms.length > 0 };
 }
 
 const pascal = (s) => s[0].toUpperCase() + s.slice(1);
@@ -109,6 +115,15 @@ export function emitTs(schemas) {
     '    throw new RangeError(`${block} parameters: ${field} must be an integer in [${lo}, ${hi}] (got ${v})`);',
     '  }',
     '  return v | 0;',
+    '}',
+    '',
+    'const F32 = new Float32Array(1);',
+    'const F32_BITS = new Int32Array(F32.buffer);',
+    '',
+    'function f32(block: string, field: string, v: number): number {',
+    '  if (typeof v !== \'number\') throw new RangeError(`${block} parameters: ${field} must be a number (got ${v})`);',
+    '  F32[0] = v;',
+    '  return F32_BITS[0]!;',
     '}',
     '',
     'function arr(block: string, field: string, v: ArrayLike<number>, n: number, exact: boolean, lo: number, hi: number, p: Int32Array, at: number): void {',
@@ -147,6 +162,8 @@ export function emitTs(schemas) {
         const exact = typeof f.length === 'string';
         L.push(`  arr(${q}, ${fq}, f.${f.field}, ${exact ? `f.${f.length}` : f.length}, ${exact}, ${range(f.elem)}, p, ${at});`);
         if (exact) varOff += ` + f.${f.length}`;
+      } else if (f.kind === 'f32') {
+        L.push(`  p[${at}] = f32(${q}, ${fq}, f.${f.field});`);
       } else {
         L.push(`  p[${at}] = int(${q}, ${fq}, f.${f.field}, ${range(f.kind === 'ptr' ? 'u32' : f.kind)});`);
       }
@@ -183,6 +200,9 @@ export function emitAs(schemas) {
       } else if (f.kind === 'ptr') {
         L.push(`@inline export function ${fn}(p: usize): usize { return <usize>load<i32>(p, ${f.fixed << 2}); }`);
         cases.push(`      case ${i}: return <i32>${fn}(p);`);
+      } else if (f.kind === 'f32') {
+        L.push(`@inline export function ${fn}(p: usize): f32 { return load<f32>(p, ${f.fixed << 2}); }`);
+        cases.push(`      case ${i}: return reinterpret<i32>(${fn}(p));`);
       } else {
         L.push(`@inline export function ${fn}(p: usize): ${f.kind} { return load<${f.kind}>(p, ${f.fixed << 2}); }`);
         cases.push(`      case ${i}: return <i32>${fn}(p);`);
@@ -205,6 +225,8 @@ export function wgslParams(schemas, name) {
   const lay = layout(s);
   const L = [`// ${s.name}: ${s.doc}`, 'struct Params {'];
   for (const f of lay.fields) {
+    const pad = lay.pads.find((q) => q.at + q.words === f.fixed);
+    if (pad) for (let w = 0; w < pad.words; w++) L.push(`  _pad${pad.at + w}: u32,`);
     if (f.kind === 'array') L.push(`  ${f.field}: array<vec4<${f.elem}>, ${f.length / 4}>,`);
     else L.push(`  ${f.field}: ${f.kind === 'ptr' ? 'u32' : f.kind},`);
   }

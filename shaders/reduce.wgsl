@@ -17,7 +17,10 @@
 // compilers assume there are no NaNs. Sums accumulate in f32 (ref: f64), in a different order.
 //
 // Bindings (group 0):
-//   0: uniform Params (below)
+//   0: uniform Params, block `reduce` of src/backends/kernelParams.ts: mode, op, nOut, nRed (reduced
+//      elements per output), chunks and chunkLen (mode 1), keptRank, redRank, identity (0 or -inf,
+//      written by the host: WGSL has no inf literal), innerLen and innerStride (the last reduced run;
+//      1 and 1 without one), keptShape/keptStride and redShape/redStride (8 u32 each)
 //   1: storage, read        x: array<f32>
 //   2: storage, read_write  out: array<f32>  (nOut, or nOut · chunks partials)
 //
@@ -32,24 +35,7 @@
 const OP_SUM: u32 = 0u;
 const OP_MAX: u32 = 1u;
 
-struct Params {
-  mode: u32,
-  op: u32,
-  nOut: u32,
-  nRed: u32,       // reduced elements per output
-  chunks: u32,     // mode 1: chunks per output
-  chunkLen: u32,   // mode 1: reduced elements per chunk
-  keptRank: u32,
-  redRank: u32,
-  identity: f32,   // 0 for sum, -inf for max (written by the host: WGSL has no inf literal)
-  innerLen: u32,   // extent of the last reduced axis (1 when redRank = 0)
-  innerStride: u32,
-  _pad: u32,
-  keptShape: array<vec4<u32>, 2>,
-  keptStride: array<vec4<u32>, 2>,
-  redShape: array<vec4<u32>, 2>,
-  redStride: array<vec4<u32>, 2>,
-}
+//! params reduce
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

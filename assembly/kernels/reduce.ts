@@ -4,11 +4,12 @@
  * both reduced or both kept, and then reduces one merged group of reduced axes per call, innermost
  * group first, through one of two loops:
  *
- *   reduceInner(op, x, out, p)    p = [outer, n]:        out[o]    = op_{i<n} x[o·n + i]
- *   reduceMiddle(op, x, out, p)   p = [outer, r, m, scratch]:
- *                                                        out[o, j] = op_{i<r} x[(o·r + i)·m + j]
+ *   reduceInner(op, x, out, p)    block reduceInner (outer, n):   out[o]    = op_{i<n} x[o·n + i]
+ *   reduceMiddle(op, x, out, p)   block reduceMiddle (outer, r, m, scratch):
+ *                                                                 out[o, j] = op_{i<r} x[(o·r + i)·m + j]
  *
- * (`scratch`: byte offset of ≥ 2 KiB of kernel scratch for the pairwise recursion.)
+ * (blocks of src/backends/kernelParams.ts; `scratch`: ≥ 2 KiB of kernel scratch for the pairwise
+ * recursion.)
  *
  * Max uses f32x4.max, which is Math.max exactly (NaN propagates, max(−0, +0) = +0), so max is
  * bit-exact in any order. (Never scalar f32.max: V8 compiles it to data-dependent branches, 4×
@@ -23,6 +24,7 @@
  * rather than n for a sequential float32 sum.
  */
 import { loadPartial, storePartial } from '../lib/simd';
+import * as P from './params';
 
 export const REDUCE_sum: i32 = 0;
 export const REDUCE_max: i32 = 1;
@@ -117,8 +119,8 @@ function maxRow(p: usize, n: usize): v128 {
 }
 
 export function reduceInner(op: i32, x: usize, out: usize, p: usize): void {
-  const outer = <usize>load<i32>(p);
-  const n = <usize>load<i32>(p, 4);
+  const outer = <usize>P.reduceInner_outer(p);
+  const n = <usize>P.reduceInner_n(p);
   const row = n << 2;
   if (n <= 8) {
     // Short rows (vector components, small channel groups): a plain sequential loop per row, no call.
@@ -212,10 +214,10 @@ function colsK<Op>(src: usize, r: i32, stride: usize, dst: usize, tmp: usize, k:
 
 // @ts-ignore: decorator
 @inline function middle<Op>(x: usize, out: usize, p: usize): void {
-  const outer = <usize>load<i32>(p);
-  const r = load<i32>(p, 4);
-  const m = <usize>load<i32>(p, 8);
-  const tmp = <usize>load<i32>(p, 12);
+  const outer = <usize>P.reduceMiddle_outer(p);
+  const r = P.reduceMiddle_r(p);
+  const m = <usize>P.reduceMiddle_m(p);
+  const tmp = P.reduceMiddle_scratch(p);
   const stride = m << 2;
   const block = <usize>r * stride;
   for (let o: usize = 0; o < outer; o++, x += block, out += stride) {

@@ -8,16 +8,17 @@
  * and, from assembly/index.ts, src/generated/exports.ts: the typed wasm exports and the list of
  * parallel kernels. Adding a field is one line here plus its uses (writer call, kernel).
  *
- * Fields, in memory order (Int32 words): 'i32' and 'u32' numbers, 'ptr' a byte offset into wasm
- * memory (the accessor returns usize), [type, n] an array of at most n values (the rest zero) or
- * [type, 'F'] one of exactly F values, F an earlier scalar field (variable arrays come last; the
- * accessor returns the array's address). WGSL blocks put arrays at 16-byte offsets with a length
- * that is a multiple of 4 (uniform layout: array<vec4<…>>).
+ * Fields, in memory order (32-bit words): 'i32' and 'u32' integers, 'f32' a float (its bits),
+ * 'ptr' a byte offset into wasm memory (the accessor returns usize), [type, n] an array of at most n
+ * integers (the rest zero) or [type, 'F'] one of exactly F, F an earlier integer field (variable
+ * arrays come last; the accessor returns the array's address). WGSL blocks hold arrays of a
+ * multiple of 4 values (uniform layout: array<vec4<…>>); the generator pads the words before an
+ * array so that it starts at a 16-byte offset (struct members _pad<word>, written as zero).
  *
  * This file is data only (no imports): the generator transpiles and evaluates it on its own.
  */
 
-export type ParamScalar = 'i32' | 'u32' | 'ptr';
+export type ParamScalar = 'i32' | 'u32' | 'f32' | 'ptr';
 export type ParamField = ParamScalar | readonly ['i32' | 'u32', number | string];
 export type ParamTarget = 'wasm' | 'wgsl';
 
@@ -69,7 +70,19 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
   }),
   defineParams('maxPool', ['wgsl'], 'shaders/maxPool.wgsl and maxPoolGrad.wgsl: n = B · pooled pixels · channels, D <= 8 axes, '
     + 'psize = patch, nWin = patch^D, channels of T values; spatial and pooled extents per axis.', {
-    n: 'u32', D: 'u32', psize: 'u32', nWin: 'u32', channels: 'u32', T: 'u32', pad0: 'u32', pad1: 'u32',
+    n: 'u32', D: 'u32', psize: 'u32', nWin: 'u32', channels: 'u32', T: 'u32',
     spatial: ['u32', 8], pooled: ['u32', 8],
+  }),
+  defineParams('reduceInner', ['wasm'], 'assembly/kernels/reduce.ts reduceInner: out[o] = op over x[o·n .. o·n + n) for o < outer.',
+    { outer: 'i32', n: 'i32' }),
+  defineParams('reduceMiddle', ['wasm'], 'assembly/kernels/reduce.ts reduceMiddle: out[o, j] = op over i < r of x[(o·r + i)·m + j]; '
+    + 'scratch: 2 KiB of heap for the pairwise recursion (src/backends/wasm/reduce.ts REDUCE_SCRATCH_BYTES).',
+  { outer: 'i32', r: 'i32', m: 'i32', scratch: 'ptr' }),
+  defineParams('reduce', ['wgsl'], 'shaders/reduce.wgsl: mode 0 serial / 1 tree; op 0 sum / 1 max; nOut outputs of nRed reduced elements '
+    + '(mode 1: chunks of chunkLen per output); identity 0 or -inf (WGSL has no inf literal); innerLen, innerStride: the last reduced run '
+    + '(1, 1 without one); kept and reduced runs (extents, element strides in x), at most 8 each, outermost first.', {
+    mode: 'u32', op: 'u32', nOut: 'u32', nRed: 'u32', chunks: 'u32', chunkLen: 'u32', keptRank: 'u32', redRank: 'u32',
+    identity: 'f32', innerLen: 'u32', innerStride: 'u32',
+    keptShape: ['u32', 8], keptStride: ['u32', 8], redShape: ['u32', 8], redStride: ['u32', 8],
   }),
 ];

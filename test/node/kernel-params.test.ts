@@ -17,7 +17,11 @@ import { checkParamsFingerprint, instantiateKernels } from '../../src/backends/w
 
 const G = gen as {
   generate(): Promise<Record<string, string>>;
-  layout(s: ParamSchema): { fields: { field: string; kind: string; fixed: number; vars: string[]; length?: number | string }[]; fixedWords: number };
+  layout(s: ParamSchema): {
+    fields: { field: string; kind: string; fixed: number; vars: string[]; length?: number | string }[];
+    pads: { at: number; words: number }[];
+    fixedWords: number;
+  };
   emitTs(s: readonly ParamSchema[]): string;
   emitAs(s: readonly ParamSchema[]): string;
   fingerprint(s: readonly ParamSchema[]): number;
@@ -31,7 +35,8 @@ const writer = (name: string) => (P as unknown as Record<string, (f: Record<stri
 function sample(s: ParamSchema): Record<string, number | number[]> {
   const f: Record<string, number | number[]> = {};
   Object.entries(s.fields).forEach(([name, spec], i) => {
-    if (typeof spec === 'string') f[name] = 1000 + 37 * i;
+    if (spec === 'f32') f[name] = -1.5 - i;
+    else if (typeof spec === 'string') f[name] = 1000 + 37 * i;
     else f[name] = Array.from({ length: typeof spec[1] === 'number' ? spec[1] : (f[spec[1]] as number) }, (_, j) => 5000 + 100 * i + j);
   });
   // length fields must be small: give them 2 and rebuild the arrays that use them
@@ -57,9 +62,34 @@ async function mismatches(k: number, block: Int32Array, f: Record<string, number
     if (fd.kind === 'array') {
       const words = new Int32Array(ex.memory.buffer, at + got, (f[fd.field] as number[]).length);
       if (words.join() !== (f[fd.field] as number[]).join()) bad.push(fd.field);
-    } else if (got !== f[fd.field]) bad.push(fd.field);
+    } else if (got !== (fd.kind === 'f32' ? f32Bits(f[fd.field] as number) : f[fd.field])) bad.push(fd.field);
   });
   return bad;
+}
+
+const f32Bits = (v: number) => new Int32Array(Float32Array.of(v).buffer)[0]!;
+
+/**
+ * WGSL's uniform layout of the generated `struct Params`, computed from its text (the language's
+ * rules, independently of the generator): member → word offset and words.
+ */
+function wgslOffsets(struct: string): Map<string, { at: number; words: number }> {
+  const out = new Map<string, { at: number; words: number }>();
+  let at = 0;
+  for (const m of struct.matchAll(/^ {2}(\w+): (.+),$/gm)) {
+    const type = m[2]!;
+    const arr = /^array<vec4<(?:u32|i32|f32)>, (\d+)>$/.exec(type);
+    if (arr) {
+      at = Math.ceil(at / 4) * 4; // align 16 bytes
+      out.set(m[1]!, { at, words: 4 * Number(arr[1]) });
+      at += 4 * Number(arr[1]);
+    } else {
+      expect(['u32', 'i32', 'f32'], `${m[1]}: ${type}`).toContain(type);
+      out.set(m[1]!, { at, words: 1 });
+      at += 1;
+    }
+  }
+  return out;
 }
 
 describe('kernel parameter schema', () => {
@@ -121,7 +151,7 @@ describe('kernel parameter schema', () => {
   it('WGSL blocks: the struct lists the fields in schema order, and the shaders embed exactly it', () => {
     for (const s of KERNEL_PARAMS.filter((b) => b.targets.includes('wgsl'))) {
       const struct = G.wgslParams(KERNEL_PARAMS, s.name);
-      const members = [...struct.matchAll(/^ {2}(\w+):/gm)].map((m) => m[1]);
+      const members = [...struct.matchAll(/^ {2}(\w+):/gm)].map((m) => m[1]).filter((m) => !m!.startsWith('_pad'));
       expect(members, s.name).toEqual(Object.keys(s.fields));
       expect(shaders[s.name as keyof typeof shaders], s.name).toContain(struct);
       // the writer's block is the struct's size (uniform layout: 16-byte multiple)
@@ -129,11 +159,47 @@ describe('kernel parameter schema', () => {
     }
   });
 
+  it('every WGSL block: each field written by name in TypeScript sits where WGSL\'s uniform layout puts the struct member', () => {
+    const blocks = KERNEL_PARAMS.filter((b) => b.targets.includes('wgsl'));
+    expect(blocks.map((b) => b.name).sort()).toEqual(['conv', 'convFilterGrad', 'convInputGrad', 'maxPool', 'reduce']);
+    for (const s of blocks) {
+      const offsets = wgslOffsets(G.wgslParams(KERNEL_PARAMS, s.name));
+      const f = sample(s);
+      const block = writer(s.name)(f);
+      const size = Math.ceil(Math.max(...[...offsets.values()].map((o) => o.at + o.words)) / 4) * 4;
+      expect(block.length, `${s.name}: block size`).toBe(size);
+      for (const [member, { at, words }] of offsets) {
+        const got = [...block.subarray(at, at + words)];
+        if (member.startsWith('_pad')) {
+          expect(got, `${s.name}.${member}`).toEqual([0]);
+          continue;
+        }
+        const v = f[member]!;
+        const want = Array.isArray(v) ? [...v, ...new Array<number>(words - v.length).fill(0)] : [typeof s.fields[member] === 'string' && s.fields[member] === 'f32' ? f32Bits(v) : v];
+        expect(got, `${s.name}.${member}`).toEqual(want);
+      }
+    }
+  });
+
+  it('f32 fields carry the float\'s bits (±inf included); anything but a number is refused', () => {
+    const s = KERNEL_PARAMS.find((b) => b.name === 'reduce')!;
+    const f = sample(s);
+    const at = G.layout(s).fields.find((x) => x.field === 'identity')!.fixed;
+    expect(new Float32Array(writer('reduce')({ ...f, identity: -Infinity }).buffer)[at]).toBe(-Infinity);
+    expect(new Float32Array(writer('reduce')({ ...f, identity: 0.1 }).buffer)[at]).toBe(Math.fround(0.1));
+    expect(() => writer('reduce')({ ...f, identity: '0' })).toThrow(/reduce parameters: identity must be a number \(got 0\)/);
+  });
+
   it('the generator refuses malformed blocks', () => {
     const bad = (fields: ParamSchema['fields'], targets: ParamSchema['targets'] = ['wasm']) => () => G.layout({ name: 'x', targets, doc: '', fields });
     expect(bad({ n: 'i32', a: ['i32', 'n'], b: 'i32' })).toThrow(/x\.b: a scalar after a variable-length array/);
     expect(bad({ a: ['i32', 'n'] })).toThrow(/x\.a: length "n" must name an earlier i32\/u32 field/);
-    expect(bad({ n: 'i32', a: ['i32', 4] }, ['wgsl'])).toThrow(/x\.a: a WGSL array must start at a multiple of 4 words/);
+    expect(bad({ n: 'i32', a: ['i32', 6] }, ['wgsl'])).toThrow(/x\.a: a WGSL array must hold a multiple of 4 values/);
+    expect(bad({ n: 'i32', a: ['i32', 4], f: 'f32' })).not.toThrow(); // a fixed array may be followed by scalars
+    // WGSL arrays start at 16 bytes: the generator pads (wasm-only blocks are not padded)
+    expect(G.layout({ name: 'x', targets: ['wgsl'], doc: '', fields: { n: 'i32', a: ['i32', 4] } }).pads).toEqual([{ at: 1, words: 3 }]);
+    expect(G.layout({ name: 'x', targets: ['wasm'], doc: '', fields: { n: 'i32', a: ['i32', 4] } }).pads).toEqual([]);
+    expect(bad({ n: 'f32', a: ['i32', 'n'] })).toThrow(/x\.a: length "n" must name an earlier i32\/u32 field/);
     expect(bad({ n: 'f64' as 'i32' })).toThrow(/x\.n: unknown type "f64"/);
   });
 

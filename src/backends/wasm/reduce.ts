@@ -14,15 +14,15 @@
  * header), so |sum − exact| ≤ depth · 2^-24 · Σ|x|, with depth ≤ 40 + ⌈log2 n⌉ per pass — about
  * 60 for a million terms, where a sequential float32 sum would allow a million.
  *
- * Parameter blocks (Int32, via the backend's ParamWriter):
- *   reduceInner   [outer, n]
- *   reduceMiddle  [outer, r, m, scratch]   scratch: 2 KiB of heap owned by this kernel (recursion)
+ * Parameter blocks reduceInner (outer, n) and reduceMiddle (outer, r, m, scratch) of
+ * src/backends/kernelParams.ts; scratch: 2 KiB of heap owned by this kernel (recursion).
  */
 import { sizeOf, type Shape } from '../../core/shape.js';
 import type { Kernel } from '../../ops/op.js';
 import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
 import type { ParamWriter } from './params.js';
+import { writeReduceInner, writeReduceMiddle } from '../../generated/params.js';
 
 /** One pass: `inner` reduces contiguous rows of n; `middle` reduces the r axis of [outer, r, m]. */
 export type ReducePass =
@@ -80,8 +80,8 @@ export function createReduce(ex: KernelExports, heap: WasmHeap, params: ParamWri
         const last = i === plan.passes.length - 1;
         const outLen = pass.kind === 'inner' ? pass.outer : pass.outer * pass.m;
         const dst = last ? out : heap.alloc(4 * outLen);
-        if (pass.kind === 'inner') ex.reduceInner(code[op], src, dst, params.write(Int32Array.of(pass.outer, pass.n)));
-        else ex.reduceMiddle(code[op], src, dst, params.write(Int32Array.of(pass.outer, pass.r, pass.m, scratch)));
+        if (pass.kind === 'inner') ex.reduceInner(code[op], src, dst, params.write(writeReduceInner({ outer: pass.outer, n: pass.n })));
+        else ex.reduceMiddle(code[op], src, dst, params.write(writeReduceMiddle({ outer: pass.outer, r: pass.r, m: pass.m, scratch })));
         if (tmp >= 0) heap.free(tmp);
         tmp = last ? -1 : dst;
         src = dst;

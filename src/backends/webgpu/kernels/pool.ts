@@ -16,7 +16,7 @@ function poolParams(op: string, x: Shape, patch: number, tensorSize: number): { 
   const pooled = spatial.map((s) => s / patch);
   const channels = x.at(-1)! / tensorSize;
   const n = x[0]! * pooled.reduce((p, v) => p * v, 1) * channels;
-  const params = writeMaxPool({ n, D, psize: patch, nWin: patch ** D, channels, T: tensorSize, pad0: 0, pad1: 0, spatial, pooled });
+  const params = writeMaxPool({ n, D, psize: patch, nWin: patch ** D, channels, T: tensorSize, spatial, pooled });
   return { params, n };
 }
 

@@ -1,7 +1,8 @@
 /**
  * webgpu kernel: reduce (sum/max over any axes), shaders/reduce.wgsl. Also used internally to sum
- * split-K partials (convFilterGrad). The parameter layout mirrors the shader's `Params`.
+ * split-K partials (convFilterGrad). Parameter block `reduce` of src/backends/kernelParams.ts.
  */
+import { writeReduce } from '../../../generated/params.js';
 import type { Kernel, ReduceOp } from '../../../ops/op.js';
 import type { Buffers, GpuStorage } from '../buffers.js';
 import type { Commands, Pipelines } from '../commands.js';
@@ -41,13 +42,7 @@ export function reduceGeometry(shape: readonly number[], axes: readonly number[]
   return { kept, red };
 }
 
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-const f32Bits = (v: number) => ((F32[0] = v), U32[0]!);
-
 export class Reducer {
-  readonly #params = new Uint32Array(12 + 4 * 2 * 4);
-
   constructor(
     private readonly commands: Commands,
     private readonly buffers: Buffers,
@@ -88,16 +83,13 @@ export class Reducer {
 
   #dispatch(mode: number, op: ReduceOp, x: GpuStorage, out: GpuStorage, geo: ReduceGeometry,
     nOut: number, nRed: number, chunks: number, chunkLen: number, groups: number): void {
-    const p = this.#params;
-    p.fill(0);
     const redRank = geo.red.shape.length;
-    p.set([mode, op === 'sum' ? 0 : 1, nOut, nRed, chunks, chunkLen, geo.kept.shape.length, redRank,
-      f32Bits(op === 'sum' ? 0 : -Infinity),
-      redRank ? geo.red.shape[redRank - 1]! : 1, redRank ? geo.red.strides[redRank - 1]! : 1, 0]);
-    p.set(geo.kept.shape, 12);
-    p.set(geo.kept.strides, 20);
-    p.set(geo.red.shape, 28);
-    p.set(geo.red.strides, 36);
+    const p = writeReduce({
+      mode, op: op === 'sum' ? 0 : 1, nOut, nRed, chunks, chunkLen, keptRank: geo.kept.shape.length, redRank,
+      identity: op === 'sum' ? 0 : -Infinity,
+      innerLen: redRank ? geo.red.shape[redRank - 1]! : 1, innerStride: redRank ? geo.red.strides[redRank - 1]! : 1,
+      keptShape: geo.kept.shape, keptStride: geo.kept.strides, redShape: geo.red.shape, redStride: geo.red.strides,
+    });
     this.commands.dispatchGroups('reduce', p, [x, out], groups);
   }
 }
