@@ -5,9 +5,15 @@
 import type { KernelTable, OpName } from '../ops/op.js';
 import { refBackend } from './ref/index.js';
 
+/**
+ * The backends: 'ref' (plain TypeScript, float64 accumulation: the executable spec), 'wasm' (SIMD, threads), 'webgpu'.
+ */
 export type BackendName = 'ref' | 'wasm' | 'webgpu';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- storages differ per backend; kernels are typed per backend
+/**
+ * A backend: storage (alloc, write, read, free) and one kernel per primitive. Obtain the current one with `getBackend()`.
+ */
 export interface Backend<S = any> {
   readonly name: BackendName;
   /** Allocates storage for `size` float32 elements (contents unspecified). */
@@ -67,6 +73,12 @@ export function setBackend(name: BackendName): void {
   current = b;
 }
 
+/**
+ * The backend ops run on (after `init`), or the one named.
+ * @example
+ * await init();
+ * console.log(getBackend().name); // "wasm" or "webgpu"
+ */
 export function getBackend(name?: BackendName): Backend {
   if (name !== undefined) {
     const b = name === 'ref' ? registerRef() : registered.get(name);

@@ -17,6 +17,7 @@ import {
 import { refBackend } from './ref/index.js';
 import { limits } from '../core/limits.js';
 
+/** Options of `init`: the backend (`auto` by default), wasm threads, WebGPU adapter preferences. */
 export interface InitOptions {
   /** 'auto' (default) picks WebGPU when a hardware adapter exists and its kernel table is complete, else wasm. */
   backend?: 'auto' | BackendName;

@@ -43,15 +43,50 @@ export const binaryDef: OpDef<'binary'> = {
 
 export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'max', 'min', 'ge', 'eq'];
 
+/**
+ * Applies a binary primitive by name, broadcasting numpy style.
+ * @example
+ * binary('max', tensor([1, 5]), tensor([3], [1])); // [3, 5]
+ */
 export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return run(binaryDef, [a, b], { op });
 }
 
+/**
+ * a + b (broadcasting).
+ * @example
+ * add(tensor([1, 2]), tensor([10], [1])); // [11, 12]
+ */
 export const add = (a: Tensor, b: Tensor) => binary('add', a, b);
+/**
+ * a − b (broadcasting).
+ * @example
+ * sub(tensor([3]), tensor([1])); // [2]
+ */
 export const sub = (a: Tensor, b: Tensor) => binary('sub', a, b);
+/**
+ * a · b elementwise (broadcasting).
+ * @example
+ * mul(tensor([2, 3]), tensor([4, 5])); // [8, 15]
+ */
 export const mul = (a: Tensor, b: Tensor) => binary('mul', a, b);
+/**
+ * a / b elementwise (broadcasting).
+ * @example
+ * div(tensor([1]), tensor([4])); // [0.25]
+ */
 export const div = (a: Tensor, b: Tensor) => binary('div', a, b);
+/**
+ * Elementwise maximum (broadcasting).
+ * @example
+ * maximum(tensor([1, 5]), tensor([3, 3])); // [3, 5]
+ */
 export const maximum = (a: Tensor, b: Tensor) => binary('max', a, b);
+/**
+ * Elementwise minimum (broadcasting).
+ * @example
+ * minimum(tensor([1, 5]), tensor([3, 3])); // [1, 3]
+ */
 export const minimum = (a: Tensor, b: Tensor) => binary('min', a, b);
 
 /** x * s for a number s. */

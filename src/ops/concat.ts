@@ -32,6 +32,11 @@ export const concatDef: OpDef<'concat'> = {
   reads: (_a, needs) => [...needs, false].map(() => false),
 };
 
+/**
+ * Joins tensors along `axis` (the other axes equal).
+ * @example
+ * concat([tensor([1, 2]), tensor([3])], 0); // [1, 2, 3]
+ */
 export function concat(tensors: readonly Tensor[], axis: number): Tensor {
   const rank = tensors[0]?.shape.length ?? 1;
   return run(concatDef, tensors, { axis: normAxis('concat', axis, rank) });

@@ -87,14 +87,29 @@ export const convFilterGradDef: OpDef<'convFilterGrad'> = {
   reads: (_a, [nx, ndy]) => [!!ndy, !!nx, false],
 };
 
+/**
+ * The dense convolution primitive (a cross-correlation, channels last) with torus or zero padding, stride and dilations; `convAttrs` builds `attrs`.
+ * @example
+ * const y = conv(x, w, convAttrs(2, 3, { padding: 'TORUS' })); // x [B, H, W, Cin], w [3, 3, Cin, Cout]
+ */
 export function conv(x: Tensor, w: Tensor, attrs: ConvAttrs): Tensor {
   return run(convDef, [x, w], attrs);
 }
 
+/**
+ * The gradient of `conv` with respect to its input (the transposed convolution).
+ * @example
+ * const dx = convInputGrad(dy, w, attrs, x.shape);
+ */
 export function convInputGrad(dy: Tensor, w: Tensor, attrs: ConvAttrs, inputShape: Shape): Tensor {
   return run(convInputGradDef, [dy, w], { ...attrs, inputShape });
 }
 
+/**
+ * The gradient of `conv` with respect to its filter.
+ * @example
+ * const dw = convFilterGrad(x, dy, attrs);
+ */
 export function convFilterGrad(x: Tensor, dy: Tensor, attrs: ConvAttrs): Tensor {
   return run(convFilterGradDef, [x, dy], { ...attrs });
 }

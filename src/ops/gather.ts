@@ -60,10 +60,20 @@ export const scatterAddDef: OpDef<'scatterAdd'> = {
   reads: () => [false, false],
 };
 
+/**
+ * out[i] = x[index[i]] over flat data, giving `shape`; with `blocks` > 1 the map is applied to each of that many equal leading blocks. Index maps are immutable once used (memoised per array).
+ * @example
+ * gather(tensor([10, 20, 30]), [2], new Int32Array([2, 0])); // [30, 10]
+ */
 export function gather(x: Tensor, shape: Shape, index: Int32Array, blocks = 1): Tensor {
   return run(gatherDef, [x], { shape, index, blocks });
 }
 
+/**
+ * The adjoint of gather: out[index[i]] += x[i], out of `shape`.
+ * @example
+ * scatterAdd(tensor([1, 2]), [3], new Int32Array([2, 2])); // [0, 0, 3]
+ */
 export function scatterAdd(x: Tensor, shape: Shape, index: Int32Array, blocks = 1): Tensor {
   return run(scatterAddDef, [x], { shape, index, blocks });
 }

@@ -68,6 +68,11 @@ function sharedGradient(dy: Tensor, other: Tensor, transOther: boolean, transSha
   return transShared ? permute(g, [1, 0]) : g;
 }
 
+/**
+ * Matrix product of the last two axes (leading axes batch), optionally transposing either operand.
+ * @example
+ * matmul(tensor([1, 2, 3, 4], [2, 2]), tensor([1, 0], [2, 1])); // [[1], [3]]
+ */
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   return run(matmulDef, [a, b], { transA, transB });
 }

@@ -7,10 +7,13 @@
 import type { Shape } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
 
+/** The pointwise unary primitives (`unary(op, x)`). */
 export type UnaryOp =
   | 'neg' | 'abs' | 'sign' | 'square' | 'sqrt' | 'recip' | 'exp' | 'log'
   | 'relu' | 'step' | 'tanh' | 'sigmoid' | 'gelu' | 'geluGrad';
+/** The broadcasting binary primitives (`binary(op, a, b)`); `ge` and `eq` give 1/0. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'ge' | 'eq';
+/** The reductions (`reduce(op, x, axes)`). */
 export type ReduceOp = 'sum' | 'max';
 
 /**
@@ -27,6 +30,7 @@ export interface ConvAttrs {
   readonly lhsDilation: readonly number[];
 }
 
+/** Every primitive's attributes by op name: the closed set of ops each backend implements. */
 export interface OpAttrs {
   /** y = f(x), elementwise. */
   unary: { readonly op: UnaryOp };
@@ -58,6 +62,7 @@ export interface OpAttrs {
   maxPoolGrad: { readonly patch: number; readonly tensorSize: number; readonly inputShape: Shape };
 }
 
+/** The name of a primitive. */
 export type OpName = keyof OpAttrs;
 
 /** The definition of a primitive: backend-free. */

@@ -47,10 +47,20 @@ export const maxPoolGradDef: OpDef<'maxPoolGrad'> = {
   reads: (_a, [ndy]) => [false, !!ndy, false],
 };
 
+/**
+ * Max pooling by a comparator: per patch×…×patch window and channel, the `tensorSize` components of `x` at the window's largest comparator value (a pixel norm, say); the first NaN wins.
+ * @example
+ * const pooled = maxPool(x, norms, 2, 2); // vectors in 2-D, pooled by their norms
+ */
 export function maxPool(x: Tensor, comparator: Tensor, patch: number, tensorSize: number): Tensor {
   return run(maxPoolDef, [x, comparator], { patch, tensorSize });
 }
 
+/**
+ * The gradient of `maxPool`: `dy` routed back to each window's winner.
+ * @example
+ * const dx = maxPoolGrad(dy, norms, 2, 2, x.shape);
+ */
 export function maxPoolGrad(dy: Tensor, comparator: Tensor, patch: number, tensorSize: number, inputShape: Shape): Tensor {
   return run(maxPoolGradDef, [dy, comparator], { patch, tensorSize, inputShape });
 }

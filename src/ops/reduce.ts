@@ -26,6 +26,11 @@ export const reduceDef: OpDef<'reduce'> = {
   reads: ({ op }) => (op === 'max' ? [true, true] : [false, false]),
 };
 
+/**
+ * Reduces `axes` away with sum or max.
+ * @example
+ * reduce('sum', tensor([1, 2, 3, 4], [2, 2]), [1]); // [3, 7]
+ */
 export function reduce(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {
   return run(reduceDef, [x], { op, axes: axes.map((a) => normAxis(`reduce(${op})`, a, x.shape.length)).sort((a, b) => a - b) });
 }
@@ -35,10 +40,20 @@ export function sum(x: Tensor, axes: readonly number[] = x.shape.map((_, i) => i
   return reduce('sum', x, axes);
 }
 
+/**
+ * The maximum over `axes` (default all).
+ * @example
+ * max(tensor([1, 7, 3])); // shape [], 7
+ */
 export function max(x: Tensor, axes: readonly number[] = x.shape.map((_, i) => i)): Tensor {
   return reduce('max', x, axes);
 }
 
+/**
+ * The mean over `axes` (default all).
+ * @example
+ * mean(tensor([1, 2, 3, 4], [2, 2]), [0]); // [2, 3]
+ */
 export function mean(x: Tensor, axes: readonly number[] = x.shape.map((_, i) => i)): Tensor {
   const n = axes.reduce((p, a) => p * x.shape[normAxis('mean', a, x.shape.length)]!, 1);
   const s = sum(x, axes);

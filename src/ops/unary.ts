@@ -56,22 +56,82 @@ function geluSecond(x: Tensor): Tensor {
   return mul(addScalar(neg(square(t)), 1), inner);
 }
 
+/**
+ * Applies a pointwise primitive by name.
+ * @example
+ * const y = unary('exp', tensor([0, 1])); // [1, 2.718…]
+ */
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   return run(unaryDef, [x], { op });
 }
 
+/**
+ * −x.
+ * @example
+ * neg(tensor([1, -2])); // [-1, 2]
+ */
 export const neg = (x: Tensor) => unary('neg', x);
+/**
+ * |x|.
+ * @example
+ * abs(tensor([-3])); // [3]
+ */
 export const abs = (x: Tensor) => unary('abs', x);
+/**
+ * The sign (−1, 0, 1; NaN stays NaN, as jnp.sign).
+ * @example
+ * sign(tensor([-2, 0, 5])); // [-1, 0, 1]
+ */
 export const sign = (x: Tensor) => unary('sign', x);
+/**
+ * x².
+ * @example
+ * square(tensor([3])); // [9]
+ */
 export const square = (x: Tensor) => unary('square', x);
+/**
+ * √x.
+ * @example
+ * sqrt(tensor([4])); // [2]
+ */
 export const sqrt = (x: Tensor) => unary('sqrt', x);
+/**
+ * 1/x.
+ * @example
+ * recip(tensor([4])); // [0.25]
+ */
 export const recip = (x: Tensor) => unary('recip', x);
+/**
+ * eˣ.
+ * @example
+ * exp(tensor([0])); // [1]
+ */
 export const exp = (x: Tensor) => unary('exp', x);
+/**
+ * Natural logarithm.
+ * @example
+ * log(tensor([1])); // [0]
+ */
 export const log = (x: Tensor) => unary('log', x);
+/**
+ * max(x, 0) (NaN stays NaN, as jax.nn.relu).
+ * @example
+ * relu(tensor([-1, 2])); // [0, 2]
+ */
 export const relu = (x: Tensor) => unary('relu', x);
 /** 1 where x > 0, else 0. */
 export const step = (x: Tensor) => unary('step', x);
+/**
+ * Hyperbolic tangent.
+ * @example
+ * tanh(tensor([0])); // [0]
+ */
 export const tanh = (x: Tensor) => unary('tanh', x);
+/**
+ * 1 / (1 + e⁻ˣ).
+ * @example
+ * sigmoid(tensor([0])); // [0.5]
+ */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
 /** GELU, tanh approximation (jax.nn.gelu's default, which ginjax uses). */
 export const gelu = (x: Tensor) => unary('gelu', x);
