@@ -18,7 +18,9 @@
 // passes per axis the output extent and the matrix-offset strides of a and b (0 on broadcast axes).
 //
 // Bindings (group 0):
-//   0: uniform Params (below)
+//   0: uniform Params, block `matmulGpu` of src/backends/kernelParams.ts: m, n, k, flags (bit 0
+//      transA, bit 1 transB), the tile (tm, tn, tilesM, tilesN), groups (batch · tilesM · tilesN),
+//      batchRank, batchShape, sa and sb (element offset of a's / b's matrix per unit of each batch axis)
 //   1: storage, read        a: array<f32>
 //   2: storage, read        b: array<f32>
 //   3: storage, read_write  out: array<f32>  [batch, m, n]
@@ -30,23 +32,7 @@
 //! include "lib/gemm_tile.wgsl"
 //! include "lib/packed.wgsl"
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  flags: u32,      // bit 0: transA, bit 1: transB
-  tm: u32,
-  tn: u32,
-  tilesM: u32,
-  tilesN: u32,
-  groups: u32,     // batch · tilesM · tilesN
-  batchRank: u32,
-  _pad0: u32,
-  _pad1: u32,
-  batchShape: array<vec4<u32>, 2>,
-  sa: array<vec4<u32>, 2>,   // element offset of a's matrix per unit of each batch axis
-  sb: array<vec4<u32>, 2>,
-}
+//! params matmulGpu
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;

@@ -2,13 +2,11 @@
  * Batched matrix product C[b] = op(A[b]) · op(B[b]) (op = optional transpose), semantics of
  * src/backends/ref/matmul.ts, float32 accumulation (one fused multiply-add per term in the relaxed
  * build). The TypeScript side (src/backends/wasm/matmul.ts, `matmulPlan`) folds a B shared by every
- * batch into the rows of A where it can, merges batch axes, and writes the Int32 block
- *
- *   [m, k, n, transA, transB, KC, MC, NC, scratch, R, shape[R], aStride[R], bStride[R], counters[R]]
- *
- * (batch strides in whole matrices, 0 on broadcast axes; counters are kernel scratch; MC a multiple
- * of 4, NC of 8). `scratch` is a byte offset of KC·NC + MC·KC + 32 floats from the allocator:
- * packed B, packed A, an edge tile.
+ * batch into the rows of A where it can, merges batch axes, and writes block `matmul` of
+ * src/backends/kernelParams.ts: m, k, n, transA, transB, KC, MC, NC, scratch, R, shape[R],
+ * aStride[R], bStride[R], counters[R] (batch strides in whole matrices, 0 on broadcast axes;
+ * counters are kernel scratch; MC a multiple of 4, NC of 8). `scratch` is a byte offset of
+ * KC·NC + MC·KC + 32 floats from the allocator: packed B, packed A, an edge tile.
  *
  * GotoBLAS/BLIS structure: for each NC-column block and KC-deep slice, B is packed into panels of 8
  * columns ([KC][8], zero-padded), then for each MC-row block A into panels of 4 rows ([KC][4],
@@ -22,6 +20,7 @@
  * per cycle, the same throughput as 2 FMAs.
  */
 import { madd } from '../lib/simd';
+import * as P from './params';
 
 /** Rows of the micro-tile (A is packed in panels of MATMUL_MR rows); read by the host's plan. */
 export const MATMUL_MR: i32 = 4;
@@ -262,21 +261,20 @@ function gemm(
 }
 
 export function matmul(a: usize, b: usize, c: usize, p: usize): void {
-  const m = <usize>load<i32>(p);
-  const k = <usize>load<i32>(p, 4);
-  const n = <usize>load<i32>(p, 8);
-  const transA = load<i32>(p, 12) != 0;
-  const transB = load<i32>(p, 16) != 0;
-  const KC = <usize>load<i32>(p, 20);
-  const MC = <usize>load<i32>(p, 24);
-  const NC = <usize>load<i32>(p, 28);
-  const scratch = <usize>load<i32>(p, 32);
-  const rank = <usize>load<i32>(p, 36);
-  const shape = p + 40;
-  const sa = shape + (rank << 2);
-  const sb = sa + (rank << 2);
-  const ctr = sb + (rank << 2);
-  const bp = scratch;
+  const m = <usize>P.matmul_m(p);
+  const k = <usize>P.matmul_k(p);
+  const n = <usize>P.matmul_n(p);
+  const transA = P.matmul_transA(p) != 0;
+  const transB = P.matmul_transB(p) != 0;
+  const KC = <usize>P.matmul_KC(p);
+  const MC = <usize>P.matmul_MC(p);
+  const NC = <usize>P.matmul_NC(p);
+  const rank = <usize>P.matmul_R(p);
+  const shape = P.matmul_shape(p);
+  const sa = P.matmul_aStride(p);
+  const sb = P.matmul_bStride(p);
+  const ctr = P.matmul_counters(p);
+  const bp = P.matmul_scratch(p);
   const ap = bp + ((KC * NC) << 2);
   const tile = ap + ((MC * KC) << 2);
   // When the whole of B' (or A') fits one packed block, a batch that reuses the previous batch's
@@ -320,26 +318,26 @@ export function matmul(a: usize, b: usize, c: usize, p: usize): void {
  * whole output rows and every element is the same k-ordered sum as on one thread (bit-identical).
  * Each thread packs into its own scratch (scratch + tid·scratchBytes) and re-packs B for its rows.
  *
- * Parameter block: [m, k, n, transA, transB, KC, MC, NC, scratch, R, a, b, c, scratchBytes,
- * shape[R], aStride[R], bStride[R]] (no counters: the block is shared by every thread, read only).
+ * Parameter block `matmulPart` (src/backends/kernelParams.ts): matmul's, with the operands a, b, c
+ * and the per-thread scratchBytes, and no counters (the block is shared by every thread, read only).
  */
 export function matmulPart(p: usize, tid: i32, nt: i32): void {
-  const m = <usize>load<i32>(p);
-  const k = <usize>load<i32>(p, 4);
-  const n = <usize>load<i32>(p, 8);
-  const transA = load<i32>(p, 12) != 0;
-  const transB = load<i32>(p, 16) != 0;
-  const KC = <usize>load<i32>(p, 20);
-  const MC = <usize>load<i32>(p, 24);
-  const NC = <usize>load<i32>(p, 28);
-  const rank = <usize>load<i32>(p, 36);
-  const a0 = <usize>load<i32>(p, 40);
-  const b0 = <usize>load<i32>(p, 44);
-  const c0 = <usize>load<i32>(p, 48);
-  const bp = <usize>load<i32>(p, 32) + <usize>tid * <usize>load<i32>(p, 52);
-  const shape = p + 56;
-  const sa = shape + (rank << 2);
-  const sb = sa + (rank << 2);
+  const m = <usize>P.matmulPart_m(p);
+  const k = <usize>P.matmulPart_k(p);
+  const n = <usize>P.matmulPart_n(p);
+  const transA = P.matmulPart_transA(p) != 0;
+  const transB = P.matmulPart_transB(p) != 0;
+  const KC = <usize>P.matmulPart_KC(p);
+  const MC = <usize>P.matmulPart_MC(p);
+  const NC = <usize>P.matmulPart_NC(p);
+  const rank = <usize>P.matmulPart_R(p);
+  const a0 = P.matmulPart_a(p);
+  const b0 = P.matmulPart_b(p);
+  const c0 = P.matmulPart_c(p);
+  const bp = P.matmulPart_scratch(p) + <usize>tid * <usize>P.matmulPart_scratchBytes(p);
+  const shape = P.matmulPart_shape(p);
+  const sa = P.matmulPart_aStride(p);
+  const sb = P.matmulPart_bStride(p);
   const ap = bp + ((KC * NC) << 2);
   const tile = ap + ((MC * KC) << 2);
   let batches: usize = 1;

@@ -78,6 +78,24 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
   defineParams('reduceMiddle', ['wasm'], 'assembly/kernels/reduce.ts reduceMiddle: out[o, j] = op over i < r of x[(o·r + i)·m + j]; '
     + 'scratch: 2 KiB of heap for the pairwise recursion (src/backends/wasm/reduce.ts REDUCE_SCRATCH_BYTES).',
   { outer: 'i32', r: 'i32', m: 'i32', scratch: 'ptr' }),
+  defineParams('matmul', ['wasm'], 'assembly/kernels/matmul.ts matmul: C[b] = op(A[b]) · op(B[b]) for the batches of R merged batch axes '
+    + '(shape; aStride, bStride in whole matrices, 0 where broadcast); trans 1 = transposed; KC, MC, NC the cache blocks (MC a multiple '
+    + 'of 4, NC of 8); scratch: KC·NC + MC·KC + 32 floats of heap; counters: the kernel\'s scratch.', {
+    m: 'i32', k: 'i32', n: 'i32', transA: 'i32', transB: 'i32', KC: 'i32', MC: 'i32', NC: 'i32', scratch: 'ptr', R: 'i32',
+    shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'], counters: ['i32', 'R'],
+  }),
+  defineParams('matmulPart', ['wasm'], 'assembly/kernels/matmul.ts matmulPart (threads): matmul\'s fields with the operands a, b, c in the '
+    + 'block and one packing scratch per thread (scratch + tid · scratchBytes); read only (no counters).', {
+    m: 'i32', k: 'i32', n: 'i32', transA: 'i32', transB: 'i32', KC: 'i32', MC: 'i32', NC: 'i32', scratch: 'ptr', R: 'i32',
+    a: 'ptr', b: 'ptr', c: 'ptr', scratchBytes: 'i32',
+    shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'],
+  }),
+  defineParams('matmulGpu', ['wgsl'], 'shaders/matmul.wgsl: C[batch] = op(A) · op(B), m × k times k × n; flags bit 0 transA, bit 1 transB; '
+    + 'the tile (tm, tn, tilesM, tilesN) and groups = batches · tilesM · tilesN workgroups; batchRank merged batch axes (batchShape), '
+    + 'sa and sb the element offset of a\'s and b\'s matrix per unit of each (0 where broadcast).', {
+    m: 'u32', n: 'u32', k: 'u32', flags: 'u32', tm: 'u32', tn: 'u32', tilesM: 'u32', tilesN: 'u32', groups: 'u32', batchRank: 'u32',
+    batchShape: ['u32', 8], sa: ['u32', 8], sb: ['u32', 8],
+  }),
   defineParams('reduce', ['wgsl'], 'shaders/reduce.wgsl: mode 0 serial / 1 tree; op 0 sum / 1 max; nOut outputs of nRed reduced elements '
     + '(mode 1: chunks of chunkLen per output); identity 0 or -inf (WGSL has no inf literal); innerLen, innerStride: the last reduced run '
     + '(1, 1 without one); kept and reduced runs (extents, element strides in x), at most 8 each, outermost first.', {

@@ -14,15 +14,15 @@
  *    small for small products;
  *  - k = 0 writes zeros; an empty output does nothing.
  *
- * Parameter block: [m, k, n, transA, transB, KC, MC, NC, scratch, R, shape[R], aStride[R],
- * bStride[R], counters[R]] (counters: kernel scratch).
+ * Parameter block `matmul` of src/backends/kernelParams.ts (m, k, n, transA, transB, KC, MC, NC,
+ * scratch, R, shape, aStride, bStride, counters: kernel scratch).
  *
  * Threads: with an executor of n > 1 threads and at least convTuning.minParallelWork flops (2 MFLOP),
  * `matmulPart` runs instead: the output rows of every batch, as 4-row panels of the flattened
  * (batch, panel) space, split into n contiguous ranges; each thread packs into its own scratch
  * (n blocks allocated here) and computes whole output elements, so the result is bit-identical to
- * one thread. Block: [m, k, n, transA, transB, KC, MC, NC, scratch, R, a, b, c, scratchBytes,
- * shape[R], aStride[R], bStride[R]]. Below the threshold (or on one thread) `matmul` runs as before.
+ * one thread. Block `matmulPart`: matmul's, with a, b, c and scratchBytes in it and no counters.
+ * Below the threshold (or on one thread) `matmul` runs as before.
  *
  * Accuracy: each output is a float32 dot product of length k summed in k order (one rounding per
  * term, or per fused multiply-add), so |c − exact| ≤ k · 2^-24 · Σ_p |a_ip·b_pj| (+ the final
@@ -35,6 +35,7 @@ import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
 import { convTuning, type Executor } from './conv.js';
 import type { ParamWriter } from './params.js';
+import { writeMatmul, writeMatmulPart } from '../../generated/params.js';
 
 /** Cache blocking: KC deep slices (a packed 8-column B panel is KC·32 bytes, 8 KiB: L1), MC rows of
  * A per packed block (MC·KC·4 = 128 KiB: L2), NC columns of B per packed block (≤ 2 MiB). */
@@ -110,11 +111,10 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
       const per = roundUp(4 * plan.scratch, 16); // 16-byte-aligned per-thread scratch
       const scratch = heap.alloc(per * exec.threads);
       try {
-        const p = new Int32Array(14 + 3 * R);
-        p.set([plan.m, plan.k, plan.n, +transA, +transB, plan.KC, plan.MC, plan.NC, scratch, R, a!, b!, out, per]);
-        p.set(plan.batch, 14);
-        p.set(plan.aStride, 14 + R);
-        p.set(plan.bStride, 14 + 2 * R);
+        const p = writeMatmulPart({
+          m: plan.m, k: plan.k, n: plan.n, transA: +transA, transB: +transB, KC: plan.KC, MC: plan.MC, NC: plan.NC, scratch, R,
+          a: a!, b: b!, c: out, scratchBytes: per, shape: plan.batch, aStride: plan.aStride, bStride: plan.bStride,
+        });
         exec.run('matmulPart', params.write(p), work);
       } finally {
         heap.free(scratch);
@@ -123,11 +123,10 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
     }
     const scratch = heap.alloc(4 * plan.scratch);
     try {
-      const p = new Int32Array(10 + 4 * R);
-      p.set([plan.m, plan.k, plan.n, +transA, +transB, plan.KC, plan.MC, plan.NC, scratch, R]);
-      p.set(plan.batch, 10);
-      p.set(plan.aStride, 10 + R);
-      p.set(plan.bStride, 10 + 2 * R);
+      const p = writeMatmul({
+        m: plan.m, k: plan.k, n: plan.n, transA: +transA, transB: +transB, KC: plan.KC, MC: plan.MC, NC: plan.NC, scratch, R,
+        shape: plan.batch, aStride: plan.aStride, bStride: plan.bStride, counters: new Array<number>(R).fill(0),
+      });
       ex.matmul(a!, b!, out, params.write(p));
     } finally {
       heap.free(scratch);

@@ -1,7 +1,8 @@
-/** webgpu kernel: batched matmul with transposes and batch broadcasting, shaders/matmul.wgsl. */
+/** webgpu kernel: batched matmul with transposes and batch broadcasting, shaders/matmul.wgsl (block `matmulGpu`). */
 import { broadcastStrides } from '../../../core/shape.js';
 import { matmulDims } from '../../../ops/matmul.js';
 import type { Kernel } from '../../../ops/op.js';
+import { writeMatmulGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
 import { collapseBroadcast } from './elementwise.js';
@@ -11,7 +12,6 @@ import { chooseTile } from './tiles.js';
 export const MATMUL_MAX_BATCH_RANK = 8;
 
 export function matmulKernel(commands: Commands): Kernel<'matmul', GpuStorage> {
-  const params = new Uint32Array(12 + 3 * 8);
   return (out, [a, b], { transA, transB }, shapes) => {
     if (out.size === 0) return;
     const [as, bs] = shapes.inputs as [number[], number[]];
@@ -29,11 +29,10 @@ export function matmulKernel(commands: Commands): Kernel<'matmul', GpuStorage> {
     const nBatch = geo.shape.reduce((p, d) => p * d, 1);
     const tile = chooseTile(m, n);
     const groups = nBatch * tile.tilesM * tile.tilesN;
-    params.fill(0);
-    params.set([m, n, k, (transA ? 1 : 0) | (transB ? 2 : 0), tile.tm, tile.tn, tile.tilesM, tile.tilesN, groups, rank]);
-    params.set(geo.shape, 12);
-    params.set(geo.strides[0]!, 20);
-    params.set(geo.strides[1]!, 28);
+    const params = writeMatmulGpu({
+      m, n, k, flags: (transA ? 1 : 0) | (transB ? 2 : 0), tm: tile.tm, tn: tile.tn, tilesM: tile.tilesM, tilesN: tile.tilesN, groups,
+      batchRank: rank, batchShape: geo.shape, sa: geo.strides[0]!, sb: geo.strides[1]!,
+    });
     commands.dispatchGroups('matmul', params, [a!, b!, out], groups);
   };
 }
