@@ -295,7 +295,13 @@ function checkNumericData(fn: string, data: unknown): asserts data is ArrayLike<
   }
 }
 
-/** A tensor from data (copied) on the current backend (or `backend`): an Array of numbers or a numeric typed array. */
+/**
+ * A tensor from data (copied) on the current backend (or `backend`): an Array of numbers or a
+ * numeric typed array, with a shape (default: flat).
+ * @example
+ * const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * console.log(String(t)); // Tensor([2,3], wasm) and the values
+ */
 export function tensor(data: ArrayLike<number>, shape?: Shape, backend: Backend = getBackend()): Tensor {
   checkNumericData('tensor', data);
   shape ??= [data.length];

@@ -2,6 +2,8 @@
  * Errors about simulation files. Every message names the file (path, URL or the label given for
  * bytes) and, where one is involved, the dataset, so that a user can find what is wrong without a
  * debugger; the same two facts are fields for programs.
+ * @example
+ * try { await readSimulation('run.h5', spec); } catch (e) { if (e instanceof SimulationFileError) console.error(e.message); }
  */
 export class SimulationFileError extends Error {
   override name = 'SimulationFileError';

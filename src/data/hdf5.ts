@@ -122,7 +122,14 @@ export interface OpenOptions {
   readonly name?: string;
 }
 
-/** An open HDF5 file (or NetCDF-4 file, which is HDF5). Close it: it holds wasm memory and a file handle. */
+/**
+ * An open HDF5 file (or NetCDF-4 file, which is HDF5). Close it: it holds wasm memory and a file handle.
+ * @example
+ * const file = await Hdf5File.open('run.h5');
+ * console.log(file.datasets(), file.info('density').shape);
+ * const rho = file.read('density', [[0, 1]]); // the first entry of axis 0
+ * await file.close();
+ */
 export class Hdf5File {
   readonly file: string;
   #m: Loaded;

@@ -661,7 +661,7 @@ export interface ShallowWaterOptions extends ReadOptions {
 }
 
 /**
- * ginjax's shallow-water layout (scripts/shallow_water.py): `u`, `v` (b, time, lev, lat, lon) →
+ * ginjax's shallow-water layout (its shallow_water.py script): `u`, `v` (b, time, lev, lat, lon) →
  * velocity (1,0), scaled by the std of its norm; `pres` (b, time, lat, lon) → pressure (0,0),
  * standardised; optionally `vor` → vorticity (0,1) and `div` → divergence (0,0). As in ginjax, the
  * file's (lat, lon) grid becomes (x, y) = (lon, lat), so spatial = [nlon, nlat]; isTorus =

@@ -345,7 +345,11 @@ function permuteConvWeight(src: Float32Array, cout: number, cin: number, taps: n
   return out;
 }
 
-/** A ginjax model file that cannot be read (its message names what is wrong). */
+/**
+ * A ginjax model file that cannot be read (its message names what is wrong).
+ * @example
+ * try { await loadGinjax('model.eqx', config); } catch (e) { if (e instanceof GinjaxFileError) console.error(e.message); }
+ */
 export class GinjaxFileError extends Error {
   override name = 'GinjaxFileError';
 }

@@ -15,7 +15,11 @@ const BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, int64: 8, int3
 const FROM_DESCR = new Map(Object.entries(DESCR).map(([k, v]) => [v, k as NpyDtype]));
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** A malformed .npy record (its message names what is wrong). */
+/**
+ * A malformed .npy record (its message names what is wrong).
+ * @example
+ * try { parseNpyRecords(bytes); } catch (e) { if (e instanceof NpyError) console.error(e.message); }
+ */
 export class NpyError extends Error {
   override name = 'NpyError';
 }

@@ -68,7 +68,11 @@ export interface Deserialized {
   readonly stateTensors?: ReadonlyMap<string, Tensor>;
 }
 
-/** A safetensors file that breaks the format or the limits (its message names what and where). */
+/**
+ * A safetensors file that breaks the format or the limits (its message names what and where).
+ * @example
+ * try { deserialize(bytes); } catch (e) { if (e instanceof SafetensorsError) console.error(e.message); }
+ */
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }

@@ -205,6 +205,10 @@ function forcingField(fn: string, spec: ForcingSpec, N: number, L: number): { f:
  * reused by every step and trajectory. Grid fields are arrays of N² values, row-major [x][y]; the
  * state lives in Fourier space, one entry per mode kept by the 2/3 rule. Every method first projects
  * its input onto those modes.
+ * @example
+ * const solver = new NavierStokesSolver({ N: 64, nu: 1e-3 });
+ * const w0 = solver.randomVorticity(random.key(0));
+ * const w1 = solver.advance(w0, 10);
  */
 export class NavierStokesSolver {
   readonly N: number;
@@ -528,7 +532,7 @@ export class NavierStokesSolver {
  * α = 0, the FNO forcing and initial field, dt = 2L/N, a frame every N/8 steps (0.25 time units),
  * 20 frames, no burn-in. That flow changes by 15 % → 5 % (relative L2 of ω) from frame to frame
  * over the 20 frames, and its spectrum at 32² is below 1e-4 of the total in the outer third of the
- * kept modes (test/node/sim/data.test.ts).
+ * kept modes (checked by the test suite).
  */
 export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierStokesResult {
   const fn = 'simulateNavierStokes';

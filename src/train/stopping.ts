@@ -92,7 +92,11 @@ abstract class BaseStop implements StopCondition {
   }
 }
 
-/** Stops once `epochs` epochs have run; the best parameters are always the latest. */
+/**
+ * Stops once `epochs` epochs have run; the best parameters are always the latest.
+ * @example
+ * const result = await train({ model, x, y, optimizer: optim.adam({ learningRate: 1e-3 }), batchSize: 8, stop: new EpochStop(20) });
+ */
 export class EpochStop extends BaseStop {
   readonly epochs: number;
   readonly requiresValidation = false;
@@ -144,7 +148,11 @@ abstract class PatienceStop extends BaseStop {
   }
 }
 
-/** Stops when the training loss has not improved by more than minDelta for more than `patience` epochs. */
+/**
+ * Stops when the training loss has not improved by more than minDelta for more than `patience` epochs.
+ * @example
+ * const stop = new TrainLoss(5); // stop after 5 epochs without a lower training loss
+ */
 export class TrainLoss extends PatienceStop {
   readonly requiresValidation = false;
 
@@ -157,7 +165,11 @@ export class TrainLoss extends PatienceStop {
   }
 }
 
-/** Stops when the validation loss has not improved by more than minDelta for more than `patience` epochs. */
+/**
+ * Stops when the validation loss has not improved by more than minDelta for more than `patience` epochs.
+ * @example
+ * const stop = new ValLoss(5, 1e-4); // keep the parameters of the best validation loss
+ */
 export class ValLoss extends PatienceStop {
   readonly requiresValidation = true;
 

@@ -166,7 +166,11 @@ function duration(s: number): string {
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3));
 
-/** One-line progress: `\r`-updated on a TTY, otherwise one line per epoch. */
+/**
+ * One-line progress: `\r`-updated on a TTY, otherwise one line per epoch.
+ * @example
+ * const bar = new ProgressBar(process.stderr, 100); // what train({ progress: true }) uses
+ */
 export class ProgressBar {
   readonly #stream: ProgressStream;
   readonly #tty: boolean;

@@ -276,7 +276,14 @@ export interface CallOptions {
   readonly transfer?: Transferable[];
 }
 
-/** The page (or parent thread) side: calls handlers served by `serveWorker` in a worker. */
+/**
+ * The page (or parent thread) side: calls handlers served by `serveWorker` in a worker.
+ * @example
+ * const client = new WorkerClient(new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' }));
+ * await client.call('init', { backend: 'wasm' });
+ * const reply = await client.call('train', request, { onProgress: (p) => console.log(p) });
+ * client.close();
+ */
 export class WorkerClient {
   readonly #ep: Endpoint;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; onProgress?: (e: never) => void }>();

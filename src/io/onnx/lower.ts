@@ -35,7 +35,11 @@ export interface LowerOptions {
   readonly convTranspose: boolean;
 }
 
-/** An export refused for a reason the user can act on; `where` names the layer. */
+/**
+ * An export refused for a reason the user can act on; `where` names the layer.
+ * @example
+ * try { await exportOnnx(model, params, { spatial: [64, 64] }); } catch (e) { if (e instanceof OnnxExportError) console.error(e.message); }
+ */
 export class OnnxExportError extends Error {
   override name = 'OnnxExportError';
 }

@@ -71,6 +71,9 @@ export interface ConvOptions {
  * {(0,0): outChannels}: y = x ⋆ W + b, a cross-correlation. W [taps, Cin, Cout] and b [Cout] are
  * initialised U(±1/√fan_in), fan_in = Cin·taps (eqx's default for both). Not equivariant.
  * Params: `{ weight: [taps, Cin, Cout], bias?: [Cout] }`.
+ * @example
+ * const conv = new Conv({ D: 2, inChannels: 3, outChannels: 8, kernel: 3, padding: 'SAME' }, random.key(0));
+ * const y = conv.call(x.toScalarMultiImage()); // a baseline layer on scalar channels
  */
 export class Conv extends Module {
   readonly config: ModuleConfig;
@@ -171,6 +174,8 @@ export interface ConvTransposeOptions {
  * the taps flipped and padding d·(K − 1) − lo, d·(K − 1) − hi, as eqx/lax do. W [taps, Cin, Cout]
  * (taps in the scatter orientation above) and b [Cout] ~ U(±1/√(Cin·taps)).
  * Params: `{ weight: [taps, Cin, Cout], bias?: [Cout] }`.
+ * @example
+ * const up = new ConvTranspose({ D: 2, inChannels: 8, outChannels: 4, kernel: 2, stride: 2 }, random.key(0));
  */
 export class ConvTranspose extends Module {
   readonly config: ModuleConfig;
@@ -260,6 +265,10 @@ export interface BatchNormOptions {
  *   `state` if it holds some for this module, else the initial ones (mean 0, variance 1), which
  *   are this module's buffers.
  * Params: `{ weight: [W], bias: [W] }`, W = Σ channels·D^k.
+ * @example
+ * const bn = new BatchNorm({ D: 2, input: [[[0, 0], 8]] });
+ * const state = new State();
+ * const y = bn.apply(bn.params, x, { training: true, state });
  */
 export class BatchNorm extends Module {
   readonly config: ModuleConfig;
@@ -319,7 +328,11 @@ registerModule('BatchNorm', (c, key) => new BatchNorm(c as unknown as BatchNormO
 // ---------------------------------------------------------------------------------------------
 // Identity
 
-/** The identity (ginjax handle_activation(None) / eqx.nn.Identity). Returns a new handle on the same data. */
+/**
+ * The identity (ginjax handle_activation(None) / eqx.nn.Identity). Returns a new handle on the same data.
+ * @example
+ * const same = new Identity().call(x); // a new handle on x's data
+ */
 export class Identity extends Module {
   readonly config: ModuleConfig = { type: 'Identity' };
   readonly params: Params = {};

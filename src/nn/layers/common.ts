@@ -126,6 +126,11 @@ function modulePaths(model: Module): Map<Module, string> {
  * module's initial statistics). The store owns what it holds: `set` keeps the new tensors alive
  * across `tidy` scopes (so an update made inside `valueAndGrad` survives) and disposes the ones it
  * replaces; `dispose()` frees everything.
+ * @example
+ * const state = new State();
+ * const y = model.apply(params, x, { training: true, state }); // batch norms write their statistics
+ * const z = model.apply(params, x, { state });                   // inference reads them
+ * state.dispose();
  */
 export class State {
   readonly #entries = new Map<Module, Readonly<Record<string, Tensor>>>();

@@ -46,6 +46,9 @@ export interface VectorNeuronOptions {
  * Same function, different arithmetic where ginjax's is ill-conditioned (see `vectorNeuron`): for
  * scalar-type keys (k = 0, e.g. pseudoscalars) and for keys with one channel, q_i ∥ x_i by
  * construction and x − x∥ is computed as x · ε(2‖q‖+ε)/(‖q‖+ε)² instead of as a difference.
+ * @example
+ * const vn = new VectorNeuronNonlinear({ D: 2, input: [[[0, 0], 4], [[1, 0], 4]] }, random.key(0));
+ * const y = vn.call(x);
  */
 export class VectorNeuronNonlinear extends Module {
   readonly config: ModuleConfig;
@@ -158,6 +161,8 @@ export interface NormNonlinearOptions {
  * pseudoscalar the map is odd in x). The ε² smoothing makes it differentiable at x = 0 (where the
  * output is 0). With relu and b = 0 it is ≈ the identity; b < 0 zeroes tensors with ‖x‖ < −b.
  * Params: `{ bias: { "k,p": [c] } }` (no entry for (0,0)).
+ * @example
+ * const nl = new NormNonlinear({ D: 2, input: [[[1, 0], 4]], activation: 'gelu' });
  */
 export class NormNonlinear extends Module {
   readonly config: ModuleConfig;
@@ -208,6 +213,8 @@ export interface ActivationOptions {
 /**
  * σ applied to every entry of every key: the baselines' activation (ginjax wraps a plain function
  * in a LayerWrapper). Equivariant only for scalars; any signature is accepted. No params.
+ * @example
+ * const act = new Activation('relu'); // scalar images only are equivariant
  */
 export class Activation extends Module {
   readonly config: ModuleConfig;

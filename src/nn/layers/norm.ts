@@ -87,6 +87,8 @@ export interface GroupNormOptions {
  *   key's type and invariant scalars, so it is equivariant.
  *
  * Params: `{ scale: { "k,p": [c] } (init 1), bias: { "k,p": [c] } (init 0) }`.
+ * @example
+ * const gn = new GroupNorm({ D: 2, input: [[[0, 0], 8], [[1, 0], 8]], groups: 2 });
  */
 export class GroupNorm extends Module {
   readonly config: ModuleConfig;
@@ -167,7 +169,12 @@ export interface LayerNormOptions {
   readonly iterations?: number;
 }
 
-/** ginjax LayerNorm: GroupNorm with one group (statistics over all channels of a key and space). */
+/**
+ * ginjax LayerNorm: GroupNorm with one group (statistics over all channels of a key and space).
+ * @example
+ * const ln = new LayerNorm({ D: 2, input: [[[0, 0], 8], [[1, 0], 8]] });
+ * const y = ln.call(x);
+ */
 export class LayerNorm extends GroupNorm {
   constructor(o: LayerNormOptions, key?: Key) {
     super({ ...o, groups: 1 }, key, 'LayerNorm');

@@ -90,6 +90,9 @@ function smoothWeight(t: Tensor): Tensor {
  * only the maximum has weight and the output is ginjax's, bit for bit. With
  * τ = 0 exactly equal maxima are averaged (still equivariant for exact ties, not for near ones).
  * NaN in a window gives NaN in that channel's output.
+ * @example
+ * const pool = new MaxNormPool(2); // or { patch: 2 }
+ * const y = pool.call(x); // spatial sides halved
  */
 export class MaxNormPool extends PatchLayer {
   readonly useNorm: boolean;
@@ -141,7 +144,11 @@ export function maxNormPoolTies(x: MultiImage, patch: number, tieTolerance: numb
   return new MultiImage(y, x.signature, D, x.isTorus);
 }
 
-/** ginjax average pool: the mean over non-overlapping patch^D windows, every key (MultiImage.averagePool). Equivariant. */
+/**
+ * ginjax average pool: the mean over non-overlapping patch^D windows, every key (MultiImage.averagePool). Equivariant.
+ * @example
+ * const y = new AveragePool(2).call(x);
+ */
 export class AveragePool extends PatchLayer {
   constructor(o: PoolOptions | number, _key?: Key) {
     super('AveragePool', patchOf(o));
@@ -153,7 +160,11 @@ export class AveragePool extends PatchLayer {
   }
 }
 
-/** ginjax unpool: nearest-neighbour upsampling by `patch` (each pixel becomes a patch^D block; MultiImage.unpool). Equivariant. */
+/**
+ * ginjax unpool: nearest-neighbour upsampling by `patch` (each pixel becomes a patch^D block; MultiImage.unpool). Equivariant.
+ * @example
+ * const y = new Unpool(2).call(x); // spatial sides doubled
+ */
 export class Unpool extends PatchLayer {
   constructor(o: PoolOptions | number, _key?: Key) {
     super('Unpool', patchOf(o));

@@ -10,6 +10,12 @@ import type { LayerCallOptions } from './common.js';
  * Applies its layers in order, passing the call options (training flag, batch-norm state) to each.
  * Params: `{ "0": params of layer 0, "1": … }`. Config: `{ type: 'Sequential', layers: [configs] }`;
  * buildModule rebuilds each layer from its config with the key split in as many parts as layers.
+ * @example
+ * const model = new Sequential([
+ *   new ConvContract({ D: 2, input: [[[0, 0], 1]], output: [[[0, 0], 4], [[1, 0], 4]], M: 3 }, random.key(0)),
+ *   new VectorNeuronNonlinear({ D: 2, input: [[[0, 0], 4], [[1, 0], 4]] }, random.key(1)),
+ * ]);
+ * console.log(model.summary());
  */
 export class Sequential extends Module {
   readonly config: ModuleConfig;
