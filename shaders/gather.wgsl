@@ -7,8 +7,8 @@
 // upload nothing.
 //
 // Bindings (group 0):
-//   0: uniform Params { n: u32 (output elements, all blocks), nIndex: u32 (the map's length = one
-//      output block), nIn: u32 (one block of x) }
+//   0: uniform Params, block `gatherGpu` of src/backends/kernelParams.ts: n (output elements, all
+//      blocks), nIndex (the map's length = one output block), nIn (one block of x)
 //   1: storage, read        x: array<f32>
 //   2: storage, read        index: array<i32>  (nIndex entries, each -1 or an index into a block of x)
 //   3: storage, read_write  out: array<f32>
@@ -18,12 +18,7 @@
 
 //! include "lib/grid.wgsl"
 
-struct Params {
-  n: u32,
-  nIndex: u32,
-  nIn: u32,
-  _pad: u32,
-}
+//! params gatherGpu
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

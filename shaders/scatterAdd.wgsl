@@ -8,8 +8,8 @@
 // its block in order, in f32; outputs without sources get 0.
 //
 // Bindings (group 0):
-//   0: uniform Params { n: u32 (output elements, all blocks), nBlock: u32 (one output block),
-//      nIn: u32 (one block of x = the map's length) }
+//   0: uniform Params, block `scatterAddGpu` of src/backends/kernelParams.ts: n (output elements, all
+//      blocks), nBlock (one output block), nIn (one block of x = the map's length)
 //   1: storage, read        x: array<f32>
 //   2: storage, read        csr: array<u32>  (offsets[0..nBlock] then sources: output j of block b
 //                           sums x[b · nIn + csr[nBlock + 1 + p]] for p in [csr[j], csr[j + 1]))
@@ -20,12 +20,7 @@
 
 //! include "lib/grid.wgsl"
 
-struct Params {
-  n: u32,
-  nBlock: u32,
-  nIn: u32,
-  _pad: u32,
-}
+//! params scatterAddGpu
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

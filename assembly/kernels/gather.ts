@@ -3,24 +3,27 @@
  * op's index map (cached per map by src/backends/wasm/gather.ts), applied to each of `blocks`
  * consecutive blocks of x and out. Both run as part tid of nt (worker threads, or 0 of 1):
  *
- *   gather(p, tid, nt)       p = [x, idx, out, n, blocks, nIn]:  out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]]
+ *   gather(p, tid, nt)       block gather (x, idx, out, n, blocks, nIn):  out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]]
  *                            (i < n); parts are ranges of the blocks · n outputs (partStart)
- *   scatterAdd(p, tid, nt)   p = [x, idx, out, n, blocks, nOut]: out = 0; out[b, idx[i]] += x[b, i] where
- *                            idx[i] >= 0; parts are ranges of whole blocks (one part when blocks = 1)
+ *   scatterAdd(p, tid, nt)   block scatterAdd (x, idx, out, n, blocks, nOut): out = 0; out[b, idx[i]] += x[b, i]
+ *                            where idx[i] >= 0; parts are ranges of whole blocks (one part when blocks = 1)
+ *
+ * (blocks of src/backends/kernelParams.ts)
  *
  * gather is branch-free: an index of −1 reads x[−1] (the 4 bytes below x, inside the heap, which
  * starts above the module's static data) and selects +0 instead. scatterAdd adds in index order,
  * in float32 (exact where no output is hit twice).
  */
 import { partOf, partStart } from './parallel';
+import * as P from './params';
 
 export function gather(p: usize, tid: i32, nt: i32): void {
-  const x = <usize>load<i32>(p);
-  const idx = <usize>load<i32>(p, 4);
-  const out = <usize>load<i32>(p, 8);
-  const n = <usize>load<i32>(p, 12);
-  const total = n * <usize>load<i32>(p, 16);
-  const inBytes = <usize>load<i32>(p, 20) << 2;
+  const x = P.gather_x(p);
+  const idx = P.gather_idx(p);
+  const out = P.gather_out(p);
+  const n = <usize>P.gather_n(p);
+  const total = n * <usize>P.gather_blocks(p);
+  const inBytes = <usize>P.gather_nIn(p) << 2;
   let s = partStart(total, tid, nt);
   const e = partStart(total, tid + 1, nt);
   let b = s / n;
@@ -54,14 +57,14 @@ function gatherBlock(x: usize, idx: usize, out: usize, n: usize): void {
 }
 
 export function scatterAdd(p: usize, tid: i32, nt: i32): void {
-  const blocks = <usize>load<i32>(p, 16);
+  const blocks = <usize>P.scatterAdd_blocks(p);
   const b0 = partOf(blocks, tid, nt);
   const b1 = partOf(blocks, tid + 1, nt);
-  const n = <usize>load<i32>(p, 12);
-  const nOut = <usize>load<i32>(p, 20);
-  const idx = <usize>load<i32>(p, 4);
-  let x = <usize>load<i32>(p) + ((b0 * n) << 2);
-  let out = <usize>load<i32>(p, 8) + ((b0 * nOut) << 2);
+  const n = <usize>P.scatterAdd_n(p);
+  const nOut = <usize>P.scatterAdd_nOut(p);
+  const idx = P.scatterAdd_idx(p);
+  let x = P.scatterAdd_x(p) + ((b0 * n) << 2);
+  let out = P.scatterAdd_out(p) + ((b0 * nOut) << 2);
   memory.fill(out, 0, ((b1 - b0) * nOut) << 2);
   for (let b = b0; b < b1; b++, x += n << 2, out += nOut << 2) {
     for (let i: usize = 0; i < n; i++) {

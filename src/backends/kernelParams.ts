@@ -96,6 +96,16 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     m: 'u32', n: 'u32', k: 'u32', flags: 'u32', tm: 'u32', tn: 'u32', tilesM: 'u32', tilesN: 'u32', groups: 'u32', batchRank: 'u32',
     batchShape: ['u32', 8], sa: ['u32', 8], sb: ['u32', 8],
   }),
+  defineParams('gather', ['wasm'], 'assembly/kernels/gather.ts gather: out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]] for i < n and b < blocks; '
+    + 'idx: the Int32 index map in the heap; nIn: elements of one block of x.',
+  { x: 'ptr', idx: 'ptr', out: 'ptr', n: 'i32', blocks: 'i32', nIn: 'i32' }),
+  defineParams('scatterAdd', ['wasm'], 'assembly/kernels/gather.ts scatterAdd: out = 0; out[b, idx[i]] += x[b, i] for i < n where idx[i] >= 0, '
+    + 'b < blocks; nOut: elements of one block of out.',
+  { x: 'ptr', idx: 'ptr', out: 'ptr', n: 'i32', blocks: 'i32', nOut: 'i32' }),
+  defineParams('gatherGpu', ['wgsl'], 'shaders/gather.wgsl: n output elements (all blocks), nIndex = the map\'s length (one output block), '
+    + 'nIn = one block of x.', { n: 'u32', nIndex: 'u32', nIn: 'u32' }),
+  defineParams('scatterAddGpu', ['wgsl'], 'shaders/scatterAdd.wgsl: n output elements (all blocks), nBlock = one output block, '
+    + 'nIn = one block of x (the map\'s length).', { n: 'u32', nBlock: 'u32', nIn: 'u32' }),
   defineParams('reduce', ['wgsl'], 'shaders/reduce.wgsl: mode 0 serial / 1 tree; op 0 sum / 1 max; nOut outputs of nRed reduced elements '
     + '(mode 1: chunks of chunkLen per output); identity 0 or -inf (WGSL has no inf literal); innerLen, innerStride: the last reduced run '
     + '(1, 1 without one); kept and reduced runs (extents, element strides in x), at most 8 each, outermost first.', {

@@ -24,6 +24,7 @@ import type { Kernel } from '../../ops/op.js';
 import { ELEMENTWISE_WORK, type Executor } from './conv.js';
 import type { WasmHeap } from './memory.js';
 import type { ParamWriter } from './params.js';
+import { writeGather, writeScatterAdd } from '../../generated/params.js';
 
 
 export const INDEX_CACHE_BUDGET = 32 * 2 ** 20;
@@ -147,7 +148,7 @@ export function createGather(heap: WasmHeap, params: ParamWriter, exec: Executor
     if (sizeOf(shapes.out) === 0) return;
     const nIn = sizeOf(shapes.inputs[0]!) / blocks;
     const work = index.length * blocks * ELEMENTWISE_WORK;
-    cache.with(index, (idx) => exec.run('gather', params.write(Int32Array.of(x!, idx, out, index.length, blocks, nIn)), work));
+    cache.with(index, (idx) => exec.run('gather', params.write(writeGather({ x: x!, idx, out, n: index.length, blocks, nIn })), work));
   };
   const scatterAdd: Kernel<'scatterAdd', number> = (out, [x], { index, blocks }, shapes) => {
     const total = sizeOf(shapes.out);
@@ -157,7 +158,7 @@ export function createGather(heap: WasmHeap, params: ParamWriter, exec: Executor
       return;
     }
     const work = blocks > 1 ? index.length * blocks * ELEMENTWISE_WORK : 0;
-    cache.with(index, (idx) => exec.run('scatterAdd', params.write(Int32Array.of(x!, idx, out, index.length, blocks, total / blocks)), work));
+    cache.with(index, (idx) => exec.run('scatterAdd', params.write(writeScatterAdd({ x: x!, idx, out, n: index.length, blocks, nOut: total / blocks })), work));
   };
   caches.set(gather, cache);
   caches.set(scatterAdd, cache);

@@ -11,6 +11,7 @@
  * afterwards (the ops treat index maps as immutable static data).
  */
 import type { Kernel } from '../../../ops/op.js';
+import { writeGatherGpu, writeScatterAddGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands, ConstantBuffer } from '../commands.js';
 import { BufferUsage, type GpuContext } from '../device.js';
@@ -87,24 +88,18 @@ export function inverseCsr(index: Int32Array, n: number): Uint32Array {
 }
 
 export function gatherKernel(commands: Commands, maps: IndexMaps): Kernel<'gather', GpuStorage> {
-  const params = new Uint32Array(4);
   return (out, [x], { index, blocks }) => {
     if (out.size === 0) return;
-    params[0] = out.size;
-    params[1] = index.length;
-    params[2] = x!.size / blocks;
+    const params = writeGatherGpu({ n: out.size, nIndex: index.length, nIn: x!.size / blocks });
     commands.dispatch('gather', params, [x!, maps.gatherMap(index), out], out.size);
   };
 }
 
 export function scatterAddKernel(commands: Commands, maps: IndexMaps): Kernel<'scatterAdd', GpuStorage> {
-  const params = new Uint32Array(4);
   return (out, [x], { index, blocks }) => {
     if (out.size === 0) return;
     const nBlock = out.size / blocks;
-    params[0] = out.size;
-    params[1] = nBlock;
-    params[2] = index.length;
+    const params = writeScatterAddGpu({ n: out.size, nBlock, nIn: index.length });
     commands.dispatch('scatterAdd', params, [x!, maps.scatterMap(index, nBlock), out], out.size);
   };
 }
