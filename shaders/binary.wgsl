@@ -12,9 +12,10 @@
 // Mesa does rewrite `a >= b ? a : b` into fmax, which drops the NaN.
 //
 // Bindings (group 0):
-//   0: uniform Params { op: u32 (BINARY op code below), n: u32 (output elements), rank: u32
-//      (collapsed, <= 16), shape/sa/sb: 16 u32 each, packed 4 per vec4 (uniform arrays need a
-//      16-byte stride): the collapsed output shape and the element strides of a and b in it }
+//   0: uniform Params, block `binaryGpu` of src/backends/kernelParams.ts: op (BINARY op code below),
+//      n (output elements), rank (collapsed, <= 16), shape/sa/sb: 16 u32 each, packed 4 per vec4
+//      (uniform arrays need a 16-byte stride): the collapsed output shape and the element strides of
+//      a and b in it
 //   1: storage, read        a: array<f32>
 //   2: storage, read        b: array<f32>
 //   3: storage, read_write  out: array<f32>  (at least n elements)
@@ -39,15 +40,7 @@ const OP_EQ: u32 = 7u;
 
 const MAX_RANK: u32 = 16u;
 
-struct Params {
-  op: u32,
-  n: u32,
-  rank: u32,
-  _pad: u32,
-  shape: array<vec4<u32>, 4>,
-  sa: array<vec4<u32>, 4>,
-  sb: array<vec4<u32>, 4>,
-}
+//! params binaryGpu
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;

@@ -21,7 +21,8 @@
 //   WGSL lets implementations assume no NaN/Inf, so special values are only as IEEE as the driver.
 //
 // Bindings (group 0):
-//   0: uniform Params { op: u32 (UNARY op code below), n: u32 (elements) }
+//   0: uniform Params, block `unaryGpu` of src/backends/kernelParams.ts: op (UNARY op code below),
+//      n (elements)
 //   1: storage, read        x: array<f32>   (at least n elements)
 //   2: storage, read_write  y: array<f32>   (at least n elements)
 //
@@ -50,12 +51,7 @@ const OP_SIGMOID: u32 = 11u;
 const OP_GELU: u32 = 12u;
 const OP_GELU_GRAD: u32 = 13u;
 
-struct Params {
-  op: u32,
-  n: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
+//! params unaryGpu
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -6,14 +6,15 @@
  *   binarySame(op, a, b, out, n)      a, b and out all of n elements
  *   binaryScalarA(op, a, b, out, n)   a is one element, broadcast against n elements of b
  *   binaryScalarB(op, a, b, out, n)   b is one element
- *   binaryStrided(op, a, b, out, p)   general case; p points at the Int32 parameter block
- *       [rank R, shape[R], aStride[R], bStride[R], counters[R] (kernel scratch)]
+ *   binaryStrided(op, a, b, out, p)   general case; p points at block binaryStrided of
+ *       src/backends/kernelParams.ts: R, shape[R], aStride[R], bStride[R], counters[R] (kernel scratch)
  *     (strides in elements, 0 on broadcast axes; after merging, the innermost axis has strides
  *      (1,1), (0,1) or (1,0), so each inner row is one of the three fast loops above).
  * All pointers are byte offsets; f32x4 main loops with partial-vector tails.
  */
 import { loadPartial, maskToOne, storePartial } from '../lib/simd';
 import { partStart } from './parallel';
+import * as P from './params';
 
 export const BINARY_add: i32 = 0;
 export const BINARY_sub: i32 = 1;
@@ -77,11 +78,11 @@ class BEq {}
 
 // @ts-ignore: decorator
 @inline function strided<Op>(a: usize, b: usize, o: usize, p: usize): void {
-  const rank = <usize>load<i32>(p);
-  const shape = p + 4;
-  const sa = shape + (rank << 2);
-  const sb = sa + (rank << 2);
-  const ctr = sb + (rank << 2);
+  const rank = <usize>P.binaryStrided_R(p);
+  const shape = P.binaryStrided_shape(p);
+  const sa = P.binaryStrided_aStride(p);
+  const sb = P.binaryStrided_bStride(p);
+  const ctr = P.binaryStrided_counters(p);
   const inner = rank - 1;
   const n = <usize>load<i32>(shape + (inner << 2));
   const mode = load<i32>(sa + (inner << 2)) == 0 ? 1 : load<i32>(sb + (inner << 2)) == 0 ? 2 : 0;
@@ -128,14 +129,14 @@ export function binarySame(op: i32, a: usize, b: usize, o: usize, n: usize): voi
 }
 
 /**
- * Part tid of nt of binarySame (run on the worker threads): p = [op, a, b, o, n] (i32), split by
- * partStart.
+ * Part tid of nt of binarySame (run on the worker threads): p = block binarySamePart (op, a, b, o,
+ * n) of src/backends/kernelParams.ts, split by partStart.
  */
 export function binarySamePart(p: usize, tid: i32, nt: i32): void {
-  const n = <usize>load<i32>(p, 16);
+  const n = <usize>P.binarySamePart_n(p);
   const s = partStart(n, tid, nt) << 2;
   const e = partStart(n, tid + 1, nt) << 2;
-  if (e > s) binarySame(load<i32>(p), <usize>load<i32>(p, 4) + s, <usize>load<i32>(p, 8) + s, <usize>load<i32>(p, 12) + s, (e - s) >> 2);
+  if (e > s) binarySame(P.binarySamePart_op(p), P.binarySamePart_a(p) + s, P.binarySamePart_b(p) + s, P.binarySamePart_o(p) + s, (e - s) >> 2);
 }
 
 export function binaryScalarA(op: i32, a: usize, b: usize, o: usize, n: usize): void {

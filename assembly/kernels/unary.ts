@@ -8,6 +8,7 @@
  */
 import { loadPartial, maskToOne, splat, storePartial } from '../lib/simd';
 import { partStart } from './parallel';
+import * as P from './params';
 import { vexp, vgelu, vgeluGrad, vlog, vsigmoid, vtanh } from '../lib/vmath';
 
 export const UNARY_neg: i32 = 0;
@@ -102,11 +103,11 @@ export function unary(op: i32, x: usize, y: usize, n: usize): void {
 
 /**
  * Part tid of nt of unary (src/backends/wasm/kernels.ts runs it on the worker threads):
- * p = [op, x, y, n] (i32), split by partStart.
+ * block unaryPart (op, x, y, n) of src/backends/kernelParams.ts, split by partStart.
  */
 export function unaryPart(p: usize, tid: i32, nt: i32): void {
-  const n = <usize>load<i32>(p, 12);
+  const n = <usize>P.unaryPart_n(p);
   const s = partStart(n, tid, nt);
   const e = partStart(n, tid + 1, nt);
-  if (e > s) unary(load<i32>(p), <usize>load<i32>(p, 4) + (s << 2), <usize>load<i32>(p, 8) + (s << 2), e - s);
+  if (e > s) unary(P.unaryPart_op(p), P.unaryPart_x(p) + (s << 2), P.unaryPart_y(p) + (s << 2), e - s);
 }

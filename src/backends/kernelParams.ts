@@ -106,6 +106,19 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     + 'nIn = one block of x.', { n: 'u32', nIndex: 'u32', nIn: 'u32' }),
   defineParams('scatterAddGpu', ['wgsl'], 'shaders/scatterAdd.wgsl: n output elements (all blocks), nBlock = one output block, '
     + 'nIn = one block of x (the map\'s length).', { n: 'u32', nBlock: 'u32', nIn: 'u32' }),
+  defineParams('unaryPart', ['wasm'], 'assembly/kernels/unary.ts unaryPart (threads): y[i] = op(x[i]) for i < n (op: a UNARY_ code).',
+    { op: 'i32', x: 'ptr', y: 'ptr', n: 'i32' }),
+  defineParams('binarySamePart', ['wasm'], 'assembly/kernels/binary.ts binarySamePart (threads): o[i] = op(a[i], b[i]) for i < n '
+    + '(op: a BINARY_ code).', { op: 'i32', a: 'ptr', b: 'ptr', o: 'ptr', n: 'i32' }),
+  defineParams('binaryStrided', ['wasm'], 'assembly/kernels/binary.ts binaryStrided: R >= 2 merged output axes (shape), the element '
+    + 'strides of a and b (0 where broadcast; the innermost pair is (1, 1), (0, 1) or (1, 0)); counters: the kernel\'s scratch.', {
+    R: 'i32', shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'], counters: ['i32', 'R'],
+  }),
+  defineParams('unaryGpu', ['wgsl'], 'shaders/unary.wgsl: op (a code of the shader), n elements.', { op: 'u32', n: 'u32' }),
+  defineParams('binaryGpu', ['wgsl'], 'shaders/binary.wgsl: op (a code of the shader), n output elements, rank (<= 16) collapsed axes: '
+    + 'the output shape and the element strides of a and b in it (0 where broadcast).', {
+    op: 'u32', n: 'u32', rank: 'u32', shape: ['u32', 16], sa: ['u32', 16], sb: ['u32', 16],
+  }),
   defineParams('reduce', ['wgsl'], 'shaders/reduce.wgsl: mode 0 serial / 1 tree; op 0 sum / 1 max; nOut outputs of nRed reduced elements '
     + '(mode 1: chunks of chunkLen per output); identity 0 or -inf (WGSL has no inf literal); innerLen, innerStride: the last reduced run '
     + '(1, 1 without one); kept and reduced runs (extents, element strides in x), at most 8 each, outermost first.', {

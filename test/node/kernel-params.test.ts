@@ -163,7 +163,7 @@ describe('kernel parameter schema', () => {
 
   it('every WGSL block: each field written by name in TypeScript sits where WGSL\'s uniform layout puts the struct member', () => {
     const blocks = KERNEL_PARAMS.filter((b) => b.targets.includes('wgsl'));
-    expect(blocks.map((b) => b.name).sort()).toEqual(['conv', 'convFilterGrad', 'convInputGrad', 'gatherGpu', 'matmulGpu', 'maxPool', 'reduce', 'scatterAddGpu']);
+    expect(blocks.map((b) => b.name).sort()).toEqual(['binaryGpu', 'conv', 'convFilterGrad', 'convInputGrad', 'gatherGpu', 'matmulGpu', 'maxPool', 'reduce', 'scatterAddGpu', 'unaryGpu']);
     for (const s of blocks) {
       const offsets = wgslOffsets(G.wgslParams(KERNEL_PARAMS, s.name));
       const f = sample(s);

@@ -9,6 +9,7 @@ import { UNARY } from '../ref/unary.js';
 import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
 import { binaryPlan } from './params.js';
+import { writeBinarySamePart, writeUnaryPart } from '../../generated/params.js';
 import { createConcat } from './concat.js';
 import { createGather } from './gather.js';
 import { createMatmul } from './matmul.js';
@@ -56,7 +57,7 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
   const unary: Kernel<'unary', number> = (out, [x], { op }, shapes) => {
     const n = sizeOf(shapes.out);
     if (n === 0) return;
-    if (exec.threads > 1) exec.run('unaryPart', params.write(Int32Array.of(unaryCode[op], x!, out, n)), n * ELEMENTWISE_WORK);
+    if (exec.threads > 1) exec.run('unaryPart', params.write(writeUnaryPart({ op: unaryCode[op], x: x!, y: out, n })), n * ELEMENTWISE_WORK);
     else ex.unary(unaryCode[op], x!, out, n);
   };
 
@@ -66,7 +67,7 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
     switch (plan.kind) {
       case 'empty': return;
       case 'same':
-        if (exec.threads > 1) return exec.run('binarySamePart', params.write(Int32Array.of(code, a!, b!, out, plan.n)), plan.n * ELEMENTWISE_WORK);
+        if (exec.threads > 1) return exec.run('binarySamePart', params.write(writeBinarySamePart({ op: code, a: a!, b: b!, o: out, n: plan.n })), plan.n * ELEMENTWISE_WORK);
         return ex.binarySame(code, a!, b!, out, plan.n);
       case 'scalarA': return ex.binaryScalarA(code, a!, b!, out, plan.n);
       case 'scalarB': return ex.binaryScalarB(code, a!, b!, out, plan.n);

@@ -1,27 +1,21 @@
 /**
- * Parameter layouts shared with the kernels in assembly/ (defined once, here).
- *
  * Binary with broadcasting: `binaryPlan` reduces any broadcast to the simplest loop. Output axes of
  * size 1 are dropped and neighbouring axes merged where both operands are contiguous across them
  * (a[i]·stride = a[i+1]·stride·size, likewise b; broadcast axes, stride 0, merge with each other).
  * Then equal shapes become one flat loop (`same`), a one-element operand a `scalarA`/`scalarB` loop,
- * and anything else (`strided`) an Int32 block read by assembly/kernels/binary.ts `binaryStrided`:
- *
- *   [R, shape[0..R), aStride[0..R), bStride[0..R), counters[0..R)]
- *
- * with element strides (0 on broadcast axes) and R >= 2; the counters are the kernel's scratch.
+ * and anything else (`strided`) block `binaryStrided` of src/backends/kernelParams.ts, read by
+ * assembly/kernels/binary.ts: R >= 2 axes, their extents, the element strides of a and b (0 on
+ * broadcast axes) and the kernel's scratch counters.
  * After merging, the innermost axis always has strides (1,1), (0,1) or (1,0) — every inner row is
  * one of the three fast SIMD loops.
  */
 import { broadcastStrides, sizeOf, type Shape } from '../../core/shape.js';
+import { writeBinaryStrided } from '../../generated/params.js';
 
 export type BinaryPlan =
   | { readonly kind: 'empty' }
   | { readonly kind: 'same' | 'scalarA' | 'scalarB'; readonly n: number }
   | { readonly kind: 'strided'; readonly n: number; readonly params: Int32Array };
-
-/** Int32 fields of the strided binary block for rank R (header + shape, two strides, counters). */
-export const binaryParamsLength = (rank: number): number => 1 + 4 * rank;
 
 export function binaryPlan(a: Shape, b: Shape, out: Shape): BinaryPlan {
   const n = sizeOf(out);
@@ -53,19 +47,14 @@ export function binaryPlan(a: Shape, b: Shape, out: Shape): BinaryPlan {
     throw new Error(`binaryPlan: internal error: inner strides (${ia}, ${ib}) for shapes [${a}] and [${b}]`);
   }
   if (R === 1) return { kind: ia === 0 ? 'scalarA' : ib === 0 ? 'scalarB' : 'same', n };
-  const params = new Int32Array(binaryParamsLength(R));
-  params[0] = R;
-  params.set(dims, 1);
-  params.set(as, 1 + R);
-  params.set(bs, 1 + 2 * R);
+  const params = writeBinaryStrided({ R, shape: dims, aStride: as, bStride: bs, counters: new Array<number>(R).fill(0) });
   return { kind: 'strided', n, params };
 }
 
 /**
  * Writes an Int32 parameter block into wasm memory and returns its byte offset (kernels.ts
- * `ParamBlock`: one reusable block per backend, valid until the next write). The layouts of the
- * other native kernels are defined next to their plans: src/backends/wasm/{reduce,matmul,gather,
- * concat,pool}.ts (each documented in the matching assembly/kernels/*.ts header).
+ * `ParamBlock`: one reusable block per backend, valid until the next write). Every block is
+ * declared in src/backends/kernelParams.ts and written by its generated `write<Name>`.
  */
 export interface ParamWriter {
   write(p: Int32Array): number;

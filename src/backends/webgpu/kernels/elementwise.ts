@@ -1,10 +1,11 @@
 /**
  * webgpu kernels: elementwise unary (shaders/unary.wgsl) and binary with broadcasting
- * (shaders/binary.wgsl). The parameter layouts here mirror the `Params` structs of those shaders.
+ * (shaders/binary.wgsl), blocks `unaryGpu` and `binaryGpu` of src/backends/kernelParams.ts.
  */
 import type { ShaderName } from '../../../generated/shaders.js';
 import { broadcastStrides } from '../../../core/shape.js';
 import type { BinaryOp, Kernel, UnaryOp } from '../../../ops/op.js';
+import { writeBinaryGpu, writeUnaryGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
 
@@ -60,20 +61,16 @@ export function collapseBroadcast(
 }
 
 export function unaryKernel(commands: Commands): Kernel<'unary', GpuStorage> {
-  const params = new Uint32Array(4);
   return (out, [x], { op }) => {
     const code = UNARY_CODES[op];
     if (code === undefined) throw new RangeError(`webgpu: unary: unknown op ${JSON.stringify(op)}`);
     const n = out.size;
     if (n === 0) return;
-    params[0] = code;
-    params[1] = n;
-    commands.dispatch('unary', params, [x!, out], n);
+    commands.dispatch('unary', writeUnaryGpu({ op: code, n }), [x!, out], n);
   };
 }
 
 export function binaryKernel(commands: Commands): Kernel<'binary', GpuStorage> {
-  const params = new Uint32Array(4 + 3 * BINARY_MAX_RANK);
   return (out, [a, b], { op }, shapes) => {
     const code = BINARY_CODES[op];
     if (code === undefined) throw new RangeError(`webgpu: binary: unknown op ${JSON.stringify(op)}`);
@@ -88,13 +85,7 @@ export function binaryKernel(commands: Commands): Kernel<'binary', GpuStorage> {
       throw new RangeError(`webgpu: binary: broadcasting ${JSON.stringify(shapes.inputs[0])} with ${JSON.stringify(shapes.inputs[1])} ` +
         `needs ${rank} axes after merging; the kernel supports ${BINARY_MAX_RANK}`);
     }
-    params.fill(0);
-    params[0] = code;
-    params[1] = n;
-    params[2] = rank;
-    params.set(geo.shape, 4);
-    params.set(geo.strides[0]!, 4 + BINARY_MAX_RANK);
-    params.set(geo.strides[1]!, 4 + 2 * BINARY_MAX_RANK);
+    const params = writeBinaryGpu({ op: code, n, rank, shape: geo.shape, sa: geo.strides[0]!, sb: geo.strides[1]! });
     commands.dispatch('binary', params, [a!, b!, out], n);
   };
 }
