@@ -4,7 +4,7 @@
  * ops' vector-Jacobian rules. Parameters are trees (objects/arrays) of Tensors; gradients come back
  * with the same structure. Intermediates are disposed; value and gradients are returned alive.
  */
-import { tapes, type TapeEntry } from './engine.js';
+import { tapes, type TapeEntry } from './tape.js';
 import { add } from './ops/binary.js';
 import { full, tidy, Tensor } from './tensor.js';
 import { show } from './core/errors.js';
@@ -12,7 +12,11 @@ import { show } from './core/errors.js';
 /** A tree of tensors: a Tensor, or arrays / plain objects of trees (other leaves are carried as is). */
 export type Tree = Tensor | readonly Tree[] | { readonly [k: string]: Tree } | number | string | boolean | null | undefined;
 
-/** Maps every Tensor leaf of a tree, keeping the structure. */
+/**
+ * Maps every Tensor leaf of a tree, keeping the structure.
+ * @example
+ * const halved = treeMap(params, (t) => scale(t, 0.5));
+ */
 export function treeMap<T>(tree: T, fn: (t: Tensor, path: string) => Tensor | null, path = ''): T {
   if (tree instanceof Tensor) return fn(tree, path) as T;
   if (Array.isArray(tree)) return tree.map((v, i) => treeMap(v, fn, `${path}[${i}]`)) as T;
@@ -22,7 +26,11 @@ export function treeMap<T>(tree: T, fn: (t: Tensor, path: string) => Tensor | nu
   return tree;
 }
 
-/** The Tensor leaves of a tree, in a deterministic order (arrays by index, objects by insertion). */
+/**
+ * The Tensor leaves of a tree, in a deterministic order (arrays by index, objects by insertion).
+ * @example
+ * const count = treeLeaves(params).reduce((n, t) => n + t.size, 0);
+ */
 export function treeLeaves(tree: unknown): Tensor[] {
   const out: Tensor[] = [];
   treeMap(tree, (t) => (out.push(t), t));
@@ -79,6 +87,9 @@ function backward(entries: readonly TapeEntry[], output: Tensor, keep: ReadonlyS
 /**
  * Returns a function computing `f(params, ...rest)` (a scalar Tensor) and its gradient with respect
  * to every Tensor leaf of `params` (zeros where f does not depend on a leaf).
+ * @example
+ * const loss = (p: Params, x: MultiImage, y: MultiImage) => mean(square(sub(model.apply(p, x).data, y.data)));
+ * const { value, grads } = valueAndGrad(loss)(model.params, x, y);
  */
 export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor) {
   return (params: P, ...rest: R): { value: Tensor; grads: P } =>
@@ -101,7 +112,11 @@ export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) 
     });
 }
 
-/** Like `valueAndGrad`, returning only the gradients. */
+/**
+ * Like `valueAndGrad`, returning only the gradients.
+ * @example
+ * const g = grad((w: Tensor) => sum(square(w)))(tensor([1, 2])); // [2, 4]
+ */
 export function grad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor) {
   const vg = valueAndGrad(f);
   return (params: P, ...rest: R): P => {

@@ -6,7 +6,7 @@
 import { getBackend, type Backend } from './backends/backend.js';
 import { checkShape, checkSize, sizeOf, type Shape } from './core/shape.js';
 import { argError, show } from './core/errors.js';
-import { record } from './engine.js';
+import { record } from './tape.js';
 
 interface Storage {
   /** Mutable only so that `moveStorages` can move live data to a backend that replaces this one. */
@@ -251,9 +251,6 @@ function numberFormat(values: readonly number[], precision: number): (v: number)
   };
 }
 
-/** @internal See Tensor.hold. */
-export const hold = (t: Tensor): Tensor => t.hold();
-
 /** @internal Allocates uninitialised storage of `size` elements on `backend` and wraps it. */
 export function allocTensor(shape: Shape, backend: Backend): Tensor {
   const size = checkSize('tensor', shape);
@@ -363,7 +360,13 @@ export function moveStorages(from: Backend, to: Backend): number {
   return moved;
 }
 
-/** Live tensor handles and bytes of live storage, over all backends. */
+/**
+ * Live tensor handles and bytes of live storage, over all backends.
+ * @example
+ * const before = memory();
+ * tidy(() => add(tensor([1]), tensor([2])));
+ * memory().tensors === before.tensors; // true: nothing leaked
+ */
 export function memory(): { tensors: number; bytes: number } {
   return { ...live };
 }
@@ -382,6 +385,8 @@ export function collectTensors(value: unknown, into = new Set<Tensor>(), seen = 
 /**
  * Runs `fn` and disposes every tensor created during it, except those reachable from its result
  * (and those passed to `keep`). Nested scopes hand surviving tensors to the enclosing scope.
+ * @example
+ * const y = tidy(() => relu(add(x, scalar(1)))); // the temporaries are freed, y survives
  */
 export function tidy<T>(fn: () => T): T {
   // Tensors made after an `await` run outside this scope (it has closed by then), so an async fn
@@ -445,7 +450,12 @@ export function disposeIfThrows<T>(fn: () => T): T {
   }
 }
 
-/** Excludes `t` from disposal by enclosing `tidy` scopes. */
+/**
+ * Excludes `t` from disposal by enclosing `tidy` scopes.
+ * @example
+ * let cache: Tensor;
+ * tidy(() => { cache = keep(tensor([1, 2])); }); // survives the scope
+ */
 export function keep<T extends Tensor>(t: T): T {
   keptForever.add(t);
   return t;

@@ -49,7 +49,12 @@ try {
   nodeThreads = undefined;
 }
 
-/** Why a backend is unavailable, filled by the last attempt to start it. */
+/**
+ * Why a backend is unavailable, filled by the last attempt to start it.
+ * @example
+ * await init({ backend: 'auto' });
+ * if (unavailable.webgpu) console.log('no WebGPU:', unavailable.webgpu);
+ */
 export const unavailable: Partial<Record<BackendName, string>> = {};
 
 const COOP_COEP = 'serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
@@ -145,6 +150,9 @@ async function autoGpu(opts: InitOptions): Promise<Backend | undefined> {
  * Starts (if needed) and selects a backend; returns its name. Call it (and await it) before making
  * tensors: ops before any `init` run on `ref` with a one-time warning. Calling it again with other
  * wasm `threads` restarts wasm and moves its live tensors to the new instance.
+ * @example
+ * await init();                                // 'auto': WebGPU on a hardware adapter, else wasm
+ * await init({ backend: 'wasm', threads: 4 });
  */
 export async function init(opts: InitOptions = {}): Promise<BackendName> {
   if (opts === null || typeof opts !== 'object') {
@@ -195,6 +203,8 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
  * with a wasm one, or to read a GPU result on a CPU backend. Asynchronous because reading a GPU
  * tensor is. The copy is a new tensor (dispose both when done); it is not recorded for gradients.
  * For a MultiImage: `new MultiImage(await toBackend(m.data, name), m.signature, m.D, m.isTorus)`.
+ * @example
+ * const onCpu = await toBackend(gpuTensor, 'wasm');
  */
 export async function toBackend(t: Tensor, backend: BackendName | Backend): Promise<Tensor> {
   if (!(t instanceof Tensor)) throw new TypeError(`toBackend: t must be a Tensor (got ${t === null ? 'null' : typeof t})`);

@@ -5,6 +5,11 @@
  * inside with "Invalid typed array length". The README's "Limits" section lists the same numbers.
  */
 
+/**
+ * The limits themselves (frozen; each entry says what it bounds).
+ * @example
+ * console.log(limits.maxTensorElements); // 2**30: larger tensors are refused up front
+ */
 export const limits = Object.freeze({
   /** Elements of one tensor: 2^30 (4 GiB of float32; the wasm32 heap cannot hold more than that). */
   maxTensorElements: 2 ** 30,

@@ -45,14 +45,22 @@ export function split(k: Key, n = 2): Key[] {
   return Array.from({ length: n }, (_, i) => [word(k, 2 * i + 0x51ed), word(k, 2 * i + 0x51ee)] as const);
 }
 
-/** n uniform floats in [lo, hi), 24 random bits each (exact in float32). */
+/**
+ * n uniform floats in [lo, hi), 24 random bits each (exact in float32).
+ * @example
+ * const u = random.uniform(random.key(0), 4, -1, 1); // Float32Array of 4
+ */
 export function uniform(k: Key, n: number, lo = 0, hi = 1): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * ((word(k, i) >>> 8) / 16777216);
   return out;
 }
 
-/** n standard normal floats (Box–Muller). */
+/**
+ * n standard normal floats (Box–Muller).
+ * @example
+ * const z = random.normal(random.key(0), 1000);
+ */
 export function normal(k: Key, n: number, mean = 0, std = 1): Float32Array {
   const u = uniform(k, 2 * n);
   const out = new Float32Array(n);
@@ -63,7 +71,11 @@ export function normal(k: Key, n: number, mean = 0, std = 1): Float32Array {
   return out;
 }
 
-/** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
+/**
+ * A uniformly random permutation of 0..n-1 (Fisher–Yates).
+ * @example
+ * const order = random.permutation(random.key(0), 10); // 0..9 shuffled
+ */
 export function permutation(k: Key, n: number): number[] {
   const p = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {

@@ -91,6 +91,9 @@ function cycleParity(p: readonly number[]): 1 | -1 {
  * B_D in ginjax's order (inventory §2.3): permutations outer (lexicographic), sign tuples of
  * itertools.product([1,-1], repeat=D) inner (first entry slowest), matrix P @ diag(s) with
  * P[i, seq[i]] = 1. The identity is index 0. Cached per D; the array and its elements are frozen.
+ * @example
+ * const B2 = operators(2);            // 8 elements, identity first
+ * B2.map((g) => elementName(g));      // ['identity', 'flipY', 'flipX', 'rot180', …]
  */
 export function operators(D: number): readonly GroupElement[] {
   checkD('operators', D);
@@ -179,7 +182,11 @@ function lookup(D: number, cols: readonly number[], signs: readonly number[]): n
   return rank * (1 << D) + t;
 }
 
-/** The product a·b (matrix product; act with b first, then a). */
+/**
+ * The product a·b (matrix product; act with b first, then a).
+ * @example
+ * compose('rot90', 'rot90') === groupElement(2, 'rot180'); // true
+ */
 export function compose(a: GroupElement | string, b: GroupElement | string): GroupElement {
   const D0 = elementDim(a) ?? elementDim(b);
   const [ea, sa] = resolve('compose', 'a', a, typeof a === 'string' ? D0 : undefined);
@@ -192,7 +199,11 @@ export function compose(a: GroupElement | string, b: GroupElement | string): Gro
   return operators(D)[lookup(D, cols, signs)]!;
 }
 
-/** g⁻¹ = gᵀ (every element is orthogonal). */
+/**
+ * g⁻¹ = gᵀ (every element is orthogonal).
+ * @example
+ * inverse('rot90') === groupElement(2, 'rot270'); // true
+ */
 export function inverse(g: GroupElement | string): GroupElement {
   const [el, s] = resolve('inverse', 'g', g);
   const D = el.D;
@@ -319,7 +330,11 @@ export function elementName(g: GroupElement | string): string {
   return (FRIENDLY[el.D] ?? []).find(([, sp]) => sp === s)?.[0] ?? (el.index === 0 ? 'identity' : s);
 }
 
-/** The matrix as nested rows, e.g. "[[0,-1],[1,0]]" (ginjax identifies operators by matrix). */
+/**
+ * The matrix as nested rows, e.g. "[[0,-1],[1,0]]" (ginjax identifies operators by matrix).
+ * @example
+ * elementMatrix(groupElement(2, 'rot90')); // '[[0,-1],[1,0]]'
+ */
 export function elementMatrix(g: GroupElement | string): string {
   const [el] = resolve('elementMatrix', 'g', g);
   const rows: string[] = [];
@@ -337,6 +352,9 @@ const actionCache = new Map<string, ActionMap>();
  *   (g·A)(x') = det(g)^p ρ_k(g) A(rint(gᵀ(x' − c') + c)),  N' = |g N|, c' = (N' − 1)/2, c = (N − 1)/2.
  * For a signed permutation the source coordinate is exactly x[seq[i]] = x'_i or N[seq[i]] − 1 − x'_i,
  * and each output tensor component is ± one input component, so the whole action is a signed gather.
+ * @example
+ * const { outSpatial, index, sign } = actionMap(groupElement(2, 'rot90'), [3, 3], 1, 0);
+ * // out[i] = sign[i] * in[index[i]] over the flat [3, 3, 2] data
  */
 export function actionMap(g: GroupElement, spatial: readonly number[], k: number, parity: number): ActionMap {
   const fn = 'actionMap';
@@ -409,6 +427,8 @@ export function actionMap(g: GroupElement, spatial: readonly number[], k: number
 /**
  * +1 for an even permutation of 0..n-1, -1 for an odd one, 0 if any entry repeats (inventory §1.1;
  * ginjax counts cycles as SymPy does).
+ * @example
+ * permutationParity([1, 0, 2]); // -1
  */
 export function permutationParity(p: readonly number[]): -1 | 0 | 1 {
   const n = Array.isArray(p) ? p.length : -1;
@@ -425,6 +445,8 @@ const leviCivitaCache = new Map<number, Float32Array>();
 /**
  * The Levi-Civita symbol of shape (D,)*D, row-major: entry (i_1..i_D) = permutationParity(i).
  * Cached: the same array is returned on every call, so do not write to it.
+ * @example
+ * leviCivita(2); // Float32Array [0, 1, -1, 0]
  */
 export function leviCivita(D: number): Float32Array {
   check(Number.isInteger(D) && D >= 2 && D <= MAX_D, 'leviCivita', 'D', `an integer in [2, ${MAX_D}]`, D);
@@ -526,6 +548,8 @@ function indexOf(fn: string, arg: string, D: number, op: unknown): number {
  * contain the identity, be closed under composition and have no repeats (a repeated element would
  * weight a group sum or average unevenly). Without `ops` the full group. D may be omitted when the
  * entries carry it (elements or matrices).
+ * @example
+ * resolveOperators('myLayer', ['identity', 'rot180'], 2); // the 2-element subgroup, canonical
  */
 export function resolveOperators(fn: string, ops: readonly OperatorLike[] | undefined | null, D?: number, arg = 'operators'): readonly GroupElement[] {
   if (ops === undefined || ops === null) {
@@ -565,7 +589,11 @@ export function resolveOperators(fn: string, ops: readonly OperatorLike[] | unde
   return canonical(d, idx);
 }
 
-/** True when `ops` (a list from resolveOperators) is all of B_D. */
+/**
+ * True when `ops` (a list from resolveOperators) is all of B_D.
+ * @example
+ * isFullGroup(operators(3)); // true
+ */
 export function isFullGroup(ops: readonly GroupElement[]): boolean {
   return ops.length > 0 && ops.length === operators(ops[0]!.D).length;
 }
@@ -573,6 +601,9 @@ export function isFullGroup(ops: readonly GroupElement[]): boolean {
 /**
  * The smallest subgroup of B_D containing `generators` (any OperatorLike forms), canonical as in
  * `resolveOperators`. E.g. generateGroup(2, [[[0, -1], [1, 0]]]) is the four rotations.
+ * @example
+ * generateGroup(2, ['rot90']).length;           // 4: the rotations
+ * generateGroup(3, ['rotX90', 'rotY90']).length; // 24: the rotations of the cube
  */
 export function generateGroup(D: number, generators: readonly OperatorLike[]): readonly GroupElement[] {
   const fn = 'generateGroup';
@@ -611,6 +642,9 @@ export function generateGroup(D: number, generators: readonly OperatorLike[]): r
  *  - 'reflections': the identity and the one reflection x_axis → −x_axis (order 2, no rotation).
  *    On the shallow-water layout (axis 0 longitude, axis 1 latitude) axis 1 is the equator flip,
  *    axis 0 the east–west flip.
+ * @example
+ * const G = subgroup(2, 'axis-flips'); // identity, flipX, flipY, rot180
+ * const layer = new ConvContract({ D: 2, input: [[[0, 0], 1]], output: [[[0, 0], 4]], M: 3, operators: G }, random.key(0));
  */
 export function subgroup(D: number, name: SubgroupName, axis = 0): readonly GroupElement[] {
   const fn = 'subgroup';

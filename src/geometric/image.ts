@@ -13,7 +13,11 @@ import * as F from './functional.js';
 import { toElement, type GroupElement } from './group.js';
 import { plotImage, type PlotOptions } from './plot.js';
 
-/** ginjax's TINY: the tolerance of equality checks and of normalize. */
+/**
+ * ginjax's TINY: the tolerance of equality checks and of normalize.
+ * @example
+ * await a.equals(b, TINY, TINY); // ginjax's default tolerances
+ */
 export const TINY = 1e-5;
 
 /** Nested arrays of numbers (data of `GeometricImage.from`, pixels of `fill`). */

@@ -32,7 +32,12 @@ export function checkKey(fn: string, k: unknown, parity: unknown): void {
   check(parity === 0 || parity === 1, fn, 'parity', '0 or 1', parity);
 }
 
-/** Validates, normalises and sorts a signature; duplicate keys are an error. */
+/**
+ * Validates, normalises and sorts a signature; duplicate keys are an error.
+ * @example
+ * signature([[[1, 0], 2], { k: 0, parity: 0, channels: 1 }]);
+ * // [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 2 }]
+ */
 export function signature(entries: SignatureLike, fn = 'signature'): Signature {
   // configs read from files reach here: anything that is not a list of entries is a clear error
   check(Array.isArray(entries), fn, 'signature', 'a list of { k, parity, channels } entries', entries === null ? 'null' : typeof entries);
@@ -51,7 +56,11 @@ export function signature(entries: SignatureLike, fn = 'signature'): Signature {
   return Object.freeze(out);
 }
 
-/** Packed width of one pixel: Σ channels·D^k. */
+/**
+ * Packed width of one pixel: Σ channels·D^k.
+ * @example
+ * signatureWidth(signature([[[0, 0], 1], [[1, 0], 2]]), 2); // 1 + 2·2 = 5
+ */
 export function signatureWidth(sig: Signature, D: number): number {
   return sig.reduce((w, e) => w + e.channels * D ** e.k, 0);
 }
@@ -70,7 +79,11 @@ export function signatureToString(sig: Signature): string {
   return `{${sig.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ')}}`;
 }
 
-/** ginjax's tensor_name: scalar, pseudoscalar, vector, pseudovector, or "k-tensor (+/-)". */
+/**
+ * ginjax's tensor_name: scalar, pseudoscalar, vector, pseudovector, or "k-tensor (+/-)".
+ * @example
+ * tensorName(1, 1); // 'pseudovector'
+ */
 export function tensorName(k: number, parity: number): string {
   if (k === 0) return parity ? 'pseudoscalar' : 'scalar';
   if (k === 1) return parity ? 'pseudovector' : 'vector';

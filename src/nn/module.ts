@@ -13,7 +13,7 @@ import { uniform, type Key } from '../core/random.js';
 import type { Shape } from '../core/shape.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { signature, signatureToString, type SignatureLike } from '../geometric/signature.js';
-import { tapes } from '../engine.js';
+import { tapes } from '../tape.js';
 import { slice } from '../ops/gather.js';
 import { concat } from '../ops/concat.js';
 import type { State } from './layers/common.js';
@@ -279,6 +279,9 @@ export function registerModule(type: string, build: (config: ModuleConfig, key: 
  * draws from `key`); with `null`, no random number is drawn: parameters that would be random are
  * zeros (the rest — norm scales of 1, zero biases — as usual), ready to be overwritten, e.g. by
  * loaded weights. Nested builds inside (Sequential, wrappers) follow the outermost call.
+ * @example
+ * const copy = buildModule(model.config, random.key(1)); // same architecture, new weights
+ * const empty = buildModule(model.config, null);         // zeros, ready to be loaded
  */
 export function buildModule(config: ModuleConfig, key: Key | null): Module {
   const type = config !== null && typeof config === 'object' && Object.hasOwn(config, 'type') ? config.type : undefined;
@@ -368,6 +371,8 @@ const NO_KEY: Key = Object.freeze([0, 0]) as unknown as Key;
  * key is not used. `empty: true` skips even the zero fill (contents unspecified) — only for code
  * that overwrites every parameter before any use, as `loadCheckpoint` does. Construction is
  * synchronous, so the switch covers exactly the modules `fn` builds.
+ * @example
+ * const model = withoutInit(() => new UNet(options, random.key(0))); // no random draws
  */
 export function withoutInit<T>(fn: () => T, { empty = false }: { empty?: boolean } = {}): T {
   const before = initMode;
@@ -383,6 +388,8 @@ export function withoutInit<T>(fn: () => T, { empty = false }: { empty?: boolean
  * A parameter tensor of `shape` drawn from U[lo, hi) with `key` (float32, `random.uniform`'s
  * stream) — or, inside `withoutInit`/`buildModule(config, null)`, zeros (or unfilled storage)
  * without touching the random generator. Layers initialise their random weights through this.
+ * @example
+ * const w = initUniform(random.key(0), [3, 4], -0.5, 0.5);
  */
 export function initUniform(key: Key, shape: Shape, lo: number, hi: number): Tensor {
   const n = shape.reduce((p, d) => p * d, 1);
