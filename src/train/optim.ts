@@ -69,7 +69,11 @@ function stateField<T>(fn: string, state: OptState, field: string): T {
 
 const mapTree = (fn: string, trees: readonly unknown[], f: (l: Tensor[]) => Tensor): Params => zipMap<Params>(fn, trees, f);
 
-/** Does nothing (the updates pass through as new handles). */
+/**
+ * Does nothing (the updates pass through as new handles).
+ * @example
+ * const noop = optim.identity(); // updates pass through unchanged
+ */
 export function identity(): GradientTransformation {
   return {
     init: () => ({}),
@@ -77,7 +81,11 @@ export function identity(): GradientTransformation {
   };
 }
 
-/** Multiplies the updates by a constant. */
+/**
+ * Multiplies the updates by a constant.
+ * @example
+ * const negate = optim.scale(-1);
+ */
 export function scale(factor: number): GradientTransformation {
   check(Number.isFinite(factor), 'scale', 'factor', 'a finite number', factor);
   return {
@@ -88,6 +96,8 @@ export function scale(factor: number): GradientTransformation {
 
 /**
  * Momentum (optax.trace): t ← g + decay·t; the update is t, or g + decay·t (the new t) with Nesterov.
+ * @example
+ * const momentum = optim.trace({ decay: 0.9 });
  */
 export function trace({ decay, nesterov = false }: { decay: number; nesterov?: boolean }): GradientTransformation {
   check(typeof decay === 'number' && decay >= 0, 'trace', 'decay', 'a number >= 0', decay);
@@ -113,6 +123,8 @@ export interface AdamOptions {
 /**
  * optax.scale_by_adam: μ ← b1·μ + (1−b1)·g, ν ← b2·ν + (1−b2)·g², n ← n + 1,
  * update = (μ/(1−b1ⁿ)) / (sqrt(ν/(1−b2ⁿ) + epsRoot) + eps).
+ * @example
+ * const opt = optim.chain(optim.scaleByAdam(), optim.scaleByLearningRate(1e-3)); // = adam(1e-3)
  */
 export function scaleByAdam({ b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 }: AdamOptions = {}): GradientTransformation {
   checkUnit('scaleByAdam', 'b1', b1);
@@ -142,6 +154,8 @@ export function scaleByAdam({ b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 }: A
 /**
  * optax.add_decayed_weights: update + weightDecay·param, for the parameters whose path (names
  * joined with '.') `mask` accepts (all by default).
+ * @example
+ * const opt = optim.chain(optim.scaleByAdam(), optim.addDecayedWeights(1e-4), optim.scaleByLearningRate(1e-3));
  */
 export function addDecayedWeights(weightDecay: ScalarOrSchedule, mask?: (path: string) => boolean): GradientTransformation {
   checkRate('addDecayedWeights', 'weightDecay', weightDecay);
@@ -159,7 +173,11 @@ export function addDecayedWeights(weightDecay: ScalarOrSchedule, mask?: (path: s
   };
 }
 
-/** Scales by −learningRate (a number, or a schedule of the step count starting at 0). */
+/**
+ * Scales by −learningRate (a number, or a schedule of the step count starting at 0).
+ * @example
+ * const step = optim.scaleByLearningRate(optim.cosineDecay(1e-3, 1000)); // multiplies by −lr
+ */
 export function scaleByLearningRate(learningRate: ScalarOrSchedule): GradientTransformation {
   checkRate('scaleByLearningRate', 'learningRate', learningRate);
   const scheduled = typeof learningRate === 'function';
@@ -178,6 +196,8 @@ export function scaleByLearningRate(learningRate: ScalarOrSchedule): GradientTra
 /**
  * optax.clip_by_global_norm: when ‖g‖ (over all leaves) exceeds maxNorm, every leaf is scaled by
  * maxNorm/‖g‖. Computed on the device as g·maxNorm/max(‖g‖, maxNorm).
+ * @example
+ * const opt = optim.chain(optim.clipByGlobalNorm(1), optim.adam({ learningRate: 1e-3 }));
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
   check(typeof maxNorm === 'number' && maxNorm > 0 && Number.isFinite(maxNorm), 'clipByGlobalNorm', 'maxNorm', 'a finite number > 0', maxNorm);
@@ -200,7 +220,11 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
   };
 }
 
-/** Applies transformations in sequence; the state is the array of their states. */
+/**
+ * Applies transformations in sequence; the state is the array of their states.
+ * @example
+ * const opt = optim.chain(optim.clipByGlobalNorm(1), optim.sgd({ learningRate: 0.1, momentum: 0.9 }));
+ */
 export function chain(...transforms: GradientTransformation[]): GradientTransformation {
   check(transforms.length > 0, 'chain', 'transforms', 'at least one transformation', 0);
   return {
@@ -228,7 +252,14 @@ export interface SgdOptions {
   readonly nesterov?: boolean;
 }
 
-/** optax.sgd. */
+/**
+ * optax.sgd.
+ * @example
+ * const opt = optim.sgd({ learningRate: 0.1, momentum: 0.9 });
+ * let state = opt.init(params);
+ * const { updates, state: next } = opt.update(grads, state, params);
+ * params = optim.applyUpdates(params, updates);
+ */
 export function sgd({ learningRate, momentum = 0, nesterov = false }: SgdOptions): GradientTransformation {
   checkRate('sgd', 'learningRate', learningRate);
   return momentum > 0 ? chain(trace({ decay: momentum, nesterov }), scaleByLearningRate(learningRate)) : chain(scaleByLearningRate(learningRate));
@@ -239,7 +270,12 @@ export interface AdamConfig extends AdamOptions {
   readonly learningRate: ScalarOrSchedule;
 }
 
-/** optax.adam (defaults b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0). */
+/**
+ * optax.adam (defaults b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0).
+ * @example
+ * const opt = optim.adam({ learningRate: 1e-3 });
+ * const result = await train({ model, x, y, optimizer: opt, batchSize: 8, stop: new EpochStop(10) });
+ */
 export function adam({ learningRate, ...o }: AdamConfig): GradientTransformation {
   checkRate('adam', 'learningRate', learningRate);
   return chain(scaleByAdam(o), scaleByLearningRate(learningRate));
@@ -256,6 +292,8 @@ export interface AdamWConfig extends AdamConfig {
 /**
  * optax.adamw. Only trainable parameters are in our trees, so invariant-filter bases (module
  * buffers) are never decayed — unlike ginjax, where adamw shrinks the stored filters.
+ * @example
+ * const opt = optim.adamw({ learningRate: optim.warmupCosineDecay(0, 3e-3, 100, 2000), weightDecay: 1e-4 });
  */
 export function adamw({ learningRate, weightDecay = 1e-4, mask, ...o }: AdamWConfig): GradientTransformation {
   checkRate('adamw', 'learningRate', learningRate);
@@ -277,6 +315,8 @@ function flatTree(tree: Params): Params {
  * The state holds flat vectors (checkpoints name them `….flat`), so a state is tied to the
  * parameter tree's structure, as optax's is; a path `mask` (addDecayedWeights, adamw) inside
  * sees the one path `flat`.
+ * @example
+ * const opt = optim.flatten(optim.adam({ learningRate: 1e-3 })); // one state vector instead of one per tensor
  */
 export function flatten(inner: GradientTransformation): GradientTransformation {
   return {
@@ -295,7 +335,11 @@ export function flatten(inner: GradientTransformation): GradientTransformation {
   };
 }
 
-/** params + updates, leaf by leaf: a new tree (the inputs stay alive). */
+/**
+ * params + updates, leaf by leaf: a new tree (the inputs stay alive).
+ * @example
+ * const next = optim.applyUpdates(params, updates); // params + updates, leaf by leaf (new tensors)
+ */
 export function applyUpdates(params: Params, updates: Params): Params {
   return tidy(() => mapTree('applyUpdates', [params, updates], ([p, u]) => add(p!, u!)));
 }
@@ -303,7 +347,11 @@ export function applyUpdates(params: Params, updates: Params): Params {
 // ---------------------------------------------------------------------------------------------
 // Schedules (optax formulas).
 
-/** optax.constant_schedule. */
+/**
+ * optax.constant_schedule.
+ * @example
+ * const lr = optim.constant(1e-3); // lr(step) = 1e-3
+ */
 export function constant(value: number): Schedule {
   return () => value;
 }
@@ -312,6 +360,8 @@ export function constant(value: number): Schedule {
  * optax.exponential_decay: init·rate^((step − begin)/transitionSteps) (the exponent floored when
  * staircase), init for step ≤ begin; clipped at endValue (a lower bound when rate < 1, else an upper
  * bound). transitionSteps ≤ 0 or rate = 0 gives the constant init.
+ * @example
+ * const lr = optim.exponentialDecay(1e-2, 1000, 0.5); // halves every 1000 steps
  */
 export function exponentialDecay(
   init: number, transitionSteps: number, decayRate: number, staircase = false,
@@ -329,7 +379,11 @@ export function exponentialDecay(
   };
 }
 
-/** optax.polynomial_schedule: (init − end)·(1 − clip(step − begin, 0, T)/T)^power + end. */
+/**
+ * optax.polynomial_schedule: (init − end)·(1 − clip(step − begin, 0, T)/T)^power + end.
+ * @example
+ * const lr = optim.polynomialSchedule(1e-2, 1e-4, 2, 5000);
+ */
 export function polynomialSchedule(init: number, end: number, power: number, transitionSteps: number, transitionBegin = 0): Schedule {
   if (transitionSteps <= 0) return () => init;
   const begin = Math.max(0, transitionBegin);
@@ -339,12 +393,20 @@ export function polynomialSchedule(init: number, end: number, power: number, tra
   };
 }
 
-/** optax.linear_schedule. */
+/**
+ * optax.linear_schedule.
+ * @example
+ * const warmup = optim.linearSchedule(0, 1e-3, 100); // 0 → 1e-3 over 100 steps
+ */
 export function linearSchedule(init: number, end: number, transitionSteps: number, transitionBegin = 0): Schedule {
   return polynomialSchedule(init, end, 1, transitionSteps, transitionBegin);
 }
 
-/** optax.cosine_decay_schedule: init·((1 − α)·(½(1 + cos(π·min(step, T)/T)))^exponent + α). */
+/**
+ * optax.cosine_decay_schedule: init·((1 − α)·(½(1 + cos(π·min(step, T)/T)))^exponent + α).
+ * @example
+ * const lr = optim.cosineDecay(1e-3, 10_000); // 1e-3 → 0 along half a cosine
+ */
 export function cosineDecay(init: number, decaySteps: number, alpha = 0, exponent = 1): Schedule {
   check(decaySteps > 0, 'cosineDecay', 'decaySteps', 'a number > 0', decaySteps);
   return (step) => {
@@ -354,7 +416,11 @@ export function cosineDecay(init: number, decaySteps: number, alpha = 0, exponen
   };
 }
 
-/** optax.join_schedules: `schedules[i+1](step − boundaries[i])` from `boundaries[i]` on. */
+/**
+ * optax.join_schedules: `schedules[i+1](step − boundaries[i])` from `boundaries[i]` on.
+ * @example
+ * const lr = optim.joinSchedules([optim.linearSchedule(0, 1e-3, 100), optim.cosineDecay(1e-3, 900)], [100]);
+ */
 export function joinSchedules(schedules: readonly Schedule[], boundaries: readonly number[]): Schedule {
   check(schedules.length === boundaries.length + 1, 'joinSchedules', 'boundaries', `${schedules.length - 1} boundaries`, boundaries.length);
   return (step) => {
@@ -369,6 +435,8 @@ export function joinSchedules(schedules: readonly Schedule[], boundaries: readon
 /**
  * optax.warmup_cosine_decay_schedule: linear from init to peak over warmupSteps, then cosine decay
  * from peak to end over decaySteps − warmupSteps (decaySteps counts the warmup).
+ * @example
+ * const lr = optim.warmupCosineDecay(0, 3e-3, 100, 2000); // linear warm-up to 3e-3, cosine to 0 at step 2000
  */
 export function warmupCosineDecay(init: number, peak: number, warmupSteps: number, decaySteps: number, end = 0, exponent = 1): Schedule {
   check(decaySteps > warmupSteps, 'warmupCosineDecay', 'decaySteps', `a number > warmupSteps (${warmupSteps}); it includes the warmup`, decaySteps);
