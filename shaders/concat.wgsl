@@ -7,7 +7,8 @@
 // out[o · rowOut + offset + c] = x[o · row + c].
 //
 // Bindings (group 0):
-//   0: uniform Params { n: u32 (input elements = outer · row), row: u32, rowOut: u32, offset: u32 }
+//   0: uniform Params, block `concatGpu` of src/backends/kernelParams.ts: n (input elements =
+//      outer · row), row, rowOut, offset
 //   1: storage, read        x: array<f32>
 //   2: storage, read_write  out: array<f32>
 //
@@ -16,12 +17,7 @@
 
 //! include "lib/grid.wgsl"
 
-struct Params {
-  n: u32,
-  row: u32,
-  rowOut: u32,
-  offset: u32,
-}
+//! params concatGpu
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -119,6 +119,12 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     + 'the output shape and the element strides of a and b in it (0 where broadcast).', {
     op: 'u32', n: 'u32', rank: 'u32', shape: ['u32', 16], sa: ['u32', 16], sb: ['u32', 16],
   }),
+  defineParams('concat', ['wasm'], 'assembly/kernels/concat.ts concat: output rows of rowOut elements, outer of them; input t < count '
+    + 'starts at byte offset src[t] and gives each output row row[t] elements (inputs with empty rows are left out).', {
+    count: 'i32', outer: 'i32', rowOut: 'i32', src: ['u32', 'count'], row: ['i32', 'count'],
+  }),
+  defineParams('concatGpu', ['wgsl'], 'shaders/concat.wgsl (one input per dispatch): n = outer · row input elements, each output row of '
+    + 'rowOut elements takes the input\'s row of `row` at `offset`.', { n: 'u32', row: 'u32', rowOut: 'u32', offset: 'u32' }),
   defineParams('reduce', ['wgsl'], 'shaders/reduce.wgsl: mode 0 serial / 1 tree; op 0 sum / 1 max; nOut outputs of nRed reduced elements '
     + '(mode 1: chunks of chunkLen per output); identity 0 or -inf (WGSL has no inf literal); innerLen, innerStride: the last reduced run '
     + '(1, 1 without one); kept and reduced runs (extents, element strides in x), at most 8 each, outermost first.', {

@@ -4,7 +4,7 @@
  * AssemblyScript accessors agree field by field in the compiled wasm, a swapped field is caught,
  * and malformed schemas or values are refused with clear messages.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without declarations
@@ -163,7 +163,7 @@ describe('kernel parameter schema', () => {
 
   it('every WGSL block: each field written by name in TypeScript sits where WGSL\'s uniform layout puts the struct member', () => {
     const blocks = KERNEL_PARAMS.filter((b) => b.targets.includes('wgsl'));
-    expect(blocks.map((b) => b.name).sort()).toEqual(['binaryGpu', 'conv', 'convFilterGrad', 'convInputGrad', 'gatherGpu', 'matmulGpu', 'maxPool', 'reduce', 'scatterAddGpu', 'unaryGpu']);
+    expect(blocks.map((b) => b.name).sort()).toEqual(['binaryGpu', 'concatGpu', 'conv', 'convFilterGrad', 'convInputGrad', 'gatherGpu', 'matmulGpu', 'maxPool', 'reduce', 'scatterAddGpu', 'unaryGpu']);
     for (const s of blocks) {
       const offsets = wgslOffsets(G.wgslParams(KERNEL_PARAMS, s.name));
       const f = sample(s);
@@ -190,6 +190,28 @@ describe('kernel parameter schema', () => {
     expect(new Float32Array(writer('reduce')({ ...f, identity: -Infinity }).buffer)[at]).toBe(-Infinity);
     expect(new Float32Array(writer('reduce')({ ...f, identity: 0.1 }).buffer)[at]).toBe(Math.fround(0.1));
     expect(() => writer('reduce')({ ...f, identity: '0' })).toThrow(/reduce parameters: identity must be a number \(got 0\)/);
+  });
+
+  it('no hand-written layout is left: every shader takes its Params from the schema, every wasm kernel with a block reads it through the accessors', () => {
+    const dir = join(root, 'shaders');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.wgsl'))) {
+      const src = readFileSync(join(dir, f), 'utf8');
+      expect(src, f).toMatch(/^\/\/! params \w+$/m);
+      expect(src, f).not.toMatch(/struct Params/);
+    }
+    // assembly/: a block is read only through ./params (no load<…>(p, offset) of a parameter block)
+    const kdir = join(root, 'assembly', 'kernels');
+    for (const f of readdirSync(kdir).filter((x) => x.endsWith('.ts') && x !== 'params.ts')) {
+      const src = readFileSync(join(kdir, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      expect(src, f).not.toMatch(/load<[iu]32>\((?:p|prm)(?:,|\))/);
+    }
+    // every block the schema declares is used: a writer call in src/backends, an accessor or a //! params line
+    const used = (s: ParamSchema) => {
+      const P = `write${s.name[0]!.toUpperCase()}${s.name.slice(1)}(`;
+      const files = ['wasm', 'webgpu', 'webgpu/kernels'].flatMap((d) => readdirSync(join(root, 'src/backends', d)).filter((x) => x.endsWith('.ts')).map((x) => join(root, 'src/backends', d, x)));
+      return files.some((f) => readFileSync(f, 'utf8').includes(P));
+    };
+    for (const s of KERNEL_PARAMS) expect(used(s), `${s.name}: no write${s.name} call in src/backends`).toBe(true);
   });
 
   it('the generator refuses malformed blocks', () => {

@@ -1,11 +1,11 @@
-/** webgpu kernel: concat, shaders/concat.wgsl (one dispatch per non-empty input, one batch). */
+/** webgpu kernel: concat, shaders/concat.wgsl (block `concatGpu`; one dispatch per non-empty input, one batch). */
 import { sizeOf } from '../../../core/shape.js';
 import type { Kernel } from '../../../ops/op.js';
+import { writeConcatGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
 
 export function concatKernel(commands: Commands): Kernel<'concat', GpuStorage> {
-  const params = new Uint32Array(4);
   return (out, inputs, { axis }, shapes) => {
     if (out.size === 0) return;
     const outer = sizeOf(shapes.out.slice(0, axis));
@@ -15,8 +15,7 @@ export function concatKernel(commands: Commands): Kernel<'concat', GpuStorage> {
     inputs.forEach((x, t) => {
       const row = shapes.inputs[t]![axis]! * inner;
       if (row > 0) {
-        params.set([outer * row, row, rowOut, offset]);
-        commands.dispatch('concat', params, [x, out], outer * row);
+        commands.dispatch('concat', writeConcatGpu({ n: outer * row, row, rowOut, offset }), [x, out], outer * row);
       }
       offset += row;
     });
