@@ -15,7 +15,11 @@ import { abs, sqrt, square } from '../ops/unary.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
 import { actionMap, leviCivita, type GroupElement } from './group.js';
 
-/** Splits a shape into (lead, spatial, tensor) for D and k, validating the tensor axes. */
+/**
+ * Splits a shape into (lead, spatial, tensor) for D and k, validating the tensor axes.
+ * @example
+ * geometric.splitShape('myFn', [4, 1, 8, 8, 2], 2, 1, 2); // { lead: [4, 1], spatial: [8, 8], tensor: [2] }
+ */
 export function splitShape(fn: string, shape: Shape, D: number, k: number, nLead?: number): { lead: number[]; spatial: number[]; tensor: number[] } {
   const lead = nLead ?? shape.length - D - k;
   check(lead >= 0 && shape.length === lead + D + k, fn, 'data shape', `of rank ${nLead === undefined ? `>= ${D + k}` : lead + D + k} (lead + D=${D} spatial + k=${k} tensor axes)`, shape);
@@ -29,7 +33,11 @@ const tensorShape = (D: number, k: number) => new Array<number>(k).fill(D);
 // ---------------------------------------------------------------------------------------------
 // Pixelwise tensor algebra
 
-/** Pixelwise tensor (outer) product: a's indices first, then b's. Leading/spatial axes broadcast. */
+/**
+ * Pixelwise tensor (outer) product: a's indices first, then b's. Leading/spatial axes broadcast.
+ * @example
+ * const vv = geometric.tensorProduct(v, 1, w, 1, 2); // two vector fields [8, 8, 2] → a 2-tensor field [8, 8, 2, 2]
+ */
 export function tensorProduct(a: Tensor, ka: number, b: Tensor, kb: number, D: number): Tensor {
   return tidy(() => {
     const pa = a.shape.slice(0, a.shape.length - ka);
@@ -42,6 +50,8 @@ export function tensorProduct(a: Tensor, ka: number, b: Tensor, kb: number, D: n
 /**
  * Traces over pairs of tensor indices (ginjax multicontract): the remaining indices keep their
  * order. Implemented as a gather of the diagonals followed by a sum.
+ * @example
+ * const trace = geometric.multicontract(t, 2, 2, [[0, 1]]); // [8, 8, 2, 2] → [8, 8]
  */
 export function multicontract(x: Tensor, D: number, k: number, pairs: readonly (readonly [number, number])[]): Tensor {
   const used = pairs.flat();
@@ -71,6 +81,8 @@ export function multicontract(x: Tensor, D: number, k: number, pairs: readonly (
 /**
  * Levi-Civita contraction (ginjax): x ⊗ ε_D, then tensor index indices[t] contracted with ε's t-th
  * index. k' = k − D + 2; the caller adds 1 to the parity.
+ * @example
+ * const perp = geometric.leviCivitaContract(v, 2, 1, [0]); // a vector field → its perpendicular (a pseudovector field)
  */
 export function leviCivitaContract(x: Tensor, D: number, k: number, indices: readonly number[]): Tensor {
   check(k >= D - 1, 'leviCivitaContract', 'k', `>= D-1 = ${D - 1}`, k);
@@ -82,14 +94,22 @@ export function leviCivitaContract(x: Tensor, D: number, k: number, indices: rea
   });
 }
 
-/** Permutes the k tensor indices only. */
+/**
+ * Permutes the k tensor indices only.
+ * @example
+ * const tT = geometric.transposeTensor(t, 2, [1, 0]); // swaps a 2-tensor's indices
+ */
 export function transposeTensor(x: Tensor, k: number, perm: readonly number[]): Tensor {
   const n = x.shape.length - k;
   check(perm.length === k && [...perm].sort((a, b) => a - b).every((p, i) => p === i), 'transpose', 'axes', `a permutation of 0..${k - 1}`, perm);
   return permute(x, [...Array(n).keys(), ...perm.map((p) => p + n)]);
 }
 
-/** Frobenius norm of each pixel tensor (|x| for scalars); the k tensor axes are dropped. */
+/**
+ * Frobenius norm of each pixel tensor (|x| for scalars); the k tensor axes are dropped.
+ * @example
+ * const n = geometric.pixelNorm(v, 1); // [8, 8, 2] → [8, 8]
+ */
 export function pixelNorm(x: Tensor, k: number): Tensor {
   if (k === 0) return abs(x);
   return tidy(() => sqrt(sum(square(x), [...Array(k).keys()].map((i) => x.shape.length - k + i))));
@@ -98,7 +118,11 @@ export function pixelNorm(x: Tensor, k: number): Tensor {
 // ---------------------------------------------------------------------------------------------
 // Group action
 
-/** g·x for data [...lead, ...spatial, (D,)*k]: one signed gather. */
+/**
+ * g·x for data [...lead, ...spatial, (D,)*k]: one signed gather.
+ * @example
+ * const turned = geometric.groupAction(v, 2, 1, 0, groupElement(2, 'rot90'));
+ */
 export function groupAction(x: Tensor, D: number, k: number, parity: number, g: GroupElement): Tensor {
   check(g.D === D, 'timesGroupElement', 'group element D', `${D}`, g.D);
   const { lead, spatial } = splitShape('timesGroupElement', x.shape, D, k);
@@ -134,7 +158,11 @@ const perAxis = (fn: string, name: string, v: number | readonly number[] | undef
   return out;
 };
 
-/** Resolves ginjax padding modes into conv attributes for filters of side M. */
+/**
+ * Resolves ginjax padding modes into conv attributes for filters of side M.
+ * @example
+ * const attrs = geometric.resolveConv('myFn', 2, 3, [true, true], { padding: 'TORUS' });
+ */
 export function resolveConv(fn: string, D: number, M: number, isTorus: readonly boolean[], o: ConvolveOptions = {}): ConvAttrs {
   const stride = perAxis(fn, 'stride', o.stride, D);
   const rhsDilation = perAxis(fn, 'rhsDilation', o.rhsDilation, D);
@@ -198,6 +226,9 @@ function convGeometry(fn: string, x: Tensor, f: Tensor, D: number, k: number, kf
  * ginjax convolve: x [B, C, ...spatial, (D,)*k] ⋆ f [O, C, (M,)*D, (D,)*k'] -> [B, O, ...out, (D,)*(k+k')],
  * image indices first. One dense convolution whose filter is δ_{ii'}·f (block-diagonal in the image's
  * tensor components).
+ * @example
+ * // x [1, 1, 8, 8] scalars, f [1, 1, 3, 3, 2] a vector filter → [1, 1, 8, 8, 2]
+ * const y = geometric.convolve(x, f, 2, 0, 1, [true, true]);
  */
 export function convolve(x: Tensor, f: Tensor, D: number, k: number, kf: number, isTorus: readonly boolean[], o: ConvolveOptions = {}): Tensor {
   const { C, O, taps, attrs } = convGeometry('convolve', x, f, D, k, kf, isTorus, o);
@@ -215,6 +246,9 @@ export function convolve(x: Tensor, f: Tensor, D: number, k: number, kf: number,
  * ginjax convolve_contract: x [B, C, ...spatial, (D,)*k] with f [O, C, (M,)*D, (D,)*(k+k')]: image
  * index t is contracted with filter index t -> [B, O, ...out, (D,)*k']. The dense filter is a pure
  * permutation of f.
+ * @example
+ * // x [1, 1, 8, 8, 2] vectors, f [1, 1, 3, 3, 2] a vector filter → [1, 1, 8, 8] scalars
+ * const y = geometric.convolveContract(x, f, 2, 1, 1, [true, true]);
  */
 export function convolveContract(x: Tensor, f: Tensor, D: number, k: number, kf: number, isTorus: readonly boolean[], o: ConvolveOptions = {}): Tensor {
   check(kf >= k, 'convolveContract', 'filter order', `>= the image order k=${k}`, kf);
@@ -230,7 +264,11 @@ export function convolveContract(x: Tensor, f: Tensor, D: number, k: number, kf:
 // ---------------------------------------------------------------------------------------------
 // Pooling and upsampling on [...lead, ...spatial, (D,)*k]
 
-/** Validates a pooling patch: an integer >= 1 dividing every spatial size. */
+/**
+ * Validates a pooling patch: an integer >= 1 dividing every spatial size.
+ * @example
+ * geometric.checkPatch('myPool', [8, 8], 3); // throws: 8 is not a multiple of 3
+ */
 export function checkPatch(fn: string, spatial: readonly number[], p: number): void {
   check(Number.isInteger(p) && p >= 1, fn, 'patch', 'an integer >= 1', p);
   spatial.forEach((n, i) => {
@@ -238,7 +276,11 @@ export function checkPatch(fn: string, spatial: readonly number[], p: number): v
   });
 }
 
-/** Mean over non-overlapping p^D patches. */
+/**
+ * Mean over non-overlapping p^D patches.
+ * @example
+ * const y = geometric.averagePool(v, 2, 1, 2); // [8, 8, 2] → [4, 4, 2]
+ */
 export function averagePool(x: Tensor, D: number, k: number, p: number): Tensor {
   const { lead, spatial } = splitShape('averagePool', x.shape, D, k);
   checkPatch('averagePool', spatial, p);
@@ -253,6 +295,8 @@ export function averagePool(x: Tensor, D: number, k: number, p: number): Tensor 
 /**
  * Max pool by comparator: in each p^D patch, the whole pixel tensor where the comparator (the pixel
  * norm if useNorm, else the raw value; scalars only) is largest, first maximum in row-major order.
+ * @example
+ * const y = geometric.maxPool(v, 2, 1, 2); // each 2×2 window keeps its vector of largest norm
  */
 export function maxPool(x: Tensor, D: number, k: number, p: number, useNorm = true): Tensor {
   const { lead, spatial } = splitShape('maxPool', x.shape, D, k);
@@ -268,7 +312,11 @@ export function maxPool(x: Tensor, D: number, k: number, p: number, useNorm = tr
   });
 }
 
-/** Nearest-neighbour upsampling: every pixel becomes a p^D block. */
+/**
+ * Nearest-neighbour upsampling: every pixel becomes a p^D block.
+ * @example
+ * const y = geometric.unpool(v, 2, 1, 2); // [4, 4, 2] → [8, 8, 2]
+ */
 export function unpool(x: Tensor, D: number, k: number, p: number): Tensor {
   const { lead, spatial } = splitShape('unpool', x.shape, D, k);
   check(Number.isInteger(p) && p >= 1, 'unpool', 'patch', 'an integer >= 1', p);
@@ -278,7 +326,11 @@ export function unpool(x: Tensor, D: number, k: number, p: number): Tensor {
   return gather(x, [...lead, ...inner], index, sizeOf(lead));
 }
 
-/** Largest pixel norm (a 0-d tensor). */
+/**
+ * Largest pixel norm (a 0-d tensor).
+ * @example
+ * const m = geometric.maxPixelNorm(v, 1); // shape []
+ */
 export function maxPixelNorm(x: Tensor, k: number): Tensor {
   return tidy(() => maxReduce(pixelNorm(x, k)));
 }
@@ -293,6 +345,8 @@ export function maxPixelNorm(x: Tensor, k: number): Tensor {
  * get_contraction_indices). `swappable` pairs (a, b) mark tensor indices that are interchangeable
  * (e.g. a symmetric filter's): contractions that differ only by exchanging them count once, and are
  * reported with a in place of b unless a is already used.
+ * @example
+ * geometric.contractionIndices(4, 2); // [[[0, 1]], [[0, 2]], [[0, 3]], [[1, 2]], [[1, 3]], [[2, 3]]]
  */
 export function contractionIndices(initialK: number, finalK: number, swappable: readonly (readonly [number, number])[] = []): [number, number][][] {
   check(Number.isInteger(initialK) && Number.isInteger(finalK) && finalK >= 0 && initialK >= finalK && (initialK - finalK) % 2 === 0,
@@ -336,7 +390,11 @@ export function contractionIndices(initialK: number, finalK: number, swappable: 
   });
 }
 
-/** The k-index Kronecker delta of dimension D: 1 where all k indices are equal (row-major (D,)*k). */
+/**
+ * The k-index Kronecker delta of dimension D: 1 where all k indices are equal (row-major (D,)*k).
+ * @example
+ * geometric.kroneckerDelta(2, 2); // Float32Array [1, 0, 0, 1]
+ */
 export function kroneckerDelta(D: number, k: number): Float32Array {
   check(Number.isInteger(D) && D >= 1, 'kroneckerDelta', 'D', 'an integer >= 1', D);
   check(Number.isInteger(k) && k >= 0, 'kroneckerDelta', 'k', 'an integer >= 0', k);

@@ -38,7 +38,7 @@ const FIRST_CONTACT = [
  * Value exports (functions, constants) without an @example, at most. Lower it when you add
  * examples; the test fails when an export is added without one.
  */
-const MAX_VALUES_WITHOUT_EXAMPLE = 119;
+const MAX_VALUES_WITHOUT_EXAMPLE = 102;
 
 let exportsDocs: ExportDoc[] = [];
 
