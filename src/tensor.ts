@@ -3,10 +3,15 @@
  * reshapes share it; `dispose()` releases this handle, and `tidy(fn)` disposes every tensor made
  * inside `fn` that `fn` does not return.
  */
-import { getBackend, type Backend } from './backends/backend.js';
+import { getBackend, registerBackend, type Backend } from './backends/backend.js';
+import { refBackend } from './backends/ref/index.js';
 import { checkShape, checkSize, sizeOf, type Shape } from './core/shape.js';
 import { argError, show } from './core/errors.js';
 import { record } from './tape.js';
+
+// `ref` is always available (ops before `init` fall back to it): registered where tensors are made,
+// so that the backend registry itself imports no backend.
+registerBackend(refBackend());
 
 interface Storage {
   /** Mutable only so that `moveStorages` can move live data to a backend that replaces this one. */

@@ -1,18 +1,20 @@
 /**
- * The backend interface (DESIGN.md §3). Storage is owned by one backend; kernels run in issue order;
- * reading is asynchronous at the edge so that a GPU fits, with a synchronous read on CPU backends.
+ * The backend interface (DESIGN.md §3) and the registry of started backends. Storage is owned by
+ * one backend; kernels run in issue order; reading is asynchronous at the edge so that a GPU fits,
+ * with a synchronous read on CPU backends. The registry knows backends by name only and imports
+ * none: `ref` is registered by src/tensor.ts, wasm and webgpu by `init` once started.
  */
-import type { KernelTable, OpName } from '../ops/op.js';
-import { refBackend } from './ref/index.js';
+import type { KernelTable } from '../ops/op.js';
 
 /**
  * The backends: 'ref' (plain TypeScript, float64 accumulation: the executable spec), 'wasm' (SIMD, threads), 'webgpu'.
  */
 export type BackendName = 'ref' | 'wasm' | 'webgpu';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- storages differ per backend; kernels are typed per backend
 /**
- * A backend: storage (alloc, write, read, free) and one kernel per primitive. Obtain the current one with `getBackend()`.
+ * A backend: storage (alloc, write, read, free) and one kernel per primitive. Obtain the current one
+ * with `getBackend()`. `S` (any by default) is the storage type, which differs per backend; each
+ * backend's kernel table is typed with its own.
  */
 export interface Backend<S = any> {
   readonly name: BackendName;
@@ -27,8 +29,6 @@ export interface Backend<S = any> {
   readonly kernels: KernelTable<S>;
   /** True on a software (CPU) implementation of WebGPU: correct but slower than wasm; 'auto' skips it. */
   readonly software?: boolean;
-  /** Ops whose kernel entry only throws "not implemented" (an explicit, visible gap). */
-  readonly incomplete?: readonly OpName[];
   /** A one-line description for `geoconv info`. */
   describe(): string;
 }
@@ -66,7 +66,7 @@ export function registerBackend(backend: Backend): void {
 
 /** Makes an initialised backend current (see `init` for starting one). */
 export function setBackend(name: BackendName): void {
-  const b = name === 'ref' ? registerRef() : registered.get(name);
+  const b = registered.get(name);
   if (!b) {
     throw new Error(`setBackend: backend ${JSON.stringify(name)} is not initialised (initialised: ${[...registered.keys()].join(', ') || 'none'}); call await init({ backend: ${JSON.stringify(name)} }) first`);
   }
@@ -81,14 +81,16 @@ export function setBackend(name: BackendName): void {
  */
 export function getBackend(name?: BackendName): Backend {
   if (name !== undefined) {
-    const b = name === 'ref' ? registerRef() : registered.get(name);
+    const b = registered.get(name);
     if (!b) throw new Error(`getBackend: backend ${JSON.stringify(name)} is not initialised`);
     return b;
   }
   // ref is always there: it is the current backend until init() selects another. Falling back to
   // it silently made a forgotten `await init()` cost 10-50x, so the first such use warns (once).
   if (!current) {
-    current = registerRef();
+    const ref = registered.get('ref');
+    if (!ref) throw new Error('getBackend: no backend is registered, not even "ref" (src/tensor.ts registers it: import geoconv from its entry point)');
+    current = ref;
     notify(IMPLICIT_REF_NOTICE, true);
   }
   return current;
@@ -100,12 +102,5 @@ export function backendChosen(): boolean {
 }
 
 export function hasBackend(name: BackendName): boolean {
-  if (name === 'ref') registerRef();
   return registered.has(name);
-}
-
-function registerRef(): Backend {
-  const ref = refBackend();
-  registered.set('ref', ref);
-  return ref;
 }

@@ -9,7 +9,6 @@
  * unavailable, relaxed SIMD unavailable, wasm unavailable) is a line in `notices` and one
  * console.warn per process.
  */
-import type { OpName } from '../ops/op.js';
 import { allocTensor, moveStorages, Tensor } from '../tensor.js';
 import {
   backendChosen, getBackend, hasBackend, notices, notify, registerBackend, setBackend, type Backend, type BackendName,
@@ -134,13 +133,8 @@ async function autoGpu(opts: InitOptions): Promise<Backend | undefined> {
     notify(`auto: WebGPU did not start (${unavailable.webgpu}); using wasm`, true);
     return undefined;
   }
-  const missing: readonly OpName[] = gpu.incomplete ?? [];
   if (gpu.software) {
     notify('auto: the WebGPU backend runs on a software (CPU) adapter, slower than wasm; using wasm (init({ backend: "webgpu" }) still uses it)', true);
-    return undefined;
-  }
-  if (missing.length > 0) {
-    notify(`auto: the WebGPU kernel table lacks ${missing.join(', ')}; using wasm`, true);
     return undefined;
   }
   return gpu;

@@ -1,18 +1,12 @@
 /** Batched matrix product a[..., m, k] · b[..., k, n] (either side optionally transposed). */
 import { run } from '../engine.js';
 import { argError, check, show } from '../core/errors.js';
+import { matmulDims } from '../core/kernel-geometry.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
 import { sumTo } from './binary.js';
 import { permute } from './gather.js';
 import type { OpDef } from './op.js';
-
-/** (rows, inner) of a as used, (inner, cols) of b as used. */
-export function matmulDims(a: readonly number[], b: readonly number[], transA: boolean, transB: boolean) {
-  const [am, ak] = transA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
-  const [bk, bn] = transB ? [b.at(-1)!, b.at(-2)!] : [b.at(-2)!, b.at(-1)!];
-  return { m: am, k: ak, bk, n: bn };
-}
 
 export const matmulDef: OpDef<'matmul'> = {
   name: 'matmul',

@@ -14,7 +14,7 @@ import { abs, expectWithin, normalData, on, reportWorst, sizeOf, startWebGPU, su
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
 import type { ConvAttrs, ConvOptions, SignatureLike, Tensor } from '../../src/index.js';
-import { convParams } from '../../src/ops/conv.js';
+import { convParams } from '../../src/core/kernel-geometry.js';
 import { convWraps, filterGradSplit } from '../../src/backends/webgpu/kernels/conv.js';
 import { ConvContract } from '../../src/nn/conv-contract.js';
 import { MultiImage } from '../../src/geometric/multi-image.js';

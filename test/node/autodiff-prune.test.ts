@@ -9,7 +9,7 @@ import {
   concat, conv, convAttrs, getBackend, matmul, maxPool, memory, mul, random, scale, setBackend, sum, tanh, tensor, tidy, UNet, type Tensor,
 } from '../../src/index.js';
 import { valueAndGrad, treeLeaves } from '../../src/autodiff.js';
-import { record } from '../../src/engine.js';
+import { record } from '../../src/tape.js';
 import { convDef, convFilterGradDef, convInputGradDef } from '../../src/ops/conv.js';
 import { matmulDef } from '../../src/ops/matmul.js';
 import { binaryDef, BINARY_OPS } from '../../src/ops/binary.js';

@@ -24,7 +24,7 @@ import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
 import { convTuning } from '../../src/backends/wasm/conv.js';
 import type { ConvAttrs } from '../../src/ops/op.js';
-import { convOutSize, convSource } from '../../src/ops/conv.js';
+import { convOutSize, convSource } from '../../src/core/kernel-geometry.js';
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const U = 2 ** -24;

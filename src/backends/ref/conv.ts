@@ -3,7 +3,7 @@
  * same (output position, tap) pairs through `convSource`, so they are exact transposes of each other.
  */
 import { sizeOf } from '../../core/shape.js';
-import { convSource } from '../../ops/conv.js';
+import { convSource } from '../../core/kernel-geometry.js';
 import type { ConvAttrs, Kernel } from '../../ops/op.js';
 import type { Shape } from '../../core/shape.js';
 

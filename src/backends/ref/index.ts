@@ -13,14 +13,7 @@ import { maxPool, maxPoolGrad } from './pool.js';
 import { reduce } from './reduce.js';
 import { unary } from './unary.js';
 
-/** The ref backend (built on first use, so that import order never matters). */
-export function refBackend(): Backend<Float64Array> {
-  return (instance ??= create());
-}
-
-let instance: Backend<Float64Array> | undefined;
-
-const create = (): Backend<Float64Array> => ({
+const ref: Backend<Float64Array> = {
   name: 'ref',
   alloc: (size) => new Float64Array(size),
   free: () => {},
@@ -29,4 +22,9 @@ const create = (): Backend<Float64Array> => ({
   readSync: (s) => Float32Array.from(s),
   kernels: { unary, binary, reduce, matmul, gather, scatterAdd, concat, conv, convInputGrad, convFilterGrad, maxPool, maxPoolGrad },
   describe: () => 'ref: plain TypeScript, float64 (the reference)',
-});
+};
+
+/** The ref backend (one per process; its kernels import nothing from the front end, so it is a plain constant). */
+export function refBackend(): Backend<Float64Array> {
+  return ref;
+}

@@ -1,6 +1,6 @@
 /** ref: batched matmul with broadcast batch axes, float64 accumulation. */
 import { broadcastStrides, sizeOf, stridesOf } from '../../core/shape.js';
-import { matmulDims } from '../../ops/matmul.js';
+import { matmulDims } from '../../core/kernel-geometry.js';
 import type { Kernel } from '../../ops/op.js';
 
 export const matmul: Kernel<'matmul', Float64Array> = (out, [a, b], { transA, transB }, shapes) => {

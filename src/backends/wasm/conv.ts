@@ -1,7 +1,7 @@
 /**
  * The wasm convolution kernels (assembly/kernels/conv.ts): conv, convInputGrad, convFilterGrad.
  *
- * This side turns the geometry (src/ops/conv.ts `convSource`: stride, rhs/lhs dilation, zero or
+ * This side turns the geometry (src/core/kernel-geometry.ts `convSource`: stride, rhs/lhs dilation, zero or
  * periodic padding per axis, D = 1..3) into per-axis source tables, packs the filter for the
  * register-blocked micro-kernels, and runs the kernel over the executor (one thread, or workers
  * over a shared memory). Scratch (tables, packed filter, zero row, parameters) is allocated in the
@@ -18,7 +18,7 @@
  *   dy and the gathered x packed per chunk of rows, so the tile loop streams contiguous memory).
  */
 import { sizeOf, type Shape } from '../../core/shape.js';
-import { convSource } from '../../ops/conv.js';
+import { convSource } from '../../core/kernel-geometry.js';
 import type { ConvAttrs, Kernel } from '../../ops/op.js';
 import type { KernelExports, ParallelKernel } from '../../generated/exports.js';
 import { writeFgrad, writeGconv } from '../../generated/params.js';

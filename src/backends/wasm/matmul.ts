@@ -29,7 +29,7 @@
  * rounding); the relaxed build is usually a little closer to exact than the simd one.
  */
 import { broadcastStrides, sizeOf, type Shape } from '../../core/shape.js';
-import { matmulDims } from '../../ops/matmul.js';
+import { matmulDims } from '../../core/kernel-geometry.js';
 import type { Kernel } from '../../ops/op.js';
 import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';

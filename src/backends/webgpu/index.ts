@@ -6,11 +6,11 @@
  * commands.ts (pipelines, batching, the uniform-parameter arena), kernels/*.ts (one file per op
  * family; each kernel validates nothing the op definition already validated, packs its Params and
  * dispatches). The kernel table is typed over every op and complete: every op has its WGSL kernel
- * (shaders/<op>.wgsl), so `incomplete` is empty. `software` tells a CPU implementation of WebGPU (SwiftShader, llvmpipe, …),
+ * (shaders/<op>.wgsl). `software` tells a CPU implementation of WebGPU (SwiftShader, llvmpipe, …),
  * correct but much slower than wasm, which `init({ backend: 'auto' })` should not pick.
  */
 import { shaders, type ShaderName } from '../../generated/shaders.js';
-import type { KernelTable, OpName } from '../../ops/op.js';
+import type { KernelTable } from '../../ops/op.js';
 import type { Backend } from '../backend.js';
 import { Buffers, type GpuStorage, type PoolStats } from './buffers.js';
 import { Commands, Pipelines } from './commands.js';
@@ -39,7 +39,6 @@ export interface WebGPUBackendOptions {
 
 export interface WebGPUBackend extends Backend<GpuStorage> {
   readonly name: 'webgpu';
-  readonly incomplete: readonly OpName[];
   /**
    * True on a software (CPU) implementation of WebGPU — SwiftShader, Mesa llvmpipe/lavapipe, WARP, or
    * an adapter flagged isFallbackAdapter: correct, but 10–100× slower than the wasm backend.
@@ -102,7 +101,6 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     write: (st, data) => buffers.write(st, data),
     read: (st, size) => buffers.read(st, size),
     kernels,
-    incomplete: [],
     software: ctx.software,
     context: ctx,
     poolStats: () => buffers.stats(),

@@ -6,7 +6,7 @@
  * reduce.wgsl). See the shader headers for the algorithms.
  */
 import { sizeOf } from '../../../core/shape.js';
-import { CONV_AXIS_FIELDS, convParams } from '../../../ops/conv.js';
+import { CONV_AXIS_FIELDS, convParams } from '../../../core/kernel-geometry.js';
 import type { ConvAttrs, Kernel } from '../../../ops/op.js';
 import { CONV, writeConv, writeConvFilterGrad, writeConvInputGrad } from '../../../generated/params.js';
 import type { Buffers, GpuStorage } from '../buffers.js';

@@ -1,6 +1,6 @@
 /** webgpu kernel: batched matmul with transposes and batch broadcasting, shaders/matmul.wgsl (block `matmulGpu`). */
 import { broadcastStrides } from '../../../core/shape.js';
-import { matmulDims } from '../../../ops/matmul.js';
+import { matmulDims } from '../../../core/kernel-geometry.js';
 import type { Kernel } from '../../../ops/op.js';
 import { writeMatmulGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
