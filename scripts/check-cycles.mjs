@@ -12,7 +12,11 @@
  * a loop on purpose. Specifiers are resolved as TypeScript's NodeNext does for this repository
  * (`./x.js` → `./x.ts`, or `./x/index.ts`).
  *
- * Usage: node scripts/check-cycles.mjs [dir]   (also importable: findCycles(dir))
+ * It also checks the layering rules below (LAYERS): which directories a module may value-import;
+ * and that no name an entry module re-exports with `export * from` is silently shadowed by another
+ * export of that entry (an explicit export wins over `export *` without any warning).
+ *
+ * Usage: node scripts/check-cycles.mjs [dir]   (also importable: findCycles, findLayerViolations)
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -160,6 +164,78 @@ export function findCycles(dir) {
   }).sort((a, b) => a.modules[0].localeCompare(b.modules[0]));
 }
 
+/**
+ * Layering of src/: each rule names modules (a path prefix relative to the checked directory, minus
+ * `except`) and the only prefixes they may value-import; type-only imports are free.
+ */
+export const LAYERS = [
+  {
+    modules: 'backends/',
+    except: ['backends/index.ts'], // init/toBackend: selects backends and moves tensors between them
+    allow: ['backends/', 'core/', 'generated/'],
+    why: 'kernels do not import the front end (ops, tensor, engine, nn…) except as types',
+  },
+  {
+    modules: 'backends/backend.ts',
+    except: [],
+    allow: ['core/'],
+    why: 'the backend registry imports no backend',
+  },
+];
+
+/** Value imports that break a layering rule: [{ from, line, to, why }] (paths relative to dir). */
+export function findLayerViolations(dir, layers = LAYERS) {
+  const root = resolve(dir);
+  const rel = (f) => relative(root, f).split('\\').join('/');
+  const out = [];
+  for (const [file, edges] of importGraph(root)) {
+    const from = rel(file);
+    for (const rule of layers) {
+      if (!from.startsWith(rule.modules) || rule.except.includes(from)) continue;
+      for (const e of edges) {
+        const to = rel(e.to);
+        if (to !== from && !rule.allow.some((a) => to.startsWith(a))) out.push({ from, line: e.line, to, why: rule.why });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Names that `export * from M` in `entry` would export but that resolve to something else in the
+ * entry (shadowed by an explicit export): [{ name, from, wins }] (module paths relative to the entry).
+ */
+export function findShadowedExports(entry) {
+  const file = resolve(entry);
+  const program = ts.createProgram([file], {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true, skipLibCheck: true, types: [],
+  });
+  const checker = program.getTypeChecker();
+  const sf = program.getSourceFile(file);
+  const entrySymbol = sf && checker.getSymbolAtLocation(sf);
+  if (!entrySymbol) throw new Error(`check-cycles: cannot read the exports of ${entry}`);
+  const real = (sym) => (sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym);
+  const exported = new Map(checker.getExportsOfModule(entrySymbol).map((sym) => [sym.getName(), real(sym)]));
+  const where = (sym) => {
+    const d = sym.declarations?.[0];
+    return d ? relative(dirname(file), d.getSourceFile().fileName).split('\\').join('/') : '?';
+  };
+  const out = [];
+  for (const node of sf.statements) {
+    if (!ts.isExportDeclaration(node) || node.exportClause || !node.moduleSpecifier) continue;
+    const target = checker.getSymbolAtLocation(node.moduleSpecifier);
+    if (!target) continue;
+    for (const sym of checker.getExportsOfModule(target)) {
+      const name = sym.getName();
+      if (name === 'default') continue; // export * never re-exports a default
+      const mine = exported.get(name);
+      if (mine !== real(sym)) out.push({ name, from: node.moduleSpecifier.text, wins: mine ? where(mine) : 'nothing (ambiguous export *)' });
+    }
+  }
+  return out;
+}
+
 const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -169,6 +245,15 @@ if (isMain) {
     process.exit(2);
   }
   const cycles = findCycles(dir);
+  const violations = findLayerViolations(dir);
+  for (const v of violations) process.stdout.write(`layering: ${v.from}:${v.line} imports ${v.to} (${v.why})\n`);
+  if (violations.length > 0) process.exitCode = 1;
+  const entry = join(dir, 'index.ts');
+  if (existsSync(entry)) {
+    const shadowed = findShadowedExports(entry);
+    for (const s of shadowed) process.stdout.write(`exports: index.ts's \`export * from '${s.from}'\` does not export ${s.name}: shadowed by ${s.wins}; rename one of them\n`);
+    if (shadowed.length > 0) process.exitCode = 1;
+  }
   if (cycles.length === 0) {
     process.stdout.write(`check-cycles: no value-import cycle among the modules under ${relative(process.cwd(), resolve(dir)) || '.'}\n`);
   } else {

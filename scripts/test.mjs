@@ -7,8 +7,9 @@
  * Stages:
  *   1. build      `npm run build` (wasm + shaders generation, tsc, rollup) — on failure, stop here
  *   2. typecheck  `npm run typecheck` (sources and tests) — a failure counts as 1 failed
- *   3. vitest     projects node + gpu (+ browser when Chromium exists), one run, JSON report parsed
- *   4. deno       `deno test --no-check --allow-read --allow-write --allow-env test/deno/` (the binary from node_modules)
+ *   3. cycles     `node scripts/check-cycles.mjs` (value-import cycles and layering of src/) — a failure counts as 1 failed
+ *   4. vitest     projects node + gpu (+ browser when Chromium exists), one run, JSON report parsed
+ *   5. deno       `deno test --no-check --allow-read --allow-write --allow-env test/deno/` (the binary from node_modules)
  * Deno: a run that aborts (SIGABRT) in Deno's native teardown after its summary showed no failure
  * is run once more, with a warning; the second run is counted.
  * Rules: no silent skips — a suite that finds zero tests counts as 1 failed; a stage that errors
@@ -124,7 +125,18 @@ async function typecheck() {
   }
 }
 
-// ── 3. vitest ───────────────────────────────────────────────────────────────────────────────────
+// ── 3. import cycles and layering ──────────────────────────────────────────────────────────────
+async function cycles() {
+  banner('cycles: node scripts/check-cycles.mjs (value-import cycles, layering of src/)');
+  const r = await runCmd(process.execPath, [join(root, 'scripts', 'check-cycles.mjs')], { timeoutS: 120 });
+  const c = row('cycles', r.seconds);
+  if (r.code !== 0) {
+    c.failed = 1;
+    problems.push(`check-cycles failed (${how(r)}): a value-import cycle or a layering violation in src/, printed above`);
+  }
+}
+
+// ── 4. vitest ───────────────────────────────────────────────────────────────────────────────────
 async function vitest(projects) {
   banner(`vitest: projects ${projects.join(', ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'geoconv-test-'));
@@ -177,7 +189,7 @@ async function vitest(projects) {
   }
 }
 
-// ── 4. deno ─────────────────────────────────────────────────────────────────────────────────────
+// ── 5. deno ─────────────────────────────────────────────────────────────────────────────────────
 async function deno() {
   banner('deno: deno test --no-check --allow-read --allow-write --allow-env test/deno/');
   const d = row('deno', 0);
@@ -219,7 +231,7 @@ async function deno() {
 
 /** Deno's closing summary line ("ok | N passed | M failed | K ignored"), parsed. */
 function denoCounts(r) {
-  // eslint-disable-next-line no-control-regex
+  // strip ANSI colour escapes (ESC [ … letter)
   const plain = r.out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
   const summary = plain.split('\n').reverse().find((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
   const n = (re) => Number(re.exec(summary ?? '')?.[1] ?? 0);
@@ -231,6 +243,7 @@ const t0 = performance.now();
 const built = noBuild ? (warnings.push('--no-build: tested the EXISTING build, not a fresh one'), true) : await build();
 if (built) {
   await typecheck();
+  await cycles();
   const chromium = chromiumPath();
   const projects = ['node', 'gpu'];
   if (chromium.ok) {

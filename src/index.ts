@@ -3,7 +3,6 @@ export { init, getBackend, setBackend, toBackend, notices, unavailable, type Ini
 export { limits } from './core/limits.js';
 export type { Shape } from './core/shape.js';
 export type { KernelTable, Kernel, KernelShapes } from './ops/op.js';
-export type { ConvOptions as ConvLayerOptions } from './nn/layers/baseline.js';
 export type { EquivariantNonlinearity } from './nn/models.js';
 export type { Dtype, AxisRange, OpenOptions as Hdf5OpenOptions } from './data/hdf5.js';
 export type { ReadOptions as VariableReadOptions } from './data/netcdf.js';
@@ -17,7 +16,7 @@ export { reduce, sum, max, mean } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
 export { gather, scatterAdd, permute, slice, indexMap } from './ops/gather.js';
 export { concat } from './ops/concat.js';
-export { conv, convInputGrad, convFilterGrad, convAttrs, type ConvOptions } from './ops/conv.js';
+export { conv, convInputGrad, convFilterGrad, convAttrs, type ConvAttrsOptions } from './ops/conv.js';
 export { maxPool, maxPoolGrad } from './ops/pool.js';
 export type { ConvAttrs, OpName, OpAttrs, UnaryOp, BinaryOp, ReduceOp } from './ops/op.js';
 export { version } from './version.js';

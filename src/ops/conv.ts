@@ -110,8 +110,8 @@ export function convFilterGrad(x: Tensor, dy: Tensor, attrs: ConvAttrs): Tensor 
   return run(convFilterGradDef, [x, dy], { ...attrs });
 }
 
-/** Options for `convAttrs`: scalars apply to every axis. */
-export interface ConvOptions {
+/** Options of `convAttrs` (the primitive's attributes; the `Conv` layer's are `ConvOptions`): scalars apply to every axis. */
+export interface ConvAttrsOptions {
   stride?: number | readonly number[];
   padding?: number | readonly (readonly [number, number])[];
   torus?: boolean | readonly boolean[];
@@ -120,7 +120,7 @@ export interface ConvOptions {
 }
 
 /** Completes conv attributes for `D` spatial axes with a kernel of side(s) `kernel`. */
-export function convAttrs(D: number, kernel: number | readonly number[], o: ConvOptions = {}): ConvAttrs {
+export function convAttrs(D: number, kernel: number | readonly number[], o: ConvAttrsOptions = {}): ConvAttrs {
   const per = <T>(v: T | readonly T[] | undefined, dflt: T): T[] =>
     v === undefined ? new Array<T>(D).fill(dflt) : Array.isArray(v) ? [...(v as T[])] : new Array<T>(D).fill(v as T);
   const pad = o.padding;

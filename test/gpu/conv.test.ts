@@ -13,7 +13,7 @@
 import { abs, expectWithin, normalData, on, reportWorst, sizeOf, startWebGPU, sumTol, U } from './helpers.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as g from '../../src/index.js';
-import type { ConvAttrs, ConvOptions, SignatureLike, Tensor } from '../../src/index.js';
+import type { ConvAttrs, ConvAttrsOptions, SignatureLike, Tensor } from '../../src/index.js';
 import { convParams } from '../../src/core/kernel-geometry.js';
 import { convWraps, filterGradSplit } from '../../src/backends/webgpu/kernels/conv.js';
 import { ConvContract } from '../../src/nn/conv-contract.js';
@@ -33,7 +33,7 @@ interface Case {
   attrs: ConvAttrs;
 }
 
-const mk = (name: string, B: number, spatial: number[], cin: number, cout: number, kernel: number | number[], o: ConvOptions = {}): Case =>
+const mk = (name: string, B: number, spatial: number[], cin: number, cout: number, kernel: number | number[], o: ConvAttrsOptions = {}): Case =>
   ({ name, B, spatial, cin, cout, attrs: g.convAttrs(spatial.length, kernel, o) });
 
 const outSpatial = (c: Case) => Array.from(convParams([c.B, ...c.spatial, c.cin], c.cout, c.attrs).subarray(4)).filter((_, i) => i % 8 === 1).slice(0, c.spatial.length);
@@ -150,7 +150,7 @@ describe('random geometries vs ref', () => {
 describe('gradients through autodiff on webgpu equal ref', () => {
   it('valueAndGrad of sum(square(conv(x, w))), torus and strided zero padding, batch 2', async () => {
     for (const [opts, spatial] of [[{ padding: 1, torus: true }, [5, 6]], [{ padding: [[1, 0], [2, 1]], stride: 2, rhsDilation: [1, 2] }, [7, 6]]] as const) {
-      const a = g.convAttrs(2, 3, opts as ConvOptions);
+      const a = g.convAttrs(2, 3, opts as ConvAttrsOptions);
       const xs = [2, ...spatial, 3];
       const ws = [9, 3, 4];
       const x = normalData(71, sizeOf(xs));

@@ -163,7 +163,7 @@ describe('tensor and full only from numbers', () => {
     const before = memory();
     expect(() => tensor(['1', 'x'] as unknown as number[])).toThrow(/^tensor: data\[0\] must be a number \(got "1" \(string\)\)$/);
     expect(() => tensor([1, true] as unknown as number[])).toThrow(/^tensor: data\[1\] must be a number \(got true \(boolean\)\)$/);
-    // eslint-disable-next-line no-sparse-arrays
+    // a sparse array on purpose: element 1 is a hole
     expect(() => tensor([1, , 3] as unknown as number[])).toThrow(/^tensor: data\[1\] must be a number \(got a hole\)$/);
     expect(() => tensor([1, null] as unknown as number[])).toThrow(/data\[1\] must be a number \(got null \(null\)\)/);
     expect(() => tensor([[1, 2]] as unknown as number[])).toThrow(/data\[0\] must be a number \(got an Array\)/);

@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   conv, convAttrs, convFilterGrad, convInputGrad, getBackend, init, memory, random, setBackend, tensor, tidy,
-  type Backend, type ConvOptions, type Tensor,
+  type Backend, type ConvAttrsOptions, type Tensor,
 } from '../../src/index.js';
 import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
@@ -34,7 +34,7 @@ interface Case {
   readonly x: readonly number[]; // [B, ...spatial, Cin]
   readonly cout: number;
   readonly kernel: number | readonly number[];
-  readonly opts: ConvOptions;
+  readonly opts: ConvAttrsOptions;
 }
 
 const CASES: Case[] = [

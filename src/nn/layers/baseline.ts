@@ -51,7 +51,7 @@ function denseParams(fn: string, kernel: readonly number[], cin: number, cout: n
 /** 'SAME' and 'CIRCULAR' pad so that out = ⌈N/stride⌉ (lax's SAME split: lo = ⌊total/2⌋); CIRCULAR wraps. */
 export type ConvPadding = 'SAME' | 'VALID' | 'CIRCULAR' | number | readonly (readonly [number, number])[];
 
-/** Options of the plain (non-equivariant) `Conv` layer (exported as ConvLayerOptions). */
+/** Options of the plain (non-equivariant) `Conv` layer. */
 export interface ConvOptions {
   readonly D: number;
   readonly inChannels: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  conv, convAttrs, convFilterGrad, convInputGrad, memory, mul, random, sum, tidy, type ConvAttrs, type ConvOptions, type Tensor,
+  conv, convAttrs, convFilterGrad, convInputGrad, memory, mul, random, sum, tidy, type ConvAttrs, type ConvAttrsOptions, type Tensor,
 } from '../../../src/index.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, arange, closeScalar, dot, expectNoLeak, f64, gradcheck, randomTensor, rng, t, t64 } from '../../util.js';
@@ -91,7 +91,7 @@ function randomGeometry(r: (lo: number, hi: number) => number, D: number) {
 describe('conv: ginjax goldens (4×5 arange image, 3×3 ones filter, §7.1 testConvolveNonSquare)', () => {
   const x = () => image(arange(20), [4, 5]);
   const w = () => filter(ones(9));
-  const cases: [string, ConvOptions, number[][]][] = [
+  const cases: [string, ConvAttrsOptions, number[][]][] = [
     ['SAME', { padding: 1 }, [[12, 21, 27, 33, 24], [33, 54, 63, 72, 51], [63, 99, 108, 117, 81], [52, 81, 87, 93, 64]]],
     ['VALID', {}, [[54, 63, 72], [99, 108, 117]]],
     ['TORUS', { padding: 1, torus: true }, [[75, 69, 78, 87, 81], [60, 54, 63, 72, 66], [105, 99, 108, 117, 111], [90, 84, 93, 102, 96]]],
