@@ -43,6 +43,16 @@ function constantCounts(fn: string, c: ConstantFields | undefined): Map<string, 
  * per dynamic key); `output`: the predictions so far (c·t channels per key) or null. Returns the next
  * input (same signature as `input`) and the output grown by one step (c·(t+1) channels per key).
  * Only futureSteps = 1 is supported, as in ginjax.
+ * @example
+ * // one-step model on 2 past steps of 1 vector channel
+ * let input = x;
+ * let output: MultiImage | null = null;
+ * for (let s = 0; s < 3; s++) {
+ *   const next = autoregressiveStep(input, model.apply(params, input), output, 2);
+ *   if (input !== x) input.dispose();
+ *   output?.dispose();
+ *   ({ input, output } = next);
+ * }
  */
 export function autoregressiveStep(
   input: MultiImage, prediction: MultiImage, output: MultiImage | null, pastSteps: number,
@@ -117,6 +127,9 @@ export function autoregressiveStep(
 /**
  * The newest of the pastSteps input steps of every key of `output` (c channels each): what
  * persistence predicts, and what a residual emulator adds its output to.
+ * @example
+ * // persistence baseline: predict the newest of the 4 past steps of every vector channel
+ * const persistence = lastInputStep(x, [[[1, 0], 1]], 4);
  */
 export function lastInputStep(input: MultiImage, output: SignatureLike, pastSteps: number): MultiImage {
   const fn = 'lastInputStep';
@@ -156,6 +169,9 @@ export interface AutoregressiveOptions {
  * ginjax autoregressive_map: `futureSteps` rollout steps of the one-step `model` from `x`; returns the
  * predictions stacked channel-major (c·futureSteps + step per key). `x` stays alive. The same call
  * options (training flag, `state`) reach every step, like ginjax's aux_data (batch stats).
+ * @example
+ * const rollout = autoregressiveMap(model, params, x, { pastSteps: 4, futureSteps: 10 });
+ * const perStep = timestepSmseLoss(rollout, y, 10); // y: the 10 true next steps
  */
 export function autoregressiveMap(model: Module, params: Params, x: MultiImage, { pastSteps = 1, futureSteps = 1, constantFields, training = false, state }: AutoregressiveOptions = {}): MultiImage {
   const fn = 'autoregressiveMap';

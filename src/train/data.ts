@@ -16,6 +16,9 @@ import { tidy, type Tensor } from '../tensor.js';
 /**
  * The batches' sample indices: a random permutation of 0..n−1 (the identity when key is null) cut
  * into floor(n / batchSize) batches; the remainder is dropped.
+ * @example
+ * batchIndices(10, 4, random.key(0)); // two shuffled batches of 4; 2 samples dropped
+ * batchIndices(10, 4, null);          // [[0, 1, 2, 3], [4, 5, 6, 7]]
  */
 export function batchIndices(n: number, batchSize: number, key: Key | null): number[][] {
   check(Number.isInteger(batchSize) && batchSize >= 1, 'getBatches', 'batchSize', 'an integer >= 1', batchSize);
@@ -28,6 +31,9 @@ export function batchIndices(n: number, batchSize: number, key: Key | null): num
  * ginjax get_batches: for each input MultiImage (all with the same batch size L), the list of its
  * floor(L / batchSize) batches, cut from the SAME random permutation for every input (so x and y
  * batches stay paired). The batches are new MultiImages; dispose them when done.
+ * @example
+ * const [xBatches, yBatches] = getBatches([x, y], 8, random.key(0)); // x and y cut alike
+ * for (const b of [...xBatches, ...yBatches]) b.dispose();
  */
 export function getBatches(xs: readonly MultiImage[], batchSize: number, key: Key | null): MultiImage[][] {
   check(Array.isArray(xs) && xs.length > 0, 'getBatches', 'xs', 'a non-empty array of MultiImages', xs);
@@ -41,6 +47,10 @@ export function getBatches(xs: readonly MultiImage[], batchSize: number, key: Ke
 /**
  * ginjax time_series_idxs: window i takes the inputs i + dt·[0, past) and the outputs
  * i + past·dt + dt·[0, future); there are total − future·dt − (past − 1)·dt windows.
+ * @example
+ * const { input, output } = timeSeriesIdxs(2, 1, 1, 5);
+ * // input  [[0, 1], [1, 2], [2, 3]]
+ * // output [[2], [3], [4]]
  */
 export function timeSeriesIdxs(past: number, future: number, dt: number, total: number): { input: number[][]; output: number[][] } {
   for (const [name, v, min] of [['past', past, 1], ['future', future, 1], ['dt', dt, 1], ['total', total, 1]] as const) {
@@ -72,6 +82,11 @@ export interface TimeSeriesOptions {
  * `constant` (batch B, or 1 for fields shared by every trajectory) holds per-trajectory constant
  * fields. Returns X (B·windows samples, trajectory-major; per key c·past dynamic channels, then the
  * constant channels of that key; keys only in `constant` are added) and Y (c·future channels).
+ * @example
+ * // 3 trajectories of 10 steps of 1 scalar field (channels c·T = 1·10)
+ * const traj = MultiImage.zeros({ signature: [[[0, 0], 10]], D: 2, spatial: 16, batch: 3 });
+ * const { x, y } = batchTimeSeries(traj, null, { totalSteps: 10, pastSteps: 2, futureSteps: 1 });
+ * // x: batch 3·8 = 24, 2 channels per sample; y: batch 24, 1 channel
  */
 export function batchTimeSeries(dynamic: MultiImage, constant: MultiImage | null, o: TimeSeriesOptions): { x: MultiImage; y: MultiImage } {
   const fn = 'batchTimeSeries';
@@ -152,6 +167,10 @@ export function batchTimeSeries(dynamic: MultiImage, constant: MultiImage | null
 /**
  * ginjax times_series_to_multi_images for one trajectory: `dynamic` (batch 1, c·T channels per key)
  * and `constant` (batch 1, or null). X has one sample per window. Same as batchTimeSeries with B = 1.
+ * @example
+ * const traj = MultiImage.zeros({ signature: [[[1, 0], 10]], D: 2, spatial: 16 }); // one trajectory, T = 10
+ * const { x, y } = timeSeriesToMultiImages(traj, null, { totalSteps: 10, pastSteps: 4, futureSteps: 1 });
+ * // x: 6 windows of 4 vector steps; y: 6 windows of the next step
  */
 export function timeSeriesToMultiImages(dynamic: MultiImage, constant: MultiImage | null, o: TimeSeriesOptions): { x: MultiImage; y: MultiImage } {
   check(dynamic instanceof MultiImage && dynamic.batch === 1, 'timeSeriesToMultiImages', 'dynamic', 'a MultiImage of batch 1 (one trajectory; use batchTimeSeries for several)', dynamic?.batch);

@@ -26,7 +26,13 @@ function checkPair(fn: string, x: MultiImage, y: MultiImage, sameSignature = tru
   }
 }
 
-/** Mean of (a − b)² over every entry (Tensors, or the packed data of two MultiImages of equal signature). */
+/**
+ * Mean of (a − b)² over every entry (Tensors, or the packed data of two MultiImages of equal signature).
+ * @example
+ * const a = tensor([1, 2, 3]);
+ * const b = tensor([1, 2, 5]);
+ * await mse(a, b).values(); // Float32Array [1.333…] (shape [])
+ */
 export function mse(a: Tensor | MultiImage, b: Tensor | MultiImage): Tensor {
   if (a instanceof MultiImage || b instanceof MultiImage) {
     checkPair('mse', a as MultiImage, b as MultiImage);
@@ -42,6 +48,9 @@ const spatialAxes = (D: number) => Array.from({ length: D }, (_, i) => i + 1);
 /**
  * ginjax smse_loss: per batch element Σ_keys Σ_(channels, spatial, tensor) (x − y)² / Π spatial;
  * 'mean' gives the batch mean (a scalar, shape []), null the vector [batch].
+ * @example
+ * const loss = smseLoss(model.apply(params, x), y);       // scalar: the batch mean
+ * const perSample = smseLoss(model.apply(params, x), y, null); // [batch]
  */
 export function smseLoss(x: MultiImage, y: MultiImage, reduce: 'mean' | null = 'mean'): Tensor {
   checkPair('smseLoss', x, y);
@@ -57,6 +66,9 @@ export function smseLoss(x: MultiImage, y: MultiImage, reduce: 'mean' | null = '
  * loss[b, t] = Σ_keys Σ_(c, spatial, tensor) (x − y)² / Π spatial. 'mean': the batch mean [nSteps];
  * 'max': the row [nSteps] of the batch element with the largest total (rows that tie are averaged);
  * null: [batch, nSteps].
+ * @example
+ * // y: 5 rollout steps per channel (c·5 + t); loss per step, batch mean
+ * const perStep = timestepSmseLoss(autoregressiveMap(model, params, x, { futureSteps: 5 }), y, 5); // [5]
  */
 export function timestepSmseLoss(x: MultiImage, y: MultiImage, nSteps: number, reduce: 'mean' | 'max' | null = 'mean'): Tensor {
   checkPair('timestepSmseLoss', x, y);
@@ -92,6 +104,8 @@ export function timestepSmseLoss(x: MultiImage, y: MultiImage, nSteps: number, r
  * norm of each (batch, channel, pixel) tensor; summed over the non-batch axes, divided by Π spatial,
  * summed over the keys; the batch mean (or the vector [batch] with reduce null). x must hold every
  * key of y with the same channel count (extra keys of x are ignored, as ginjax indexes by y's keys).
+ * @example
+ * const relative = normalizedSmseLoss(model.apply(params, x), y); // error relative to |y|²
  */
 export function normalizedSmseLoss(x: MultiImage, y: MultiImage, eps = 1e-5, reduce: 'mean' | null = 'mean'): Tensor {
   checkPair('normalizedSmseLoss', x, y, false);

@@ -30,13 +30,21 @@ export type LossFn = (model: Module, params: Params, x: MultiImage, y: MultiImag
 /** A loss that also returns the model's output (for mapPlusLossInBatches). */
 export type MapAndLossFn = (model: Module, params: Params, x: MultiImage, y: MultiImage, options: CallOptions) => { loss: Tensor; output: MultiImage };
 
-/** smse of model.apply(params, x) against y (ginjax's usual map_and_loss). */
+/**
+ * smse of model.apply(params, x) against y (ginjax's usual map_and_loss).
+ * @example
+ * const { loss, output } = mapPlusLossInBatches(model, params, x, y, { batchSize: 8, mapAndLoss: smseMapAndLoss });
+ */
 export const smseMapAndLoss: MapAndLossFn = (model, params, x, y, options) => {
   const output = model.apply(params, x, options);
   return { loss: tidy(() => smseLoss(output, y)), output };
 };
 
-/** The default loss: smseLoss(model.apply(params, x), y). */
+/**
+ * The default loss: smseLoss(model.apply(params, x), y).
+ * @example
+ * const step = makeTrainStep(model, optim.adam({ learningRate: 1e-3 }), defaultLoss); // the default anyway
+ */
 export const defaultLoss: LossFn = (model, params, x, y, options) => tidy(() => smseLoss(model.apply(params, x, options), y));
 
 /** What a training step returns: the loss, new parameters and optimizer state. */
@@ -49,6 +57,15 @@ export interface TrainStepResult {
 /**
  * A training step function: (params, optState, x, y) → the batch loss and the NEW params and state
  * (all fresh tensors; the inputs stay alive — dispose them when no longer needed).
+ * @example
+ * const opt = optim.adam({ learningRate: 1e-3 });
+ * const step = makeTrainStep(model, opt);
+ * let params = copyTree(model.params);
+ * let optState = opt.init(params);
+ * const r = step(params, optState, x, y); // params, optState, x and y stay alive
+ * disposeTree(params); disposeTree(optState);
+ * ({ params, optState } = r);
+ * console.log(await r.loss.values());
  */
 export function makeTrainStep(model: Module, optimizer: GradientTransformation, loss: LossFn = defaultLoss, state?: State) {
   const options: CallOptions & { state?: State } = state ? { training: true, state } : { training: true };
@@ -81,6 +98,10 @@ const inference = (state?: State): CallOptions & { state?: State } => (state ? {
 /**
  * ginjax map_loss_in_batches: the mean over batches of the loss in inference mode (works for vector
  * losses too, e.g. per-step rollout losses). The remainder is dropped.
+ * @example
+ * const loss = mapLossInBatches(model, model.params, x, y, { batchSize: 16 });
+ * console.log(await loss.values());
+ * loss.dispose();
  */
 export function mapLossInBatches(model: Module, params: Params, x: MultiImage, y: MultiImage, { batchSize, key = null, loss = defaultLoss, state }: BatchesOptions & { loss?: LossFn }): Tensor {
   checkXY('mapLossInBatches', x, y, 'train');
@@ -104,6 +125,10 @@ export function mapLossInBatches(model: Module, params: Params, x: MultiImage, y
 /**
  * ginjax map_plus_loss_in_batches: the mean batch loss and the model's outputs concatenated along
  * the batch (in batch order: permuted when a key is given; the remainder is dropped).
+ * @example
+ * const { loss, output } = mapPlusLossInBatches(model, model.params, x, y, { batchSize: 16 });
+ * // output: the predictions, batch 16·floor(x.batch / 16), in order (no key)
+ * loss.dispose(); output.dispose();
  */
 export function mapPlusLossInBatches(model: Module, params: Params, x: MultiImage, y: MultiImage, { batchSize, key = null, mapAndLoss = smseMapAndLoss, state }: BatchesOptions & { mapAndLoss?: MapAndLossFn }): { loss: Tensor; output: MultiImage } {
   checkXY('mapPlusLossInBatches', x, y, 'train');
@@ -130,7 +155,13 @@ export function mapPlusLossInBatches(model: Module, params: Params, x: MultiImag
   });
 }
 
-/** The loss on the whole set in inference mode (ginjax evaluate), optionally in batches of `batchSize`. */
+/**
+ * The loss on the whole set in inference mode (ginjax evaluate), optionally in batches of `batchSize`.
+ * @example
+ * const test = evaluate(model, result.params, testX, testY, { batchSize: 32 });
+ * console.log('test loss', (await test.values())[0]);
+ * test.dispose();
+ */
 export function evaluate(model: Module, params: Params, x: MultiImage, y: MultiImage, { loss = defaultLoss, batchSize, state }: { loss?: LossFn; batchSize?: number; state?: State } = {}): Tensor {
   checkXY('evaluate', x, y, 'train');
   if (batchSize !== undefined) return mapLossInBatches(model, params, x, y, { batchSize, loss, state });
@@ -364,6 +395,15 @@ async function scalarValue(t: Tensor): Promise<number> {
 /**
  * ginjax train: epochs of random batches until `stop` says so. Validation (if valX/valY are given)
  * uses mapLossInBatches with the epoch's subkey. Returns the stop condition's best parameters.
+ * @example
+ * const model = new UNet({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], depth: 8 }, random.key(0));
+ * const result = await train({
+ *   model, x, y, valX, valY, batchSize: 8, key: random.key(1),
+ *   optimizer: optim.adam({ learningRate: 1e-3 }), stop: new ValLoss(5),
+ *   progress: true,
+ * });
+ * console.log(result.history.valLoss);
+ * disposeTree(result.params); disposeTree(result.optState);
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const fn = 'train';

@@ -5,7 +5,11 @@
 import { treeMap, type Tree } from '../autodiff.js';
 import { Tensor } from '../tensor.js';
 
-/** Every Tensor leaf with its path (`a.b.0.c`: object keys and array indices joined with '.'). */
+/**
+ * Every Tensor leaf with its path (`a.b.0.c`: object keys and array indices joined with '.').
+ * @example
+ * for (const [path, t] of leavesWithPaths(model.params)) console.log(path, t.shape);
+ */
 export function leavesWithPaths(tree: unknown, path = '', out: [string, Tensor][] = []): [string, Tensor][] {
   if (tree instanceof Tensor) out.push([path, tree]);
   else if (Array.isArray(tree)) tree.forEach((v, i) => leavesWithPaths(v, path ? `${path}.${i}` : String(i), out));
@@ -42,12 +46,22 @@ export function zipMap<T>(fn: string, trees: readonly unknown[], f: (leaves: Ten
   }) as T;
 }
 
-/** A copy of the tree whose leaves are new handles on the same (immutable) storage. */
+/**
+ * A copy of the tree whose leaves are new handles on the same (immutable) storage.
+ * @example
+ * const best = copyTree(params); // survives disposeTree(params)
+ */
 export function copyTree<T>(tree: T): T {
   return treeMap(tree, (t) => t.reshape(t.shape));
 }
 
-/** Disposes every Tensor leaf of a tree (optimizer states, parameter trees, gradients). */
+/**
+ * Disposes every Tensor leaf of a tree (optimizer states, parameter trees, gradients).
+ * @example
+ * const { value, grads } = valueAndGrad((p: Params) => smseLoss(model.apply(p, x), y))(params);
+ * disposeTree(grads);
+ * value.dispose();
+ */
 export function disposeTree(tree: Tree | unknown): void {
   for (const [, t] of leavesWithPaths(tree)) t.dispose();
 }

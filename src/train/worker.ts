@@ -37,13 +37,23 @@ export interface WireImage {
   readonly isTorus: readonly boolean[];
 }
 
-/** A MultiImage's packed data and layout (reads the data; the image stays alive). */
+/**
+ * A MultiImage's packed data and layout (reads the data; the image stays alive).
+ * @example
+ * const wire = await toWire(x); // plain data: postMessage(wire, [wire.data.buffer])
+ */
 export async function toWire(m: MultiImage): Promise<WireImage> {
   if (!(m instanceof MultiImage)) throw new TypeError(`toWire: expected a MultiImage (got ${m === null ? 'null' : typeof m})`);
   return { data: await m.data.data(), shape: [...m.data.shape], signature: m.signature.map((e) => ({ ...e })), D: m.D, isTorus: [...m.isTorus] };
 }
 
-/** A MultiImage on the current backend from a WireImage. */
+/**
+ * A MultiImage on the current backend from a WireImage.
+ * @example
+ * worker.onmessage = (e: MessageEvent<WireImage>) => {
+ *   const x = fromWire(e.data); // made by toWire on the other side
+ * };
+ */
 export function fromWire(w: WireImage): MultiImage {
   if (w === null || typeof w !== 'object' || !(w.data instanceof Float32Array) || !Array.isArray(w.shape)) {
     throw new TypeError('fromWire: expected a WireImage { data: Float32Array, shape, signature, D, isTorus } (made by toWire)');
@@ -120,7 +130,11 @@ export type Handler = (args: never, ctx: HandlerContext) => unknown;
 /** The handlers a worker serves, by request name. */
 export type Handlers = Record<string, Handler>;
 
-/** The built-in handlers: init, notices, train, predict. */
+/**
+ * The built-in handlers: init, notices, train, predict.
+ * @example
+ * await serveWorker({ ...trainingHandlers, ping: () => 'pong' }); // the built-ins are merged in anyway
+ */
 export const trainingHandlers = {
   /** Starts a backend in the worker; answers its name and description. */
   async init(opts: InitOptions = {}) {
@@ -177,7 +191,7 @@ export const trainingHandlers = {
 
 /** Either side of a channel: a Worker, `self` in a worker, a MessagePort, or a Node worker/parentPort. */
 export interface Endpoint {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- DOM and Node disagree on Transferable
+  // `any[]`: the DOM's and Node's Transferable types disagree
   postMessage(message: unknown, transfer?: any[]): void;
   addEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
   removeEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
@@ -218,6 +232,9 @@ function transferables(value: unknown, out: Transferable[] = [], depth = 0): Tra
  * Serves requests on `endpoint` (default: the worker's global scope, or Node's parentPort) with
  * `handlers` (default: `trainingHandlers`; yours are merged over them). Returns a function that
  * stops serving.
+ * @example
+ * // in worker.js (a module worker, or a Node worker_thread), which imports serveWorker from geoconv:
+ * await serveWorker({ square: async (n: number) => n * n });
  */
 export async function serveWorker(handlers: Handlers = {}, endpoint?: Endpoint): Promise<() => void> {
   let ep = endpoint;
