@@ -341,6 +341,12 @@ export interface Hdf5DatasetSpec {
  * Writes an HDF5 file. With a path (Node/Deno) the file appears atomically: it is written to a
  * temporary file beside the target, flushed and renamed over it, so a reader never sees half a file.
  * Without a path the file is built in memory (a temporary file under Node/Deno) and its bytes returned.
+ * @example
+ * await writeHdf5('fields.h5', [
+ *   { name: 'density', data: new Float32Array(4 * 64 * 64), shape: [4, 64, 64], chunks: [1, 64, 64], gzip: 4 },
+ *   { name: 'coords/x', data: new Float64Array(64), shape: [64] },
+ * ], { source: 'my simulator' });
+ * const bytes = await writeHdf5(undefined, [{ name: 'a', data: new Float32Array([1, 2, 3]), shape: [3] }]); // in memory
  */
 export async function writeHdf5(path: string | undefined, datasets: readonly Hdf5DatasetSpec[], attrs: Readonly<Record<string, number | string | readonly number[]>> = {}): Promise<Uint8Array | undefined> {
   const fn = 'writeHdf5';

@@ -44,7 +44,12 @@ export interface SimulationFile {
 
 const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** 'hdf5', 'netcdf3', 'cdf5' or null, from the first bytes (HDF5's superblock may sit at 0, 512, 1024, …). */
+/**
+ * 'hdf5', 'netcdf3', 'cdf5' or null, from the first bytes (HDF5's superblock may sit at 0, 512, 1024, …).
+ * @example
+ * const head = new Uint8Array(await (await fetch('data.nc')).arrayBuffer()).subarray(0, 4096);
+ * detectFormat(head); // 'netcdf3', 'cdf5', 'hdf5' (NetCDF-4 included) or null
+ */
 export function detectFormat(head: Uint8Array): 'hdf5' | 'netcdf3' | 'cdf5' | null {
   for (let off = 0; off + 8 <= head.length; off = off === 0 ? 512 : off * 2) {
     if (HDF5_MAGIC.every((b, i) => head[off + i] === b)) return 'hdf5';
@@ -56,7 +61,14 @@ export function detectFormat(head: Uint8Array): 'hdf5' | 'netcdf3' | 'cdf5' | nu
   return null;
 }
 
-/** Opens an HDF5 / NetCDF-4 / NetCDF-3 file. `name` labels bytes in messages. */
+/**
+ * Opens an HDF5 / NetCDF-4 / NetCDF-3 file. `name` labels bytes in messages.
+ * @example
+ * const file = await openSimulationFile('shallow_water.nc');
+ * console.log(file.variables(), file.info('u').shape);
+ * const u = file.read('u', [[0, 1], [0, 10]]); // trajectory 0, the first 10 time steps
+ * await file.close();
+ */
 export async function openSimulationFile(source: FileSource, { name }: { name?: string } = {}): Promise<SimulationFile> {
   const fn = 'openSimulationFile';
   const r = await resolveSource(fn, source, name);

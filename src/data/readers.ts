@@ -192,7 +192,11 @@ function checkField(fn: string, what: string, f: unknown, D: number, constant: b
   return o as unknown as FieldSpec;
 }
 
-/** Validates a spec (e.g. parsed from JSON), throwing a message that names the offending entry. */
+/**
+ * Validates a spec (e.g. parsed from JSON), throwing a message that names the offending entry.
+ * @example
+ * const spec = validateSpec(JSON.parse(await readFile('spec.json', 'utf8'))); // throws naming the bad entry
+ */
 export function validateSpec(spec: unknown, fn = 'validateSpec'): SimulationSpec {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) specError(fn, '', 'an object { fields, axes, ... }', spec);
   const s = spec as Record<string, unknown>;
@@ -419,6 +423,17 @@ function rangeOption(fn: string, what: string, v: number | readonly [number, num
 /**
  * Reads a simulation file through a spec: the generic path that the presets use. See the module
  * comment for the layout and the normalisation.
+ * @example
+ * const data = await readSimulation('run.h5', {
+ *   axes: 'btxy',
+ *   fields: [
+ *     { name: 'pressure', k: 0, parity: 0, datasets: ['p'] },
+ *     { name: 'velocity', k: 1, parity: 0, datasets: ['u', 'v'] },
+ *   ],
+ *   normalize: true,
+ * }, { trajectories: 8 });
+ * const { x, y } = batchTimeSeries(data.dynamic, data.constant, { totalSteps: data.totalSteps, pastSteps: 4, futureSteps: 1 });
+ * data.dispose();
  */
 export function readSimulation(source: FileSource, spec: SimulationSpec, options: ReadOptions = {}): Promise<SimulationData> {
   return readWith('readSimulation', source, spec, options);
@@ -574,7 +589,11 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
   }
 }
 
-/** Undoes a field's normalisation on values read back from a prediction (x·std + mean). */
+/**
+ * Undoes a field's normalisation on values read back from a prediction (x·std + mean).
+ * @example
+ * const pressure = unnormalize(await prediction.values('0,0'), data.stats!.pressure!); // physical units
+ */
 export function unnormalize(values: ArrayLike<number>, stats: FieldStats): Float32Array {
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = values[i]! * stats.std + stats.mean;
@@ -598,12 +617,17 @@ const PDEBENCH_CFD: SimulationSpec = {
 };
 /**
  * The SimulationSpec of PDEBench compressible-Navier–Stokes (CFD) HDF5 files: density, pressure (scalars) and velocity (a vector).
+ * @example
+ * const trainSet = await readSimulation('cfd.hdf5', PDEBENCH_CFD_SPEC, { trajectories: 90 }); // = readPdebenchCfd
+ * const testSet = await readSimulation('cfd.hdf5', PDEBENCH_CFD_SPEC, { trajectories: [90, 100], stats: trainSet.stats! });
  */
 export const PDEBENCH_CFD_SPEC: SimulationSpec = Object.freeze(PDEBENCH_CFD);
 
 /**
  * geoconv's simulator output: vorticity (pseudoscalar), velocity, optional forcing (pseudoscalar;
  * one field (x, y) or one per trajectory (b, x, y)), periodic.
+ * @example
+ * const data = await readSimulation('ns.h5', navierStokesSpec('xy')); // one forcing field shared by all trajectories
  */
 export function navierStokesSpec(forcing: false | 'xy' | 'bxy'): SimulationSpec {
   return {
@@ -667,6 +691,9 @@ export interface ShallowWaterOptions extends ReadOptions {
  * file's (lat, lon) grid becomes (x, y) = (lon, lat), so spatial = [nlon, nlat]; isTorus =
  * [true, false] (periodic in longitude only). Constant fields: orography from its own file,
  * optionally the Coriolis parameter and the latitude.
+ * @example
+ * const data = await readShallowWater('shallow_water.nc', { orography: 'orography.nc', vorticity: true, trajectories: 4 });
+ * // data.dynamic: velocity (1,0), pressure (0,0), vorticity (0,1); spatial [nlon, nlat]
  */
 export async function readShallowWater(source: FileSource, options: ShallowWaterOptions = {}): Promise<SimulationData> {
   const fn = 'readShallowWater';
@@ -723,7 +750,11 @@ function latitudeFields(fn: string, file: string, lat: Float64Array | undefined,
 /** The dataset layouts `detectFormat` recognises and `readDataset` reads. */
 export type DatasetFormat = 'pdebench-cfd' | 'shallow-water' | 'navier-stokes';
 
-/** The CLI's entry point: a preset name or a spec object. */
+/**
+ * The CLI's entry point: a preset name or a spec object.
+ * @example
+ * const data = await readDataset('ns.h5', 'navier-stokes', { trajectories: 16 });
+ */
 export function readDataset(source: FileSource, format: DatasetFormat | SimulationSpec, options: ShallowWaterOptions = {}): Promise<SimulationData> {
   if (format === 'pdebench-cfd') return readPdebenchCfd(source, options);
   if (format === 'shallow-water') return readShallowWater(source, options);
@@ -761,6 +792,10 @@ export interface NavierStokesSim {
  * `Vx`, `Vy` (traj, time, x, y) chunked one trajectory per chunk, `t-coordinate`, `x-coordinate`,
  * `y-coordinate`, optional `forcing` (x, y), root attributes. Atomic when given a path; returns
  * the bytes without one.
+ * @example
+ * const sim = simulateNavierStokes({ N: 64, trajectories: 2, steps: 20 });
+ * await writeNavierStokesHdf5('ns.h5', sim);
+ * const data = await readNavierStokes('ns.h5');
  */
 export async function writeNavierStokesHdf5(path: string | undefined, sim: NavierStokesSim): Promise<Uint8Array | undefined> {
   const fn = 'writeNavierStokesHdf5';
