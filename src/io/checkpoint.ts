@@ -132,6 +132,10 @@ async function readSource(source: CheckpointSource, where: string, init?: Reques
  * config without random initialisation, checks that the saved tensors are exactly the model's
  * parameters (names and shapes), and reads them into the model. Errors name the source and what
  * is wrong; nothing is left allocated when it fails.
+ * @example
+ * const { model, params } = await loadCheckpoint('unet.safetensors');
+ * const y = model.predict(x);
+ * model.dispose(); // frees the loaded params too
  */
 export async function loadCheckpoint(source: CheckpointSource, options: LoadOptions = {}): Promise<Loaded> {
   const where = `loadCheckpoint(${describe(source)})`;
@@ -167,6 +171,8 @@ function onBackend<T>(backend: Backend | undefined, where: string, fn: () => T):
  * The synchronous core of loadCheckpoint, for bytes already in memory: the model is built from
  * the saved config with no random draw and no zero fill (`withoutInit(…, { empty: true })`), and
  * every parameter tensor is then written once from the file.
+ * @example
+ * const { model } = checkpointFromBytes(await serialize(trained)); // e.g. bytes sent to a worker
  */
 export function checkpointFromBytes(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, { backend, where = 'checkpointFromBytes' }: { backend?: Backend; where?: string } = {}): Loaded {
   const header = parseHeader(bytes, where);
@@ -247,6 +253,9 @@ function leavesOf(tree: unknown, out: Tensor[] = []): Tensor[] {
  * rename). Browser page: there is no file system, so the checkpoint is offered as a download
  * named after the last part of `path` (the browser decides the folder). Elsewhere (a worker):
  * throws, pointing to `serialize`, which gives the same bytes to store as you like.
+ * @example
+ * const result = await train({ model, x, y, batchSize: 8, key: random.key(0), optimizer: optim.adam({ learningRate: 1e-3 }), stop: new EpochStop(10) });
+ * await saveCheckpoint('unet.safetensors', model, result.params, { optState: result.optState, step: result.step });
  */
 export async function saveCheckpoint(path: string, model: Module, params?: Params, extra?: SerializeExtra): Promise<void> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`saveCheckpoint: path must be a non-empty string (got ${typeof path === 'string' ? '""' : typeof path})`);

@@ -65,7 +65,11 @@ export type GinjaxSource = string | URL | Uint8Array | ArrayBuffer;
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const FN = 'loadGinjax';
 
-/** A config as given (bare, or a goldens JSON with case + filters + activation), with defaults. */
+/**
+ * A config as given (bare, or a goldens JSON with case + filters + activation), with defaults.
+ * @example
+ * const config = normalizeGinjaxConfig(JSON.parse(await readFile('golden.json', 'utf8'))); // { case, filters, activation } → one config
+ */
 export function normalizeGinjaxConfig(raw: unknown, fn = FN): GinjaxConfig {
   check(raw !== null && typeof raw === 'object', fn, 'config', 'a ginjax constructor config object', raw);
   let c = raw as Record<string, unknown>;
@@ -103,7 +107,12 @@ function filterSpecOf(f: GinjaxFilters | undefined, arg: string, fn: string): Fi
   return { M: f.Ms[0]!, ks: f.ks, parities: f.parities ?? [0, 1] };
 }
 
-/** Builds the geoconv model for a ginjax config (parameters zero-filled or unfilled: `empty`). */
+/**
+ * Builds the geoconv model for a ginjax config (parameters zero-filled or unfilled: `empty`).
+ * @example
+ * const filters = { Ms: [3], ks: [0, 1, 2], parities: [0, 1] }; // as get_invariant_filters takes them
+ * const model = buildGinjaxModel({ model: 'ResNet', D: 2, input: [[0, 0, 1]], output: [[0, 0, 1]], depth: 8, num_blocks: 2, conv_filters: filters });
+ */
 export function buildGinjaxModel(config: GinjaxConfig | unknown, { empty = false, fn = FN } = {}): Module {
   const c = normalizeGinjaxConfig(config, fn);
   check(c.D === 2 || c.D === 3, fn, 'config.D', '2 or 3', c.D);
@@ -190,6 +199,8 @@ const sortedKeys = (names: readonly string[]) => names.map((n) => n.split(',').m
 /**
  * The ginjax leaves of `model` (built by `buildGinjaxModel`, or any geoconv model of the same
  * classes) in JAX flattening order, each tied to the geoconv parameter it maps to.
+ * @example
+ * for (const leaf of ginjaxLeaves(model)) console.log(leaf.path, '→', leaf.where, leaf.shape);
  */
 export function ginjaxLeaves(model: Module, params: Params = model.params): GinjaxLeaf[] {
   const out: GinjaxLeaf[] = [];
@@ -360,6 +371,8 @@ export class GinjaxFileError extends Error {
  * named with its ginjax keypath and the geoconv parameter it maps to. The stored invariant filters
  * must be ours up to a scale per filter (optax's adamw decays them in ginjax; the scale is folded
  * into the weights, so the output is ginjax's). Nothing stays allocated when it fails.
+ * @example
+ * const { model, params } = ginjaxFromBytes(new Uint8Array(await (await fetch('unet.eqx')).arrayBuffer()), config);
  */
 export function ginjaxFromBytes(bytes: Uint8Array | ArrayBuffer, config: GinjaxConfig | unknown, { backend, where = 'ginjaxFromBytes' }: { backend?: Backend; where?: string } = {}): { model: Module; params: Params } {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -482,6 +495,12 @@ async function readSource(source: GinjaxSource, where: string): Promise<Uint8Arr
  * Loads a model file written by ginjax (`ginjax.ml.save`, i.e. `eqx.tree_serialise_leaves`) for the
  * ginjax constructor and arguments in `config`; returns the geoconv model (its params are the
  * loaded ones) and the params. Its outputs equal ginjax's `jax.vmap(model)` on the same input.
+ * @example
+ * const conv_filters = { Ms: [3], ks: [0, 1, 2], parities: [0, 1] };
+ * const upsample_filters = { Ms: [2], ks: [0, 1, 2], parities: [0, 1] }; // an even side for 2× upsampling
+ * const config = { model: 'UNet', D: 2, input: [[0, 0, 1]], output: [[1, 0, 1]], depth: 32, conv_filters, upsample_filters } as const;
+ * const { model } = await loadGinjax('unet.eqx', config);
+ * const y = model.predict(x); // equals ginjax's jax.vmap(model)(x)
  */
 export async function loadGinjax(source: GinjaxSource, config: GinjaxConfig | unknown, { backend }: { backend?: Backend } = {}): Promise<{ model: Module; params: Params }> {
   const where = `loadGinjax(${typeof source === 'string' ? JSON.stringify(source) : source instanceof URL ? JSON.stringify(source.href) : `${source.byteLength} bytes`})`;
@@ -493,6 +512,8 @@ export async function loadGinjax(source: GinjaxSource, config: GinjaxConfig | un
  * The bytes of the ginjax model file for `model` with `params` (default model.params): what
  * `ginjax.ml.save` writes for the same leaves, so ginjax's `ml.load` reads it back into the
  * constructor's model. Refuses parameters ginjax cannot express (a nonzero pseudoscalar norm bias).
+ * @example
+ * const bytes = await serializeGinjax(model, result.params); // ginjax's ml.load reads these
  */
 export async function serializeGinjax(model: Module, params: Params = model.params): Promise<Uint8Array> {
   const leaves = ginjaxLeaves(model, params);
@@ -526,6 +547,8 @@ export async function serializeGinjax(model: Module, params: Params = model.para
 /**
  * Writes the ginjax model file of `model` to `path` atomically (Node, Deno), or returns its bytes
  * when `path` is undefined.
+ * @example
+ * await saveGinjax('unet.eqx', model, result.params);
  */
 export async function saveGinjax(path: string | undefined, model: Module, params?: Params): Promise<Uint8Array | undefined> {
   check(path === undefined || (typeof path === 'string' && path.length > 0), 'saveGinjax', 'path', 'a non-empty path, or undefined for the bytes', path);

@@ -49,7 +49,11 @@ function parseHeader(text: string, where: string): { dtype: NpyDtype; shape: num
   return { dtype, shape };
 }
 
-/** Every record of a file of back-to-back .npy records; errors name the record and its byte offset. */
+/**
+ * Every record of a file of back-to-back .npy records; errors name the record and its byte offset.
+ * @example
+ * for (const r of parseNpyRecords(bytes)) console.log(r.dtype, r.shape, r.offset);
+ */
 export function parseNpyRecords(bytes: Uint8Array, where = 'parseNpyRecords'): NpyRecord[] {
   const out: NpyRecord[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -90,6 +94,8 @@ const shapeRepr = (shape: readonly number[]): string => (shape.length === 1 ? `(
 /**
  * One .npy record exactly as `numpy.save` writes it (format 1.0; numpy leaves room after the dict
  * for the first axis to grow to 21 digits, then pads to 64 bytes and ends with a newline).
+ * @example
+ * const rec = npyRecord('float32', [2, 3], new Uint8Array(new Float32Array(6).buffer)); // numpy.load reads it
  */
 export function npyRecord(dtype: NpyDtype, shape: readonly number[], data: Uint8Array): Uint8Array {
   const n = shape.reduce((p, d) => p * d, 1) * BYTES[dtype];

@@ -105,6 +105,9 @@ const onRef = (ts: Iterable<Tensor>) => [...ts].every((t) => t.backend.name === 
  * The graph has one input "x" and one output "y" (float32, static shapes; see the module comment
  * for their channel layout), and metadata_props "geoconv.*" recording the signatures, D, layout,
  * shapes, torus flags, the model config and the geoconv version.
+ * @example
+ * const bytes = await exportOnnx(model, model.params, { spatial: [64, 64] });
+ * await writeFile('model.onnx', bytes); // onnxruntime: input "x" [1, channels, 64, 64]
  */
 export async function exportOnnx(model: Module, params: Params, options: ExportOnnxOptions): Promise<Uint8Array> {
   const fn = 'exportOnnx';

@@ -172,6 +172,9 @@ function encode(entries: readonly Entry[], datas: readonly Float32Array[], metad
 /**
  * The checkpoint of `model` (its config) with `params` (default model.params) as safetensors bytes.
  * Asynchronous because GPU tensors are read asynchronously; see serializeSync for CPU backends.
+ * @example
+ * const bytes = await serialize(model, result.params, { optState: result.optState, step: result.step });
+ * const { model: copy } = checkpointFromBytes(bytes);
  */
 export async function serialize(model: Module | ModuleConfig, params?: Params, extra: SerializeExtra = {}): Promise<Uint8Array> {
   const p = params ?? (model as Module).params;
@@ -181,7 +184,11 @@ export async function serialize(model: Module | ModuleConfig, params?: Params, e
   return encode(entries, datas, metadata);
 }
 
-/** serialize for CPU backends (ref, wasm), synchronously. */
+/**
+ * serialize for CPU backends (ref, wasm), synchronously.
+ * @example
+ * const bytes = serializeSync(model); // ref or wasm backend
+ */
 export function serializeSync(model: Module | ModuleConfig, params?: Params, extra: SerializeExtra = {}): Uint8Array {
   const p = params ?? (model as Module).params;
   if (!p) throw new SafetensorsError('serializeSync: no params given and the model has none');
@@ -414,6 +421,9 @@ function defineOwn(target: Record<string, unknown>, key: string, value: unknown)
  * (a repeated name keeps the last entry, as there), offsets that tile the data section exactly.
  * geoconv adds: F32 only, rank <= limits.maxRank, at most limits.maxTensorElements per tensor.
  * Every failure is a short SafetensorsError saying what is wrong.
+ * @example
+ * const { metadata, tensors } = parseHeader(bytes); // no tensor is read
+ * for (const t of tensors) console.log(t.name, t.shape);
  */
 export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, where = 'safetensors'): ParsedHeader {
   const bytes = asBytes(input);
@@ -587,6 +597,8 @@ export interface DeserializeOptions {
 /**
  * Reads safetensors bytes into tensors (F32 only) on the current backend (or `backend`): the model
  * config (from the metadata), the parameter tree, and the optimizer state and step when saved.
+ * @example
+ * const { config, params, metadata } = deserialize(bytes); // tensors on the current backend
  */
 export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, { backend, where = 'deserialize', into }: DeserializeOptions = {}): Deserialized {
   const bytes = asBytes(input);
