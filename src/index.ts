@@ -39,7 +39,7 @@ export { serveWorker, WorkerClient, trainingHandlers, toWire, fromWire, type Wir
 export { rolloutLoss, type RolloutOptions, type RolloutResult } from './eval/rollout.js';
 export { powerSpectrum, tensorPowerSpectrum, fieldSpectra, spectralError, fieldSpectralErrors, type PowerSpectrum, type FieldSpectrum, type FieldSpectraOptions, type FieldSpectralError, type SpectralErrors } from './eval/spectrum.js';
 export { benchmark, formatTable, type Metrics, type BenchmarkModel, type BenchmarkOptions, type BenchmarkProgress, type BenchmarkTable, type RunContext, type Summary, type TableFormat, type FormatOptions } from './eval/benchmark.js';
-export { rolloutPanels, linePlot, rolloutLossPlot, spectrumPlot, plotSpectra, pngDataUri, SERIES_COLORS, type RolloutPanelsOptions, type Series, type LinePlotOptions } from './eval/pictures.js';
+export { rolloutPanels, linePlot, rolloutLossPlot, spectrumPlot, plotSpectra, pngDataUri, SERIES_COLORS, type RolloutPanelsOptions, type Series, type LinePlotOptions, type NamedSpectrum } from './eval/pictures.js';
 export { serialize, serializeSync, deserialize, parseHeader, SafetensorsError, saveCheckpoint, loadCheckpoint, checkpointFromBytes, type SerializeExtra, type Deserialized, type DeserializeOptions, type LoadOptions, type Loaded, type CheckpointSource } from './io/index.js';
 export { exportOnnx, OnnxExportError, type ExportOnnxOptions } from './io/onnx.js';
 export { loadGinjax, saveGinjax, serializeGinjax, ginjaxFromBytes, ginjaxLeaves, buildGinjaxModel, normalizeGinjaxConfig, GinjaxFileError, type GinjaxConfig, type GinjaxFilters, type GinjaxLeaf, type GinjaxSource } from './io/ginjax.js';

@@ -106,6 +106,24 @@ function checkMetrics(name: string, trial: number, m: unknown): Metrics {
  * each trial key splits into the data key and one key per model — so a model's key depends only on
  * the seed, the trial and its position, and equal seeds give equal tables whenever the runs are
  * deterministic given their keys.
+ * @example
+ * const table = await benchmark({
+ *   trials: 3, seed: 0,
+ *   data: (key) => gradientTask(key, { nTrain: 64, nVal: 16, nTest: 16 }),
+ *   disposeData: disposeTask,
+ *   models: [{
+ *     name: 'ConvContract',
+ *     async run(key, trial, { data }) {
+ *       const model = new ConvContract({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], M: 3 }, key);
+ *       const r = await train({ model, x: data.train.x, y: data.train.y, batchSize: 16, key, optimizer: optim.adam({ learningRate: 1e-2 }), stop: new EpochStop(5) });
+ *       const test = evaluate(model, r.params, data.test.x, data.test.y);
+ *       const metrics = { test: (await test.values())[0]! };
+ *       test.dispose(); disposeTree(r.params); disposeTree(r.optState); model.dispose();
+ *       return metrics;
+ *     },
+ *   }],
+ * });
+ * console.log(formatTable(table));
  */
 export async function benchmark<Data = undefined>(o: BenchmarkOptions<Data>): Promise<BenchmarkTable> {
   const fn = 'benchmark';
@@ -205,6 +223,9 @@ const escMd = (s: string) => s.replace(/[|\\]/g, (c) => `\\${c}`);
  * The table as text. 'json': the whole BenchmarkTable (NaN as null). 'markdown' and 'latex': one row
  * per model, one column per metric, "mean ± std" over the trials (the std omitted with one trial);
  * the lowest mean of each column (every metric is an error) in bold.
+ * @example
+ * console.log(formatTable(table));             // Markdown, "mean ± std", best mean in bold
+ * await writeFile('table.tex', formatTable(table, 'latex'));
  */
 export function formatTable(table: BenchmarkTable, format: TableFormat = 'markdown', o: FormatOptions = {}): string {
   const fn = 'formatTable';

@@ -14,7 +14,11 @@ import { fieldColumns, type PowerSpectrum } from './spectrum.js';
 
 export { pngDataUri };
 
-/** Colours of the series of a line plot (after matplotlib's tab10). */
+/**
+ * Colours of the series of a line plot (after matplotlib's tab10).
+ * @example
+ * const svg = linePlot([{ name: 'UNet', x: [1, 2, 3], y: [0.1, 0.2, 0.4], color: SERIES_COLORS[3] }]);
+ */
 export const SERIES_COLORS: readonly string[] = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 // ---------------------------------------------------------------------------------------------
@@ -50,6 +54,9 @@ const ROWS = ['truth', 'prediction', 'difference'] as const;
  * difference by the norm of the vector difference, [0, its max]: arrows are not drawn — at the
  * grid sizes of emulation (64² and up) in panels this small they are unreadable, while the norm
  * and its error are what one compares.
+ * @example
+ * const svg = await rolloutPanels({ truth: yFuture, prediction: rollout, steps: 10, fieldNames: ['vorticity', 'velocity'] });
+ * await writeFile('rollout.svg', svg);
  */
 export async function rolloutPanels(o: RolloutPanelsOptions): Promise<string> {
   const fn = 'rolloutPanels';
@@ -174,6 +181,11 @@ export interface LinePlotOptions {
 /**
  * A line plot of several series with axes, ticks, axis labels and a legend. On a log axis,
  * non-positive and non-finite values are left out (the line breaks there).
+ * @example
+ * const svg = linePlot([
+ *   { name: 'train', x: [1, 2, 3, 4], y: [0.9, 0.5, 0.3, 0.2] },
+ *   { name: 'val', x: [1, 2, 3, 4], y: [1.0, 0.6, 0.45, 0.4] },
+ * ], { title: 'Loss', xLabel: 'epoch', yLabel: 'SMSE', logY: true });
  */
 export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): string {
   const fn = 'linePlot';
@@ -249,7 +261,11 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
   return svgDoc(width, height, parts.join(''));
 }
 
-/** Rollout SMSE against the rollout step (1 … S) for several models, log y axis. */
+/**
+ * Rollout SMSE against the rollout step (1 … S) for several models, log y axis.
+ * @example
+ * const svg = rolloutLossPlot([{ name: 'UNet', perStep: unet.perStep }, { name: 'ResNet', perStep: resnet.perStep }]);
+ */
 export function rolloutLossPlot(models: readonly { readonly name: string; readonly perStep: ArrayLike<number> }[], o: Omit<LinePlotOptions, 'logY'> = {}): string {
   check(Array.isArray(models) && models.length > 0, 'rolloutLossPlot', 'models', 'a non-empty array of { name, perStep }', models);
   return linePlot(models.map((m) => ({ name: m.name, x: Array.from({ length: m.perStep?.length ?? 0 }, (_, i) => i + 1), y: m.perStep })), {
@@ -257,7 +273,11 @@ export function rolloutLossPlot(models: readonly { readonly name: string; readon
   });
 }
 
-/** Power spectra (truth and each model) on log–log axes. */
+/**
+ * Power spectra (truth and each model) on log–log axes.
+ * @example
+ * const svg = spectrumPlot([{ name: 'truth', spectrum: trueSpectrum }, { name: 'UNet', spectrum: predictedSpectrum }]);
+ */
 export function spectrumPlot(spectra: readonly { readonly name: string; readonly spectrum: PowerSpectrum; readonly color?: string }[], o: Omit<LinePlotOptions, 'logX' | 'logY'> = {}): string {
   check(Array.isArray(spectra) && spectra.length > 0, 'spectrumPlot', 'spectra', 'a non-empty array of { name, spectrum }', spectra);
   return linePlot(spectra.map((s) => ({ name: s.name, x: s.spectrum?.k, y: s.spectrum?.power, color: s.color } as Series)), {
@@ -269,7 +289,7 @@ export function spectrumPlot(spectra: readonly { readonly name: string; readonly
 // Shorthands for the emulation job (src/emulate.ts)
 
 /** The spectra of fields at one step: field spectra (from fieldSpectra) with their name and step. */
-interface NamedSpectrum {
+export interface NamedSpectrum {
   readonly name: string;
   readonly step: number;
   readonly k?: number;
@@ -282,6 +302,9 @@ interface NamedSpectrum {
  * One log–log spectrum plot per field at rollout step `step` (default the last), truth and every
  * model on each, side by side in one SVG. `truth` and each model's `spectra` come from fieldSpectra
  * of the true and predicted rollouts (same steps and field names).
+ * @example
+ * const truth = await fieldSpectra(yFuture, { steps: 10 });
+ * const svg = plotSpectra(truth, [{ name: 'UNet', spectra: await fieldSpectra(rollout, { steps: 10 }) }]); // the last step
  */
 export function plotSpectra(truth: readonly NamedSpectrum[], models: readonly { readonly name: string; readonly spectra: readonly NamedSpectrum[] }[], o: { readonly step?: number; readonly width?: number; readonly height?: number } = {}): string {
   const fn = 'plotSpectra';

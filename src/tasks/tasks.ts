@@ -66,6 +66,11 @@ export interface GradientTaskOptions extends TaskOptions {
  * Gradient task: random cubic polynomials f on [-1.5, 1.5]² (coefficients ~ N(0, 0.4²)) sampled on an
  * N×N grid → their exact gradient vector fields ∇f at the same points. Not periodic. Equivariant by
  * construction: rotating f rotates ∇f.
+ * @example
+ * const data = gradientTask(random.key(0), { N: 16, nTrain: 128 });
+ * const model = new ConvContract({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], M: 3 }, random.key(1));
+ * const result = await train({ model, x: data.train.x, y: data.train.y, valX: data.val.x, valY: data.val.y, batchSize: 16, key: random.key(2), optimizer: optim.adam({ learningRate: 1e-2 }), stop: new EpochStop(20) });
+ * disposeTask(data);
  */
 export function gradientTask(key: Key, o: GradientTaskOptions = {}): TaskData {
   const { n, N } = sizes(o, [128, 32, 128], 32);
@@ -134,6 +139,8 @@ function moments(values: Float32Array, about?: number): { mean: number; std: num
  * Scalar filter recovery: random N×N torus images x → (x ⋆ f1) ⋆ f2 with f1, f2 the second and third
  * invariant scalar filters of side 3 (edges, corners). A two-layer ConvContract without bias can
  * recover them exactly.
+ * @example
+ * const { train, val, test } = scalarTask(random.key(0), { N: 16 }); // x → (x ⋆ f1) ⋆ f2
  */
 export function scalarTask(key: Key, o: TaskOptions = {}): TaskData {
   const { n, N } = sizes(o, [16, 4, 8], 64);
@@ -153,6 +160,8 @@ export function scalarTask(key: Key, o: TaskOptions = {}): TaskData {
 /**
  * Gravity: 5 point masses (m ~ U(0,1), scaled so the largest is 1) at distinct random pixels of an N×N
  * non-periodic grid → the field Σ m (p − x)/|p − x|³ (0 at the source pixels). Input: the mass image.
+ * @example
+ * const data = gravityTask(random.key(0), { N: 16, masses: 3 }); // data.train.y: a vector field
  */
 export function gravityTask(key: Key, o: TaskOptions & { masses?: number } = {}): TaskData {
   const { n, N } = sizes(o, [6, 6, 10], 16);
