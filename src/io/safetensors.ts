@@ -653,7 +653,7 @@ export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, {
     if (hasOpt) {
       let skeleton: unknown;
       try {
-        skeleton = JSON.parse(metadata.optimizer_state);
+        skeleton = JSON.parse(metadata.optimizer_state!);
       } catch (e) {
         throw new SafetensorsError(`${where}: corrupted metadata: "optimizer_state" is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
       }

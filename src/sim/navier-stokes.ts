@@ -330,8 +330,8 @@ export class NavierStokesSolver {
     const { wr, wi, kr, ki, lambda } = this;
     this.nonlinear(wr, wi, kr, ki);
     for (let q = 0; q < kr.length; q++) {
-      kr[q] -= lambda[q]! * wr[q]!;
-      ki[q] -= lambda[q]! * wi[q]!;
+      kr[q]! -= lambda[q]! * wr[q]!;
+      ki[q]! -= lambda[q]! * wi[q]!;
     }
     const out = new Float64Array(this.N * this.N);
     this.grid.inverse(kr, ki, this.mA, out, null);
@@ -378,8 +378,8 @@ export class NavierStokesSolver {
     this.grid.forwardReal(normal(k, N * N), this.mC, wr, wi);
     for (let q = 0; q < wr.length; q++) {
       const a = invK2[q]! === 0 ? 0 : (sigma * Math.pow(1 / invK2[q]! + tau * tau, -alpha / 2) * N) / L;
-      wr[q] *= a;
-      wi[q] *= a;
+      wr[q]! *= a;
+      wi[q]! *= a;
     }
     const out = new Float64Array(N * N);
     this.vorticityOf(out);
@@ -482,8 +482,8 @@ export class NavierStokesSolver {
     grid.forwardColumns(mC, outR, outI);
     if (fr && fi) {
       for (let q = 0; q < nA; q++) {
-        outR[q] += fr[q]!;
-        outI[q] += fi[q]!;
+        outR[q]! += fr[q]!;
+        outI[q]! += fi[q]!;
       }
     }
   }
@@ -506,15 +506,15 @@ export class NavierStokesSolver {
     }
     this.nonlinear(sr, si, kr, ki);
     for (let q = 0; q < nA; q++) {
-      accr[q] += h3 * e2[q]! * kr[q]!;
-      acci[q] += h3 * e2[q]! * ki[q]!;
+      accr[q]! += h3 * e2[q]! * kr[q]!;
+      acci[q]! += h3 * e2[q]! * ki[q]!;
       sr[q] = e2[q]! * wr[q]! + h2 * kr[q]!;
       si[q] = e2[q]! * wi[q]! + h2 * ki[q]!;
     }
     this.nonlinear(sr, si, kr, ki);
     for (let q = 0; q < nA; q++) {
-      accr[q] += h3 * e2[q]! * kr[q]!;
-      acci[q] += h3 * e2[q]! * ki[q]!;
+      accr[q]! += h3 * e2[q]! * kr[q]!;
+      acci[q]! += h3 * e2[q]! * ki[q]!;
       sr[q] = e1[q]! * wr[q]! + h * e2[q]! * kr[q]!;
       si[q] = e1[q]! * wi[q]! + h * e2[q]! * ki[q]!;
     }

@@ -118,7 +118,7 @@ function suite(label: string, backend: () => Backend): void {
           const wantDx = new Array<number>(sizeOf(shape)).fill(0);
           want.arg.forEach((p, k) => {
             const ch = k % C;
-            for (let t = 0; t < T; t++) wantDx[(p * C + ch) * T + t] += dyv[k * T + t]!;
+            for (let t = 0; t < T; t++) wantDx[(p * C + ch) * T + t]! += dyv[k * T + t]!;
           });
           tidy(() => {
             const x = tensor(xv, shape);

@@ -4,7 +4,8 @@
  * 1..⌊min/2⌋, the modes (u, v) with b − 1 < |k| ≤ b, |k| from the signed integer frequencies, weight 1 on column v = 0 (and v = ny − 1 when ny is even), else 2;
  * power from a direct DFT Σ_x Σ_y f e^{−2πi(ux/nx + vy/ny)}, batch mean, channel sum.
  */
-export function referencePower(vals: ArrayLike<number>, [B, C, nx, ny]: number[]) {
+export function referencePower(vals: ArrayLike<number>, [B, C, nx, ny]: readonly [number, number, number, number] | number[]) {
+  if (B === undefined || C === undefined || nx === undefined || ny === undefined) throw new Error('referencePower: shape must be [B, C, nx, ny]');
   const freq = (j: number, n: number) => (j <= (n - 1) / 2 ? j : j - n);
   const power = (u: number, v: number) => {
     let total = 0;

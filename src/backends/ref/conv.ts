@@ -40,7 +40,7 @@ export const conv: Kernel<'conv', Float64Array> = (y, [x, w], a, shapes) => {
   forEachTap(shapes.inputs[0]!, shapes.out.slice(1, -1), a, (_b, o, t, i) => {
     for (let ci = 0; ci < cin; ci++) {
       const xv = x![i * cin + ci]!;
-      for (let co = 0; co < cout; co++) y[o * cout + co] += xv * w![(t * cin + ci) * cout + co]!;
+      for (let co = 0; co < cout; co++) y[o * cout + co]! += xv * w![(t * cin + ci) * cout + co]!;
     }
   });
 };
@@ -53,7 +53,7 @@ export const convInputGrad: Kernel<'convInputGrad', Float64Array> = (dx, [dy, w]
     for (let ci = 0; ci < cin; ci++) {
       let acc = 0;
       for (let co = 0; co < cout; co++) acc += dy![o * cout + co]! * w![(t * cin + ci) * cout + co]!;
-      dx[i * cin + ci] += acc;
+      dx[i * cin + ci]! += acc;
     }
   });
 };
@@ -65,7 +65,7 @@ export const convFilterGrad: Kernel<'convFilterGrad', Float64Array> = (dw, [x, d
   forEachTap(shapes.inputs[0]!, shapes.inputs[1]!.slice(1, -1), a, (_b, o, t, i) => {
     for (let ci = 0; ci < cin; ci++) {
       const xv = x![i * cin + ci]!;
-      for (let co = 0; co < cout; co++) dw[(t * cin + ci) * cout + co] += xv * dy![o * cout + co]!;
+      for (let co = 0; co < cout; co++) dw[(t * cin + ci) * cout + co]! += xv * dy![o * cout + co]!;
     }
   });
 };

@@ -14,6 +14,6 @@ export const scatterAdd: Kernel<'scatterAdd', Float64Array> = (out, [x], { index
   const n = index.length;
   const nOut = out.length / blocks;
   for (let b = 0; b < blocks; b++) {
-    for (let i = 0; i < n; i++) if (index[i]! >= 0) out[b * nOut + index[i]!] += x![b * n + i]!;
+    for (let i = 0; i < n; i++) if (index[i]! >= 0) out[b * nOut + index[i]!]! += x![b * n + i]!;
   }
 };

@@ -47,6 +47,6 @@ export const maxPoolGrad: Kernel<'maxPoolGrad', Float64Array> = (dx, [dy, c], { 
   const C = inputShape.at(-1)!;
   dx.fill(0);
   forEachWindow(inputShape, c!, patch, tensorSize, (o, ch, i) => {
-    for (let t = 0; t < tensorSize; t++) dx[i * C + ch * tensorSize + t] += dy![o * C + ch * tensorSize + t]!;
+    for (let t = 0; t < tensorSize; t++) dx[i * C + ch * tensorSize + t]! += dy![o * C + ch * tensorSize + t]!;
   });
 };

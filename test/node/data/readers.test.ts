@@ -70,7 +70,7 @@ describe('readPdebenchCfd on the h5py fixture', () => {
       expect(d.coords.t!.length).toBe(22);
       expect(d.coords.x!.length).toBe(X);
       expect(Object.keys(d.attrs).sort()).toEqual(['M', 'eta', 'zeta']);
-      const [rho, p, vx, vy] = await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n)));
+      const [rho, p, vx, vy] = await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n))) as [Float64Array, Float64Array, Float64Array, Float64Array];
       const s = block(d.dynamic, 0, 0);
       const v = block(d.dynamic, 1, 0);
       expect(s.shape).toEqual([B, 2 * T, X, Y]);
@@ -135,7 +135,7 @@ describe('readPdebenchCfd on the h5py fixture', () => {
     const plain = await readPdebenchCfd(path, { normalize: false });
     try {
       const per = T * X * Y;
-      const [rho, p, vx, vy] = await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n)));
+      const [rho, p, vx, vy] = await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n))) as [Float64Array, Float64Array, Float64Array, Float64Array];
       const fit = (a: Float64Array) => a.subarray(0, fitB * per);
       const oRho = meanStd([fit(rho)]);
       const oP = meanStd([fit(p)]);

@@ -47,7 +47,7 @@ function expectFiniteNumbers(svg: string) {
 
 describe('pngDataUri', () => {
   it('round-trips through an independent inflate, multi-block sizes included', () => {
-    for (const [w, h] of [[1, 1], [3, 2], [200, 120]]) { // 200·120·3 > 65535: several stored blocks
+    for (const [w, h] of [[1, 1], [3, 2], [200, 120]] as const) { // 200·120·3 > 65535: several stored blocks
       const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37 + 11) % 256);
       const d = decodePng(pngDataUri(w, h, rgb));
       expect([d.width, d.height]).toEqual([w, h]);

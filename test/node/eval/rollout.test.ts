@@ -81,7 +81,7 @@ describe('rolloutLoss', () => {
     // packed columns: scalar steps 0..2, then vector (step t, component j) at 3 + 2t + j
     for (let b = 0; b < n; b++) for (let p = 0; p < P; p++) for (let t = 0; t < steps; t++) {
       const cols = [t, 3 + 2 * t, 3 + 2 * t + 1];
-      for (const c of cols) per[b]![t] += (pv[(b * P + p) * yW + c]! - yv[(b * P + p) * yW + c]!) ** 2 / P;
+      for (const c of cols) per[b]![t]! += (pv[(b * P + p) * yW + c]! - yv[(b * P + p) * yW + c]!) ** 2 / P;
     }
     const mean = (rows: number[][]) => Array.from({ length: steps }, (_, t) => rows.reduce((a, r) => a + r[t]!, 0) / rows.length);
     const expected = mean(per);
