@@ -7,13 +7,15 @@ import { argError, check } from '../core/errors.js';
 import { sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { mul, scale } from '../ops/binary.js';
 import { conv } from '../ops/conv.js';
-import { gather, indexMap, memoIndex, permute } from '../ops/gather.js';
+import { gather, indexMap, memoIndex, permute, slice } from '../ops/gather.js';
 import type { ConvAttrs } from '../ops/op.js';
 import { maxPool as maxPoolOp } from '../ops/pool.js';
 import { max as maxReduce, sum } from '../ops/reduce.js';
 import { abs, sqrt, square } from '../ops/unary.js';
+import { concat } from '../ops/concat.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
 import { actionMap, leviCivita, type GroupElement } from './group.js';
+import { blockOffsets, signatureToString, signatureWidth, type Signature } from './signature.js';
 
 /**
  * Splits a shape into (lead, spatial, tensor) for D and k, validating the tensor axes.
@@ -119,20 +121,81 @@ export function pixelNorm(x: Tensor, k: number): Tensor {
 // Group action
 
 /**
- * g·x for data [...lead, ...spatial, (D,)*k]: one signed gather.
+ * g·x for data [...lead, ...spatial, (D,)*k] (one key, one channel): a view of `packedGroupAction`.
  * @example
  * const turned = geometric.groupAction(v, 2, 1, 0, groupElement(2, 'rot90'));
  */
 export function groupAction(x: Tensor, D: number, k: number, parity: number, g: GroupElement): Tensor {
-  check(g.D === D, 'timesGroupElement', 'group element D', `${D}`, g.D);
   const { lead, spatial } = splitShape('timesGroupElement', x.shape, D, k);
-  const map = actionMap(g, spatial, k, parity);
-  const outShape = [...lead, ...map.outSpatial, ...tensorShape(D, k)];
   return tidy(() => {
-    const moved = gather(x, outShape, map.index, sizeOf(lead));
-    if (map.sign.every((s) => s === 1)) return moved;
-    return mul(moved, tensor(Float32Array.from(map.sign), [...map.outSpatial, ...tensorShape(D, k)], x.backend));
+    const y = packedGroupAction(x.reshape([sizeOf(lead), ...spatial, D ** k]), D, [{ k, parity: parity % 2 ? 1 : 0, channels: 1 }], g);
+    return y.reshape([...lead, ...y.shape.slice(1, 1 + D), ...tensorShape(D, k)]);
   });
+}
+
+/**
+ * g·x on packed data [B, ...spatial, Σ channels·D^k] of signature `sig` (MultiImage's storage; a
+ * GeometricImage is the case B = 1, one key, one channel): ONE signed gather over every key. The map
+ * and its signs are memoised per (g, spatial shape, signature): GroupAverage applies every element on
+ * every call, and the backends' device caches then find the same map again.
+ * @example
+ * const turned = geometric.packedGroupAction(x.data, 2, x.signature, groupElement(2, 'rot90'));
+ */
+export function packedGroupAction(x: Tensor, D: number, sig: Signature, g: GroupElement): Tensor {
+  check(g.D === D, 'timesGroupElement', 'group element D', `${D}`, g.D);
+  const spatial = x.shape.slice(1, 1 + D);
+  const W = signatureWidth(sig, D);
+  if (x.shape.length !== D + 2 || x.shape[D + 1] !== W) argError('timesGroupElement', 'data shape', `[batch, ...${D} spatial, ${W}] for signature ${signatureToString(sig)}`, x.shape);
+  const key = `action ${g.D} ${g.index} | ${spatial} | ${signatureToString(sig)}`;
+  let built: { pixel: Int32Array; sign: Float32Array } | undefined;
+  const build = () => (built ??= packedActionMap(g, spatial, sig));
+  const pixel = memoIndex(key, () => build().pixel);
+  const sign = memoIndex(`${key} signs`, () => build().sign);
+  const outSpatial = actionMap(g, spatial, 0, 0).outSpatial;
+  const B = x.shape[0]!;
+  return tidy(() => {
+    const moved = gather(x, [B, ...outSpatial, W], pixel, B);
+    return sign.length === 0 ? moved : mul(moved, tensor(sign, [...outSpatial, W], x.backend));
+  });
+}
+
+/** The action of g on one packed image [...spatial, W]: source (pixel·W + column) and sign per output; no signs when all are +1. */
+function packedActionMap(g: GroupElement, spatial: readonly number[], sig: Signature): { pixel: Int32Array; sign: Float32Array } {
+  const D = g.D;
+  const P = sizeOf(spatial);
+  const W = signatureWidth(sig, D);
+  const offsets = blockOffsets(sig, D);
+  const pixel = new Int32Array(P * W);
+  const sign = new Float32Array(P * W);
+  sig.forEach((e, idx) => {
+    const T = D ** e.k;
+    const map = actionMap(g, spatial, e.k, e.parity);
+    for (let p = 0; p < P; p++) {
+      for (let t = 0; t < T; t++) {
+        const src = map.index[p * T + t]!;
+        const sp = Math.floor(src / T);
+        const st = src % T;
+        for (let c = 0; c < e.channels; c++) {
+          const col = offsets[idx]! + c * T;
+          pixel[p * W + col + t] = sp * W + col + st;
+          sign[p * W + col + t] = map.sign[p * T + t]!;
+        }
+      }
+    }
+  });
+  return { pixel, sign: sign.every((v) => v === 1) ? new Float32Array(0) : sign };
+}
+
+/**
+ * The torus flags after g: output axis i walks the input axis j where row i of g's matrix has its
+ * nonzero entry (for non-square images the spatial axes permute, and their flags with them).
+ * @example
+ * geometric.actedTorus([true, false], groupElement(2, 'rot90')); // [false, true]
+ */
+export function actedTorus(isTorus: readonly boolean[], g: GroupElement): boolean[] {
+  const D = g.D;
+  check(isTorus.length === D, 'timesGroupElement', 'isTorus', `${D} booleans`, isTorus);
+  return isTorus.map((_, i) => isTorus[g.matrix.slice(i * D, (i + 1) * D).findIndex((v) => v !== 0)]!);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,24 +252,36 @@ export function resolveConv(fn: string, D: number, M: number, isTorus: readonly 
   return { kernel: new Array(D).fill(M), stride, padding, torus, rhsDilation, lhsDilation };
 }
 
-/** [B, C, ...spatial, T] -> [B, ...spatial, C*T] (free when C = 1). */
-function toChannelsLast(x: Tensor, D: number): Tensor {
+/**
+ * ginjax's layout → packed channels-last: [B, C, ...spatial, (D,)*k] → [B, ...spatial, C·D^k], channel-major
+ * then tensor component (a free reshape when C = 1). The one conversion into MultiImage's storage and
+ * the convolutions' input layout.
+ * @example
+ * const p = geometric.toPacked(vectors, 2); // [4, 3, 8, 8, 2] → [4, 8, 8, 6]
+ */
+export function toPacked(x: Tensor, D: number): Tensor {
+  check(x.shape.length >= 2 + D, 'toPacked', 'data shape', `[batch, channels, ...${D} spatial, (D,)*k]`, x.shape);
   const [B, C] = x.shape as [number, number];
   const T = sizeOf(x.shape.slice(2 + D));
   const spatial = x.shape.slice(2, 2 + D);
   if (C === 1) return x.reshape([B, ...spatial, T]);
-  const p = permute(x.reshape([B, C, ...spatial, T]), [0, ...spatial.map((_, i) => i + 2), 1, D + 2]);
-  return p.reshape([B, ...spatial, C * T]);
+  return tidy(() => permute(x.reshape([B, C, ...spatial, T]), [0, ...spatial.map((_, i) => i + 2), 1, D + 2]).reshape([B, ...spatial, C * T]));
 }
 
-/** [B, ...spatial, O*T] -> [B, O, ...spatial, (D,)*k] (free when O = 1). */
-function fromChannelsLast(y: Tensor, D: number, O: number, k: number): Tensor {
+/**
+ * Packed channels-last → ginjax's layout: [B, ...spatial, C·D^k] → [B, C, ...spatial, (D,)*k] (the
+ * inverse of `toPacked`; a free reshape when C = 1).
+ * @example
+ * const v = geometric.fromPacked(p, 2, 3, 1); // [4, 8, 8, 6] → [4, 3, 8, 8, 2]
+ */
+export function fromPacked(y: Tensor, D: number, C: number, k: number): Tensor {
+  const T = D ** k;
+  if (y.shape.length !== D + 2 || y.shape[D + 1] !== C * T) argError('fromPacked', 'data shape', `[batch, ...${D} spatial, ${C}·${T}]`, y.shape);
   const [B] = y.shape as [number];
   const spatial = y.shape.slice(1, 1 + D);
-  const out = [B, O, ...spatial, ...tensorShape(D, k)];
-  if (O === 1) return y.reshape(out);
-  const p = permute(y.reshape([B, ...spatial, O, D ** k]), [0, D + 1, ...spatial.map((_, i) => i + 1), D + 2]);
-  return p.reshape(out);
+  const out = [B, C, ...spatial, ...tensorShape(D, k)];
+  if (C === 1) return y.reshape(out);
+  return tidy(() => permute(y.reshape([B, ...spatial, C, T]), [0, D + 1, ...spatial.map((_, i) => i + 1), D + 2]).reshape(out));
 }
 
 interface ConvGeometry { B: number; C: number; O: number; M: number; taps: number; attrs: ConvAttrs }
@@ -238,7 +313,7 @@ export function convolve(x: Tensor, f: Tensor, D: number, k: number, kf: number,
   const index = indexMap([taps, C, T, O, T, Tf], ([a, c, i, oc, i2, j]) => (i === i2 ? ((oc! * C + c!) * taps + a!) * Tf + j! : -1));
   return tidy(() => {
     const dense = gather(f, [taps, C * T, O * T * Tf], index);
-    return fromChannelsLast(conv(toChannelsLast(x, D), dense, attrs), D, O, k + kf);
+    return fromPacked(conv(toPacked(x, D), dense, attrs), D, O, k + kf);
   });
 }
 
@@ -257,7 +332,7 @@ export function convolveContract(x: Tensor, f: Tensor, D: number, k: number, kf:
   const Tr = D ** (kf - k);
   return tidy(() => {
     const dense = permute(f.reshape([O, C, taps, T, Tr]), [2, 1, 3, 0, 4]).reshape([taps, C * T, O * Tr]);
-    return fromChannelsLast(conv(toChannelsLast(x, D), dense, attrs), D, O, kf - k);
+    return fromPacked(conv(toPacked(x, D), dense, attrs), D, O, kf - k);
   });
 }
 
@@ -276,54 +351,114 @@ export function checkPatch(fn: string, spatial: readonly number[], p: number): v
   });
 }
 
+/** [...lead, ...spatial, (D,)*k] viewed as packed [L, ...spatial, D^k] (one key, one channel per lead index). */
+function asPacked(fn: string, x: Tensor, D: number, k: number): { lead: number[]; packed: Tensor } {
+  const { lead, spatial } = splitShape(fn, x.shape, D, k);
+  return { lead, packed: x.reshape([sizeOf(lead), ...spatial, D ** k]) };
+}
+
+/** Packed [L, ...spatial', W] back to [...lead, ...spatial', (D,)*k]. */
+const fromLead = (y: Tensor, lead: readonly number[], D: number, k: number): Tensor =>
+  y.reshape([...lead, ...y.shape.slice(1, 1 + D), ...tensorShape(D, k)]);
+
 /**
- * Mean over non-overlapping p^D patches.
+ * Mean over non-overlapping p^D patches (ginjax average_pool): a view of `packedAveragePool`.
  * @example
  * const y = geometric.averagePool(v, 2, 1, 2); // [8, 8, 2] → [4, 4, 2]
  */
 export function averagePool(x: Tensor, D: number, k: number, p: number): Tensor {
-  const { lead, spatial } = splitShape('averagePool', x.shape, D, k);
-  checkPatch('averagePool', spatial, p);
   return tidy(() => {
-    const split = spatial.flatMap((n) => [n / p, p]);
-    const r = x.reshape([...lead, ...split, ...tensorShape(D, k)]);
-    const axes = spatial.map((_, i) => lead.length + 2 * i + 1);
-    return scale(sum(r, axes), 1 / p ** D);
+    const { lead, packed } = asPacked('averagePool', x, D, k);
+    return fromLead(packedAveragePool(packed, D, p), lead, D, k);
   });
 }
 
 /**
- * Max pool by comparator: in each p^D patch, the whole pixel tensor where the comparator (the pixel
- * norm if useNorm, else the raw value; scalars only) is largest, first maximum in row-major order.
+ * Max pool by comparator (ginjax max_pool): in each p^D patch, the whole pixel tensor where the
+ * comparator (the pixel norm if useNorm, else the raw value; scalars only) is largest, first maximum
+ * in row-major order. A view of `packedMaxPool`.
  * @example
  * const y = geometric.maxPool(v, 2, 1, 2); // each 2×2 window keeps its vector of largest norm
  */
 export function maxPool(x: Tensor, D: number, k: number, p: number, useNorm = true): Tensor {
-  const { lead, spatial } = splitShape('maxPool', x.shape, D, k);
-  checkPatch('maxPool', spatial, p);
-  if (!useNorm && k !== 0) argError('maxPool', 'useNorm', 'true for k > 0 (raw values compare scalars only)', useNorm);
   return tidy(() => {
-    const L = sizeOf(lead);
-    const T = D ** k;
-    const xs = x.reshape([L, ...spatial, T]);
-    const c = useNorm ? pixelNorm(x, k).reshape([L, ...spatial, 1]) : x.reshape([L, ...spatial, 1]);
-    const y = maxPoolOp(xs, c, p, T);
-    return y.reshape([...lead, ...spatial.map((n) => n / p), ...tensorShape(D, k)]);
+    const { lead, packed } = asPacked('maxPool', x, D, k);
+    return fromLead(packedMaxPool(packed, D, [{ k, parity: 0, channels: 1 }], p, useNorm), lead, D, k);
   });
 }
 
 /**
- * Nearest-neighbour upsampling: every pixel becomes a p^D block.
+ * Nearest-neighbour upsampling: every pixel becomes a p^D block. A view of `packedUnpool`.
  * @example
  * const y = geometric.unpool(v, 2, 1, 2); // [4, 4, 2] → [8, 8, 2]
  */
 export function unpool(x: Tensor, D: number, k: number, p: number): Tensor {
-  const { lead, spatial } = splitShape('unpool', x.shape, D, k);
-  check(Number.isInteger(p) && p >= 1, 'unpool', 'patch', 'an integer >= 1', p);
-  const inner = [...spatial.map((n) => n * p), ...tensorShape(D, k)];
-  const src = stridesOf([...spatial, ...tensorShape(D, k)]);
-  const index = memoIndex(`unpool ${spatial} | ${D} ${k} ${p}`, () => indexMap(inner, (c) => c.reduce((s, v, i) => s + (i < D ? Math.floor(v / p) : v) * src[i]!, 0)));
-  return gather(x, [...lead, ...inner], index, sizeOf(lead));
+  return tidy(() => {
+    const { lead, packed } = asPacked('unpool', x, D, k);
+    return fromLead(packedUnpool(packed, D, p), lead, D, k);
+  });
+}
+
+/** The spatial axes 1..D of packed data [B, ...spatial, W], checked against `patch`. */
+function packedSpatial(fn: string, x: Tensor, D: number, patch: number, divisible: boolean): number[] {
+  if (x.shape.length !== D + 2) argError(fn, 'data shape', `[batch, ...${D} spatial, width]`, x.shape);
+  const spatial = x.shape.slice(1, 1 + D);
+  if (divisible) checkPatch(fn, spatial, patch);
+  else check(Number.isInteger(patch) && patch >= 1, fn, 'patch', 'an integer >= 1', patch);
+  return spatial;
+}
+
+/**
+ * Mean over non-overlapping p^D patches of packed data [B, ...spatial, W] (every key alike).
+ * @example
+ * const y = geometric.packedAveragePool(x.data, 2, 2); // [1, 8, 8, 5] → [1, 4, 4, 5]
+ */
+export function packedAveragePool(x: Tensor, D: number, p: number): Tensor {
+  const spatial = packedSpatial('averagePool', x, D, p, true);
+  return tidy(() => {
+    const r = x.reshape([x.shape[0]!, ...spatial.flatMap((n) => [n / p, p]), x.shape[D + 1]!]);
+    return scale(sum(r, spatial.map((_, i) => 2 + 2 * i)), 1 / p ** D);
+  });
+}
+
+/**
+ * Max-norm pool of packed data [B, ...spatial, Σ channels·D^k] of signature `sig`: per key and
+ * channel, the whole tensor at the first largest pixel norm of each p^D window (|x| for scalars), or
+ * by raw value when useNorm is false (scalar keys only). A NaN (in any component, so in the norm)
+ * wins its window, as with jnp.argmax: NaNs are passed on, never hidden.
+ * @example
+ * const y = geometric.packedMaxPool(x.data, 2, x.signature, 2); // MultiImage.maxPool's data
+ */
+export function packedMaxPool(x: Tensor, D: number, sig: Signature, p: number, useNorm = true): Tensor {
+  if (!useNorm && sig.some((e) => e.k !== 0)) argError('maxPool', 'useNorm', 'true when the image has non-scalar keys', useNorm);
+  const spatial = packedSpatial('maxPool', x, D, p, true);
+  const B = x.shape[0]!;
+  const W = signatureWidth(sig, D);
+  if (x.shape[D + 1] !== W) argError('maxPool', 'data width', `${W} for signature ${signatureToString(sig)}`, x.shape[D + 1]);
+  const offsets = blockOffsets(sig, D);
+  return tidy(() => {
+    const parts = sig.map((e, i) => {
+      const T = D ** e.k;
+      const b = sig.length === 1 ? x : slice(x, D + 1, offsets[i]!, e.channels * T);
+      const byChannel = b.reshape([B, ...spatial, e.channels, T]);
+      const c = !useNorm ? b : e.k === 0 ? abs(b) : pixelNorm(byChannel, 1);
+      return maxPoolOp(b, c.reshape([B, ...spatial, e.channels]), p, T);
+    });
+    return parts.length === 1 ? parts[0]! : concat(parts, D + 1);
+  });
+}
+
+/**
+ * Nearest-neighbour upsampling of packed data [B, ...spatial, W]: every pixel becomes a p^D block.
+ * @example
+ * const y = geometric.packedUnpool(x.data, 2, 2); // [1, 4, 4, 5] → [1, 8, 8, 5]
+ */
+export function packedUnpool(x: Tensor, D: number, p: number): Tensor {
+  const spatial = packedSpatial('unpool', x, D, p, false);
+  const inner = [...spatial.map((n) => n * p), x.shape[D + 1]!];
+  const src = stridesOf(x.shape.slice(1));
+  const index = memoIndex(`unpool ${x.shape.slice(1)} | ${p}`, () => indexMap(inner, (c) => c.reduce((s, v, i) => s + (i < D ? Math.floor(v / p) : v) * src[i]!, 0)));
+  return gather(x, [x.shape[0]!, ...inner], index, x.shape[0]!);
 }
 
 /**

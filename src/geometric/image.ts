@@ -9,6 +9,7 @@ import { add as addT, addScalar, div, mul as mulT, scale as scaleT, sub as subT 
 import { max as maxReduce } from '../ops/reduce.js';
 import { step } from '../ops/unary.js';
 import { formatValues, tensor, tidy, type PrintOptions, type NestedNumbers, type Tensor } from '../tensor.js';
+import { perAxis, perAxisFlags } from '../core/per-axis.js';
 import * as F from './functional.js';
 import { toElement, type GroupElement } from './group.js';
 import { plotImage, type PlotOptions } from './plot.js';
@@ -40,17 +41,7 @@ function flatten(value: NestedArray): { shape: number[]; data: number[] } {
   return { shape, data };
 }
 
-function torusFlags(fn: string, isTorus: boolean | readonly boolean[], D: number): boolean[] {
-  const flags = typeof isTorus === 'boolean' ? new Array<boolean>(D).fill(isTorus) : [...isTorus];
-  check(flags.length === D && flags.every((f) => typeof f === 'boolean'), fn, 'isTorus', `a boolean or ${D} booleans`, isTorus);
-  return flags;
-}
-
-function spatialShape(fn: string, N: number | readonly number[], D: number): number[] {
-  const s = typeof N === 'number' ? new Array<number>(D).fill(N) : [...N];
-  check(s.length === D && s.every((n) => Number.isInteger(n) && n >= 1), fn, 'N', `a positive integer or ${D} of them`, N);
-  return s;
-}
+const spatialShape = (fn: string, N: number | readonly number[], D: number): number[] => perAxis(fn, 'N', N, D, { what: 'a positive integer' });
 
 /** Options of `GeometricImage.from`. */
 export interface ImageFromOptions {
@@ -130,7 +121,7 @@ export class GeometricImage {
     this.D = D;
     this.k = k;
     this.parity = (((parity % 2) + 2) % 2) as 0 | 1;
-    this.isTorus = Object.freeze(torusFlags('GeometricImage', isTorus, D));
+    this.isTorus = Object.freeze(perAxisFlags('GeometricImage', 'isTorus', isTorus, D));
     this.spatial = Object.freeze(data.shape.slice(0, D));
   }
 
@@ -329,20 +320,20 @@ export class GeometricImage {
    */
   timesGroupElement(element: GroupElement | string): GeometricImage {
     const g = toElement('timesGroupElement', 'group element', element, this.D);
-    const data = F.groupAction(this.data, this.D, this.k, this.parity, g);
-    // output axis i walks input axis j where row i of g has its nonzero entry in column j
-    const isTorus = this.isTorus.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, (i + 1) * this.D).findIndex((v) => v !== 0)]!);
-    return this.#with(data, this.parity, isTorus);
+    return this.#with(F.groupAction(this.data, this.D, this.k, this.parity, g), this.parity, F.actedTorus(this.isTorus, g));
   }
 
+  /** ginjax max_pool: MultiImage's max-norm pool (`geometric.packedMaxPool`) on this one-channel image. */
   maxPool(patch: number, useNorm = true): GeometricImage {
     return this.#with(F.maxPool(this.data, this.D, this.k, patch, useNorm));
   }
 
+  /** ginjax average_pool (`geometric.packedAveragePool`, as MultiImage). */
   averagePool(patch: number): GeometricImage {
     return this.#with(F.averagePool(this.data, this.D, this.k, patch));
   }
 
+  /** Nearest-neighbour upsampling (`geometric.packedUnpool`, as MultiImage). */
   unpool(patch: number): GeometricImage {
     return this.#with(F.unpool(this.data, this.D, this.k, patch));
   }

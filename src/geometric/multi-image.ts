@@ -6,18 +6,18 @@
  * ginjax's layout [batch, channels, ...spatial, (D,)*k].
  */
 import { argError, check, show } from '../core/errors.js';
-import { sameShape, sizeOf, stridesOf } from '../core/shape.js';
-import { add as addT, mul, scale as scaleT, sub as subT } from '../ops/binary.js';
+import { sameShape, sizeOf } from '../core/shape.js';
+import { add as addT, scale as scaleT, sub as subT } from '../ops/binary.js';
 import { concat } from '../ops/concat.js';
-import { gather, indexMap, memoIndex, permute, selectColumns, slice } from '../ops/gather.js';
-import { maxPool as maxPoolOp } from '../ops/pool.js';
+import { gather, indexMap, selectColumns, slice } from '../ops/gather.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt, square } from '../ops/unary.js';
 import { formatValues, nest, Tensor, tensor, tidy, type PrintOptions, type NestedNumbers } from '../tensor.js';
 import * as F from './functional.js';
-import { actionMap, toElement, type GroupElement } from './group.js';
+import { toElement, type GroupElement } from './group.js';
 import { GeometricImage, isOptions, readOptions, TINY } from './image.js';
-import { blockOffsets, checkKey, compareKeys, keyName, signature, signatureToString, signatureWidth, tensorName, type Key, type Signature, type SignatureLike } from './signature.js';
+import { blockOffsets, checkKey, checkSignature, compareKeys, keyName, sameSignature, signature, signatureToString, signatureWidth, tensorName, type Key, type Signature, type SignatureLike } from './signature.js';
+import { perAxis, perAxisFlags } from '../core/per-axis.js';
 
 /**
  * A key (k, parity) in any accepted spelling: "1,0", [1, 0] or { k: 1, parity: 0 }.
@@ -108,8 +108,7 @@ export class MultiImage {
       argError('MultiImage', 'data shape', `[batch, ...${D} spatial, ${width}] for signature ${signatureToString(this.signature)}`, data.shape);
     }
     checkNotEmpty('MultiImage', data.shape[0]!, data.shape.slice(1, 1 + D));
-    const flags = typeof isTorus === 'boolean' ? new Array<boolean>(D).fill(isTorus) : [...isTorus];
-    check(flags.length === D, 'MultiImage', 'isTorus', `a boolean or ${D} booleans`, isTorus);
+    const flags = perAxisFlags('MultiImage', 'isTorus', isTorus, D);
     this.data = data;
     this.D = D;
     this.isTorus = Object.freeze(flags);
@@ -156,7 +155,7 @@ export class MultiImage {
     }
     checkNotEmpty('MultiImage.fromBlocks', first.batch, first.spatial);
     const data = tidy(() => {
-      const packed = parsed.map((p) => toPacked(batched ? p.t : p.t.reshape(p.shape), D));
+      const packed = parsed.map((p) => F.toPacked(batched ? p.t : p.t.reshape(p.shape), D));
       return packed.length === 1 ? packed[0]! : concat(packed, D + 1);
     });
     return new MultiImage(data, parsed, D, isTorus);
@@ -181,8 +180,7 @@ export class MultiImage {
     check(D === 2 || D === 3, 'MultiImage.zeros', 'D', '2 or 3', D);
     const s = signature(sigOr as SignatureLike, 'MultiImage.zeros');
     const spatial = spatialIn!;
-    check(typeof spatial === 'number' || (Array.isArray(spatial) && spatial.length === D), 'MultiImage.zeros', 'spatial', `a side or ${D} of them`, spatial);
-    const sp = typeof spatial === 'number' ? new Array<number>(D).fill(spatial) : [...spatial];
+    const sp = perAxis('MultiImage.zeros', 'spatial', spatial, D, { min: 0, what: 'a side' });
     check(Number.isInteger(batch), 'MultiImage.zeros', 'batch', 'an integer >= 1', batch);
     checkNotEmpty('MultiImage.zeros', batch, sp); // before allocating: a refused image leaks nothing
     const shape = [batch, ...sp, signatureWidth(s, D)];
@@ -266,12 +264,8 @@ export class MultiImage {
   block(k: number, parity: number): Tensor;
   block(a: KeyLike | number, b?: number): Tensor {
     const { k, parity } = keyArgs('block', a, b);
-    const { channels, T } = this.#entry('block', k, parity);
-    return tidy(() => {
-      const p = this.packedBlock(k, parity).reshape([this.batch, ...this.spatial, channels, T]);
-      const moved = channels === 1 ? p : permute(p, [0, this.D + 1, ...this.spatial.map((_, i) => i + 1), this.D + 2]);
-      return moved.reshape([this.batch, channels, ...this.spatial, ...new Array(k).fill(this.D)]);
-    });
+    const { channels } = this.#entry('block', k, parity);
+    return tidy(() => F.fromPacked(this.packedBlock(k, parity), this.D, channels, k));
   }
 
   /**
@@ -356,9 +350,7 @@ export class MultiImage {
     check(other.D === this.D, fn, 'other.D', `${this.D}`, other.D);
     if (!sameShape(other.spatial, this.spatial)) argError(fn, 'other spatial shape', show(this.spatial), other.spatial);
     if (!sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) argError(fn, 'other.isTorus', show(this.isTorus), other.isTorus);
-    if (sameSignature && signatureToString(other.signature) !== signatureToString(this.signature)) {
-      argError(fn, 'other signature', signatureToString(this.signature), signatureToString(other.signature));
-    }
+    if (sameSignature) checkSignature(fn, 'other signature', this.signature, other.signature);
   }
 
   add(other: MultiImage): MultiImage {
@@ -511,51 +503,13 @@ export class MultiImage {
   }
 
   /**
-   * g·x on every key (g an element or its name: `x.timesGroupElement('rot90')`): one signed
-   * gather over the packed data. The packed map and its signs are
-   * memoised per (g, spatial shape, signature): GroupAverage applies every group element on every
-   * call, and the same map is then also found again in the backends' device caches.
+   * g·x on every key (g an element or its name: `x.timesGroupElement('rot90')`): one signed gather
+   * over the packed data (`geometric.packedGroupAction`, which GeometricImage uses too); the torus
+   * flags follow the permuted axes.
    */
   timesGroupElement(element: GroupElement | string): MultiImage {
     const g = toElement('timesGroupElement', 'group element', element, this.D);
-    const key = `action ${g.D} ${g.index} | ${this.spatial} | ${signatureToString(this.signature)}`;
-    let built: { pixel: Int32Array; sign: Float32Array } | undefined;
-    const build = () => (built ??= this.#packedAction(g));
-    const pixel = memoIndex(key, () => build().pixel);
-    const sign = memoIndex(`${key} signs`, () => build().sign);
-    const outSpatial = actionMap(g, this.spatial, 0, 0).outSpatial;
-    const W = this.width;
-    const data = tidy(() => {
-      const moved = gather(this.data, [this.batch, ...outSpatial, W], pixel, this.batch);
-      return sign.length === 0 ? moved : mul(moved, tensor(sign, [...outSpatial, W], this.data.backend));
-    });
-    return new MultiImage(data, this.signature, this.D, outSpatial.map((_, i) => this.isTorus[g.matrix.slice(i * this.D, i * this.D + this.D).findIndex((v) => v !== 0)]!));
-  }
-
-  /** The action of g on one packed image [...spatial, W]: source (pixel·W + column) and sign per output; no signs when all are +1. */
-  #packedAction(g: GroupElement): { pixel: Int32Array; sign: Float32Array } {
-    const P = sizeOf(this.spatial);
-    const W = this.width;
-    const offsets = blockOffsets(this.signature, this.D);
-    const pixel = new Int32Array(P * W);
-    const sign = new Float32Array(P * W);
-    this.signature.forEach((e, idx) => {
-      const T = this.D ** e.k;
-      const map = actionMap(g, this.spatial, e.k, e.parity);
-      for (let p = 0; p < P; p++) {
-        for (let t = 0; t < T; t++) {
-          const src = map.index[p * T + t]!;
-          const sp = Math.floor(src / T);
-          const st = src % T;
-          for (let c = 0; c < e.channels; c++) {
-            const col = offsets[idx]! + c * T;
-            pixel[p * W + col + t] = sp * W + col + st;
-            sign[p * W + col + t] = map.sign[p * T + t]!;
-          }
-        }
-      }
-    });
-    return { pixel, sign: sign.every((v) => v === 1) ? new Float32Array(0) : sign };
+    return new MultiImage(F.packedGroupAction(this.data, this.D, this.signature, g), this.signature, this.D, F.actedTorus(this.isTorus, g));
   }
 
   /** Per-channel pixel norms of every key, packed: [batch, ...spatial, Σ channels]. */
@@ -576,44 +530,22 @@ export class MultiImage {
     return this.#with(this.channelNorms(), [{ k: 0, parity: 0, channels }]);
   }
 
+  /** Mean over non-overlapping patch^D windows, every key (`geometric.packedAveragePool`). */
   averagePool(patch: number): MultiImage {
-    // The packed channel axis is last, so the spatial axes are 1..D (F.averagePool would take the last D).
-    F.checkPatch('averagePool', this.spatial, patch);
-    const y = tidy(() => {
-      const r = this.data.reshape([this.batch, ...this.spatial.flatMap((n) => [n / patch, patch]), this.width]);
-      return scaleT(sum(r, this.spatial.map((_, i) => 2 + 2 * i)), 1 / patch ** this.D);
-    });
-    return this.#with(y);
+    return this.#with(F.packedAveragePool(this.data, this.D, patch));
   }
 
   /**
    * Max-norm pool of every channel (the whole tensor at the first largest norm), or by raw value for
-   * scalar-only images with useNorm = false. A NaN (in any component, so in the norm) wins its window,
-   * as with jnp.argmax: NaNs are passed on, never hidden.
+   * scalar-only images with useNorm = false (`geometric.packedMaxPool`, which GeometricImage uses too).
    */
   maxPool(patch: number, useNorm = true): MultiImage {
-    if (!useNorm && this.signature.some((e) => e.k !== 0)) argError('maxPool', 'useNorm', 'true when the image has non-scalar keys', useNorm);
-    const y = tidy(() => {
-      const parts = this.signature.map((e) => {
-        const b = this.packedBlock(e.k, e.parity);
-        const T = this.D ** e.k;
-        const c = useNorm ? F.pixelNorm(b.reshape([this.batch, ...this.spatial, e.channels, T]), 1) : b;
-        return maxPoolOp(b, c.reshape([this.batch, ...this.spatial, e.channels]), patch, T);
-      });
-      return parts.length === 1 ? parts[0]! : concat(parts, this.D + 1);
-    });
-    return this.#with(y);
+    return this.#with(F.packedMaxPool(this.data, this.D, this.signature, patch, useNorm));
   }
 
-  /** Nearest-neighbour upsampling by `patch` on every key. */
+  /** Nearest-neighbour upsampling by `patch` on every key (`geometric.packedUnpool`). */
   unpool(patch: number): MultiImage {
-    // Spatial axes are 1..D of the packed [batch, ...spatial, width] (F.unpool would take the last D).
-    check(Number.isInteger(patch) && patch >= 1, 'unpool', 'patch', 'an integer >= 1', patch);
-    const inner = [...this.spatial.map((n) => n * patch), this.width];
-    const src = stridesOf(this.data.shape.slice(1));
-    const D = this.D;
-    const index = memoIndex(`unpool ${this.data.shape.slice(1)} | ${patch}`, () => indexMap(inner, (c) => c.reduce((s, v, i) => s + (i < D ? Math.floor(v / patch) : v) * src[i]!, 0)));
-    return this.#with(gather(this.data, [this.batch, ...inner], index, this.batch));
+    return this.#with(F.packedUnpool(this.data, this.D, patch));
   }
 
   /** One GeometricImage per (key, batch element, channel), in key order (ginjax to_images). */
@@ -633,7 +565,7 @@ export class MultiImage {
 
   /** ginjax __eq__: same D, torus flags and signature; allclose. */
   async equals(other: MultiImage, rtol = TINY, atol = TINY): Promise<boolean> {
-    if (other.D !== this.D || signatureToString(other.signature) !== signatureToString(this.signature)) return false;
+    if (other.D !== this.D || !sameSignature(other.signature, this.signature)) return false;
     if (!sameShape(other.data.shape, this.data.shape) || !sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) return false;
     const [a, b] = await Promise.all([this.data.data(), other.data.data()]);
     return a.every((v, i) => Math.abs(v - b[i]!) <= atol + rtol * Math.abs(b[i]!));
@@ -657,16 +589,6 @@ export class MultiImage {
     return this.#text(this.data.dataSync());
   }
 }
-
-/** [B, C, ...spatial, (D,)*k] -> packed [B, ...spatial, C·D^k]. */
-function toPacked(t: Tensor, D: number): Tensor {
-  const [B, C] = t.shape as [number, number];
-  const spatial = t.shape.slice(2, 2 + D);
-  const T = sizeOf(t.shape.slice(2 + D));
-  if (C === 1) return t.reshape([B, ...spatial, T]);
-  return permute(t.reshape([B, C, ...spatial, T]), [0, ...spatial.map((_, i) => i + 2), 1, D + 2]).reshape([B, ...spatial, C * T]);
-}
-
 
 /**
  * Refuses an empty image: with no samples (batch 0) or no pixels every later step divides by zero or

@@ -89,3 +89,21 @@ export function tensorName(k: number, parity: number): string {
   if (k === 1) return parity ? 'pseudovector' : 'vector';
   return `${k}-tensor (${parity ? '-' : '+'})`;
 }
+
+/**
+ * Whether two signatures are equal: the same keys with the same channel counts (both canonical).
+ * @example
+ * sameSignature(x.signature, y.signature);
+ */
+export function sameSignature(a: Signature, b: Signature): boolean {
+  return a.length === b.length && a.every((e, i) => compareKeys(e, b[i]!) === 0 && e.channels === b[i]!.channels);
+}
+
+/**
+ * The one signature check: throws `fn: arg must be {expected} (got {given})` unless they are equal.
+ * @example
+ * checkSignature('ConvContract', 'input signature', layer.input, x.signature);
+ */
+export function checkSignature(fn: string, arg: string, expected: Signature, given: Signature): void {
+  if (!sameSignature(expected, given)) argError(fn, arg, signatureToString(expected), signatureToString(given));
+}
