@@ -24,7 +24,11 @@ import { Module, buildModule, registerModule, sub, type Json, type ModuleConfig,
 
 const sigJson = (s: Signature): Json => s.map((e) => ({ k: e.k, parity: e.parity, channels: e.channels }));
 
-/** ginjax signature_union: every key of a and b, each with `channels` channels (canonical order). */
+/**
+ * ginjax signature_union: every key of a and b, each with `channels` channels (canonical order).
+ * @example
+ * signatureUnion(signature([[[0, 0], 1]]), signature([[[1, 0], 2]]), 4); // (0,0) and (1,0), 4 channels each
+ */
 export function signatureUnion(a: Signature, b: Signature, channels: number): Signature {
   const keys = new Map([...a, ...b].map((e) => [`${e.k},${e.parity}`, { k: e.k, parity: e.parity, channels }] as const));
   return signature([...keys.values()]);
@@ -60,6 +64,8 @@ abstract class Composite extends Module {
 /**
  * ginjax's count_params: the trainable parameters plus the invariant-filter dictionary that every
  * ginjax ConvContract stores as an array leaf (we keep only the bases each layer needs, as buffers).
+ * @example
+ * console.log(model.parameterCount(), ginjaxParameterCount(model)); // ours, and what ginjax's count_params reports
  */
 export function ginjaxParameterCount(model: Module): number {
   const stored = (m: Module): number => (m instanceof ConvContract ? storedFilterFloats(m) : 0) + m.submodules().reduce((n, c) => n + stored(c), 0);
@@ -117,6 +123,7 @@ export interface BlockOptions {
   readonly convFilters?: FilterSpec;
 }
 
+/** Options of `ConvBlock`: the block options plus its input and output signatures. */
 export interface ConvBlockOptions extends BlockOptions {
   readonly input: SignatureLike;
   readonly output: SignatureLike;
@@ -127,6 +134,9 @@ export interface ConvBlockOptions extends BlockOptions {
  * Equivariant: ConvContract, LayerNorm, VectorNeuronNonlinear. Baseline (scalar channels): Conv with
  * zero 'SAME' padding and bias (ginjax turns 'auto' into True), GroupNorm(1 group) or BatchNorm,
  * pointwise activation.
+ * @example
+ * const block = new ConvBlock({ D: 2, input: [[[0, 0], 1], [[1, 0], 1]], output: [[[0, 0], 4], [[1, 0], 4]], activation: 'gelu' }, random.key(0));
+ * const y = block.call(x);
  */
 export class ConvBlock extends Composite {
   readonly config: ModuleConfig;
@@ -164,6 +174,7 @@ export class ConvBlock extends Composite {
   }
 }
 
+/** How an equivariant block applies its activation to tensors: VectorNeuronNonlinear ('vector-neuron') or NormNonlinear ('norm'). */
 export type EquivariantNonlinearity = 'vector-neuron' | 'norm';
 
 function equivariantNonlinear(o: BlockOptions, input: Signature, activation: ActivationName, key: Key): Module {
@@ -278,6 +289,7 @@ function bodySignatures(o: ModelOptions) {
     const mid = (c: number) => signatureUnion(input, output, c);
     return { input, output, mid };
   }
+/** Options of `UNet`: the model options plus the number of 2× downsamplings (default 4), blocks per level (default 2) and the upsampling filters. */
   return { input: scalarSig(signatureWidth(input, o.D)), output: scalarSig(signatureWidth(output, o.D)), mid: scalarSig };
 }
 
@@ -304,6 +316,10 @@ function requireKeys(fn: string, layer: Module, want: Signature, where: string, 
 
 /**
  * ginjax UNet: embedding (numConv blocks) → numDownsamples × [max(-norm) pool 2, numConv blocks,
+ * @example
+ * const model = new UNet({ D: 2, input: [[[0, 0], 1], [[1, 0], 1]], output: [[[1, 0], 1]], depth: 16, numDownsamples: 2 }, random.key(0));
+ * const y = model.predict(x); // spatial sides divisible by 2² = 4
+ * const baseline = new UNet({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], depth: 16, equivariant: false }, random.key(0));
  * channels doubling] → up path × [upsample (equivariant: learned 2×2 invariant-filter conv with lhs
  * dilation; baseline: ConvTranspose 2/2), concat with the skip (upsampled first), numConv blocks]
  * → a plain output conv. Spatial sizes must be divisible by 2^numDownsamples.
@@ -458,6 +474,7 @@ abstract class ResidualStacks extends Model {
       y = sum;
     }
     return this.run('dec1', params, this.run('dec0', params, y, options, true), options, true);
+/** Options of `ResNet`: the model options plus the residual stacks (default 8) and blocks per stack (default 2). */
   }
 }
 
@@ -466,7 +483,11 @@ export interface ResNetOptions extends ModelOptions {
   readonly numConv?: number;
 }
 
-/** ginjax ResNet: numBlocks stacks of numConv pre-activation blocks with group norm (gelu). */
+/**
+ * ginjax ResNet: numBlocks stacks of numConv pre-activation blocks with group norm (gelu).
+ * @example
+ * const model = new ResNet({ D: 2, input: [[[0, 1], 4], [[1, 0], 4]], output: [[[0, 1], 1], [[1, 0], 1]], depth: 16, numBlocks: 4 }, random.key(0));
+ */
 export class ResNet extends ResidualStacks {
   readonly config: ModuleConfig;
 
@@ -476,6 +497,7 @@ export class ResNet extends ResidualStacks {
     const inner = { useGroupNorm: o.useGroupNorm ?? true, preactivation: o.preactivation ?? true };
     super('ResNet', o, key, Array.from({ length: numBlocks }, () => new Array(numConv).fill(inner)));
     this.config = { type: 'ResNet', ...blockJson({ ...o, ...inner }), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks, numConv };
+/** Options of `DilResNet`: the model options plus the number of dilated residual stacks (default 4). */
   }
 }
 
@@ -485,7 +507,11 @@ export interface DilResNetOptions extends ModelOptions {
 
 const DILATIONS = [1, 2, 4, 8, 4, 2, 1];
 
-/** ginjax DilResNet (arXiv 2112.15275): numBlocks stacks of 7 blocks with dilations 1,2,4,8,4,2,1 (relu). */
+/**
+ * ginjax DilResNet (arXiv 2112.15275): numBlocks stacks of 7 blocks with dilations 1,2,4,8,4,2,1 (relu).
+ * @example
+ * const model = new DilResNet({ D: 2, input: [[[0, 0], 1]], output: [[[0, 0], 1]], depth: 8, numBlocks: 2 }, random.key(0));
+ */
 export class DilResNet extends ResidualStacks {
   readonly config: ModuleConfig;
 
@@ -497,6 +523,10 @@ export class DilResNet extends ResidualStacks {
   }
 }
 
+ * @example
+ * // any scalar-channel model, here a 3×3 Conv on the 1 + 2 components of a scalar and a vector
+ * const conv = new Conv({ D: 2, inChannels: 3, outChannels: 2, kernel: 3 }, random.key(0));
+ * const model = new ModelWrapper({ model: conv, output: [[[1, 0], 1]] }); // its 2 channels read as one vector
 /**
  * ginjax ModelWrapper: runs any module that maps a scalar MultiImage to a scalar MultiImage on the
  * flattened components of a geometric input, and reads its output as `output`.
@@ -518,6 +548,7 @@ export class ModelWrapper extends Composite {
     y.dispose();
     scalars.dispose();
     return out;
+/** Options of `GroupAverage`: the model to symmetrise, the group, and whether to average in training too (default false). */
   }
 }
 
@@ -534,6 +565,10 @@ export interface GroupAverageOptions {
 }
 
 /**
+ * @example
+ * const baseline = new UNet({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], depth: 16, equivariant: false }, random.key(0));
+ * const symmetric = new GroupAverage({ model: baseline }); // equivariant under all of B_2 in inference
+ * const rotations = new GroupAverage({ model: baseline, operators: subgroup(2, 'rotations') });
  * ginjax GroupAverage: (1/|G|) Σ_{g∈G} g⁻¹·model(g·x) — exactly equivariant under G whatever the
  * model. Averages in inference (training: false, the default of `call`) or always with
  * alwaysAverage; in training mode without it, just model(x) (ginjax's behaviour).
@@ -579,6 +614,7 @@ export class GroupAverage extends Composite {
     const avg = total!.scale(1 / G.length);
     total!.dispose();
     return avg;
+/** Options of `ResidualStep`: the one-step model and the number of past steps in its input. */
   }
 }
 
@@ -591,6 +627,9 @@ export interface ResidualStepOptions {
 
 /**
  * A one-step emulator that predicts the change: model(x) plus the newest input step of every
+ * @example
+ * const net = new UNet({ D: 2, input: [[[1, 0], 4]], output: [[[1, 0], 1]], depth: 16 }, random.key(0));
+ * const model = new ResidualStep({ model: net, pastSteps: 4 }); // predicts x_t + net(x_{t−3..t})
  * predicted key. Persistence is then the zero model, so a small network spends itself on the
  * increment (common for neural PDE emulators; ginjax's scripts predict the state itself).
  * Equivariant when `model` is: the newest input step transforms as the output does.
