@@ -289,10 +289,10 @@ function bodySignatures(o: ModelOptions) {
     const mid = (c: number) => signatureUnion(input, output, c);
     return { input, output, mid };
   }
-/** Options of `UNet`: the model options plus the number of 2× downsamplings (default 4), blocks per level (default 2) and the upsampling filters. */
   return { input: scalarSig(signatureWidth(input, o.D)), output: scalarSig(signatureWidth(output, o.D)), mid: scalarSig };
 }
 
+/** Options of `UNet`: the model options plus the number of 2× downsamplings (default 4), blocks per level (default 2) and the upsampling filters. */
 export interface UNetOptions extends ModelOptions {
   readonly numDownsamples?: number;
   readonly numConv?: number;
@@ -316,13 +316,13 @@ function requireKeys(fn: string, layer: Module, want: Signature, where: string, 
 
 /**
  * ginjax UNet: embedding (numConv blocks) → numDownsamples × [max(-norm) pool 2, numConv blocks,
+ * channels doubling] → up path × [upsample (equivariant: learned 2×2 invariant-filter conv with lhs
+ * dilation; baseline: ConvTranspose 2/2), concat with the skip (upsampled first), numConv blocks]
+ * → a plain output conv. Spatial sizes must be divisible by 2^numDownsamples.
  * @example
  * const model = new UNet({ D: 2, input: [[[0, 0], 1], [[1, 0], 1]], output: [[[1, 0], 1]], depth: 16, numDownsamples: 2 }, random.key(0));
  * const y = model.predict(x); // spatial sides divisible by 2² = 4
  * const baseline = new UNet({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], depth: 16, equivariant: false }, random.key(0));
- * channels doubling] → up path × [upsample (equivariant: learned 2×2 invariant-filter conv with lhs
- * dilation; baseline: ConvTranspose 2/2), concat with the skip (upsampled first), numConv blocks]
- * → a plain output conv. Spatial sizes must be divisible by 2^numDownsamples.
  */
 export class UNet extends Model {
   readonly config: ModuleConfig;
@@ -474,10 +474,10 @@ abstract class ResidualStacks extends Model {
       y = sum;
     }
     return this.run('dec1', params, this.run('dec0', params, y, options, true), options, true);
-/** Options of `ResNet`: the model options plus the residual stacks (default 8) and blocks per stack (default 2). */
   }
 }
 
+/** Options of `ResNet`: the model options plus the residual stacks (default 8) and blocks per stack (default 2). */
 export interface ResNetOptions extends ModelOptions {
   readonly numBlocks?: number;
   readonly numConv?: number;
@@ -497,10 +497,10 @@ export class ResNet extends ResidualStacks {
     const inner = { useGroupNorm: o.useGroupNorm ?? true, preactivation: o.preactivation ?? true };
     super('ResNet', o, key, Array.from({ length: numBlocks }, () => new Array(numConv).fill(inner)));
     this.config = { type: 'ResNet', ...blockJson({ ...o, ...inner }), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks, numConv };
-/** Options of `DilResNet`: the model options plus the number of dilated residual stacks (default 4). */
   }
 }
 
+/** Options of `DilResNet`: the model options plus the number of dilated residual stacks (default 4). */
 export interface DilResNetOptions extends ModelOptions {
   readonly numBlocks?: number;
 }
@@ -523,13 +523,13 @@ export class DilResNet extends ResidualStacks {
   }
 }
 
+/**
+ * ginjax ModelWrapper: runs any module that maps a scalar MultiImage to a scalar MultiImage on the
+ * flattened components of a geometric input, and reads its output as `output`.
  * @example
  * // any scalar-channel model, here a 3×3 Conv on the 1 + 2 components of a scalar and a vector
  * const conv = new Conv({ D: 2, inChannels: 3, outChannels: 2, kernel: 3 }, random.key(0));
  * const model = new ModelWrapper({ model: conv, output: [[[1, 0], 1]] }); // its 2 channels read as one vector
-/**
- * ginjax ModelWrapper: runs any module that maps a scalar MultiImage to a scalar MultiImage on the
- * flattened components of a geometric input, and reads its output as `output`.
  */
 export class ModelWrapper extends Composite {
   readonly config: ModuleConfig;
@@ -548,10 +548,10 @@ export class ModelWrapper extends Composite {
     y.dispose();
     scalars.dispose();
     return out;
-/** Options of `GroupAverage`: the model to symmetrise, the group, and whether to average in training too (default false). */
   }
 }
 
+/** Options of `GroupAverage`: the model to symmetrise, the group, and whether to average in training too (default false). */
 export interface GroupAverageOptions {
   readonly model: Module;
   /**
@@ -565,13 +565,13 @@ export interface GroupAverageOptions {
 }
 
 /**
+ * ginjax GroupAverage: (1/|G|) Σ_{g∈G} g⁻¹·model(g·x) — exactly equivariant under G whatever the
+ * model. Averages in inference (training: false, the default of `call`) or always with
+ * alwaysAverage; in training mode without it, just model(x) (ginjax's behaviour).
  * @example
  * const baseline = new UNet({ D: 2, input: [[[0, 0], 1]], output: [[[1, 0], 1]], depth: 16, equivariant: false }, random.key(0));
  * const symmetric = new GroupAverage({ model: baseline }); // equivariant under all of B_2 in inference
  * const rotations = new GroupAverage({ model: baseline, operators: subgroup(2, 'rotations') });
- * ginjax GroupAverage: (1/|G|) Σ_{g∈G} g⁻¹·model(g·x) — exactly equivariant under G whatever the
- * model. Averages in inference (training: false, the default of `call`) or always with
- * alwaysAverage; in training mode without it, just model(x) (ginjax's behaviour).
  */
 export class GroupAverage extends Composite {
   readonly config: ModuleConfig;
@@ -614,10 +614,10 @@ export class GroupAverage extends Composite {
     const avg = total!.scale(1 / G.length);
     total!.dispose();
     return avg;
-/** Options of `ResidualStep`: the one-step model and the number of past steps in its input. */
   }
 }
 
+/** Options of `ResidualStep`: the one-step model and the number of past steps in its input. */
 export interface ResidualStepOptions {
   /** The one-step model: its output has c channels per predicted key. */
   readonly model: Module;
@@ -627,12 +627,12 @@ export interface ResidualStepOptions {
 
 /**
  * A one-step emulator that predicts the change: model(x) plus the newest input step of every
- * @example
- * const net = new UNet({ D: 2, input: [[[1, 0], 4]], output: [[[1, 0], 1]], depth: 16 }, random.key(0));
- * const model = new ResidualStep({ model: net, pastSteps: 4 }); // predicts x_t + net(x_{t−3..t})
  * predicted key. Persistence is then the zero model, so a small network spends itself on the
  * increment (common for neural PDE emulators; ginjax's scripts predict the state itself).
  * Equivariant when `model` is: the newest input step transforms as the output does.
+ * @example
+ * const net = new UNet({ D: 2, input: [[[1, 0], 4]], output: [[[1, 0], 1]], depth: 16 }, random.key(0));
+ * const model = new ResidualStep({ model: net, pastSteps: 4 }); // predicts x_t + net(x_{t−3..t})
  */
 export class ResidualStep extends Composite {
   readonly config: ModuleConfig;
