@@ -365,7 +365,7 @@ export async function persistenceSmse(w: Windows, pastSteps: number, steps: numb
     }
   });
   const totals = new Float64Array(steps);
-  for (let r = 0; r < batch * P; r++) for (const [xc, yc, t] of pairs) totals[t] += (yv[r * Wy + yc]! - xv[r * Wx + xc]!) ** 2;
+  for (let r = 0; r < batch * P; r++) for (const [xc, yc, t] of pairs) totals[t]! += (yv[r * Wy + yc]! - xv[r * Wx + xc]!) ** 2;
   return Array.from(totals, (v) => v / P / batch);
 }
 
