@@ -39,6 +39,9 @@ let current: Backend | undefined;
 /**
  * What `init` (and the implicit choice of `ref`) decided that a user may not expect: fallbacks and
  * downgrades, one line each, in order (`geoconv info` prints them).
+ * @example
+ * await init();
+ * for (const line of notices) console.warn(line); // e.g. a requested backend that was not available
  */
 export const notices: string[] = [];
 const warned = new Set<string>();
@@ -64,7 +67,12 @@ export function registerBackend(backend: Backend): void {
   registered.set(backend.name, backend);
 }
 
-/** Makes an initialised backend current (see `init` for starting one). */
+/**
+ * Makes an initialised backend current (see `init` for starting one).
+ * @example
+ * await init({ backend: 'wasm' });
+ * setBackend('ref'); // always available: the float64 reference
+ */
 export function setBackend(name: BackendName): void {
   const b = registered.get(name);
   if (!b) {

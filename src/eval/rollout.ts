@@ -53,6 +53,9 @@ export interface RolloutResult {
  * Σ_keys Σ_(channels, pixels, components) (pred − truth)² / Π spatial. Build x and yFuture with
  * `batchTimeSeries(…, { pastSteps, futureSteps: steps })`. Leaks nothing; `x`, `yFuture` and `state`
  * stay alive.
+ * @example
+ * const { x, y } = batchTimeSeries(test.dynamic, test.constant, { totalSteps: test.totalSteps, pastSteps: 4, futureSteps: 10 });
+ * const { perStep, sum } = await rolloutLoss(model, params, x, y, { pastSteps: 4, steps: 10 });
  */
 export async function rolloutLoss(model: Module, params: Params, x: MultiImage, yFuture: MultiImage, o: RolloutOptions): Promise<RolloutResult> {
   const fn = 'rolloutLoss';

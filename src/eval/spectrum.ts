@@ -33,6 +33,9 @@ export interface PowerSpectrum {
  * mode just above itself and push it into the next bin); and non-square grids are accepted
  * (ginjax asserts nx = ny): |k| uses each axis's integer frequency, the weights follow the last
  * axis's parity, and kmax the smaller side — integer wavenumbers, i.e. modes per domain length.
+ * @example
+ * const field = new Float32Array(64 * 64).map((_, i) => Math.sin((2 * Math.PI * 4 * (i % 64)) / 64)); // wavenumber 4 along y
+ * const { k, power } = powerSpectrum(field, [1, 1, 64, 64]); // nearly all in power[3], the bin 3 < |k| ≤ 4
  */
 export function powerSpectrum(values: ArrayLike<number>, shape: readonly number[]): PowerSpectrum {
   const fn = 'powerSpectrum';
@@ -84,7 +87,11 @@ function radialBins(power: Float64Array, nx: number, ny: number): PowerSpectrum 
   return out;
 }
 
-/** powerSpectrum of a Tensor [batch, channels, nx, ny] (ginjax layout; read once, asynchronously). */
+/**
+ * powerSpectrum of a Tensor [batch, channels, nx, ny] (ginjax layout; read once, asynchronously).
+ * @example
+ * const spectrum = await tensorPowerSpectrum(prediction.block('0,0')); // [batch, channels, nx, ny]
+ */
 export async function tensorPowerSpectrum(t: Tensor): Promise<PowerSpectrum> {
   check(t instanceof Tensor, 'tensorPowerSpectrum', 't', 'a Tensor [batch, channels, nx, ny]', t);
   return powerSpectrum(await t.data(), t.shape);
@@ -148,6 +155,9 @@ export function fieldColumns(fn: string, m: MultiImage, steps: number, fieldName
  * channels, so their power is summed — the spectrum of |v|²/2 up to the factor, a kinetic-energy
  * spectrum for a velocity. (ginjax's column weights single out the last axis, so a 90° rotation of
  * the field can change the binned values slightly; the spectrum of the full grid is reproduced as is.)
+ * @example
+ * const spectra = await fieldSpectra(rollout, { steps: 10, fieldNames: ['vorticity', 'velocity'] });
+ * console.log(spectra.map((s) => `${s.name} step ${s.step}: ${s.spectrum.power[0]}`));
  */
 export async function fieldSpectra(m: MultiImage, { steps = 1, samples, fieldNames }: FieldSpectraOptions = {}): Promise<FieldSpectrum[]> {
   const fn = 'fieldSpectra';
@@ -179,6 +189,10 @@ export async function fieldSpectra(m: MultiImage, { steps = 1, samples, fieldNam
  * wavenumbers (blurring removes small scales, instability piles energy there); in log scale each
  * bin counts alike. Zero power is floored at 1e-12 · max P_true (so an all-zero prediction gives a
  * large, finite error). 0 means identical spectra; 0.301 a uniform factor of 2.
+ * @example
+ * const truth = powerSpectrum(Float32Array.from({ length: 32 * 32 }, () => Math.random() - 0.5), [1, 1, 32, 32]);
+ * const doubled = { ...truth, power: truth.power.map((p) => 2 * p) };
+ * spectralError(doubled, truth); // log10(2) ≈ 0.301: a factor of 2 at every wavenumber
  */
 export function spectralError(pred: PowerSpectrum, truth: PowerSpectrum): number {
   const fn = 'spectralError';
@@ -215,6 +229,8 @@ export interface SpectralErrors {
 /**
  * spectralError of every field of `prediction` against `truth` (same signature; spectra averaged
  * over the same samples) at every step, with the per-step and overall means.
+ * @example
+ * const { perStep, mean } = await fieldSpectralErrors(rollout, yFuture, { steps: 10 });
  */
 export async function fieldSpectralErrors(prediction: MultiImage, truth: MultiImage, o: FieldSpectraOptions = {}): Promise<SpectralErrors> {
   const fn = 'fieldSpectralErrors';

@@ -65,6 +65,8 @@ function checkWork(fn: string, D: number, M: number, k: number, parity: number, 
  * Number of invariant filters, by the character formula of §2.6:
  *   n = (1/|G|) Σ_g #{x : g(x − c) = x − c} · tr(g)^k · det(g)^p,
  * over B_D or the subgroup `operators`. Used as an independent cross-check of `invariantFilters`.
+ * @example
+ * filterCount(2, 3, 0, 0); // 3: as many as invariantFilters(2, 3, 0, 0).count
  */
 export function filterCount(D: number, M: number, k: number, parity: number, operators?: readonly OperatorLike[]): number {
   validate('filterCount', D, M, k, parity);
@@ -224,6 +226,9 @@ const cache = new Map<string, FilterSet>();
  * Entries are exact (0/±1 times one float32 scale), returned as Float32Array. Cached: the same frozen object is returned per
  * (D, M, k, parity, scale, group). The fifth argument is the scale or an options object
  * `{ scale, operators }`; the sixth, operators, is ginjax's positional order.
+ * @example
+ * const { count, shape, filters } = invariantFilters(2, 3, 1, 0); // vector filters of side 3: count 2, shape [3, 3, 2]
+ * const flips = invariantFilters(2, 3, 0, 0, { operators: subgroup(2, 'axis-flips') }); // more filters for a smaller group
  */
 export function invariantFilters(
   D: number,
@@ -438,6 +443,8 @@ function sortedUnique(values: readonly number[]): number[] {
 /**
  * Validates a FilterSpec for a layer (`fn`, argument `arg`); a bare number is the side alone.
  * Errors name the field: several sides, a non-integer order, a parity other than 0/1, an empty list.
+ * @example
+ * resolveFilterSpec('myLayer', 'filters', { M: 3, ks: [1, 0] }); // { M: 3, ks: [0, 1], parities: [0, 1], scale: 'normalize' }
  */
 export function resolveFilterSpec(fn: string, arg: string, spec: FilterSpec | number): ResolvedFilterSpec {
   const s: FilterSpec = typeof spec === 'number' ? { M: spec } : spec;
@@ -477,6 +484,8 @@ export function filterSpecJson(spec: ResolvedFilterSpec): { M: number; ks?: numb
  * ginjax's `get_invariant_filters_list`: the FilterSets for every side in `Ms`, order in `ks` and
  * parity in `parities`, in that nesting (M outer, then k, then parity), empty sets included — so
  * several sides are allowed here (ginjax's dictionary), unlike in a layer.
+ * @example
+ * const bank = invariantFilterBank(2, { Ms: [3, 5], ks: [0, 1] }); // 8 FilterSets: M outer, then k, then parity
  */
 export function invariantFilterBank(
   D: number,

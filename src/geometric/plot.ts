@@ -77,6 +77,8 @@ function sym2(a: number, b: number, c: number): [number, number, number] {
 /**
  * Renders one geometric image as an SVG document. `data` is row-major over [...spatial, (D,)*k]
  * with D = spatial.length (2 or 3) and k ≤ 2 — ginjax's layout of one channel.
+ * @example
+ * const svg = plotImage(await x.values('1,0'), [16, 16], 1, { title: 'velocity' }); // sample 0, channel 0 of the vector block
  */
 export function plotImage(data: ArrayLike<number>, spatial: readonly number[], k: number, o: PlotOptions = {}): string {
   check(Array.isArray(spatial) && (spatial.length === 2 || spatial.length === 3) && spatial.every((n) => Number.isInteger(n) && n >= 1), fnName, 'spatial', 'two or three positive sizes (D = 2 or 3)', spatial);
@@ -239,6 +241,8 @@ export interface GridOptions {
 /**
  * Lays out several SVG documents in rows of `columns` (each column as wide as its widest picture),
  * as nested <svg> elements, so each keeps its own viewBox. The result has a viewBox too.
+ * @example
+ * const grid = plotGrid([plotImage(u, [16, 16], 0), plotImage(v, [16, 16], 1)], 2, { title: 'input and target' });
  */
 export function plotGrid(svgs: readonly string[], columns = svgs.length, o: GridOptions = {}): string {
   check(Array.isArray(svgs) && svgs.length > 0 && svgs.every((s) => typeof s === 'string' && s.startsWith('<svg')), 'plotGrid', 'svgs', 'a non-empty array of SVG documents', svgs);

@@ -32,7 +32,11 @@ function cell(values: readonly number[], D: number, k: number, compWidth: number
   return `(${comps.join(' ')})`;
 }
 
-/** Renders data of shape (N,)*D + (D,)*k (row-major) as a text grid. */
+/**
+ * Renders data of shape (N,)*D + (D,)*k (row-major) as a text grid.
+ * @example
+ * console.log(renderImage([1, 2, 3, 4], [2, 2], 2, 0)); // a 2×2 scalar image as text
+ */
 export function renderImage(data: ArrayLike<number>, spatial: readonly number[], D: number, k: number): string {
   const T = D ** k;
   const [nx, ny, nz = 1] = spatial as [number, number, number?];

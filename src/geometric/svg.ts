@@ -123,7 +123,12 @@ export function colorBar(x: number, y: number, h: number, vmin: number, vmax: nu
   return `<g class="colorbar" ${attrs} data-vmin="${vmin}" data-vmax="${vmax}" data-ticks="${ticks.join(' ')}">${parts.join('')}</g>`;
 }
 
-/** A PNG data URI of an RGB image (rgb: height rows of width·3 bytes, top row first); stored deflate blocks. */
+/**
+ * A PNG data URI of an RGB image (rgb: height rows of width·3 bytes, top row first); stored deflate blocks.
+ * @example
+ * const red = pngDataUri(2, 1, new Uint8Array([255, 0, 0, 255, 0, 0])); // 2×1 red pixels
+ * const html = `<img src="${red}">`;
+ */
 export function pngDataUri(width: number, height: number, rgb: Uint8Array): string {
   check(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1, 'pngDataUri', 'width and height', 'positive integers', [width, height]);
   check(rgb instanceof Uint8Array && rgb.length === width * height * 3, 'pngDataUri', 'rgb length', `${width * height * 3} (width·height·3)`, rgb?.length);

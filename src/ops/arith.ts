@@ -96,7 +96,11 @@ export const maximum = (a: Tensor, b: Tensor) => binary('max', a, b);
  */
 export const minimum = (a: Tensor, b: Tensor) => binary('min', a, b);
 
-/** x * s for a number s. */
+/**
+ * x * s for a number s.
+ * @example
+ * scale(tensor([1, 2]), 3); // [3, 6]
+ */
 export function scale(x: Tensor, s: number): Tensor {
   const c = scalar(s, x.backend);
   const y = mul(x, c);
@@ -104,7 +108,11 @@ export function scale(x: Tensor, s: number): Tensor {
   return y;
 }
 
-/** x + s for a number s. */
+/**
+ * x + s for a number s.
+ * @example
+ * addScalar(tensor([1, 2]), 0.5); // [1.5, 2.5]
+ */
 export function addScalar(x: Tensor, s: number): Tensor {
   const c = scalar(s, x.backend);
   const y = add(x, c);
@@ -112,7 +120,11 @@ export function addScalar(x: Tensor, s: number): Tensor {
   return y;
 }
 
-/** Sums a broadcast result back down to `shape` (the adjoint of broadcasting). */
+/**
+ * Sums a broadcast result back down to `shape` (the adjoint of broadcasting).
+ * @example
+ * sumTo(tensor([1, 2, 3, 4, 5, 6], [2, 3]), [1, 3]); // [[5, 7, 9]]: the gradient of a broadcast from [1, 3]
+ */
 export function sumTo(x: Tensor, shape: Shape): Tensor {
   if (sameShape(x.shape, shape)) return x;
   const off = x.shape.length - shape.length;
@@ -261,7 +273,11 @@ export const log = (x: Tensor) => unary('log', x);
  * relu(tensor([-1, 2])); // [0, 2]
  */
 export const relu = (x: Tensor) => unary('relu', x);
-/** 1 where x > 0, else 0. */
+/**
+ * 1 where x > 0, else 0.
+ * @example
+ * step(tensor([-1, 0, 2])); // [0, 0, 1]
+ */
 export const step = (x: Tensor) => unary('step', x);
 /**
  * Hyperbolic tangent.
@@ -275,7 +291,11 @@ export const tanh = (x: Tensor) => unary('tanh', x);
  * sigmoid(tensor([0])); // [0.5]
  */
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
-/** GELU, tanh approximation (jax.nn.gelu's default, which ginjax uses). */
+/**
+ * GELU, tanh approximation (jax.nn.gelu's default, which ginjax uses).
+ * @example
+ * gelu(tensor([-1, 0, 1])); // ≈ [-0.159, 0, 0.841]
+ */
 export const gelu = (x: Tensor) => unary('gelu', x);
 
 // ---- reduce: sum or max over a set of axes, which are dropped from the shape ----
@@ -309,7 +329,12 @@ export function reduce(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor
   return run(reduceDef, [x], { op, axes: axes.map((a) => normAxis(`reduce(${op})`, a, x.shape.length)).sort((a, b) => a - b) });
 }
 
-/** Sum over `axes` (all axes by default). */
+/**
+ * Sum over `axes` (all axes by default).
+ * @example
+ * sum(tensor([1, 2, 3, 4], [2, 2]));      // shape [], 10
+ * sum(tensor([1, 2, 3, 4], [2, 2]), [0]); // [4, 6]
+ */
 export function sum(x: Tensor, axes: readonly number[] = x.shape.map((_, i) => i)): Tensor {
   return reduce('sum', x, axes);
 }

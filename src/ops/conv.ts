@@ -119,7 +119,12 @@ export interface ConvAttrsOptions {
   lhsDilation?: number | readonly number[];
 }
 
-/** Completes conv attributes for `D` spatial axes with a kernel of side(s) `kernel`. */
+/**
+ * Completes conv attributes for `D` spatial axes with a kernel of side(s) `kernel`.
+ * @example
+ * const attrs = convAttrs(2, 3, { padding: 1, torus: true }); // 3×3 kernel, periodic wrap on both axes
+ * const y = conv(x, w, attrs); // x [B, H, W, Cin], w [9 taps, Cin, Cout] → [B, H, W, Cout]
+ */
 export function convAttrs(D: number, kernel: number | readonly number[], o: ConvAttrsOptions = {}): ConvAttrs {
   const per = <T>(v: T | readonly T[] | undefined, dflt: T): T[] =>
     v === undefined ? new Array<T>(D).fill(dflt) : Array.isArray(v) ? [...(v as T[])] : new Array<T>(D).fill(v as T);

@@ -106,7 +106,12 @@ export function memoIndex<T extends Int32Array | Float32Array = Int32Array>(key:
   return index;
 }
 
-/** Index map for y[j...] = x[...] where `source(outCoord)` gives the flat source index or -1. */
+/**
+ * Index map for y[j...] = x[...] where `source(outCoord)` gives the flat source index or -1.
+ * @example
+ * const flipRows = indexMap([2, 3], ([i, j]) => (1 - i!) * 3 + j!); // y[i, j] = x[1 − i, j]
+ * gather(tensor([1, 2, 3, 4, 5, 6], [2, 3]), [2, 3], flipRows); // [[4, 5, 6], [1, 2, 3]]
+ */
 export function indexMap(shape: Shape, source: (coord: number[]) => number): Int32Array {
   const index = new Int32Array(sizeOf(shape));
   const coord = new Array<number>(shape.length).fill(0);

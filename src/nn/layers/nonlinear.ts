@@ -105,6 +105,9 @@ export class VectorNeuronNonlinear extends Module {
  *
  * General case (T > 1 and c > 1): ginjax's formula as written; x_i and q_i are then parallel only by
  * accident, and x − x∥ is well conditioned relative to ‖x‖.
+ * @example
+ * // R = 64 pixels, c = 4 vector channels, T = 2 components; W mixes the channels
+ * const y = vectorNeuron(zeros([64, 4, 2]), initUniform(random.key(0), [4, 4], -0.5, 0.5), 'relu', 1e-5); // [64, 4, 2]
  */
 export function vectorNeuron(x: Tensor, W: Tensor, activation: ActivationName, eps: number): Tensor {
   return tidy(() => {

@@ -16,7 +16,11 @@ import { full, tensor, tidy, zeros, type Tensor } from '../../tensor.js';
 import { Module, leaf, registerModule, sub, type ModuleConfig, type Params } from '../module.js';
 import { checkD, checkInput, checkNonNegative, checkPositiveInt, keyBlocks, packBlocks, parseSignature, sigJson } from './common.js';
 
-/** Default Newton–Schulz iterations: converges (relative error < 1e-8) for eigenvalue ratios λ_min/‖A‖_F down to ~5e-8 — below float32 resolution. */
+/**
+ * Default Newton–Schulz iterations: converges (relative error < 1e-8) for eigenvalue ratios λ_min/‖A‖_F down to ~5e-8 — below float32 resolution.
+ * @example
+ * const Z = inverseSqrtSym(A, 1e-5, 2 * WHITEN_ITERATIONS); // more iterations for an ill-conditioned A
+ */
 export const WHITEN_ITERATIONS = 24;
 
 /**
@@ -30,6 +34,9 @@ export const WHITEN_ITERATIONS = 24;
  * An eigenvalue ratio ρ = λ/c needs about log(1/√ρ)/log(1.5) + 5 iterations (ρ = 1e-5: 19; 1e-7:
  * 24). The map commutes with orthogonal conjugation (A ↦ gAgᵀ gives gA^{-1/2}gᵀ), which is what
  * makes the whitening equivariant; it equals ginjax's U(Λ + eps)^{-1/2}Uᵀ from eigh.
+ * @example
+ * const A = tensor([4, 0, 0, 9], [2, 2]);
+ * inverseSqrtSym(A); // ≈ [[0.5, 0], [0, 0.333]]
  */
 export function inverseSqrtSym(A: Tensor, eps = 0, iterations = WHITEN_ITERATIONS): Tensor {
   const n = A.shape.at(-1)!;

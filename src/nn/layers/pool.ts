@@ -197,6 +197,9 @@ export interface UpsampleConvOptions {
  * (zero padding even on a torus, as ginjax). It maps N to 2N: in 1-D with M = 2, out[2i] = C[1]·x[i]
  * and out[2i+1] = C[0]·x[i]. Only even M with symmetric padding M/2 keeps the grid centre of the
  * output where the dilated input's is, which equivariance needs.
+ * @example
+ * const up = upsampleConv({ D: 2, input: [[[1, 0], 8]], output: [[[1, 0], 4]] }, random.key(0));
+ * const y = up.call(x); // spatial N → 2N
  */
 export function upsampleConv(o: UpsampleConvOptions, key: Key): ConvContract {
   const spec = o.filters === undefined || o.filters === null ? null : resolveFilterSpec('upsampleConv', 'filters', o.filters);
