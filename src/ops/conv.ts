@@ -86,7 +86,7 @@ export const convFilterGradDef: OpDef<'convFilterGrad'> = {
 /**
  * The dense convolution primitive (a cross-correlation, channels last) with torus or zero padding, stride and dilations; `convAttrs` builds `attrs`.
  * @example
- * const y = conv(x, w, convAttrs(2, 3, { padding: 'TORUS' })); // x [B, H, W, Cin], w [3, 3, Cin, Cout]
+ * const y = conv(x, w, convAttrs(2, 3, { padding: 1, torus: true })); // x [B, H, W, Cin], w [9 taps, Cin, Cout]
  */
 export function conv(x: Tensor, w: Tensor, attrs: ConvAttrs): Tensor {
   return run(convDef, [x, w], attrs);
