@@ -96,7 +96,7 @@ export async function rolloutLoss(model: Module, params: Params, x: MultiImage, 
       const v = await r.loss.data();
       r.loss.dispose();
       // ginjax (dropRemainder) averages batch means; otherwise sum per sample and divide once.
-      for (let i = 0; i < idx.length; i++) for (let t = 0; t < steps; t++) totals[t] += dropRemainder ? v[i * steps + t]! / idx.length : v[i * steps + t]!;
+      for (let i = 0; i < idx.length; i++) for (let t = 0; t < steps; t++) totals[t]! += dropRemainder ? v[i * steps + t]! / idx.length : v[i * steps + t]!;
       samples += idx.length;
     }
   } catch (e) {

@@ -53,7 +53,7 @@ export function powerSpectrum(values: ArrayLike<number>, shape: readonly number[
       for (let i = 0; i < P; i++) re[i] = values[base + i]!;
       im.fill(0);
       fftn(re, im, [nx, ny]);
-      for (let i = 0; i < P; i++) power[i] += (re[i]! * re[i]! + im[i]! * im[i]!) / B;
+      for (let i = 0; i < P; i++) power[i]! += (re[i]! * re[i]! + im[i]! * im[i]!) / B;
     }
   }
   return radialBins(power, nx, ny);
@@ -73,9 +73,9 @@ function radialBins(power: Float64Array, nx: number, ny: number): PowerSpectrum 
       const k = Math.sqrt(fx[x]! * fx[x]! + fy[y]! * fy[y]!); // exact for perfect squares, so ceil is exact
       const bin = Math.ceil(k);
       const w = y === 0 || (even && y === ny - 1) ? 1 : 2;
-      kSum[bin] += k * w;
-      pSum[bin] += power[x * ny + y]! * w;
-      wSum[bin] += w;
+      kSum[bin]! += k * w;
+      pSum[bin]! += power[x * ny + y]! * w;
+      wSum[bin]! += w;
     }
   }
   const out = { k: new Float64Array(kmax), power: new Float64Array(kmax), counts: new Int32Array(kmax) };
