@@ -135,7 +135,11 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   return out;
 }
 
-/** Broadcasts x to `shape` (materialised). Leading axes that x already has in full are blocks. */
+/**
+ * Broadcasts x to `shape` (materialised). Leading axes that x already has in full are blocks.
+ * @example
+ * broadcastTo(tensor([1, 2, 3]), [2, 3]); // [[1, 2, 3], [1, 2, 3]]
+ */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   if (!sameShape(broadcastShapes('broadcastTo', x.shape, shape), shape)) argError('broadcastTo', 'shape', `a shape that ${show(x.shape)} broadcasts to`, shape);
   if (sameShape(x.shape, shape)) return x.reshape(shape);

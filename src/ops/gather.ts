@@ -125,7 +125,11 @@ export function indexMap(shape: Shape, source: (coord: number[]) => number): Int
   return index;
 }
 
-/** Axis permutation: y.shape[i] = x.shape[perm[i]]. Leading axes left in place are blocks. */
+/**
+ * Axis permutation: y.shape[i] = x.shape[perm[i]]. Leading axes left in place are blocks.
+ * @example
+ * permute(tensor([1, 2, 3, 4, 5, 6], [2, 3]), [1, 0]); // the transpose [[1, 4], [2, 5], [3, 6]]
+ */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const r = x.shape.length;
   check(perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i), 'permute', 'perm', `a permutation of 0..${r - 1}`, perm);
@@ -150,7 +154,11 @@ export function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
   return gather(x, [...x.shape.slice(0, -1), columns.length], index, W === 0 ? 0 : x.size / W);
 }
 
-/** x[..., start:start+length, ...] along `axis` (the axes before it are blocks). */
+/**
+ * x[..., start:start+length, ...] along `axis` (the axes before it are blocks).
+ * @example
+ * slice(tensor([0, 1, 2, 3, 4, 5], [2, 3]), 1, 1, 2); // columns 1..2: [[1, 2], [4, 5]]
+ */
 export function slice(x: Tensor, axis: number, start: number, length: number): Tensor {
   const a = normAxis('slice', axis, x.shape.length);
   if (!(Number.isInteger(start) && Number.isInteger(length) && start >= 0 && length >= 0 && start + length <= x.shape[a]!)) {
