@@ -8,6 +8,7 @@ export * from './kernels/binary';
 export * from './kernels/reduce';
 export * from './kernels/matmul';
 export * from './kernels/gather';
+export * from './kernels/strided';
 export * from './kernels/concat';
 export * from './kernels/pool';
 export * from './kernels/conv';

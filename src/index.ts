@@ -15,6 +15,7 @@ export { binary, add, sub, mul, div, maximum, minimum, scale, addScalar, broadca
 export { reduce, sum, max, mean } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
 export { gather, scatterAdd, permute, slice, indexMap } from './ops/gather.js';
+export { strided, upsample } from './ops/strided.js';
 export { concat } from './ops/concat.js';
 export { conv, convInputGrad, convFilterGrad, convAttrs, type ConvAttrsOptions } from './ops/conv.js';
 export { maxPool, maxPoolGrad } from './ops/pool.js';

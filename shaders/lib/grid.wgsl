@@ -10,7 +10,8 @@
 //     elementwise shaders take element = workgroup_index(grid) · WG + lid.
 //
 // Used by: binary.wgsl, concat.wgsl, conv.wgsl, convFilterGrad.wgsl, convInputGrad.wgsl,
-//   gather.wgsl, matmul.wgsl, maxPool.wgsl, maxPoolGrad.wgsl, reduce.wgsl, scatterAdd.wgsl, unary.wgsl
+//   gather.wgsl, matmul.wgsl, maxPool.wgsl, maxPoolGrad.wgsl, reduce.wgsl, scatterAdd.wgsl, strided.wgsl,
+//   unary.wgsl
 
 struct Grid {
   @builtin(workgroup_id) wid: vec3<u32>,

@@ -106,6 +106,17 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     + 'nIn = one block of x.', { n: 'u32', nIndex: 'u32', nIn: 'u32' }),
   defineParams('scatterAddGpu', ['wgsl'], 'shaders/scatterAdd.wgsl: n output elements (all blocks), nBlock = one output block, '
     + 'nIn = one block of x (the map\'s length).', { n: 'u32', nBlock: 'u32', nIn: 'u32' }),
+  defineParams('strided', ['wasm'], 'assembly/kernels/strided.ts strided: the strided copy planned by src/core/strided.ts planStrided: '
+    + 'A axes (extents ext, element strides ss in x and ds in out, offsets srcOff, dstOff); the first R are the written axes '
+    + '(outer = the product of their extents, each one output), the last A - R are summed (ds = 0).', {
+    x: 'ptr', out: 'ptr', srcOff: 'i32', dstOff: 'i32', outer: 'i32', R: 'i32', A: 'i32',
+    ext: ['i32', 'A'], ss: ['i32', 'A'], ds: ['i32', 'A'],
+  }),
+  defineParams('stridedGpu', ['wgsl'], 'shaders/strided.wgsl: n output elements; the plan of src/core/strided.ts with the rank written '
+    + 'axes sorted by decreasing dst stride, then axes - rank summed ones (zCount points); extents ext, strides ss (x) and ds (out).', {
+    n: 'u32', rank: 'u32', axes: 'u32', zCount: 'u32', srcOff: 'u32', dstOff: 'u32',
+    ext: ['u32', 16], ss: ['u32', 16], ds: ['u32', 16],
+  }),
   defineParams('unaryPart', ['wasm'], 'assembly/kernels/unary.ts unaryPart (threads): y[i] = op(x[i]) for i < n (op: a UNARY_ code).',
     { op: 'i32', x: 'ptr', y: 'ptr', n: 'i32' }),
   defineParams('binarySamePart', ['wasm'], 'assembly/kernels/binary.ts binarySamePart (threads): o[i] = op(a[i], b[i]) for i < n '

@@ -7,10 +7,10 @@
  * name each family's public functions.
  */
 import { run } from '../engine.js';
-import { argError, check, show } from '../core/errors.js';
-import { broadcastShapes, broadcastStrides, normAxis, sameShape, sizeOf, stridesOf, type Shape } from '../core/shape.js';
+import { check } from '../core/errors.js';
+import { broadcastShapes, normAxis, sameShape, type Shape } from '../core/shape.js';
 import { scalar, type Tensor } from '../tensor.js';
-import { gather, memoIndex } from './gather.js';
+import { broadcastTo } from './strided.js';
 import type { BinaryOp, OpDef, ReduceOp, UnaryOp } from './op.js';
 
 // ---- binary: y = f(a, b) with NumPy broadcasting ----
@@ -135,31 +135,8 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   return out;
 }
 
-/**
- * Broadcasts x to `shape` (materialised). Leading axes that x already has in full are blocks.
- * @example
- * broadcastTo(tensor([1, 2, 3]), [2, 3]); // [[1, 2, 3], [1, 2, 3]]
- */
-export function broadcastTo(x: Tensor, shape: Shape): Tensor {
-  if (!sameShape(broadcastShapes('broadcastTo', x.shape, shape), shape)) argError('broadcastTo', 'shape', `a shape that ${show(x.shape)} broadcasts to`, shape);
-  if (sameShape(x.shape, shape)) return x.reshape(shape);
-  let lead = 0;
-  if (x.shape.length === shape.length) while (x.shape[lead] === shape[lead]) lead++;
-  const from = x.shape.slice(lead);
-  const to = shape.slice(lead);
-  const index = memoIndex(`broadcast ${from} | ${to}`, () => {
-    const src = broadcastStrides(from, to);
-    const dst = stridesOf(to);
-    const map = new Int32Array(sizeOf(to));
-    for (let i = 0; i < map.length; i++) {
-      let j = 0;
-      for (let d = 0; d < to.length; d++) j += Math.floor(i / dst[d]!) % to[d]! * src[d]!;
-      map[i] = j;
-    }
-    return map;
-  });
-  return gather(x, shape, index, sizeOf(shape.slice(0, lead)));
-}
+// broadcastTo is a strided copy (ops/strided.ts); named here with the other broadcasting helpers.
+export { broadcastTo };
 
 // ---- unary: y = f(x) ----
 

@@ -3,7 +3,7 @@ import { run } from '../engine.js';
 import { argError, check, show } from '../core/errors.js';
 import { normAxis } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
-import { slice } from './gather.js';
+import { slice } from './strided.js';
 import type { OpDef } from './op.js';
 
 export const concatDef: OpDef<'concat'> = {

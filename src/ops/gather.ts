@@ -1,8 +1,9 @@
 /**
  * Index-map primitives. `gather` reads x at a static index per output element; `scatterAdd` is its
- * adjoint. Permutations, flips, slices, broadcasts, the group action on pixels and tensor
- * components, and diagonal extraction for contractions are all gathers whose index maps are
- * computed once in TypeScript.
+ * adjoint. They serve the moves no strided view describes: the group action on pixels and tensor
+ * components (flips and rotations with signs) and diagonal extraction for contractions, whose index
+ * maps are computed once in TypeScript. Permutations, slices, broadcasts and repeats are strided
+ * copies (ops/strided.ts) and build no map.
  *
  * `blocks`: x and the output are read as `blocks` equal consecutive blocks and the map applies to
  * each block alike (out[b, i] = x[b, index[i]]). Maps on trailing axes — a slice of the channels,
@@ -10,9 +11,11 @@
  * the host and device memory they take, no longer grows with the batch.
  */
 import { run } from '../engine.js';
-import { argError, check, show } from '../core/errors.js';
-import { checkShape, normAxis, sizeOf, stridesOf, type Shape } from '../core/shape.js';
-import type { Tensor } from '../tensor.js';
+import { argError, check } from '../core/errors.js';
+import { checkShape, sizeOf, type Shape } from '../core/shape.js';
+import { tidy, type Tensor } from '../tensor.js';
+import { concat } from './concat.js';
+import { columnRuns, stepColumns } from './strided.js';
 import type { OpDef } from './op.js';
 
 /** Source sizes each index map was already checked against (memoised maps are checked once). */
@@ -125,47 +128,17 @@ export function indexMap(shape: Shape, source: (coord: number[]) => number): Int
   return index;
 }
 
-/**
- * Axis permutation: y.shape[i] = x.shape[perm[i]]. Leading axes left in place are blocks.
- * @example
- * permute(tensor([1, 2, 3, 4, 5, 6], [2, 3]), [1, 0]); // the transpose [[1, 4], [2, 5], [3, 6]]
- */
-export function permute(x: Tensor, perm: readonly number[]): Tensor {
-  const r = x.shape.length;
-  check(perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i), 'permute', 'perm', `a permutation of 0..${r - 1}`, perm);
-  const shape = perm.map((p) => x.shape[p]!);
-  let lead = 0;
-  while (lead < r && perm[lead] === lead) lead++;
-  if (lead === r) return x.reshape(shape);
-  const inner = x.shape.slice(lead);
-  const innerPerm = perm.slice(lead).map((p) => p - lead);
-  const src = stridesOf(inner);
-  const index = memoIndex(`permute ${inner} | ${innerPerm}`, () => indexMap(innerPerm.map((p) => inner[p]!), (c) => c.reduce((s, v, i) => s + v * src[innerPerm[i]!]!, 0)));
-  return gather(x, shape, index, sizeOf(x.shape.slice(0, lead)));
-}
+// Permutations, slices and column selections are views: strided copies (ops/strided.ts), no map.
+export { permute, slice } from './strided.js';
 
 /**
- * The `columns` of the last axis, in order: one memoised map of one row applied to every row
- * (blocks), so it neither grows with the batch nor is rebuilt per call.
+ * The `columns` of the last axis, in order: one strided copy per run of evenly spaced increasing
+ * columns (one copy for a range), concatenated when there are several runs. No index map.
  */
 export function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
   const W = x.shape.at(-1)!;
-  const index = memoIndex(`columns ${W} | ${columns}`, () => Int32Array.from(columns));
-  return gather(x, [...x.shape.slice(0, -1), columns.length], index, W === 0 ? 0 : x.size / W);
-}
-
-/**
- * x[..., start:start+length, ...] along `axis` (the axes before it are blocks).
- * @example
- * slice(tensor([0, 1, 2, 3, 4, 5], [2, 3]), 1, 1, 2); // columns 1..2: [[1, 2], [4, 5]]
- */
-export function slice(x: Tensor, axis: number, start: number, length: number): Tensor {
-  const a = normAxis('slice', axis, x.shape.length);
-  if (!(Number.isInteger(start) && Number.isInteger(length) && start >= 0 && length >= 0 && start + length <= x.shape[a]!)) {
-    argError('slice', 'range', `within [0, ${x.shape[a]}] on axis ${a} of ${show(x.shape)}`, [start, start + length]);
-  }
-  const shape = x.shape.map((d, i) => (i === a ? length : d));
-  const rest = sizeOf(x.shape.slice(a + 1));
-  const index = memoIndex(`slice ${x.shape[a]} ${rest} | ${start} ${length}`, () => indexMap([length, rest], ([i, j]) => (i! + start) * rest + j!));
-  return gather(x, shape, index, sizeOf(x.shape.slice(0, a)));
+  check(columns.every((c) => Number.isInteger(c) && c >= 0 && c < W), 'selectColumns', 'columns', `integers in [0, ${W})`, columns);
+  const runs = columnRuns(columns);
+  if (runs.length <= 1) return stepColumns(x, runs[0]?.start ?? 0, runs[0]?.step ?? 1, runs[0]?.count ?? 0);
+  return tidy(() => concat(runs.map((r) => stepColumns(x, r.start, r.step, r.count)), x.shape.length - 1));
 }

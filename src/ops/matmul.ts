@@ -5,7 +5,7 @@ import { matmulDims } from '../core/kernel-geometry.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
 import { sumTo } from './binary.js';
-import { permute } from './gather.js';
+import { permute } from './strided.js';
 import type { OpDef } from './op.js';
 
 export const matmulDef: OpDef<'matmul'> = {

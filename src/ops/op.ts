@@ -47,6 +47,20 @@ export interface OpAttrs {
   gather: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
   /** out = zeros(shape); out[b, index[i]] += x[b, i] (skipped where index[i] = -1), per block. */
   scatterAdd: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
+  /**
+   * Strided copy: out = zeros(shape); for every point i of `extents`,
+   * out.flat[dstOffset + Σ i·dstStrides] += x.flat[srcOffset + Σ i·srcStrides]. Permutations,
+   * slices, broadcasts (src stride 0) and nearest-neighbour repeats are views of this one form,
+   * and its adjoint is the same form with the two views swapped (dst stride 0 sums).
+   */
+  strided: {
+    readonly shape: Shape;
+    readonly extents: readonly number[];
+    readonly srcOffset: number;
+    readonly srcStrides: readonly number[];
+    readonly dstOffset: number;
+    readonly dstStrides: readonly number[];
+  };
   /** Concatenation along `axis`. */
   concat: { readonly axis: number };
   /** x[B, ...spatial, Cin] ⋆ w[taps, Cin, Cout] -> y[B, ...out, Cout]. */

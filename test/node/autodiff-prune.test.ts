@@ -16,6 +16,7 @@ import { binaryDef, BINARY_OPS } from '../../src/ops/binary.js';
 import { unaryDef, UNARY_OPS } from '../../src/ops/unary.js';
 import { reduceDef } from '../../src/ops/reduce.js';
 import { gatherDef, scatterAddDef } from '../../src/ops/gather.js';
+import { stridedDef } from '../../src/ops/strided.js';
 import { concatDef } from '../../src/ops/concat.js';
 import { maxPoolDef, maxPoolGradDef } from '../../src/ops/pool.js';
 import { run } from '../../src/engine.js';
@@ -73,9 +74,9 @@ describe('a constant input gets no cotangent', () => {
       expect(Array.from(grads.x.dataSync())).toEqual(new Array(20).fill(3));
       disposeAll(value, grads);
     });
-    // forward: mul, sum; backward: sum's rule broadcasts dy (one gather), mul's rule dy·3 for x only.
+    // forward: mul, sum; backward: sum's rule broadcasts dy (one strided copy), mul's rule dy·3 for x only.
     // Differentiating the scalar too would add a product dy·x and its reduction to a scalar.
-    expect(calls).toEqual({ binary: 2, 'binary mul': 2, reduce: 1, gather: 1 });
+    expect(calls).toEqual({ binary: 2, 'binary mul': 2, reduce: 1, strided: 1 });
     x.dispose();
   });
 
@@ -140,8 +141,8 @@ describe('a constant input gets no cotangent', () => {
       expect(Array.from(grads.a.dataSync())).toEqual(new Array(32).fill(1));
       disposeAll(value, grads);
     });
-    // forward: concat, maxPool, sum; backward: broadcast of dy (gather), one slice (gather) for a.
-    expect(calls).toEqual({ maxPool: 1, concat: 1, reduce: 1, gather: 2 });
+    // forward: concat, maxPool, sum; backward: broadcast of dy, one slice for a (strided copies).
+    expect(calls).toEqual({ maxPool: 1, concat: 1, reduce: 1, strided: 2 });
     disposeAll(a, b, big);
   });
 
@@ -178,6 +179,7 @@ function cases(): { name: string; def: OpDef<OpName>; inputs: Tensor[]; attrs: O
     c('matmul shared b', matmulDef, [r(66, [2, 3, 4]), r(67, [2, 4])], { transA: false, transB: true }),
     c('gather', gatherDef, [r(68, [2, 3])], { shape: [4], index: Int32Array.from([5, 0, -1, 2]), blocks: 1 }),
     c('scatterAdd', scatterAddDef, [r(69, [4])], { shape: [2, 3], index: Int32Array.from([5, 0, -1, 5]), blocks: 1 }),
+    c('strided', stridedDef, [r(83, [2, 3])], { shape: [3, 3], extents: [3, 2], srcOffset: 0, srcStrides: [1, 0], dstOffset: 1, dstStrides: [3, 1] }),
     c('concat', concatDef, [r(70, [2, 1]), r(71, [2, 3]), r(72, [2, 2])], { axis: 1 }),
     c('conv', convDef, [r(73, [1, 4, 5, 2]), r(74, [9, 2, 3])], cv),
     c('convInputGrad', convInputGradDef, [r(75, [1, 4, 5, 3]), r(76, [9, 2, 3])], { ...cv, inputShape: [1, 4, 5, 2] }),

@@ -163,7 +163,7 @@ describe('kernel parameter schema', () => {
 
   it('every WGSL block: each field written by name in TypeScript sits where WGSL\'s uniform layout puts the struct member', () => {
     const blocks = KERNEL_PARAMS.filter((b) => b.targets.includes('wgsl'));
-    expect(blocks.map((b) => b.name).sort()).toEqual(['binaryGpu', 'concatGpu', 'conv', 'convFilterGrad', 'convInputGrad', 'gatherGpu', 'matmulGpu', 'maxPool', 'reduce', 'scatterAddGpu', 'unaryGpu']);
+    expect(blocks.map((b) => b.name).sort()).toEqual(['binaryGpu', 'concatGpu', 'conv', 'convFilterGrad', 'convInputGrad', 'gatherGpu', 'matmulGpu', 'maxPool', 'reduce', 'scatterAddGpu', 'stridedGpu', 'unaryGpu']);
     for (const s of blocks) {
       const offsets = wgslOffsets(G.wgslParams(KERNEL_PARAMS, s.name));
       const f = sample(s);
@@ -228,6 +228,6 @@ describe('kernel parameter schema', () => {
   });
 
   it('the parallel kernel list is generated from assembly/ (every (params, tid, nt) export)', () => {
-    expect([...PARALLEL_KERNELS].sort()).toEqual(['binarySamePart', 'fgrad', 'gather', 'gconv', 'matmulPart', 'scatterAdd', 'unaryPart']);
+    expect([...PARALLEL_KERNELS].sort()).toEqual(['binarySamePart', 'fgrad', 'gather', 'gconv', 'matmulPart', 'scatterAdd', 'strided', 'unaryPart']);
   });
 });

@@ -11,6 +11,7 @@ import { gather, scatterAdd } from './gather.js';
 import { matmul } from './matmul.js';
 import { maxPool, maxPoolGrad } from './pool.js';
 import { reduce } from './reduce.js';
+import { strided } from './strided.js';
 import { unary } from './unary.js';
 
 const ref: Backend<Float64Array> = {
@@ -20,7 +21,7 @@ const ref: Backend<Float64Array> = {
   write: (s, data) => s.set(data),
   read: async (s) => Float32Array.from(s),
   readSync: (s) => Float32Array.from(s),
-  kernels: { unary, binary, reduce, matmul, gather, scatterAdd, concat, conv, convInputGrad, convFilterGrad, maxPool, maxPoolGrad },
+  kernels: { unary, binary, reduce, matmul, gather, scatterAdd, strided, concat, conv, convInputGrad, convFilterGrad, maxPool, maxPoolGrad },
   describe: () => 'ref: plain TypeScript, float64 (the reference)',
 };
 

@@ -15,6 +15,7 @@ import { createGather } from './gather.js';
 import { createMatmul } from './matmul.js';
 import { createPool } from './pool.js';
 import { createReduce } from './reduce.js';
+import { createStrided } from './strided.js';
 import { createConvKernels, ELEMENTWISE_WORK, type Executor } from './conv.js';
 
 /** A reusable Int32 parameter block in the heap (grown on demand, never freed while the backend lives). */
@@ -85,6 +86,7 @@ export function createKernels(ex: KernelExports, heap: WasmHeap, exec: Executor 
     matmul: createMatmul(ex, heap, params, exec),
     gather: indexMaps.gather,
     scatterAdd: indexMaps.scatterAdd,
+    strided: createStrided(heap, params, exec),
     concat: createConcat(ex, params),
     ...createConvKernels(ex, heap, exec),
     maxPool: pool.maxPool,

@@ -22,6 +22,7 @@ import { IndexMaps, gatherKernel, scatterAddKernel, type IndexMapStats } from '.
 import { matmulKernel } from './kernels/matmul.js';
 import { maxPoolGradKernel, maxPoolKernel } from './kernels/pool.js';
 import { Reducer, reduceKernel } from './kernels/reduce.js';
+import { stridedKernel } from './kernels/strided.js';
 
 export { GpuStorage, type PoolStats } from './buffers.js';
 export type { GpuContext } from './device.js';
@@ -86,6 +87,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     matmul: matmulKernel(commands),
     gather: gatherKernel(commands, maps),
     scatterAdd: scatterAddKernel(commands, maps),
+    strided: stridedKernel(commands),
     concat: concatKernel(commands),
     conv: convKernel(commands),
     convInputGrad: convInputGradKernel(commands),
