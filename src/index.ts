@@ -29,7 +29,8 @@ export { MultiImage, type Blocks, type KeyLike, type FromBlocksOptions, type Mul
 export { signature, signatureWidth, tensorName, type Signature, type SignatureEntry, type SignatureLike, type Key as ImageKey } from './geometric/signature.js';
 export * as geometric from './geometric/functional.js';
 export { renderImage } from './geometric/render.js';
-export { Module, buildModule, registerModule, withoutInit, initUniform, type PredictOptions, type Params, type ModuleConfig, type CallOptions, type Json } from './nn/module.js';
+export { Module, registerModule, withoutInit, initUniform, type ModuleBuilder, type PredictOptions, type Params, type ModuleConfig, type CallOptions, type Json } from './nn/module.js';
+export { buildModule, moduleTypes } from './nn/registry.js';
 export { ConvContract, type ConvContractOptions, type BiasMode } from './nn/conv-contract.js';
 export * from './nn/layers/index.js';
 export { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ResidualStep, type ResidualStepOptions, ginjaxParameterCount, signatureUnion, type GroupAverageOptions, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions, type ModelOptions } from './nn/models.js';

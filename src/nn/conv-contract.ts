@@ -19,7 +19,7 @@ import { gather } from '../ops/gather.js';
 import { matmul } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
-import { Module, initUniform, registerModule, leaf, sub, type Json, type ModuleConfig, type Params } from './module.js';
+import { Module, initUniform, leaf, sub, type Json, type ModuleConfig, type Params } from './module.js';
 
 /**
  * Bias modes. 'auto': scalars (0,0) get an additive bias, every other key x + b·mean_spatial(x) (the
@@ -248,5 +248,3 @@ export class ConvContract extends Module {
     return new MultiImage(y, this.output, this.#D, x.isTorus);
   }
 }
-
-registerModule('ConvContract', (c, key) => new ConvContract(c as unknown as ConvContractOptions, key));

@@ -20,7 +20,7 @@ import {
 } from './layers/index.js';
 import { GroupNorm } from './layers/norm.js';
 import { lastInputStep } from '../train/autoregressive.js';
-import { Module, buildModule, registerModule, sub, type Json, type ModuleConfig, type Params } from './module.js';
+import { Module, sub, type Json, type ModuleConfig, type Params } from './module.js';
 
 const sigJson = (s: Signature): Json => s.map((e) => ({ k: e.k, parity: e.parity, channels: e.channels }));
 
@@ -655,14 +655,3 @@ export class ResidualStep extends Composite {
     return out;
   }
 }
-
-registerModule('ConvBlock', (c, key) => new ConvBlock(c as unknown as ConvBlockOptions, key));
-registerModule('ResidualStep', (c, key) => new ResidualStep({ model: buildModule(c.model as ModuleConfig, key), pastSteps: c.pastSteps as number }));
-registerModule('UNet', (c, key) => new UNet(c as unknown as UNetOptions, key));
-registerModule('ResNet', (c, key) => new ResNet(c as unknown as ResNetOptions, key));
-registerModule('DilResNet', (c, key) => new DilResNet(c as unknown as DilResNetOptions, key));
-registerModule('ModelWrapper', (c, key) => new ModelWrapper({ model: buildModule(c.model as ModuleConfig, key), output: c.output as unknown as SignatureLike }));
-registerModule('GroupAverage', (c, key) => new GroupAverage({
-  model: buildModule(c.model as ModuleConfig, key), alwaysAverage: c.alwaysAverage as boolean,
-  ...(c.operators ? { operators: c.operators as number[], D: c.D as number } : {}),
-}));

@@ -3,7 +3,7 @@
  * invariant-filter bases) and their initial trainable parameters. The forward pass takes the
  * parameters explicitly — `module.apply(params, x)` — so that `valueAndGrad` differentiates with
  * respect to a plain tree and optimizers return new trees. `module.config` is JSON from which
- * `buildModule` rebuilds the same module (used by checkpoints).
+ * `buildModule` (registry.ts) rebuilds the same module (used by checkpoints).
  *
  * Random initialisation goes through `initUniform`, so that a module can also be built WITHOUT it
  * (`buildModule(config, null)`, `withoutInit`): loaders that overwrite every parameter at once
@@ -17,8 +17,7 @@ import { tapes } from '../tape.js';
 import { slice } from '../ops/gather.js';
 import { concat } from '../ops/concat.js';
 import type { State } from './layers/common.js';
-import { allocTensor, disposeIfThrows, tensor, Tensor, tidy } from '../tensor.js';
-import { limits } from '../core/limits.js';
+import { allocTensor, tensor, Tensor, tidy } from '../tensor.js';
 import { argError, check, show } from '../core/errors.js';
 import { getBackend } from '../backends/backend.js';
 import { treeLeaves } from '../autodiff.js';
@@ -262,82 +261,35 @@ function declared(m: Module): { input: string; output: string } | null {
   return input || output ? { input: input ?? '?', output: output ?? '?' } : null;
 }
 
-/** Builders by config type, so that a checkpoint's config rebuilds its module. */
-const builders = new Map<string, (config: ModuleConfig, key: Key) => Module>();
+/** How a module type is built from its config (`registerModule`, the built-in table in registry.ts). */
+export type ModuleBuilder = (config: ModuleConfig, key: Key) => Module;
 
 /**
- * Registers how to build a module type from its config, so that `buildModule` and checkpoints know it (custom layers call this once).
+ * Builders of users' own module types, by config type. The built-in types are not here: they are a
+ * table in registry.ts (imported where configs are built), so that no class file registers itself
+ * when it loads — a load-time side effect that a bundler honouring `"sideEffects": false` may drop.
+ */
+const builders = new Map<string, ModuleBuilder>();
+
+/**
+ * Registers how to build a module type from its config, so that `buildModule` and checkpoints know it (custom layers call this once, before loading). A type registered here takes precedence over a built-in type of the same name.
  * @example
  * registerModule('MyLayer', (config, key) => new MyLayer(config as never, key));
  */
-export function registerModule(type: string, build: (config: ModuleConfig, key: Key) => Module): void {
+export function registerModule(type: string, build: ModuleBuilder): void {
+  check(typeof type === 'string' && type.length > 0, 'registerModule', 'type', 'a non-empty string', type);
+  check(typeof build === 'function', 'registerModule', 'build', 'a function (config, key) => Module', build);
   builders.set(type, build);
 }
 
-/**
- * The module `config` describes. With a key, its parameters are initialised as ginjax does (random
- * draws from `key`); with `null`, no random number is drawn: parameters that would be random are
- * zeros (the rest — norm scales of 1, zero biases — as usual), ready to be overwritten, e.g. by
- * loaded weights. Nested builds inside (Sequential, wrappers) follow the outermost call.
- * @example
- * const copy = buildModule(model.config, random.key(1)); // same architecture, new weights
- * const empty = buildModule(model.config, null);         // zeros, ready to be loaded
- */
-export function buildModule(config: ModuleConfig, key: Key | null): Module {
-  const type = config !== null && typeof config === 'object' && Object.hasOwn(config, 'type') ? config.type : undefined;
-  const build = typeof type === 'string' ? builders.get(type) : undefined;
-  if (!build) throw new RangeError(`buildModule: config.type must be one of ${[...builders.keys()].join(', ')} (got ${JSON.stringify(type)?.slice(0, 80)})`);
-  if (key !== null && !(Array.isArray(key) && key.length === 2 && key.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32))) {
-    throw new RangeError(`buildModule: key must be a random key (random.key(seed)) or null for no random initialisation (got ${JSON.stringify(key)})`);
-  }
-  // The outermost call checks the whole config once (nested builds inside run under it).
-  if (buildDepth === 0) checkConfig(config);
-  buildDepth++;
-  try {
-    // A build that fails half-way frees what its finished parts allocated.
-    return disposeIfThrows(() => (key === null ? withoutInit(() => build(config, NO_KEY)) : build(config, key)));
-  } finally {
-    buildDepth--;
-  }
+/** The builder `registerModule` holds for `type`, if any (for buildModule in registry.ts). */
+export function registeredBuilder(type: string): ModuleBuilder | undefined {
+  return builders.get(type);
 }
 
-let buildDepth = 0;
-/** Config fields that count layers or blocks, and those that count channels. */
-const LAYER_FIELDS = new Set(['numConv', 'numDownsamples', 'numBlocks']);
-const CHANNEL_FIELDS = new Set(['depth', 'channels', 'inChannels', 'outChannels']);
-
-/**
- * Checks a config against the documented limits BEFORE anything is built (limits.maxConfigNesting,
- * maxConfigLength, maxLayers, maxChannels): a few bytes of JSON must not ask for minutes of work
- * or gigabytes. Iterative, so that a config nested 20 000 deep is refused, not a stack overflow.
- */
-function checkConfig(config: unknown): void {
-  const fn = 'buildModule';
-  const type = (config as ModuleConfig).type;
-  const stack: [unknown, number, string][] = [[config, 1, 'config']];
-  let chars = 0;
-  while (stack.length) {
-    const [v, depth, path] = stack.pop()!;
-    if (typeof v === 'string') chars += v.length + 2;
-    else if (typeof v === 'number') {
-      chars += 8;
-      const field = path.slice(path.lastIndexOf('.') + 1);
-      if (LAYER_FIELDS.has(field) && !(v <= limits.maxLayers)) argError(fn, `${type} ${path}`, `<= ${limits.maxLayers} (limits.maxLayers)`, v);
-      if (CHANNEL_FIELDS.has(field) && !(v <= limits.maxChannels)) argError(fn, `${type} ${path}`, `<= ${limits.maxChannels} (limits.maxChannels)`, v);
-    } else if (v !== null && typeof v === 'object') {
-      if (depth > limits.maxConfigNesting) {
-        throw new RangeError(`${fn}: the ${JSON.stringify(String(type).slice(0, 40))} config is nested deeper than ${limits.maxConfigNesting} (limits.maxConfigNesting) at ${path.slice(0, 120)}…`);
-      }
-      const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
-      if (Array.isArray(v) && path.endsWith('.layers') && v.length > limits.maxLayers) argError(fn, `${type} ${path}`, `a list of <= ${limits.maxLayers} layers (limits.maxLayers)`, `${v.length} layers`);
-      chars += 2 + entries.length;
-      for (const [k, x] of entries) {
-        chars += k.length + 3;
-        stack.push([x, depth + 1, `${path}.${k}`]);
-      }
-    } else chars += 5;
-    if (chars > limits.maxConfigLength) argError(fn, 'config', `at most ${limits.maxConfigLength} characters of JSON (limits.maxConfigLength)`, `more (type ${JSON.stringify(String(type).slice(0, 40))})`);
-  }
+/** The types registered with `registerModule`, in registration order. */
+export function registeredTypes(): string[] {
+  return [...builders.keys()];
 }
 
 /** While set, initUniform refuses to allocate past the parameters a checkpoint holds. */
@@ -362,8 +314,6 @@ export function withParameterBudget<T>(elements: number, where: string, fn: () =
 /** What initUniform makes while a build without initialisation runs (none when 'random'). */
 type InitMode = 'random' | 'zeros' | 'empty';
 let initMode: InitMode = 'random';
-/** The key handed to builders when there is none: split freely, never drawn from. */
-const NO_KEY: Key = Object.freeze([0, 0]) as unknown as Key;
 
 /**
  * Runs `fn` (which constructs modules: `withoutInit(() => new UNet(options, key))`) with random

@@ -14,7 +14,7 @@ import type { ConvAttrs } from '../../ops/op.js';
 import { mean } from '../../ops/reduce.js';
 import { sqrt, square } from '../../ops/unary.js';
 import { full, tidy, zeros, type Tensor } from '../../tensor.js';
-import { Module, initUniform, leaf, registerModule, type Json, type ModuleConfig, type Params } from '../module.js';
+import { Module, initUniform, leaf, type Json, type ModuleConfig, type Params } from '../module.js';
 import { checkD, checkInput, checkNonNegative, checkPositiveInt, parseSignature, sigJson, type LayerCallOptions } from './common.js';
 
 const perAxis = (fn: string, name: string, v: number | readonly number[] | undefined, D: number, dflt: number): number[] => {
@@ -147,8 +147,6 @@ function resolvePadding(
   return argError(fn, 'padding', '"SAME", "VALID", "CIRCULAR", an integer or [lo, hi] pairs', p);
 }
 
-registerModule('Conv', (c, key) => new Conv(c as unknown as ConvOptions, key));
-
 // ---------------------------------------------------------------------------------------------
 // ConvTranspose
 
@@ -239,8 +237,6 @@ export class ConvTranspose extends Module {
   }
 }
 
-registerModule('ConvTranspose', (c, key) => new ConvTranspose(c as unknown as ConvTransposeOptions, key));
-
 // ---------------------------------------------------------------------------------------------
 // BatchNorm
 
@@ -323,8 +319,6 @@ export class BatchNorm extends Module {
   }
 }
 
-registerModule('BatchNorm', (c, key) => new BatchNorm(c as unknown as BatchNormOptions, key));
-
 // ---------------------------------------------------------------------------------------------
 // Identity
 
@@ -346,5 +340,3 @@ export class Identity extends Module {
     return new MultiImage(x.data.reshape(x.data.shape), x.signature, x.D, x.isTorus);
   }
 }
-
-registerModule('Identity', (c, key) => new Identity(c, key));

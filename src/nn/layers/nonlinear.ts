@@ -13,7 +13,7 @@ import { matmul } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
 import { abs, sqrt, square } from '../../ops/unary.js';
 import { tidy, zeros, type Tensor } from '../../tensor.js';
-import { Module, initUniform, leaf, registerModule, sub, type ModuleConfig, type Params } from '../module.js';
+import { Module, initUniform, leaf, sub, type ModuleConfig, type Params } from '../module.js';
 import {
   activate, checkActivation, checkD, checkInput, checkNonNegative, keyBlocks, packBlocks, parseSignature, sigJson, type ActivationName,
 } from './common.js';
@@ -138,8 +138,6 @@ function vectorNeuronParallel(x: Tensor, W: Tensor, activation: ActivationName, 
   return mul(x, div(num, square(den)));
 }
 
-registerModule('VectorNeuronNonlinear', (c, key) => new VectorNeuronNonlinear(c as unknown as VectorNeuronOptions, key));
-
 // ---------------------------------------------------------------------------------------------
 // NormNonlinear
 
@@ -203,8 +201,6 @@ export class NormNonlinear extends Module {
   }
 }
 
-registerModule('NormNonlinear', (c, key) => new NormNonlinear(c as unknown as NormNonlinearOptions, key));
-
 // ---------------------------------------------------------------------------------------------
 // Activation (pointwise)
 
@@ -235,5 +231,3 @@ export class Activation extends Module {
     return new MultiImage(activate(this.activation, x.data), x.signature, x.D, x.isTorus);
   }
 }
-
-registerModule('Activation', (c, key) => new Activation(c as unknown as ActivationOptions, key));

@@ -13,7 +13,7 @@ import { matmul } from '../../ops/matmul.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { sqrt, square } from '../../ops/unary.js';
 import { full, tensor, tidy, zeros, type Tensor } from '../../tensor.js';
-import { Module, leaf, registerModule, sub, type ModuleConfig, type Params } from '../module.js';
+import { Module, leaf, sub, type ModuleConfig, type Params } from '../module.js';
 import { checkD, checkInput, checkNonNegative, checkPositiveInt, keyBlocks, packBlocks, parseSignature, sigJson } from './common.js';
 
 /**
@@ -166,8 +166,6 @@ export class GroupNorm extends Module {
   }
 }
 
-registerModule('GroupNorm', (c, key) => new GroupNorm(c as unknown as GroupNormOptions, key));
-
 /** Options of `LayerNorm`. */
 export interface LayerNormOptions {
   readonly D: number;
@@ -187,5 +185,3 @@ export class LayerNorm extends GroupNorm {
     super({ ...o, groups: 1 }, key, 'LayerNorm');
   }
 }
-
-registerModule('LayerNorm', (c, key) => new LayerNorm(c as unknown as LayerNormOptions, key));

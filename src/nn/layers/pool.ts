@@ -14,7 +14,7 @@ import type { OperatorLike } from '../../geometric/group.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import type { SignatureLike } from '../../geometric/signature.js';
 import { ConvContract, type BiasMode } from '../conv-contract.js';
-import { Module, registerModule, type ModuleConfig, type Params } from '../module.js';
+import { Module, type ModuleConfig, type Params } from '../module.js';
 import { checkDivisible, checkInput, checkPositiveInt } from './common.js';
 
 /** Options of the pooling layers: the patch side. */
@@ -175,9 +175,6 @@ export class Unpool extends PatchLayer {
   }
 }
 
-registerModule('MaxNormPool', (c, key) => new MaxNormPool(c as unknown as MaxNormPoolOptions, key));
-registerModule('AveragePool', (c, key) => new AveragePool(c as unknown as PoolOptions, key));
-registerModule('Unpool', (c, key) => new Unpool(c as unknown as PoolOptions, key));
 
 /** Options of `UpsampleConv`. */
 export interface UpsampleConvOptions {

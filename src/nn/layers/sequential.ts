@@ -1,9 +1,8 @@
 /** Sequential composition of modules. */
 import { check } from '../../core/errors.js';
-import { split, type Key } from '../../core/random.js';
 import type { MultiImage } from '../../geometric/multi-image.js';
 import type { Tensor } from '../../tensor.js';
-import { Module, buildModule, registerModule, sub, type ModuleConfig, type Params } from '../module.js';
+import { Module, sub, type ModuleConfig, type Params } from '../module.js';
 import type { LayerCallOptions } from './common.js';
 
 /**
@@ -48,10 +47,3 @@ export class Sequential extends Module {
     return y;
   }
 }
-
-registerModule('Sequential', (c, key) => {
-  const layers = (c as unknown as { layers: ModuleConfig[] }).layers;
-  check(Array.isArray(layers) && layers.length > 0, 'Sequential', 'config.layers', 'a non-empty array of module configs', layers);
-  const keys = split(key, layers.length) as Key[];
-  return new Sequential(layers.map((l, i) => buildModule(l, keys[i]!)));
-});

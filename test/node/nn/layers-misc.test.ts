@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { random, tensor, tidy } from '../../../src/index.js';
 import { valueAndGrad, treeLeaves } from '../../../src/autodiff.js';
 import { MultiImage } from '../../../src/geometric/multi-image.js';
-import { buildModule, type Module, type Params } from '../../../src/nn/module.js';
+import { type Module, type Params } from '../../../src/nn/module.js';
+import { buildModule } from '../../../src/nn/registry.js';
 import { sum, square } from '../../../src/index.js';
 import {
   Activation, AveragePool, BatchNorm, Conv, ConvTranspose, GroupNorm, Identity, LayerNorm, MaxNormPool, NormNonlinear, Sequential, State, Unpool,

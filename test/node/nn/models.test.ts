@@ -4,7 +4,8 @@ import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { MaxNormPool, Sequential, VectorNeuronNonlinear, upsampleConv } from '../../../src/nn/layers/index.js';
 import { ConvBlock, DilResNet, GroupAverage, ModelWrapper, ResNet, UNet, ginjaxParameterCount } from '../../../src/nn/models.js';
 import { Conv } from '../../../src/nn/layers/index.js';
-import { buildModule, type Module } from '../../../src/nn/module.js';
+import { type Module } from '../../../src/nn/module.js';
+import { buildModule } from '../../../src/nn/registry.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { sum, square } from '../../../src/index.js';
 

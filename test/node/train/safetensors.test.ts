@@ -14,7 +14,8 @@ import { memory, random, tensor, version, type Tensor } from '../../../src/index
 import { MultiImage } from '../../../src/geometric/multi-image.js';
 import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { BatchNorm, Sequential, State } from '../../../src/nn/layers/index.js';
-import { buildModule, type Params } from '../../../src/nn/module.js';
+import { type Params } from '../../../src/nn/module.js';
+import { buildModule } from '../../../src/nn/registry.js';
 import { load, save } from '../../../src/io/checkpoint-node.js';
 import { loadCheckpoint, saveCheckpoint } from '../../../src/io/index.js';
 import { deserialize, serialize, serializeSync } from '../../../src/io/safetensors.js';
