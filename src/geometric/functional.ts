@@ -4,6 +4,7 @@
  * MultiImage are thin, typed wrappers over these.
  */
 import { argError, check } from '../core/errors.js';
+import { perAxis } from '../core/per-axis.js';
 import { sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { mul, scale } from '../ops/binary.js';
 import { conv } from '../ops/conv.js';
@@ -215,21 +216,15 @@ export interface ConvolveOptions {
   rhsDilation?: number | readonly number[];
 }
 
-const perAxis = (fn: string, name: string, v: number | readonly number[] | undefined, D: number): number[] => {
-  const out = v === undefined ? new Array<number>(D).fill(1) : typeof v === 'number' ? new Array<number>(D).fill(v) : [...v];
-  check(out.length === D && out.every((e) => Number.isInteger(e) && e >= 1), fn, name, `an integer >= 1 or ${D} of them`, v);
-  return out;
-};
-
 /**
  * Resolves ginjax padding modes into conv attributes for filters of side M.
  * @example
  * const attrs = geometric.resolveConv('myFn', 2, 3, [true, true], { padding: 'TORUS' });
  */
 export function resolveConv(fn: string, D: number, M: number, isTorus: readonly boolean[], o: ConvolveOptions = {}): ConvAttrs {
-  const stride = perAxis(fn, 'stride', o.stride, D);
-  const rhsDilation = perAxis(fn, 'rhsDilation', o.rhsDilation, D);
-  const lhsDilation = perAxis(fn, 'lhsDilation', o.lhsDilation, D);
+  const stride = perAxis(fn, 'stride', o.stride, D, { dflt: 1 });
+  const rhsDilation = perAxis(fn, 'rhsDilation', o.rhsDilation, D, { dflt: 1 });
+  const lhsDilation = perAxis(fn, 'lhsDilation', o.lhsDilation, D, { dflt: 1 });
   const mode = o.padding ?? (isTorus.some(Boolean) ? 'TORUS' : 'SAME');
   let padding: [number, number][];
   let torus = new Array<boolean>(D).fill(false);

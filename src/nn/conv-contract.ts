@@ -9,7 +9,8 @@ import { check } from '../core/errors.js';
 import { split, type Key } from '../core/random.js';
 import { filterSpecJson, invariantFilters, resolveFilterSpec, specIncludes, type FilterSpec } from '../geometric/filters.js';
 import { isFullGroup, resolveOperators, type GroupElement, type OperatorLike } from '../geometric/group.js';
-import { resolveConv, type ConvolveOptions, type Padding } from '../geometric/functional.js';
+import { resolveConv, type ConvolveOptions } from '../geometric/functional.js';
+import { checkInput } from './layers/common.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { blockOffsets, keyName, signature, signatureWidth, type Signature, type SignatureLike } from '../geometric/signature.js';
 import { add, mul } from '../ops/binary.js';
@@ -31,7 +32,7 @@ export type BiasMode = 'auto' | 'mean' | 'scalar' | boolean;
 /**
  * Options of `ConvContract`: D, input and output signatures, filter side M (or a filter spec), bias, padding, stride, dilation, the group.
  */
-export interface ConvContractOptions {
+export interface ConvContractOptions extends ConvolveOptions {
   readonly D: number;
   readonly input: SignatureLike;
   readonly output: SignatureLike;
@@ -48,10 +49,6 @@ export interface ConvContractOptions {
    */
   readonly operators?: readonly OperatorLike[];
   readonly useBias?: BiasMode;
-  readonly stride?: number | readonly number[];
-  readonly padding?: Padding;
-  readonly lhsDilation?: number | readonly number[];
-  readonly rhsDilation?: number | readonly number[];
 }
 
 interface Pair {
@@ -225,11 +222,7 @@ export class ConvContract extends Module {
   }
 
   apply(params: Params, x: MultiImage): MultiImage {
-    check(x instanceof MultiImage, 'ConvContract', 'input', 'a MultiImage', x);
-    check(x.D === this.#D, 'ConvContract', 'input D', `${this.#D}`, x.D);
-    const want = this.input.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
-    const got = x.signature.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
-    check(want === got, 'ConvContract', 'input signature', `{${want}}`, `{${got}}`);
+    checkInput('ConvContract', x, this.#D, this.input);
     const attrs = resolveConv('ConvContract', this.#D, this.#M, x.isTorus, this.#options);
     const y = tidy(() => {
       const out = conv(x.data, this.denseFilter(params), attrs);

@@ -18,6 +18,7 @@ import {
   Activation, BatchNorm, Conv, ConvTranspose, LayerNorm, MaxNormPool, VectorNeuronNonlinear, NormNonlinear, upsampleConv,
   type ActivationName, type LayerCallOptions,
 } from './layers/index.js';
+import { checkInput } from './layers/common.js';
 import { GroupNorm } from './layers/norm.js';
 import { lastInputStep } from '../train/autoregressive.js';
 import { Module, sub, type Json, type ModuleConfig, type Params } from './module.js';
@@ -263,10 +264,7 @@ abstract class Model extends Composite {
   }
 
   apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
-    const want = this.input.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
-    const got = x.signature.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
-    check(x.D === this.D, this.config.type, 'input D', `${this.D}`, x.D);
-    check(want === got, this.config.type, 'input signature', `{${want}}`, `{${got}}`);
+    checkInput(this.config.type, x, this.D, this.input);
     if (this.equivariant) return this.forward(params, x, options);
     const scalars = x.toScalarMultiImage();
     const y = this.forward(params, scalars, options);

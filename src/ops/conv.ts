@@ -13,6 +13,7 @@
 import { run } from '../engine.js';
 import { argError, check, show } from '../core/errors.js';
 import { convOutSize } from '../core/kernel-geometry.js';
+import { perAxis, perAxisFlags } from '../core/per-axis.js';
 import { sizeOf, type Shape } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
 import type { ConvAttrs, OpDef } from './op.js';
@@ -126,15 +127,14 @@ export interface ConvAttrsOptions {
  * const y = conv(x, w, attrs); // x [B, H, W, Cin], w [9 taps, Cin, Cout] → [B, H, W, Cout]
  */
 export function convAttrs(D: number, kernel: number | readonly number[], o: ConvAttrsOptions = {}): ConvAttrs {
-  const per = <T>(v: T | readonly T[] | undefined, dflt: T): T[] =>
-    v === undefined ? new Array<T>(D).fill(dflt) : Array.isArray(v) ? [...(v as T[])] : new Array<T>(D).fill(v as T);
+  const fn = 'convAttrs';
   const pad = o.padding;
   return {
-    kernel: per(kernel, 1),
-    stride: per(o.stride, 1),
+    kernel: perAxis(fn, 'kernel', kernel, D),
+    stride: perAxis(fn, 'stride', o.stride, D, { dflt: 1 }),
     padding: typeof pad === 'number' || pad === undefined ? new Array(D).fill([pad ?? 0, pad ?? 0]) : pad.map((p) => [p[0], p[1]] as const),
-    torus: per(o.torus, false),
-    rhsDilation: per(o.rhsDilation, 1),
-    lhsDilation: per(o.lhsDilation, 1),
+    torus: perAxisFlags(fn, 'torus', o.torus, D, false),
+    rhsDilation: perAxis(fn, 'rhsDilation', o.rhsDilation, D, { dflt: 1 }),
+    lhsDilation: perAxis(fn, 'lhsDilation', o.lhsDilation, D, { dflt: 1 }),
   };
 }

@@ -4,6 +4,7 @@
  * Weights use the packed conv layout [taps, Cin, Cout] of the conv primitive.
  */
 import { argError, check } from '../../core/errors.js';
+import { perAxis } from '../../core/per-axis.js';
 import { split, type Key } from '../../core/random.js';
 import { MultiImage } from '../../geometric/multi-image.js';
 import { signatureWidth, type Signature, type SignatureLike } from '../../geometric/signature.js';
@@ -16,12 +17,6 @@ import { sqrt, square } from '../../ops/unary.js';
 import { full, tidy, zeros, type Tensor } from '../../tensor.js';
 import { Module, initUniform, leaf, type Json, type ModuleConfig, type Params } from '../module.js';
 import { checkD, checkInput, checkNonNegative, checkPositiveInt, parseSignature, sigJson, type LayerCallOptions } from './common.js';
-
-const perAxis = (fn: string, name: string, v: number | readonly number[] | undefined, D: number, dflt: number): number[] => {
-  const out = v === undefined ? new Array<number>(D).fill(dflt) : typeof v === 'number' ? new Array<number>(D).fill(v) : [...v];
-  check(out.length === D && out.every((e) => Number.isInteger(e) && e >= 1), fn, name, `an integer >= 1 or ${D} of them`, v);
-  return out;
-};
 
 const scalarSig = (channels: number): Signature => [{ k: 0, parity: 0, channels }];
 
@@ -92,9 +87,9 @@ export class Conv extends Module {
     this.D = checkD(fn, o.D);
     this.inChannels = checkPositiveInt(fn, 'inChannels', o.inChannels);
     this.outChannels = checkPositiveInt(fn, 'outChannels', o.outChannels);
-    this.#kernel = perAxis(fn, 'kernel', o.kernel, this.D, 1);
-    this.#stride = perAxis(fn, 'stride', o.stride, this.D, 1);
-    this.#dilation = perAxis(fn, 'rhsDilation', o.rhsDilation, this.D, 1);
+    this.#kernel = perAxis(fn, 'kernel', o.kernel, this.D, { dflt: 1 });
+    this.#stride = perAxis(fn, 'stride', o.stride, this.D, { dflt: 1 });
+    this.#dilation = perAxis(fn, 'rhsDilation', o.rhsDilation, this.D, { dflt: 1 });
     this.#padding = o.padding ?? 'SAME';
     resolvePadding(fn, this.#padding, this.D, [], this.#kernel, this.#stride, this.#dilation, true);
     const useBias = o.useBias ?? true;
@@ -193,9 +188,9 @@ export class ConvTranspose extends Module {
     this.D = checkD(fn, o.D);
     this.inChannels = checkPositiveInt(fn, 'inChannels', o.inChannels);
     this.outChannels = checkPositiveInt(fn, 'outChannels', o.outChannels);
-    this.#kernel = perAxis(fn, 'kernel', o.kernel, this.D, 1);
-    this.#stride = perAxis(fn, 'stride', o.stride ?? this.#kernel, this.D, 1);
-    this.#dilation = perAxis(fn, 'rhsDilation', o.rhsDilation, this.D, 1);
+    this.#kernel = perAxis(fn, 'kernel', o.kernel, this.D, { dflt: 1 });
+    this.#stride = perAxis(fn, 'stride', o.stride ?? this.#kernel, this.D, { dflt: 1 });
+    this.#dilation = perAxis(fn, 'rhsDilation', o.rhsDilation, this.D, { dflt: 1 });
     const p = o.padding ?? 'VALID';
     check(p === 'VALID' || typeof p === 'number' || Array.isArray(p), fn, 'padding', '"VALID", an integer or [lo, hi] pairs', p);
     this.#crop = p === 'VALID' ? Array.from({ length: this.D }, () => [0, 0]) : resolvePadding(fn, p, this.D, [], this.#kernel, this.#stride, this.#dilation, false).padding;

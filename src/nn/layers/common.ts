@@ -2,9 +2,10 @@
  * Helpers shared by the layers: named activations, input validation against a layer's signature,
  * per-key views of the packed layout, and the mutable `State` that carries batch-norm statistics.
  */
-import { argError, check } from '../../core/errors.js';
+import { check } from '../../core/errors.js';
 import { MultiImage } from '../../geometric/multi-image.js';
-import { blockOffsets, signature, signatureToString, type Signature, type SignatureLike } from '../../geometric/signature.js';
+import { checkPatch } from '../../geometric/functional.js';
+import { blockOffsets, checkSignature, signature, type Signature, type SignatureLike } from '../../geometric/signature.js';
 import { concat } from '../../ops/concat.js';
 import { gelu, relu, sigmoid, tanh } from '../../ops/unary.js';
 import { keep, type Tensor } from '../../tensor.js';
@@ -64,16 +65,12 @@ export function parseSignature(fn: string, s: SignatureLike): Signature {
 export function checkInput(fn: string, x: unknown, D: number, sig?: Signature): asserts x is MultiImage {
   check(x instanceof MultiImage, fn, 'input', 'a MultiImage', x);
   check(x.D === D, fn, 'input D', `${D}`, x.D);
-  if (sig && signatureToString(sig) !== signatureToString(x.signature)) {
-    argError(fn, 'input signature', signatureToString(sig), signatureToString(x.signature));
-  }
+  if (sig) checkSignature(fn, 'input signature', sig, x.signature);
 }
 
 /** Checks that every spatial size of `x` is divisible by `patch`. */
 export function checkDivisible(fn: string, x: MultiImage, patch: number): void {
-  x.spatial.forEach((n, i) => {
-    if (n % patch !== 0) argError(fn, `spatial size on axis ${i}`, `divisible by the patch ${patch}`, n);
-  });
+  checkPatch(fn, x.spatial, patch);
 }
 
 /** One key's packed block viewed as [batch·pixels, channels, D^k] (a gather only when there are several keys). */
