@@ -274,7 +274,7 @@ export interface AdamConfig extends AdamOptions {
  * optax.adam (defaults b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0).
  * @example
  * const opt = optim.adam({ learningRate: 1e-3 });
- * const result = await train({ model, x, y, optimizer: opt, batchSize: 8, stop: new EpochStop(10) });
+ * const result = await train({ model, x, y, optimizer: opt, batchSize: 8, key: random.key(0), stop: new EpochStop(10) });
  */
 export function adam({ learningRate, ...o }: AdamConfig): GradientTransformation {
   checkRate('adam', 'learningRate', learningRate);

@@ -95,7 +95,7 @@ abstract class BaseStop implements StopCondition {
 /**
  * Stops once `epochs` epochs have run; the best parameters are always the latest.
  * @example
- * const result = await train({ model, x, y, optimizer: optim.adam({ learningRate: 1e-3 }), batchSize: 8, stop: new EpochStop(20) });
+ * const result = await train({ model, x, y, optimizer: optim.adam({ learningRate: 1e-3 }), batchSize: 8, key: random.key(0), stop: new EpochStop(20) });
  */
 export class EpochStop extends BaseStop {
   readonly epochs: number;
