@@ -9,6 +9,7 @@ import { sizeOf, stridesOf, type Shape } from '../core/shape.js';
 import { mul, scale } from '../ops/binary.js';
 import { conv } from '../ops/conv.js';
 import { gather, indexMap, memoIndex, permute, slice } from '../ops/gather.js';
+import { upsample } from '../ops/strided.js';
 import type { ConvAttrs } from '../ops/op.js';
 import { maxPool as maxPoolOp } from '../ops/pool.js';
 import { max as maxReduce, sum } from '../ops/reduce.js';
@@ -449,11 +450,8 @@ export function packedMaxPool(x: Tensor, D: number, sig: Signature, p: number, u
  * const y = geometric.packedUnpool(x.data, 2, 2); // [1, 4, 4, 5] → [1, 8, 8, 5]
  */
 export function packedUnpool(x: Tensor, D: number, p: number): Tensor {
-  const spatial = packedSpatial('unpool', x, D, p, false);
-  const inner = [...spatial.map((n) => n * p), x.shape[D + 1]!];
-  const src = stridesOf(x.shape.slice(1));
-  const index = memoIndex(`unpool ${x.shape.slice(1)} | ${p}`, () => indexMap(inner, (c) => c.reduce((s, v, i) => s + (i < D ? Math.floor(v / p) : v) * src[i]!, 0)));
-  return gather(x, [x.shape[0]!, ...inner], index, x.shape[0]!);
+  packedSpatial('unpool', x, D, p, false);
+  return upsample(x, [...Array(D).keys()].map((i) => i + 1), p); // a strided copy: no index map
 }
 
 /**

@@ -9,7 +9,7 @@ import { argError, check, show } from '../core/errors.js';
 import { sameShape, sizeOf } from '../core/shape.js';
 import { add as addT, scale as scaleT, sub as subT } from '../ops/binary.js';
 import { concat } from '../ops/concat.js';
-import { gather, indexMap, selectColumns, slice } from '../ops/gather.js';
+import { selectColumns, slice, take } from '../ops/gather.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt, square } from '../ops/unary.js';
 import { formatValues, nest, Tensor, tensor, tidy, type PrintOptions, type NestedNumbers } from '../tensor.js';
@@ -411,9 +411,7 @@ export class MultiImage {
   getSubset(indices: readonly number[]): MultiImage {
     check(Array.isArray(indices) && indices.length > 0, 'getSubset', 'indices', 'a non-empty list of batch indices (an empty batch holds no samples)', indices);
     indices.forEach((i) => check(Number.isInteger(i) && i >= 0 && i < this.batch, 'getSubset', 'index', `an integer in [0, ${this.batch})`, i));
-    const per = sizeOf(this.data.shape.slice(1));
-    const shape = [indices.length, ...this.data.shape.slice(1)];
-    return this.#with(gather(this.data, shape, indexMap([indices.length, per], ([b, j]) => indices[b!]! * per + j!)));
+    return this.#with(take(this.data, 0, indices)); // strided copies: a fresh batch each step builds no map
   }
 
   getOne(index = 0): MultiImage {

@@ -12,10 +12,10 @@
  */
 import { run } from '../engine.js';
 import { argError, check } from '../core/errors.js';
-import { checkShape, sizeOf, type Shape } from '../core/shape.js';
+import { checkShape, normAxis, sizeOf, type Shape } from '../core/shape.js';
 import { tidy, type Tensor } from '../tensor.js';
 import { concat } from './concat.js';
-import { columnRuns, stepColumns } from './strided.js';
+import { indexRuns, stepAlong } from './strided.js';
 import type { OpDef } from './op.js';
 
 /** Source sizes each index map was already checked against (memoised maps are checked once). */
@@ -132,13 +132,23 @@ export function indexMap(shape: Shape, source: (coord: number[]) => number): Int
 export { permute, slice } from './strided.js';
 
 /**
- * The `columns` of the last axis, in order: one strided copy per run of evenly spaced increasing
- * columns (one copy for a range), concatenated when there are several runs. No index map.
+ * The entries at `indices` along `axis`, in that order (NumPy take): one strided copy per run of
+ * evenly spaced increasing indices (one copy for a range), concatenated when there are several
+ * runs. No index map, so a different list each call (a training batch) leaves nothing behind.
+ * @example
+ * take(tensor([1, 2, 3, 4, 5, 6], [3, 2]), 0, [2, 0]); // [[5, 6], [1, 2]]
  */
+export function take(x: Tensor, axis: number, indices: readonly number[]): Tensor {
+  const a = normAxis('take', axis, x.shape.length);
+  const n = x.shape[a]!;
+  check(Array.isArray(indices) && indices.every((c) => Number.isInteger(c) && c >= 0 && c < n), 'take', 'indices', `integers in [0, ${n})`, indices);
+  const runs = indexRuns(indices);
+  if (runs.length <= 1) return stepAlong(x, a, runs[0]?.start ?? 0, runs[0]?.step ?? 1, runs[0]?.count ?? 0);
+  return tidy(() => concat(runs.map((r) => stepAlong(x, a, r.start, r.step, r.count)), a));
+}
+
+/** The `columns` of the last axis, in order (`take` on the last axis). */
 export function selectColumns(x: Tensor, columns: readonly number[]): Tensor {
-  const W = x.shape.at(-1)!;
-  check(columns.every((c) => Number.isInteger(c) && c >= 0 && c < W), 'selectColumns', 'columns', `integers in [0, ${W})`, columns);
-  const runs = columnRuns(columns);
-  if (runs.length <= 1) return stepColumns(x, runs[0]?.start ?? 0, runs[0]?.step ?? 1, runs[0]?.count ?? 0);
-  return tidy(() => concat(runs.map((r) => stepColumns(x, r.start, r.step, r.count)), x.shape.length - 1));
+  check(x.shape.length > 0, 'selectColumns', 'x', 'a tensor with at least one axis', x.shape);
+  return take(x, -1, columns);
 }

@@ -140,12 +140,12 @@ export function upsample(x: Tensor, axes: readonly number[], factor: number): Te
 }
 
 /**
- * Splits a column list into runs of evenly spaced, increasing columns (a range is one run of step
- * 1): `selectColumns` copies each run with one strided copy.
+ * Splits a list of indices into runs of evenly spaced, increasing indices (a range is one run of
+ * step 1): `take` and `selectColumns` copy each run with one strided copy.
  */
-export function columnRuns(columns: readonly number[]): { start: number; step: number; count: number }[] {
+export function indexRuns(indices: readonly number[]): { start: number; step: number; count: number }[] {
   const runs: { start: number; step: number; count: number }[] = [];
-  for (const c of columns) {
+  for (const c of indices) {
     const r = runs.at(-1);
     const last = r ? r.start + r.step * (r.count - 1) : 0;
     if (r && c > last && (r.count === 1 || c - last === r.step)) {
@@ -156,9 +156,10 @@ export function columnRuns(columns: readonly number[]): { start: number; step: n
   return runs;
 }
 
-/** x[..., start + step·j] for j < count along the last axis (one strided copy). */
-export function stepColumns(x: Tensor, start: number, step: number, count: number): Tensor {
+/** x[..., start + step·j, ...] for j < count along `axis` (one strided copy). */
+export function stepAlong(x: Tensor, axis: number, start: number, step: number, count: number): Tensor {
   const strides = stridesOf(x.shape);
-  strides[strides.length - 1] = step;
-  return view(x, [...x.shape.slice(0, -1), count], { offset: start, strides });
+  const offset = start * strides[axis]!;
+  strides[axis] = step * strides[axis]!;
+  return view(x, x.shape.map((d, i) => (i === axis ? count : d)), { offset, strides });
 }

@@ -303,7 +303,7 @@ describe('backend contract', () => {
 
   it('the kernel table is complete: every op has a WGSL kernel', async () => {
     expect(Object.keys(gpu.kernels).sort()).toEqual(['binary', 'concat', 'conv', 'convFilterGrad', 'convInputGrad', 'gather',
-      'matmul', 'maxPool', 'maxPoolGrad', 'reduce', 'scatterAdd', 'unary']);
+      'matmul', 'maxPool', 'maxPoolGrad', 'reduce', 'scatterAdd', 'strided', 'unary']);
     // each op has its own shader file, shaders/<op>.wgsl
     const { shaders } = await import('../../src/generated/shaders.js');
     for (const op of Object.keys(gpu.kernels)) expect(Object.keys(shaders), op).toContain(op);

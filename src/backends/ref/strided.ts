@@ -13,7 +13,7 @@ export const strided: Kernel<'strided', Float64Array> = (out, [x], { extents, sr
       s += i[a]! * srcStrides[a]!;
       d += i[a]! * dstStrides[a]!;
     }
-    out[d] += x![s]!;
+    out[d] = out[d]! + x![s]!;
     let a = r - 1;
     for (; a >= 0; a--) {
       if (++i[a]! < extents[a]!) break;
