@@ -3,6 +3,7 @@ export { init, getBackend, setBackend, toBackend, notices, unavailable, type Ini
 export { limits } from './core/limits.js';
 export type { Shape } from './core/shape.js';
 export type { KernelTable, Kernel, KernelShapes } from './ops/op.js';
+export type { StridedView } from './core/strided.js';
 export type { EquivariantNonlinearity } from './nn/models.js';
 export type { Dtype, AxisRange, OpenOptions as Hdf5OpenOptions } from './data/hdf5.js';
 export type { ReadOptions as VariableReadOptions } from './data/netcdf.js';
