@@ -76,6 +76,19 @@ export interface ImageFillOptions {
   readonly isTorus?: boolean | readonly boolean[];
 }
 
+/** The grid check of GeometricImage and MultiImage binary operations: same D, spatial shape and torus flags. */
+export function checkSameGrid(fn: string, a: { D: number; spatial: readonly number[]; isTorus: readonly boolean[] }, b: { D: number; spatial: readonly number[]; isTorus: readonly boolean[] }): void {
+  check(b.D === a.D, fn, 'other.D', `${a.D}`, b.D);
+  if (!sameShape(b.spatial, a.spatial)) argError(fn, 'other spatial shape', show(a.spatial), b.spatial);
+  if (!sameShape(b.isTorus.map(Number), a.isTorus.map(Number))) argError(fn, 'other.isTorus', show(a.isTorus), b.isTorus);
+}
+
+/** ginjax allclose on two images' values (|a − b| <= atol + rtol·|b| everywhere); the shapes are equal. */
+export async function valuesClose(a: Tensor, b: Tensor, rtol: number, atol: number): Promise<boolean> {
+  const [x, y] = await Promise.all([a.data(), b.data()]);
+  return x.every((v, i) => Math.abs(v - y[i]!) <= atol + rtol * Math.abs(y[i]!));
+}
+
 /** A plain options object (not an array, number, typed array or Tensor). */
 export function isOptions(v: unknown): boolean {
   if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
@@ -217,9 +230,7 @@ export class GeometricImage {
 
   #checkCompatible(fn: string, other: GeometricImage, sameType: boolean): void {
     check(other instanceof GeometricImage, fn, 'other', 'a GeometricImage', other);
-    check(other.D === this.D, fn, 'other.D', `${this.D}`, other.D);
-    if (!sameShape(other.spatial, this.spatial)) argError(fn, 'other spatial shape', show(this.spatial), other.spatial);
-    if (!sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) argError(fn, 'other.isTorus', show(this.isTorus), other.isTorus);
+    checkSameGrid(fn, this, other);
     if (sameType) {
       check(other.k === this.k, fn, 'other.k', `${this.k}`, other.k);
       check(other.parity === this.parity, fn, 'other.parity', `${this.parity}`, other.parity);
@@ -393,8 +404,7 @@ export class GeometricImage {
   async equals(other: GeometricImage, rtol = TINY, atol = TINY): Promise<boolean> {
     if (other.D !== this.D || other.k !== this.k || other.parity !== this.parity) return false;
     if (!sameShape(other.shape, this.shape) || !sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) return false;
-    const [a, b] = await Promise.all([this.data.data(), other.data.data()]);
-    return a.every((v, i) => Math.abs(v - b[i]!) <= atol + rtol * Math.abs(b[i]!));
+    return valuesClose(this.data, other.data, rtol, atol);
   }
 
   dispose(): void {

@@ -15,7 +15,7 @@ import { sqrt, square } from '../ops/unary.js';
 import { formatValues, nest, Tensor, tensor, tidy, type PrintOptions, type NestedNumbers } from '../tensor.js';
 import * as F from './functional.js';
 import { toElement, type GroupElement } from './group.js';
-import { GeometricImage, isOptions, readOptions, TINY } from './image.js';
+import { checkSameGrid, GeometricImage, isOptions, readOptions, TINY, valuesClose } from './image.js';
 import { blockOffsets, checkKey, checkSignature, compareKeys, keyName, sameSignature, signature, signatureToString, signatureWidth, tensorName, type Key, type Signature, type SignatureLike } from './signature.js';
 import { perAxis, perAxisFlags } from '../core/per-axis.js';
 
@@ -347,9 +347,7 @@ export class MultiImage {
 
   #checkSame(fn: string, other: MultiImage, sameSignature: boolean): void {
     check(other instanceof MultiImage, fn, 'other', 'a MultiImage', other);
-    check(other.D === this.D, fn, 'other.D', `${this.D}`, other.D);
-    if (!sameShape(other.spatial, this.spatial)) argError(fn, 'other spatial shape', show(this.spatial), other.spatial);
-    if (!sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) argError(fn, 'other.isTorus', show(this.isTorus), other.isTorus);
+    checkSameGrid(fn, this, other);
     if (sameSignature) checkSignature(fn, 'other signature', this.signature, other.signature);
   }
 
@@ -565,8 +563,7 @@ export class MultiImage {
   async equals(other: MultiImage, rtol = TINY, atol = TINY): Promise<boolean> {
     if (other.D !== this.D || !sameSignature(other.signature, this.signature)) return false;
     if (!sameShape(other.data.shape, this.data.shape) || !sameShape(other.isTorus.map(Number), this.isTorus.map(Number))) return false;
-    const [a, b] = await Promise.all([this.data.data(), other.data.data()]);
-    return a.every((v, i) => Math.abs(v - b[i]!) <= atol + rtol * Math.abs(b[i]!));
+    return valuesClose(this.data, other.data, rtol, atol);
   }
 
   dispose(): void {
