@@ -12,7 +12,7 @@ import { gather, indexMap, memoIndex, permute, slice } from '../ops/gather.js';
 import { upsample } from '../ops/strided.js';
 import type { ConvAttrs } from '../ops/op.js';
 import { maxPool as maxPoolOp } from '../ops/pool.js';
-import { max as maxReduce, sum } from '../ops/reduce.js';
+import { sum } from '../ops/reduce.js';
 import { abs, sqrt, square } from '../ops/unary.js';
 import { concat } from '../ops/concat.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
@@ -452,15 +452,6 @@ export function packedMaxPool(x: Tensor, D: number, sig: Signature, p: number, u
 export function packedUnpool(x: Tensor, D: number, p: number): Tensor {
   packedSpatial('unpool', x, D, p, false);
   return upsample(x, [...Array(D).keys()].map((i) => i + 1), p); // a strided copy: no index map
-}
-
-/**
- * Largest pixel norm (a 0-d tensor).
- * @example
- * const m = geometric.maxPixelNorm(v, 1); // shape []
- */
-export function maxPixelNorm(x: Tensor, k: number): Tensor {
-  return tidy(() => maxReduce(pixelNorm(x, k)));
 }
 
 

@@ -29,6 +29,3 @@ export function chooseTile(M: number, N: number): Tile {
   }
   return best!;
 }
-
-/** Workgroups of one dispatch must fit the 2D grid; the GEMM shaders index them linearly. */
-export const GEMM_WORKGROUP = 64;
