@@ -18,8 +18,20 @@ import { concat } from './concat.js';
 import { indexRuns, stepAlong } from './strided.js';
 import type { OpDef } from './op.js';
 
-/** Source sizes each index map was already checked against (memoised maps are checked once). */
-const checked = new WeakMap<Int32Array, number>();
+/**
+ * Each index map's source size when it was validated, and a fingerprint of its contents at its first
+ * use. Backends keep device copies per Int32Array (wasm, webgpu), so a map edited after use would
+ * silently run stale: the fingerprint, re-taken on every call (one pass, like the range check it
+ * replaces for known maps), turns that into an error instead.
+ */
+const checked = new WeakMap<Int32Array, { srcLen: number; hash: number }>();
+
+/** FNV-1a over the 32-bit entries. */
+function fingerprint(index: Int32Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < index.length; i++) h = Math.imul(h ^ index[i]!, 0x01000193);
+  return h >>> 0;
+}
 
 function checkIndex(op: string, index: Int32Array, blocks: number, outTotal: number, srcTotal: number): void {
   check(Number.isInteger(blocks) && blocks >= 0, op, 'blocks', 'an integer >= 0', blocks);
@@ -33,12 +45,19 @@ function checkIndex(op: string, index: Int32Array, blocks: number, outTotal: num
   const srcLen = srcTotal / blocks;
   check(index instanceof Int32Array, op, 'index', 'an Int32Array', typeof index);
   check(index.length === outLen, op, 'index length', `${outLen}`, index.length);
-  if (checked.get(index) === srcLen) return;
+  const hash = fingerprint(index);
+  const seen = checked.get(index);
+  if (seen) {
+    if (seen.hash !== hash) {
+      argError(op, 'index', 'unchanged after its first use (index maps are immutable: backends cache their copies per array; pass a new Int32Array)', 'an array modified since');
+    }
+    if (seen.srcLen === srcLen) return;
+  }
   for (let i = 0; i < index.length; i++) {
     const j = index[i]!;
     if (j < -1 || j >= srcLen) argError(op, `index[${i}]`, `in [-1, ${srcLen})`, j);
   }
-  checked.set(index, srcLen);
+  checked.set(index, { srcLen, hash });
 }
 
 export const gatherDef: OpDef<'gather'> = {

@@ -10,9 +10,10 @@
  * half the budget is copied for the one call and freed after it. A copy evicted while its array
  * lives is simply made again on its next use.
  *
- * CONTRACT: an index array passed to gather/scatterAdd must not be modified afterwards (the cached
- * copy would go stale). Every index map in geoconv is built once and never written again; make a
- * new Int32Array for a new map.
+ * An index array must not change after its first use (the cached copy would go stale): the op
+ * (src/ops/gather.ts) fingerprints each map on every call and refuses one that changed, so a stale
+ * copy never runs. Only the group action and contractions still use index maps; permutations,
+ * slices, broadcasts and repeats are strided copies (src/backends/wasm/strided.ts), which cache nothing.
  *
  * Parameter blocks: gather [x, idx, out, n, blocks, nIn]; scatterAdd [x, idx, out, n, blocks, nOut]
  * (n = the index map's length; nIn, nOut = one block of x, of out). Both run through the executor:

@@ -12,7 +12,7 @@ import { registerBackend } from '../../../src/backends/backend.js';
 import { createWasmBackend, type WasmBackend } from '../../../src/backends/wasm/index.js';
 import { convTuning } from '../../../src/backends/wasm/conv.js';
 import { planStrided, nestedInjective } from '../../../src/core/strided.js';
-import { selectColumns, take } from '../../../src/ops/gather.js';
+import { gather, scatterAdd, selectColumns, take } from '../../../src/ops/gather.js';
 import { indexRuns, strided, upsample } from '../../../src/ops/strided.js';
 import { allclose, arange, closeScalar, dot, expectNoLeak, f64, gradcheck, randomTensor, rng, t, t64 } from '../../util.js';
 
@@ -182,6 +182,20 @@ describe('strided: bad input', () => {
       expect(() => upsample(x, [0, 0], 2)).toThrow(/upsample: axes must be distinct axes/);
       expect(() => selectColumns(x.reshape([2, 3]), [3])).toThrow(/take: indices must be integers in \[0, 3\) \(got \[3\]\)/);
       expect(() => take(x.reshape([2, 3]), 0, [0, -1])).toThrow(/take: indices must be integers in \[0, 2\) \(got \[0,-1\]\)/);
+    });
+  });
+});
+
+describe('gather keeps its index maps, and their immutability is enforced', () => {
+  it('an index map edited after its first use is refused, not run stale', () => {
+    tidy(() => {
+      const x = t([10, 20, 30]);
+      const index = Int32Array.of(2, 0);
+      allclose(gather(x, [2], index), [30, 10], exact);
+      index[1] = 1;
+      expect(() => gather(x, [2], index)).toThrow(/gather: index must be unchanged after its first use .* \(got "an array modified since"\)/);
+      expect(() => scatterAdd(t([1, 2]), [3], index)).toThrow(/scatterAdd: index must be unchanged after its first use/);
+      allclose(gather(x, [2], index.slice()), [30, 20], exact); // a new array is a new map
     });
   });
 });

@@ -7,8 +7,8 @@
  * identity in a WeakMap (the GPU buffer lives as long as the array does). scatterAdd runs as a
  * gather-sum over the inverse map in CSR form (per output, its sources in increasing order), built
  * on the host once per (array, output size) and cached the same way: deterministic, no float
- * atomics (WGSL has none). Contract: an index array passed to gather/scatterAdd must not be mutated
- * afterwards (the ops treat index maps as immutable static data).
+ * atomics (WGSL has none). An index array edited after its first use is refused by the op
+ * (src/ops/gather.ts fingerprints it on every call), so a cached buffer never goes stale.
  */
 import type { Kernel } from '../../../ops/op.js';
 import { writeGatherGpu, writeScatterAddGpu } from '../../../generated/params.js';
