@@ -19,7 +19,7 @@ import { signature, type Signature } from '../geometric/signature.js';
 import { ConvContract } from '../nn/conv-contract.js';
 import type { GroupNorm } from '../nn/layers/norm.js';
 import { ConvBlock, DilResNet, ResNet, UNet, type ConvBlockOptions, type DilResNetOptions, type ResNetOptions, type UNetOptions } from '../nn/models.js';
-import { withoutInit, type Module, type Params } from '../nn/module.js';
+import { subtree, withoutInit, type Module, type Params } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
 import { npyRecord, npyScalarBytes, npyValues, parseNpyRecords, NpyError, type NpyDtype } from './npy.js';
 
@@ -207,42 +207,42 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
   const walk = (m: Module, p: Params, path: string, where: string): void => {
     const type = m.config.type;
     const at = (name: string) => (where ? `${where}.${name}` : name);
-    const sub = (name: string) => (p[name] ?? {}) as Params;
+    const branch = (name: string): Params => subtree(p, name);
     switch (type) {
       case 'UNet': {
         const n = m.config.numDownsamples as number;
         const numConv = m.config.numConv as number;
-        for (let i = 0; i < numConv; i++) walk(child(m, `embed${i}`), sub(`embed${i}`), `${path}.embedding[${i}]`, at(`embed${i}`));
+        for (let i = 0; i < numConv; i++) walk(child(m, `embed${i}`), branch(`embed${i}`), `${path}.embedding[${i}]`, at(`embed${i}`));
         for (let d = 1; d <= n; d++) {
-          for (let i = 0; i < numConv; i++) walk(child(m, `down${d}_${i}`), sub(`down${d}_${i}`), `${path}.downsample_blocks[${d - 1}][1][${i}]`, at(`down${d}_${i}`));
+          for (let i = 0; i < numConv; i++) walk(child(m, `down${d}_${i}`), branch(`down${d}_${i}`), `${path}.downsample_blocks[${d - 1}][1][${i}]`, at(`down${d}_${i}`));
         }
         for (let u = n - 1, j = 0; u >= 0; u--, j++) {
-          walk(child(m, `up${u}`), sub(`up${u}`), `${path}.upsample_blocks[${j}][0]`, at(`up${u}`));
-          for (let i = 0; i < numConv; i++) walk(child(m, `up${u}_${i}`), sub(`up${u}_${i}`), `${path}.upsample_blocks[${j}][1][${i}]`, at(`up${u}_${i}`));
+          walk(child(m, `up${u}`), branch(`up${u}`), `${path}.upsample_blocks[${j}][0]`, at(`up${u}`));
+          for (let i = 0; i < numConv; i++) walk(child(m, `up${u}_${i}`), branch(`up${u}_${i}`), `${path}.upsample_blocks[${j}][1][${i}]`, at(`up${u}_${i}`));
         }
-        walk(child(m, 'decode'), sub('decode'), `${path}.decode`, at('decode'));
+        walk(child(m, 'decode'), branch('decode'), `${path}.decode`, at('decode'));
         return;
       }
       case 'ResNet':
       case 'DilResNet': {
         const stacks = m.config.numBlocks as number;
         const per = type === 'ResNet' ? (m.config.numConv as number) : 7;
-        for (const i of [0, 1]) walk(child(m, `enc${i}`), sub(`enc${i}`), `${path}.encoder[${i}]`, at(`enc${i}`));
-        for (let b = 0; b < stacks; b++) for (let i = 0; i < per; i++) walk(child(m, `block${b}_${i}`), sub(`block${b}_${i}`), `${path}.blocks[${b}][${i}]`, at(`block${b}_${i}`));
-        for (const i of [0, 1]) walk(child(m, `dec${i}`), sub(`dec${i}`), `${path}.decoder[${i}]`, at(`dec${i}`));
+        for (const i of [0, 1]) walk(child(m, `enc${i}`), branch(`enc${i}`), `${path}.encoder[${i}]`, at(`enc${i}`));
+        for (let b = 0; b < stacks; b++) for (let i = 0; i < per; i++) walk(child(m, `block${b}_${i}`), branch(`block${b}_${i}`), `${path}.blocks[${b}][${i}]`, at(`block${b}_${i}`));
+        for (const i of [0, 1]) walk(child(m, `dec${i}`), branch(`dec${i}`), `${path}.decoder[${i}]`, at(`dec${i}`));
         return;
       }
       case 'ConvBlock': {
-        walk(child(m, 'conv'), sub('conv'), `${path}.conv`, at('conv'));
-        if (hasChild(m, 'norm')) walk(child(m, 'norm'), sub('norm'), `${path}.group_norm`, at('norm'));
-        if (hasChild(m, 'act')) walk(child(m, 'act'), sub('act'), `${path}.nonlinearity`, at('act'));
+        walk(child(m, 'conv'), branch('conv'), `${path}.conv`, at('conv'));
+        if (hasChild(m, 'norm')) walk(child(m, 'norm'), branch('norm'), `${path}.group_norm`, at('norm'));
+        if (hasChild(m, 'act')) walk(child(m, 'act'), branch('act'), `${path}.nonlinearity`, at('act'));
         return;
       }
       case 'ConvContract': {
         const layer = m as ConvContract;
         const D = m.config.D as number;
         const M = m.config.M as number;
-        const weights = sub('weights');
+        const weights = branch('weights');
         const pairs = Object.keys(weights).map((name) => {
           const [a, b] = name.split('>') as [string, string];
           const [ki, pi] = a.split(',').map(Number) as [number, number];
@@ -253,7 +253,7 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
           const t = tensorAt(weights, [q.name], at(`weights["${q.name}"]`));
           out.push({ path: `${path}.weights[${keyStr(q.ki, q.pi)}][${keyStr(q.ko, q.po)}]`, where: at(`weights["${q.name}"]`), shape: t.shape, dtype: 'float32', kind: 'param', tensor: t });
         }
-        const bias = sub('bias');
+        const bias = branch('bias');
         for (const [k, pp] of sortedKeys(Object.keys(bias))) {
           const t = tensorAt(bias, [`${k},${pp}`], at(`bias["${k},${pp}"]`));
           out.push({ path: `${path}.bias[${keyStr(k, pp)}]`, where: at(`bias["${k},${pp}"]`), shape: [t.shape[0]!, ...new Array<number>(D + k).fill(1)], dtype: 'float32', kind: 'param', tensor: t });
@@ -276,7 +276,7 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
         return;
       }
       case 'VectorNeuronNonlinear': {
-        const w = sub('weights');
+        const w = branch('weights');
         for (const [k, pp] of sortedKeys(Object.keys(w))) {
           const t = tensorAt(w, [`${k},${pp}`], at(`weights["${k},${pp}"]`));
           out.push({ path: `${path}.weights[${keyStr(k, pp)}]`, where: at(`weights["${k},${pp}"]`), shape: t.shape, dtype: 'float32', kind: 'param', tensor: t });
@@ -287,8 +287,8 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
       case 'GroupNorm': {
         const norm = m as GroupNorm;
         const D = m.config.D as number;
-        const scale = sub('scale');
-        const bias = sub('bias');
+        const scale = branch('scale');
+        const bias = branch('bias');
         const equivariantNorm = type === 'LayerNorm';
         if (!equivariantNorm) {
           // the baseline's LayerWrapper(eqx.nn.GroupNorm(groups, c)) on the one scalar key

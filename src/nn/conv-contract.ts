@@ -20,7 +20,7 @@ import { gather } from '../ops/gather.js';
 import { matmul } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
-import { Module, initUniform, leaf, sub, type Json, type ModuleConfig, type Params } from './module.js';
+import { Module, initUniform, leaf, subtree, type Json, type ModuleConfig, type Params } from './module.js';
 
 /**
  * Bias modes. 'auto': scalars (0,0) get an additive bias, every other key x + b·mean_spatial(x) (the
@@ -208,7 +208,7 @@ export class ConvContract extends Module {
 
   /** The dense filter [taps, Cin, Cout] from the weights (differentiable in the weights). */
   denseFilter(params: Params = this.params): Tensor {
-    const weights = sub(params, 'weights');
+    const weights = subtree(params, 'weights');
     return tidy(() => {
       const blocks = this.#pairs.map((p) => {
         const w = leaf(weights, p.name).reshape([p.co * p.ci, p.count]);
@@ -227,7 +227,7 @@ export class ConvContract extends Module {
     const y = tidy(() => {
       const out = conv(x.data, this.denseFilter(params), attrs);
       if (!this.#bias) return out;
-      const bias = sub(params, 'bias');
+      const bias = subtree(params, 'bias');
       const all = concat(this.#bias.names.map((n) => leaf(bias, n)), 0);
       let result = out;
       if (this.#bias.add.some((i) => i >= 0)) result = add(result, gather(all, [out.shape.at(-1)!], this.#bias.add));

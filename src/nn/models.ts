@@ -21,7 +21,7 @@ import {
 import { checkInput } from './layers/common.js';
 import { GroupNorm } from './layers/norm.js';
 import { lastInputStep } from '../train/autoregressive.js';
-import { Module, sub, type Json, type ModuleConfig, type Params } from './module.js';
+import { Module, subtree, type Json, type ModuleConfig, type Params } from './module.js';
 
 const sigJson = (s: Signature): Json => s.map((e) => ({ k: e.k, parity: e.parity, channels: e.channels }));
 
@@ -52,7 +52,7 @@ abstract class Composite extends Module {
 
   /** Applies child `name`; disposes `x` when `consume` (an intermediate of this forward pass). */
   protected run(name: string, params: Params, x: MultiImage, options: LayerCallOptions | undefined, consume: boolean): MultiImage {
-    const y = this.children.get(name)!.apply(sub(params, name), x, options);
+    const y = this.children.get(name)!.apply(subtree(params, name), x, options);
     if (consume) x.dispose();
     return y;
   }
@@ -541,7 +541,7 @@ export class ModelWrapper extends Composite {
 
   apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
     const scalars = x.toScalarMultiImage();
-    const y = this.children.get('model')!.apply(sub(params, 'model'), scalars, options);
+    const y = this.children.get('model')!.apply(subtree(params, 'model'), scalars, options);
     const out = y.fromScalarMultiImage(this.output);
     y.dispose();
     scalars.dispose();
@@ -594,7 +594,7 @@ export class GroupAverage extends Composite {
 
   apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
     const model = this.children.get('model')!;
-    const p = sub(params, 'model');
+    const p = subtree(params, 'model');
     if (options?.training && !this.alwaysAverage) return model.apply(p, x, options);
     check(this.operators === null || this.operators[0]!.D === x.D, 'GroupAverage', 'input D', `${this.operators?.[0]!.D} (the D of its operators)`, x.D);
     const G = this.operators ?? operators(x.D);

@@ -362,7 +362,7 @@ const NO_PARAMS: Params = Object.freeze({});
  * nothing to store, so a checkpoint has no entry for it); a missing tensor inside is still an
  * error naming it (see `leaf`).
  */
-export function sub(params: Params, name: string): Params {
+export function subtree(params: Params, name: string): Params {
   const p = params[name];
   if (p instanceof Tensor) throw new RangeError(`parameters: expected a sub-tree at "${name}" (got a Tensor)`);
   return p ?? NO_PARAMS;
@@ -394,7 +394,7 @@ function compareTrees(fn: string, own: Params, given: unknown, path: string): vo
         argError(fn, `${at} shape`, `${show(mine.shape)}, the model's own`, theirs.shape);
       }
     } else if (theirs === undefined) {
-      // An absent sub-tree reads as empty (see `sub`): fine only where the model has nothing there.
+      // An absent sub-tree reads as empty (see `subtree`): fine only where the model has nothing there.
       if (hasLeaves(mine)) throw new RangeError(`${fn}: ${at} must be a sub-tree of the model's parameters (got nothing)`);
     } else {
       compareTrees(fn, mine, theirs, at);

@@ -13,7 +13,7 @@ import { matmul } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
 import { abs, sqrt, square } from '../../ops/unary.js';
 import { tidy, zeros, type Tensor } from '../../tensor.js';
-import { Module, initUniform, leaf, sub, type ModuleConfig, type Params } from '../module.js';
+import { Module, initUniform, leaf, subtree, type ModuleConfig, type Params } from '../module.js';
 import {
   activate, checkActivation, checkD, checkInput, checkNonNegative, keyBlocks, packBlocks, parseSignature, sigJson, type ActivationName,
 } from './common.js';
@@ -80,7 +80,7 @@ export class VectorNeuronNonlinear extends Module {
 
   apply(params: Params, x: MultiImage): MultiImage {
     checkInput('VectorNeuronNonlinear', x, this.D, this.input);
-    const weights = sub(params, 'weights');
+    const weights = subtree(params, 'weights');
     const y = tidy(() => packBlocks(x, keyBlocks(x).map((b) => {
       if (b.k === 0 && b.parity === 0) return activate(this.activation, b.data);
       return vectorNeuron(b.data, leaf(weights, keyName(b.k, b.parity)), this.activation, this.eps);
@@ -188,7 +188,7 @@ export class NormNonlinear extends Module {
 
   apply(params: Params, x: MultiImage): MultiImage {
     checkInput('NormNonlinear', x, this.D, this.input);
-    const bias = sub(params, 'bias');
+    const bias = subtree(params, 'bias');
     const eps2 = this.eps * this.eps;
     const y = tidy(() => packBlocks(x, keyBlocks(x).map((b) => {
       if (b.k === 0 && b.parity === 0) return activate(this.activation, b.data);

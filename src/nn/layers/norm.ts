@@ -13,7 +13,7 @@ import { matmul } from '../../ops/matmul.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { sqrt, square } from '../../ops/unary.js';
 import { full, tensor, tidy, zeros, type Tensor } from '../../tensor.js';
-import { Module, leaf, sub, type ModuleConfig, type Params } from '../module.js';
+import { Module, leaf, subtree, type ModuleConfig, type Params } from '../module.js';
 import { checkD, checkInput, checkNonNegative, checkPositiveInt, keyBlocks, packBlocks, parseSignature, sigJson } from './common.js';
 
 /**
@@ -132,8 +132,8 @@ export class GroupNorm extends Module {
   apply(params: Params, x: MultiImage): MultiImage {
     const fn = this.config.type;
     checkInput(fn, x, this.D, this.input);
-    const scaleP = sub(params, 'scale');
-    const biasP = sub(params, 'bias');
+    const scaleP = subtree(params, 'scale');
+    const biasP = subtree(params, 'bias');
     const B = x.batch;
     const P = x.data.size / (B * x.width);
     const G = this.groups;

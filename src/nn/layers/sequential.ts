@@ -2,7 +2,7 @@
 import { check } from '../../core/errors.js';
 import type { MultiImage } from '../../geometric/multi-image.js';
 import type { Tensor } from '../../tensor.js';
-import { Module, sub, type ModuleConfig, type Params } from '../module.js';
+import { Module, subtree, type ModuleConfig, type Params } from '../module.js';
 import type { LayerCallOptions } from './common.js';
 
 /**
@@ -40,7 +40,7 @@ export class Sequential extends Module {
   apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
     let y = x;
     this.layers.forEach((l, i) => {
-      const next = l.apply(sub(params, String(i)), y, options);
+      const next = l.apply(subtree(params, String(i)), y, options);
       if (y !== x) y.dispose();
       y = next;
     });

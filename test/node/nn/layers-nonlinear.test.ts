@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { random } from '../../../src/index.js';
 import { blockOffsets } from '../../../src/geometric/signature.js';
-import { leaf, sub } from '../../../src/nn/module.js';
+import { leaf, subtree } from '../../../src/nn/module.js';
 import { Activation, NormNonlinear, VectorNeuronNonlinear } from '../../../src/nn/layers/index.js';
 import { values } from '../../util.js';
 import { allKeys, disposeTree, randomMulti, randomParams, relErr } from './layers-helpers.js';
@@ -36,7 +36,7 @@ describe('VectorNeuronNonlinear', () => {
       let want: number[][];
       if (e.k === 0 && e.parity === 0) want = xs.map((v) => v.map(sigma[activation]!));
       else {
-        const Wm = values(leaf(sub(params, 'weights'), `${e.k},${e.parity}`));
+        const Wm = values(leaf(subtree(params, 'weights'), `${e.k},${e.parity}`));
         want = xs.map((xi, i) => {
           const q = Array.from({ length: T }, (_, t) => xs.reduce((s, xj, j) => s + Wm[i * c + j]! * xj[t]!, 0));
           const qn = Math.hypot(...q);
@@ -56,7 +56,7 @@ describe('VectorNeuronNonlinear', () => {
 
   it('init as ginjax: one [c, c] weight per key other than (0,0), U(±1/√c)', () => {
     const layer = new VectorNeuronNonlinear({ D: 2, input: allKeys(4) }, random.key(9));
-    const w = sub(layer.params, 'weights');
+    const w = subtree(layer.params, 'weights');
     expect(Object.keys(w)).toEqual(['0,1', '1,0', '1,1', '2,0', '2,1']);
     for (const name of Object.keys(w)) {
       const t = leaf(w, name);
@@ -89,7 +89,7 @@ describe('NormNonlinear', () => {
             want[base] = sigma[activation]!(xv[base]!);
             continue;
           }
-          const b = values(leaf(sub(params, 'bias'), `${e.k},${e.parity}`))[j]!;
+          const b = values(leaf(subtree(params, 'bias'), `${e.k},${e.parity}`))[j]!;
           let n2 = 0;
           for (let t = 0; t < T; t++) n2 += xv[base + t]! ** 2;
           const n = Math.sqrt(n2 + eps * eps);

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensor, tidy } from '../../../src/index.js';
 import { MultiImage } from '../../../src/geometric/multi-image.js';
-import { leaf, sub } from '../../../src/nn/module.js';
+import { leaf, subtree } from '../../../src/nn/module.js';
 import { GroupNorm, LayerNorm, WHITEN_ITERATIONS, inverseSqrtSym } from '../../../src/nn/layers/index.js';
 import { values } from '../../util.js';
 import { disposeTree, randomMulti, randomParams, relErr, uniform64 } from './layers-helpers.js';
@@ -165,8 +165,8 @@ describe('GroupNorm k = 1: whitening', () => {
     const plain = layer.call(x);
     const params = randomParams(layer.params, 311);
     const y = layer.apply(params, x);
-    const scale = values(leaf(sub(params, 'scale'), '1,0'));
-    const bias = values(leaf(sub(params, 'bias'), '1,0'));
+    const scale = values(leaf(subtree(params, 'scale'), '1,0'));
+    const bias = values(leaf(subtree(params, 'bias'), '1,0'));
     const xv = values(x.data);
     const pv = values(plain.data);
     const yv = values(y.data);
@@ -194,8 +194,8 @@ describe('GroupNorm k = 0 and k >= 2', () => {
     const layer = new GroupNorm({ D, input: x.signature, groups, eps });
     const params = randomParams(layer.params, 321);
     const y = layer.apply(params, x);
-    const w = values(leaf(sub(params, 'scale'), '0,0'));
-    const bb = values(leaf(sub(params, 'bias'), '0,0'));
+    const w = values(leaf(subtree(params, 'scale'), '0,0'));
+    const bb = values(leaf(subtree(params, 'bias'), '0,0'));
     const xv = values(x.data);
     const want = new Float64Array(xv.length);
     const P = 9;
