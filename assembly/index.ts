@@ -1,6 +1,7 @@
 /**
- * The wasm kernel module (entry of asconfig.json). Re-exports kernels only; built twice (`simd`,
- * `relaxed`) by scripts/build-wasm.mjs and embedded in src/generated/kernels.wasm.ts.
+ * The wasm kernel module (entry of asconfig.json). Re-exports kernels only; built four times (`simd`,
+ * `relaxed` and their `-threads` twins) by scripts/build-wasm.mjs and embedded, one module a build,
+ * in src/generated/wasm-<target>.ts.
  */
 export * from './kernels/memory';
 export * from './kernels/unary';

@@ -24,15 +24,11 @@
 import * as P from './params';
 import { gcRun, fgRun } from './convMicro';
 import { loadPartial } from '../lib/simd';
+import { partOf } from './parallel';
 export { GC_NCONFIGS, gcConfig, FG_NCONFIGS, fgConfig } from './convMicro';
 
-// @ts-ignore: decorator
-@inline function part(n: i32, tid: i32, nt: i32): i32 {
-  return <i32>((<i64>n * <i64>tid) / <i64>nt);
-}
-
 /** Number of independent work units of a gather conv (rows × channel blocks). */
-export function gconvUnits(prm: usize): i32 {
+function gconvUnits(prm: usize): i32 {
   const cb = P.gconv_CFG(prm) & 255;
   const cout = P.gconv_COUT(prm);
   const rows = P.gconv_B(prm) * P.gconv_O0(prm) * P.gconv_O1(prm);
@@ -42,13 +38,13 @@ export function gconvUnits(prm: usize): i32 {
 /** The tid-th of nt parts of a gather conv (GC_CFG = config index << 16 | P << 8 | CB). */
 export function gconv(prm: usize, tid: i32, nt: i32): void {
   const n = gconvUnits(prm);
-  const u0 = part(n, tid, nt);
-  const u1 = part(n, tid + 1, nt);
+  const u0 = <i32>partOf(n, tid, nt);
+  const u1 = <i32>partOf(n, tid + 1, nt);
   if (u0 < u1) gcRun(P.gconv_CFG(prm) >>> 16, prm, u0, u1);
 }
 
 /** Number of independent dw tiles of a filter gradient (FG_CFG = config index << 16 | CI << 8 | CO). */
-export function fgradTiles(prm: usize): i32 {
+function fgradTiles(prm: usize): i32 {
   const cfg = P.fgrad_CFG(prm);
   const CI = (cfg >> 8) & 255;
   const CO = cfg & 255;
@@ -71,8 +67,8 @@ export function fgrad(prm: usize, tid: i32, nt: i32): void {
   const nCo = coutP / CO;
   const nCi = (cin + CI - 1) / CI;
   const n = fgradTiles(prm);
-  const t0 = part(n, tid, nt);
-  const t1 = part(n, tid + 1, nt);
+  const t0 = <i32>partOf(n, tid, nt);
+  const t1 = <i32>partOf(n, tid + 1, nt);
   if (t0 >= t1) return;
   const rows = P.fgrad_B(prm) * P.fgrad_O0(prm) * P.fgrad_O1(prm);
   const chunk = P.fgrad_CHUNK(prm);

@@ -21,6 +21,7 @@
  */
 import { madd } from '../lib/simd';
 import * as P from './params';
+import { partOf } from './parallel';
 
 /** Rows of the micro-tile (A is packed in panels of MATMUL_MR rows); read by the host's plan. */
 export const MATMUL_MR: i32 = 4;
@@ -343,9 +344,9 @@ export function matmulPart(p: usize, tid: i32, nt: i32): void {
   let batches: usize = 1;
   for (let d: usize = 0; d < rank; d++) batches *= <usize>load<i32>(shape + (d << 2));
   const panels = (m + 3) >> 2;
-  const units = <u64>batches * <u64>panels;
-  const u0 = <usize>(units * <u64>tid / <u64>nt);
-  const u1 = <usize>(units * <u64>(tid + 1) / <u64>nt);
+  const units = batches * panels;
+  const u0 = partOf(units, tid, nt);
+  const u1 = partOf(units, tid + 1, nt);
   if (u0 >= u1) return;
   const oneB = k <= KC && n <= NC;
   const oneA = k <= KC && m <= MC;

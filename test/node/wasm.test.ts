@@ -1,7 +1,7 @@
 /**
  * The wasm backend against the ref backend (the spec), for both builds (`simd`, `relaxed`): every
  * unary and binary op on seeded random data, every size class of the SIMD loops (main loop, 1–3
- * element tails, empty), broadcasting, special values; the allocator; the ref fallback; leaks.
+ * element tails, empty), broadcasting, special values; the allocator; leaks.
  *
  * Relaxed SIMD needs `--experimental-wasm-relaxed-simd` on Node 20; the vitest node project passes
  * it (vitest.config.ts execArgv). Without it the relaxed suite FAILS (it does not skip).

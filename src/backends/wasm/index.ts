@@ -35,7 +35,7 @@ export interface WasmBackend extends Backend<number> {
   readonly threads: number;
   /** Threads asked for at creation. */
   readonly requestedThreads: number;
-  /** Ops whose entry is the generic ref fallback (float64 copy through the ref kernel). */
+  /** The allocator's figures (bytes and blocks in use, free, peak, growths): what leak and heap checks read. */
   heapStats(): HeapStats;
   /** The register-blocking configurations of the conv micro-kernels (assembly/kernels/convMicro.ts). */
   convConfigs(): ConvConfigs;
