@@ -16,7 +16,7 @@
  * once, flags take no value, and every option is checked — the output location included — before
  * anything is created or computed.
  */
-import { init, notices, unavailable } from './backends/index.js';
+import { init, notices, unavailable } from './init.js';
 import { getBackend, hasBackend } from './backends/backend.js';
 import { invariantFilters, type FilterScale } from './geometric/filters.js';
 import { renderImage } from './geometric/render.js';

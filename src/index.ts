@@ -1,5 +1,5 @@
 /** geoconv: equivariant geometric convolutions for JavaScript. The public API. */
-export { init, getBackend, setBackend, toBackend, notices, unavailable, type InitOptions, type BackendName, type Backend } from './backends/index.js';
+export { init, getBackend, setBackend, toBackend, notices, unavailable, type InitOptions, type BackendName, type Backend } from './init.js';
 export { limits } from './core/limits.js';
 export type { Shape } from './core/shape.js';
 export type { KernelTable, Kernel, KernelShapes } from './ops/op.js';

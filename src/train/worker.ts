@@ -14,7 +14,7 @@
  * An aborted call rejects with an Error named "AbortError"; a handler's error arrives with its
  * name and message.
  */
-import { init, notices, type InitOptions } from '../backends/index.js';
+import { init, notices, type InitOptions } from '../init.js';
 import { getBackend } from '../backends/backend.js';
 import { key as prngKey } from '../core/random.js';
 import { MultiImage } from '../geometric/multi-image.js';

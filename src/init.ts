@@ -1,7 +1,9 @@
 /**
- * Backend selection: `await init({ backend })`. `ref` is always registered; until `init` (or
- * `setBackend`) chooses a backend, the first op falls back to `ref` and warns once (see
- * `IMPLICIT_REF_NOTICE`). `wasm` and `webgpu` are started on request, `webgpu` lazily imported.
+ * Backend selection: `await init({ backend })`, and `toBackend`. Outside src/backends/ because both
+ * make tensors (a copy, a wasm restart moving its live tensors) and backends import no front end.
+ * `ref` is always registered; until `init` (or `setBackend`) chooses a backend, the first op falls
+ * back to `ref` and warns once (see `IMPLICIT_REF_NOTICE`). `wasm` and `webgpu` are started on
+ * request and imported lazily.
  *
  * Honest initialisation: `auto` asks for a WebGPU adapter and reads what it is BEFORE creating a
  * device or compiling a pipeline, so a software adapter (SwiftShader, llvmpipe…) costs one adapter
@@ -9,12 +11,12 @@
  * unavailable, relaxed SIMD unavailable, wasm unavailable) is a line in `notices` and one
  * console.warn per process.
  */
-import { allocTensor, moveStorages, Tensor } from '../tensor.js';
+import { allocTensor, moveStorages, Tensor } from './tensor.js';
 import {
   backendChosen, getBackend, hasBackend, notices, notify, registerBackend, setBackend, type Backend, type BackendName,
-} from './backend.js';
-import { refBackend } from './ref/index.js';
-import { limits } from '../core/limits.js';
+} from './backends/backend.js';
+import { refBackend } from './backends/ref/index.js';
+import { limits } from './core/limits.js';
 
 /** Options of `init`: the backend (`auto` by default), wasm threads, WebGPU adapter preferences. */
 export interface InitOptions {
@@ -89,8 +91,8 @@ async function start(name: BackendName, opts: InitOptions): Promise<Backend | un
   if (running && (name !== 'wasm' || wasmMatches(running, opts))) return running;
   try {
     const b = name === 'ref' ? refBackend()
-      : name === 'wasm' ? await (await import('./wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1, variant: opts.wasmVariant })
-      : await (await import('./webgpu/index.js')).createWebGPUBackend();
+      : name === 'wasm' ? await (await import('./backends/wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1, variant: opts.wasmVariant })
+      : await (await import('./backends/webgpu/index.js')).createWebGPUBackend();
     if (running) {
       // A wasm backend restarted with other threads or another build: its live tensors move to
       // the new one (same handles), so nothing is orphaned on a backend that no longer runs.
@@ -116,7 +118,7 @@ async function autoGpu(opts: InitOptions): Promise<Backend | undefined> {
   if (!hasBackend('webgpu')) {
     let probe;
     try {
-      probe = await (await import('./webgpu/device.js')).probeAdapter();
+      probe = await (await import('./backends/webgpu/device.js')).probeAdapter();
     } catch (e) {
       unavailable.webgpu = e instanceof Error ? e.message : String(e);
       notify(`auto: no WebGPU adapter (${unavailable.webgpu}); using wasm`);
