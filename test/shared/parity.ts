@@ -44,6 +44,8 @@ export function parityCases(): ParityCase[] {
     c.push({ name: `matmul ${ta ? 'Aᵀ' : 'A'}·${tb ? 'Bᵀ' : 'B'} (batch broadcast)`, shapes: [[2, ...(ta ? [19, 13] : [13, 19])], tb ? [21, 19] : [19, 21]], op: (l, [a, b]) => l.matmul(a, b, ta, tb), linear: true, tol: 1e-5 });
   }
   c.push({ name: 'gather (permute)', shapes: [[3, 4, 5]], op: (l, [x]) => l.permute(x, [2, 0, 1]), tol: 0 });
+  c.push({ name: 'strided (upsample)', shapes: [[2, 3, 4, 2]], op: (l, [x]) => l.upsample(x, [1, 2], 2), tol: 0 });
+  c.push({ name: 'strided (summing view)', shapes: [[3, 4, 5]], op: (l, [x]) => l.strided(x, [4, 5], [3, 4, 5], { offset: 0, strides: [20, 5, 1] }, { offset: 0, strides: [0, 5, 1] }), linear: true, tol: 1e-6 });
   c.push({ name: 'scatterAdd (repeated indices)', shapes: [[24]], op: (l, [x]) => l.scatterAdd(x, [7], Int32Array.from({ length: 24 }, (_, i) => (i * 5) % 7 - (i % 6 === 0 ? 1 : 0))), linear: true, tol: 1e-6 });
   c.push({ name: 'gather (4 blocks)', shapes: [[4, 5, 3]], op: (l, [x]) => l.gather(x, [4, 7], Int32Array.from([14, 0, -1, 7, 7, 3, 12]), 4), tol: 0 });
   c.push({ name: 'scatterAdd (4 blocks, repeated indices)', shapes: [[4, 6]], op: (l, [x]) => l.scatterAdd(x, [4, 5], Int32Array.from([4, 0, 4, -1, 2, 4]), 4), linear: true, tol: 1e-6 });
