@@ -2,7 +2,7 @@
  * wasm `gather` and `scatterAdd` (assembly/kernels/gather.ts), with a bounded cache of index maps
  * in wasm memory.
  *
- * Index maps are static: a layer, a permutation or a group action builds its Int32Array once and
+ * Index maps are static: a layer, a contraction or a group action builds its Int32Array once and
  * passes the same array on every call. So each map is copied into the heap once and found again by
  * the array's identity (a WeakMap from the Int32Array to its copy). The copies are bounded, not
  * tied to the arrays' lives (a WeakMap entry's death is not observable): the cache keeps at most

@@ -2,12 +2,12 @@
  * webgpu kernels: gather (shaders/gather.wgsl) and scatterAdd (shaders/scatterAdd.wgsl), with their
  * index maps cached on the GPU.
  *
- * Index maps are computed once in TypeScript and reused across calls (the group action, permutes,
- * the dense-filter assembly…), so each Int32Array is uploaded once per backend and cached by
- * identity in a WeakMap (the GPU buffer lives as long as the array does). scatterAdd runs as a
- * gather-sum over the inverse map in CSR form (per output, its sources in increasing order), built
- * on the host once per (array, output size) and cached the same way: deterministic, no float
- * atomics (WGSL has none). An index array edited after its first use is refused by the op
+ * Index maps are computed once in TypeScript and reused across calls (the group action,
+ * contractions, the dense-filter assembly; permutes and slices are strided copies and need none), so
+ * each Int32Array is uploaded once per backend and cached by identity in a WeakMap (the GPU buffer
+ * lives as long as the array does). scatterAdd runs as a gather-sum over the inverse map in CSR form
+ * (per output, its sources in increasing order), built on the host once per (array, output size)
+ * and cached the same way: deterministic, no float atomics (WGSL has none). An index array edited after its first use is refused by the op
  * (src/ops/gather.ts fingerprints it on every call), so a cached buffer never goes stale.
  */
 import type { Kernel } from '../../../ops/op.js';
