@@ -7,8 +7,9 @@
  * each Int32Array is uploaded once per backend and cached by identity in a WeakMap (the GPU buffer
  * lives as long as the array does). scatterAdd runs as a gather-sum over the inverse map in CSR form
  * (per output, its sources in increasing order), built on the host once per (array, output size)
- * and cached the same way: deterministic, no float atomics (WGSL has none). An index array edited after its first use is refused by the op
- * (src/ops/gather.ts fingerprints it on every call), so a cached buffer never goes stale.
+ * and cached the same way: deterministic, no float atomics (WGSL has none). An index array edited
+ * after its first use is refused by the op (src/ops/gather.ts fingerprints it on every call), so a
+ * cached buffer never goes stale.
  */
 import type { Kernel } from '../../../ops/op.js';
 import { writeGatherGpu, writeScatterAddGpu } from '../../../generated/params.js';
