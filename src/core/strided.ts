@@ -3,7 +3,6 @@
  * an iteration space `extents` read through one affine view (srcOffset, srcStrides) of x and
  * written through another (dstOffset, dstStrides) of the output. Plain data, no tensors.
  */
-import { stridesOf } from './shape.js';
 
 /** One side of a strided copy: element offset and per-axis element strides (>= 0). */
 export interface StridedView {
@@ -30,11 +29,6 @@ export function nestedInjective(extents: readonly number[], strides: readonly nu
 /** The largest element offset a view reaches over `extents` (all extents >= 1). */
 export function viewReach(extents: readonly number[], view: StridedView): number {
   return extents.reduce((r, e, d) => r + (e - 1) * view.strides[d]!, view.offset);
-}
-
-/** Row-major strides of `extents` from offset 0: the view of a contiguous tensor. */
-export function contiguousView(extents: readonly number[]): StridedView {
-  return { offset: 0, strides: stridesOf(extents) };
 }
 
 /**
