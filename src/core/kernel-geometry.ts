@@ -1,7 +1,8 @@
 /**
  * Index arithmetic shared by the op definitions (src/ops) and every backend's kernels: the one
- * definition of the convolution's output size and padding semantics, the conv geometry block, and
- * matmul's operand dimensions. It lives below both layers so that kernels never import the front end.
+ * definition of the convolution's output size and padding semantics, the conv geometry block,
+ * matmul's operand dimensions and the collapsed broadcast geometry. It lives below both layers so
+ * that kernels never import the front end.
  */
 import type { Shape } from './shape.js';
 import type { ConvAttrs } from '../ops/op.js';
@@ -50,4 +51,31 @@ export function matmulDims(a: readonly number[], b: readonly number[], transA: b
   const [am, ak] = transA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
   const [bk, bn] = transB ? [b.at(-1)!, b.at(-2)!] : [b.at(-2)!, b.at(-1)!];
   return { m: am, k: ak, bk, n: bn };
+}
+
+/**
+ * Collapses a broadcast geometry: drops size-1 axes and merges each axis into the one before it
+ * when every operand is contiguous across the pair (stride_outer == stride_inner * extent_inner;
+ * broadcast axes have stride 0, so broadcast runs merge too). The output is row-major throughout.
+ * The wasm and WebGPU binary and batched-matmul kernels all walk this form.
+ */
+export function collapseBroadcast<T extends readonly (readonly number[])[]>(
+  out: readonly number[],
+  strides: readonly [...T],
+): { shape: number[]; strides: { -readonly [K in keyof T]: number[] } } {
+  const shape: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = 0; d < out.length; d++) {
+    const n = out[d]!;
+    if (n === 1) continue;
+    const k = shape.length - 1;
+    if (k >= 0 && strides.every((s, j) => st[j]![k] === s[d]! * n)) {
+      shape[k]! *= n;
+      strides.forEach((s, j) => (st[j]![k] = s[d]!));
+    } else {
+      shape.push(n);
+      strides.forEach((s, j) => st[j]!.push(s[d]!));
+    }
+  }
+  return { shape, strides: st as { -readonly [K in keyof T]: number[] } };
 }

@@ -22,7 +22,7 @@ import * as g from '../../src/index.js';
 import type { BinaryOp, Tensor, UnaryOp } from '../../src/index.js';
 import type { WebGPUBackend, WebGPUBackendOptions } from '../../src/backends/webgpu/index.js';
 import { sizeClass } from '../../src/backends/webgpu/buffers.js';
-import { collapseBroadcast } from '../../src/backends/webgpu/kernels/elementwise.js';
+import { collapseBroadcast } from '../../src/core/kernel-geometry.js';
 import { GpuContext, isSoftwareAdapter } from '../../src/backends/webgpu/device.js';
 
 const { key, split, normal, uniform } = g.random;

@@ -29,7 +29,7 @@
  * rounding); the relaxed build is usually a little closer to exact than the simd one.
  */
 import { broadcastStrides, sizeOf, type Shape } from '../../core/shape.js';
-import { matmulDims } from '../../core/kernel-geometry.js';
+import { collapseBroadcast, matmulDims } from '../../core/kernel-geometry.js';
 import type { Kernel } from '../../ops/op.js';
 import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
@@ -63,24 +63,9 @@ export function matmulPlan(a: Shape, b: Shape, out: Shape, transA: boolean, tran
   let { m } = matmulDims(a, b, transA, transB);
   if (k === 0) return { kind: 'zeros', n: total };
   const batch = out.slice(0, -2);
-  const sa = broadcastStrides(a.slice(0, -2), batch);
-  const sb = broadcastStrides(b.slice(0, -2), batch);
-  let dims: number[] = [];
-  let as: number[] = [];
-  let bs: number[] = [];
-  batch.forEach((d, i) => {
-    if (d === 1) return;
-    const j = dims.length - 1;
-    if (j >= 0 && as[j] === sa[i]! * d && bs[j] === sb[i]! * d) {
-      dims[j]! *= d;
-      as[j] = sa[i]!;
-      bs[j] = sb[i]!;
-    } else {
-      dims.push(d);
-      as.push(sa[i]!);
-      bs.push(sb[i]!);
-    }
-  });
+  const geo = collapseBroadcast(batch, [broadcastStrides(a.slice(0, -2), batch), broadcastStrides(b.slice(0, -2), batch)]);
+  let dims = geo.shape;
+  let [as, bs] = geo.strides;
   // Fold a shared B into the rows of a contiguous, untransposed A.
   if (!transA && bs.every((s) => s === 0) && (dims.length === 0 || (dims.length === 1 && as[0] === 1))) {
     m *= dims[0] ?? 1;

@@ -10,6 +10,7 @@
  * one of the three fast SIMD loops.
  */
 import { broadcastStrides, sizeOf, type Shape } from '../../core/shape.js';
+import { collapseBroadcast } from '../../core/kernel-geometry.js';
 import { writeBinaryStrided } from '../../generated/params.js';
 
 export type BinaryPlan =
@@ -20,25 +21,7 @@ export type BinaryPlan =
 export function binaryPlan(a: Shape, b: Shape, out: Shape): BinaryPlan {
   const n = sizeOf(out);
   if (n === 0) return { kind: 'empty' };
-  const sa = broadcastStrides(a, out);
-  const sb = broadcastStrides(b, out);
-  const dims: number[] = [];
-  const as: number[] = [];
-  const bs: number[] = [];
-  for (let i = 0; i < out.length; i++) {
-    const d = out[i]!;
-    if (d === 1) continue;
-    const k = dims.length - 1;
-    if (k >= 0 && as[k] === sa[i]! * d && bs[k] === sb[i]! * d) {
-      dims[k]! *= d;
-      as[k] = sa[i]!;
-      bs[k] = sb[i]!;
-    } else {
-      dims.push(d);
-      as.push(sa[i]!);
-      bs.push(sb[i]!);
-    }
-  }
+  const { shape: dims, strides: [as, bs] } = collapseBroadcast(out, [broadcastStrides(a, out), broadcastStrides(b, out)]);
   const R = dims.length;
   if (R === 0) return { kind: 'same', n: 1 };
   const ia = as[R - 1]!;

@@ -4,6 +4,7 @@
  */
 import type { ShaderName } from '../../../generated/shaders.js';
 import { broadcastStrides } from '../../../core/shape.js';
+import { collapseBroadcast } from '../../../core/kernel-geometry.js';
 import type { BinaryOp, Kernel, UnaryOp } from '../../../ops/op.js';
 import { writeBinaryGpu, writeUnaryGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
@@ -32,32 +33,6 @@ export function checkOpCodes(shader: ShaderName, source: string, codes: Readonly
       throw new Error(`webgpu: shaders/${shader}.wgsl declares ${m ? `${name} = ${m[1]}` : `no ${name}`}, but the kernel uses code ${code} for '${op}'`);
     }
   }
-}
-
-/**
- * Collapses a broadcast geometry: drops size-1 axes and merges each axis into the one before it
- * when every operand is contiguous across the pair (stride_outer == stride_inner * extent_inner;
- * broadcast axes have stride 0, so broadcast runs merge too). The output is row-major throughout.
- */
-export function collapseBroadcast(
-  out: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } {
-  const shape: number[] = [];
-  const st: number[][] = strides.map(() => []);
-  for (let d = 0; d < out.length; d++) {
-    const n = out[d]!;
-    if (n === 1) continue;
-    const k = shape.length - 1;
-    if (k >= 0 && strides.every((s, j) => st[j]![k] === s[d]! * n)) {
-      shape[k]! *= n;
-      strides.forEach((s, j) => (st[j]![k] = s[d]!));
-    } else {
-      shape.push(n);
-      strides.forEach((s, j) => st[j]!.push(s[d]!));
-    }
-  }
-  return { shape, strides: st };
 }
 
 export function unaryKernel(commands: Commands): Kernel<'unary', GpuStorage> {

@@ -1,11 +1,10 @@
 /** webgpu kernel: batched matmul with transposes and batch broadcasting, shaders/matmul.wgsl (block `matmulGpu`). */
 import { broadcastStrides } from '../../../core/shape.js';
-import { matmulDims } from '../../../core/kernel-geometry.js';
+import { collapseBroadcast, matmulDims } from '../../../core/kernel-geometry.js';
 import type { Kernel } from '../../../ops/op.js';
 import { writeMatmulGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
-import { collapseBroadcast } from './elementwise.js';
 import { chooseTile } from './tiles.js';
 
 /** Batch axes the shader's Params hold (after collapsing). */
