@@ -24,8 +24,6 @@
 // Requires: the including shader's `params` has the fields of block `conv` (src/backends/
 //   kernelParams.ts): ax: array<vec4<i32>, 6> (ax[2d] = (N, O, K, stride), ax[2d+1] = (lo, torus,
 //   rhsDilation, lhsDilation)), M, N, K, groups and TM, TN, tilesM, tilesN.
-//
-// Used by: conv.wgsl, convFilterGrad.wgsl, convInputGrad.wgsl
 
 //! include "lib/gemm_tile.wgsl"
 

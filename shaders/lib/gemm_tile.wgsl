@@ -25,8 +25,6 @@
 //   fn store_tile(&acc, t, mt) — writes the micro-tile to out[outer, i, j] (row-major M × N per
 //     outer) through the including shader's store_out, skipping rows >= M and columns >= N.
 // Requires: the including shader defines fn store_out(index: u32, v: f32) (its output binding).
-//
-// Used by: matmul.wgsl, lib/conv_geometry.wgsl
 
 const TK: u32 = 16u;
 

@@ -8,10 +8,6 @@
 //     derived from the workgroup index non-uniform (no barrier could follow).
 //   fn workgroup_index(grid) -> u32 — workgroup_id.y · num_workgroups.x + workgroup_id.x. The
 //     elementwise shaders take element = workgroup_index(grid) · WG + lid.
-//
-// Used by: binary.wgsl, concat.wgsl, conv.wgsl, convFilterGrad.wgsl, convInputGrad.wgsl,
-//   gather.wgsl, matmul.wgsl, maxPool.wgsl, maxPoolGrad.wgsl, reduce.wgsl, scatterAdd.wgsl, strided.wgsl,
-//   unary.wgsl
 
 struct Grid {
   @builtin(workgroup_id) wid: vec3<u32>,

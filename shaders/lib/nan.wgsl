@@ -3,8 +3,6 @@
 // Provides:
 //   fn is_nan(v: f32) -> bool — tested on the bit pattern (integer ops, which no fast-math rewrite
 //     touches): WGSL lets compilers assume there are no NaNs, and Mesa does fold float comparisons.
-//
-// Used by: binary.wgsl, reduce.wgsl, unary.wgsl, lib/pool_window.wgsl
 
 fn is_nan(v: f32) -> bool {
   return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;

@@ -6,8 +6,6 @@
 //   fn strided_offset(index, rank, shape, stride) -> u32 — Σ_d coord_d · stride_d, where coord is
 //     `index` decomposed row-major over shape[0 .. rank) (last axis fastest): the element offset of a
 //     linear index in a strided view.
-//
-// Used by: matmul.wgsl, reduce.wgsl, lib/pool_window.wgsl
 
 fn at4(v: array<vec4<u32>, 2>, k: u32) -> u32 {
   return v[k / 4u][k % 4u];

@@ -15,8 +15,6 @@
 // Requires: `params` (binding 0) of block `maxPool` (src/backends/kernelParams.ts: n, D, psize,
 //   nWin, channels, T, spatial and pooled extents) and the comparator `c: array<f32>` [B, ...spatial,
 //   channels] declared by the including shader.
-//
-// Used by: maxPool.wgsl, maxPoolGrad.wgsl
 
 //! include "lib/nan.wgsl"
 //! include "lib/packed.wgsl"
