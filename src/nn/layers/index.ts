@@ -1,6 +1,6 @@
 /**
- * Layers (ginjax ml/layers.py and the baselines' equinox layers) as Modules: import this file to
- * register them all with buildModule.
+ * Layers (ginjax ml/layers.py and the baselines' equinox layers) as Modules; buildModule knows them
+ * through the table in ../registry.ts.
  */
 export { State, ACTIVATIONS, activate, type ActivationName, type LayerCallOptions } from './common.js';
 export { VectorNeuronNonlinear, NormNonlinear, Activation, vectorNeuron, type VectorNeuronOptions, type NormNonlinearOptions, type ActivationOptions } from './nonlinear.js';
