@@ -2,7 +2,9 @@
 /**
  * Generates src/generated/ (git-ignored) — everything the TypeScript sources import that is built,
  * not written:
- *   0. runs scripts/gen-conv-kernels.mjs (the conv micro-kernels, assembly/kernels/convMicro.ts) and
+ *   0. runs scripts/gen-conv-kernels.mjs (the conv micro-kernels, assembly/kernels/convMicro.ts),
+ *      scripts/gen-kernels.mjs (the wasm entry assembly/index.ts and the three kernel tables,
+ *      src/generated/kernels-<backend>.ts, from the kernel files themselves) and
  *      scripts/gen-params.mjs (the kernel parameter blocks of src/backends/kernelParams.ts:
  *      src/generated/params.ts, assembly/kernels/params.ts; the typed exports, src/generated/exports.ts);
  *   1. compiles assembly/index.ts with AssemblyScript, the four targets of asconfig.json (`simd`,
@@ -25,16 +27,10 @@ const TARGETS = ['simd', 'relaxed', 'simd-threads', 'relaxed-threads'];
 const wat = process.argv.includes('--wat');
 const t0 = performance.now();
 
-const entry = 'assembly/index.ts';
-if (!existsSync(entry)) {
-  console.error(`build-wasm: ${entry} does not exist. It is the AssemblyScript kernel entry (see asconfig.json);`);
-  console.error('build-wasm: the wasm backend (assembly/) must provide it before the package can be built.');
-  process.exit(1);
-}
-
 // Generated sources (deterministic, fast): the conv micro-kernels (register blocks written out),
-// then the parameter blocks and typed exports (which read the micro-kernels' exports).
-for (const script of ['scripts/gen-conv-kernels.mjs', 'scripts/gen-params.mjs']) {
+// the wasm entry and kernel tables, then the parameter blocks and typed exports (which read the
+// entry and the micro-kernels' exports).
+for (const script of ['scripts/gen-conv-kernels.mjs', 'scripts/gen-kernels.mjs', 'scripts/gen-params.mjs']) {
   const r = spawnSync(process.execPath, [script], { stdio: 'inherit' });
   if (r.status !== 0) {
     console.error(`build-wasm: ${script} failed (exit ${r.status ?? r.signal})`);

@@ -305,8 +305,11 @@ export async function generate() {
     names.add(s.name);
   }
   const asParams = emitAs(schemas);
-  // the exports include the accessors module being generated now: read it from memory
-  const readAs = (rel) => rel === 'kernels/params.ts' ? asParams : readFileSync(join(root, 'assembly', rel), 'utf8');
+  // the exports include the accessors module being generated now, and the entry module that
+  // scripts/gen-kernels.mjs generates: read both from memory
+  const { generate: generateKernels } = await import('./gen-kernels.mjs');
+  const asIndex = generateKernels()['assembly/index.ts'];
+  const readAs = (rel) => rel === 'kernels/params.ts' ? asParams : rel === 'index.ts' ? asIndex : readFileSync(join(root, 'assembly', rel), 'utf8');
   return {
     'src/generated/params.ts': emitTs(schemas),
     'assembly/kernels/params.ts': asParams,

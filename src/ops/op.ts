@@ -109,3 +109,13 @@ export type Kernel<K extends OpName, S> = (out: S, inputs: readonly S[], attrs: 
 
 /** A backend's complete kernel table: leaving an op out is a compile error. */
 export type KernelTable<S> = { readonly [K in OpName]: Kernel<K, S> };
+
+type KeysOf<T> = T extends unknown ? keyof T : never;
+/**
+ * The keys of any of `Parts` (the per-file parts a generated kernel table is assembled from,
+ * scripts/gen-kernels.mjs): the table's checks use it to refuse a key that is not an op.
+ */
+export type PartOps<Parts extends readonly object[]> = KeysOf<Parts[number]>;
+/** The keys that two or more of `Parts` have (never when each op comes from one part). */
+export type RepeatedOps<Parts extends readonly object[], Seen = never> =
+  Parts extends readonly [infer H, ...infer R extends readonly object[]] ? (keyof H & Seen) | RepeatedOps<R, Seen | keyof H> : never;

@@ -29,3 +29,6 @@ export const binary: Kernel<'binary', Float64Array> = (out, [a, b], { op }, shap
     out[i] = f(a![ia]!, b![ib]!);
   }
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { binary };

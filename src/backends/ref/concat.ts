@@ -13,3 +13,6 @@ export const concat: Kernel<'concat', Float64Array> = (out, inputs, { axis }, sh
     offset += row;
   });
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { concat };

@@ -69,3 +69,6 @@ export const convFilterGrad: Kernel<'convFilterGrad', Float64Array> = (dw, [x, d
     }
   });
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { conv, convInputGrad, convFilterGrad };

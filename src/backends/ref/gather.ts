@@ -17,3 +17,6 @@ export const scatterAdd: Kernel<'scatterAdd', Float64Array> = (out, [x], { index
     for (let i = 0; i < n; i++) if (index[i]! >= 0) out[b * nOut + index[i]!]! += x![b * n + i]!;
   }
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { gather, scatterAdd };

@@ -4,15 +4,7 @@
  * gradient checks meaningful. Never optimised.
  */
 import type { Backend } from '../backend.js';
-import { binary } from './binary.js';
-import { concat } from './concat.js';
-import { conv, convFilterGrad, convInputGrad } from './conv.js';
-import { gather, scatterAdd } from './gather.js';
-import { matmul } from './matmul.js';
-import { maxPool, maxPoolGrad } from './pool.js';
-import { reduce } from './reduce.js';
-import { strided } from './strided.js';
-import { unary } from './unary.js';
+import { refKernels } from '../../generated/kernels-ref.js';
 
 const ref: Backend<Float64Array> = {
   name: 'ref',
@@ -21,7 +13,8 @@ const ref: Backend<Float64Array> = {
   write: (s, data) => s.set(data),
   read: async (s) => Float32Array.from(s),
   readSync: (s) => Float32Array.from(s),
-  kernels: { unary, binary, reduce, matmul, gather, scatterAdd, strided, concat, conv, convInputGrad, convFilterGrad, maxPool, maxPoolGrad },
+  // Assembled from each kernel file's `kernels` export (scripts/gen-kernels.mjs); typed complete.
+  kernels: refKernels,
   describe: () => 'ref: plain TypeScript, float64 (the reference)',
 };
 

@@ -29,3 +29,6 @@ export const matmul: Kernel<'matmul', Float64Array> = (out, [a, b], { transA, tr
     }
   }
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { matmul };

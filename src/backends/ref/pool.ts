@@ -50,3 +50,6 @@ export const maxPoolGrad: Kernel<'maxPoolGrad', Float64Array> = (dx, [dy, c], { 
     for (let t = 0; t < tensorSize; t++) dx[i * C + ch * tensorSize + t]! += dy![o * C + ch * tensorSize + t]!;
   });
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { maxPool, maxPoolGrad };

@@ -14,3 +14,6 @@ export const reduce: Kernel<'reduce', Float64Array> = (out, [x], { op, axes }, s
     out[o] = op === 'sum' ? out[o]! + x![i]! : Math.max(out[o]!, x![i]!);
   }
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { reduce };

@@ -22,3 +22,6 @@ export const strided: Kernel<'strided', Float64Array> = (out, [x], { extents, sr
     if (a < 0) return;
   }
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { strided };

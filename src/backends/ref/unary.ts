@@ -30,3 +30,6 @@ export const unary: Kernel<'unary', Float64Array> = (out, [x], { op }) => {
   const f = UNARY[op];
   for (let i = 0; i < out.length; i++) out[i] = f(x![i]!);
 };
+
+/** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
+export const kernels = { unary };

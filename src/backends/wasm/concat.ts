@@ -11,6 +11,7 @@ import type { Kernel } from '../../ops/op.js';
 import type { KernelExports } from './loader.js';
 import type { ParamWriter } from './params.js';
 import { writeConcat } from '../../generated/params.js';
+import type { WasmKernelContext } from './kernels.js';
 
 export function concatParams(inputs: readonly number[], inShapes: readonly (readonly number[])[], out: readonly number[], axis: number): Int32Array | null {
   if (sizeOf(out) === 0) return null;
@@ -33,4 +34,9 @@ export function createConcat(ex: KernelExports, params: ParamWriter): Kernel<'co
     const p = concatParams(inputs, shapes.inputs, shapes.out, axis);
     if (p) ex.concat(out, params.write(p));
   };
+}
+
+/** This file's entries of the wasm kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ ex, params }: WasmKernelContext): { concat: Kernel<'concat', number> } {
+  return { concat: createConcat(ex, params) };
 }

@@ -23,6 +23,7 @@ import type { ConvAttrs, Kernel } from '../../ops/op.js';
 import type { KernelExports, ParallelKernel } from '../../generated/exports.js';
 import { writeFgrad, writeGconv } from '../../generated/params.js';
 import type { WasmHeap } from './memory.js';
+import type { WasmKernelContext } from './kernels.js';
 
 /** Runs a parallel kernel of the module: ex[fn](params, tid, nt) for every tid < nt. */
 export interface Executor {
@@ -337,4 +338,9 @@ export function createConvKernels(ex: KernelExports, heap: WasmHeap, exec: Execu
   }
 
   return { conv, convInputGrad, convFilterGrad };
+}
+
+/** This file's entries of the wasm kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ ex, heap, exec }: WasmKernelContext): ReturnType<typeof createConvKernels> {
+  return createConvKernels(ex, heap, exec);
 }

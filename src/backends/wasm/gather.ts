@@ -26,6 +26,7 @@ import { ELEMENTWISE_WORK, type Executor } from './conv.js';
 import type { WasmHeap } from './memory.js';
 import type { ParamWriter } from './params.js';
 import { writeGather, writeScatterAdd } from '../../generated/params.js';
+import type { WasmKernelContext } from './kernels.js';
 
 
 export const INDEX_CACHE_BUDGET = 32 * 2 ** 20;
@@ -164,4 +165,10 @@ export function createGather(heap: WasmHeap, params: ParamWriter, exec: Executor
   caches.set(gather, cache);
   caches.set(scatterAdd, cache);
   return { gather, scatterAdd, cache };
+}
+
+/** This file's entries of the wasm kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ heap, params, exec }: WasmKernelContext): { gather: Kernel<'gather', number>; scatterAdd: Kernel<'scatterAdd', number> } {
+  const { gather, scatterAdd } = createGather(heap, params, exec);
+  return { gather, scatterAdd };
 }

@@ -36,6 +36,7 @@ import type { WasmHeap } from './memory.js';
 import { convTuning, type Executor } from './conv.js';
 import type { ParamWriter } from './params.js';
 import { writeMatmul, writeMatmulPart } from '../../generated/params.js';
+import type { WasmKernelContext } from './kernels.js';
 
 /** Cache blocking: KC deep slices (a packed 8-column B panel is KC·32 bytes, 8 KiB: L1), MC rows of
  * A per packed block (MC·KC·4 = 128 KiB: L2), NC columns of B per packed block (≤ 2 MiB). */
@@ -117,4 +118,9 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
       heap.free(scratch);
     }
   };
+}
+
+/** This file's entries of the wasm kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ ex, heap, params, exec }: WasmKernelContext): { matmul: Kernel<'matmul', number> } {
+  return { matmul: createMatmul(ex, heap, params, exec) };
 }

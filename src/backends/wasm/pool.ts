@@ -12,6 +12,7 @@ import type { Kernel } from '../../ops/op.js';
 import type { KernelExports } from '../../generated/exports.js';
 import { writePool } from '../../generated/params.js';
 import type { ParamWriter } from './params.js';
+import type { WasmKernelContext } from './kernels.js';
 
 /** The block for input shape x[B, ...spatial, C·T]; null when there is nothing to do. */
 export function poolParams(x: Shape, patch: number, tensorSize: number): Int32Array | null {
@@ -43,4 +44,9 @@ export function createPool(ex: KernelExports, params: ParamWriter): { maxPool: K
       if (p) ex.maxPoolGrad(dy!, c!, out, params.write(p));
     },
   };
+}
+
+/** This file's entries of the wasm kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ ex, params }: WasmKernelContext): ReturnType<typeof createPool> {
+  return createPool(ex, params);
 }

@@ -23,6 +23,7 @@ import { opCode, type KernelExports } from './loader.js';
 import type { WasmHeap } from './memory.js';
 import type { ParamWriter } from './params.js';
 import { writeReduceInner, writeReduceMiddle } from '../../generated/params.js';
+import type { WasmKernelContext } from './kernels.js';
 
 /** One pass: `inner` reduces contiguous rows of n; `middle` reduces the r axis of [outer, r, m]. */
 export type ReducePass =
@@ -90,4 +91,9 @@ export function createReduce(ex: KernelExports, heap: WasmHeap, params: ParamWri
       if (tmp >= 0) heap.free(tmp);
     }
   };
+}
+
+/** This file's entries of the wasm kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ ex, heap, params }: WasmKernelContext): { reduce: Kernel<'reduce', number> } {
+  return { reduce: createReduce(ex, heap, params) };
 }

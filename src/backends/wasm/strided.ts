@@ -11,6 +11,7 @@ import { ELEMENTWISE_WORK, type Executor } from './conv.js';
 import type { WasmHeap } from './memory.js';
 import type { ParamWriter } from './params.js';
 import { writeStrided } from '../../generated/params.js';
+import type { WasmKernelContext } from './kernels.js';
 
 export function createStrided(heap: WasmHeap, params: ParamWriter, exec: Executor): Kernel<'strided', number> {
   return (out, [x], a, shapes) => {
@@ -26,4 +27,9 @@ export function createStrided(heap: WasmHeap, params: ParamWriter, exec: Executo
     });
     exec.run('strided', params.write(block), plan.count * ELEMENTWISE_WORK);
   };
+}
+
+/** This file's entries of the wasm kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ heap, params, exec }: WasmKernelContext): { strided: Kernel<'strided', number> } {
+  return { strided: createStrided(heap, params, exec) };
 }

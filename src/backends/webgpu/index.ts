@@ -5,8 +5,9 @@
  * Layout: device.ts (adapter/device, error state), buffers.ts (storage, pool, read/write),
  * commands.ts (pipelines, batching, the uniform-parameter arena), kernels/*.ts (one file per op
  * family; each kernel validates nothing the op definition already validated, packs its Params and
- * dispatches). The kernel table is typed over every op and complete: every op has its WGSL kernel
- * (shaders/<op>.wgsl). `software` tells a CPU implementation of WebGPU (SwiftShader, llvmpipe, …),
+ * dispatches; each exports `kernels(context)`, its entries of the table). The kernel table
+ * (src/generated/kernels-webgpu.ts, assembled by scripts/gen-kernels.mjs) is typed over every op and
+ * complete: every op has its WGSL kernel (shaders/<op>.wgsl). `software` tells a CPU implementation of WebGPU (SwiftShader, llvmpipe, …),
  * correct but much slower than wasm, which `init({ backend: 'auto' })` should not pick.
  */
 import { shaders, type ShaderName } from '../../generated/shaders.js';
@@ -15,17 +16,24 @@ import type { Backend } from '../backend.js';
 import { Buffers, type GpuStorage, type PoolStats } from './buffers.js';
 import { Commands, Pipelines } from './commands.js';
 import { createGpuContext, type GpuContext } from './device.js';
-import { concatKernel } from './kernels/concat.js';
-import { convFilterGradKernel, convInputGradKernel, convKernel } from './kernels/conv.js';
-import { BINARY_CODES, UNARY_CODES, binaryKernel, checkOpCodes, unaryKernel } from './kernels/elementwise.js';
-import { IndexMaps, gatherKernel, scatterAddKernel, type IndexMapStats } from './kernels/indexmaps.js';
-import { matmulKernel } from './kernels/matmul.js';
-import { maxPoolGradKernel, maxPoolKernel } from './kernels/pool.js';
-import { Reducer, reduceKernel } from './kernels/reduce.js';
-import { stridedKernel } from './kernels/strided.js';
+import { BINARY_CODES, UNARY_CODES, checkOpCodes } from './kernels/elementwise.js';
+import { IndexMaps, type IndexMapStats } from './kernels/indexmaps.js';
+import { Reducer } from './kernels/reduce.js';
+import { webgpuKernelTable } from '../../generated/kernels-webgpu.js';
 
 export { GpuStorage, type PoolStats } from './buffers.js';
 export type { GpuContext } from './device.js';
+
+/**
+ * What a kernel file's `kernels` gets (kernels/*.ts; scripts/gen-kernels.mjs assembles their entries
+ * into the table, typed complete): the command encoder, buffers, the shared reducer and index maps.
+ */
+export interface GpuKernelContext {
+  readonly commands: Commands;
+  readonly buffers: Buffers;
+  readonly reducer: Reducer;
+  readonly maps: IndexMaps;
+}
 
 export interface WebGPUBackendOptions {
   /** Dawn backend in Node (`opengl`, `vulkan`, …); default env WEBGPU_BACKEND, else Dawn's default. */
@@ -80,21 +88,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   const reducer = new Reducer(commands, buffers, pipelines);
   const maps = new IndexMaps(ctx);
 
-  const kernels: KernelTable<GpuStorage> = {
-    unary: unaryKernel(commands),
-    binary: binaryKernel(commands),
-    reduce: reduceKernel(reducer),
-    matmul: matmulKernel(commands),
-    gather: gatherKernel(commands, maps),
-    scatterAdd: scatterAddKernel(commands, maps),
-    strided: stridedKernel(commands),
-    concat: concatKernel(commands),
-    conv: convKernel(commands),
-    convInputGrad: convInputGradKernel(commands),
-    convFilterGrad: convFilterGradKernel(commands, buffers, reducer),
-    maxPool: maxPoolKernel(commands),
-    maxPoolGrad: maxPoolGradKernel(commands),
-  };
+  const kernels: KernelTable<GpuStorage> = webgpuKernelTable({ commands, buffers, reducer, maps });
 
   return {
     name: 'webgpu',

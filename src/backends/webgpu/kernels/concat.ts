@@ -4,6 +4,7 @@ import type { Kernel } from '../../../ops/op.js';
 import { writeConcatGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
+import type { GpuKernelContext } from '../index.js';
 
 export function concatKernel(commands: Commands): Kernel<'concat', GpuStorage> {
   return (out, inputs, { axis }, shapes) => {
@@ -20,4 +21,9 @@ export function concatKernel(commands: Commands): Kernel<'concat', GpuStorage> {
       offset += row;
     });
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ commands }: GpuKernelContext): { concat: Kernel<'concat', GpuStorage> } {
+  return { concat: concatKernel(commands) };
 }

@@ -13,6 +13,7 @@ import type { Buffers, GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
 import type { Reducer } from './reduce.js';
 import { chooseTile } from './tiles.js';
+import type { GpuKernelContext } from '../index.js';
 
 /** Per-axis fields of convParams for axis d (0..2): N, O, K, stride, lo, torus, rhsDilation, lhsDilation. */
 const axis = (p: Int32Array, d: number) => {
@@ -106,4 +107,9 @@ export function convFilterGradKernel(commands: Commands, buffers: Buffers, reduc
       buffers.free(partial);
     }
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ commands, buffers, reducer }: GpuKernelContext): { conv: Kernel<'conv', GpuStorage>; convInputGrad: Kernel<'convInputGrad', GpuStorage>; convFilterGrad: Kernel<'convFilterGrad', GpuStorage> } {
+  return { conv: convKernel(commands), convInputGrad: convInputGradKernel(commands), convFilterGrad: convFilterGradKernel(commands, buffers, reducer) };
 }

@@ -9,6 +9,7 @@ import type { BinaryOp, Kernel, UnaryOp } from '../../../ops/op.js';
 import { writeBinaryGpu, writeUnaryGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
+import type { GpuKernelContext } from '../index.js';
 
 /** Op codes of shaders/unary.wgsl (`const OP_<NAME>: u32 = <code>u;`; checked at start-up). */
 export const UNARY_CODES: Readonly<Record<UnaryOp, number>> = {
@@ -63,4 +64,9 @@ export function binaryKernel(commands: Commands): Kernel<'binary', GpuStorage> {
     const params = writeBinaryGpu({ op: code, n, rank, shape: geo.shape, sa: geo.strides[0]!, sb: geo.strides[1]! });
     commands.dispatch('binary', params, [a!, b!, out], n);
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ commands }: GpuKernelContext): { unary: Kernel<'unary', GpuStorage>; binary: Kernel<'binary', GpuStorage> } {
+  return { unary: unaryKernel(commands), binary: binaryKernel(commands) };
 }

@@ -16,6 +16,7 @@ import { writeGatherGpu, writeScatterAddGpu } from '../../../generated/params.js
 import type { GpuStorage } from '../buffers.js';
 import type { Commands, ConstantBuffer } from '../commands.js';
 import { BufferUsage, type GpuContext } from '../device.js';
+import type { GpuKernelContext } from '../index.js';
 
 export interface IndexMapStats {
   /** Index maps (gather) and inverse maps (scatterAdd) uploaded so far, and their bytes. */
@@ -103,4 +104,9 @@ export function scatterAddKernel(commands: Commands, maps: IndexMaps): Kernel<'s
     const params = writeScatterAddGpu({ n: out.size, nBlock, nIn: index.length });
     commands.dispatch('scatterAdd', params, [x!, maps.scatterMap(index, nBlock), out], out.size);
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ commands, maps }: GpuKernelContext): { gather: Kernel<'gather', GpuStorage>; scatterAdd: Kernel<'scatterAdd', GpuStorage> } {
+  return { gather: gatherKernel(commands, maps), scatterAdd: scatterAddKernel(commands, maps) };
 }

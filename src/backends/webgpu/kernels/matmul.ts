@@ -6,6 +6,7 @@ import { writeMatmulGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
 import { chooseTile } from './tiles.js';
+import type { GpuKernelContext } from '../index.js';
 
 /** Batch axes the shader's Params hold (after collapsing). */
 export const MATMUL_MAX_BATCH_RANK = 8;
@@ -34,4 +35,9 @@ export function matmulKernel(commands: Commands): Kernel<'matmul', GpuStorage> {
     });
     commands.dispatchGroups('matmul', params, [a!, b!, out], groups);
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ commands }: GpuKernelContext): { matmul: Kernel<'matmul', GpuStorage> } {
+  return { matmul: matmulKernel(commands) };
 }

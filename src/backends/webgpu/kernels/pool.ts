@@ -4,6 +4,7 @@ import type { Kernel } from '../../../ops/op.js';
 import { writeMaxPool } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
+import type { GpuKernelContext } from '../index.js';
 
 /** Spatial axes the pooling shaders' Params hold. */
 export const POOL_MAX_D = 8;
@@ -34,4 +35,9 @@ export function maxPoolGradKernel(commands: Commands): Kernel<'maxPoolGrad', Gpu
     const { params, n } = poolParams('maxPoolGrad', inputShape, patch, tensorSize);
     commands.dispatch('maxPoolGrad', params, [dy!, c!, out], n);
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ commands }: GpuKernelContext): { maxPool: Kernel<'maxPool', GpuStorage>; maxPoolGrad: Kernel<'maxPoolGrad', GpuStorage> } {
+  return { maxPool: maxPoolKernel(commands), maxPoolGrad: maxPoolGradKernel(commands) };
 }

@@ -6,6 +6,7 @@ import { writeReduce } from '../../../generated/params.js';
 import type { Kernel, ReduceOp } from '../../../ops/op.js';
 import type { Buffers, GpuStorage } from '../buffers.js';
 import type { Commands, Pipelines } from '../commands.js';
+import type { GpuKernelContext } from '../index.js';
 
 /** Kept and reduced runs the shader's Params hold (after collapsing). */
 export const REDUCE_MAX_RUNS = 8;
@@ -99,4 +100,9 @@ export function reduceKernel(reducer: Reducer): Kernel<'reduce', GpuStorage> {
     if (op !== 'sum' && op !== 'max') throw new RangeError(`webgpu: reduce: unknown op ${JSON.stringify(op)}`);
     reducer.run(op, x!, out, reduceGeometry(shapes.inputs[0]!, axes));
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ reducer }: GpuKernelContext): { reduce: Kernel<'reduce', GpuStorage> } {
+  return { reduce: reduceKernel(reducer) };
 }

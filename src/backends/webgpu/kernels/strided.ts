@@ -9,6 +9,7 @@ import type { Kernel } from '../../../ops/op.js';
 import { writeStridedGpu } from '../../../generated/params.js';
 import type { GpuStorage } from '../buffers.js';
 import type { Commands } from '../commands.js';
+import type { GpuKernelContext } from '../index.js';
 
 /** Axes the shader takes (written + summed, after merging). */
 export const STRIDED_MAX_AXES = 16;
@@ -32,4 +33,9 @@ export function stridedKernel(commands: Commands): Kernel<'strided', GpuStorage>
     });
     commands.dispatch('strided', params, [x!, out], out.size);
   };
+}
+
+/** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
+export function kernels({ commands }: GpuKernelContext): { strided: Kernel<'strided', GpuStorage> } {
+  return { strided: stridedKernel(commands) };
 }
