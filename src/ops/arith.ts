@@ -13,6 +13,18 @@ import { scalar, type Tensor } from '../tensor.js';
 import { broadcastTo } from './strided.js';
 import type { BinaryOp, OpDef, ReduceOp, UnaryOp } from './op.js';
 
+declare module './op.js' {
+  /** This module's primitives (see OpAttrs). */
+  interface OpAttrs {
+    /** y = f(x), elementwise. */
+    unary: { readonly op: UnaryOp };
+    /** y = f(a, b) with NumPy broadcasting. */
+    binary: { readonly op: BinaryOp };
+    /** Reduction over `axes` (dropped from the output shape). */
+    reduce: { readonly op: ReduceOp; readonly axes: readonly number[] };
+  }
+}
+
 // ---- binary: y = f(a, b) with NumPy broadcasting ----
 
 export const binaryDef: OpDef<'binary'> = {

@@ -6,6 +6,14 @@ import type { Tensor } from '../tensor.js';
 import { slice } from './strided.js';
 import type { OpDef } from './op.js';
 
+declare module './op.js' {
+  /** This module's primitives (see OpAttrs). */
+  interface OpAttrs {
+    /** Concatenation along `axis`. */
+    concat: { readonly axis: number };
+  }
+}
+
 export const concatDef: OpDef<'concat'> = {
   name: 'concat',
   outShape(shapes, { axis }) {

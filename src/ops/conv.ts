@@ -18,6 +18,18 @@ import { sizeOf, type Shape } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
 import type { ConvAttrs, OpDef } from './op.js';
 
+declare module './op.js' {
+  /** This module's primitives (see OpAttrs). */
+  interface OpAttrs {
+    /** x[B, ...spatial, Cin] ⋆ w[taps, Cin, Cout] -> y[B, ...out, Cout]. */
+    conv: ConvAttrs;
+    /** dy[B, ...out, Cout], w -> dx[B, ...spatial, Cin] (the transpose of conv in x). */
+    convInputGrad: ConvAttrs & { readonly inputShape: Shape };
+    /** x, dy -> dw[taps, Cin, Cout] (the transpose of conv in w). */
+    convFilterGrad: ConvAttrs;
+  }
+}
+
 function validateAttrs(op: string, D: number, a: ConvAttrs): void {
   for (const [name, v] of Object.entries({ kernel: a.kernel, stride: a.stride, rhsDilation: a.rhsDilation, lhsDilation: a.lhsDilation })) {
     check(v.length === D && v.every((e) => Number.isInteger(e) && e >= 1), op, name, `${D} integers >= 1`, v);

@@ -18,6 +18,19 @@ import { concat } from './concat.js';
 import { indexRuns, stepAlong } from './strided.js';
 import type { OpDef } from './op.js';
 
+declare module './op.js' {
+  /** This module's primitives (see OpAttrs). */
+  interface OpAttrs {
+    /**
+     * out[b, i] = x[b, index[i]] (0 where index[i] = -1) with x and out read as `blocks` equal blocks
+     * (blocks = 1: out.flat[i] = x.flat[index[i]]); out has `shape`.
+     */
+    gather: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
+    /** out = zeros(shape); out[b, index[i]] += x[b, i] (skipped where index[i] = -1), per block. */
+    scatterAdd: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
+  }
+}
+
 /**
  * Each index map's source size when it was validated, and a fingerprint of its contents at its first
  * use. Backends keep device copies per Int32Array (wasm, webgpu), so a map edited after use would

@@ -8,6 +8,14 @@ import { sumTo } from './binary.js';
 import { permute } from './strided.js';
 import type { OpDef } from './op.js';
 
+declare module './op.js' {
+  /** This module's primitives (see OpAttrs). */
+  interface OpAttrs {
+    /** a[..., m, k] · b[..., k, n] (optionally transposed), batch axes broadcast. */
+    matmul: { readonly transA: boolean; readonly transB: boolean };
+  }
+}
+
 export const matmulDef: OpDef<'matmul'> = {
   name: 'matmul',
   outShape([a, b], { transA, transB }) {

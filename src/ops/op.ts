@@ -30,51 +30,14 @@ export interface ConvAttrs {
   readonly lhsDilation: readonly number[];
 }
 
-/** Every primitive's attributes by op name: the closed set of ops each backend implements. */
-export interface OpAttrs {
-  /** y = f(x), elementwise. */
-  unary: { readonly op: UnaryOp };
-  /** y = f(a, b) with NumPy broadcasting. */
-  binary: { readonly op: BinaryOp };
-  /** Reduction over `axes` (dropped from the output shape). */
-  reduce: { readonly op: ReduceOp; readonly axes: readonly number[] };
-  /** a[..., m, k] · b[..., k, n] (optionally transposed), batch axes broadcast. */
-  matmul: { readonly transA: boolean; readonly transB: boolean };
-  /**
-   * out[b, i] = x[b, index[i]] (0 where index[i] = -1) with x and out read as `blocks` equal blocks
-   * (blocks = 1: out.flat[i] = x.flat[index[i]]); out has `shape`.
-   */
-  gather: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
-  /** out = zeros(shape); out[b, index[i]] += x[b, i] (skipped where index[i] = -1), per block. */
-  scatterAdd: { readonly shape: Shape; readonly index: Int32Array; readonly blocks: number };
-  /**
-   * Strided copy: out = zeros(shape); for every point i of `extents`,
-   * out.flat[dstOffset + Σ i·dstStrides] += x.flat[srcOffset + Σ i·srcStrides]. Permutations,
-   * slices, broadcasts (src stride 0) and nearest-neighbour repeats are views of this one form,
-   * and its adjoint is the same form with the two views swapped (dst stride 0 sums).
-   */
-  strided: {
-    readonly shape: Shape;
-    readonly extents: readonly number[];
-    readonly srcOffset: number;
-    readonly srcStrides: readonly number[];
-    readonly dstOffset: number;
-    readonly dstStrides: readonly number[];
-  };
-  /** Concatenation along `axis`. */
-  concat: { readonly axis: number };
-  /** x[B, ...spatial, Cin] ⋆ w[taps, Cin, Cout] -> y[B, ...out, Cout]. */
-  conv: ConvAttrs;
-  /** dy[B, ...out, Cout], w -> dx[B, ...spatial, Cin] (the transpose of conv in x). */
-  convInputGrad: ConvAttrs & { readonly inputShape: Shape };
-  /** x, dy -> dw[taps, Cin, Cout] (the transpose of conv in w). */
-  convFilterGrad: ConvAttrs;
-  /** x[B, ...spatial, C*T], comparator c[B, ...spatial, C] -> the whole T-vector at the first
-   * argmax of c in each non-overlapping patch^D window. */
-  maxPool: { readonly patch: number; readonly tensorSize: number };
-  /** dy[B, ...spatial/patch, C*T], comparator -> dx routed to each window's argmax. */
-  maxPoolGrad: { readonly patch: number; readonly tensorSize: number; readonly inputShape: Shape };
-}
+/**
+ * Every primitive's attributes by op name: the closed set of ops each backend implements. Each op
+ * module declares its own entries next to its definition (declaration merging:
+ * `declare module './op.js' { interface OpAttrs { foo: {…} } }` in src/ops/foo.ts), so adding a
+ * primitive does not edit this file; the kernel tables, typed over `OpName`, then fail to compile
+ * until every backend has the new op.
+ */
+export interface OpAttrs {}
 
 /** The name of a primitive. */
 export type OpName = keyof OpAttrs;

@@ -11,6 +11,17 @@ import type { Shape } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
 import type { OpDef } from './op.js';
 
+declare module './op.js' {
+  /** This module's primitives (see OpAttrs). */
+  interface OpAttrs {
+    /** x[B, ...spatial, C*T], comparator c[B, ...spatial, C] -> the whole T-vector at the first
+     * argmax of c in each non-overlapping patch^D window. */
+    maxPool: { readonly patch: number; readonly tensorSize: number };
+    /** dy[B, ...spatial/patch, C*T], comparator -> dx routed to each window's argmax. */
+    maxPoolGrad: { readonly patch: number; readonly tensorSize: number; readonly inputShape: Shape };
+  }
+}
+
 /** x[B, ...spatial, C*T], comparator[B, ...spatial, C] -> pooled shape. */
 function pooledShape(op: string, x: Shape, c: Shape, patch: number, tensorSize: number): Shape {
   check(Number.isInteger(patch) && patch >= 1, op, 'patch', 'an integer >= 1', patch);

@@ -17,6 +17,26 @@ import { nestedInjective, viewReach, type StridedView } from '../core/strided.js
 import type { Tensor } from '../tensor.js';
 import type { OpAttrs, OpDef } from './op.js';
 
+declare module './op.js' {
+  /** This module's primitives (see OpAttrs). */
+  interface OpAttrs {
+    /**
+     * Strided copy: out = zeros(shape); for every point i of `extents`,
+     * out.flat[dstOffset + Σ i·dstStrides] += x.flat[srcOffset + Σ i·srcStrides]. Permutations,
+     * slices, broadcasts (src stride 0) and nearest-neighbour repeats are views of this one form,
+     * and its adjoint is the same form with the two views swapped (dst stride 0 sums).
+     */
+    strided: {
+      readonly shape: Shape;
+      readonly extents: readonly number[];
+      readonly srcOffset: number;
+      readonly srcStrides: readonly number[];
+      readonly dstOffset: number;
+      readonly dstStrides: readonly number[];
+    };
+  }
+}
+
 function checkView(side: 'src' | 'dst', rank: number, offset: number, strides: readonly number[]): void {
   check(Number.isInteger(offset) && offset >= 0, 'strided', `${side}Offset`, 'an integer >= 0', offset);
   check(Array.isArray(strides) && strides.length === rank && strides.every((s) => Number.isInteger(s) && s >= 0),
