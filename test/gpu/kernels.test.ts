@@ -1,6 +1,7 @@
 /**
- * The webgpu kernels other than elementwise and conv — reduce, matmul, gather, scatterAdd, concat,
- * maxPool, maxPoolGrad — against ref (the spec) on seeded inputs. Copies and selections (gather,
+ * The webgpu kernels against ref (the spec): every op's cases of test/shared/op-cases/ (declared once
+ * per op, shared with the wasm suite), then deeper checks of reduce, matmul, gather, scatterAdd,
+ * concat, maxPool, maxPoolGrad on seeded inputs. Copies and selections (gather,
  * concat, max, pooling) must be exact; sums get the float32 bound of helpers.ts. Small shapes: the CI
  * adapter is a CPU (llvmpipe).
  */
@@ -11,12 +12,25 @@ import type { WebGPUBackend } from '../../src/backends/webgpu/index.js';
 import { inverseCsr } from '../../src/backends/webgpu/kernels/indexmaps.js';
 import { reduceGeometry } from '../../src/backends/webgpu/kernels/reduce.js';
 import { chooseTile } from '../../src/backends/webgpu/kernels/tiles.js';
+import { loadOpCases, opCaseFailures, opsWithoutCases } from '../shared/op-cases.js';
+
+/** The per-op parity cases (test/shared/op-cases/*.ts), shared with the wasm suite. */
+const OP_CASES = await loadOpCases();
 
 let gpu: WebGPUBackend;
 beforeAll(async () => {
   gpu = await startWebGPU();
 });
 afterAll(reportWorst);
+
+describe('op cases (test/shared/op-cases/) vs ref', () => {
+  it('every op of the kernel table has a case', () => {
+    expect(opsWithoutCases(OP_CASES)).toEqual([]);
+  });
+  it.each(OP_CASES.map((c, i) => [c.file, c.name, i] as const))('%s: %s', async (_file, _name, i) => {
+    expect(await opCaseFailures('webgpu', OP_CASES[i]!, i)).toEqual([]);
+  });
+});
 
 describe('reduce vs ref', () => {
   // [shape, axes]: all axes, leading/trailing/middle/alternating axes, size-1 and empty axes, long

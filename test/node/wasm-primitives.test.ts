@@ -1,6 +1,7 @@
 /**
- * The native wasm primitives — reduce, matmul, gather, scatterAdd, concat, maxPool, maxPoolGrad —
- * against the ref backend (the spec), for both builds (`simd`, `relaxed`): seeded random inputs,
+ * The native wasm primitives against the ref backend (the spec), for both builds (`simd`, `relaxed`):
+ * every op's cases of test/shared/op-cases/ (declared once per op, shared with the webgpu suite),
+ * then deeper checks of reduce, matmul, gather, scatterAdd, concat, maxPool, maxPoolGrad: seeded random inputs,
  * edge cases (size-1 axes, empty tensors, block and vector tails, transposes, broadcasting, −1
  * indices, repeated indices, ties), gradients of a composite, and leaks.
  *
@@ -25,6 +26,10 @@ import { indexMapCacheOf, type IndexMapCache } from '../../src/backends/wasm/gat
 import { MATMUL_BLOCKS, matmulPlan } from '../../src/backends/wasm/matmul.js';
 import { convTuning } from '../../src/backends/wasm/conv.js';
 import { reducePlan } from '../../src/backends/wasm/reduce.js';
+import { loadOpCases, opCaseFailures, opsWithoutCases } from '../shared/op-cases.js';
+
+/** The per-op parity cases (test/shared/op-cases/*.ts), run below on both builds. */
+const OP_CASES = await loadOpCases();
 
 const U = 2 ** -24; // unit roundoff of float32
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -119,6 +124,16 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
     expect(be.variant).toBe(variant);
     expect(cache).toBeDefined();
     expect(indexMapCacheOf(be.kernels.scatterAdd)).toBe(cache);
+  });
+
+  describe('op cases (test/shared/op-cases/)', () => {
+    it('every op of the kernel table has a case', () => {
+      expect(opsWithoutCases(OP_CASES)).toEqual([]);
+    });
+    it.each(OP_CASES.map((c, i) => [c.file, c.name, i] as const))('%s: %s', async (_file, _name, i) => {
+      expect(await opCaseFailures('wasm', OP_CASES[i]!, i)).toEqual([]);
+      setBackend('wasm');
+    });
   });
 
   // -------------------------------------------------------------------------------------------------
