@@ -8,6 +8,7 @@
  *   1. build      `npm run build` (wasm + shaders generation, tsc, rollup) — on failure, stop here
  *   2. typecheck  `npm run typecheck` (sources and tests) — a failure counts as 1 failed
  *   3. cycles     `node scripts/check-cycles.mjs` (value-import cycles and layering of src/) — a failure counts as 1 failed
+ *      format     `prettier --check .` (the formatting `npm run format` writes) — a failure counts as 1 failed
  *   4. vitest     projects node + gpu (+ browser when Chromium exists), one run, JSON report parsed
  *   5. deno       `deno test --no-check --allow-read --allow-write --allow-env test/deno/` (the binary from node_modules)
  * Deno: a run that aborts (SIGABRT) in Deno's native teardown after its summary showed no failure
@@ -65,8 +66,14 @@ function runCmd(cmd, args, { timeoutS, capture = false, env = {} }) {
     current = child;
     let out = '';
     if (capture) {
-      child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
-      child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
+      child.stdout.on('data', (d) => {
+        out += d;
+        process.stdout.write(d);
+      });
+      child.stderr.on('data', (d) => {
+        out += d;
+        process.stderr.write(d);
+      });
     }
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -74,7 +81,9 @@ function runCmd(cmd, args, { timeoutS, capture = false, env = {} }) {
       killGroup(child, 'SIGTERM');
       setTimeout(() => killGroup(child, 'SIGKILL'), 5000).unref();
     }, timeoutS * 1000);
-    child.on('error', (e) => { out += String(e); });
+    child.on('error', (e) => {
+      out += String(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       current = null;
@@ -84,7 +93,11 @@ function runCmd(cmd, args, { timeoutS, capture = false, env = {} }) {
 }
 
 function killGroup(child, signal) {
-  try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
 }
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -98,7 +111,12 @@ const how = (r) => (r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}
 
 function chromiumPath() {
   const p = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  try { accessSync(p, constants.X_OK); return { path: p, ok: true }; } catch { return { path: p, ok: false }; }
+  try {
+    accessSync(p, constants.X_OK);
+    return { path: p, ok: true };
+  } catch {
+    return { path: p, ok: false };
+  }
 }
 
 // ── 1. build ────────────────────────────────────────────────────────────────────────────────────
@@ -136,14 +154,26 @@ async function cycles() {
   }
 }
 
+// ── 3b. formatting ──────────────────────────────────────────────────────────────────────────────
+async function format() {
+  banner('format: prettier --check . (npm run format rewrites)');
+  const r = await runCmd(process.execPath, [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '.', '--log-level', 'warn'], {
+    timeoutS: 180,
+  });
+  const f = row('format', r.seconds);
+  if (r.code !== 0) {
+    f.failed = 1;
+    problems.push(`format check failed (${how(r)}): files listed above are not as \`npm run format\` writes them`);
+  }
+}
+
 // ── 4. vitest ───────────────────────────────────────────────────────────────────────────────────
 async function vitest(projects) {
   banner(`vitest: projects ${projects.join(', ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'geoconv-test-'));
   const jsonFile = join(dir, 'vitest.json');
   try {
-    const args = ['run', ...projects.flatMap((p) => ['--project', p]),
-      '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`];
+    const args = ['run', ...projects.flatMap((p) => ['--project', p]), '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`];
     const r = await runCmd(bin('vitest'), args, { timeoutS: 420 });
     let report = null;
     try {
@@ -159,13 +189,17 @@ async function vitest(projects) {
         let failedHere = 0;
         for (const a of file.assertionResults ?? []) {
           if (a.status === 'passed') suite.passed++;
-          else if (a.status === 'failed') { suite.failed++; failedHere++; }
-          else suite.skipped++; // pending, skipped, todo, disabled
+          else if (a.status === 'failed') {
+            suite.failed++;
+            failedHere++;
+          } else suite.skipped++; // pending, skipped, todo, disabled
         }
         if (file.status === 'failed' && failedHere === 0) {
           // the file failed without a failing test: import error, hook failure, crash
           suite.failed++;
-          const msg = String(file.message ?? '').split('\n')[0].slice(0, 200);
+          const msg = String(file.message ?? '')
+            .split('\n')[0]
+            .slice(0, 200);
           problems.push(`vitest: ${rel.join('/')} failed to run${msg ? `: ${msg}` : ''}`);
         }
       }
@@ -198,18 +232,21 @@ async function deno() {
     problems.push('deno: node_modules/.bin/deno is missing (run npm ci)');
     return;
   }
-  const run = () => runCmd(bin('deno'), ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', 'test/deno/'], {
-    timeoutS: 180,
-    capture: true,
-    env: { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', RUST_BACKTRACE: '0' },
-  });
+  const run = () =>
+    runCmd(bin('deno'), ['test', '--no-check', '--allow-read', '--allow-write', '--allow-env', 'test/deno/'], {
+      timeoutS: 180,
+      capture: true,
+      env: { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', RUST_BACKTRACE: '0' },
+    });
   let r = await run();
   let counts = denoCounts(r);
   // Deno 2.9 sometimes aborts in its own native teardown after every test has passed and the summary
   // is printed ("double free or corruption", about one run in ten with the WebGPU goldens in the same
   // process). That is not a test result: run the suite once more, and say so loudly.
   if (counts.summary && counts.failed === 0 && r.signal === 'SIGABRT') {
-    warnings.push(`deno aborted at exit (${how(r)}) after its summary showed ${counts.passed} passed, 0 failed: a native crash in Deno's teardown, not a test failure; the suite was run again and that run is counted`);
+    warnings.push(
+      `deno aborted at exit (${how(r)}) after its summary showed ${counts.passed} passed, 0 failed: a native crash in Deno's teardown, not a test failure; the suite was run again and that run is counted`,
+    );
     r = await run();
     counts = denoCounts(r);
   }
@@ -233,7 +270,10 @@ async function deno() {
 function denoCounts(r) {
   // strip ANSI colour escapes (ESC [ … letter)
   const plain = r.out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-  const summary = plain.split('\n').reverse().find((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
+  const summary = plain
+    .split('\n')
+    .reverse()
+    .find((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
   const n = (re) => Number(re.exec(summary ?? '')?.[1] ?? 0);
   return { summary: summary !== undefined, passed: n(/(\d+) passed/), failed: n(/(\d+) failed/), skipped: n(/(\d+) ignored/) };
 }
@@ -244,14 +284,17 @@ const built = noBuild ? (warnings.push('--no-build: tested the EXISTING build, n
 if (built) {
   await typecheck();
   await cycles();
+  await format();
   const chromium = chromiumPath();
   const projects = ['node', 'gpu'];
   if (chromium.ok) {
     projects.push('browser');
   } else if (ci) {
     row('vitest browser', 0, 0, 1);
-    problems.push(`BROWSER SUITE DID NOT RUN: Chromium not found at ${chromium.path}, and CI is set — counted as failed ` +
-      '(install it with `apt-get install -y chromium`, or set CHROMIUM_PATH)');
+    problems.push(
+      `BROWSER SUITE DID NOT RUN: Chromium not found at ${chromium.path}, and CI is set — counted as failed ` +
+        '(install it with `apt-get install -y chromium`, or set CHROMIUM_PATH)',
+    );
   } else {
     warnings.push(
       '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
@@ -265,14 +308,19 @@ if (built) {
   await deno();
 }
 
-const total = rows.reduce((t, r) => ({ passed: t.passed + r.passed, failed: t.failed + r.failed, skipped: t.skipped + r.skipped }),
-  { passed: 0, failed: 0, skipped: 0 });
+const total = rows.reduce((t, r) => ({ passed: t.passed + r.passed, failed: t.failed + r.failed, skipped: t.skipped + r.skipped }), {
+  passed: 0,
+  failed: 0,
+  skipped: 0,
+});
 
 banner('summary');
 for (const r of rows) {
   const secs = r.seconds ? `${r.seconds.toFixed(1).padStart(6)} s` : '        ';
-  process.stdout.write(`  ${r.name.padEnd(16)} ${secs}   pass ${String(r.passed).padStart(4)}   fail ${String(r.failed).padStart(3)}` +
-    `${r.skipped ? `   skip ${r.skipped}` : ''}\n`);
+  process.stdout.write(
+    `  ${r.name.padEnd(16)} ${secs}   pass ${String(r.passed).padStart(4)}   fail ${String(r.failed).padStart(3)}` +
+      `${r.skipped ? `   skip ${r.skipped}` : ''}\n`,
+  );
 }
 process.stdout.write(`  total time ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 for (const p of problems) process.stdout.write(`FAILURE: ${p}\n`);
