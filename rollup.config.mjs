@@ -110,9 +110,8 @@ function resolveBare(id, importer) {
   };
   if (pkg.exports) {
     const key = `.${sub}`;
-    const entry = typeof pkg.exports === 'string' || !Object.keys(pkg.exports).some((k) => k.startsWith('.'))
-      ? (key === '.' ? pkg.exports : undefined)
-      : pkg.exports[key];
+    const entry =
+      typeof pkg.exports === 'string' || !Object.keys(pkg.exports).some((k) => k.startsWith('.')) ? (key === '.' ? pkg.exports : undefined) : pkg.exports[key];
     const target = pick(entry);
     if (target) return { file: join(dir, target), esm: pkg.type === 'module' || target.endsWith('.mjs') };
   }

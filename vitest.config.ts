@@ -68,7 +68,13 @@ export default defineConfig({
           },
           // the simulation-file fixtures live beside the repository (../shared/fixtures); the
           // browser suite fetches them from this server (test/browser/data.test.ts, `?url` imports)
-          fs: { allow: [searchForWorkspaceRoot(process.cwd()), fileURLToPath(new URL('../shared/fixtures', import.meta.url)), fileURLToPath(new URL('../shared/goldens', import.meta.url))] },
+          fs: {
+            allow: [
+              searchForWorkspaceRoot(process.cwd()),
+              fileURLToPath(new URL('../shared/fixtures', import.meta.url)),
+              fileURLToPath(new URL('../shared/goldens', import.meta.url)),
+            ],
+          },
         },
         test: {
           name: 'browser',

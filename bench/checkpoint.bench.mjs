@@ -13,7 +13,10 @@ const backend = arg('backend', 'wasm');
 const depth = Number(arg('depth', 64));
 const runs = Number(arg('runs', 5));
 await gc.init({ backend });
-const sig = [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 1 }];
+const sig = [
+  { k: 0, parity: 0, channels: 1 },
+  { k: 1, parity: 0, channels: 1 },
+];
 const model = new gc.UNet({ D: 2, input: sig, output: sig, depth, numDownsamples: 3, numConv: 2 }, gc.random.key(1));
 const bytes = await gc.serialize(model);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -36,7 +39,10 @@ const oldWay = await time(async () => {
   const d = gc.deserialize(bytes);
   const m = gc.buildModule(d.config, gc.random.key(0));
   // the former loader then swapped m's random parameters for d.params and disposed them
-  return () => { m.dispose(); for (const t of d.tensors.values()) t.dispose(); };
+  return () => {
+    m.dispose();
+    for (const t of d.tensors.values()) t.dispose();
+  };
 });
 const randomBuild = await time(async () => {
   const m = gc.buildModule(model.config, gc.random.key(0));
@@ -46,9 +52,16 @@ const blankBuild = await time(async () => {
   const m = gc.buildModule(model.config, null);
   return () => m.dispose();
 });
-console.log(JSON.stringify({
-  backend, depth, params: model.parameterCount(), fileMB: +(bytes.length / 2 ** 20).toFixed(1),
-  loadCheckpointMs: +newWay.toFixed(1), formerLoadMs: +oldWay.toFixed(1),
-  buildRandomMs: +randomBuild.toFixed(1), buildNullMs: +blankBuild.toFixed(1),
-}));
+console.log(
+  JSON.stringify({
+    backend,
+    depth,
+    params: model.parameterCount(),
+    fileMB: +(bytes.length / 2 ** 20).toFixed(1),
+    loadCheckpointMs: +newWay.toFixed(1),
+    formerLoadMs: +oldWay.toFixed(1),
+    buildRandomMs: +randomBuild.toFixed(1),
+    buildNullMs: +blankBuild.toFixed(1),
+  }),
+);
 model.dispose();

@@ -48,8 +48,9 @@ if (!existsSync(join(root, 'dist/index.js'))) {
 }
 const V128 = [0xfd, 0x0c, ...new Array(16).fill(0)];
 const body = [...V128, ...V128, ...V128, 0xfd, 0x85, 0x02, 0x0b]; // f32x4.relaxed_madd (as src/backends/wasm/loader.ts probes)
-const relaxedOk = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
-  10, body.length + 3, 1, body.length + 1, 0, ...body]));
+const relaxedOk = WebAssembly.validate(
+  new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, body.length + 3, 1, body.length + 1, 0, ...body]),
+);
 if (!relaxedOk) {
   console.error('bench: relaxed SIMD is unavailable; run node --experimental-wasm-relaxed-simd bench/conv.bench.mjs (Node 20)');
   process.exit(1);
@@ -64,9 +65,18 @@ const SHAPES = {
 const convFlops = (s) => 2 * s.x.slice(0, -1).reduce((a, b) => a * b, 1) * s.cout * s.k ** (s.x.length - 2) * s.x.at(-1);
 
 const GEO = [
-  ['geoconv-wasm-simd', 1], ['geoconv-wasm-relaxed', 1], ['geoconv-wasm-simd', 2], ['geoconv-wasm-relaxed', 2],
+  ['geoconv-wasm-simd', 1],
+  ['geoconv-wasm-relaxed', 1],
+  ['geoconv-wasm-simd', 2],
+  ['geoconv-wasm-relaxed', 2],
 ];
-const PEERS = [['onnxruntime-web', 1], ['onnxruntime-web', 2], ['tfjs-wasm', 1], ['onnxruntime-node', 1], ['onnxruntime-node', 2]];
+const PEERS = [
+  ['onnxruntime-web', 1],
+  ['onnxruntime-web', 2],
+  ['tfjs-wasm', 1],
+  ['onnxruntime-node', 1],
+  ['onnxruntime-node', 2],
+];
 const REF = 'geoconv-wasm-relaxed/1';
 
 /** The cases: [name, pass, task, flops, engines]. */
@@ -79,13 +89,22 @@ for (const pass of ['inputGrad', 'filterGrad']) {
     cases.push({ name, pass, task: { kind: 'conv', pass, ...s }, flops: convFlops(s), engines: GEO });
   }
 }
-for (const [name, D, side] of [['CC2', 2, 64], ['CC3', 3, 16]]) {
+for (const [name, D, side] of [
+  ['CC2', 2, 64],
+  ['CC3', 3, 16],
+]) {
   const width = 16 + 16 * D; // {(0,0):16, (1,0):16}: 16 scalars + 16 D-vectors
   const flops = 2 * side ** D * 3 ** D * width * width;
   for (const pass of ['forward', 'forward+backward']) {
     cases.push({
-      name, pass, task: { kind: 'layer', pass, D, side, channels: 16 }, flops: pass === 'forward' ? flops : 3 * flops,
-      engines: [['geoconv-wasm-relaxed', 1], ['geoconv-wasm-relaxed', 2]],
+      name,
+      pass,
+      task: { kind: 'layer', pass, D, side, channels: 16 },
+      flops: pass === 'forward' ? flops : 3 * flops,
+      engines: [
+        ['geoconv-wasm-relaxed', 1],
+        ['geoconv-wasm-relaxed', 2],
+      ],
     });
   }
 }
@@ -98,7 +117,9 @@ class Host {
     this.threads = threads;
     this.id = `${engine}/${threads}`;
     this.worker = new Worker(new URL('./engine-worker.mjs', import.meta.url), { workerData: { engine, threads } });
-    this.worker.on('error', (e) => { this.failed = e; });
+    this.worker.on('error', (e) => {
+      this.failed = e;
+    });
     this.queue = [];
     this.worker.on('message', (m) => this.queue.shift()?.(m));
   }
@@ -108,7 +129,9 @@ class Host {
       this.worker.postMessage(msg);
     });
   }
-  close() { return this.worker.terminate(); }
+  close() {
+    return this.worker.terminate();
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -137,7 +160,7 @@ async function foreignLoad(fn) {
   const r = await fn();
   const secs = (performance.now() - t) / 1000;
   const m1 = machineBusy();
-  const load = m0 === undefined ? undefined : Math.max(0, (m1 - m0) - (ownBusy() - o0)) / Math.max(secs, 1e-3);
+  const load = m0 === undefined ? undefined : Math.max(0, m1 - m0 - (ownBusy() - o0)) / Math.max(secs, 1e-3);
   return { r, load };
 }
 /** Waits (at most maxS seconds) until other processes use less than `cores` CPU over a second. */
@@ -174,13 +197,15 @@ const machine = {
   node: process.version,
   v8: process.versions.v8,
   platform: `${process.platform}-${process.arch}`,
-  engines: Object.fromEntries(['onnxruntime-web', 'onnxruntime-node', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core'].map((p) => {
-    try {
-      return [p, JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).version];
-    } catch {
-      return [p, 'not installed'];
-    }
-  })),
+  engines: Object.fromEntries(
+    ['onnxruntime-web', 'onnxruntime-node', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core'].map((p) => {
+      try {
+        return [p, JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).version];
+      } catch {
+        return [p, 'not installed'];
+      }
+    }),
+  ),
   geoconv: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
   date: new Date().toISOString(),
   loadAverageAtStart: loadavg().map((v) => Number(v.toFixed(2))),
@@ -231,8 +256,17 @@ for (const c of selected) {
     foreign[`${c.name} ${c.pass}`] = Number(best.load.toFixed(2));
     for (const h of hosts) {
       const m = median(times.get(h.id));
-      results.push({ case: c.name, pass: c.pass, engine: h.engine, threads: h.threads, medianMs: Number(m.toFixed(3)), gflops: Number((c.flops / m / 1e6).toFixed(2)) });
-      console.log(`  ${c.name.padEnd(3)} ${c.pass.padEnd(16)} ${h.id.padEnd(24)} ${m.toFixed(2).padStart(9)} ms ${(c.flops / m / 1e6).toFixed(1).padStart(6)} GFLOP/s  (${times.get(h.id).length} calls)`);
+      results.push({
+        case: c.name,
+        pass: c.pass,
+        engine: h.engine,
+        threads: h.threads,
+        medianMs: Number(m.toFixed(3)),
+        gflops: Number((c.flops / m / 1e6).toFixed(2)),
+      });
+      console.log(
+        `  ${c.name.padEnd(3)} ${c.pass.padEnd(16)} ${h.id.padEnd(24)} ${m.toFixed(2).padStart(9)} ms ${(c.flops / m / 1e6).toFixed(1).padStart(6)} GFLOP/s  (${times.get(h.id).length} calls)`,
+      );
     }
   } finally {
     await Promise.all(hosts.map((h) => h.close()));
@@ -268,20 +302,40 @@ function renderTables(rs, m, cks) {
   const ratio = (a, b) => (a && b ? `${(a.gflops / b.gflops).toFixed(2)}×` : '—');
   const lines = [];
   const fl = Object.values(m.foreignLoadDuringCase ?? {});
-  lines.push(`Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores), Node ${m.node}, onnxruntime ${m.engines['onnxruntime-web']}, tfjs ${m.engines['@tensorflow/tfjs-backend-wasm']}; load average ${m.loadAverageAtStart.join(' / ')} at start, ${m.loadAverageAtEnd.join(' / ')} at end${fl.length ? `; other processes used ${Math.min(...fl).toFixed(2)}–${Math.max(...fl).toFixed(2)} cores while cases were timed` : ''}. GFLOP/s from medians (${m.method}).`);
+  lines.push(
+    `Measured ${m.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores), Node ${m.node}, onnxruntime ${m.engines['onnxruntime-web']}, tfjs ${m.engines['@tensorflow/tfjs-backend-wasm']}; load average ${m.loadAverageAtStart.join(' / ')} at start, ${m.loadAverageAtEnd.join(' / ')} at end${fl.length ? `; other processes used ${Math.min(...fl).toFixed(2)}–${Math.max(...fl).toFixed(2)} cores while cases were timed` : ''}. GFLOP/s from medians (${m.method}).`,
+  );
   lines.push('');
   lines.push('Forward convolution, periodic padding (GFLOP/s):');
   lines.push('');
-  lines.push('| case | geoconv simd 1t | geoconv relaxed 1t | geoconv simd 2t | geoconv relaxed 2t | ort-web 1t | ort-web 2t | tfjs-wasm 1t | ort-node 1t | ort-node 2t |');
+  lines.push(
+    '| case | geoconv simd 1t | geoconv relaxed 1t | geoconv simd 2t | geoconv relaxed 2t | ort-web 1t | ort-web 2t | tfjs-wasm 1t | ort-node 1t | ort-node 2t |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   const cs = [...new Set(rs.filter((r) => r.pass === 'forward' && /^S/.test(r.case)).map((r) => r.case))];
   for (const c of cs) {
-    lines.push(`| ${c} | ${[['geoconv-wasm-simd', 1], ['geoconv-wasm-relaxed', 1], ['geoconv-wasm-simd', 2], ['geoconv-wasm-relaxed', 2], ['onnxruntime-web', 1], ['onnxruntime-web', 2], ['tfjs-wasm', 1], ['onnxruntime-node', 1], ['onnxruntime-node', 2]].map(([e, t]) => fmt(get(c, 'forward', e, t))).join(' | ')} |`);
+    lines.push(
+      `| ${c} | ${[
+        ['geoconv-wasm-simd', 1],
+        ['geoconv-wasm-relaxed', 1],
+        ['geoconv-wasm-simd', 2],
+        ['geoconv-wasm-relaxed', 2],
+        ['onnxruntime-web', 1],
+        ['onnxruntime-web', 2],
+        ['tfjs-wasm', 1],
+        ['onnxruntime-node', 1],
+        ['onnxruntime-node', 2],
+      ]
+        .map(([e, t]) => fmt(get(c, 'forward', e, t)))
+        .join(' | ')} |`,
+    );
   }
   lines.push('');
   lines.push('Ratios (same run): best wasm peer = max(onnxruntime-web 1t, tfjs-wasm 1t).');
   lines.push('');
-  lines.push('| case | relaxed 1t / best wasm peer (target ≥ 1.25) | simd 1t / best wasm peer (≥ 1.0) | relaxed 1t / ort-web 1t | relaxed 2t / relaxed 1t (S2, S3: ≥ 1.7) | relaxed 1t / ort-node 1t (≥ 0.45) | relaxed 2t / ort-web 2t |');
+  lines.push(
+    '| case | relaxed 1t / best wasm peer (target ≥ 1.25) | simd 1t / best wasm peer (≥ 1.0) | relaxed 1t / ort-web 1t | relaxed 2t / relaxed 1t (S2, S3: ≥ 1.7) | relaxed 1t / ort-node 1t (≥ 0.45) | relaxed 2t / ort-web 2t |',
+  );
   lines.push('|---|---|---|---|---|---|---|');
   for (const c of cs) {
     const peers = [get(c, 'forward', 'onnxruntime-web', 1), get(c, 'forward', 'tfjs-wasm', 1)].filter(Boolean);
@@ -289,15 +343,22 @@ function renderTables(rs, m, cks) {
     const r1 = get(c, 'forward', 'geoconv-wasm-relaxed', 1);
     const s1 = get(c, 'forward', 'geoconv-wasm-simd', 1);
     const r2 = get(c, 'forward', 'geoconv-wasm-relaxed', 2);
-    lines.push(`| ${c} | ${ratio(r1, best)} | ${ratio(s1, best)} | ${ratio(r1, get(c, 'forward', 'onnxruntime-web', 1))} | ${ratio(r2, r1)} | ${ratio(r1, get(c, 'forward', 'onnxruntime-node', 1))} | ${ratio(r2, get(c, 'forward', 'onnxruntime-web', 2))} |`);
+    lines.push(
+      `| ${c} | ${ratio(r1, best)} | ${ratio(s1, best)} | ${ratio(r1, get(c, 'forward', 'onnxruntime-web', 1))} | ${ratio(r2, r1)} | ${ratio(r1, get(c, 'forward', 'onnxruntime-node', 1))} | ${ratio(r2, get(c, 'forward', 'onnxruntime-web', 2))} |`,
+    );
   }
   lines.push('');
-  lines.push('Backward convolutions (GFLOP/s; ratio to the same engine\'s forward, target ≥ 0.7):');
+  lines.push("Backward convolutions (GFLOP/s; ratio to the same engine's forward, target ≥ 0.7):");
   lines.push('');
   lines.push('| case | engine | threads | forward | input gradient | ratio | filter gradient | ratio |');
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const c of cs) {
-    for (const [e, t] of [['geoconv-wasm-simd', 1], ['geoconv-wasm-relaxed', 1], ['geoconv-wasm-simd', 2], ['geoconv-wasm-relaxed', 2]]) {
+    for (const [e, t] of [
+      ['geoconv-wasm-simd', 1],
+      ['geoconv-wasm-relaxed', 1],
+      ['geoconv-wasm-simd', 2],
+      ['geoconv-wasm-relaxed', 2],
+    ]) {
       const f = get(c, 'forward', e, t);
       const ig = get(c, 'inputGrad', e, t);
       const fg = get(c, 'filterGrad', e, t);
@@ -308,7 +369,9 @@ function renderTables(rs, m, cks) {
   const layers = rs.filter((r) => /^CC/.test(r.case));
   if (layers.length) {
     lines.push('');
-    lines.push('ConvContract layer {(0,0):16, (1,0):16} → same, M = 3 (CC2: 64×64, D = 2, 48 channels; CC3: 16³, D = 3, 64 channels); GFLOP/s of its dense convolution (×3 for forward+backward):');
+    lines.push(
+      'ConvContract layer {(0,0):16, (1,0):16} → same, M = 3 (CC2: 64×64, D = 2, 48 channels; CC3: 16³, D = 3, 64 channels); GFLOP/s of its dense convolution (×3 for forward+backward):',
+    );
     lines.push('');
     lines.push('| case | pass | engine | threads | median ms | GFLOP/s |');
     lines.push('|---|---|---|---|---|---|');

@@ -25,9 +25,11 @@ export function fill(n, seed) {
   const out = new Float32Array(n);
   let s = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = s / 2 ** 31 - 1;
   }
   return out;
@@ -46,9 +48,12 @@ function wrapPad(x, shape, p) {
   for (let b = 0; b < B; b++) {
     for (let o = 0; o < prod(out); o++) {
       let r = o;
-      for (let d = D - 1; d >= 0; d--) { idx[d] = r % out[d]; r = Math.floor(r / out[d]); }
+      for (let d = D - 1; d >= 0; d--) {
+        idx[d] = r % out[d];
+        r = Math.floor(r / out[d]);
+      }
       let src = 0;
-      for (let d = 0; d < D; d++) src = src * rest[d] + (((idx[d] - p) % rest[d]) + rest[d]) % rest[d];
+      for (let d = 0; d < D; d++) src = src * rest[d] + ((((idx[d] - p) % rest[d]) + rest[d]) % rest[d]);
       y.set(x.subarray((b * prod(rest) + src) * C, (b * prod(rest) + src + 1) * C), (b * prod(out) + o) * C);
     }
   }
@@ -81,33 +86,68 @@ async function setup(task) {
     const xt = G.tensor(x, task.x, be);
     const wt = G.tensor(w, [taps, cin, task.cout], be);
     const dy = G.tensor(fill(prod(outShape), 3), outShape, be);
-    const op = task.pass === 'forward' ? () => G.conv(xt, wt, a)
-      : task.pass === 'inputGrad' ? () => G.convInputGrad(dy, wt, a, task.x)
-        : () => G.convFilterGrad(xt, dy, a);
+    const op =
+      task.pass === 'forward'
+        ? () => G.conv(xt, wt, a)
+        : task.pass === 'inputGrad'
+          ? () => G.convInputGrad(dy, wt, a, task.x)
+          : () => G.convFilterGrad(xt, dy, a);
     return {
-      call() { const y = op(); y.dataSync(); y.dispose(); },
-      output() { const y = op(); const d = y.dataSync(); y.dispose(); return d; },
-      dispose() { xt.dispose(); wt.dispose(); dy.dispose(); be.close(); },
+      call() {
+        const y = op();
+        y.dataSync();
+        y.dispose();
+      },
+      output() {
+        const y = op();
+        const d = y.dataSync();
+        y.dispose();
+        return d;
+      },
+      dispose() {
+        xt.dispose();
+        wt.dispose();
+        dy.dispose();
+        be.close();
+      },
     };
   }
   if (task.pass !== 'forward') throw new Error(`${engine} runs forward only`);
   if (engine === 'onnxruntime-web' || engine === 'onnxruntime-node') {
-    const ort = engine === 'onnxruntime-node' ? require('onnxruntime-node') : await import(pathToFileURL(join(root, 'node_modules/onnxruntime-web/dist/ort.node.min.mjs')).href);
+    const ort =
+      engine === 'onnxruntime-node'
+        ? require('onnxruntime-node')
+        : await import(pathToFileURL(join(root, 'node_modules/onnxruntime-web/dist/ort.node.min.mjs')).href);
     if (engine === 'onnxruntime-web') {
       ort.env.wasm.numThreads = threads;
       ort.env.wasm.simd = true;
     }
     const inShape = [task.x[0], cin, ...task.x.slice(1, -1)];
-    const { bytes, outShape: yShape } = wrapConvModel({ inputShape: inShape, weight: filterToOnnx(w, taps, cin, task.cout), kernel: new Array(D).fill(task.k), pad: p });
-    const opts = engine === 'onnxruntime-node'
-      ? { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' }
-      : { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+    const { bytes, outShape: yShape } = wrapConvModel({
+      inputShape: inShape,
+      weight: filterToOnnx(w, taps, cin, task.cout),
+      kernel: new Array(D).fill(task.k),
+      pad: p,
+    });
+    const opts =
+      engine === 'onnxruntime-node'
+        ? { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' }
+        : { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
     const session = await ort.InferenceSession.create(bytes, opts);
     const feeds = { x: new ort.Tensor('float32', toChannelsFirst(x, task.x), inShape) };
     return {
-      async call() { const r = await session.run(feeds); void r.y.data[0]; r.y.dispose?.(); },
-      async output() { const r = await session.run(feeds); return toChannelsLast(r.y.data, yShape); },
-      async dispose() { await session.release(); },
+      async call() {
+        const r = await session.run(feeds);
+        void r.y.data[0];
+        r.y.dispose?.();
+      },
+      async output() {
+        const r = await session.run(feeds);
+        return toChannelsLast(r.y.data, yShape);
+      },
+      async dispose() {
+        await session.release();
+      },
     };
   }
   if (engine === 'tfjs-wasm') {
@@ -121,9 +161,21 @@ async function setup(task) {
     const wt = tf.tensor(w, [...new Array(D).fill(task.k), cin, task.cout]);
     const op = () => (D === 2 ? tf.conv2d(xt, wt, 1, 'valid') : tf.conv3d(xt, wt, 1, 'valid'));
     return {
-      async call() { const y = op(); await y.data(); y.dispose(); },
-      async output() { const y = op(); const d = await y.data(); y.dispose(); return d; },
-      dispose() { xt.dispose(); wt.dispose(); },
+      async call() {
+        const y = op();
+        await y.data();
+        y.dispose();
+      },
+      async output() {
+        const y = op();
+        const d = await y.data();
+        y.dispose();
+        return d;
+      },
+      dispose() {
+        xt.dispose();
+        wt.dispose();
+      },
     };
   }
   throw new Error(`unknown engine ${engine}`);
@@ -134,7 +186,10 @@ async function setupLayer(task) {
   const want = engine === 'geoconv-wasm-relaxed' ? 'relaxed' : 'simd';
   const { G, be } = await loadGeoconv(want);
   if (be.variant !== want || be.threads !== threads) throw new Error(`layer backend is ${be.describe()}, wanted ${want} with ${threads} threads`);
-  const sig = [{ k: 0, parity: 0, channels: task.channels }, { k: 1, parity: 0, channels: task.channels }];
+  const sig = [
+    { k: 0, parity: 0, channels: task.channels },
+    { k: 1, parity: 0, channels: task.channels },
+  ];
   const layer = new G.ConvContract({ D: task.D, input: sig, output: sig, M: 3 }, G.random.key(4));
   const width = G.signatureWidth(G.signature(sig), task.D);
   const shape = [1, ...new Array(task.D).fill(task.side), width];
@@ -157,9 +212,18 @@ async function setupLayer(task) {
     return d;
   };
   return {
-    call: () => { G.tidy(() => { run(); }); },
+    call: () => {
+      G.tidy(() => {
+        run();
+      });
+    },
     output: () => G.tidy(() => run()),
-    dispose() { x.dispose(); g.dispose(); layer.dispose(); be.close?.(); },
+    dispose() {
+      x.dispose();
+      g.dispose();
+      layer.dispose();
+      be.close?.();
+    },
   };
 }
 

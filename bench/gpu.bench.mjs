@@ -64,15 +64,22 @@ function convSource(o, a, n, s, lo, torus, r, l) {
 function geometry(xs, attrs) {
   const D = attrs.kernel.length;
   const spatial = xs.slice(1, 1 + D);
-  const out = spatial.map((n, d) => Math.floor(((n - 1) * attrs.lhsDilation[d] + 1 + attrs.padding[d][0] + attrs.padding[d][1] -
-    (attrs.kernel[d] - 1) * attrs.rhsDilation[d] - 1) / attrs.stride[d]) + 1);
+  const out = spatial.map(
+    (n, d) =>
+      Math.floor(
+        ((n - 1) * attrs.lhsDilation[d] + 1 + attrs.padding[d][0] + attrs.padding[d][1] - (attrs.kernel[d] - 1) * attrs.rhsDilation[d] - 1) / attrs.stride[d],
+      ) + 1,
+  );
   const prod = (v) => v.reduce((p, n) => p * n, 1);
   return { D, spatial, out, nIn: prod(spatial), nOut: prod(out), taps: prod(attrs.kernel) };
 }
 
 const unravel = (i, shape) => {
   const c = new Array(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) { c[d] = i % shape[d]; i = Math.floor(i / shape[d]); }
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
   return c;
 };
 const ravel = (c, shape) => c.reduce((p, v, d) => p * shape[d] + v, 0);
@@ -93,11 +100,17 @@ function source(g, attrs, o, t) {
 /** Sampled float64 values: { conv: [[index, value]], convInputGrad: …, convFilterGrad: … }. */
 function sampled(B, g, attrs, cin, cout, x, w, dy, count, seed) {
   let s = seed;
-  const rnd = (n) => { s = (s * 1103515245 + 12345) % 2 ** 31; return s % n; };
+  const rnd = (n) => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s % n;
+  };
   const res = { conv: [], convInputGrad: [], convFilterGrad: [] };
   for (let k = 0; k < count; k++) {
-    { // y[b, o, co]
-      const b = rnd(B); const o = rnd(g.nOut); const co = rnd(cout);
+    {
+      // y[b, o, co]
+      const b = rnd(B);
+      const o = rnd(g.nOut);
+      const co = rnd(cout);
       let acc = 0;
       for (let t = 0; t < g.taps; t++) {
         const i = source(g, attrs, o, t);
@@ -106,8 +119,11 @@ function sampled(B, g, attrs, cin, cout, x, w, dy, count, seed) {
       }
       res.conv.push([(b * g.nOut + o) * cout + co, acc]);
     }
-    { // dx[b, i, ci] = Σ over (o, t) reaching i
-      const b = rnd(B); const i = rnd(g.nIn); const ci = rnd(cin);
+    {
+      // dx[b, i, ci] = Σ over (o, t) reaching i
+      const b = rnd(B);
+      const i = rnd(g.nIn);
+      const ci = rnd(cin);
       let acc = 0;
       for (let o = 0; o < g.nOut; o++) {
         for (let t = 0; t < g.taps; t++) {
@@ -117,8 +133,11 @@ function sampled(B, g, attrs, cin, cout, x, w, dy, count, seed) {
       }
       res.convInputGrad.push([(b * g.nIn + i) * cin + ci, acc]);
     }
-    { // dw[t, ci, co]
-      const t = rnd(g.taps); const ci = rnd(cin); const co = rnd(cout);
+    {
+      // dw[t, ci, co]
+      const t = rnd(g.taps);
+      const ci = rnd(cin);
+      const co = rnd(cout);
       let acc = 0;
       for (let b = 0; b < B; b++) {
         for (let o = 0; o < g.nOut; o++) {
@@ -159,7 +178,8 @@ function inputs(xs, attrs, cout, seed) {
   const ys = [xs[0], ...g.out, cout];
   const size = (s) => s.reduce((p, n) => p * n, 1);
   return {
-    g, ys,
+    g,
+    ys,
     x: normal(key(seed), size(xs)),
     w: normal(key(seed + 1), g.taps * cin * cout, 0, 1 / Math.sqrt(g.taps * cin)),
     dy: normal(key(seed + 2), size(ys)),
@@ -206,13 +226,22 @@ async function peerRow(c, d, macs, samples) {
       const co = i % c.cout;
       const bo = (i - co) / c.cout;
       const o = bo % nOut;
-      return y[((bo - o) / nOut * c.cout + co) * nOut + o];
+      return y[(((bo - o) / nOut) * c.cout + co) * nOut + o];
     });
-    const sampleErr = relErr(got, samples.map(([, v]) => v));
+    const sampleErr = relErr(
+      got,
+      samples.map(([, v]) => v),
+    );
     const medianMs = await medianTime(() => conv.run());
     return {
-      case: `${c.name} conv`, op: 'conv', pass: y.every(Number.isFinite) && sampleErr <= TOL, engine: 'onnxruntime-web-webgpu',
-      medianMs: +medianMs.toFixed(3), gflops: +((2 * macs) / medianMs / 1e6).toFixed(3), repeats: REPEATS, sampleRelErr: +sampleErr.toExponential(2),
+      case: `${c.name} conv`,
+      op: 'conv',
+      pass: y.every(Number.isFinite) && sampleErr <= TOL,
+      engine: 'onnxruntime-web-webgpu',
+      medianMs: +medianMs.toFixed(3),
+      gflops: +((2 * macs) / medianMs / 1e6).toFixed(3),
+      repeats: REPEATS,
+      sampleRelErr: +sampleErr.toExponential(2),
     };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -285,9 +314,16 @@ for (const [ci, c] of CASES.entries()) {
       out.dispose();
     });
     const r = {
-      case: `${c.name} ${op}`, op, shape: `${c.xs.join('×')}→${c.cout}, ${c.k}^${c.D} taps, periodic`,
-      pass, engine: 'geoconv-webgpu', medianMs: +medianMs.toFixed(3), gflops: +((2 * macs) / medianMs / 1e6).toFixed(3),
-      repeats: REPEATS, sampleRelErr: +sampleErr.toExponential(2), smallCaseRelErr: +smallErr[op].toExponential(2),
+      case: `${c.name} ${op}`,
+      op,
+      shape: `${c.xs.join('×')}→${c.cout}, ${c.k}^${c.D} taps, periodic`,
+      pass,
+      engine: 'geoconv-webgpu',
+      medianMs: +medianMs.toFixed(3),
+      gflops: +((2 * macs) / medianMs / 1e6).toFixed(3),
+      repeats: REPEATS,
+      sampleRelErr: +sampleErr.toExponential(2),
+      smallCaseRelErr: +smallErr[op].toExponential(2),
     };
     results.push(r);
     console.error(`bench: ${r.case}: ${r.medianMs} ms, ${r.gflops} GFLOP/s, pass ${r.pass} (sampled rel. err ${r.sampleRelErr})`);
@@ -328,11 +364,16 @@ const report = {
     ? 'SOFTWARE ADAPTER: WebGPU emulated on the CPU (e.g. Mesa llvmpipe). These figures are NOT GPU figures; they only show ' +
       'that the kernels run and are correct. CPU WebGPU is 10-100x slower than the wasm backend. Measure on a real GPU.'
     : 'Hardware adapter.',
-  method: `median of ${REPEATS} timed runs after ${WARMUP} warm-up per op (${full ? '--full' : '--quick'}); each run = dispatch + ` +
+  method:
+    `median of ${REPEATS} timed runs after ${WARMUP} warm-up per op (${full ? '--full' : '--quick'}); each run = dispatch + ` +
     'onSubmittedWorkDone, inputs resident on the GPU, no readback; FLOPs = 2·MACs, MACs = B·output pixels·taps·Cin·Cout',
   peers: {
-    'onnxruntime-web-webgpu': peer.error ?? 'onnxruntime-web ' + (peer.ort?.env.versions.web ?? '?') + ', WebGPU execution provider, same Dawn backend, ' +
-      'Pad(wrap) + Conv in NCHW, input and output GPU-resident (bench/ort-webgpu.mjs); forward convolution only',
+    'onnxruntime-web-webgpu':
+      peer.error ??
+      'onnxruntime-web ' +
+        (peer.ort?.env.versions.web ?? '?') +
+        ', WebGPU execution provider, same Dawn backend, ' +
+        'Pad(wrap) + Conv in NCHW, input and output GPU-resident (bench/ort-webgpu.mjs); forward convolution only',
   },
   ratios: ratios(results),
   date: new Date().toISOString(),
@@ -340,6 +381,13 @@ const report = {
 };
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
-console.log(JSON.stringify({ wrote: 'bench/results/gpu-latest.json', software, ratios: report.ratios, results: results.map(({ case: c, engine, pass, medianMs, gflops, error }) => ({ case: c, engine, pass, medianMs, gflops, error })) }));
+console.log(
+  JSON.stringify({
+    wrote: 'bench/results/gpu-latest.json',
+    software,
+    ratios: report.ratios,
+    results: results.map(({ case: c, engine, pass, medianMs, gflops, error }) => ({ case: c, engine, pass, medianMs, gflops, error })),
+  }),
+);
 gpu.destroy?.();
 process.exit(0);

@@ -20,7 +20,12 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
-const arg = (name, dflt) => args.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=') ?? dflt;
+const arg = (name, dflt) =>
+  args
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=') ?? dflt;
 const dist = resolve(arg('dist', 'dist/index.js'));
 const steps = Number(arg('steps', '10000'));
 const every = Number(arg('every', '500'));
@@ -37,7 +42,10 @@ const be = g.getBackend('wasm');
 const cache = g.indexMapCacheOf?.(be.kernels.gather);
 
 const D = 2;
-const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
+const input = [
+  { k: 0, parity: 0, channels: 2 },
+  { k: 1, parity: 0, channels: 2 },
+];
 const output = [{ k: 1, parity: 0, channels: 1 }];
 const image = (sig, seed) => {
   const W = g.signatureWidth(sig, D);
@@ -67,11 +75,21 @@ const rows = [];
 const record = (i, loss, ms) => {
   const h = be.heapStats();
   const m = g.memory();
-  const row = { step: i, heapMiB: MiB(h.heapBytes), inUseMiB: MiB(h.bytesInUse), liveTensors: m.tensors, liveTensorMiB: MiB(m.bytes),
-    indexCacheMiB: cache ? MiB(cache.stats().bytes) : null, loss, msPerStep: ms };
+  const row = {
+    step: i,
+    heapMiB: MiB(h.heapBytes),
+    inUseMiB: MiB(h.bytesInUse),
+    liveTensors: m.tensors,
+    liveTensorMiB: MiB(m.bytes),
+    indexCacheMiB: cache ? MiB(cache.stats().bytes) : null,
+    loss,
+    msPerStep: ms,
+  };
   rows.push(row);
-  console.log(`step ${String(i).padStart(6)}: heap ${row.heapMiB} MiB, in use ${row.inUseMiB} MiB, live tensors ${m.tensors} (${row.liveTensorMiB} MiB)` +
-    `${cache ? `, index cache ${row.indexCacheMiB} MiB` : ''}, loss ${loss.toPrecision(4)}${ms ? `, ${ms.toFixed(1)} ms/step` : ''}`);
+  console.log(
+    `step ${String(i).padStart(6)}: heap ${row.heapMiB} MiB, in use ${row.inUseMiB} MiB, live tensors ${m.tensors} (${row.liveTensorMiB} MiB)` +
+      `${cache ? `, index cache ${row.indexCacheMiB} MiB` : ''}, loss ${loss.toPrecision(4)}${ms ? `, ${ms.toFixed(1)} ms/step` : ''}`,
+  );
 };
 
 let t0 = performance.now();
@@ -95,12 +113,23 @@ for (let i = 0; i <= steps; i++) {
   }
 }
 
-const first = rows[0], last = rows.at(-1);
+const first = rows[0],
+  last = rows.at(-1);
 console.log(`heap ${first.heapMiB} -> ${last.heapMiB} MiB over ${steps} steps; live tensors ${first.liveTensors} -> ${last.liveTensors}`);
 if (jsonOut) {
   mkdirSync(resolve(jsonOut, '..'), { recursive: true });
-  writeFileSync(jsonOut, `${JSON.stringify({ machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
-    config: { dist, steps, every, threads, N, depth, batch, pool }, rows }, null, 1)}\n`);
+  writeFileSync(
+    jsonOut,
+    `${JSON.stringify(
+      {
+        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() },
+        config: { dist, steps, every, threads, N, depth, batch, pool },
+        rows,
+      },
+      null,
+      1,
+    )}\n`,
+  );
   console.log(`wrote ${jsonOut}`);
 }
 process.exit(0);

@@ -15,7 +15,12 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? true]));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a) => a.replace(/^--/, '').split('='))
+    .map(([k, v]) => [k, v ?? true]),
+);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = new URL('../dist/index.js', import.meta.url).href;
 const [T, N] = [21, 128];
@@ -23,9 +28,11 @@ const FIELDS = ['density', 'pressure', 'Vx', 'Vy'];
 
 /** Deterministic smooth values for trajectory b of field f (what the check recomputes). */
 function fill(out, f, b) {
-  for (let t = 0; t < T; t++) for (let x = 0; x < N; x++) for (let y = 0; y < N; y++) {
-    out[(t * N + x) * N + y] = Math.sin(0.05 * x * (f + 1) + 0.3 * t + b) * Math.cos(0.07 * y + 0.11 * b) + f;
-  }
+  for (let t = 0; t < T; t++)
+    for (let x = 0; x < N; x++)
+      for (let y = 0; y < N; y++) {
+        out[(t * N + x) * N + y] = Math.sin(0.05 * x * (f + 1) + 0.3 * t + b) * Math.cos(0.07 * y + 0.11 * b) + f;
+      }
 }
 
 // ---- child mode: one measurement in a fresh process -------------------------------------------
@@ -70,7 +77,13 @@ if (args.child) {
 }
 
 // ---- parent ------------------------------------------------------------------------------------
-const child = (mode, path, extra = []) => JSON.parse(execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', fileURLToPath(import.meta.url), `--child=${mode}`, `--path=${path}`, ...extra], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+const child = (mode, path, extra = []) =>
+  JSON.parse(
+    execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', fileURLToPath(import.meta.url), `--child=${mode}`, `--path=${path}`, ...extra], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    }),
+  );
 const h5wasm = await import('h5wasm/node');
 await h5wasm.ready;
 const dir = mkdtempSync(join(tmpdir(), 'geoconv-io-bench-'));
@@ -86,7 +99,15 @@ try {
     const buf = new Float32Array(T * N * N);
     for (const [fi, name] of FIELDS.entries()) {
       fill(buf, fi, 0);
-      const ds = f.create_dataset({ name, data: buf, shape: [1, T, N, N], maxshape: [null, T, N, N], chunks: [1, T, N, N], compression: 'gzip', compression_opts: 1 });
+      const ds = f.create_dataset({
+        name,
+        data: buf,
+        shape: [1, T, N, N],
+        maxshape: [null, T, N, N],
+        chunks: [1, T, N, N],
+        compression: 'gzip',
+        compression_opts: 1,
+      });
       ds.resize([NB, T, N, N]);
       for (let b = 1; b < NB; b++) {
         // the trajectories the bench reads get real values; the rest a constant (compresses to ~KB)
@@ -105,9 +126,25 @@ try {
   const disk = statSync(big).size;
   const sub = child('subset', big, [`--range=${R0},${R0 + 4}`]);
   if (!(sub.check < 1e-6)) throw new Error(`subset read returned wrong values (|diff| ${sub.check})`);
-  results.cases.push({ case: 'large-file-4-trajectories', trajectories: NB, shape: [NB, T, N, N], logicalGB: logical / 1e9, diskMB: disk / 1e6, writeSeconds: writeS, readMs: sub.ms, valuesMB: sub.bytes / 1e6, rcharMB: sub.rchar / 1e6, maxRssMB: sub.maxRssMB, rssBeforeReadMB: sub.rssBeforeMB });
-  console.log(`large file: ${(logical / 1e9).toFixed(2)} GB logical (${NB} trajectories × 4 fields × ${T}×${N}²), ${(disk / 1e6).toFixed(1)} MB on disk, written in ${writeS.toFixed(1)} s`);
-  console.log(`  read 4 trajectories: ${sub.ms.toFixed(0)} ms, ${(sub.bytes / 1e6).toFixed(1)} MB of values, ${(sub.rchar / 1e6).toFixed(1)} MB read() from disk, peak RSS ${sub.maxRssMB.toFixed(0)} MB (${sub.rssBeforeMB.toFixed(0)} MB before the read)`);
+  results.cases.push({
+    case: 'large-file-4-trajectories',
+    trajectories: NB,
+    shape: [NB, T, N, N],
+    logicalGB: logical / 1e9,
+    diskMB: disk / 1e6,
+    writeSeconds: writeS,
+    readMs: sub.ms,
+    valuesMB: sub.bytes / 1e6,
+    rcharMB: sub.rchar / 1e6,
+    maxRssMB: sub.maxRssMB,
+    rssBeforeReadMB: sub.rssBeforeMB,
+  });
+  console.log(
+    `large file: ${(logical / 1e9).toFixed(2)} GB logical (${NB} trajectories × 4 fields × ${T}×${N}²), ${(disk / 1e6).toFixed(1)} MB on disk, written in ${writeS.toFixed(1)} s`,
+  );
+  console.log(
+    `  read 4 trajectories: ${sub.ms.toFixed(0)} ms, ${(sub.bytes / 1e6).toFixed(1)} MB of values, ${(sub.rchar / 1e6).toFixed(1)} MB read() from disk, peak RSS ${sub.maxRssMB.toFixed(0)} MB (${sub.rssBeforeMB.toFixed(0)} MB before the read)`,
+  );
   if (!args.keep) rmSync(big);
 
   // 2. throughput on a realistic file
@@ -129,7 +166,10 @@ try {
     { name: 'x-coordinate', data: new Float32Array(N), shape: [N] },
     { name: 'y-coordinate', data: new Float32Array(N), shape: [N] },
   ];
-  for (const [label, opts] of [['contiguous', {}], ['gzip-4', { chunks: [1, T, N, N], gzip: 4 }]]) {
+  for (const [label, opts] of [
+    ['contiguous', {}],
+    ['gzip-4', { chunks: [1, T, N, N], gzip: 4 }],
+  ]) {
     const path = join(dir, `${label}.h5`);
     t0 = performance.now();
     await writeHdf5(path, [...FIELDS.map((name, fi) => ({ name, data: arrays[fi], shape: [NT, T, N, N], ...opts })), ...coords]);
@@ -137,9 +177,22 @@ try {
     const raw = child('raw', path);
     const full = child('reader', path);
     const mb = raw.bytes / 1e6;
-    const row = { case: `throughput-${label}`, shape: [NT, T, N, N], valuesMB: mb, diskMB: statSync(path).size / 1e6, writeSeconds: writeS2, rawMs: raw.ms, rawMBps: mb / (raw.ms / 1000), readerMs: full.ms, readerMBps: mb / (full.ms / 1000), readerMaxRssMB: full.maxRssMB };
+    const row = {
+      case: `throughput-${label}`,
+      shape: [NT, T, N, N],
+      valuesMB: mb,
+      diskMB: statSync(path).size / 1e6,
+      writeSeconds: writeS2,
+      rawMs: raw.ms,
+      rawMBps: mb / (raw.ms / 1000),
+      readerMs: full.ms,
+      readerMBps: mb / (full.ms / 1000),
+      readerMaxRssMB: full.maxRssMB,
+    };
     results.cases.push(row);
-    console.log(`${label}: ${mb.toFixed(0)} MB of values (${row.diskMB.toFixed(0)} MB on disk; written in ${writeS2.toFixed(1)} s): HDF5 layer ${row.rawMBps.toFixed(0)} MB/s, readPdebenchCfd ${row.readerMBps.toFixed(0)} MB/s (peak RSS ${full.maxRssMB.toFixed(0)} MB)`);
+    console.log(
+      `${label}: ${mb.toFixed(0)} MB of values (${row.diskMB.toFixed(0)} MB on disk; written in ${writeS2.toFixed(1)} s): HDF5 layer ${row.rawMBps.toFixed(0)} MB/s, readPdebenchCfd ${row.readerMBps.toFixed(0)} MB/s (peak RSS ${full.maxRssMB.toFixed(0)} MB)`,
+    );
     rmSync(path);
   }
 } finally {

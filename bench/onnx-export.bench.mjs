@@ -16,14 +16,22 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const repeats = quick ? 3 : 9;
 const batches = (args.find((a) => a.startsWith('--batches='))?.split('=')[1] ?? '1,8').split(',').map(Number);
-const D = 2, N = 64;
-const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
+const D = 2,
+  N = 64;
+const input = [
+  { k: 0, parity: 0, channels: 2 },
+  { k: 1, parity: 0, channels: 2 },
+];
 const output = [{ k: 1, parity: 0, channels: 1 }];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function relErr(a, b) {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); }
+  let d = 0,
+    m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
   return d / m;
 }
 
@@ -50,7 +58,12 @@ for (const equivariant of [true, false]) {
   };
   for (const batch of batches) {
     const shape = [batch, N, N, g.signatureWidth(g.signature(input), D)];
-    const xData = Float32Array.from(g.random.normal(g.random.key(2), shape.reduce((a, b) => a * b)));
+    const xData = Float32Array.from(
+      g.random.normal(
+        g.random.key(2),
+        shape.reduce((a, b) => a * b),
+      ),
+    );
     const row = { model: `UNet ${equivariant ? 'equivariant' : 'baseline'}`, batch, ms: {}, relErr: {} };
     let ref;
     let bytes;
@@ -77,8 +90,16 @@ for (const equivariant of [true, false]) {
           out.geoconv = await y.data.data();
           y.dispose();
         },
-        [`onnxruntime-node ×${threads}`]: async () => { out.node = (await session.run({ x: new ort.Tensor('float32', xFirst, dims) })).y.data; },
-        ...(web ? { 'onnxruntime-web wasm ×1': async () => { out.web = (await web.run({ x: new ortWeb.Tensor('float32', xFirst, dims) })).y.data; } } : {}),
+        [`onnxruntime-node ×${threads}`]: async () => {
+          out.node = (await session.run({ x: new ort.Tensor('float32', xFirst, dims) })).y.data;
+        },
+        ...(web
+          ? {
+              'onnxruntime-web wasm ×1': async () => {
+                out.web = (await web.run({ x: new ortWeb.Tensor('float32', xFirst, dims) })).y.data;
+              },
+            }
+          : {}),
       };
       const ms = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
       for (const run of Object.values(runners)) await run(); // warm-up
@@ -113,9 +134,21 @@ for (const equivariant of [true, false]) {
 }
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/onnx-export-latest.json', import.meta.url), JSON.stringify({
-  date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length,
-  onnxruntime: { node: ort.env.versions?.node ?? 'unknown', web: ortWeb.env.versions?.web ?? 'unknown' },
-  geoconv: g.version, repeats, rows,
-}, null, 2) + '\n');
+writeFileSync(
+  new URL('./results/onnx-export-latest.json', import.meta.url),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      onnxruntime: { node: ort.env.versions?.node ?? 'unknown', web: ortWeb.env.versions?.web ?? 'unknown' },
+      geoconv: g.version,
+      repeats,
+      rows,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 console.log('wrote bench/results/onnx-export-latest.json');

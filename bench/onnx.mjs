@@ -9,7 +9,9 @@
  */
 
 class Writer {
-  constructor() { this.bytes = []; }
+  constructor() {
+    this.bytes = [];
+  }
   varint(v) {
     let n = BigInt(v);
     if (n < 0n) n += 1n << 64n;
@@ -21,16 +23,26 @@ class Writer {
     } while (n);
     return this;
   }
-  tag(field, wire) { return this.varint((field << 3) | wire); }
-  int(field, v) { return this.tag(field, 0).varint(v); }
+  tag(field, wire) {
+    return this.varint((field << 3) | wire);
+  }
+  int(field, v) {
+    return this.tag(field, 0).varint(v);
+  }
   bytesField(field, data) {
     this.tag(field, 2).varint(data.length);
     for (const b of data) this.bytes.push(b);
     return this;
   }
-  string(field, s) { return this.bytesField(field, new TextEncoder().encode(s)); }
-  message(field, w) { return this.bytesField(field, Uint8Array.from(w.bytes)); }
-  finish() { return Uint8Array.from(this.bytes); }
+  string(field, s) {
+    return this.bytesField(field, new TextEncoder().encode(s));
+  }
+  message(field, w) {
+    return this.bytesField(field, Uint8Array.from(w.bytes));
+  }
+  finish() {
+    return Uint8Array.from(this.bytes);
+  }
 }
 
 const FLOAT = 1;
@@ -57,8 +69,10 @@ function valueInfo(name, shape) {
 function attr(name, value) {
   const a = new Writer().string(1, name);
   if (typeof value === 'string') a.bytesField(4, new TextEncoder().encode(value)).int(20, ATTR_STRING);
-  else if (Array.isArray(value)) { for (const v of value) a.int(8, v); a.int(20, ATTR_INTS); }
-  else a.int(3, value).int(20, ATTR_INT);
+  else if (Array.isArray(value)) {
+    for (const v of value) a.int(8, v);
+    a.int(20, ATTR_INTS);
+  } else a.int(3, value).int(20, ATTR_INT);
   return a;
 }
 
@@ -84,9 +98,16 @@ export function wrapConvModel({ inputShape, weight, kernel, pad }) {
   const padsRaw = new Uint8Array(new BigInt64Array(pads.map(BigInt)).buffer);
   const g = new Writer();
   g.message(1, node('Pad', ['x', 'pads'], ['xp'], { mode: 'wrap' }));
-  g.message(1, node('Conv', ['xp', 'w'], ['y'], {
-    kernel_shape: kernel, pads: new Array(2 * D).fill(0), strides: new Array(D).fill(1), dilations: new Array(D).fill(1), group: 1,
-  }));
+  g.message(
+    1,
+    node('Conv', ['xp', 'w'], ['y'], {
+      kernel_shape: kernel,
+      pads: new Array(2 * D).fill(0),
+      strides: new Array(D).fill(1),
+      dilations: new Array(D).fill(1),
+      group: 1,
+    }),
+  );
   g.string(2, 'wrap_conv');
   g.message(5, tensorProto('w', [cout, inputShape[1], ...kernel], FLOAT, new Uint8Array(weight.buffer, weight.byteOffset, weight.byteLength)));
   g.message(5, tensorProto('pads', [pads.length], INT64, padsRaw));
@@ -121,6 +142,7 @@ export function toChannelsLast(y, shape) {
 /** geoconv filter w[taps, Cin, Cout] → ONNX [Cout, Cin, ...k]. */
 export function filterToOnnx(w, taps, cin, cout) {
   const o = new Float32Array(w.length);
-  for (let t = 0; t < taps; t++) for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) o[(co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co];
+  for (let t = 0; t < taps; t++)
+    for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) o[(co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co];
   return o;
 }

@@ -52,11 +52,23 @@ export async function ortWebgpuConv(ort, { xs, x, w, cout, k }) {
   const D = xs.length - 2;
   const cin = xs.at(-1);
   const inShape = [xs[0], cin, ...xs.slice(1, -1)];
-  const { bytes, outShape } = wrapConvModel({ inputShape: inShape, weight: filterToOnnx(w, k ** D, cin, cout), kernel: new Array(D).fill(k), pad: (k - 1) / 2 });
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', preferredOutputLocation: 'gpu-buffer' });
+  const { bytes, outShape } = wrapConvModel({
+    inputShape: inShape,
+    weight: filterToOnnx(w, k ** D, cin, cout),
+    kernel: new Array(D).fill(k),
+    pad: (k - 1) / 2,
+  });
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['webgpu'],
+    graphOptimizationLevel: 'all',
+    preferredOutputLocation: 'gpu-buffer',
+  });
   const device = ort.env.webgpu.device;
   const data = toChannelsFirst(x, xs);
-  const buffer = device.createBuffer({ size: Math.ceil((data.length * F32) / 16) * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const buffer = device.createBuffer({
+    size: Math.ceil((data.length * F32) / 16) * 16,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
   device.queue.writeBuffer(buffer, 0, data);
   const feeds = { x: ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims: inShape }) };
   return {

@@ -29,16 +29,72 @@ tidy(() => {
   for (const s of [64, 256, 512]) {
     const a = tensor(rand(s * s), [s, s]);
     const b = tensor(rand(s * s), [s, s]);
-    time(`matmul ${s}³`, () => tidy(() => { matmul(a, b); }), { flop: 2 * s ** 3, reps: s > 256 ? 10 : 30 });
+    time(
+      `matmul ${s}³`,
+      () =>
+        tidy(() => {
+          matmul(a, b);
+        }),
+      { flop: 2 * s ** 3, reps: s > 256 ? 10 : 30 },
+    );
   }
   const x = tensor(rand(16 * 64 * 64 * 32), [16, 64, 64, 32]);
-  time('matmul [16,64,64,32]·[32,32]', () => tidy(() => { matmul(x, tensor(rand(32 * 32), [32, 32])); }), { flop: 2 * 16 * 64 * 64 * 32 * 32 });
-  time('reduce sum all (2M)', () => tidy(() => { reduce('sum', x, [0, 1, 2, 3]); }), { bytes: 4 * x.size });
-  time('reduce sum over spatial [16,64,64,32]', () => tidy(() => { reduce('sum', x, [1, 2]); }), { bytes: 4 * x.size });
-  time('reduce max last axis [16·64·64, 32]', () => tidy(() => { reduce('max', x, [3]); }), { bytes: 4 * x.size });
+  time(
+    'matmul [16,64,64,32]·[32,32]',
+    () =>
+      tidy(() => {
+        matmul(x, tensor(rand(32 * 32), [32, 32]));
+      }),
+    { flop: 2 * 16 * 64 * 64 * 32 * 32 },
+  );
+  time(
+    'reduce sum all (2M)',
+    () =>
+      tidy(() => {
+        reduce('sum', x, [0, 1, 2, 3]);
+      }),
+    { bytes: 4 * x.size },
+  );
+  time(
+    'reduce sum over spatial [16,64,64,32]',
+    () =>
+      tidy(() => {
+        reduce('sum', x, [1, 2]);
+      }),
+    { bytes: 4 * x.size },
+  );
+  time(
+    'reduce max last axis [16·64·64, 32]',
+    () =>
+      tidy(() => {
+        reduce('max', x, [3]);
+      }),
+    { bytes: 4 * x.size },
+  );
   const c = tensor(rand(16 * 64 * 64 * 8), [16, 64, 64, 8]);
-  time('maxPool 2 [16,64,64,8·4]', () => tidy(() => { maxPool(x, c, 2, 4); }), { bytes: 4 * (x.size + c.size) });
+  time(
+    'maxPool 2 [16,64,64,8·4]',
+    () =>
+      tidy(() => {
+        maxPool(x, c, 2, 4);
+      }),
+    { bytes: 4 * (x.size + c.size) },
+  );
   const index = Int32Array.from({ length: x.size }, (_, i) => x.size - 1 - i);
-  time('gather (reversal, 2M)', () => tidy(() => { gather(x, x.shape, index); }), { bytes: 8 * x.size });
-  time('concat last axis 2×[16,64,64,32]', () => tidy(() => { concat([x, x], 3); }), { bytes: 8 * x.size });
+  time(
+    'gather (reversal, 2M)',
+    () =>
+      tidy(() => {
+        gather(x, x.shape, index);
+      }),
+    { bytes: 8 * x.size },
+  );
+  time(
+    'concat last axis 2×[16,64,64,32]',
+    () =>
+      tidy(() => {
+        concat([x, x], 3);
+      }),
+    { bytes: 8 * x.size },
+  );
 });

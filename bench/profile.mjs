@@ -38,8 +38,12 @@ for (const [name, kernel] of Object.entries(be.kernels)) {
   };
 }
 
-const D = 2, N = 64;
-const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
+const D = 2,
+  N = 64;
+const input = [
+  { k: 0, parity: 0, channels: 2 },
+  { k: 1, parity: 0, channels: 2 },
+];
 const output = [{ k: 1, parity: 0, channels: 1 }];
 const image = (sig, seed) => {
   const W = g.signatureWidth(sig, D);
@@ -75,8 +79,12 @@ for (let r = 0; r <= RUNS; r++) {
 }
 const rows = [...stats].sort((a, b) => b[1].ms - a[1].ms);
 const kernels = rows.reduce((s, [, v]) => s + v.ms, 0);
-console.log(`${train ? 'training step' : 'inference'}, batch ${B}, ${threads} thread(s), depth ${depth}: ${(total / RUNS).toFixed(1)} ms; ` +
-  `kernels ${(kernels / RUNS).toFixed(1)} ms, outside kernels ${((total - kernels) / RUNS).toFixed(1)} ms`);
+console.log(
+  `${train ? 'training step' : 'inference'}, batch ${B}, ${threads} thread(s), depth ${depth}: ${(total / RUNS).toFixed(1)} ms; ` +
+    `kernels ${(kernels / RUNS).toFixed(1)} ms, outside kernels ${((total - kernels) / RUNS).toFixed(1)} ms`,
+);
 for (const [name, v] of rows) {
-  console.log(`  ${name.padEnd(22)} ${(v.ms / RUNS).toFixed(1).padStart(9)} ms ${(100 * v.ms / total).toFixed(1).padStart(6)} % ${String(v.calls / RUNS).padStart(6)} calls`);
+  console.log(
+    `  ${name.padEnd(22)} ${(v.ms / RUNS).toFixed(1).padStart(9)} ms ${((100 * v.ms) / total).toFixed(1).padStart(6)} % ${String(v.calls / RUNS).padStart(6)} calls`,
+  );
 }

@@ -49,7 +49,16 @@ for (const N of [32, 64, 96, 128]) {
   }
   const ms = median(per);
   const cpuMs = median(cpu);
-  const row = { case: `solver-step-${N}`, N, msPerStep: +ms.toFixed(4), stepsPerSecond: +(1000 / ms).toFixed(1), cpuMsPerStep: +cpuMs.toFixed(4), stepsPerCpuSecond: +(1000 / cpuMs).toFixed(1), stepsPerRound: steps, rounds };
+  const row = {
+    case: `solver-step-${N}`,
+    N,
+    msPerStep: +ms.toFixed(4),
+    stepsPerSecond: +(1000 / ms).toFixed(1),
+    cpuMsPerStep: +cpuMs.toFixed(4),
+    stepsPerCpuSecond: +(1000 / cpuMs).toFixed(1),
+    stepsPerRound: steps,
+    rounds,
+  };
   results.push(row);
   console.log(JSON.stringify(row));
 }
@@ -67,7 +76,17 @@ for (const N of [32, 64]) {
     cpu.push((c.user + c.system) / 1000);
     attrs = out.attrs;
   }
-  const row = { case: `main-job-data-${N}`, N, trajectories: 64, frames: 20, dt: attrs.dt, saveEvery: attrs.saveEvery, solverSteps: 64 * 19 * attrs.saveEvery, seconds: +(median(runs) / 1000).toFixed(3), cpuSeconds: +(median(cpu) / 1000).toFixed(3) };
+  const row = {
+    case: `main-job-data-${N}`,
+    N,
+    trajectories: 64,
+    frames: 20,
+    dt: attrs.dt,
+    saveEvery: attrs.saveEvery,
+    solverSteps: 64 * 19 * attrs.saveEvery,
+    seconds: +(median(runs) / 1000).toFixed(3),
+    cpuSeconds: +(median(cpu) / 1000).toFixed(3),
+  };
   results.push(row);
   console.log(JSON.stringify(row));
 }
@@ -76,6 +95,15 @@ if (write) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  const machine = { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverageStart: load0.map((v) => +v.toFixed(2)), loadAverageEnd: loadavg().map((v) => +v.toFixed(2)) };
-  writeFileSync(join(root, 'bench', 'results', 'sim-latest.json'), JSON.stringify({ date: new Date().toISOString(), version: pkg.version, machine, results }, null, 2) + '\n');
+  const machine = {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    node: process.version,
+    loadAverageStart: load0.map((v) => +v.toFixed(2)),
+    loadAverageEnd: loadavg().map((v) => +v.toFixed(2)),
+  };
+  writeFileSync(
+    join(root, 'bench', 'results', 'sim-latest.json'),
+    JSON.stringify({ date: new Date().toISOString(), version: pkg.version, machine, results }, null, 2) + '\n',
+  );
 }

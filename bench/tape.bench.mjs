@@ -27,19 +27,30 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 
 const args = process.argv.slice(2);
-const arg = (name, dflt) => args.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=') ?? dflt;
-const dists = arg('dist', 'current:dist/index.js').split(',').map((s) => {
-  const i = s.indexOf(':');
-  return { label: s.slice(0, i), path: resolve(s.slice(i + 1)) };
-});
+const arg = (name, dflt) =>
+  args
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=') ?? dflt;
+const dists = arg('dist', 'current:dist/index.js')
+  .split(',')
+  .map((s) => {
+    const i = s.indexOf(':');
+    return { label: s.slice(0, i), path: resolve(s.slice(i + 1)) };
+  });
 const threadsList = arg('threads', '1,2').split(',').map(Number);
 const batches = arg('batches', '1,8').split(',').map(Number);
 const repeats = Number(arg('repeats', '5'));
 const depth = Number(arg('depth', '32'));
 const jsonOut = arg('json', null);
 
-const D = 2, N = 64;
-const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
+const D = 2,
+  N = 64;
+const input = [
+  { k: 0, parity: 0, channels: 2 },
+  { k: 1, parity: 0, channels: 2 },
+];
 const output = [{ k: 1, parity: 0, channels: 1 }];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -106,12 +117,15 @@ for (const threads of threadsList) {
     }
     // Both builds took the same two steps from the same start: their parameters must agree.
     const leaves = runs.map(({ b, s }) => b.g.treeLeaves(s.params).map((t) => t.dataSync()));
-    let maxDiff = 0, maxAbs = 0;
+    let maxDiff = 0,
+      maxAbs = 0;
     for (let r = 1; r < runs.length; r++) {
-      leaves[r].forEach((a, i) => a.forEach((v, j) => {
-        maxDiff = Math.max(maxDiff, Math.abs(v - leaves[0][i][j]));
-        maxAbs = Math.max(maxAbs, Math.abs(leaves[0][i][j]));
-      }));
+      leaves[r].forEach((a, i) =>
+        a.forEach((v, j) => {
+          maxDiff = Math.max(maxDiff, Math.abs(v - leaves[0][i][j]));
+          maxAbs = Math.max(maxAbs, Math.abs(leaves[0][i][j]));
+        }),
+      );
     }
     if (!(maxDiff <= 1e-5 * Math.max(1, maxAbs))) throw new Error(`builds disagree after two steps: max |Δparam| = ${maxDiff}`);
     for (let r = 0; r < repeats; r++) {
@@ -124,16 +138,29 @@ for (const threads of threadsList) {
     for (const { b, s, ms, meter } of runs) {
       const total = Object.values(meter.calls).reduce((p, c) => p + c, 0);
       const row = {
-        case: 'unet-64-train-step', build: b.label, threads, batch, depth, repeats,
-        medianMs: +median(ms).toFixed(1), minMs: +Math.min(...ms).toFixed(1), maxMs: +Math.max(...ms).toFixed(1),
-        kernelCalls: total, calls: meter.calls, ops: meter.ops,
-        liveBytesAtStart: meter.start, peakLiveBytes: meter.peak, peakAboveStartBytes: meter.peak - meter.start,
+        case: 'unet-64-train-step',
+        build: b.label,
+        threads,
+        batch,
+        depth,
+        repeats,
+        medianMs: +median(ms).toFixed(1),
+        minMs: +Math.min(...ms).toFixed(1),
+        maxMs: +Math.max(...ms).toFixed(1),
+        kernelCalls: total,
+        calls: meter.calls,
+        ops: meter.ops,
+        liveBytesAtStart: meter.start,
+        peakLiveBytes: meter.peak,
+        peakAboveStartBytes: meter.peak - meter.start,
         maxParamDiffVsFirstBuild: maxDiff,
       };
       rows.push(row);
-      console.log(`${b.label.padEnd(8)} ${threads}t batch ${batch}: step ${row.medianMs} ms (${row.minMs}–${row.maxMs}), ${total} kernel calls, ` +
-        `peak live ${(row.peakLiveBytes / 2 ** 20).toFixed(1)} MiB (${(row.peakAboveStartBytes / 2 ** 20).toFixed(1)} above start), ` +
-        `matmul ${meter.calls.matmul ?? 0}, reduce ${meter.calls.reduce ?? 0}, conv ${meter.calls.conv ?? 0}/${meter.calls.convInputGrad ?? 0}/${meter.calls.convFilterGrad ?? 0}`);
+      console.log(
+        `${b.label.padEnd(8)} ${threads}t batch ${batch}: step ${row.medianMs} ms (${row.minMs}–${row.maxMs}), ${total} kernel calls, ` +
+          `peak live ${(row.peakLiveBytes / 2 ** 20).toFixed(1)} MiB (${(row.peakAboveStartBytes / 2 ** 20).toFixed(1)} above start), ` +
+          `matmul ${meter.calls.matmul ?? 0}, reduce ${meter.calls.reduce ?? 0}, conv ${meter.calls.conv ?? 0}/${meter.calls.convInputGrad ?? 0}/${meter.calls.convFilterGrad ?? 0}`,
+      );
       s.model.dispose();
       s.x.dispose();
       s.y.dispose();
@@ -154,7 +181,10 @@ for (const n of opNames) console.log(`  ${n.padEnd(16)}${first.map((r) => String
 
 if (jsonOut) {
   mkdirSync(resolve(jsonOut, '..'), { recursive: true });
-  writeFileSync(jsonOut, `${JSON.stringify({ machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() }, results: rows }, null, 1)}\n`);
+  writeFileSync(
+    jsonOut,
+    `${JSON.stringify({ machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() }, results: rows }, null, 1)}\n`,
+  );
   console.log(`wrote ${jsonOut}`);
 }
 process.exit(0);

@@ -20,14 +20,29 @@ const repeats = quick ? 2 : 5;
 const batchesArg = args.find((a) => a.startsWith('--batches='))?.split('=')[1];
 const batches = (batchesArg ?? '1,8').split(',').map(Number);
 
-const D = 2, N = 64;
-const input = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
+const D = 2,
+  N = 64;
+const input = [
+  { k: 0, parity: 0, channels: 2 },
+  { k: 1, parity: 0, channels: 2 },
+];
 const output = [{ k: 1, parity: 0, channels: 1 }];
 
 function image(batch, sig, seed) {
   const W = g.signatureWidth(sig, D);
   const shape = [batch, N, N, W];
-  return new g.MultiImage(g.tensor(g.random.normal(g.random.key(seed), shape.reduce((a, b) => a * b)), shape), sig, D, true);
+  return new g.MultiImage(
+    g.tensor(
+      g.random.normal(
+        g.random.key(seed),
+        shape.reduce((a, b) => a * b),
+      ),
+      shape,
+    ),
+    sig,
+    D,
+    true,
+  );
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -79,11 +94,42 @@ for (const { backend, threads } of configs) {
     y.dispose();
     const engine = `geoconv-${backend}${backend === 'wasm' ? `-${be.variant ?? ''}` : ''}`;
     const heap = be.heapStats?.();
-    const adapter = backend === 'webgpu' ? { adapter: be.describe().replace(/^webgpu: /, '').split(';')[0], software: be.software } : {};
-    const base = { engine, ...adapter, threads, batch, parameters: model.parameterCount(), peakHeapMiB: heap ? +(heap.peakBytes / 2 ** 20).toFixed(1) : null, rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) };
-    rows.push({ case: 'unet-64', pass: 'inference', ...base, medianMs: +median(inferMs).toFixed(2), imagesPerSecond: +(batch / (median(inferMs) / 1000)).toFixed(2) });
-    rows.push({ case: 'unet-64', pass: 'train-step', ...base, medianMs: +median(stepMs).toFixed(2), imagesPerSecond: +(batch / (median(stepMs) / 1000)).toFixed(2) });
-    console.log(`${engine} ×${threads} batch ${batch}: inference ${median(inferMs).toFixed(1)} ms, train step ${median(stepMs).toFixed(1)} ms, peak heap ${base.peakHeapMiB} MiB, rss ${base.rssMiB} MiB`);
+    const adapter =
+      backend === 'webgpu'
+        ? {
+            adapter: be
+              .describe()
+              .replace(/^webgpu: /, '')
+              .split(';')[0],
+            software: be.software,
+          }
+        : {};
+    const base = {
+      engine,
+      ...adapter,
+      threads,
+      batch,
+      parameters: model.parameterCount(),
+      peakHeapMiB: heap ? +(heap.peakBytes / 2 ** 20).toFixed(1) : null,
+      rssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0),
+    };
+    rows.push({
+      case: 'unet-64',
+      pass: 'inference',
+      ...base,
+      medianMs: +median(inferMs).toFixed(2),
+      imagesPerSecond: +(batch / (median(inferMs) / 1000)).toFixed(2),
+    });
+    rows.push({
+      case: 'unet-64',
+      pass: 'train-step',
+      ...base,
+      medianMs: +median(stepMs).toFixed(2),
+      imagesPerSecond: +(batch / (median(stepMs) / 1000)).toFixed(2),
+    });
+    console.log(
+      `${engine} ×${threads} batch ${batch}: inference ${median(inferMs).toFixed(1)} ms, train step ${median(stepMs).toFixed(1)} ms, peak heap ${base.peakHeapMiB} MiB, rss ${base.rssMiB} MiB`,
+    );
   }
   model.dispose();
 }
@@ -107,7 +153,9 @@ if (text.includes(begin) && text.includes(end)) {
   const byKey = new Map(unetRows.map((r) => [`${r.engine} ${r.threads} ${r.batch} ${r.pass}`, r]));
   const lines = [
     `Measured ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores, Node ${process.version}); UNet D = 2, 64×64, {(0,0):2, (1,0):2} → {(1,0):1}, depth 32, 2 downsamples, ${unetRows[0]?.parameters ?? '?'} parameters; medians after a warm-up. WebGPU rows on a software adapter (CPU emulation) are smoke figures, not GPU figures.`,
-    ...unetRows.filter((r) => r.adapter && r.pass === 'inference' && r.batch === 1).map((r) => `${r.engine}: ${r.adapter}${r.software ? ' — SOFTWARE adapter' : ''}.`),
+    ...unetRows
+      .filter((r) => r.adapter && r.pass === 'inference' && r.batch === 1)
+      .map((r) => `${r.engine}: ${r.adapter}${r.software ? ' — SOFTWARE adapter' : ''}.`),
     '',
     '| engine | threads | batch | inference ms | images/s | train step ms | images/s | peak wasm heap MiB |',
     '|---|---|---|---|---|---|---|---|',

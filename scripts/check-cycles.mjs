@@ -104,8 +104,11 @@ export function findCycles(dir) {
   for (const start of graph.keys()) {
     if (idx.has(start)) continue;
     const work = [[start, 0]];
-    idx.set(start, index); low.set(start, index); index++;
-    stack.push(start); onStack.add(start);
+    idx.set(start, index);
+    low.set(start, index);
+    index++;
+    stack.push(start);
+    onStack.add(start);
     while (work.length) {
       const frame = work[work.length - 1];
       const [v, i] = frame;
@@ -114,8 +117,11 @@ export function findCycles(dir) {
         frame[1]++;
         const w = edges[i].to;
         if (!idx.has(w)) {
-          idx.set(w, index); low.set(w, index); index++;
-          stack.push(w); onStack.add(w);
+          idx.set(w, index);
+          low.set(w, index);
+          index++;
+          stack.push(w);
+          onStack.add(w);
           work.push([w, 0]);
         } else if (onStack.has(w)) {
           low.set(v, Math.min(low.get(v), idx.get(w)));
@@ -130,38 +136,50 @@ export function findCycles(dir) {
       if (low.get(v) === idx.get(v)) {
         const comp = [];
         let w;
-        do { w = stack.pop(); onStack.delete(w); comp.push(w); } while (w !== v);
+        do {
+          w = stack.pop();
+          onStack.delete(w);
+          comp.push(w);
+        } while (w !== v);
         const selfLoop = graph.get(v).some((e) => e.to === v);
         if (comp.length > 1 || selfLoop) components.push(comp);
       }
     }
   }
   const rel = (f) => relative(root, f).split('\\').join('/');
-  return components.map((comp) => {
-    const members = new Set(comp);
-    const first = [...comp].sort((a, b) => rel(a).localeCompare(rel(b)))[0];
-    // shortest cycle through `first`, by breadth-first search inside the component
-    const prev = new Map();
-    const queue = [first];
-    let closing = null;
-    for (let q = 0; q < queue.length && !closing; q++) {
-      const v = queue[q];
-      for (const e of graph.get(v)) {
-        if (!members.has(e.to)) continue;
-        if (e.to === first) { closing = { from: v, line: e.line }; break; }
-        if (!prev.has(e.to)) { prev.set(e.to, { from: v, line: e.line }); queue.push(e.to); }
+  return components
+    .map((comp) => {
+      const members = new Set(comp);
+      const first = [...comp].sort((a, b) => rel(a).localeCompare(rel(b)))[0];
+      // shortest cycle through `first`, by breadth-first search inside the component
+      const prev = new Map();
+      const queue = [first];
+      let closing = null;
+      for (let q = 0; q < queue.length && !closing; q++) {
+        const v = queue[q];
+        for (const e of graph.get(v)) {
+          if (!members.has(e.to)) continue;
+          if (e.to === first) {
+            closing = { from: v, line: e.line };
+            break;
+          }
+          if (!prev.has(e.to)) {
+            prev.set(e.to, { from: v, line: e.line });
+            queue.push(e.to);
+          }
+        }
       }
-    }
-    const path = [];
-    for (let step = closing, at = first; step; ) {
-      path.unshift(`${rel(step.from)}:${step.line}`);
-      if (step.from === first) break;
-      at = step.from;
-      step = prev.get(at);
-    }
-    path.push(rel(first));
-    return { modules: comp.map(rel).sort(), path };
-  }).sort((a, b) => a.modules[0].localeCompare(b.modules[0]));
+      const path = [];
+      for (let step = closing, at = first; step;) {
+        path.unshift(`${rel(step.from)}:${step.line}`);
+        if (step.from === first) break;
+        at = step.from;
+        step = prev.get(at);
+      }
+      path.push(rel(first));
+      return { modules: comp.map(rel).sort(), path };
+    })
+    .sort((a, b) => a.modules[0].localeCompare(b.modules[0]));
 }
 
 /**
@@ -206,8 +224,12 @@ export function findLayerViolations(dir, layers = LAYERS) {
 export function findShadowedExports(entry) {
   const file = resolve(entry);
   const program = ts.createProgram([file], {
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    noEmit: true, skipLibCheck: true, types: [],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
   });
   const checker = program.getTypeChecker();
   const sf = program.getSourceFile(file);
@@ -249,7 +271,8 @@ if (isMain) {
   const entry = join(dir, 'index.ts');
   if (existsSync(entry)) {
     const shadowed = findShadowedExports(entry);
-    for (const s of shadowed) process.stdout.write(`exports: index.ts's \`export * from '${s.from}'\` does not export ${s.name}: shadowed by ${s.wins}; rename one of them\n`);
+    for (const s of shadowed)
+      process.stdout.write(`exports: index.ts's \`export * from '${s.from}'\` does not export ${s.name}: shadowed by ${s.wins}; rename one of them\n`);
     if (shadowed.length > 0) process.exitCode = 1;
   }
   if (cycles.length === 0) {
@@ -259,7 +282,9 @@ if (isMain) {
       process.stdout.write(`value-import cycle of ${c.modules.length} module(s):\n  ${c.path.join('\n    → ')}\n`);
       if (c.modules.length > c.path.length - 1) process.stdout.write(`  component: ${c.modules.join(', ')}\n`);
     }
-    process.stdout.write(`check-cycles: ${cycles.length} value-import cycle(s) (type-only imports do not count; break them with \`import type\`, a lower module, or a lazy import())\n`);
+    process.stdout.write(
+      `check-cycles: ${cycles.length} value-import cycle(s) (type-only imports do not count; break them with \`import type\`, a lower module, or a lazy import())\n`,
+    );
     process.exitCode = 1;
   }
 }

@@ -22,9 +22,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demoDir = join(root, 'examples', 'browser');
 
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json', '.json': 'application/json', '.svg': 'image/svg+xml', '.wasm': 'application/wasm',
-  '.safetensors': 'application/octet-stream', '.png': 'image/png',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+  '.safetensors': 'application/octet-stream',
+  '.png': 'image/png',
 };
 
 function run(cmd, args) {

@@ -53,9 +53,16 @@ const read = (rel) => readFileSync(join(srcDir, rel), 'utf8').replace(/\r\n/g, '
 const headerOf = (source) => (source.match(/^(?:\/\/.*\n)+/) ?? [''])[0];
 
 if (!existsSync(srcDir)) fail(`${srcDir} does not exist`);
-const files = readdirSync(srcDir).filter((f) => f.endsWith('.wgsl')).sort();
+const files = readdirSync(srcDir)
+  .filter((f) => f.endsWith('.wgsl'))
+  .sort();
 if (files.length === 0) fail(`no .wgsl files in ${srcDir}`);
-const libs = existsSync(libDir) ? readdirSync(libDir).filter((f) => f.endsWith('.wgsl')).sort().map((f) => `lib/${f}`) : [];
+const libs = existsSync(libDir)
+  ? readdirSync(libDir)
+      .filter((f) => f.endsWith('.wgsl'))
+      .sort()
+      .map((f) => `lib/${f}`)
+  : [];
 
 // Libraries: what they may hold, and their header.
 for (const lib of libs) {
@@ -64,10 +71,15 @@ for (const lib of libs) {
   const source = read(lib);
   const header = headerOf(source);
   if (!header.includes('Provides:')) fail(`shaders/${lib}: the header comment must say what the library provides ("Provides:"; see the other libraries)`);
-  if (/^\/\/\s*Used by:/m.test(header)) fail(`shaders/${lib}: a "Used by:" list in the header; remove it — the includers are computed (src/generated/shaders.ts lists them)`);
+  if (/^\/\/\s*Used by:/m.test(header))
+    fail(`shaders/${lib}: a "Used by:" list in the header; remove it — the includers are computed (src/generated/shaders.ts lists them)`);
   // Comments stripped, so that a header may mention what the library does not declare.
   const code = source.replace(/\/\/.*$/gm, '');
-  for (const [re, what] of [[/@compute\b/, 'an entry point'], [/@group\b|@binding\b|var\s*<\s*(?:storage|uniform)\b/, 'a binding'], [/\boverride\b/, 'an override']]) {
+  for (const [re, what] of [
+    [/@compute\b/, 'an entry point'],
+    [/@group\b|@binding\b|var\s*<\s*(?:storage|uniform)\b/, 'a binding'],
+    [/\boverride\b/, 'an override'],
+  ]) {
     if (re.test(code)) fail(`shaders/${lib}: declares ${what}; a library has none of its own (they belong to the shaders that include it)`);
   }
 }
@@ -116,7 +128,13 @@ function expand(rel, stack, done, usedBy) {
       return;
     }
     done.add(target);
-    out.push(`// ---- begin ${target}`, ...expand(target, [...stack, target], done, usedBy).replace(/\n+$/, '').split('\n'), `// ---- end ${target}`);
+    out.push(
+      `// ---- begin ${target}`,
+      ...expand(target, [...stack, target], done, usedBy)
+        .replace(/\n+$/, '')
+        .split('\n'),
+      `// ---- end ${target}`,
+    );
   });
   return out.join('\n');
 }
@@ -172,5 +190,7 @@ if (checkOnly) {
 } else {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, text);
-  console.log(`embed-shaders: wrote src/generated/shaders.ts (${entries.map((e) => e.name).join(', ')}; libraries: ${libs.map((l) => l.slice(4, -5)).join(', ') || 'none'})`);
+  console.log(
+    `embed-shaders: wrote src/generated/shaders.ts (${entries.map((e) => e.name).join(', ')}; libraries: ${libs.map((l) => l.slice(4, -5)).join(', ') || 'none'})`,
+  );
 }

@@ -22,9 +22,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'assembly/kernels/convMicro.ts');
 
 /** Forward/gather configurations [P pixels, CB channels]; conv.ts's GC_CONFIGS lists the same. */
-export const GATHER = [[4, 8, 1], [3, 12, 1], [2, 16, 1], [2, 12, 1], [6, 4, 1]];
+export const GATHER = [
+  [4, 8, 1],
+  [3, 12, 1],
+  [2, 16, 1],
+  [2, 12, 1],
+  [6, 4, 1],
+];
 /** Filter-gradient configurations [CI, CO] (CI = 1..CI_MAX tails are generated for each CO). */
-export const FGRAD = [[4, 8], [3, 12], [2, 16], [2, 12]];
+export const FGRAD = [
+  [4, 8],
+  [3, 12],
+  [2, 16],
+  [2, 12],
+];
 
 const range = (n) => [...Array(n).keys()];
 const lines = [];
@@ -72,7 +83,12 @@ for (const [P, CB, UNROLL] of GATHER) {
   emit(`    let op = OUT + ((<usize>row * <usize>O2 * <usize>cout + <usize>(blk * ${CB})) << 2);`);
   emit(`    for (let q2 = 0; q2 < O2; q2 += ${P}) {`);
   emit(`      const merged = load<i32>(FLAGS + (<usize>(q2 / ${P}) << 2));`);
-  for (const p of range(P)) emit(`      let ${range(V).map((j) => `${acc(p, j)} = f32x4.splat(0)`).join(', ')};`);
+  for (const p of range(P))
+    emit(
+      `      let ${range(V)
+        .map((j) => `${acc(p, j)} = f32x4.splat(0)`)
+        .join(', ')};`,
+    );
   emit('      for (let j0 = 0; j0 < J0; j0++) {');
   emit('        const s0 = load<i32>(T0 + (<usize>(q0 * J0 + j0) << 2));');
   emit('        if (s0 < 0) continue;');
@@ -129,7 +145,11 @@ for (const [P, CB, UNROLL] of GATHER) {
   emit(`      const np = min(${P}, O2 - q2);`);
   for (const p of range(P)) {
     const guard = p === 0 ? '' : `if (np > ${p}) `;
-    emit(`      ${guard}storeLanes${V}(op + ${p} * outPix, ${range(V).map((j) => acc(p, j)).join(', ')}, nco);`);
+    emit(
+      `      ${guard}storeLanes${V}(op + ${p} * outPix, ${range(V)
+        .map((j) => acc(p, j))
+        .join(', ')}, nco);`,
+    );
   }
   emit(`      op += ${P} * outPix;`);
   emit('    }');
@@ -141,7 +161,9 @@ for (const [P, CB, UNROLL] of GATHER) {
 // storeLanesV helpers (full vectors while n >= 4, then a partial one)
 const storeHelpers = [];
 for (const V of [...new Set(GATHER.map(([, cb]) => cb / 4))].sort()) {
-  const args = range(V).map((j) => `v${j}: v128`).join(', ');
+  const args = range(V)
+    .map((j) => `v${j}: v128`)
+    .join(', ');
   storeHelpers.push(`// @ts-ignore: decorator\n@inline function storeLanes${V}(p: usize, ${args}, n: i32): void {`);
   storeHelpers.push(`  if (n >= ${4 * V}) {`);
   for (const j of range(V)) storeHelpers.push(`    v128.store(p, v${j}, ${16 * j});`);
@@ -159,7 +181,12 @@ for (const [CI, CO] of FGRAD) {
   const acc = (i, j) => `a${i}_${j}`;
   emit(`/** Filter-gradient tile, ${CI} input × ${CO} output channels (rows >= nci are neither loaded nor stored). */`);
   emit(`export function fg${CI}_${CO}(xp: usize, xs: usize, dp: usize, n: i32, dwp: usize, dwRow: usize, nci: i32, first: bool): void {`);
-  for (const i of range(CI)) emit(`  let ${range(V).map((j) => `${acc(i, j)} = f32x4.splat(0)`).join(', ')};`);
+  for (const i of range(CI))
+    emit(
+      `  let ${range(V)
+        .map((j) => `${acc(i, j)} = f32x4.splat(0)`)
+        .join(', ')};`,
+    );
   emit('  if (!first) {');
   for (const i of range(CI)) {
     emit(`    ${i ? `if (nci > ${i}) ` : ''}{`);

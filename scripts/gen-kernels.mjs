@@ -28,7 +28,10 @@ const fail = (msg) => {
 };
 
 const stripComments = (text) => text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
-const tsFiles = (dir) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort();
+const tsFiles = (dir) =>
+  readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .sort();
 
 /** The AssemblyScript modules that are kernels: those of assembly/kernels/ no sibling imports. */
 export function assemblyKernelModules(read = (rel) => readFileSync(join(root, rel), 'utf8'), files = tsFiles('assembly/kernels')) {
@@ -61,12 +64,19 @@ export function emitAssemblyIndex(modules) {
 export const BACKENDS = [
   { name: 'ref', dir: 'src/backends/ref', storage: 'Float64Array', out: 'src/generated/kernels-ref.ts' },
   {
-    name: 'wasm', dir: 'src/backends/wasm', storage: 'number', out: 'src/generated/kernels-wasm.ts',
+    name: 'wasm',
+    dir: 'src/backends/wasm',
+    storage: 'number',
+    out: 'src/generated/kernels-wasm.ts',
     context: ['WasmKernelContext', '../backends/wasm/kernels.js'],
   },
   {
-    name: 'webgpu', dir: 'src/backends/webgpu/kernels', storage: 'GpuStorage', out: 'src/generated/kernels-webgpu.ts',
-    context: ['GpuKernelContext', '../backends/webgpu/index.js'], storageFrom: '../backends/webgpu/buffers.js',
+    name: 'webgpu',
+    dir: 'src/backends/webgpu/kernels',
+    storage: 'GpuStorage',
+    out: 'src/generated/kernels-webgpu.ts',
+    context: ['GpuKernelContext', '../backends/webgpu/index.js'],
+    storageFrom: '../backends/webgpu/buffers.js',
   },
 ];
 

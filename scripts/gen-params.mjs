@@ -62,7 +62,8 @@ export function layout(schema) {
       fixed++;
       continue;
     }
-    if (!Array.isArray(spec) || spec.length !== 2 || !['i32', 'u32'].includes(spec[0])) fail(`${name}.${field}: expected 'i32' | 'u32' | 'f32' | 'ptr' | ['i32' | 'u32', length]`);
+    if (!Array.isArray(spec) || spec.length !== 2 || !['i32', 'u32'].includes(spec[0]))
+      fail(`${name}.${field}: expected 'i32' | 'u32' | 'f32' | 'ptr' | ['i32' | 'u32', length]`);
     const [elem, len] = spec;
     if (typeof len === 'number') {
       if (!(Number.isInteger(len) && len > 0)) fail(`${name}.${field}: array length must be a positive integer`);
@@ -120,20 +121,20 @@ export function emitTs(schemas) {
     'const F32_BITS = new Int32Array(F32.buffer);',
     '',
     'function f32(block: string, field: string, v: number): number {',
-    '  if (typeof v !== \'number\') throw new RangeError(`${block} parameters: ${field} must be a number (got ${v})`);',
+    "  if (typeof v !== 'number') throw new RangeError(`${block} parameters: ${field} must be a number (got ${v})`);",
     '  F32[0] = v;',
     '  return F32_BITS[0]!;',
     '}',
     '',
     'function arr(block: string, field: string, v: ArrayLike<number>, n: number, exact: boolean, lo: number, hi: number, p: Int32Array, at: number): void {',
     '  if (exact ? v.length !== n : v.length > n) {',
-    '    throw new RangeError(`${block} parameters: ${field} must hold ${exact ? \'\' : \'at most \'}${n} values (got ${v.length})`);',
+    "    throw new RangeError(`${block} parameters: ${field} must hold ${exact ? '' : 'at most '}${n} values (got ${v.length})`);",
     '  }',
     '  for (let i = 0; i < v.length; i++) p[at + i] = int(block, `${field}[${i}]`, v[i]!, lo, hi);',
     '}',
     '',
   ];
-  const range = (kind) => kind === 'i32' ? '-2147483648, 2147483647' : '0, 4294967295';
+  const range = (kind) => (kind === 'i32' ? '-2147483648, 2147483647' : '0, 4294967295');
   for (const s of schemas) {
     const lay = layout(s);
     const P = pascal(s.name);
@@ -210,7 +211,7 @@ export function emitAs(schemas) {
     probe.push(`    case ${k}: switch (field) {`, ...cases, '      default: return -1;', '    }');
     L.push('');
   });
-  L.push('/** Field `field` of wasm block `block` (schema order) read through its accessor: the value, or an array\'s byte offset. */');
+  L.push("/** Field `field` of wasm block `block` (schema order) read through its accessor: the value, or an array's byte offset. */");
   L.push('export function paramsProbe(block: i32, field: i32, p: usize): i32 {');
   L.push('  switch (block) {', ...probe, '    default: return -1;', '  }', '}', '');
   return L.join('\n');
@@ -233,7 +234,22 @@ export function wgslParams(schemas, name) {
   return L.join('\n');
 }
 
-const TYPE = { i8: 'number', u8: 'number', i16: 'number', u16: 'number', i32: 'number', u32: 'number', usize: 'number', isize: 'number', f32: 'number', f64: 'number', bool: 'number', i64: 'bigint', u64: 'bigint', void: 'void' };
+const TYPE = {
+  i8: 'number',
+  u8: 'number',
+  i16: 'number',
+  u16: 'number',
+  i32: 'number',
+  u32: 'number',
+  usize: 'number',
+  isize: 'number',
+  f32: 'number',
+  f64: 'number',
+  bool: 'number',
+  i64: 'bigint',
+  u64: 'bigint',
+  void: 'void',
+};
 
 /** The exports of assembly/index.ts: functions (with wasm-level types) and globals. */
 export function scanExports(readAs = (rel) => readFileSync(join(root, 'assembly', rel), 'utf8')) {
@@ -242,21 +258,32 @@ export function scanExports(readAs = (rel) => readFileSync(join(root, 'assembly'
   const seen = new Set();
   const resolve = (from, spec) => join(dirname(from), spec).replace(/\\/g, '/') + '.ts';
   const scan = (file, only) => {
-    const text = readAs(file).replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    const text = readAs(file)
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
     const take = (n) => only === undefined || only.has(n);
     for (const m of text.matchAll(/^export\s+\*\s+from\s+'([^']+)'/gm)) scan(resolve(file, m[1]), only);
     for (const m of text.matchAll(/^export\s*\{([^}]*)\}\s*from\s+'([^']+)'/gm)) {
-      const names = new Set(m[1].split(',').map((n) => n.trim()).filter(Boolean));
+      const names = new Set(
+        m[1]
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      );
       if ([...names].some((n) => n.includes(' as '))) fail(`${file}: renamed re-exports are not supported`);
       scan(resolve(file, m[2]), new Set([...names].filter(take)));
     }
     for (const m of text.matchAll(/^(?:@inline\s+)?export\s+function\s+(\w+)\s*\(([^)]*)\)\s*:\s*(\w+)/gm)) {
       if (!take(m[1])) continue;
-      const args = m[2].split(',').map((a) => a.trim()).filter(Boolean).map((a) => {
-        const [n, t] = a.split(':').map((x) => x.trim());
-        if (!(t in TYPE) || t === 'void') fail(`${file}: ${m[1]}(${n}: ${t}): type not supported in an export`);
-        return { name: n, type: t };
-      });
+      const args = m[2]
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean)
+        .map((a) => {
+          const [n, t] = a.split(':').map((x) => x.trim());
+          if (!(t in TYPE) || t === 'void') fail(`${file}: ${m[1]}(${n}: ${t}): type not supported in an export`);
+          return { name: n, type: t };
+        });
       if (!(m[3] in TYPE)) fail(`${file}: ${m[1]} returns ${m[3]}: type not supported in an export`);
       if (seen.has(m[1])) fail(`${file}: ${m[1]} is exported twice`);
       seen.add(m[1]);
@@ -270,8 +297,9 @@ export function scanExports(readAs = (rel) => readFileSync(join(root, 'assembly'
 
 /** src/generated/exports.ts */
 export function emitExports({ fns, globals }) {
-  const parallel = [...fns].filter(([, f]) => f.ret === 'void' && f.args.length === 3
-    && f.args[0].type === 'usize' && f.args[1].type === 'i32' && f.args[2].type === 'i32').map(([n]) => n);
+  const parallel = [...fns]
+    .filter(([, f]) => f.ret === 'void' && f.args.length === 3 && f.args[0].type === 'usize' && f.args[1].type === 'i32' && f.args[2].type === 'i32')
+    .map(([n]) => n);
   const L = [
     '// Generated by scripts/gen-params.mjs from assembly/index.ts. Do not edit; git-ignored.',
     '',
@@ -309,7 +337,7 @@ export async function generate() {
   // scripts/gen-kernels.mjs generates: read both from memory
   const { generate: generateKernels } = await import('./gen-kernels.mjs');
   const asIndex = generateKernels()['assembly/index.ts'];
-  const readAs = (rel) => rel === 'kernels/params.ts' ? asParams : rel === 'index.ts' ? asIndex : readFileSync(join(root, 'assembly', rel), 'utf8');
+  const readAs = (rel) => (rel === 'kernels/params.ts' ? asParams : rel === 'index.ts' ? asIndex : readFileSync(join(root, 'assembly', rel), 'utf8'));
   return {
     'src/generated/params.ts': emitTs(schemas),
     'assembly/kernels/params.ts': asParams,

@@ -66,7 +66,9 @@ function backward(entries: readonly TapeEntry[], output: Tensor, keep: ReadonlyS
     const unasked = grads.findIndex((gi, i) => gi && !needs[i]);
     if (unasked >= 0) {
       for (const gi of grads) gi?.dispose();
-      throw new Error(`valueAndGrad: the gradient rule of ${op} returned a cotangent for input ${unasked}, which does not depend on a parameter and was not asked for (a rule must honour its needs mask)`);
+      throw new Error(
+        `valueAndGrad: the gradient rule of ${op} returned a cotangent for input ${unasked}, which does not depend on a parameter and was not asked for (a rule must honour its needs mask)`,
+      );
     }
     grads.forEach((gi, i) => {
       if (!gi) return;

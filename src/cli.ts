@@ -29,7 +29,10 @@ import type { DatasetFormat, SimulationSpec } from './data/readers.js';
 
 /** A mistake in the command line: reported with the command's usage, exit code 2. */
 export class UsageError extends Error {
-  constructor(message: string, readonly command?: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super(message);
   }
 }
@@ -39,7 +42,10 @@ export class UsageError extends Error {
 
 export type Value = number | string | boolean | readonly number[];
 /** Train's defaults that differ between the emulation job and the synthetic tasks. */
-interface ModeDefault { readonly emulation: Value; readonly task: Value }
+interface ModeDefault {
+  readonly emulation: Value;
+  readonly task: Value;
+}
 export type Mode = keyof ModeDefault;
 
 export interface OptionSpec {
@@ -94,43 +100,149 @@ const EMULATION_TASK = 'navier-stokes';
 /** Worker threads the CLI asks for at most (each holds a copy of the wasm memory). */
 const MAX_THREADS = 64;
 
-const threadsOption = (dflt: number, what: string): OptionSpec =>
-  ({ name: 'threads', type: 'int', min: 1, max: MAX_THREADS, default: dflt, description: `worker threads ${what}` });
+const threadsOption = (dflt: number, what: string): OptionSpec => ({
+  name: 'threads',
+  type: 'int',
+  min: 1,
+  max: MAX_THREADS,
+  default: dflt,
+  description: `worker threads ${what}`,
+});
 
 /**
  * `geoconv train`'s options. Defaults of the emulation job (`npm start`) are sized to finish in about
  * 5 minutes on 2 cores with 2 wasm threads; those of the synthetic tasks in a few minutes.
  */
 const TRAIN_OPTIONS: readonly OptionSpec[] = [
-  { name: 'task', type: 'choice', choices: [EMULATION_TASK, ...Object.keys(TASKS)], metavar: 'NAME', default: EMULATION_TASK, defaultText: `${EMULATION_TASK} unless --data is given`, description: 'the emulation of built-in Navier–Stokes data, or a synthetic task of ginjax\'s notebooks' },
-  { name: 'model', type: 'choice', choices: MODELS, metavar: 'NAME', default: 'unet', description: 'the architecture (equivariant, and its non-equivariant baseline)' },
+  {
+    name: 'task',
+    type: 'choice',
+    choices: [EMULATION_TASK, ...Object.keys(TASKS)],
+    metavar: 'NAME',
+    default: EMULATION_TASK,
+    defaultText: `${EMULATION_TASK} unless --data is given`,
+    description: "the emulation of built-in Navier–Stokes data, or a synthetic task of ginjax's notebooks",
+  },
+  {
+    name: 'model',
+    type: 'choice',
+    choices: MODELS,
+    metavar: 'NAME',
+    default: 'unet',
+    description: 'the architecture (equivariant, and its non-equivariant baseline)',
+  },
   { name: 'epochs', type: 'int', min: 1, default: { emulation: 6, task: 15 }, description: 'epochs of training' },
   { name: 'backend', type: 'choice', choices: BACKENDS, metavar: 'NAME', default: 'wasm', description: 'where the numbers are computed' },
   threadsOption(2, 'of the wasm backend'),
   { name: 'seed', type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, description: 'seed of the data, the initial parameters and the batches' },
   { name: 'out', type: 'string', metavar: 'DIR', default: 'out', description: 'folder for metrics.json, the checkpoints and the pictures; created if missing' },
   { name: 'batch', type: 'int', min: 1, default: 8, description: 'batch size' },
-  { name: 'depth', type: 'int', min: 1, default: { emulation: 8, task: 16 }, description: 'channels per key type (equivariant) or channels (baseline) in the first level' },
-  { name: 'lr', type: 'number', above: 0, metavar: 'X', default: { emulation: 2e-3, task: 1e-3 }, description: 'peak learning rate of the equivariant model (the baseline gets twice as much)' },
-  { name: 'nonlinearity', type: 'choice', choices: ['norm', 'vector-neuron'], metavar: 'NAME', default: { emulation: 'norm', task: 'vector-neuron' }, description: 'the equivariant model\'s nonlinearity: a gate on each tensor\'s norm, or ginjax\'s Vector Neuron' },
+  {
+    name: 'depth',
+    type: 'int',
+    min: 1,
+    default: { emulation: 8, task: 16 },
+    description: 'channels per key type (equivariant) or channels (baseline) in the first level',
+  },
+  {
+    name: 'lr',
+    type: 'number',
+    above: 0,
+    metavar: 'X',
+    default: { emulation: 2e-3, task: 1e-3 },
+    description: 'peak learning rate of the equivariant model (the baseline gets twice as much)',
+  },
+  {
+    name: 'nonlinearity',
+    type: 'choice',
+    choices: ['norm', 'vector-neuron'],
+    metavar: 'NAME',
+    default: { emulation: 'norm', task: 'vector-neuron' },
+    description: "the equivariant model's nonlinearity: a gate on each tensor's norm, or ginjax's Vector Neuron",
+  },
   { name: 'no-baseline', type: 'flag', description: 'train the equivariant model only, not the non-equivariant baseline' },
   { name: 'quiet', type: 'flag', description: 'no progress lines during training' },
-  { name: 'data', type: 'string', metavar: 'FILE', scope: 'emulation', group: 'emulation (the default task navier-stokes, or --data FILE)', description: 'emulate this data set instead of the built-in simulation (needs --format)' },
-  { name: 'format', type: 'string', metavar: 'FORMAT', scope: 'emulation', accept: { ok: (v) => (FORMATS as readonly string[]).includes(v) || v.endsWith('.json'), expected: `${FORMATS.join(', ')} or a SPEC.json file` }, description: `layout of --data: ${FORMATS.join(', ')} or a SPEC.json mapping its datasets` },
+  {
+    name: 'data',
+    type: 'string',
+    metavar: 'FILE',
+    scope: 'emulation',
+    group: 'emulation (the default task navier-stokes, or --data FILE)',
+    description: 'emulate this data set instead of the built-in simulation (needs --format)',
+  },
+  {
+    name: 'format',
+    type: 'string',
+    metavar: 'FORMAT',
+    scope: 'emulation',
+    accept: { ok: (v) => (FORMATS as readonly string[]).includes(v) || v.endsWith('.json'), expected: `${FORMATS.join(', ')} or a SPEC.json file` },
+    description: `layout of --data: ${FORMATS.join(', ')} or a SPEC.json mapping its datasets`,
+  },
   { name: 'orography', type: 'string', metavar: 'FILE', scope: 'emulation', description: 'the orography of --format shallow-water' },
-  { name: 'operators', type: 'choice', choices: SUBGROUPS, metavar: 'GROUP', scope: 'emulation', defaultText: 'full, or what the data\'s boundaries allow', description: 'the symmetry group the equivariant model respects' },
+  {
+    name: 'operators',
+    type: 'choice',
+    choices: SUBGROUPS,
+    metavar: 'GROUP',
+    scope: 'emulation',
+    defaultText: "full, or what the data's boundaries allow",
+    description: 'the symmetry group the equivariant model respects',
+  },
   { name: 'past-steps', type: 'int', min: 1, scope: 'emulation', default: 2, description: 'input frames per prediction' },
   { name: 'rollout-steps', type: 'int', min: 1, scope: 'emulation', default: 5, description: 'steps of the autoregressive rollout that is evaluated' },
-  { name: 'no-residual', type: 'flag', scope: 'emulation', description: 'the models predict the next state itself (as ginjax\'s scripts), not its change from the newest input frame' },
-  { name: 'val-trajectories', type: 'int', min: 1, scope: 'emulation', defaultText: 'a share of the trajectories', description: 'trajectories held out for validation' },
-  { name: 'test-trajectories', type: 'int', min: 1, scope: 'emulation', defaultText: 'a share of the trajectories', description: 'trajectories held out for testing' },
-  { name: 'N', type: 'int', min: 2, group: 'sizes of the built-in data (not with --data)', default: { emulation: 32, task: 0 }, defaultText: '32 for emulation, the task\'s own for a synthetic task', description: 'side of the square grid' },
+  {
+    name: 'no-residual',
+    type: 'flag',
+    scope: 'emulation',
+    description: "the models predict the next state itself (as ginjax's scripts), not its change from the newest input frame",
+  },
+  {
+    name: 'val-trajectories',
+    type: 'int',
+    min: 1,
+    scope: 'emulation',
+    defaultText: 'a share of the trajectories',
+    description: 'trajectories held out for validation',
+  },
+  {
+    name: 'test-trajectories',
+    type: 'int',
+    min: 1,
+    scope: 'emulation',
+    defaultText: 'a share of the trajectories',
+    description: 'trajectories held out for testing',
+  },
+  {
+    name: 'N',
+    type: 'int',
+    min: 2,
+    group: 'sizes of the built-in data (not with --data)',
+    default: { emulation: 32, task: 0 },
+    defaultText: "32 for emulation, the task's own for a synthetic task",
+    description: 'side of the square grid',
+  },
   { name: 'trajectories', type: 'int', min: 1, scope: 'simulation', default: 48, description: 'simulated trajectories (train, validation and test together)' },
   { name: 'steps', type: 'int', min: 2, scope: 'simulation', default: 20, description: 'saved frames per simulated trajectory' },
-  { name: 'n-train', type: 'int', min: 1, scope: 'task', group: 'synthetic tasks (--task gradient, scalar or gravity)', defaultText: 'the task\'s own', description: 'training images' },
-  { name: 'n-val', type: 'int', min: 1, scope: 'task', defaultText: 'the task\'s own', description: 'validation images' },
-  { name: 'n-test', type: 'int', min: 1, scope: 'task', defaultText: 'the task\'s own', description: 'test images' },
-  { name: 'protocol', type: 'choice', choices: ['exact', 'notebook'], metavar: 'NAME', scope: 'task', default: 'exact', description: 'gradient task: exact targets, or ginjax\'s notebook (cropped, standardised)' },
+  {
+    name: 'n-train',
+    type: 'int',
+    min: 1,
+    scope: 'task',
+    group: 'synthetic tasks (--task gradient, scalar or gravity)',
+    defaultText: "the task's own",
+    description: 'training images',
+  },
+  { name: 'n-val', type: 'int', min: 1, scope: 'task', defaultText: "the task's own", description: 'validation images' },
+  { name: 'n-test', type: 'int', min: 1, scope: 'task', defaultText: "the task's own", description: 'test images' },
+  {
+    name: 'protocol',
+    type: 'choice',
+    choices: ['exact', 'notebook'],
+    metavar: 'NAME',
+    scope: 'task',
+    default: 'exact',
+    description: "gradient task: exact targets, or ginjax's notebook (cropped, standardised)",
+  },
 ];
 
 /** benchmark: train's emulation options (their emulation defaults) and the number of trials. */
@@ -147,75 +259,162 @@ const BENCHMARK_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>([
-  ['filters', {
-    name: 'filters', summary: 'the invariant filters of a group, as text pictures or JSON', usage: 'geoconv filters --D 2|3 --M SIDE --k ORDER [options]',
-    positionals: [],
-    options: [
-      { name: 'D', type: 'int', min: 2, max: 3, required: true, description: 'dimension of the images' },
-      { name: 'M', type: 'int', min: 1, required: true, description: 'side of the filter' },
-      { name: 'k', type: 'int', min: 0, required: true, description: 'tensor order of the filter' },
-      { name: 'parity', type: 'int', min: 0, max: 1, default: 0, description: 'parity (1: pseudo-tensors)' },
-      { name: 'scale', type: 'choice', choices: ['normalize', 'one'], metavar: 'NAME', default: 'normalize', description: 'unit-norm filters, or entries in {0, ±1}' },
-      { name: 'json', type: 'flag', description: 'print one JSON object instead of pictures' },
-    ],
-    run: filters,
-  }],
-  ['info', {
-    name: 'info', summary: 'the version and the backends available here', usage: 'geoconv info [--threads N]', positionals: [],
-    options: [threadsOption(1, 'to start the wasm backend with')],
-    run: info,
-  }],
-  ['simulate', {
-    name: 'simulate', summary: 'simulate a data set and write it as HDF5', usage: 'geoconv simulate navier-stokes --out FILE.h5 [options]',
-    positionals: [{ name: 'system', choices: ['navier-stokes'], description: 'the system to simulate (2-D incompressible Navier–Stokes on a torus)' }],
-    options: [
-      { name: 'out', type: 'string', metavar: 'FILE.h5', required: true, description: 'the HDF5 file to write (its folder must exist)' },
-      { name: 'N', type: 'int', min: 2, default: 64, description: 'side of the square grid' },
-      { name: 'trajectories', type: 'int', min: 1, default: 64, description: 'independent trajectories' },
-      { name: 'steps', type: 'int', min: 1, default: 20, description: 'saved frames per trajectory' },
-      { name: 'seed', type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, description: 'seed of the initial conditions' },
-      { name: 'nu', type: 'number', min: 0, metavar: 'X', defaultText: '0.001', description: 'kinematic viscosity' },
-      { name: 'dt', type: 'number', above: 0, metavar: 'X', defaultText: '2/N', description: 'solver time step' },
-      { name: 'save-every', type: 'int', min: 1, defaultText: 'round(N/8)', description: 'solver steps between saved frames' },
-      { name: 'forcing', type: 'choice', choices: ['kolmogorov', 'fno', 'none'], metavar: 'NAME', default: 'fno', description: 'the vorticity forcing' },
-      { name: 'forcing-orientation', type: 'choice', choices: ['random', 'fixed'], metavar: 'NAME', default: 'random', description: 'each trajectory\'s forcing turned by its own random group element, or one forcing for all' },
-    ],
-    run: simulateCommand,
-  }],
-  ['train', {
-    name: 'train', summary: 'train an equivariant model and its baseline; write metrics, checkpoints and pictures', usage: 'geoconv train [options]',
-    details: 'With no --task and no --data: the emulation of built-in Navier–Stokes data (npm start).',
-    positionals: [], options: TRAIN_OPTIONS, run: trainCommand,
-  }],
-  ['benchmark', {
-    name: 'benchmark', summary: 'repeat the emulation job over several trials: mean ± std tables', usage: 'geoconv benchmark [--trials N] [options]',
-    positionals: [], options: BENCHMARK_OPTIONS, run: benchmarkCommand,
-  }],
-  ['export', {
-    name: 'export', summary: 'a checkpoint as an ONNX graph', usage: 'geoconv export MODEL.safetensors --onnx MODEL.onnx [options]',
-    positionals: [{ name: 'checkpoint', description: 'the geoconv checkpoint (.safetensors)', missing: 'the checkpoint MODEL.safetensors comes first' }],
-    options: [
-      { name: 'onnx', type: 'string', metavar: 'FILE.onnx', required: true, description: 'the ONNX file to write (its folder must exist)' },
-      { name: 'spatial', type: 'list', min: 1, metavar: 'N,N[,N]', defaultText: '64 per axis', description: 'spatial size of the graph\'s input' },
-      { name: 'batch', type: 'int', min: 1, default: 1, description: 'batch size of the graph\'s input' },
-      { name: 'opset', type: 'int', min: 18, max: 21, default: 19, description: 'ONNX opset' },
-      { name: 'layout', type: 'choice', choices: ['channels-first', 'channels-last'], metavar: 'NAME', default: 'channels-first', description: 'the input\'s layout: [batch, C, ...spatial] or [batch, ...spatial, C]' },
-      { name: 'padding', type: 'choice', choices: ['torus', 'zero'], metavar: 'NAME', default: 'torus', description: 'periodic or zero padding of the convolutions' },
-      { name: 'periodic-padding', type: 'choice', choices: ['wrap', 'slice-concat'], metavar: 'NAME', defaultText: 'wrap from opset 19', description: 'how torus padding is written in the graph' },
-      { name: 'input', type: 'string', metavar: 'JSON', defaultText: 'the checkpoint\'s', description: 'input signature, e.g. \'[{"k":0,"parity":0,"channels":1}]\'' },
-    ],
-    run: exportCommand,
-  }],
-  ['convert', {
-    name: 'convert', summary: 'a ginjax model file to a geoconv checkpoint, and back', usage: 'geoconv convert MODEL.eqx --config CONFIG.json --out MODEL.safetensors | MODEL.safetensors --out MODEL.eqx',
-    details: 'The direction follows the input\'s extension; a ginjax file holds no config, so .eqx needs --config.',
-    positionals: [{ name: 'model', description: 'MODEL.eqx (ginjax.ml.save) or MODEL.safetensors (geoconv)', missing: 'the model file (MODEL.eqx or MODEL.safetensors) comes first' }],
-    options: [
-      { name: 'config', type: 'string', metavar: 'CONFIG.json', description: 'the ginjax constructor and its arguments (with an .eqx input only)' },
-      { name: 'out', type: 'string', metavar: 'FILE', required: true, description: 'the file to write: .safetensors from .eqx, .eqx from .safetensors' },
-    ],
-    run: convertCommand,
-  }],
+  [
+    'filters',
+    {
+      name: 'filters',
+      summary: 'the invariant filters of a group, as text pictures or JSON',
+      usage: 'geoconv filters --D 2|3 --M SIDE --k ORDER [options]',
+      positionals: [],
+      options: [
+        { name: 'D', type: 'int', min: 2, max: 3, required: true, description: 'dimension of the images' },
+        { name: 'M', type: 'int', min: 1, required: true, description: 'side of the filter' },
+        { name: 'k', type: 'int', min: 0, required: true, description: 'tensor order of the filter' },
+        { name: 'parity', type: 'int', min: 0, max: 1, default: 0, description: 'parity (1: pseudo-tensors)' },
+        {
+          name: 'scale',
+          type: 'choice',
+          choices: ['normalize', 'one'],
+          metavar: 'NAME',
+          default: 'normalize',
+          description: 'unit-norm filters, or entries in {0, ±1}',
+        },
+        { name: 'json', type: 'flag', description: 'print one JSON object instead of pictures' },
+      ],
+      run: filters,
+    },
+  ],
+  [
+    'info',
+    {
+      name: 'info',
+      summary: 'the version and the backends available here',
+      usage: 'geoconv info [--threads N]',
+      positionals: [],
+      options: [threadsOption(1, 'to start the wasm backend with')],
+      run: info,
+    },
+  ],
+  [
+    'simulate',
+    {
+      name: 'simulate',
+      summary: 'simulate a data set and write it as HDF5',
+      usage: 'geoconv simulate navier-stokes --out FILE.h5 [options]',
+      positionals: [{ name: 'system', choices: ['navier-stokes'], description: 'the system to simulate (2-D incompressible Navier–Stokes on a torus)' }],
+      options: [
+        { name: 'out', type: 'string', metavar: 'FILE.h5', required: true, description: 'the HDF5 file to write (its folder must exist)' },
+        { name: 'N', type: 'int', min: 2, default: 64, description: 'side of the square grid' },
+        { name: 'trajectories', type: 'int', min: 1, default: 64, description: 'independent trajectories' },
+        { name: 'steps', type: 'int', min: 1, default: 20, description: 'saved frames per trajectory' },
+        { name: 'seed', type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, description: 'seed of the initial conditions' },
+        { name: 'nu', type: 'number', min: 0, metavar: 'X', defaultText: '0.001', description: 'kinematic viscosity' },
+        { name: 'dt', type: 'number', above: 0, metavar: 'X', defaultText: '2/N', description: 'solver time step' },
+        { name: 'save-every', type: 'int', min: 1, defaultText: 'round(N/8)', description: 'solver steps between saved frames' },
+        { name: 'forcing', type: 'choice', choices: ['kolmogorov', 'fno', 'none'], metavar: 'NAME', default: 'fno', description: 'the vorticity forcing' },
+        {
+          name: 'forcing-orientation',
+          type: 'choice',
+          choices: ['random', 'fixed'],
+          metavar: 'NAME',
+          default: 'random',
+          description: "each trajectory's forcing turned by its own random group element, or one forcing for all",
+        },
+      ],
+      run: simulateCommand,
+    },
+  ],
+  [
+    'train',
+    {
+      name: 'train',
+      summary: 'train an equivariant model and its baseline; write metrics, checkpoints and pictures',
+      usage: 'geoconv train [options]',
+      details: 'With no --task and no --data: the emulation of built-in Navier–Stokes data (npm start).',
+      positionals: [],
+      options: TRAIN_OPTIONS,
+      run: trainCommand,
+    },
+  ],
+  [
+    'benchmark',
+    {
+      name: 'benchmark',
+      summary: 'repeat the emulation job over several trials: mean ± std tables',
+      usage: 'geoconv benchmark [--trials N] [options]',
+      positionals: [],
+      options: BENCHMARK_OPTIONS,
+      run: benchmarkCommand,
+    },
+  ],
+  [
+    'export',
+    {
+      name: 'export',
+      summary: 'a checkpoint as an ONNX graph',
+      usage: 'geoconv export MODEL.safetensors --onnx MODEL.onnx [options]',
+      positionals: [{ name: 'checkpoint', description: 'the geoconv checkpoint (.safetensors)', missing: 'the checkpoint MODEL.safetensors comes first' }],
+      options: [
+        { name: 'onnx', type: 'string', metavar: 'FILE.onnx', required: true, description: 'the ONNX file to write (its folder must exist)' },
+        { name: 'spatial', type: 'list', min: 1, metavar: 'N,N[,N]', defaultText: '64 per axis', description: "spatial size of the graph's input" },
+        { name: 'batch', type: 'int', min: 1, default: 1, description: "batch size of the graph's input" },
+        { name: 'opset', type: 'int', min: 18, max: 21, default: 19, description: 'ONNX opset' },
+        {
+          name: 'layout',
+          type: 'choice',
+          choices: ['channels-first', 'channels-last'],
+          metavar: 'NAME',
+          default: 'channels-first',
+          description: "the input's layout: [batch, C, ...spatial] or [batch, ...spatial, C]",
+        },
+        {
+          name: 'padding',
+          type: 'choice',
+          choices: ['torus', 'zero'],
+          metavar: 'NAME',
+          default: 'torus',
+          description: 'periodic or zero padding of the convolutions',
+        },
+        {
+          name: 'periodic-padding',
+          type: 'choice',
+          choices: ['wrap', 'slice-concat'],
+          metavar: 'NAME',
+          defaultText: 'wrap from opset 19',
+          description: 'how torus padding is written in the graph',
+        },
+        {
+          name: 'input',
+          type: 'string',
+          metavar: 'JSON',
+          defaultText: "the checkpoint's",
+          description: 'input signature, e.g. \'[{"k":0,"parity":0,"channels":1}]\'',
+        },
+      ],
+      run: exportCommand,
+    },
+  ],
+  [
+    'convert',
+    {
+      name: 'convert',
+      summary: 'a ginjax model file to a geoconv checkpoint, and back',
+      usage: 'geoconv convert MODEL.eqx --config CONFIG.json --out MODEL.safetensors | MODEL.safetensors --out MODEL.eqx',
+      details: "The direction follows the input's extension; a ginjax file holds no config, so .eqx needs --config.",
+      positionals: [
+        {
+          name: 'model',
+          description: 'MODEL.eqx (ginjax.ml.save) or MODEL.safetensors (geoconv)',
+          missing: 'the model file (MODEL.eqx or MODEL.safetensors) comes first',
+        },
+      ],
+      options: [
+        { name: 'config', type: 'string', metavar: 'CONFIG.json', description: 'the ginjax constructor and its arguments (with an .eqx input only)' },
+        { name: 'out', type: 'string', metavar: 'FILE', required: true, description: 'the file to write: .safetensors from .eqx, .eqx from .safetensors' },
+      ],
+      run: convertCommand,
+    },
+  ],
 ]);
 
 // ---------------------------------------------------------------------------------------------
@@ -304,12 +503,14 @@ function convert(o: OptionSpec, raw: string): Value {
     }
     case 'list': {
       const parts = raw.split(',');
-      if (!parts.every((p) => INT.test(p) && Number.isSafeInteger(Number(p)))) throw new UsageError(`--${o.name} must be integers separated by commas, such as 64,64 (got ${JSON.stringify(raw)})`);
+      if (!parts.every((p) => INT.test(p) && Number.isSafeInteger(Number(p))))
+        throw new UsageError(`--${o.name} must be integers separated by commas, such as 64,64 (got ${JSON.stringify(raw)})`);
       return parts.map((p) => checkRange(o, Number(p), raw));
     }
     case 'choice': {
       const choices = o.choices!;
-      if (!choices.includes(raw)) throw new UsageError(`--${o.name} must be one of ${choices.join(', ')} (got ${JSON.stringify(raw)})${didYouMean(suggest(raw, choices))}`);
+      if (!choices.includes(raw))
+        throw new UsageError(`--${o.name} must be one of ${choices.join(', ')} (got ${JSON.stringify(raw)})${didYouMean(suggest(raw, choices))}`);
       return raw;
     }
     case 'string':
@@ -338,19 +539,21 @@ export function parseArgs(cmd: CommandSpec, args: readonly string[]): Parsed {
   let lastFlag: { name: string; index: number } | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (optionsEnded || !a.startsWith('-') || a === '-' || (/^-\d/.test(a))) {
+    if (optionsEnded || !a.startsWith('-') || a === '-' || /^-\d/.test(a)) {
       if (positionals.length < cmd.positionals.length) {
         positionals.push(a);
         continue;
       }
-      if (lastFlag && lastFlag.index === i - 1) throw new UsageError(`--${lastFlag.name} is a flag and takes no value (got ${JSON.stringify(a)}): give it to turn it on, leave it out otherwise`);
+      if (lastFlag && lastFlag.index === i - 1)
+        throw new UsageError(`--${lastFlag.name} is a flag and takes no value (got ${JSON.stringify(a)}): give it to turn it on, leave it out otherwise`);
       throw new UsageError(`unexpected argument ${JSON.stringify(a)}${cmd.positionals.length ? '' : ` (geoconv ${cmd.name} takes options only)`}`);
     }
     if (a === '--') {
       optionsEnded = true;
       continue;
     }
-    if (!a.startsWith('--')) throw new UsageError(`unknown option ${a} for geoconv ${cmd.name}: options are written --name${didYouMean(suggest(a.slice(1), options.keys()), '--')}`);
+    if (!a.startsWith('--'))
+      throw new UsageError(`unknown option ${a} for geoconv ${cmd.name}: options are written --name${didYouMean(suggest(a.slice(1), options.keys()), '--')}`);
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
     const inline = eq > 0 ? a.slice(eq + 1) : undefined;
@@ -358,7 +561,8 @@ export function parseArgs(cmd: CommandSpec, args: readonly string[]): Parsed {
     if (!o) throw new UsageError(`unknown option --${name} for geoconv ${cmd.name}${didYouMean(suggest(name, options.keys()), '--')}`);
     if (given.has(name)) throw new UsageError(`--${name} is given twice; give it once`);
     if (o.type === 'flag') {
-      if (inline !== undefined) throw new UsageError(`--${name} is a flag and takes no value (got ${JSON.stringify(inline)}): give it to turn it on, leave it out otherwise`);
+      if (inline !== undefined)
+        throw new UsageError(`--${name} is a flag and takes no value (got ${JSON.stringify(inline)}): give it to turn it on, leave it out otherwise`);
       given.set(name, true);
       lastFlag = { name, index: i };
       continue;
@@ -372,7 +576,9 @@ export function parseArgs(cmd: CommandSpec, args: readonly string[]): Parsed {
   for (const [i, p] of cmd.positionals.entries()) {
     const v = positionals[i];
     if (p.choices && (v === undefined || !p.choices.includes(v))) {
-      throw new UsageError(`${cmd.name}: the ${p.name} must be ${p.choices.join(' or ')} (got ${v === undefined ? 'nothing' : JSON.stringify(v)})${v === undefined ? '' : didYouMean(suggest(v, p.choices))}`);
+      throw new UsageError(
+        `${cmd.name}: the ${p.name} must be ${p.choices.join(' or ')} (got ${v === undefined ? 'nothing' : JSON.stringify(v)})${v === undefined ? '' : didYouMean(suggest(v, p.choices))}`,
+      );
     }
     if (v === undefined) throw new UsageError(`${cmd.name}: ${p.missing ?? `the ${p.name} is required`}`);
   }
@@ -386,7 +592,7 @@ export function optionValue(p: Parsed, name: string, mode: Mode = 'emulation'): 
   if (!o) throw new Error(`internal: geoconv ${p.command.name} has no option --${name}`);
   if (p.given.has(name)) return p.given.get(name);
   const d = o.default;
-  return d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as ModeDefault)[mode] : d as Value | undefined;
+  return d !== null && typeof d === 'object' && !Array.isArray(d) ? (d as ModeDefault)[mode] : (d as Value | undefined);
 }
 const value = optionValue;
 const int = (p: Parsed, name: string, mode?: Mode) => value(p, name, mode) as number;
@@ -475,10 +681,20 @@ export interface OutputProbe {
 }
 
 /** Kernel file systems that hold no files: by mount point, and by statfs type (bind mounts elsewhere). */
-const SPECIAL_ROOTS: readonly (readonly [string, string])[] = [['/proc', 'process (proc)'], ['/sys', 'device and driver (sysfs)'], ['/dev', 'device (devtmpfs)']];
+const SPECIAL_ROOTS: readonly (readonly [string, string])[] = [
+  ['/proc', 'process (proc)'],
+  ['/sys', 'device and driver (sysfs)'],
+  ['/dev', 'device (devtmpfs)'],
+];
 const SPECIAL_TYPES = new Map<number, string>([
-  [0x9fa0, 'process (proc)'], [0x62656572, 'device and driver (sysfs)'], [0x27e0eb, 'control-group (cgroup)'], [0x63677270, 'control-group (cgroup2)'],
-  [0x64626720, 'debugging (debugfs)'], [0x74726163, 'tracing (tracefs)'], [0x73636673, 'security (securityfs)'], [0x1cd1, 'terminal (devpts)'],
+  [0x9fa0, 'process (proc)'],
+  [0x62656572, 'device and driver (sysfs)'],
+  [0x27e0eb, 'control-group (cgroup)'],
+  [0x63677270, 'control-group (cgroup2)'],
+  [0x64626720, 'debugging (debugfs)'],
+  [0x74726163, 'tracing (tracefs)'],
+  [0x73636673, 'security (securityfs)'],
+  [0x1cd1, 'terminal (devpts)'],
 ]);
 
 /** The special file system that holds `abs`, by its path, if any. */
@@ -490,13 +706,21 @@ function specialRoot(abs: string): string | undefined {
 function fsMessage(option: string, path: string, dir: string, e: unknown): string {
   const code = (e as { code?: string }).code;
   switch (code) {
-    case 'EROFS': return `${option} ${path}: ${dir} is on a read-only file system (EROFS)`;
-    case 'EACCES': case 'EPERM': return `${option} ${path}: no permission to write in ${dir} (${code})`;
-    case 'ENOTDIR': return `${option} ${path}: ${dir} is a file, not a directory (ENOTDIR)`;
-    case 'ELOOP': return `${option} ${path}: too many symbolic links at ${dir} (ELOOP)`;
-    case 'ENAMETOOLONG': return `${option} ${path}: the name is too long (ENAMETOOLONG)`;
-    case 'ENOSPC': return `${option} ${path}: no space left on the device of ${dir} (ENOSPC)`;
-    default: return `${option} ${path}: cannot write in ${dir} (${code ?? 'error'}: ${e instanceof Error ? e.message : String(e)})`;
+    case 'EROFS':
+      return `${option} ${path}: ${dir} is on a read-only file system (EROFS)`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${option} ${path}: no permission to write in ${dir} (${code})`;
+    case 'ENOTDIR':
+      return `${option} ${path}: ${dir} is a file, not a directory (ENOTDIR)`;
+    case 'ELOOP':
+      return `${option} ${path}: too many symbolic links at ${dir} (ELOOP)`;
+    case 'ENAMETOOLONG':
+      return `${option} ${path}: the name is too long (ENAMETOOLONG)`;
+    case 'ENOSPC':
+      return `${option} ${path}: no space left on the device of ${dir} (ENOSPC)`;
+    default:
+      return `${option} ${path}: cannot write in ${dir} (${code ?? 'error'}: ${e instanceof Error ? e.message : String(e)})`;
   }
 }
 
@@ -512,7 +736,10 @@ export async function checkOutputLocation(option: string, path: string, kind: 'd
   const { constants } = await import('node:fs');
   const { basename, dirname, join, resolve } = await import('node:path');
   const abs = resolve(path);
-  const special = (where: string, name: string) => new UsageError(`${option} ${path} is on the kernel's ${name} file system, not a place for files${where === abs ? '' : ` (${where})`}; choose a folder on a disk`);
+  const special = (where: string, name: string) =>
+    new UsageError(
+      `${option} ${path} is on the kernel's ${name} file system, not a place for files${where === abs ? '' : ` (${where})`}; choose a folder on a disk`,
+    );
   const named = specialRoot(abs);
   if (named) throw special(abs, named);
   // the deepest existing ancestor (the path itself if it exists)
@@ -537,7 +764,12 @@ export async function checkOutputLocation(option: string, path: string, kind: 'd
   if (viaLink) throw special(real, viaLink);
   if (typeof statfs === 'function') {
     // (where statfs is missing or unimplemented, e.g. some runtimes' node: layers, the path checks stand alone)
-    const type = await Promise.resolve().then(() => statfs(existing)).then((s) => Number(s.type), () => undefined);
+    const type = await Promise.resolve()
+      .then(() => statfs(existing))
+      .then(
+        (s) => Number(s.type),
+        () => undefined,
+      );
     const name = type === undefined ? undefined : SPECIAL_TYPES.get(type);
     if (name) throw special(real, name);
   }
@@ -628,7 +860,10 @@ async function emulationOptions(p: Parsed, seed: number): Promise<import('./emul
   if (given('data')) {
     if (!given('format')) throw new UsageError(`--data needs --format ${FORMATS.join('|')}|SPEC.json`);
     const simulation = ['N', 'trajectories', 'steps'].filter(given);
-    if (simulation.length) throw new UsageError(`${simulation.map((n) => `--${n}`).join(', ')}: --N, --trajectories and --steps size the built-in simulation; they do not apply to --data`);
+    if (simulation.length)
+      throw new UsageError(
+        `${simulation.map((n) => `--${n}`).join(', ')}: --N, --trajectories and --steps size the built-in simulation; they do not apply to --data`,
+      );
     const format = str(p, 'format');
     const { validateSpec } = await import('./data/readers.js');
     let spec: DatasetFormat | SimulationSpec;
@@ -650,12 +885,22 @@ async function emulationOptions(p: Parsed, seed: number): Promise<import('./emul
     data = { kind: 'navier-stokes', simulation: { N: int(p, 'N'), trajectories: int(p, 'trajectories'), steps: int(p, 'steps') } };
   }
   return {
-    data, model: str(p, 'model') as ModelName, epochs: int(p, 'epochs'), seed,
-    batchSize: int(p, 'batch'), depth: int(p, 'depth'), learningRate: num(p, 'lr'), nonlinearity: str(p, 'nonlinearity') as EquivariantNonlinearity,
-    pastSteps: int(p, 'past-steps'), rolloutSteps: int(p, 'rollout-steps'),
-    valTrajectories: optionalInt(p, 'val-trajectories'), testTrajectories: optionalInt(p, 'test-trajectories'),
+    data,
+    model: str(p, 'model') as ModelName,
+    epochs: int(p, 'epochs'),
+    seed,
+    batchSize: int(p, 'batch'),
+    depth: int(p, 'depth'),
+    learningRate: num(p, 'lr'),
+    nonlinearity: str(p, 'nonlinearity') as EquivariantNonlinearity,
+    pastSteps: int(p, 'past-steps'),
+    rolloutSteps: int(p, 'rollout-steps'),
+    valTrajectories: optionalInt(p, 'val-trajectories'),
+    testTrajectories: optionalInt(p, 'test-trajectories'),
     ...(given('operators') ? { operators: str(p, 'operators') as (typeof SUBGROUPS)[number] } : {}),
-    baseline: !given('no-baseline'), progress: !given('quiet'), residual: !given('no-residual'),
+    baseline: !given('no-baseline'),
+    progress: !given('quiet'),
+    residual: !given('no-residual'),
   };
 }
 
@@ -666,7 +911,8 @@ async function trainCommand(p: Parsed, out: (s: string) => void): Promise<void> 
   const emulation = task === EMULATION_TASK || task === '';
   for (const o of TRAIN_OPTIONS) {
     if (!given(o.name) || o.scope === undefined) continue;
-    if (emulation ? o.scope === 'task' : o.scope !== 'task') throw new UsageError(`--${o.name} does not apply to ${emulation ? 'the emulation task' : `--task ${task}`}`);
+    if (emulation ? o.scope === 'task' : o.scope !== 'task')
+      throw new UsageError(`--${o.name} does not apply to ${emulation ? 'the emulation task' : `--task ${task}`}`);
   }
   if (given('protocol') && task !== 'gradient') throw new UsageError(`--protocol goes with --task gradient (got --task ${task})`);
   const mode: Mode = emulation ? 'emulation' : 'task';
@@ -681,20 +927,27 @@ async function trainCommand(p: Parsed, out: (s: string) => void): Promise<void> 
       return;
     }
     const { runJob } = await import('./job.js');
-    await runJob({
-      task: task as TaskName,
-      model: str(p, 'model') as ModelName,
-      epochs: int(p, 'epochs', mode),
-      seed,
-      batchSize: int(p, 'batch', mode),
-      depth: int(p, 'depth', mode),
-      learningRate: num(p, 'lr', mode),
-      nonlinearity: str(p, 'nonlinearity', mode) as EquivariantNonlinearity,
-      nTrain: optionalInt(p, 'n-train'), nVal: optionalInt(p, 'n-val'), nTest: optionalInt(p, 'n-test'), N: optionalInt(p, 'N'),
-      protocol: p.given.get('protocol') as 'exact' | 'notebook' | undefined,
-      baseline: !given('no-baseline'),
-      progress: !given('quiet'),
-    }, outDir, out);
+    await runJob(
+      {
+        task: task as TaskName,
+        model: str(p, 'model') as ModelName,
+        epochs: int(p, 'epochs', mode),
+        seed,
+        batchSize: int(p, 'batch', mode),
+        depth: int(p, 'depth', mode),
+        learningRate: num(p, 'lr', mode),
+        nonlinearity: str(p, 'nonlinearity', mode) as EquivariantNonlinearity,
+        nTrain: optionalInt(p, 'n-train'),
+        nVal: optionalInt(p, 'n-val'),
+        nTest: optionalInt(p, 'n-test'),
+        N: optionalInt(p, 'N'),
+        protocol: p.given.get('protocol') as 'exact' | 'notebook' | undefined,
+        baseline: !given('no-baseline'),
+        progress: !given('quiet'),
+      },
+      outDir,
+      out,
+    );
   });
 }
 
@@ -706,8 +959,12 @@ async function simulateCommand(p: Parsed, out: (s: string) => void): Promise<voi
   const { writeNavierStokesHdf5 } = await import('./data/readers.js');
   const t0 = performance.now();
   const sim = simulateNavierStokes({
-    N: int(p, 'N'), trajectories: int(p, 'trajectories'), steps: int(p, 'steps'), seed: int(p, 'seed'),
-    ...(given('nu') ? { nu: num(p, 'nu') } : {}), ...(given('dt') ? { dt: num(p, 'dt') } : {}),
+    N: int(p, 'N'),
+    trajectories: int(p, 'trajectories'),
+    steps: int(p, 'steps'),
+    seed: int(p, 'seed'),
+    ...(given('nu') ? { nu: num(p, 'nu') } : {}),
+    ...(given('dt') ? { dt: num(p, 'dt') } : {}),
     ...(given('save-every') ? { saveEvery: int(p, 'save-every') } : {}),
     ...(given('forcing') ? { forcing: str(p, 'forcing') as 'none' } : {}),
     forcingOrientation: str(p, 'forcing-orientation') as 'random',
@@ -715,7 +972,9 @@ async function simulateCommand(p: Parsed, out: (s: string) => void): Promise<voi
   const seconds = (performance.now() - t0) / 1000;
   await writeNavierStokesHdf5(path, sim);
   const [b, t, nx, ny] = sim.shape;
-  out(`simulated ${b} trajectories × ${t} steps of ${nx}×${ny} in ${seconds.toFixed(1)} s; wrote ${path} (datasets vorticity, Vx, Vy, t-coordinate, x-coordinate, y-coordinate${sim.forcing ? ', forcing' : ''})`);
+  out(
+    `simulated ${b} trajectories × ${t} steps of ${nx}×${ny} in ${seconds.toFixed(1)} s; wrote ${path} (datasets vorticity, Vx, Vy, t-coordinate, x-coordinate, y-coordinate${sim.forcing ? ', forcing' : ''})`,
+  );
 }
 
 async function benchmarkCommand(p: Parsed, out: (s: string) => void): Promise<void> {
@@ -737,7 +996,11 @@ async function exportCommand(p: Parsed, out: (s: string) => void): Promise<void>
   const padding = str(p, 'padding');
   let input;
   if (p.given.has('input')) {
-    try { input = JSON.parse(str(p, 'input')); } catch { throw new UsageError(`--input must be a JSON signature such as '[{"k":0,"parity":0,"channels":1}]' (got ${JSON.stringify(p.given.get('input'))})`); }
+    try {
+      input = JSON.parse(str(p, 'input'));
+    } catch {
+      throw new UsageError(`--input must be a JSON signature such as '[{"k":0,"parity":0,"channels":1}]' (got ${JSON.stringify(p.given.get('input'))})`);
+    }
   }
   await checkOutputLocation('--onnx', path, 'file');
   await import('./nn/models.js'); // registers every model and layer class, so the checkpoint's config rebuilds
@@ -749,13 +1012,20 @@ async function exportCommand(p: Parsed, out: (s: string) => void): Promise<void>
     const D = modelD(loaded.model) ?? 2;
     const spatial = p.given.has('spatial') ? [...(p.given.get('spatial') as number[])] : new Array<number>(D).fill(64);
     const bytes = await exportOnnx(loaded.model, loaded.params, {
-      spatial, batch: int(p, 'batch'), opset: int(p, 'opset'), torus: padding === 'torus',
-      layout: str(p, 'layout') as 'channels-first', ...(p.given.has('periodic-padding') ? { periodicPadding: str(p, 'periodic-padding') as 'wrap' } : {}),
-      ...(input !== undefined ? { input } : {}), ...(loaded.state ? { state: loaded.state } : {}),
+      spatial,
+      batch: int(p, 'batch'),
+      opset: int(p, 'opset'),
+      torus: padding === 'torus',
+      layout: str(p, 'layout') as 'channels-first',
+      ...(p.given.has('periodic-padding') ? { periodicPadding: str(p, 'periodic-padding') as 'wrap' } : {}),
+      ...(input !== undefined ? { input } : {}),
+      ...(loaded.state ? { state: loaded.state } : {}),
     });
     const { writeFileAtomic } = await import('./io/atomic-write-node.js');
     await writeFileAtomic(path, bytes, 'export');
-    out(`wrote ${path}: ${loaded.config.type} (D = ${D}) as ONNX for batch ${int(p, 'batch')}, spatial ${spatial.join('×')} (${(bytes.length / 1024).toFixed(0)} KiB)`);
+    out(
+      `wrote ${path}: ${loaded.config.type} (D = ${D}) as ONNX for batch ${int(p, 'batch')}, spatial ${spatial.join('×')} (${(bytes.length / 1024).toFixed(0)} KiB)`,
+    );
   } finally {
     loaded.model.dispose();
     loaded.state?.dispose();
@@ -776,8 +1046,10 @@ async function convertCommand(p: Parsed, out: (s: string) => void): Promise<void
     if (p.given.has('config')) throw new UsageError('convert: --config goes with a ginjax .eqx input (a checkpoint carries its own config)');
     if (!/\.eqx$/i.test(path)) throw new UsageError(`convert: a checkpoint converts to a ginjax .eqx file (got --out ${JSON.stringify(path)})`);
   } else {
-    if (!p.given.has('config')) throw new UsageError('convert: a ginjax .eqx file needs --config CONFIG.json (the ginjax constructor and its arguments; the file holds no config)');
-    if (!/\.safetensors$/i.test(path)) throw new UsageError(`convert: a ginjax file converts to a geoconv checkpoint .safetensors (got --out ${JSON.stringify(path)})`);
+    if (!p.given.has('config'))
+      throw new UsageError('convert: a ginjax .eqx file needs --config CONFIG.json (the ginjax constructor and its arguments; the file holds no config)');
+    if (!/\.safetensors$/i.test(path))
+      throw new UsageError(`convert: a ginjax file converts to a geoconv checkpoint .safetensors (got --out ${JSON.stringify(path)})`);
   }
   await checkOutputLocation('--out', path, 'file');
   (await import('./backends/backend.js')).setBackend('ref');
@@ -790,7 +1062,9 @@ async function convertCommand(p: Parsed, out: (s: string) => void): Promise<void
     try {
       const bytes = await ginjax.serializeGinjax(loaded.model, loaded.params);
       await writeFileAtomic(path, bytes, 'convert');
-      out(`wrote ${path}: ${loaded.config.type} as a ginjax model file, ${ginjax.ginjaxLeaves(loaded.model).length} leaves (${(bytes.length / 1024).toFixed(0)} KiB)`);
+      out(
+        `wrote ${path}: ${loaded.config.type} as a ginjax model file, ${ginjax.ginjaxLeaves(loaded.model).length} leaves (${(bytes.length / 1024).toFixed(0)} KiB)`,
+      );
     } finally {
       loaded.model.dispose();
     }
@@ -822,9 +1096,17 @@ export async function main(argv: readonly string[], out: (s: string) => void = c
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case undefined: out(overview()); return 1;
-      case '--help': case '-h': out(overview()); return 0;
-      case '--version': case '-V': out(`geoconv ${version}`); return 0;
+      case undefined:
+        out(overview());
+        return 1;
+      case '--help':
+      case '-h':
+        out(overview());
+        return 0;
+      case '--version':
+      case '-V':
+        out(`geoconv ${version}`);
+        return 0;
       case 'help': {
         if (rest.length > 1) throw new UsageError(`help takes one command (got ${rest.map((a) => JSON.stringify(a)).join(' ')})`);
         const cmd = rest[0] === undefined ? undefined : COMMANDS.get(rest[0]);

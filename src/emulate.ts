@@ -107,8 +107,13 @@ interface Trajectories {
 function splitSizes(B: number, o: EmulateOptions): { train: number; val: number; test: number } {
   const val = o.valTrajectories ?? Math.max(1, Math.round(B / 8));
   const test = o.testTrajectories ?? Math.max(1, Math.round(B / 8));
-  check(Number.isInteger(val) && val >= 1 && Number.isInteger(test) && test >= 1 && val + test < B, 'train', 'val/test trajectories',
-    `integers >= 1 leaving at least one training trajectory of the ${B}`, [val, test]);
+  check(
+    Number.isInteger(val) && val >= 1 && Number.isInteger(test) && test >= 1 && val + test < B,
+    'train',
+    'val/test trajectories',
+    `integers >= 1 leaving at least one training trajectory of the ${B}`,
+    [val, test],
+  );
   return { train: B - val - test, val, test };
 }
 
@@ -138,8 +143,15 @@ async function loadTrajectories(o: EmulateOptions, key: Key): Promise<Trajectori
     describe = { source: o.data.path, format: typeof format === 'string' ? format : 'spec' };
   }
   const split = splitSizes(B, o);
-  const data = await readDataset(source, format, { ...(o.data.kind === 'file' ? o.data.options : {}), normalize: true, fitTrajectories: split.train + split.val });
-  const fieldNames = data.fields.filter((f) => !f.constant).sort((x, y) => compareKeys(x, y) || x.index - y.index).map((f) => f.name);
+  const data = await readDataset(source, format, {
+    ...(o.data.kind === 'file' ? o.data.options : {}),
+    normalize: true,
+    fitTrajectories: split.train + split.val,
+  });
+  const fieldNames = data.fields
+    .filter((f) => !f.constant)
+    .sort((x, y) => compareKeys(x, y) || x.index - y.index)
+    .map((f) => f.name);
   return { data, split, fieldNames, describe };
 }
 
@@ -199,15 +211,23 @@ async function prepare(o: EmulateOptions, key: Key): Promise<Prepared> {
   try {
     check(T >= o.pastSteps + o.rolloutSteps, fn, 'pastSteps + rolloutSteps', `at most the ${T} saved steps`, o.pastSteps + o.rolloutSteps);
     const { train: nTrain, val: nVal, test: nTest } = traj.split;
-    const cut = (first: number, n: number, futureSteps: number): Windows => tidy(() => {
-      const part = dynamic.getSubset(range(first, n));
-      const c = constant && constant.batch === dynamic.batch ? constant.getSubset(range(first, n)) : constant;
-      return batchTimeSeries(part, c, { totalSteps: T, pastSteps: o.pastSteps, futureSteps });
-    });
+    const cut = (first: number, n: number, futureSteps: number): Windows =>
+      tidy(() => {
+        const part = dynamic.getSubset(range(first, n));
+        const c = constant && constant.batch === dynamic.batch ? constant.getSubset(range(first, n)) : constant;
+        return batchTimeSeries(part, c, { totalSteps: T, pastSteps: o.pastSteps, futureSteps });
+      });
     return {
-      train: cut(0, nTrain, 1), val: cut(nTrain, nVal, 1), test: cut(nTrain + nVal, nTest, 1), rollout: cut(nTrain + nVal, nTest, o.rolloutSteps),
+      train: cut(0, nTrain, 1),
+      val: cut(nTrain, nVal, 1),
+      test: cut(nTrain + nVal, nTest, 1),
+      rollout: cut(nTrain + nVal, nTest, o.rolloutSteps),
       constantFields: constant ? constant.signature.map((e) => [[e.k, e.parity], e.channels] as [[number, number], number]) : undefined,
-      fieldNames: traj.fieldNames, trajectories: traj.split, totalSteps: T, describe: traj.describe, loadSeconds,
+      fieldNames: traj.fieldNames,
+      trajectories: traj.split,
+      totalSteps: T,
+      describe: traj.describe,
+      loadSeconds,
     };
   } finally {
     traj.data.dispose();
@@ -224,7 +244,13 @@ interface Fitted {
 }
 
 /** Trains one model (equivariant or baseline) as a one-step emulator and evaluates it. */
-async function fitAndEvaluate(o: EmulateOptions, p: Prepared, equivariant: boolean, [modelKey, trainKey]: [Key, Key], log: (s: string) => void): Promise<Fitted> {
+async function fitAndEvaluate(
+  o: EmulateOptions,
+  p: Prepared,
+  equivariant: boolean,
+  [modelKey, trainKey]: [Key, Key],
+  log: (s: string) => void,
+): Promise<Fitted> {
   const name = `${equivariant ? 'equivariant' : 'baseline'}-${o.model}`;
   const model = buildModel(o, p.train.x, p.train.y, equivariant, modelKey);
   log(`\n${name}: ${model.parameterCount().toLocaleString('en')} parameters`);
@@ -235,23 +261,51 @@ async function fitAndEvaluate(o: EmulateOptions, p: Prepared, equivariant: boole
   const schedule = warmupCosineDecay(1e-8, lr, Math.min(5 * steps, Math.floor((o.epochs * steps) / 4)), o.epochs * steps, 1e-7);
   const start = performance.now();
   const result = await train({
-    model, x: p.train.x, y: p.train.y, valX: p.val.x, valY: p.val.y, batchSize,
-    optimizer: adamw({ learningRate: schedule, weightDecay: 1e-5 }), key: trainKey, stop: new EpochStop(o.epochs), progress: o.progress ?? true,
+    model,
+    x: p.train.x,
+    y: p.train.y,
+    valX: p.val.x,
+    valY: p.val.y,
+    batchSize,
+    optimizer: adamw({ learningRate: schedule, weightDecay: 1e-5 }),
+    key: trainKey,
+    stop: new EpochStop(o.epochs),
+    progress: o.progress ?? true,
   });
   disposeTree(result.optState as unknown as Params);
   const seconds = (performance.now() - start) / 1000;
   try {
     const oneStep = async (s: Windows) => scalar(evaluate(model, result.params, s.x, s.y, { batchSize: Math.min(16, s.x.batch) }));
     const [trainLoss, valLoss, testLoss] = [await oneStep(p.train), await oneStep(p.val), await oneStep(p.test)];
-    const roll = await rolloutLoss(model, result.params, p.rollout.x, p.rollout.y, { pastSteps: o.pastSteps, steps: o.rolloutSteps, constantFields: p.constantFields, keepPredictions: true });
+    const roll = await rolloutLoss(model, result.params, p.rollout.x, p.rollout.y, {
+      pastSteps: o.pastSteps,
+      steps: o.rolloutSteps,
+      constantFields: p.constantFields,
+      keepPredictions: true,
+    });
     const predictions = roll.predictions!;
     const spectral = await fieldSpectralErrors(predictions, p.rollout.y, { steps: o.rolloutSteps, fieldNames: p.fieldNames });
     const spectralError: Record<string, number[]> = {};
     for (const f of spectral.fields) (spectralError[f.name] ??= []).push(f.error);
     return {
-      name, model, params: result.params, predictions,
-      metrics: { name, equivariant, parameters: model.parameterCount(), ginjaxParameters: ginjaxParameterCount(model), trainLoss, valLoss, testLoss,
-        rolloutSmse: roll.perStep, rolloutSmseSum: roll.sum, spectralError, spectralErrorMean: spectral.mean, seconds },
+      name,
+      model,
+      params: result.params,
+      predictions,
+      metrics: {
+        name,
+        equivariant,
+        parameters: model.parameterCount(),
+        ginjaxParameters: ginjaxParameterCount(model),
+        trainLoss,
+        valLoss,
+        testLoss,
+        rolloutSmse: roll.perStep,
+        rolloutSmseSum: roll.sum,
+        spectralError,
+        spectralErrorMean: spectral.mean,
+        seconds,
+      },
     };
   } catch (e) {
     disposeTree(result.params);
@@ -278,9 +332,11 @@ export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: s
   const fitted: Fitted[] = [];
   try {
     await mkdir(outDir, { recursive: true });
-    log(`data: ${String(p.describe.source)}, ${p.trajectories.train + p.trajectories.val + p.trajectories.test} trajectories ` +
-      `(${p.trajectories.train}/${p.trajectories.val}/${p.trajectories.test} train/val/test) × ${p.totalSteps} steps of ${p.train.x.spatial.join('×')}, ` +
-      `made in ${p.loadSeconds.toFixed(1)} s; ${o.pastSteps} past steps → next step; windows ${p.train.x.batch}/${p.val.x.batch}/${p.test.x.batch}; backend ${getBackend().name}`);
+    log(
+      `data: ${String(p.describe.source)}, ${p.trajectories.train + p.trajectories.val + p.trajectories.test} trajectories ` +
+        `(${p.trajectories.train}/${p.trajectories.val}/${p.trajectories.test} train/val/test) × ${p.totalSteps} steps of ${p.train.x.spatial.join('×')}, ` +
+        `made in ${p.loadSeconds.toFixed(1)} s; ${o.pastSteps} past steps → next step; windows ${p.train.x.batch}/${p.val.x.batch}/${p.test.x.batch}; backend ${getBackend().name}`,
+    );
     const results: EmulationModelResult[] = [];
     const variants = o.baseline === false ? [true] : [true, false];
     for (const [i, equivariant] of variants.entries()) {
@@ -293,15 +349,28 @@ export async function runEmulation(o: EmulateOptions, outDir: string, log: (s: s
     const persistence = { rolloutSmse: await persistenceSmse(p.rollout, o.pastSteps, o.rolloutSteps) };
     const pictures = await writePictures(o, p, fitted, results, persistence, (file, svg) => writeFile(join(outDir, file), svg));
     const out: EmulationResult = {
-      version, task: o.data.kind === 'navier-stokes' ? 'navier-stokes' : 'file', model: o.model, backend: getBackend().name, seed: o.seed,
-      epochs: o.epochs, batchSize: o.batchSize, pastSteps: o.pastSteps, rolloutSteps: o.rolloutSteps, residual: o.residual !== false,
+      version,
+      task: o.data.kind === 'navier-stokes' ? 'navier-stokes' : 'file',
+      model: o.model,
+      backend: getBackend().name,
+      seed: o.seed,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      pastSteps: o.pastSteps,
+      rolloutSteps: o.rolloutSteps,
+      residual: o.residual !== false,
       data: { ...p.describe, trajectories: p.trajectories, totalSteps: p.totalSteps, spatial: p.train.x.spatial, isTorus: p.train.x.isTorus },
-      operators: modelGroup(o, p.train.x), nonlinearity: o.nonlinearity ?? 'norm',
+      operators: modelGroup(o, p.train.x),
+      nonlinearity: o.nonlinearity ?? 'norm',
       sizes: { train: p.train.x.batch, val: p.val.x.batch, test: p.test.x.batch, N: p.train.x.spatial[0]! },
-      models: results, persistence, pictures,
+      models: results,
+      persistence,
+      pictures,
     };
     await writeFile(join(outDir, 'metrics.json'), `${JSON.stringify(out, null, 2)}\n`);
-    log(`\n${table(results, persistence.rolloutSmse)}\n\nwrote ${join(outDir, 'metrics.json')}, ${results.map((r) => r.checkpoint).join(', ')}, ${pictures.join(', ')}`);
+    log(
+      `\n${table(results, persistence.rolloutSmse)}\n\nwrote ${join(outDir, 'metrics.json')}, ${results.map((r) => r.checkpoint).join(', ')}, ${pictures.join(', ')}`,
+    );
     return out;
   } finally {
     fitted.forEach(disposeFitted);
@@ -322,7 +391,8 @@ export async function runBenchmark(o: EmulateOptions, trials: number, outDir: st
   await mkdir(outDir, { recursive: true });
   const variants = o.baseline === false ? [true] : [true, false];
   const table = await benchmark<Prepared>({
-    trials, seed: o.seed,
+    trials,
+    seed: o.seed,
     data: (key) => prepare(o, key),
     disposeData: disposePrepared,
     models: variants.map((equivariant) => ({
@@ -334,16 +404,20 @@ export async function runBenchmark(o: EmulateOptions, trials: number, outDir: st
         return { train: m.trainLoss, val: m.valLoss, test: m.testLoss, rollout: m.rolloutSmse, 'spectral error': m.spectralErrorMean };
       },
     })),
-    onProgress: (p) => log(`trial ${p.trial + 1}/${trials} ${p.model}: test ${p.metrics.test?.toExponential(2)}, rollout sum ${(p.metrics.rollout ?? []).reduce((a, b) => a + b, 0).toExponential(2)} (${p.seconds.toFixed(0)} s; ${p.done}/${p.total})`),
+    onProgress: (p) =>
+      log(
+        `trial ${p.trial + 1}/${trials} ${p.model}: test ${p.metrics.test?.toExponential(2)}, rollout sum ${(p.metrics.rollout ?? []).reduce((a, b) => a + b, 0).toExponential(2)} (${p.seconds.toFixed(0)} s; ${p.done}/${p.total})`,
+      ),
   });
   await writeFile(join(outDir, 'benchmark.json'), `${formatTable(table, 'json')}\n`);
   await writeFile(join(outDir, 'benchmark.md'), `${formatTable(table, 'markdown')}\n`);
   await writeFile(join(outDir, 'benchmark.tex'), `${formatTable(table, 'latex')}\n`);
   await writeFile(join(outDir, 'rollout-smse.svg'), rolloutLossPlot(table.models.map((name, i) => ({ name, perStep: table.rolloutMean[i]! }))));
-  log(`\n${formatTable(table, 'markdown')}\n\nwrote ${['benchmark.json', 'benchmark.md', 'benchmark.tex', 'rollout-smse.svg'].map((f) => join(outDir, f)).join(', ')}`);
+  log(
+    `\n${formatTable(table, 'markdown')}\n\nwrote ${['benchmark.json', 'benchmark.md', 'benchmark.tex', 'rollout-smse.svg'].map((f) => join(outDir, f)).join(', ')}`,
+  );
   return table;
 }
-
 
 /**
  * SMSE per rollout step of persistence (every step predicted as the window's last input frame),
@@ -361,7 +435,8 @@ export async function persistenceSmse(w: Windows, pastSteps: number, steps: numb
     const T = D ** e.k;
     const yOff = blockOffsets(w.y.signature, D)[i]!;
     for (let ch = 0; ch < e.channels / steps; ch++) {
-      for (let t = 0; t < steps; t++) for (let j = 0; j < T; j++) pairs.push([xOff[xi]! + (ch * pastSteps + pastSteps - 1) * T + j, yOff + (ch * steps + t) * T + j, t]);
+      for (let t = 0; t < steps; t++)
+        for (let j = 0; j < T; j++) pairs.push([xOff[xi]! + (ch * pastSteps + pastSteps - 1) * T + j, yOff + (ch * steps + t) * T + j, t]);
     }
   });
   const totals = new Float64Array(steps);
@@ -372,15 +447,36 @@ export async function persistenceSmse(w: Windows, pastSteps: number, steps: numb
 function table(rows: readonly EmulationModelResult[], persistence: readonly number[]): string {
   const head = ['model', 'parameters', 'train', 'val', 'test', ...rows[0]!.rolloutSmse.map((_, t) => `step ${t + 1}`), 'time'];
   const fmt = (v: number) => v.toExponential(2);
-  const body = [...rows.map((r) => [r.name, r.parameters.toLocaleString('en'), fmt(r.trainLoss), fmt(r.valLoss), fmt(r.testLoss), ...r.rolloutSmse.map(fmt), `${r.seconds.toFixed(0)} s`]),
-    ['persistence', '0', '', '', '', ...persistence.map(fmt), '']];
+  const body = [
+    ...rows.map((r) => [
+      r.name,
+      r.parameters.toLocaleString('en'),
+      fmt(r.trainLoss),
+      fmt(r.valLoss),
+      fmt(r.testLoss),
+      ...r.rolloutSmse.map(fmt),
+      `${r.seconds.toFixed(0)} s`,
+    ]),
+    ['persistence', '0', '', '', '', ...persistence.map(fmt), ''],
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return ['one-step SMSE (train/val/test) and rollout SMSE per step (test trajectories):', line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return [
+    'one-step SMSE (train/val/test) and rollout SMSE per step (test trajectories):',
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map(line),
+  ].join('\n');
 }
 
-async function writePictures(o: EmulateOptions, p: Prepared, fitted: readonly Fitted[], results: readonly EmulationModelResult[], persistence: { rolloutSmse: number[] },
-  write: (file: string, svg: string) => Promise<void>): Promise<string[]> {
+async function writePictures(
+  o: EmulateOptions,
+  p: Prepared,
+  fitted: readonly Fitted[],
+  results: readonly EmulationModelResult[],
+  persistence: { rolloutSmse: number[] },
+  write: (file: string, svg: string) => Promise<void>,
+): Promise<string[]> {
   const files: string[] = [];
   const steps = o.rolloutSteps;
   for (const f of fitted) {
@@ -388,10 +484,15 @@ async function writePictures(o: EmulateOptions, p: Prepared, fitted: readonly Fi
     await write(file, await rolloutPanels({ truth: p.rollout.y, prediction: f.predictions, steps, sample: 0, title: f.name, fieldNames: p.fieldNames }));
     files.push(file);
   }
-  await write('rollout-smse.svg', rolloutLossPlot([...results.map((r) => ({ name: r.name, perStep: r.rolloutSmse })), { name: 'persistence', perStep: persistence.rolloutSmse }]));
+  await write(
+    'rollout-smse.svg',
+    rolloutLossPlot([...results.map((r) => ({ name: r.name, perStep: r.rolloutSmse })), { name: 'persistence', perStep: persistence.rolloutSmse }]),
+  );
   files.push('rollout-smse.svg');
   const truth = await fieldSpectra(p.rollout.y, { steps, fieldNames: p.fieldNames });
-  const models = await Promise.all(fitted.map(async (f) => ({ name: f.name, spectra: await fieldSpectra(f.predictions, { steps, fieldNames: p.fieldNames }) })));
+  const models = await Promise.all(
+    fitted.map(async (f) => ({ name: f.name, spectra: await fieldSpectra(f.predictions, { steps, fieldNames: p.fieldNames }) })),
+  );
   await write('spectra.svg', plotSpectra(truth, models, { step: steps - 1 }));
   files.push('spectra.svg');
   return files;

@@ -12,9 +12,7 @@
  * console.warn per process.
  */
 import { allocTensor, moveStorages, Tensor } from './tensor.js';
-import {
-  backendChosen, getBackend, hasBackend, notices, notify, registerBackend, setBackend, type Backend, type BackendName,
-} from './backends/backend.js';
+import { backendChosen, getBackend, hasBackend, notices, notify, registerBackend, setBackend, type Backend, type BackendName } from './backends/backend.js';
 import { refBackend } from './backends/ref/index.js';
 import { limits } from './core/limits.js';
 
@@ -44,7 +42,9 @@ function hardwareThreads(): number | undefined {
 /** Node before 21 has no navigator: os.availableParallelism(), read once at start-up where it exists. */
 let nodeThreads: number | undefined;
 try {
-  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined } }).process?.getBuiltinModule?.('node:os');
+  const os = (
+    globalThis as { process?: { getBuiltinModule?: (id: string) => { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined } }
+  ).process?.getBuiltinModule?.('node:os');
   nodeThreads = os?.availableParallelism?.() ?? os?.cpus?.().length;
 } catch {
   nodeThreads = undefined;
@@ -63,8 +63,10 @@ const COOP_COEP = 'serve the page with the headers Cross-Origin-Opener-Policy: s
 /** Whether a running wasm backend already has the requested threads and build. */
 function wasmMatches(b: Backend, opts: InitOptions): boolean {
   const w = b as Backend & { requestedThreads?: number; variant?: string };
-  return (opts.threads === undefined || w.requestedThreads === opts.threads)
-    && (opts.wasmVariant === undefined || opts.wasmVariant === 'auto' || w.variant === opts.wasmVariant);
+  return (
+    (opts.threads === undefined || w.requestedThreads === opts.threads) &&
+    (opts.wasmVariant === undefined || opts.wasmVariant === 'auto' || w.variant === opts.wasmVariant)
+  );
 }
 
 /** Notices for a wasm backend that runs below what was asked: fewer threads, plain SIMD. */
@@ -77,9 +79,10 @@ function wasmDowngrades(b: Backend, opts: InitOptions): void {
   }
   if (w.variant === 'simd' && opts.wasmVariant !== 'simd') {
     const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
-    const fix = node && Number(node.split('.')[0]) < 22
-      ? `run node with --experimental-wasm-relaxed-simd (Node ${node}; Node >= 22 has it by default; NODE_OPTIONS does not accept this flag)`
-      : 'Chromium, Node >= 22 and Deno have it';
+    const fix =
+      node && Number(node.split('.')[0]) < 22
+        ? `run node with --experimental-wasm-relaxed-simd (Node ${node}; Node >= 22 has it by default; NODE_OPTIONS does not accept this flag)`
+        : 'Chromium, Node >= 22 and Deno have it';
     notify(`wasm: this engine lacks relaxed SIMD, so the plain SIMD build runs (about 5-10 % slower): ${fix}`, true);
   }
 }
@@ -90,9 +93,12 @@ async function start(name: BackendName, opts: InitOptions): Promise<Backend | un
   const running = (registered as { context?: { lost?: boolean } } | undefined)?.context?.lost ? undefined : registered;
   if (running && (name !== 'wasm' || wasmMatches(running, opts))) return running;
   try {
-    const b = name === 'ref' ? refBackend()
-      : name === 'wasm' ? await (await import('./backends/wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1, variant: opts.wasmVariant })
-      : await (await import('./backends/webgpu/index.js')).createWebGPUBackend();
+    const b =
+      name === 'ref'
+        ? refBackend()
+        : name === 'wasm'
+          ? await (await import('./backends/wasm/index.js')).createWasmBackend({ threads: opts.threads ?? 1, variant: opts.wasmVariant })
+          : await (await import('./backends/webgpu/index.js')).createWebGPUBackend();
     if (running) {
       // A wasm backend restarted with other threads or another build: its live tensors move to
       // the new one (same handles), so nothing is orphaned on a backend that no longer runs.
@@ -125,8 +131,11 @@ async function autoGpu(opts: InitOptions): Promise<Backend | undefined> {
       return undefined;
     }
     if (probe.software) {
-      notify(`auto: the WebGPU adapter (${probe.name}) is a software (CPU) implementation, slower than wasm; using wasm ` +
-        '(no device was created; init({ backend: "webgpu" }) still uses it)', true);
+      notify(
+        `auto: the WebGPU adapter (${probe.name}) is a software (CPU) implementation, slower than wasm; using wasm ` +
+          '(no device was created; init({ backend: "webgpu" }) still uses it)',
+        true,
+      );
       return undefined;
     }
   }
@@ -169,7 +178,9 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
     const hw = hardwareThreads();
     const allowed = Math.max(hw ?? 1, limits.minThreadsAllowed);
     if (opts.threads > allowed && !opts.allowOversubscription) {
-      throw new RangeError(`init: threads must be <= ${allowed} (${hw === undefined ? 'the hardware thread count is unknown here' : `${hw} hardware threads here`}; limits.minThreadsAllowed = ${limits.minThreadsAllowed}) (got ${opts.threads}); pass allowOversubscription: true to run more threads than that`);
+      throw new RangeError(
+        `init: threads must be <= ${allowed} (${hw === undefined ? 'the hardware thread count is unknown here' : `${hw} hardware threads here`}; limits.minThreadsAllowed = ${limits.minThreadsAllowed}) (got ${opts.threads}); pass allowOversubscription: true to run more threads than that`,
+      );
     }
   }
   if (opts.wasmVariant !== undefined && !['auto', 'simd', 'relaxed'].includes(opts.wasmVariant)) {

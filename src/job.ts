@@ -83,17 +83,28 @@ export interface JobResult {
 export function buildJobModel(model: ModelName, common: Omit<ModelOptions, 'kernel' | 'M'>, key: Key): Module {
   const o = { ...common, kernel: 3, M: 3 };
   switch (model) {
-    case 'unet': return new UNet({ ...o, numDownsamples: 2, numConv: 2 }, key);
-    case 'resnet': return new ResNet({ ...o, numBlocks: 2, numConv: 2 }, key);
-    case 'dilresnet': return new DilResNet({ ...o, numBlocks: 1 }, key);
+    case 'unet':
+      return new UNet({ ...o, numDownsamples: 2, numConv: 2 }, key);
+    case 'resnet':
+      return new ResNet({ ...o, numBlocks: 2, numConv: 2 }, key);
+    case 'dilresnet':
+      return new DilResNet({ ...o, numBlocks: 1 }, key);
   }
 }
 
 function buildModel(o: JobOptions, data: TaskData, equivariant: boolean, key: Key): Module {
-  return buildJobModel(o.model, {
-    D: data.train.x.D, input: data.train.x.signature, output: data.train.y.signature, depth: o.depth, equivariant,
-    ...(equivariant && o.nonlinearity ? { nonlinearity: o.nonlinearity } : {}),
-  }, key);
+  return buildJobModel(
+    o.model,
+    {
+      D: data.train.x.D,
+      input: data.train.x.signature,
+      output: data.train.y.signature,
+      depth: o.depth,
+      equivariant,
+      ...(equivariant && o.nonlinearity ? { nonlinearity: o.nonlinearity } : {}),
+    },
+    key,
+  );
 }
 
 /** Runs the job; `write(name, text|bytes)` stores an output file (the CLI writes into --out). */
@@ -112,8 +123,10 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
   const data = o.task === 'gradient' ? gradientTask(dataKey, { ...sizes, protocol: o.protocol }) : TASKS[o.task](dataKey, sizes);
   const loss = croppedLoss(data.crop ?? 0);
   const N = data.train.x.spatial[0]!;
-  log(`task ${o.task}: ${data.train.x.batch}/${data.val.x.batch}/${data.test.x.batch} train/val/test images of ${data.train.x.spatial.join('×')}, ` +
-    `input ${sigText(data.train.x)} → target ${sigText(data.train.y)}; backend ${getBackend().name}`);
+  log(
+    `task ${o.task}: ${data.train.x.batch}/${data.val.x.batch}/${data.test.x.batch} train/val/test images of ${data.train.x.spatial.join('×')}, ` +
+      `input ${sigText(data.train.x)} → target ${sigText(data.train.y)}; backend ${getBackend().name}`,
+  );
   const results: ModelResult[] = [];
   const predictions: Prediction[] = [];
   const variants = o.baseline === false ? [true] : [true, false];
@@ -126,9 +139,18 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
     const optimizer = adamw({ learningRate: exponentialDecay(lr, batches, 0.95), weightDecay: 1e-5 });
     const start = performance.now();
     const result = await train({
-      model, x: data.train.x, y: data.train.y, valX: data.val.x, valY: data.val.y, optimizer, batchSize: Math.min(o.batchSize, data.train.x.batch),
-      valBatchSize: coveringBatch(data.val.x.batch, o.batchSize), loss,
-      key: modelKeys[2 * i + 1]!, stop: new EpochStop(o.epochs), progress: o.progress ?? true,
+      model,
+      x: data.train.x,
+      y: data.train.y,
+      valX: data.val.x,
+      valY: data.val.y,
+      optimizer,
+      batchSize: Math.min(o.batchSize, data.train.x.batch),
+      valBatchSize: coveringBatch(data.val.x.batch, o.batchSize),
+      loss,
+      key: modelKeys[2 * i + 1]!,
+      stop: new EpochStop(o.epochs),
+      progress: o.progress ?? true,
     });
     const seconds = (performance.now() - start) / 1000;
     const errorOn = async (s: Split) => scalar(evaluate(model, result.params, s.x, s.y, { loss, batchSize: coveringBatch(s.x.batch, o.batchSize) }));
@@ -140,7 +162,17 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
     predictions.push({ name, testLoss, y: await pred.data.data() });
     pred.dispose();
     shown.dispose();
-    results.push({ name, equivariant, parameters: model.parameterCount(), ginjaxParameters: ginjaxParameterCount(model), trainLoss, valLoss, testLoss, seconds, checkpoint });
+    results.push({
+      name,
+      equivariant,
+      parameters: model.parameterCount(),
+      ginjaxParameters: ginjaxParameterCount(model),
+      trainLoss,
+      valLoss,
+      testLoss,
+      seconds,
+      checkpoint,
+    });
     disposeTree(result.params);
     disposeTree(result.optState);
     model.dispose();
@@ -148,8 +180,17 @@ export async function runJob(o: JobOptions, outDir: string, log: (s: string) => 
   const pictures = await writePictures(data, predictions, outDir, writeFile, join);
   disposeTask(data);
   const out: JobResult = {
-    version, task: o.task, ...(o.task === 'gradient' ? { protocol: o.protocol ?? 'exact' } : {}), model: o.model, backend: getBackend().name, seed: o.seed, epochs: o.epochs, batchSize: o.batchSize,
-    sizes: { train: data.train.x.batch, val: data.val.x.batch, test: data.test.x.batch, N }, models: results, pictures,
+    version,
+    task: o.task,
+    ...(o.task === 'gradient' ? { protocol: o.protocol ?? 'exact' } : {}),
+    model: o.model,
+    backend: getBackend().name,
+    seed: o.seed,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    sizes: { train: data.train.x.batch, val: data.val.x.batch, test: data.test.x.batch, N },
+    models: results,
+    pictures,
   };
   await writeFile(join(outDir, 'metrics.json'), `${JSON.stringify(out, null, 2)}\n`);
   log(`\n${table(results)}\n\nwrote ${join(outDir, 'metrics.json')}, ${results.map((r) => r.checkpoint).join(', ')}, ${pictures.join(', ')}`);
@@ -228,13 +269,15 @@ function channelOf(values: Float32Array, image: MultiImage, f: Field, s: number)
 /** Colour/arrow scale shared by several panels: [vmin, vmax] (scalars: ±max|v|, or [0, max] when all are ≥ 0; tensors: [0, max norm]). */
 function sharedScale(panels: readonly Float32Array[], k: number, D: number): [number, number] {
   const T = D ** k;
-  let min = Infinity, max = 0;
-  for (const a of panels) for (let p = 0; p < a.length; p += T) {
-    let s = 0;
-    for (let t = 0; t < T; t++) s += a[p + t]! ** 2;
-    max = Math.max(max, Math.sqrt(s));
-    if (k === 0) min = Math.min(min, a[p]!);
-  }
+  let min = Infinity,
+    max = 0;
+  for (const a of panels)
+    for (let p = 0; p < a.length; p += T) {
+      let s = 0;
+      for (let t = 0; t < T; t++) s += a[p + t]! ** 2;
+      max = Math.max(max, Math.sqrt(s));
+      if (k === 0) min = Math.min(min, a[p]!);
+    }
   max ||= 1;
   return k === 0 && min < 0 ? [-max, max] : [0, max];
 }
@@ -246,8 +289,13 @@ function sharedScale(panels: readonly Float32Array[], k: number, D: number): [nu
  * differences share another, the inputs a third; non-negative inputs (the gravity task's masses)
  * get a sequential map.
  */
-async function writePictures(data: TaskData, predictions: readonly Prediction[], outDir: string,
-  writeFile: (p: string, s: string) => Promise<void>, join: (...p: string[]) => string): Promise<string[]> {
+async function writePictures(
+  data: TaskData,
+  predictions: readonly Prediction[],
+  outDir: string,
+  writeFile: (p: string, s: string) => Promise<void>,
+  join: (...p: string[]) => string,
+): Promise<string[]> {
   const samples = pictureSamples(data);
   const x = data.test.x.getSubset(samples);
   const y = data.test.y.getSubset(samples);
@@ -271,13 +319,32 @@ async function writePictures(data: TaskData, predictions: readonly Prediction[],
     let columns = 0;
     samples.forEach((s) => {
       const row: string[] = [];
-      for (const { f, panels, scale } of inputs) row.push(plotImage(panels[s]!, x.spatial, f.k, { title: `input${suffix(f)}`, vmin: scale[0], vmax: scale[1], label: f.k === 0 ? inputLabel : undefined }));
+      for (const { f, panels, scale } of inputs)
+        row.push(
+          plotImage(panels[s]!, x.spatial, f.k, { title: `input${suffix(f)}`, vmin: scale[0], vmax: scale[1], label: f.k === 0 ? inputLabel : undefined }),
+        );
       for (const { f, target, preds, diffs, scale, dscale } of outputs) {
         row.push(plotImage(target[s]!, y.spatial, f.k, { title: `target${suffix(f)}`, vmin: scale[0], vmax: scale[1] }));
-        predictions.forEach((p, m) => row.push(plotImage(preds[m]![s]!, y.spatial, f.k, { title: `${p.name}${suffix(f)} · test SMSE ${p.testLoss.toExponential(2)}`, vmin: scale[0], vmax: scale[1] })));
-        predictions.forEach((p, m) => row.push(plotImage(diffs[m]![s]!, y.spatial, f.k, {
-          title: `${p.name}${suffix(f)} − target`, vmin: dscale[0], vmax: dscale[1], map: 'diverging', label: f.k === 0 ? 'prediction − target' : '|prediction − target|',
-        })));
+        predictions.forEach((p, m) =>
+          row.push(
+            plotImage(preds[m]![s]!, y.spatial, f.k, {
+              title: `${p.name}${suffix(f)} · test SMSE ${p.testLoss.toExponential(2)}`,
+              vmin: scale[0],
+              vmax: scale[1],
+            }),
+          ),
+        );
+        predictions.forEach((p, m) =>
+          row.push(
+            plotImage(diffs[m]![s]!, y.spatial, f.k, {
+              title: `${p.name}${suffix(f)} − target`,
+              vmin: dscale[0],
+              vmax: dscale[1],
+              map: 'diverging',
+              label: f.k === 0 ? 'prediction − target' : '|prediction − target|',
+            }),
+          ),
+        );
       }
       columns = row.length;
       svgs.push(...row);

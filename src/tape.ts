@@ -32,7 +32,10 @@ export const tapes: { entries: TapeEntry[]; watched: Set<Tensor> }[] = [];
  * default (a view such as reshape) reads none, only shapes.
  */
 export function record(
-  inputs: readonly Tensor[], output: Tensor, vjp: TapeEntry['vjp'], op = 'reshape',
+  inputs: readonly Tensor[],
+  output: Tensor,
+  vjp: TapeEntry['vjp'],
+  op = 'reshape',
   reads: (needs: readonly boolean[]) => readonly boolean[] = () => [],
 ): void {
   for (const tape of tapes) {

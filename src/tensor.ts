@@ -179,7 +179,11 @@ export function nest(values: ArrayLike<number>, shape: readonly number[]): Neste
     const inner = stride / n;
     return Array.from({ length: n }, (_, i) => walk(axis + 1, offset + i * inner, inner));
   };
-  return walk(0, 0, shape.reduce((p, d) => p * d, 1));
+  return walk(
+    0,
+    0,
+    shape.reduce((p, d) => p * d, 1),
+  );
 }
 
 /** How `print` and `toString` lay values out (numpy's print options). */
@@ -202,9 +206,10 @@ export function formatValues(values: ArrayLike<number>, shape: readonly number[]
   const { threshold = 1000, edgeItems = 3, precision = 4 } = options;
   const size = shape.reduce((p, d) => p * d, 1);
   const cut = size > threshold;
-  const shown = (n: number): (number | null)[] => (cut && n > 2 * edgeItems
-    ? [...Array.from({ length: edgeItems }, (_, i) => i), null, ...Array.from({ length: edgeItems }, (_, i) => n - edgeItems + i)]
-    : Array.from({ length: n }, (_, i) => i));
+  const shown = (n: number): (number | null)[] =>
+    cut && n > 2 * edgeItems
+      ? [...Array.from({ length: edgeItems }, (_, i) => i), null, ...Array.from({ length: edgeItems }, (_, i) => n - edgeItems + i)]
+      : Array.from({ length: n }, (_, i) => i);
   // the values that will be printed decide the number format
   const picked: number[] = [];
   const collect = (axis: number, offset: number, stride: number): void => {
@@ -222,7 +227,9 @@ export function formatValues(values: ArrayLike<number>, shape: readonly number[]
   const walk = (axis: number, offset: number, stride: number, indent: string): string => {
     if (axis === shape.length) return pad(fmt(values[offset]!));
     const inner = stride / shape[axis]!;
-    const parts = shown(shape[axis]!).map((i) => (i === null ? (axis === shape.length - 1 ? pad('...') : '...') : walk(axis + 1, offset + i * inner, inner, `${indent} `)));
+    const parts = shown(shape[axis]!).map((i) =>
+      i === null ? (axis === shape.length - 1 ? pad('...') : '...') : walk(axis + 1, offset + i * inner, inner, `${indent} `),
+    );
     const rest = shape.length - axis - 1;
     const sep = rest === 0 ? ', ' : `,${'\n'.repeat(rest)}${indent} `;
     return `[${parts.join(sep)}]`;
@@ -234,7 +241,8 @@ export function formatValues(values: ArrayLike<number>, shape: readonly number[]
 function numberFormat(values: readonly number[], precision: number): (v: number) => string {
   const special = (v: number) => (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf');
   const finite = values.filter(Number.isFinite);
-  if (finite.every(Number.isInteger) && finite.every((v) => Math.abs(v) < 1e16)) return (v) => (Number.isFinite(v) ? (Object.is(v, -0) ? '-0' : String(v)) : special(v));
+  if (finite.every(Number.isInteger) && finite.every((v) => Math.abs(v) < 1e16))
+    return (v) => (Number.isFinite(v) ? (Object.is(v, -0) ? '-0' : String(v)) : special(v));
   const abs = finite.map(Math.abs).filter((v) => v > 0);
   const big = Math.max(0, ...abs);
   const small = Math.min(Infinity, ...abs);
@@ -264,7 +272,10 @@ export function allocTensor(shape: Shape, backend: Backend): Tensor {
     data = backend.alloc(size);
   } catch (e) {
     // typed-array, wasm-heap and GPU-buffer failures all become one clear message
-    throw new RangeError(`tensor: cannot allocate ${size} elements (shape ${show(shape)}, ${(size * 4 / 2 ** 20).toFixed(1)} MiB of float32) on the ${backend.name} backend: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new RangeError(
+      `tensor: cannot allocate ${size} elements (shape ${show(shape)}, ${((size * 4) / 2 ** 20).toFixed(1)} MiB of float32) on the ${backend.name} backend: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
   const storage: Storage = { backend, data, size, refs: 0 };
   storages.add(storage);

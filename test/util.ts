@@ -140,7 +140,10 @@ export function allclose(
     const ok = (Number.isNaN(x) && Number.isNaN(y)) || x === y || Math.abs(x - y) <= atol + rtol * Math.abs(y);
     if (ok) continue;
     const diff = Math.abs(x - y);
-    if (!(diff <= maxDiff)) { maxDiff = diff; maxAt = i; }
+    if (!(diff <= maxDiff)) {
+      maxDiff = diff;
+      maxAt = i;
+    }
     if (nBad++ < 6) bad.push(`${multiIndex(i, shape)}: ${x} vs ${y} (diff ${diff.toExponential(3)})`);
   }
   if (nBad > 0) {
@@ -159,11 +162,7 @@ export function closeScalar(a: number, b: number, rtol: number, what = 'closeSca
 }
 
 /** A tensor of uniform values in [lo, hi) drawn from `key` (the same values on every backend). */
-export function randomTensor(
-  key: random.Key,
-  shape: Shape,
-  { lo = -1, hi = 1, backend }: { lo?: number; hi?: number; backend?: Backend } = {},
-): Tensor {
+export function randomTensor(key: random.Key, shape: Shape, { lo = -1, hi = 1, backend }: { lo?: number; hi?: number; backend?: Backend } = {}): Tensor {
   const n = shape.reduce((p, d) => p * d, 1);
   return tensor(random.uniform(key, n, lo, hi), shape, backend);
 }

@@ -21,7 +21,10 @@ export function fields(seed, count) {
   for (let b = 0; b < count; b++) {
     for (let m = 0; m < modes; m++) {
       const o = (b * modes + m) * 4;
-      const kx = 1 + Math.floor(r[o] * 3), ky = Math.floor(r[o + 1] * 3) - 1, phase = 2 * Math.PI * r[o + 2], amp = 0.5 + r[o + 3];
+      const kx = 1 + Math.floor(r[o] * 3),
+        ky = Math.floor(r[o + 1] * 3) - 1,
+        phase = 2 * Math.PI * r[o + 2],
+        amp = 0.5 + r[o + 3];
       for (let i = 0; i < N; i++) {
         for (let j = 0; j < N; j++) out[(b * N + i) * N + j] += amp * Math.cos((2 * Math.PI * (kx * i + ky * j)) / N + phase);
       }

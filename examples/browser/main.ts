@@ -13,12 +13,20 @@ import type { GroupElement, Module, WireImage, TrainProgress } from '../../dist/
 import { demoTask, fields, makeModel, N, SCALAR } from './data.js';
 /** Names of B_2's elements by their matrix (row-major; axis 0 is x to the right, axis 1 is y upwards). */
 const NAMES: Record<string, string> = {
-  '1,0,0,1': 'identity', '0,-1,1,0': 'rotate 90°', '-1,0,0,-1': 'rotate 180°', '0,1,-1,0': 'rotate 270°',
-  '-1,0,0,1': 'mirror x', '1,0,0,-1': 'mirror y', '0,1,1,0': 'swap x↔y', '0,-1,-1,0': 'anti-diagonal',
+  '1,0,0,1': 'identity',
+  '0,-1,1,0': 'rotate 90°',
+  '-1,0,0,-1': 'rotate 180°',
+  '0,1,-1,0': 'rotate 270°',
+  '-1,0,0,1': 'mirror x',
+  '1,0,0,-1': 'mirror y',
+  '0,1,1,0': 'swap x↔y',
+  '0,-1,-1,0': 'anti-diagonal',
 };
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-const show = (id: string, text: string) => { $(id).textContent = text; };
+const show = (id: string, text: string) => {
+  $(id).textContent = text;
+};
 
 let model: Module | null = null;
 let modelBytes: Uint8Array | null = null;
@@ -30,7 +38,10 @@ let rendering: Promise<void> = Promise.resolve();
 
 // A visible heartbeat: if training blocked this thread, the counter would stop.
 let ticks = 0;
-setInterval(() => { ticks++; show('ticks', String(ticks)); }, 50);
+setInterval(() => {
+  ticks++;
+  show('ticks', String(ticks));
+}, 50);
 
 function setModel(bytes: Uint8Array, loaded?: { model: Module }): void {
   model?.dispose();
@@ -54,7 +65,8 @@ async function render(): Promise<void> {
   } finally {
     [gx, out, ref].forEach((t) => t.dispose());
   }
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.length; i++) {
     num += (b[i]! - c[i]!) ** 2;
     den += c[i]! ** 2;
@@ -147,13 +159,24 @@ function worker(): { client: gc.WorkerClient; ready: Promise<unknown> } {
 
 function drawLoss(losses: number[]): void {
   const svg = $('loss') as unknown as SVGSVGElement;
-  const W = 480, H = 180, L = 52, R = 10, T = 12, B = 26;
+  const W = 480,
+    H = 180,
+    L = 52,
+    R = 10,
+    T = 12,
+    B = 26;
   const finite = losses.filter((v) => v > 0 && Number.isFinite(v));
-  if (finite.length === 0) { svg.innerHTML = ''; return; }
-  const lo = Math.log10(Math.min(...finite)), hi = Math.log10(Math.max(...finite));
+  if (finite.length === 0) {
+    svg.innerHTML = '';
+    return;
+  }
+  const lo = Math.log10(Math.min(...finite)),
+    hi = Math.log10(Math.max(...finite));
   const span = Math.max(hi - lo, 1e-6);
   const n = Math.max(losses.length - 1, 1);
-  const pts = losses.map((v, i) => `${(L + (i / n) * (W - L - R)).toFixed(1)},${(T + (1 - (Math.log10(Math.max(v, 10 ** lo)) - lo) / span) * (H - T - B)).toFixed(1)}`);
+  const pts = losses.map(
+    (v, i) => `${(L + (i / n) * (W - L - R)).toFixed(1)},${(T + (1 - (Math.log10(Math.max(v, 10 ** lo)) - lo) / span) * (H - T - B)).toFixed(1)}`,
+  );
   svg.innerHTML =
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#888"/><line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#888"/>` +
     `<text x="${L - 4}" y="${T + 8}" text-anchor="end" font-size="10">${(10 ** hi).toExponential(1)}</text>` +
@@ -186,23 +209,41 @@ async function trainInWorker(): Promise<void> {
     const checkpoint = await gc.serialize(fresh);
     fresh.dispose();
     status.textContent = `training in a Worker (${started.description})…`;
-    const reply = await w.call('train', {
-      checkpoint, x: trainX, y: trainY, optimizer: { name: 'adam', learningRate: 0.05 }, epochs: 12, batchSize: 8, seed: 7,
-    }, {
-      signal: controller.signal,
-      onProgress: (e: TrainProgress) => {
-        if (e.type !== 'batch') return;
-        losses.push(e.loss);
-        drawLoss(losses);
-        status.textContent = `epoch ${e.epoch}, batch ${e.batch}/${e.batches}: loss ${e.loss.toExponential(2)}`;
+    const reply = await w.call(
+      'train',
+      {
+        checkpoint,
+        x: trainX,
+        y: trainY,
+        optimizer: { name: 'adam', learningRate: 0.05 },
+        epochs: 12,
+        batchSize: 8,
+        seed: 7,
       },
-    });
+      {
+        signal: controller.signal,
+        onProgress: (e: TrainProgress) => {
+          if (e.type !== 'batch') return;
+          losses.push(e.loss);
+          drawLoss(losses);
+          status.textContent = `epoch ${e.epoch}, batch ${e.batch}/${e.batches}: loss ${e.loss.toExponential(2)}`;
+        },
+      },
+    );
     await rendering;
     setModel(reply.checkpoint);
     const seconds = (performance.now() - t0) / 1000;
-    status.textContent = `trained: loss ${losses[0]!.toExponential(2)} → ${losses[losses.length - 1]!.toExponential(2)} in ${seconds.toFixed(1)} s; ` +
+    status.textContent =
+      `trained: loss ${losses[0]!.toExponential(2)} → ${losses[losses.length - 1]!.toExponential(2)} in ${seconds.toFixed(1)} s; ` +
       `the page ticked ${ticks - ticks0} times meanwhile`;
-    Object.assign(status.dataset, { state: 'done', first: String(losses[0]), last: String(losses[losses.length - 1]), seconds: String(seconds), ticks: String(ticks - ticks0), batches: String(losses.length) });
+    Object.assign(status.dataset, {
+      state: 'done',
+      first: String(losses[0]),
+      last: String(losses[losses.length - 1]),
+      seconds: String(seconds),
+      ticks: String(ticks - ticks0),
+      batches: String(losses.length),
+    });
     show('model-status', 'model: trained in the Worker just now');
     await queueRender();
   } catch (e) {
@@ -230,10 +271,10 @@ async function main(): Promise<void> {
   task.y.dispose();
 
   groupButtons();
-  $('load').addEventListener('click', () => void loadByUrl(($<HTMLInputElement>('checkpoint-url')).value));
+  $('load').addEventListener('click', () => void loadByUrl($<HTMLInputElement>('checkpoint-url').value));
   $('train').addEventListener('click', () => void trainInWorker());
   $('stop').addEventListener('click', () => controller?.abort());
-  await loadByUrl(($<HTMLInputElement>('checkpoint-url')).value);
+  await loadByUrl($<HTMLInputElement>('checkpoint-url').value);
   document.body.dataset.ready = '1';
 }
 

@@ -12,7 +12,13 @@ export async function makeCheckpoint(path = new URL('./build/model.safetensors',
   const task = demoTask(21, 64);
   const model = makeModel(2);
   const r = await gc.train({
-    model, x: task.x, y: task.y, optimizer: gc.adam({ learningRate: 0.02 }), batchSize: 8, key: gc.random.key(3), stop: new gc.EpochStop(40),
+    model,
+    x: task.x,
+    y: task.y,
+    optimizer: gc.adam({ learningRate: 0.02 }),
+    batchSize: 8,
+    key: gc.random.key(3),
+    stop: new gc.EpochStop(40),
   });
   const bytes = await gc.serialize(model, r.params);
   mkdirSync(new URL('.', path), { recursive: true });

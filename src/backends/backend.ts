@@ -59,7 +59,8 @@ export function notify(message: string, warn = false): void {
 }
 
 /** The notice (and one-time warning) for ops that run before any backend was chosen. */
-export const IMPLICIT_REF_NOTICE = 'no backend was chosen (await init() was not called), so ops run on the float64 reference ' +
+export const IMPLICIT_REF_NOTICE =
+  'no backend was chosen (await init() was not called), so ops run on the float64 reference ' +
   'backend "ref": correct, but 10-50x slower than wasm. Call `await init()` before making tensors; `setBackend("ref")` or ' +
   '`await init({ backend: "ref" })` chooses ref on purpose and silences this.';
 
@@ -76,7 +77,9 @@ export function registerBackend(backend: Backend): void {
 export function setBackend(name: BackendName): void {
   const b = registered.get(name);
   if (!b) {
-    throw new Error(`setBackend: backend ${JSON.stringify(name)} is not initialised (initialised: ${[...registered.keys()].join(', ') || 'none'}); call await init({ backend: ${JSON.stringify(name)} }) first`);
+    throw new Error(
+      `setBackend: backend ${JSON.stringify(name)} is not initialised (initialised: ${[...registered.keys()].join(', ') || 'none'}); call await init({ backend: ${JSON.stringify(name)} }) first`,
+    );
   }
   current = b;
 }

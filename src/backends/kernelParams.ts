@@ -29,118 +29,369 @@ export interface ParamSchema {
   readonly fields: Readonly<Record<string, ParamField>>;
 }
 
-export function defineParams(name: string, targets: readonly ParamTarget[], doc: string,
-  fields: Readonly<Record<string, ParamField>>): ParamSchema {
+export function defineParams(name: string, targets: readonly ParamTarget[], doc: string, fields: Readonly<Record<string, ParamField>>): ParamSchema {
   return { name, targets, doc, fields };
 }
 
 /** The geometry shared by the three WGSL convolutions: per axis d < 3, ax[8d..8d+8) = N, O, K, stride, lo, torus, rhsDilation, lhsDilation. */
 const convGpuHead = {
-  D: 'i32', B: 'i32', Cin: 'i32', Cout: 'i32', ax: ['i32', 24],
-  M: 'i32', N: 'i32', K: 'i32', groups: 'i32', TM: 'i32', TN: 'i32', tilesM: 'i32', tilesN: 'i32',
+  D: 'i32',
+  B: 'i32',
+  Cin: 'i32',
+  Cout: 'i32',
+  ax: ['i32', 24],
+  M: 'i32',
+  N: 'i32',
+  K: 'i32',
+  groups: 'i32',
+  TM: 'i32',
+  TN: 'i32',
+  tilesM: 'i32',
+  tilesN: 'i32',
 } as const;
 
 export const KERNEL_PARAMS: readonly ParamSchema[] = [
-  defineParams('gconv', ['wasm'], 'Gather convolution (conv forward and input gradient), assembly/kernels/conv.ts gconv. '
-    + 'T0 [O0][J0], T1 [O1][J1]: source indices; T2 [J2][O2PAD]: byte offsets of the source pixel in its row (-1 = padding); '
-    + 'W: filter packed [block][j][cin][CB]; ZERO: a row of CIN zeros; CFG = config << 16 | P << 8 | CB; '
-    + 'FLAGS[q2 / P] = 1 where a block of P pixels reads J2 consecutive source pixels.', {
-    B: 'i32', CIN: 'i32', COUT: 'i32', N0: 'i32', N1: 'i32', N2: 'i32', O0: 'i32', O1: 'i32', O2: 'i32',
-    J0: 'i32', J1: 'i32', J2: 'i32', T0: 'ptr', T1: 'ptr', T2: 'ptr', W: 'ptr', ZERO: 'ptr', IN: 'ptr', OUT: 'ptr',
-    O2PAD: 'i32', CFG: 'i32', FLAGS: 'ptr',
+  defineParams(
+    'gconv',
+    ['wasm'],
+    'Gather convolution (conv forward and input gradient), assembly/kernels/conv.ts gconv. ' +
+      'T0 [O0][J0], T1 [O1][J1]: source indices; T2 [J2][O2PAD]: byte offsets of the source pixel in its row (-1 = padding); ' +
+      'W: filter packed [block][j][cin][CB]; ZERO: a row of CIN zeros; CFG = config << 16 | P << 8 | CB; ' +
+      'FLAGS[q2 / P] = 1 where a block of P pixels reads J2 consecutive source pixels.',
+    {
+      B: 'i32',
+      CIN: 'i32',
+      COUT: 'i32',
+      N0: 'i32',
+      N1: 'i32',
+      N2: 'i32',
+      O0: 'i32',
+      O1: 'i32',
+      O2: 'i32',
+      J0: 'i32',
+      J1: 'i32',
+      J2: 'i32',
+      T0: 'ptr',
+      T1: 'ptr',
+      T2: 'ptr',
+      W: 'ptr',
+      ZERO: 'ptr',
+      IN: 'ptr',
+      OUT: 'ptr',
+      O2PAD: 'i32',
+      CFG: 'i32',
+      FLAGS: 'ptr',
+    },
+  ),
+  defineParams(
+    'fgrad',
+    ['wasm'],
+    'Filter gradient, assembly/kernels/conv.ts fgrad: dw has COUTP columns (COUT rounded up to the tile); ' +
+      'T0, T1, T2 the forward tables (T2 [K2][O2PAD] byte offsets); XROW: bytes of one input row; CHUNK: rows per chunk; ' +
+      "CFG = config << 16 | CI << 8 | CO; SCRATCH + tid · SCRSTRIDE: a thread's packing space; RUNS: the run table of T2.",
+    {
+      B: 'i32',
+      CIN: 'i32',
+      COUTP: 'i32',
+      N0: 'i32',
+      N1: 'i32',
+      O0: 'i32',
+      O1: 'i32',
+      O2: 'i32',
+      K0: 'i32',
+      K1: 'i32',
+      K2: 'i32',
+      T0: 'ptr',
+      T1: 'ptr',
+      T2: 'ptr',
+      X: 'ptr',
+      DY: 'ptr',
+      DW: 'ptr',
+      XROW: 'i32',
+      O2PAD: 'i32',
+      CHUNK: 'i32',
+      CFG: 'i32',
+      COUT: 'i32',
+      CINP: 'i32',
+      SCRATCH: 'ptr',
+      SCRSTRIDE: 'i32',
+      RUNS: 'ptr',
+    },
+  ),
+  defineParams('conv', ['wgsl'], 'shaders/conv.wgsl: the geometry, the GEMM view (M, N, K, groups) and the tile (TM, TN, tilesM, tilesN).', convGpuHead),
+  defineParams('convInputGrad', ['wgsl'], "shaders/convInputGrad.wgsl: conv's block plus the torus wraps per axis (q0, q1, q2) and Q = q0·q1·q2.", {
+    ...convGpuHead,
+    q0: 'i32',
+    q1: 'i32',
+    q2: 'i32',
+    Q: 'i32',
   }),
-  defineParams('fgrad', ['wasm'], 'Filter gradient, assembly/kernels/conv.ts fgrad: dw has COUTP columns (COUT rounded up to the tile); '
-    + 'T0, T1, T2 the forward tables (T2 [K2][O2PAD] byte offsets); XROW: bytes of one input row; CHUNK: rows per chunk; '
-    + 'CFG = config << 16 | CI << 8 | CO; SCRATCH + tid · SCRSTRIDE: a thread\'s packing space; RUNS: the run table of T2.', {
-    B: 'i32', CIN: 'i32', COUTP: 'i32', N0: 'i32', N1: 'i32', O0: 'i32', O1: 'i32', O2: 'i32',
-    K0: 'i32', K1: 'i32', K2: 'i32', T0: 'ptr', T1: 'ptr', T2: 'ptr', X: 'ptr', DY: 'ptr', DW: 'ptr',
-    XROW: 'i32', O2PAD: 'i32', CHUNK: 'i32', CFG: 'i32', COUT: 'i32', CINP: 'i32', SCRATCH: 'ptr', SCRSTRIDE: 'i32', RUNS: 'ptr',
+  defineParams('convFilterGrad', ['wgsl'], "shaders/convFilterGrad.wgsl: conv's block plus the split-K plan (splits chunks of chunkLen pixels).", {
+    ...convGpuHead,
+    splits: 'i32',
+    chunkLen: 'i32',
   }),
-  defineParams('conv', ['wgsl'], 'shaders/conv.wgsl: the geometry, the GEMM view (M, N, K, groups) and the tile (TM, TN, tilesM, tilesN).',
-    convGpuHead),
-  defineParams('convInputGrad', ['wgsl'], 'shaders/convInputGrad.wgsl: conv\'s block plus the torus wraps per axis (q0, q1, q2) and Q = q0·q1·q2.',
-    { ...convGpuHead, q0: 'i32', q1: 'i32', q2: 'i32', Q: 'i32' }),
-  defineParams('convFilterGrad', ['wgsl'], 'shaders/convFilterGrad.wgsl: conv\'s block plus the split-K plan (splits chunks of chunkLen pixels).',
-    { ...convGpuHead, splits: 'i32', chunkLen: 'i32' }),
-  defineParams('pool', ['wasm'], 'Max pooling, assembly/kernels/pool.ts maxPool / maxPoolGrad, input [B, ...spatial, C·T]: S input pixels '
-    + 'per image, nWin = patch^D window elements; pooled[d] = spatial[d] / patch, step[d] = patch · pixel stride of axis d, '
-    + 'counters: the kernel\'s scratch, winOff[w] = pixel offset of window element w (row-major).', {
-    B: 'i32', S: 'i32', C: 'i32', T: 'i32', nWin: 'i32', D: 'i32',
-    pooled: ['i32', 'D'], step: ['i32', 'D'], counters: ['i32', 'D'], winOff: ['i32', 'nWin'],
+  defineParams(
+    'pool',
+    ['wasm'],
+    'Max pooling, assembly/kernels/pool.ts maxPool / maxPoolGrad, input [B, ...spatial, C·T]: S input pixels ' +
+      'per image, nWin = patch^D window elements; pooled[d] = spatial[d] / patch, step[d] = patch · pixel stride of axis d, ' +
+      "counters: the kernel's scratch, winOff[w] = pixel offset of window element w (row-major).",
+    {
+      B: 'i32',
+      S: 'i32',
+      C: 'i32',
+      T: 'i32',
+      nWin: 'i32',
+      D: 'i32',
+      pooled: ['i32', 'D'],
+      step: ['i32', 'D'],
+      counters: ['i32', 'D'],
+      winOff: ['i32', 'nWin'],
+    },
+  ),
+  defineParams(
+    'maxPool',
+    ['wgsl'],
+    'shaders/maxPool.wgsl and maxPoolGrad.wgsl: n = B · pooled pixels · channels, D <= 8 axes, ' +
+      'psize = patch, nWin = patch^D, channels of T values; spatial and pooled extents per axis.',
+    {
+      n: 'u32',
+      D: 'u32',
+      psize: 'u32',
+      nWin: 'u32',
+      channels: 'u32',
+      T: 'u32',
+      spatial: ['u32', 8],
+      pooled: ['u32', 8],
+    },
+  ),
+  defineParams('reduceInner', ['wasm'], 'assembly/kernels/reduce.ts reduceInner: out[o] = op over x[o·n .. o·n + n) for o < outer.', {
+    outer: 'i32',
+    n: 'i32',
   }),
-  defineParams('maxPool', ['wgsl'], 'shaders/maxPool.wgsl and maxPoolGrad.wgsl: n = B · pooled pixels · channels, D <= 8 axes, '
-    + 'psize = patch, nWin = patch^D, channels of T values; spatial and pooled extents per axis.', {
-    n: 'u32', D: 'u32', psize: 'u32', nWin: 'u32', channels: 'u32', T: 'u32',
-    spatial: ['u32', 8], pooled: ['u32', 8],
+  defineParams(
+    'reduceMiddle',
+    ['wasm'],
+    'assembly/kernels/reduce.ts reduceMiddle: out[o, j] = op over i < r of x[(o·r + i)·m + j]; ' +
+      'scratch: 2 KiB of heap for the pairwise recursion (src/backends/wasm/reduce.ts REDUCE_SCRATCH_BYTES).',
+    { outer: 'i32', r: 'i32', m: 'i32', scratch: 'ptr' },
+  ),
+  defineParams(
+    'matmul',
+    ['wasm'],
+    'assembly/kernels/matmul.ts matmul: C[b] = op(A[b]) · op(B[b]) for the batches of R merged batch axes ' +
+      '(shape; aStride, bStride in whole matrices, 0 where broadcast); trans 1 = transposed; KC, MC, NC the cache blocks (MC a multiple ' +
+      "of 4, NC of 8); scratch: KC·NC + MC·KC + 32 floats of heap; counters: the kernel's scratch.",
+    {
+      m: 'i32',
+      k: 'i32',
+      n: 'i32',
+      transA: 'i32',
+      transB: 'i32',
+      KC: 'i32',
+      MC: 'i32',
+      NC: 'i32',
+      scratch: 'ptr',
+      R: 'i32',
+      shape: ['i32', 'R'],
+      aStride: ['i32', 'R'],
+      bStride: ['i32', 'R'],
+      counters: ['i32', 'R'],
+    },
+  ),
+  defineParams(
+    'matmulPart',
+    ['wasm'],
+    "assembly/kernels/matmul.ts matmulPart (threads): matmul's fields with the operands a, b, c in the " +
+      'block and one packing scratch per thread (scratch + tid · scratchBytes); read only (no counters).',
+    {
+      m: 'i32',
+      k: 'i32',
+      n: 'i32',
+      transA: 'i32',
+      transB: 'i32',
+      KC: 'i32',
+      MC: 'i32',
+      NC: 'i32',
+      scratch: 'ptr',
+      R: 'i32',
+      a: 'ptr',
+      b: 'ptr',
+      c: 'ptr',
+      scratchBytes: 'i32',
+      shape: ['i32', 'R'],
+      aStride: ['i32', 'R'],
+      bStride: ['i32', 'R'],
+    },
+  ),
+  defineParams(
+    'matmulGpu',
+    ['wgsl'],
+    'shaders/matmul.wgsl: C[batch] = op(A) · op(B), m × k times k × n; flags bit 0 transA, bit 1 transB; ' +
+      'the tile (tm, tn, tilesM, tilesN) and groups = batches · tilesM · tilesN workgroups; batchRank merged batch axes (batchShape), ' +
+      "sa and sb the element offset of a's and b's matrix per unit of each (0 where broadcast).",
+    {
+      m: 'u32',
+      n: 'u32',
+      k: 'u32',
+      flags: 'u32',
+      tm: 'u32',
+      tn: 'u32',
+      tilesM: 'u32',
+      tilesN: 'u32',
+      groups: 'u32',
+      batchRank: 'u32',
+      batchShape: ['u32', 8],
+      sa: ['u32', 8],
+      sb: ['u32', 8],
+    },
+  ),
+  defineParams(
+    'gather',
+    ['wasm'],
+    'assembly/kernels/gather.ts gather: out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]] for i < n and b < blocks; ' +
+      'idx: the Int32 index map in the heap; nIn: elements of one block of x.',
+    { x: 'ptr', idx: 'ptr', out: 'ptr', n: 'i32', blocks: 'i32', nIn: 'i32' },
+  ),
+  defineParams(
+    'scatterAdd',
+    ['wasm'],
+    'assembly/kernels/gather.ts scatterAdd: out = 0; out[b, idx[i]] += x[b, i] for i < n where idx[i] >= 0, ' +
+      'b < blocks; nOut: elements of one block of out.',
+    { x: 'ptr', idx: 'ptr', out: 'ptr', n: 'i32', blocks: 'i32', nOut: 'i32' },
+  ),
+  defineParams(
+    'gatherGpu',
+    ['wgsl'],
+    "shaders/gather.wgsl: n output elements (all blocks), nIndex = the map's length (one output block), " + 'nIn = one block of x.',
+    { n: 'u32', nIndex: 'u32', nIn: 'u32' },
+  ),
+  defineParams(
+    'scatterAddGpu',
+    ['wgsl'],
+    'shaders/scatterAdd.wgsl: n output elements (all blocks), nBlock = one output block, ' + "nIn = one block of x (the map's length).",
+    { n: 'u32', nBlock: 'u32', nIn: 'u32' },
+  ),
+  defineParams(
+    'strided',
+    ['wasm'],
+    'assembly/kernels/strided.ts strided: the strided copy planned by src/core/strided.ts planStrided: ' +
+      'A axes (extents ext, element strides ss in x and ds in out, offsets srcOff, dstOff); the first R are the written axes ' +
+      '(outer = the product of their extents, each one output), the last A - R are summed (ds = 0).',
+    {
+      x: 'ptr',
+      out: 'ptr',
+      srcOff: 'i32',
+      dstOff: 'i32',
+      outer: 'i32',
+      R: 'i32',
+      A: 'i32',
+      ext: ['i32', 'A'],
+      ss: ['i32', 'A'],
+      ds: ['i32', 'A'],
+    },
+  ),
+  defineParams(
+    'stridedGpu',
+    ['wgsl'],
+    'shaders/strided.wgsl: n output elements; the plan of src/core/strided.ts with the rank written ' +
+      'axes sorted by decreasing dst stride, then axes - rank summed ones (zCount points); extents ext, strides ss (x) and ds (out).',
+    {
+      n: 'u32',
+      rank: 'u32',
+      axes: 'u32',
+      zCount: 'u32',
+      srcOff: 'u32',
+      dstOff: 'u32',
+      ext: ['u32', 16],
+      ss: ['u32', 16],
+      ds: ['u32', 16],
+    },
+  ),
+  defineParams('unaryPart', ['wasm'], 'assembly/kernels/unary.ts unaryPart (threads): y[i] = op(x[i]) for i < n (op: a UNARY_ code).', {
+    op: 'i32',
+    x: 'ptr',
+    y: 'ptr',
+    n: 'i32',
   }),
-  defineParams('reduceInner', ['wasm'], 'assembly/kernels/reduce.ts reduceInner: out[o] = op over x[o·n .. o·n + n) for o < outer.',
-    { outer: 'i32', n: 'i32' }),
-  defineParams('reduceMiddle', ['wasm'], 'assembly/kernels/reduce.ts reduceMiddle: out[o, j] = op over i < r of x[(o·r + i)·m + j]; '
-    + 'scratch: 2 KiB of heap for the pairwise recursion (src/backends/wasm/reduce.ts REDUCE_SCRATCH_BYTES).',
-  { outer: 'i32', r: 'i32', m: 'i32', scratch: 'ptr' }),
-  defineParams('matmul', ['wasm'], 'assembly/kernels/matmul.ts matmul: C[b] = op(A[b]) · op(B[b]) for the batches of R merged batch axes '
-    + '(shape; aStride, bStride in whole matrices, 0 where broadcast); trans 1 = transposed; KC, MC, NC the cache blocks (MC a multiple '
-    + 'of 4, NC of 8); scratch: KC·NC + MC·KC + 32 floats of heap; counters: the kernel\'s scratch.', {
-    m: 'i32', k: 'i32', n: 'i32', transA: 'i32', transB: 'i32', KC: 'i32', MC: 'i32', NC: 'i32', scratch: 'ptr', R: 'i32',
-    shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'], counters: ['i32', 'R'],
+  defineParams('binarySamePart', ['wasm'], 'assembly/kernels/binary.ts binarySamePart (threads): o[i] = op(a[i], b[i]) for i < n ' + '(op: a BINARY_ code).', {
+    op: 'i32',
+    a: 'ptr',
+    b: 'ptr',
+    o: 'ptr',
+    n: 'i32',
   }),
-  defineParams('matmulPart', ['wasm'], 'assembly/kernels/matmul.ts matmulPart (threads): matmul\'s fields with the operands a, b, c in the '
-    + 'block and one packing scratch per thread (scratch + tid · scratchBytes); read only (no counters).', {
-    m: 'i32', k: 'i32', n: 'i32', transA: 'i32', transB: 'i32', KC: 'i32', MC: 'i32', NC: 'i32', scratch: 'ptr', R: 'i32',
-    a: 'ptr', b: 'ptr', c: 'ptr', scratchBytes: 'i32',
-    shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'],
-  }),
-  defineParams('matmulGpu', ['wgsl'], 'shaders/matmul.wgsl: C[batch] = op(A) · op(B), m × k times k × n; flags bit 0 transA, bit 1 transB; '
-    + 'the tile (tm, tn, tilesM, tilesN) and groups = batches · tilesM · tilesN workgroups; batchRank merged batch axes (batchShape), '
-    + 'sa and sb the element offset of a\'s and b\'s matrix per unit of each (0 where broadcast).', {
-    m: 'u32', n: 'u32', k: 'u32', flags: 'u32', tm: 'u32', tn: 'u32', tilesM: 'u32', tilesN: 'u32', groups: 'u32', batchRank: 'u32',
-    batchShape: ['u32', 8], sa: ['u32', 8], sb: ['u32', 8],
-  }),
-  defineParams('gather', ['wasm'], 'assembly/kernels/gather.ts gather: out[b, i] = idx[i] < 0 ? 0 : x[b, idx[i]] for i < n and b < blocks; '
-    + 'idx: the Int32 index map in the heap; nIn: elements of one block of x.',
-  { x: 'ptr', idx: 'ptr', out: 'ptr', n: 'i32', blocks: 'i32', nIn: 'i32' }),
-  defineParams('scatterAdd', ['wasm'], 'assembly/kernels/gather.ts scatterAdd: out = 0; out[b, idx[i]] += x[b, i] for i < n where idx[i] >= 0, '
-    + 'b < blocks; nOut: elements of one block of out.',
-  { x: 'ptr', idx: 'ptr', out: 'ptr', n: 'i32', blocks: 'i32', nOut: 'i32' }),
-  defineParams('gatherGpu', ['wgsl'], 'shaders/gather.wgsl: n output elements (all blocks), nIndex = the map\'s length (one output block), '
-    + 'nIn = one block of x.', { n: 'u32', nIndex: 'u32', nIn: 'u32' }),
-  defineParams('scatterAddGpu', ['wgsl'], 'shaders/scatterAdd.wgsl: n output elements (all blocks), nBlock = one output block, '
-    + 'nIn = one block of x (the map\'s length).', { n: 'u32', nBlock: 'u32', nIn: 'u32' }),
-  defineParams('strided', ['wasm'], 'assembly/kernels/strided.ts strided: the strided copy planned by src/core/strided.ts planStrided: '
-    + 'A axes (extents ext, element strides ss in x and ds in out, offsets srcOff, dstOff); the first R are the written axes '
-    + '(outer = the product of their extents, each one output), the last A - R are summed (ds = 0).', {
-    x: 'ptr', out: 'ptr', srcOff: 'i32', dstOff: 'i32', outer: 'i32', R: 'i32', A: 'i32',
-    ext: ['i32', 'A'], ss: ['i32', 'A'], ds: ['i32', 'A'],
-  }),
-  defineParams('stridedGpu', ['wgsl'], 'shaders/strided.wgsl: n output elements; the plan of src/core/strided.ts with the rank written '
-    + 'axes sorted by decreasing dst stride, then axes - rank summed ones (zCount points); extents ext, strides ss (x) and ds (out).', {
-    n: 'u32', rank: 'u32', axes: 'u32', zCount: 'u32', srcOff: 'u32', dstOff: 'u32',
-    ext: ['u32', 16], ss: ['u32', 16], ds: ['u32', 16],
-  }),
-  defineParams('unaryPart', ['wasm'], 'assembly/kernels/unary.ts unaryPart (threads): y[i] = op(x[i]) for i < n (op: a UNARY_ code).',
-    { op: 'i32', x: 'ptr', y: 'ptr', n: 'i32' }),
-  defineParams('binarySamePart', ['wasm'], 'assembly/kernels/binary.ts binarySamePart (threads): o[i] = op(a[i], b[i]) for i < n '
-    + '(op: a BINARY_ code).', { op: 'i32', a: 'ptr', b: 'ptr', o: 'ptr', n: 'i32' }),
-  defineParams('binaryStrided', ['wasm'], 'assembly/kernels/binary.ts binaryStrided: R >= 2 merged output axes (shape), the element '
-    + 'strides of a and b (0 where broadcast; the innermost pair is (1, 1), (0, 1) or (1, 0)); counters: the kernel\'s scratch.', {
-    R: 'i32', shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'], counters: ['i32', 'R'],
-  }),
+  defineParams(
+    'binaryStrided',
+    ['wasm'],
+    'assembly/kernels/binary.ts binaryStrided: R >= 2 merged output axes (shape), the element ' +
+      "strides of a and b (0 where broadcast; the innermost pair is (1, 1), (0, 1) or (1, 0)); counters: the kernel's scratch.",
+    {
+      R: 'i32',
+      shape: ['i32', 'R'],
+      aStride: ['i32', 'R'],
+      bStride: ['i32', 'R'],
+      counters: ['i32', 'R'],
+    },
+  ),
   defineParams('unaryGpu', ['wgsl'], 'shaders/unary.wgsl: op (a code of the shader), n elements.', { op: 'u32', n: 'u32' }),
-  defineParams('binaryGpu', ['wgsl'], 'shaders/binary.wgsl: op (a code of the shader), n output elements, rank (<= 16) collapsed axes: '
-    + 'the output shape and the element strides of a and b in it (0 where broadcast).', {
-    op: 'u32', n: 'u32', rank: 'u32', shape: ['u32', 16], sa: ['u32', 16], sb: ['u32', 16],
-  }),
-  defineParams('concat', ['wasm'], 'assembly/kernels/concat.ts concat: output rows of rowOut elements, outer of them; input t < count '
-    + 'starts at byte offset src[t] and gives each output row row[t] elements (inputs with empty rows are left out).', {
-    count: 'i32', outer: 'i32', rowOut: 'i32', src: ['u32', 'count'], row: ['i32', 'count'],
-  }),
-  defineParams('concatGpu', ['wgsl'], 'shaders/concat.wgsl (one input per dispatch): n = outer · row input elements, each output row of '
-    + 'rowOut elements takes the input\'s row of `row` at `offset`.', { n: 'u32', row: 'u32', rowOut: 'u32', offset: 'u32' }),
-  defineParams('reduce', ['wgsl'], 'shaders/reduce.wgsl: mode 0 serial / 1 tree; op 0 sum / 1 max; nOut outputs of nRed reduced elements '
-    + '(mode 1: chunks of chunkLen per output); identity 0 or -inf (WGSL has no inf literal); innerLen, innerStride: the last reduced run '
-    + '(1, 1 without one); kept and reduced runs (extents, element strides in x), at most 8 each, outermost first.', {
-    mode: 'u32', op: 'u32', nOut: 'u32', nRed: 'u32', chunks: 'u32', chunkLen: 'u32', keptRank: 'u32', redRank: 'u32',
-    identity: 'f32', innerLen: 'u32', innerStride: 'u32',
-    keptShape: ['u32', 8], keptStride: ['u32', 8], redShape: ['u32', 8], redStride: ['u32', 8],
-  }),
+  defineParams(
+    'binaryGpu',
+    ['wgsl'],
+    'shaders/binary.wgsl: op (a code of the shader), n output elements, rank (<= 16) collapsed axes: ' +
+      'the output shape and the element strides of a and b in it (0 where broadcast).',
+    {
+      op: 'u32',
+      n: 'u32',
+      rank: 'u32',
+      shape: ['u32', 16],
+      sa: ['u32', 16],
+      sb: ['u32', 16],
+    },
+  ),
+  defineParams(
+    'concat',
+    ['wasm'],
+    'assembly/kernels/concat.ts concat: output rows of rowOut elements, outer of them; input t < count ' +
+      'starts at byte offset src[t] and gives each output row row[t] elements (inputs with empty rows are left out).',
+    {
+      count: 'i32',
+      outer: 'i32',
+      rowOut: 'i32',
+      src: ['u32', 'count'],
+      row: ['i32', 'count'],
+    },
+  ),
+  defineParams(
+    'concatGpu',
+    ['wgsl'],
+    'shaders/concat.wgsl (one input per dispatch): n = outer · row input elements, each output row of ' +
+      "rowOut elements takes the input's row of `row` at `offset`.",
+    { n: 'u32', row: 'u32', rowOut: 'u32', offset: 'u32' },
+  ),
+  defineParams(
+    'reduce',
+    ['wgsl'],
+    'shaders/reduce.wgsl: mode 0 serial / 1 tree; op 0 sum / 1 max; nOut outputs of nRed reduced elements ' +
+      '(mode 1: chunks of chunkLen per output); identity 0 or -inf (WGSL has no inf literal); innerLen, innerStride: the last reduced run ' +
+      '(1, 1 without one); kept and reduced runs (extents, element strides in x), at most 8 each, outermost first.',
+    {
+      mode: 'u32',
+      op: 'u32',
+      nOut: 'u32',
+      nRed: 'u32',
+      chunks: 'u32',
+      chunkLen: 'u32',
+      keptRank: 'u32',
+      redRank: 'u32',
+      identity: 'f32',
+      innerLen: 'u32',
+      innerStride: 'u32',
+      keptShape: ['u32', 8],
+      keptStride: ['u32', 8],
+      redShape: ['u32', 8],
+      redStride: ['u32', 8],
+    },
+  ),
 ];

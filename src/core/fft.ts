@@ -70,22 +70,29 @@ class BluesteinPlan implements Plan1 {
     const s = inverse ? -1 : 1;
     a.fill(0);
     for (let j = 0; j < n; j++) {
-      const xr = input[2 * j]!, xi = s * input[2 * j + 1]!;
-      const cr = chirp[2 * j]!, ci = chirp[2 * j + 1]!;
+      const xr = input[2 * j]!,
+        xi = s * input[2 * j + 1]!;
+      const cr = chirp[2 * j]!,
+        ci = chirp[2 * j + 1]!;
       a[2 * j] = xr * cr - xi * ci;
       a[2 * j + 1] = xr * ci + xi * cr;
     }
     this.inner.transform(b, a, false);
     for (let j = 0; j < m; j++) {
-      const br = b[2 * j]!, bi = b[2 * j + 1]!, kr = kernel[2 * j]!, ki = kernel[2 * j + 1]!;
+      const br = b[2 * j]!,
+        bi = b[2 * j + 1]!,
+        kr = kernel[2 * j]!,
+        ki = kernel[2 * j + 1]!;
       b[2 * j] = br * kr - bi * ki;
       b[2 * j + 1] = br * ki + bi * kr;
     }
     this.inner.transform(a, b, true);
     const scale = inverse ? 1 / n : 1;
     for (let j = 0; j < n; j++) {
-      const yr = a[2 * j]!, yi = a[2 * j + 1]!;
-      const cr = chirp[2 * j]!, ci = chirp[2 * j + 1]!;
+      const yr = a[2 * j]!,
+        yi = a[2 * j + 1]!;
+      const cr = chirp[2 * j]!,
+        ci = chirp[2 * j + 1]!;
       out[2 * j] = (yr * cr - yi * ci) * scale;
       out[2 * j + 1] = s * (yr * ci + yi * cr) * scale;
     }

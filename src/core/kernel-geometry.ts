@@ -25,10 +25,19 @@ export function convParams(x: Shape, cout: number, a: ConvAttrs): Int32Array {
   p.set([D, x[0]!, x.at(-1)!, cout]);
   for (let i = 0; i < 3; i++) {
     const n = i < D ? x[i + 1]! : 1;
-    const fields = i < D
-      ? [n, convOutSize(n, a.kernel[i]!, a.stride[i]!, a.padding[i]![0], a.padding[i]![1], a.rhsDilation[i]!, a.lhsDilation[i]!),
-        a.kernel[i]!, a.stride[i]!, a.padding[i]![0], a.torus[i] ? 1 : 0, a.rhsDilation[i]!, a.lhsDilation[i]!]
-      : [1, 1, 1, 1, 0, 0, 1, 1];
+    const fields =
+      i < D
+        ? [
+            n,
+            convOutSize(n, a.kernel[i]!, a.stride[i]!, a.padding[i]![0], a.padding[i]![1], a.rhsDilation[i]!, a.lhsDilation[i]!),
+            a.kernel[i]!,
+            a.stride[i]!,
+            a.padding[i]![0],
+            a.torus[i] ? 1 : 0,
+            a.rhsDilation[i]!,
+            a.lhsDilation[i]!,
+          ]
+        : [1, 1, 1, 1, 0, 0, 1, 1];
     p.set(fields, 4 + i * CONV_AXIS_FIELDS);
   }
   return p;

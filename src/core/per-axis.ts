@@ -23,10 +23,21 @@ export interface PerAxisOptions {
  */
 export function perAxis(fn: string, name: string, v: unknown, D: number, o: PerAxisOptions = {}): number[] {
   const min = o.min ?? 1;
-  const out = v === undefined && o.dflt !== undefined ? new Array<number>(D).fill(o.dflt)
-    : typeof v === 'number' ? new Array<number>(D).fill(v)
-      : Array.isArray(v) ? [...(v as unknown[])] : null;
-  check(out !== null && out.length === D && out.every((e) => Number.isInteger(e) && (e as number) >= min), fn, name, `${o.what ?? `an integer >= ${min}`} or ${D} of them`, v);
+  const out =
+    v === undefined && o.dflt !== undefined
+      ? new Array<number>(D).fill(o.dflt)
+      : typeof v === 'number'
+        ? new Array<number>(D).fill(v)
+        : Array.isArray(v)
+          ? [...(v as unknown[])]
+          : null;
+  check(
+    out !== null && out.length === D && out.every((e) => Number.isInteger(e) && (e as number) >= min),
+    fn,
+    name,
+    `${o.what ?? `an integer >= ${min}`} or ${D} of them`,
+    v,
+  );
   return out as number[];
 }
 
@@ -36,9 +47,14 @@ export function perAxis(fn: string, name: string, v: unknown, D: number, o: PerA
  * perAxisFlags('GeometricImage', 'isTorus', true, 2); // [true, true]
  */
 export function perAxisFlags(fn: string, name: string, v: unknown, D: number, dflt?: boolean): boolean[] {
-  const out = v === undefined && dflt !== undefined ? new Array<boolean>(D).fill(dflt)
-    : typeof v === 'boolean' ? new Array<boolean>(D).fill(v)
-      : Array.isArray(v) ? [...(v as unknown[])] : null;
+  const out =
+    v === undefined && dflt !== undefined
+      ? new Array<boolean>(D).fill(dflt)
+      : typeof v === 'boolean'
+        ? new Array<boolean>(D).fill(v)
+        : Array.isArray(v)
+          ? [...(v as unknown[])]
+          : null;
   check(out !== null && out.length === D && out.every((f) => typeof f === 'boolean'), fn, name, `a boolean or ${D} booleans`, v);
   return out as boolean[];
 }

@@ -18,7 +18,7 @@ export function key(seed: number): Key {
   // Only safe integers: 1.5, NaN or "abc" would otherwise truncate silently onto another seed's key.
   check(Number.isSafeInteger(seed), 'random.key', 'seed', 'a safe integer (|seed| <= 2^53 - 1)', seed);
   // Low and high 32-bit words of the two's-complement seed, so -1 and 2^32 - 1 differ.
-  return [mix32(seed >>> 0), mix32(Math.floor(seed / 4294967296) >>> 0 ^ 0x9e3779b9)];
+  return [mix32(seed >>> 0), mix32((Math.floor(seed / 4294967296) >>> 0) ^ 0x9e3779b9)];
 }
 
 /** A 32-bit finaliser (murmur3 fmix32): a bijection with good avalanche. */

@@ -17,7 +17,10 @@ export interface StridedView {
  * (strides 2 and 3 over extents 3 and 2) do not, and are refused rather than risked.
  */
 export function nestedInjective(extents: readonly number[], strides: readonly number[]): boolean {
-  const axes = extents.map((e, d) => [e, strides[d]!] as const).filter(([e, s]) => e > 1 && s > 0).sort((a, b) => a[1] - b[1]);
+  const axes = extents
+    .map((e, d) => [e, strides[d]!] as const)
+    .filter(([e, s]) => e > 1 && s > 0)
+    .sort((a, b) => a[1] - b[1]);
   let reach = 0;
   for (const [e, s] of axes) {
     if (s <= reach) return false;
@@ -69,9 +72,14 @@ export function planStrided(extents: readonly number[], src: StridedView, dst: S
   const summed = mergeSummed(axes.filter((a) => a.t === 0));
   const all = [...kept, ...summed];
   return {
-    extents: all.map((a) => a.e), src: all.map((a) => a.s), dst: all.map((a) => a.t),
-    srcOffset: src.offset, dstOffset: dst.offset, rank: kept.length,
-    outer: kept.reduce((p, a) => p * a.e, 1), count,
+    extents: all.map((a) => a.e),
+    src: all.map((a) => a.s),
+    dst: all.map((a) => a.t),
+    srcOffset: src.offset,
+    dstOffset: dst.offset,
+    rank: kept.length,
+    outer: kept.reduce((p, a) => p * a.e, 1),
+    count,
   };
 }
 

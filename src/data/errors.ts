@@ -13,7 +13,10 @@ export class SimulationFileError extends Error {
   readonly dataset: string | undefined;
 
   constructor(fn: string, file: string, dataset: string | undefined, message: string, cause?: unknown) {
-    super(`${fn}: ${JSON.stringify(file)}${dataset === undefined ? '' : `, dataset ${JSON.stringify(dataset)}`}: ${message}`, cause === undefined ? undefined : { cause });
+    super(
+      `${fn}: ${JSON.stringify(file)}${dataset === undefined ? '' : `, dataset ${JSON.stringify(dataset)}`}: ${message}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.file = file;
     this.dataset = dataset;
   }

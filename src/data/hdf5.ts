@@ -227,7 +227,12 @@ export class Hdf5File {
     }
     if (!(e instanceof this.#m.lib.Dataset)) {
       const have = this.datasets();
-      throw new SimulationFileError(fn, this.file, name, `${e ? 'is not a dataset' : 'not found'} (the file has ${have.length ? have.map((s) => JSON.stringify(s)).join(', ') : 'no datasets'})`);
+      throw new SimulationFileError(
+        fn,
+        this.file,
+        name,
+        `${e ? 'is not a dataset' : 'not found'} (the file has ${have.length ? have.map((s) => JSON.stringify(s)).join(', ') : 'no datasets'})`,
+      );
     }
     return e;
   }
@@ -238,7 +243,13 @@ export class Hdf5File {
     try {
       const meta = guarded(this.#m, () => d.metadata);
       const filters = guarded(this.#m, () => d.filters).map((x) => x.name);
-      return { name, shape: Object.freeze([...(meta.shape ?? [])]), dtype: dtypeOf(meta), chunks: meta.chunks ? Object.freeze([...meta.chunks]) : null, filters: Object.freeze(filters) };
+      return {
+        name,
+        shape: Object.freeze([...(meta.shape ?? [])]),
+        dtype: dtypeOf(meta),
+        chunks: meta.chunks ? Object.freeze([...meta.chunks]) : null,
+        filters: Object.freeze(filters),
+      };
     } catch (err) {
       throw new SimulationFileError(fn, this.file, name, `cannot read the dataset's metadata (${summarizeHdf5Error(err)})`, err);
     }
@@ -274,14 +285,24 @@ export class Hdf5File {
    * numeric dataset, row-major, as Float32Array — or Float64Array for float64/int data when
    * `float64` is set. Only the chunks that intersect the slab are read from disk.
    */
-  read(name: string, ranges: readonly AxisRange[] = [], { float64 = false, floatOnly = true }: { float64?: boolean; floatOnly?: boolean } = {}): Float32Array | Float64Array {
+  read(
+    name: string,
+    ranges: readonly AxisRange[] = [],
+    { float64 = false, floatOnly = true }: { float64?: boolean; floatOnly?: boolean } = {},
+  ): Float32Array | Float64Array {
     const fn = 'Hdf5File.read';
     const d = this.#dataset(fn, name);
     const info = this.info(name);
     if (floatOnly ? !isFloat(info.dtype) : !isNumeric(info.dtype)) {
       throw new SimulationFileError(fn, this.file, name, `has dtype ${info.dtype}; expected ${floatOnly ? 'float32 or float64' : 'a numeric type'}`);
     }
-    check(ranges.length <= info.shape.length, fn, `ranges of ${JSON.stringify(name)}`, `at most ${info.shape.length} ranges (its shape is ${show(info.shape)})`, ranges.length);
+    check(
+      ranges.length <= info.shape.length,
+      fn,
+      `ranges of ${JSON.stringify(name)}`,
+      `at most ${info.shape.length} ranges (its shape is ${show(info.shape)})`,
+      ranges.length,
+    );
     const sel = info.shape.map((n, i) => {
       const r = ranges[i] ?? null;
       if (r === null) return [0, n] as const;
@@ -301,7 +322,12 @@ export class Hdf5File {
     }
     const count = sel.reduce((p, [a, b]) => p * (b - a), 1);
     if (!ArrayBuffer.isView(out) || (out as unknown as ArrayLike<number>).length !== count) {
-      throw new SimulationFileError(fn, this.file, name, `h5wasm returned ${ArrayBuffer.isView(out) ? `${(out as unknown as ArrayLike<number>).length} values` : typeof out}, expected ${count} numbers`);
+      throw new SimulationFileError(
+        fn,
+        this.file,
+        name,
+        `h5wasm returned ${ArrayBuffer.isView(out) ? `${(out as unknown as ArrayLike<number>).length} values` : typeof out}, expected ${count} numbers`,
+      );
     }
     if (out instanceof Float32Array && !float64) return out;
     if (out instanceof Float64Array && float64) return out;
@@ -348,7 +374,11 @@ export interface Hdf5DatasetSpec {
  * ], { source: 'my simulator' });
  * const bytes = await writeHdf5(undefined, [{ name: 'a', data: new Float32Array([1, 2, 3]), shape: [3] }]); // in memory
  */
-export async function writeHdf5(path: string | undefined, datasets: readonly Hdf5DatasetSpec[], attrs: Readonly<Record<string, number | string | readonly number[]>> = {}): Promise<Uint8Array | undefined> {
+export async function writeHdf5(
+  path: string | undefined,
+  datasets: readonly Hdf5DatasetSpec[],
+  attrs: Readonly<Record<string, number | string | readonly number[]>> = {},
+): Promise<Uint8Array | undefined> {
   const fn = 'writeHdf5';
   check(path === undefined || (typeof path === 'string' && path.length > 0), fn, 'path', 'a non-empty string or undefined', path);
   check(Array.isArray(datasets), fn, 'datasets', 'an array', datasets);
@@ -357,12 +387,26 @@ export async function writeHdf5(path: string | undefined, datasets: readonly Hdf
     check(typeof d?.name === 'string' && /^[^/]+(\/[^/]+)*$/.test(d.name), fn, `datasets[${i}].name`, 'a path like "a" or "group/a"', d?.name);
     check(!seen.has(d.name), fn, `datasets[${i}].name`, 'unique', d.name);
     seen.add(d.name);
-    check(d.data instanceof Float32Array || d.data instanceof Float64Array || d.data instanceof Int32Array, fn, `datasets[${i}].data`, 'a Float32Array, Float64Array or Int32Array', d.data?.constructor?.name);
+    check(
+      d.data instanceof Float32Array || d.data instanceof Float64Array || d.data instanceof Int32Array,
+      fn,
+      `datasets[${i}].data`,
+      'a Float32Array, Float64Array or Int32Array',
+      d.data?.constructor?.name,
+    );
     check(Array.isArray(d.shape) && d.shape.every((n: number) => Number.isInteger(n) && n >= 1), fn, `datasets[${i}].shape`, 'positive integers', d.shape);
     const size = d.shape.reduce((a: number, b: number) => a * b, 1);
     check(size === d.data.length, fn, `datasets[${i}].data length`, `${size} (shape ${show(d.shape)})`, d.data.length);
     if (d.chunks !== undefined) {
-      check(Array.isArray(d.chunks) && d.chunks.length === d.shape.length && d.chunks.every((c: number, j: number) => Number.isInteger(c) && c >= 1 && c <= d.shape[j]!), fn, `datasets[${i}].chunks`, `${d.shape.length} integers within the shape ${show(d.shape)}`, d.chunks);
+      check(
+        Array.isArray(d.chunks) &&
+          d.chunks.length === d.shape.length &&
+          d.chunks.every((c: number, j: number) => Number.isInteger(c) && c >= 1 && c <= d.shape[j]!),
+        fn,
+        `datasets[${i}].chunks`,
+        `${d.shape.length} integers within the shape ${show(d.shape)}`,
+        d.chunks,
+      );
     }
     if (d.gzip !== undefined) {
       check(Number.isInteger(d.gzip) && d.gzip >= 1 && d.gzip <= 9, fn, `datasets[${i}].gzip`, 'an integer level 1..9', d.gzip);
@@ -374,14 +418,19 @@ export async function writeHdf5(path: string | undefined, datasets: readonly Hdf
   // The Node build writes the host file system; the ESM build (browsers; Deno without --allow-env)
   // builds the file in memory, whose bytes then go to the path, if any, atomically.
   const fs = m.host ? await loadNodeFs() : undefined;
-  const tmp = fs ? (path !== undefined ? fs.tempBeside(path) : fs.tempPath()) : `/geoconv-out-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}.h5`;
+  const tmp = fs
+    ? path !== undefined
+      ? fs.tempBeside(path)
+      : fs.tempPath()
+    : `/geoconv-out-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}.h5`;
   let f: H5.File | null = null;
   const label = path ?? '<in memory>';
   try {
     f = guarded(m, () => new m.lib.File(tmp, 'w'));
     const file = f;
     guarded(m, () => {
-      for (const [k, v] of Object.entries(attrs)) file.create_attribute(k, (typeof v === 'string' || typeof v === 'number' ? v : Float64Array.from(v as readonly number[])) as H5.GuessableDataTypes);
+      for (const [k, v] of Object.entries(attrs))
+        file.create_attribute(k, (typeof v === 'string' || typeof v === 'number' ? v : Float64Array.from(v as readonly number[])) as H5.GuessableDataTypes);
       const groups = new Set<string>();
       for (const d of datasets) {
         const parts = d.name.split('/');
@@ -445,7 +494,13 @@ export async function writeHdf5(path: string | undefined, datasets: readonly Hdf
     }
     if (e instanceof SimulationFileError) throw e;
     const code = (e as { code?: string }).code;
-    throw new SimulationFileError(fn, label, undefined, `cannot write the file${code ? ` (${code})` : ''}: ${summarizeHdf5Error(e)}${path !== undefined ? '; any previous file there is unchanged' : ''}`, e);
+    throw new SimulationFileError(
+      fn,
+      label,
+      undefined,
+      `cannot write the file${code ? ` (${code})` : ''}: ${summarizeHdf5Error(e)}${path !== undefined ? '; any previous file there is unchanged' : ''}`,
+      e,
+    );
   }
 }
 

@@ -77,9 +77,20 @@ export async function openSimulationFile(source: FileSource, { name }: { name?: 
   const fmt = detectFormat(head);
   if (fmt === 'hdf5') return new Hdf5Sim(await Hdf5File.openResolved(r));
   if (fmt === 'netcdf3') return NetCdf3File.fromBytes(r.label, await allBytes(fn, r));
-  if (fmt === 'cdf5') throw new SimulationFileError(fn, r.label, undefined, 'a NetCDF-3 CDF-5 (64-bit data) file, which netcdfjs cannot read; convert it to NetCDF-4 (nccopy -k nc4)');
+  if (fmt === 'cdf5')
+    throw new SimulationFileError(
+      fn,
+      r.label,
+      undefined,
+      'a NetCDF-3 CDF-5 (64-bit data) file, which netcdfjs cannot read; convert it to NetCDF-4 (nccopy -k nc4)',
+    );
   const first = Array.from(head.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new SimulationFileError(fn, r.label, undefined, `not an HDF5 or NetCDF file (it starts with bytes ${first}; expected "\\x89HDF" or "CDF\\x01"/"CDF\\x02")`);
+  throw new SimulationFileError(
+    fn,
+    r.label,
+    undefined,
+    `not an HDF5 or NetCDF file (it starts with bytes ${first}; expected "\\x89HDF" or "CDF\\x01"/"CDF\\x02")`,
+  );
 }
 
 class Hdf5Sim implements SimulationFile {
@@ -119,7 +130,12 @@ const NC_TYPES: Record<string, { dtype: Dtype; bytes: number }> = {
 };
 
 /** Copies the box `ranges` out of a row-major array of `shape`. */
-export function selectBox(data: ArrayLike<number>, shape: readonly number[], ranges: readonly (readonly [number, number])[], out: Float32Array | Float64Array): void {
+export function selectBox(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  ranges: readonly (readonly [number, number])[],
+  out: Float32Array | Float64Array,
+): void {
   const rank = shape.length;
   if (rank === 0) {
     out[0] = data[0]!;
@@ -152,7 +168,11 @@ class NetCdf3File implements SimulationFile {
   #reader: NetCDFReader | null;
   #bytes: Uint8Array;
 
-  private constructor(readonly file: string, reader: NetCDFReader, bytes: Uint8Array) {
+  private constructor(
+    readonly file: string,
+    reader: NetCDFReader,
+    bytes: Uint8Array,
+  ) {
     this.#reader = reader;
     this.#bytes = bytes;
   }
@@ -163,7 +183,13 @@ class NetCdf3File implements SimulationFile {
     try {
       reader = new NetCDFReader(bytes);
     } catch (e) {
-      throw new SimulationFileError('openSimulationFile', label, undefined, `cannot parse the NetCDF-3 header: the file may be truncated or corrupt (netcdfjs: ${e instanceof Error ? e.message : String(e)})`, e);
+      throw new SimulationFileError(
+        'openSimulationFile',
+        label,
+        undefined,
+        `cannot parse the NetCDF-3 header: the file may be truncated or corrupt (netcdfjs: ${e instanceof Error ? e.message : String(e)})`,
+        e,
+      );
     }
     return new NetCdf3File(label, reader, bytes);
   }
@@ -205,7 +231,12 @@ class NetCdf3File implements SimulationFile {
     const v = this.#variable(fn, name);
     const { shape, dtype } = this.info(name);
     if (floatOnly ? !isFloat(dtype) : !isNumeric(dtype)) {
-      throw new SimulationFileError(fn, this.file, name, `has dtype ${dtype} (NetCDF "${v.type}"); expected ${floatOnly ? 'float or double' : 'a numeric type'}`);
+      throw new SimulationFileError(
+        fn,
+        this.file,
+        name,
+        `has dtype ${dtype} (NetCDF "${v.type}"); expected ${floatOnly ? 'float or double' : 'a numeric type'}`,
+      );
     }
     if (ranges.length > shape.length) throw new SimulationFileError(fn, this.file, name, `${ranges.length} ranges for a variable of shape ${show(shape)}`);
     const sel = shape.map((n, i) => {
@@ -226,7 +257,12 @@ class NetCdf3File implements SimulationFile {
       const start = v.offset + a * rest * bytes;
       const n = (b - a) * rest;
       if (start + n * bytes > this.#bytes.byteLength) {
-        throw new SimulationFileError(fn, this.file, name, `the file is truncated: the variable needs bytes up to ${start + n * bytes}, the file has ${this.#bytes.byteLength}`);
+        throw new SimulationFileError(
+          fn,
+          this.file,
+          name,
+          `the file is truncated: the variable needs bytes up to ${start + n * bytes}, the file has ${this.#bytes.byteLength}`,
+        );
       }
       const view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset + start, n * bytes);
       const rows = shape.length && sel.slice(1).every(([s, e], i) => s === 0 && e === shape[i + 1]) ? out : new Float64Array(n);
@@ -242,7 +278,13 @@ class NetCdf3File implements SimulationFile {
     try {
       values = r.getDataVariable(v);
     } catch (e) {
-      throw new SimulationFileError(fn, this.file, name, `cannot read the data: the file may be truncated or corrupt (netcdfjs: ${e instanceof Error ? e.message : String(e)})`, e);
+      throw new SimulationFileError(
+        fn,
+        this.file,
+        name,
+        `cannot read the data: the file may be truncated or corrupt (netcdfjs: ${e instanceof Error ? e.message : String(e)})`,
+        e,
+      );
     }
     const flat = values.flat() as number[];
     if (flat.length !== shape.reduce((p, n) => p * n, 1) || flat.some((x) => typeof x !== 'number')) {

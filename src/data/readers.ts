@@ -175,7 +175,8 @@ function checkField(fn: string, what: string, f: unknown, D: number, constant: b
   if (typeof f !== 'object' || f === null) specError(fn, what, 'an object { name, k, parity, datasets }', f);
   const o = f as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!['name', 'k', 'parity', 'datasets', 'axes', 'normalize', 'source'].includes(key)) specError(fn, `${what}.${key}`, 'absent (unknown key; known: name, k, parity, datasets, axes, normalize, source)', o[key]);
+    if (!['name', 'k', 'parity', 'datasets', 'axes', 'normalize', 'source'].includes(key))
+      specError(fn, `${what}.${key}`, 'absent (unknown key; known: name, k, parity, datasets, axes, normalize, source)', o[key]);
   }
   if (typeof o.name !== 'string' || o.name.length === 0) specError(fn, `${what}.name`, 'a non-empty string', o.name);
   if (!(o.k === 0 || o.k === 1 || o.k === 2)) specError(fn, `${what}.k`, '0, 1 or 2', o.k);
@@ -188,7 +189,8 @@ function checkField(fn: string, what: string, f: unknown, D: number, constant: b
   if (o.normalize === 'standardize' && !(o.k === 0 && o.parity === 0)) {
     specError(fn, `${what}.normalize`, '"scale", "scale-norm" or "none" for a field other than a scalar (0,0) (a mean shift breaks equivariance)', o.normalize);
   }
-  if (o.source !== undefined && (!constant || typeof o.source !== 'string')) specError(fn, `${what}.source`, constant ? 'a string (a key of options.sources)' : 'absent for a dynamic field', o.source);
+  if (o.source !== undefined && (!constant || typeof o.source !== 'string'))
+    specError(fn, `${what}.source`, constant ? 'a string (a key of options.sources)' : 'absent for a dynamic field', o.source);
   return o as unknown as FieldSpec;
 }
 
@@ -210,7 +212,12 @@ export function validateSpec(spec: unknown, fn = 'validateSpec'): SimulationSpec
   const D = spatial.length;
   if (!Array.isArray(s.fields) || s.fields.length === 0) specError(fn, 'fields', 'a non-empty array of fields', s.fields);
   const fields = s.fields.map((f, i) => checkField(fn, `fields[${i}]`, f, D, false));
-  const constant = s.constant === undefined ? [] : Array.isArray(s.constant) ? s.constant.map((f, i) => checkField(fn, `constant[${i}]`, f, D, true)) : specError(fn, 'constant', 'an array of fields', s.constant);
+  const constant =
+    s.constant === undefined
+      ? []
+      : Array.isArray(s.constant)
+        ? s.constant.map((f, i) => checkField(fn, `constant[${i}]`, f, D, true))
+        : specError(fn, 'constant', 'an array of fields', s.constant);
   const names = new Set<string>();
   for (const f of [...fields, ...constant]) {
     if (names.has(f.name)) specError(fn, 'field names', 'unique', f.name);
@@ -219,7 +226,11 @@ export function validateSpec(spec: unknown, fn = 'validateSpec'): SimulationSpec
   for (const [i, f] of fields.entries()) if (f.axes !== undefined) checkAxes(fn, `fields[${i}].axes`, f.axes, true, spatial);
   if (s.constantAxes !== undefined) checkAxes(fn, 'constantAxes', s.constantAxes, false, spatial);
   for (const [i, f] of constant.entries()) if (f.axes !== undefined) checkAxes(fn, `constant[${i}].axes`, f.axes, false, spatial);
-  if (s.isTorus !== undefined && typeof s.isTorus !== 'boolean' && !(Array.isArray(s.isTorus) && s.isTorus.length === D && s.isTorus.every((b) => typeof b === 'boolean'))) {
+  if (
+    s.isTorus !== undefined &&
+    typeof s.isTorus !== 'boolean' &&
+    !(Array.isArray(s.isTorus) && s.isTorus.length === D && s.isTorus.every((b) => typeof b === 'boolean'))
+  ) {
     specError(fn, 'isTorus', `a boolean or ${D} booleans (x first)`, s.isTorus);
   }
   if (s.normalize !== undefined && typeof s.normalize !== 'boolean') specError(fn, 'normalize', 'a boolean', s.normalize);
@@ -260,13 +271,29 @@ interface Geometry {
 }
 
 /** Reads one dataset's box and reorders it to [b][t][x][y](z) (letters absent → size 1). */
-function readCanonical(fn: string, file: SimulationFile, name: string, axes: string, spatialLetters: readonly string[], geo: Geometry, constant: boolean, bRange: readonly [number, number] | null, tRange: readonly [number, number], select: Readonly<Record<string, number>>): { data: Float32Array; B: number } {
+function readCanonical(
+  fn: string,
+  file: SimulationFile,
+  name: string,
+  axes: string,
+  spatialLetters: readonly string[],
+  geo: Geometry,
+  constant: boolean,
+  bRange: readonly [number, number] | null,
+  tRange: readonly [number, number],
+  select: Readonly<Record<string, number>>,
+): { data: Float32Array; B: number } {
   if (!file.has(name)) {
     file.info(name); // throws the "not found (the file has …)" message
   }
   const info = file.info(name);
   if (info.shape.length !== axes.length) {
-    throw new SimulationFileError(fn, file.file, name, `has shape ${show(info.shape)} (rank ${info.shape.length}) but its axes "${axes}" need rank ${axes.length}`);
+    throw new SimulationFileError(
+      fn,
+      file.file,
+      name,
+      `has shape ${show(info.shape)} (rank ${info.shape.length}) but its axes "${axes}" need rank ${axes.length}`,
+    );
   }
   if (info.dtype !== 'float32' && info.dtype !== 'float64') {
     throw new SimulationFileError(fn, file.file, name, `has dtype ${info.dtype}; simulation fields must be float32 or float64`);
@@ -278,7 +305,12 @@ function readCanonical(fn: string, file: SimulationFile, name: string, axes: str
     geo.spatial = sp;
     geo.ref = name;
   } else if (sp.some((n, i) => n !== geo.spatial[i])) {
-    throw new SimulationFileError(fn, file.file, name, `inconsistent shapes: its spatial size (${spatialLetters.join(', ')}) is ${show(sp)} but dataset ${JSON.stringify(geo.ref)} has ${show(geo.spatial)}`);
+    throw new SimulationFileError(
+      fn,
+      file.file,
+      name,
+      `inconsistent shapes: its spatial size (${spatialLetters.join(', ')}) is ${show(sp)} but dataset ${JSON.stringify(geo.ref)} has ${show(geo.spatial)}`,
+    );
   }
   if (!constant) {
     const B = axes.includes('b') ? size('b') : 1;
@@ -371,7 +403,15 @@ function modeOf(f: FieldSpec): NormalizeMode {
 }
 
 /** Packs canonical fields into one MultiImage: keys canonical, fields of a key in order, channel = field·T + t. */
-function pack(list: readonly Canonical[], B: number, T: number, spatial: readonly number[], D: number, isTorus: readonly boolean[], stats: NormStats | null): { image: MultiImage; placements: FieldPlacement[] } {
+function pack(
+  list: readonly Canonical[],
+  B: number,
+  T: number,
+  spatial: readonly number[],
+  D: number,
+  isTorus: readonly boolean[],
+  stats: NormStats | null,
+): { image: MultiImage; placements: FieldPlacement[] } {
   const keys = [...new Map(list.map((c) => [`${c.f.k},${c.f.parity}`, { k: c.f.k, parity: c.f.parity }])).values()].sort(compareKeys);
   const sig: SignatureEntry[] = [];
   const placements: FieldPlacement[] = [];
@@ -416,7 +456,13 @@ function rangeOption(fn: string, what: string, v: number | readonly [number, num
     check(Number.isInteger(v) && v >= 1 && v <= total, fn, `options.${what}`, `an integer in [1, ${total}] (the file has ${total})`, v);
     return [0, v];
   }
-  check(Array.isArray(v) && v.length === 2 && Number.isInteger(v[0]) && Number.isInteger(v[1]) && v[0] >= 0 && v[0] < v[1] && v[1] <= total, fn, `options.${what}`, `[start, end) with 0 <= start < end <= ${total}`, v);
+  check(
+    Array.isArray(v) && v.length === 2 && Number.isInteger(v[0]) && Number.isInteger(v[1]) && v[0] >= 0 && v[0] < v[1] && v[1] <= total,
+    fn,
+    `options.${what}`,
+    `[start, end) with 0 <= start < end <= ${total}`,
+    v,
+  );
   return [v[0], v[1]];
 }
 
@@ -451,8 +497,20 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
   const isTorus = typeof s.isTorus === 'boolean' || s.isTorus === undefined ? new Array<boolean>(D).fill(s.isTorus ?? true) : [...s.isTorus];
   const normalize = options.stats !== undefined ? true : (options.normalize ?? s.normalize ?? false);
   const select = s.select ?? {};
-  check(options.fitTrajectories === undefined || (Number.isInteger(options.fitTrajectories) && options.fitTrajectories >= 1), fn, 'options.fitTrajectories', 'an integer >= 1', options.fitTrajectories);
-  check(!(options.fitTrajectories !== undefined && options.stats !== undefined), fn, 'options.fitTrajectories', 'absent when options.stats is given (statistics are applied, not fitted)', options.fitTrajectories);
+  check(
+    options.fitTrajectories === undefined || (Number.isInteger(options.fitTrajectories) && options.fitTrajectories >= 1),
+    fn,
+    'options.fitTrajectories',
+    'an integer >= 1',
+    options.fitTrajectories,
+  );
+  check(
+    !(options.fitTrajectories !== undefined && options.stats !== undefined),
+    fn,
+    'options.fitTrajectories',
+    'absent when options.stats is given (statistics are applied, not fitted)',
+    options.fitTrajectories,
+  );
 
   const files: SimulationFile[] = [];
   const list: Canonical[] = [];
@@ -467,7 +525,12 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
       const name = first.datasets[0]!;
       const info = main.info(name);
       if (info.shape.length !== firstAxes.length) {
-        throw new SimulationFileError(fn, main.file, name, `has shape ${show(info.shape)} (rank ${info.shape.length}) but its axes "${firstAxes}" need rank ${firstAxes.length}`);
+        throw new SimulationFileError(
+          fn,
+          main.file,
+          name,
+          `has shape ${show(info.shape)} (rank ${info.shape.length}) but its axes "${firstAxes}" need rank ${firstAxes.length}`,
+        );
       }
     }
     const firstInfo = main.info(first.datasets[0]!);
@@ -475,7 +538,8 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
     const fileT = firstInfo.shape[firstAxes.indexOf('t')]!;
     const bRange = rangeOption(fn, 'trajectories', options.trajectories, fileB);
     const tRange = rangeOption(fn, 'time', options.time, fileT);
-    if (!firstAxes.includes('b')) check(bRange[0] === 0 && bRange[1] === 1, fn, 'options.trajectories', 'absent or 1 (the datasets have no trajectory axis "b")', options.trajectories);
+    if (!firstAxes.includes('b'))
+      check(bRange[0] === 0 && bRange[1] === 1, fn, 'options.trajectories', 'absent or 1 (the datasets have no trajectory axis "b")', options.trajectories);
 
     for (const f of s.fields) {
       const comps: Float32Array[] = [];
@@ -493,7 +557,9 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
       if (f.source !== undefined) {
         const src = options.sources?.[f.source];
         if (src === undefined) {
-          throw new RangeError(`${fn}: constant field ${JSON.stringify(f.name)} reads from source ${JSON.stringify(f.source)}, which options.sources does not give (got ${show(Object.keys(options.sources ?? {}))})`);
+          throw new RangeError(
+            `${fn}: constant field ${JSON.stringify(f.name)} reads from source ${JSON.stringify(f.source)}, which options.sources does not give (got ${show(Object.keys(options.sources ?? {}))})`,
+          );
         }
         file = await openSimulationFile(src, { name: typeof src === 'string' ? src : f.source });
         files.push(file);
@@ -504,7 +570,12 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
       for (const name of f.datasets) {
         const info = file.info(name);
         if (axes.includes('b') && info.shape.length === axes.length && info.shape[axes.indexOf('b')] !== fileB) {
-          throw new SimulationFileError(fn, file.file, name, `inconsistent shapes: ${info.shape[axes.indexOf('b')]} trajectories, but the dynamic fields have ${fileB}`);
+          throw new SimulationFileError(
+            fn,
+            file.file,
+            name,
+            `inconsistent shapes: ${info.shape[axes.indexOf('b')]} trajectories, but the dynamic fields have ${fileB}`,
+          );
         }
         const r = readCanonical(fn, file, name, axes, spatialLetters, geo, true, axes.includes('b') ? bRange : null, [0, 1], select);
         comps.push(r.data);
@@ -537,7 +608,9 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
         if (options.stats) {
           const given = options.stats[c.f.name];
           if (!given || !(given.std > 0) || !Number.isFinite(given.mean) || given.mode !== mode) {
-            throw new RangeError(`${fn}: options.stats.${c.f.name} must be { mode: "${mode}", mean, std > 0 } (got ${given === undefined ? 'undefined' : JSON.stringify(given)})`);
+            throw new RangeError(
+              `${fn}: options.stats.${c.f.name} must be { mode: "${mode}", mean, std > 0 } (got ${given === undefined ? 'undefined' : JSON.stringify(given)})`,
+            );
           }
           stats[c.f.name] = given;
           continue;
@@ -545,7 +618,12 @@ async function readWith(fn: string, source: FileSource, spec: SimulationSpec, op
         const count = c.constant ? c.B * P : Math.min(fitB, c.B) * T * P;
         const st = fitStats(c, mode, count);
         if (!(st.std > 0) || !Number.isFinite(st.std)) {
-          throw new SimulationFileError(fn, main.file, c.f.datasets.join(', '), `field ${JSON.stringify(c.f.name)} has std ${st.std}; it cannot be normalised (set its normalize to "none" or pass normalize: false)`);
+          throw new SimulationFileError(
+            fn,
+            main.file,
+            c.f.datasets.join(', '),
+            `field ${JSON.stringify(c.f.name)} has std ${st.std}; it cannot be normalised (set its normalize to "none" or pass normalize: false)`,
+          );
         }
         stats[c.f.name] = st;
       }
@@ -720,18 +798,27 @@ export async function readShallowWater(source: FileSource, options: ShallowWater
   const spec: SimulationSpec = {
     axes: uAxes,
     fields,
-    constant: orography !== undefined ? [{ name: 'orography', k: 0, parity: 0, datasets: ['orog'], axes: 'yx', normalize: 'standardize', source: 'orography' }] : [],
+    constant:
+      orography !== undefined ? [{ name: 'orography', k: 0, parity: 0, datasets: ['orog'], axes: 'yx', normalize: 'standardize', source: 'orography' }] : [],
     isTorus: [true, false],
     normalize: true,
     select: { l: level },
     coords: hasTime ? { t: 'time', x: 'lon', y: 'lat' } : { x: 'lon', y: 'lat' },
   };
-  const extras: ExtraConstants | undefined = coriolis || latitude ? (coords, spatial, file) => latitudeFields(fn, file, coords.y, spatial, coriolis, latitude) : undefined;
+  const extras: ExtraConstants | undefined =
+    coriolis || latitude ? (coords, spatial, file) => latitudeFields(fn, file, coords.y, spatial, coriolis, latitude) : undefined;
   return readWith(fn, source, spec, { ...rest, sources: { ...rest.sources, ...(orography !== undefined ? { orography } : {}) } }, extras);
 }
 
 /** Coriolis parameter 2Ω sin(lat) (pseudoscalar) and latitude in radians (scalar), from `lat` in degrees, constant along x. */
-function latitudeFields(fn: string, file: string, lat: Float64Array | undefined, spatial: readonly number[], coriolis: boolean, latitude: boolean): Canonical[] {
+function latitudeFields(
+  fn: string,
+  file: string,
+  lat: Float64Array | undefined,
+  spatial: readonly number[],
+  coriolis: boolean,
+  latitude: boolean,
+): Canonical[] {
   const [X, Y] = spatial as [number, number];
   if (!lat) throw new SimulationFileError(fn, file, 'lat', 'not found (needed for the Coriolis / latitude fields)');
   if (lat.length !== Y) throw new SimulationFileError(fn, file, 'lat', `has ${lat.length} values but the grid has ${Y} latitudes`);
@@ -760,7 +847,9 @@ export function readDataset(source: FileSource, format: DatasetFormat | Simulati
   if (format === 'shallow-water') return readShallowWater(source, options);
   if (format === 'navier-stokes') return readNavierStokes(source, options);
   if (typeof format === 'string') {
-    return Promise.reject(new RangeError(`readDataset: format must be "pdebench-cfd", "shallow-water", "navier-stokes" or a spec object (got ${JSON.stringify(format)})`));
+    return Promise.reject(
+      new RangeError(`readDataset: format must be "pdebench-cfd", "shallow-water", "navier-stokes" or a spec object (got ${JSON.stringify(format)})`),
+    );
   }
   return readSimulation(source, format, options);
 }
@@ -801,11 +890,23 @@ export async function writeNavierStokesHdf5(path: string | undefined, sim: Navie
   const fn = 'writeNavierStokesHdf5';
   check(typeof sim === 'object' && sim !== null, fn, 'sim', 'an object', sim);
   const { shape } = sim;
-  check(Array.isArray(shape) && shape.length === 4 && shape.every((n) => Number.isInteger(n) && n >= 1), fn, 'sim.shape', '[traj, time, N, N] positive integers', shape);
+  check(
+    Array.isArray(shape) && shape.length === 4 && shape.every((n) => Number.isInteger(n) && n >= 1),
+    fn,
+    'sim.shape',
+    '[traj, time, N, N] positive integers',
+    shape,
+  );
   const [nb, nt, nx, ny] = shape;
   const size = nb * nt * nx * ny;
   for (const k of ['vorticity', 'vx', 'vy'] as const) {
-    check(sim[k] instanceof Float32Array && sim[k].length === size, fn, `sim.${k}`, `a Float32Array of ${size} values (shape ${show(shape)})`, sim[k] instanceof Float32Array ? sim[k].length : sim[k]);
+    check(
+      sim[k] instanceof Float32Array && sim[k].length === size,
+      fn,
+      `sim.${k}`,
+      `a Float32Array of ${size} values (shape ${show(shape)})`,
+      sim[k] instanceof Float32Array ? sim[k].length : sim[k],
+    );
   }
   check((sim.t instanceof Float64Array || sim.t instanceof Float32Array) && sim.t.length === nt, fn, 'sim.t', `${nt} times`, sim.t?.length);
   const L = typeof sim.attrs?.L === 'number' ? sim.attrs.L : 1;
@@ -817,18 +918,27 @@ export async function writeNavierStokesHdf5(path: string | undefined, sim: Navie
     return Float64Array.from({ length: n }, (_, i) => (i * L) / n);
   };
   if (sim.forcing !== undefined && sim.forcing !== null) {
-    check(sim.forcing instanceof Float32Array && (sim.forcing.length === nx * ny || sim.forcing.length === nb * nx * ny), fn, 'sim.forcing',
-      `a Float32Array of ${nx * ny} ([N, N]) or ${nb * nx * ny} values ([traj, N, N])`, sim.forcing?.length);
+    check(
+      sim.forcing instanceof Float32Array && (sim.forcing.length === nx * ny || sim.forcing.length === nb * nx * ny),
+      fn,
+      'sim.forcing',
+      `a Float32Array of ${nx * ny} ([N, N]) or ${nb * nx * ny} values ([traj, N, N])`,
+      sim.forcing?.length,
+    );
   }
   const chunks = [1, nt, nx, ny];
   const gz = sim.gzip !== undefined ? { gzip: sim.gzip } : {};
-  return writeHdf5(path, [
-    { name: 'vorticity', data: sim.vorticity, shape, chunks, ...gz },
-    { name: 'Vx', data: sim.vx, shape, chunks, ...gz },
-    { name: 'Vy', data: sim.vy, shape, chunks, ...gz },
-    { name: 't-coordinate', data: Float64Array.from(sim.t), shape: [nt] },
-    { name: 'x-coordinate', data: grid(nx, sim.x, 'x'), shape: [nx] },
-    { name: 'y-coordinate', data: grid(ny, sim.y, 'y'), shape: [ny] },
-    ...(sim.forcing ? [{ name: 'forcing', data: sim.forcing, shape: sim.forcing.length === nx * ny ? [nx, ny] : [nb, nx, ny] }] : []),
-  ], { format: 'geoconv navier-stokes', ...(sim.attrs ?? {}) });
+  return writeHdf5(
+    path,
+    [
+      { name: 'vorticity', data: sim.vorticity, shape, chunks, ...gz },
+      { name: 'Vx', data: sim.vx, shape, chunks, ...gz },
+      { name: 'Vy', data: sim.vy, shape, chunks, ...gz },
+      { name: 't-coordinate', data: Float64Array.from(sim.t), shape: [nt] },
+      { name: 'x-coordinate', data: grid(nx, sim.x, 'x'), shape: [nx] },
+      { name: 'y-coordinate', data: grid(ny, sim.y, 'y'), shape: [ny] },
+      ...(sim.forcing ? [{ name: 'forcing', data: sim.forcing, shape: sim.forcing.length === nx * ny ? [nx, ny] : [nb, nx, ny] }] : []),
+    ],
+    { format: 'geoconv navier-stokes', ...(sim.attrs ?? {}) },
+  );
 }

@@ -91,7 +91,13 @@ const clock = () => (typeof performance !== 'undefined' ? performance.now() : Da
 
 function checkMetrics(name: string, trial: number, m: unknown): Metrics {
   const fn = 'benchmark';
-  check(m !== null && typeof m === 'object' && !Array.isArray(m), fn, `the metrics of model "${name}" in trial ${trial}`, 'an object { train?, val?, test?, rollout?: number[], …numbers }', m);
+  check(
+    m !== null && typeof m === 'object' && !Array.isArray(m),
+    fn,
+    `the metrics of model "${name}" in trial ${trial}`,
+    'an object { train?, val?, test?, rollout?: number[], …numbers }',
+    m,
+  );
   for (const [k, v] of Object.entries(m as object)) {
     if (v === undefined) continue;
     const ok = k === 'rollout' ? Array.isArray(v) && v.every((x) => typeof x === 'number') : typeof v === 'number';
@@ -131,7 +137,15 @@ export async function benchmark<Data = undefined>(o: BenchmarkOptions<Data>): Pr
   const { trials, models, onProgress } = o;
   check(Number.isInteger(trials) && trials >= 1, fn, 'trials', 'an integer >= 1', trials);
   check(Array.isArray(models) && models.length > 0, fn, 'models', 'a non-empty array of { name, run }', models);
-  models.forEach((m, i) => check(m !== null && typeof m?.name === 'string' && m.name.length > 0 && typeof m.run === 'function', fn, `models[${i}]`, '{ name: a non-empty string, run: a function }', m));
+  models.forEach((m, i) =>
+    check(
+      m !== null && typeof m?.name === 'string' && m.name.length > 0 && typeof m.run === 'function',
+      fn,
+      `models[${i}]`,
+      '{ name: a non-empty string, run: a function }',
+      m,
+    ),
+  );
   const names = models.map((m) => m.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   check(dup === undefined, fn, 'model names', 'unique', dup);
@@ -176,21 +190,25 @@ function tabulate(names: string[], raw: Metrics[][], seconds: number[][], seed: 
   for (const c of ['train', 'val', 'test'] as const) if (all.some((m) => typeof m[c] === 'number')) columns.push(c);
   for (let s = 1; s <= steps; s++) columns.push(`rollout ${s}`);
   if (steps > 0) columns.push('rollout sum');
-  for (const m of all) for (const k of Object.keys(m)) if (!['train', 'val', 'test', 'rollout'].includes(k) && typeof m[k] === 'number' && !columns.includes(k)) columns.push(k);
+  for (const m of all)
+    for (const k of Object.keys(m)) if (!['train', 'val', 'test', 'rollout'].includes(k) && typeof m[k] === 'number' && !columns.includes(k)) columns.push(k);
 
-  const row = (m: Metrics): number[] => columns.map((c) => {
-    if (c === 'rollout sum') return m.rollout && m.rollout.length === steps ? m.rollout.reduce((a, b) => a + b, 0) : NaN;
-    if (c.startsWith('rollout ') && !(c in m)) return m.rollout?.[Number(c.slice(8)) - 1] ?? NaN;
-    const v = m[c];
-    return typeof v === 'number' ? v : NaN;
-  });
+  const row = (m: Metrics): number[] =>
+    columns.map((c) => {
+      if (c === 'rollout sum') return m.rollout && m.rollout.length === steps ? m.rollout.reduce((a, b) => a + b, 0) : NaN;
+      if (c.startsWith('rollout ') && !(c in m)) return m.rollout?.[Number(c.slice(8)) - 1] ?? NaN;
+      const v = m[c];
+      return typeof v === 'number' ? v : NaN;
+    });
   const values = raw.map((runs) => runs.map(row));
-  const summary = values.map((runs) => columns.map((_, j) => {
-    const xs = runs.map((r) => r[j]!);
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-    return { mean, std };
-  }));
+  const summary = values.map((runs) =>
+    columns.map((_, j) => {
+      const xs = runs.map((r) => r[j]!);
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+      return { mean, std };
+    }),
+  );
   const rolloutMean = summary.map((s) => Array.from({ length: steps }, (_, i) => s[columns.indexOf(`rollout ${i + 1}`)]!.mean));
   return { seed, trials: raw[0]!.length, models: names, columns, values, summary, rolloutMean, seconds };
 }
@@ -216,7 +234,8 @@ function num(v: number, digits: number, latex: boolean): string {
   return latex ? `${m} \\times 10^{${Number(e)}}` : `${m}e${Number(e)}`;
 }
 
-const escLatex = (s: string) => s.replace(/[\\&%$#_{}~^]/g, (c) => (c === '\\' ? '\\textbackslash{}' : c === '~' ? '\\textasciitilde{}' : c === '^' ? '\\textasciicircum{}' : `\\${c}`));
+const escLatex = (s: string) =>
+  s.replace(/[\\&%$#_{}~^]/g, (c) => (c === '\\' ? '\\textbackslash{}' : c === '~' ? '\\textasciitilde{}' : c === '^' ? '\\textasciicircum{}' : `\\${c}`));
 const escMd = (s: string) => s.replace(/[|\\]/g, (c) => `\\${c}`);
 
 /**
@@ -229,7 +248,13 @@ const escMd = (s: string) => s.replace(/[|\\]/g, (c) => `\\${c}`);
  */
 export function formatTable(table: BenchmarkTable, format: TableFormat = 'markdown', o: FormatOptions = {}): string {
   const fn = 'formatTable';
-  check(table !== null && typeof table === 'object' && Array.isArray(table.summary) && Array.isArray(table.columns), fn, 'table', 'a BenchmarkTable (from benchmark)', table);
+  check(
+    table !== null && typeof table === 'object' && Array.isArray(table.summary) && Array.isArray(table.columns),
+    fn,
+    'table',
+    'a BenchmarkTable (from benchmark)',
+    table,
+  );
   check(format === 'markdown' || format === 'latex' || format === 'json', fn, 'format', '"markdown", "latex" or "json"', format);
   if (format === 'json') return JSON.stringify(table, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
   const digits = o.digits ?? 3;

@@ -9,7 +9,21 @@ import { check } from '../core/errors.js';
 import { sameShape } from '../core/shape.js';
 import { MultiImage } from '../geometric/multi-image.js';
 import { signatureToString } from '../geometric/signature.js';
-import { FONT, colorBar, divergingRgb, esc, heatImage, linearTicks, logTicks, n2, pngDataUri, sequentialRgb, svgDoc, tickText, type Ramp } from '../geometric/svg.js';
+import {
+  FONT,
+  colorBar,
+  divergingRgb,
+  esc,
+  heatImage,
+  linearTicks,
+  logTicks,
+  n2,
+  pngDataUri,
+  sequentialRgb,
+  svgDoc,
+  tickText,
+  type Ramp,
+} from '../geometric/svg.js';
 import { fieldColumns, type PowerSpectrum } from './spectrum.js';
 
 export { pngDataUri };
@@ -64,8 +78,20 @@ export async function rolloutPanels(o: RolloutPanelsOptions): Promise<string> {
   const { truth, prediction, steps, sample = 0, stepLabel = (t: number) => `step ${t + 1}`, panelSize = 120 } = o;
   check(truth instanceof MultiImage && prediction instanceof MultiImage, fn, 'truth and prediction', 'MultiImages', [truth, prediction]);
   check(truth.D === 2, fn, 'truth.D', '2 (2-D fields)', truth.D);
-  check(signatureToString(prediction.signature) === signatureToString(truth.signature), fn, "prediction's signature", `truth's ${signatureToString(truth.signature)}`, signatureToString(prediction.signature));
-  check(prediction.batch === truth.batch && sameShape(prediction.spatial, truth.spatial), fn, 'prediction batch and spatial shape', `truth's ${truth.batch}, [${truth.spatial}]`, [prediction.batch, prediction.spatial]);
+  check(
+    signatureToString(prediction.signature) === signatureToString(truth.signature),
+    fn,
+    "prediction's signature",
+    `truth's ${signatureToString(truth.signature)}`,
+    signatureToString(prediction.signature),
+  );
+  check(
+    prediction.batch === truth.batch && sameShape(prediction.spatial, truth.spatial),
+    fn,
+    'prediction batch and spatial shape',
+    `truth's ${truth.batch}, [${truth.spatial}]`,
+    [prediction.batch, prediction.spatial],
+  );
   check(Number.isInteger(sample) && sample >= 0 && sample < truth.batch, fn, 'sample', `an integer in [0, ${truth.batch})`, sample);
   check(typeof panelSize === 'number' && panelSize >= 16, fn, 'panelSize', 'a number >= 16', panelSize);
   const fields = fieldColumns(fn, truth, steps, o.fieldNames);
@@ -87,11 +113,17 @@ export async function rolloutPanels(o: RolloutPanelsOptions): Promise<string> {
   }
   const pw = panelSize * (nx >= ny ? 1 : nx / ny);
   const ph = panelSize * (ny >= nx ? 1 : ny / nx);
-  const gap = 8, left = 100, barW = 78;
+  const gap = 8,
+    left = 100,
+    barW = 78;
   const top = (o.title ? 26 : 8) + 16;
   const parts: string[] = [];
   if (o.title) parts.push(`<text class="title" x="8" y="18" font-size="13" ${FONT}>${esc(o.title)}</text>`);
-  shown.forEach((t, c) => parts.push(`<text class="step-label" x="${n2(left + c * (pw + gap) + pw / 2)}" y="${top - 5}" text-anchor="middle" font-size="11" ${FONT}>${esc(stepLabel(t))}</text>`));
+  shown.forEach((t, c) =>
+    parts.push(
+      `<text class="step-label" x="${n2(left + c * (pw + gap) + pw / 2)}" y="${top - 5}" text-anchor="middle" font-size="11" ${FONT}>${esc(stepLabel(t))}</text>`,
+    ),
+  );
   let row = 0;
   for (const { name, T, cols } of byField.values()) {
     const read = (data: Float32Array, t: number) => {
@@ -135,15 +167,30 @@ export async function rolloutPanels(o: RolloutPanelsOptions): Promise<string> {
       parts.push(`<text class="row-label" x="${left - 6}" y="${n2(y + ph / 2 + 16)}" text-anchor="end" font-size="9" fill="#555" ${FONT}>${r}</text>`);
       shown.forEach((t, c) => {
         const x = left + c * (pw + gap);
-        parts.push(`<g class="panel" data-field="${esc(name)}" data-row="${r}" data-step="${t}" data-vmin="${lo}" data-vmax="${hi}">` +
-          `${heatImage(panels[r][c]!, nx, ny, lo, hi, ramp, x, y, pw, ph)}<rect x="${n2(x)}" y="${n2(y)}" width="${n2(pw)}" height="${n2(ph)}" fill="none" stroke="#444" stroke-width="0.6"/></g>`);
+        parts.push(
+          `<g class="panel" data-field="${esc(name)}" data-row="${r}" data-step="${t}" data-vmin="${lo}" data-vmax="${hi}">` +
+            `${heatImage(panels[r][c]!, nx, ny, lo, hi, ramp, x, y, pw, ph)}<rect x="${n2(x)}" y="${n2(y)}" width="${n2(pw)}" height="${n2(ph)}" fill="none" stroke="#444" stroke-width="0.6"/></g>`,
+        );
       });
     });
     const bx = left + shown.length * (pw + gap) + 4;
     const [lo, hi] = range(vmax);
-    parts.push(colorBar(bx, top + row * (ph + gap), 2 * ph + gap, lo, hi, ramp, scalar ? name : `|${name}|`, `data-field="${esc(name)}" data-rows="truth prediction"`));
+    parts.push(
+      colorBar(bx, top + row * (ph + gap), 2 * ph + gap, lo, hi, ramp, scalar ? name : `|${name}|`, `data-field="${esc(name)}" data-rows="truth prediction"`),
+    );
     const [dlo, dhi] = range(dmax);
-    parts.push(colorBar(bx, top + (row + 2) * (ph + gap), ph, dlo, dhi, ramp, scalar ? 'difference' : '|difference|', `data-field="${esc(name)}" data-rows="difference"`));
+    parts.push(
+      colorBar(
+        bx,
+        top + (row + 2) * (ph + gap),
+        ph,
+        dlo,
+        dhi,
+        ramp,
+        scalar ? 'difference' : '|difference|',
+        `data-field="${esc(name)}" data-rows="difference"`,
+      ),
+    );
     row += 3;
   }
   const caption = `${nx}×${ny} grid; x = axis 0 to the right, y = axis 1 upwards, pixel (0, 0) bottom-left`;
@@ -190,14 +237,25 @@ export interface LinePlotOptions {
 export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): string {
   const fn = 'linePlot';
   check(Array.isArray(series) && series.length > 0, fn, 'series', 'a non-empty array of { name, x, y }', series);
-  series.forEach((s, i) => check(s !== null && typeof s?.name === 'string' && s.x != null && s.y != null && s.x.length === s.y.length && s.x.length > 0, fn, `series[${i}]`, '{ name, x, y } with x and y of equal, non-zero length', s));
+  series.forEach((s, i) =>
+    check(
+      s !== null && typeof s?.name === 'string' && s.x != null && s.y != null && s.x.length === s.y.length && s.x.length > 0,
+      fn,
+      `series[${i}]`,
+      '{ name, x, y } with x and y of equal, non-zero length',
+      s,
+    ),
+  );
   const { logX = false, logY = false, width = 560, height = 360 } = o;
   const ok = (v: number, log: boolean) => Number.isFinite(v) && (!log || v > 0);
-  const xs: number[] = [], ys: number[] = [];
-  for (const s of series) for (let i = 0; i < s.x.length; i++) if (ok(s.x[i]!, logX) && ok(s.y[i]!, logY)) {
-    xs.push(s.x[i]!);
-    ys.push(s.y[i]!);
-  }
+  const xs: number[] = [],
+    ys: number[] = [];
+  for (const s of series)
+    for (let i = 0; i < s.x.length; i++)
+      if (ok(s.x[i]!, logX) && ok(s.y[i]!, logY)) {
+        xs.push(s.x[i]!);
+        ys.push(s.y[i]!);
+      }
   check(xs.length > 0, fn, 'series values', logX || logY ? 'at least one finite point (positive on log axes)' : 'at least one finite point', 'none');
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
@@ -210,8 +268,12 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
     const pad = 0.05 * (y1 - y0);
     [y0, y1] = [y0 - pad, y1 + pad];
   }
-  const L = 72, R = 16, T = o.title ? 30 : 14, B = 46;
-  const pw = width - L - R, ph = height - T - B;
+  const L = 72,
+    R = 16,
+    T = o.title ? 30 : 14,
+    B = 46;
+  const pw = width - L - R,
+    ph = height - T - B;
   const tx = (v: number) => (logX ? (Math.log10(v) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) : (v - x0) / (x1 - x0)) * pw + L;
   const ty = (v: number) => T + ph - (logY ? (Math.log10(v) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0)) : (v - y0) / (y1 - y0)) * ph;
   const parts: string[] = [];
@@ -221,20 +283,28 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
   const axis: string[] = [];
   for (const v of xt) {
     const X = tx(v);
-    axis.push(`<line class="tick" x1="${n2(X)}" y1="${T + ph}" x2="${n2(X)}" y2="${T + ph + 5}" stroke="#333"/><line x1="${n2(X)}" y1="${T}" x2="${n2(X)}" y2="${T + ph}" stroke="#eee"/>` +
-      `<text class="tick-label" x="${n2(X)}" y="${T + ph + 17}" text-anchor="middle" font-size="10" ${FONT}>${esc(tickText(v, logX))}</text>`);
+    axis.push(
+      `<line class="tick" x1="${n2(X)}" y1="${T + ph}" x2="${n2(X)}" y2="${T + ph + 5}" stroke="#333"/><line x1="${n2(X)}" y1="${T}" x2="${n2(X)}" y2="${T + ph}" stroke="#eee"/>` +
+        `<text class="tick-label" x="${n2(X)}" y="${T + ph + 17}" text-anchor="middle" font-size="10" ${FONT}>${esc(tickText(v, logX))}</text>`,
+    );
   }
   parts.push(`<g class="axis x-axis" data-log="${logX}">${axis.join('')}</g>`);
   axis.length = 0;
   for (const v of yt) {
     const Y = ty(v);
-    axis.push(`<line class="tick" x1="${L - 5}" y1="${n2(Y)}" x2="${L}" y2="${n2(Y)}" stroke="#333"/><line x1="${L}" y1="${n2(Y)}" x2="${L + pw}" y2="${n2(Y)}" stroke="#eee"/>` +
-      `<text class="tick-label" x="${L - 8}" y="${n2(Y + 3)}" text-anchor="end" font-size="10" ${FONT}>${esc(tickText(v, logY))}</text>`);
+    axis.push(
+      `<line class="tick" x1="${L - 5}" y1="${n2(Y)}" x2="${L}" y2="${n2(Y)}" stroke="#333"/><line x1="${L}" y1="${n2(Y)}" x2="${L + pw}" y2="${n2(Y)}" stroke="#eee"/>` +
+        `<text class="tick-label" x="${L - 8}" y="${n2(Y + 3)}" text-anchor="end" font-size="10" ${FONT}>${esc(tickText(v, logY))}</text>`,
+    );
   }
   parts.push(`<g class="axis y-axis" data-log="${logY}">${axis.join('')}</g>`);
   parts.push(`<rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
-  if (o.xLabel) parts.push(`<text class="axis-label x-label" x="${n2(L + pw / 2)}" y="${height - 8}" text-anchor="middle" font-size="11" ${FONT}>${esc(o.xLabel)}</text>`);
-  if (o.yLabel) parts.push(`<text class="axis-label y-label" transform="translate(16,${n2(T + ph / 2)}) rotate(-90)" text-anchor="middle" font-size="11" ${FONT}>${esc(o.yLabel)}</text>`);
+  if (o.xLabel)
+    parts.push(`<text class="axis-label x-label" x="${n2(L + pw / 2)}" y="${height - 8}" text-anchor="middle" font-size="11" ${FONT}>${esc(o.xLabel)}</text>`);
+  if (o.yLabel)
+    parts.push(
+      `<text class="axis-label y-label" transform="translate(16,${n2(T + ph / 2)}) rotate(-90)" text-anchor="middle" font-size="11" ${FONT}>${esc(o.yLabel)}</text>`,
+    );
   series.forEach((s, i) => {
     const color = s.color ?? SERIES_COLORS[i % SERIES_COLORS.length]!;
     const runs: string[][] = [[]];
@@ -249,7 +319,9 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
       runs.at(-1)!.push(`${n2(X)},${n2(Y)}`);
       if (markers) dots.push(`<circle cx="${n2(X)}" cy="${n2(Y)}" r="2.5" fill="${color}"/>`);
     }
-    const lines = runs.filter((r) => r.length).map((r) => `<polyline class="series" data-name="${esc(s.name)}" points="${r.join(' ')}" fill="none" stroke="${color}" stroke-width="1.6"/>`);
+    const lines = runs
+      .filter((r) => r.length)
+      .map((r) => `<polyline class="series" data-name="${esc(s.name)}" points="${r.join(' ')}" fill="none" stroke="${color}" stroke-width="1.6"/>`);
     parts.push(`<g class="series-group" data-name="${esc(s.name)}">${lines.join('')}${dots.join('')}</g>`);
   });
   const legend = series.map((s, i) => {
@@ -257,7 +329,9 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
     const x = L + pw - 150;
     return `<line x1="${x}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${s.color ?? SERIES_COLORS[i % SERIES_COLORS.length]}" stroke-width="2"/><text class="legend-label" x="${x + 26}" y="${y}" font-size="10" ${FONT}>${esc(s.name)}</text>`;
   });
-  parts.push(`<g class="legend"><rect x="${L + pw - 156}" y="${T + 4}" width="150" height="${series.length * 15 + 6}" fill="white" fill-opacity="0.85" stroke="#bbb"/>${legend.join('')}</g>`);
+  parts.push(
+    `<g class="legend"><rect x="${L + pw - 156}" y="${T + 4}" width="150" height="${series.length * 15 + 6}" fill="white" fill-opacity="0.85" stroke="#bbb"/>${legend.join('')}</g>`,
+  );
   return svgDoc(width, height, parts.join(''));
 }
 
@@ -266,11 +340,21 @@ export function linePlot(series: readonly Series[], o: LinePlotOptions = {}): st
  * @example
  * const svg = rolloutLossPlot([{ name: 'UNet', perStep: unet.perStep }, { name: 'ResNet', perStep: resnet.perStep }]);
  */
-export function rolloutLossPlot(models: readonly { readonly name: string; readonly perStep: ArrayLike<number> }[], o: Omit<LinePlotOptions, 'logY'> = {}): string {
+export function rolloutLossPlot(
+  models: readonly { readonly name: string; readonly perStep: ArrayLike<number> }[],
+  o: Omit<LinePlotOptions, 'logY'> = {},
+): string {
   check(Array.isArray(models) && models.length > 0, 'rolloutLossPlot', 'models', 'a non-empty array of { name, perStep }', models);
-  return linePlot(models.map((m) => ({ name: m.name, x: Array.from({ length: m.perStep?.length ?? 0 }, (_, i) => i + 1), y: m.perStep })), {
-    title: 'Rollout SMSE vs step', xLabel: 'rollout step', yLabel: 'SMSE', ...o, logY: true,
-  });
+  return linePlot(
+    models.map((m) => ({ name: m.name, x: Array.from({ length: m.perStep?.length ?? 0 }, (_, i) => i + 1), y: m.perStep })),
+    {
+      title: 'Rollout SMSE vs step',
+      xLabel: 'rollout step',
+      yLabel: 'SMSE',
+      ...o,
+      logY: true,
+    },
+  );
 }
 
 /**
@@ -278,11 +362,22 @@ export function rolloutLossPlot(models: readonly { readonly name: string; readon
  * @example
  * const svg = spectrumPlot([{ name: 'truth', spectrum: trueSpectrum }, { name: 'UNet', spectrum: predictedSpectrum }]);
  */
-export function spectrumPlot(spectra: readonly { readonly name: string; readonly spectrum: PowerSpectrum; readonly color?: string }[], o: Omit<LinePlotOptions, 'logX' | 'logY'> = {}): string {
+export function spectrumPlot(
+  spectra: readonly { readonly name: string; readonly spectrum: PowerSpectrum; readonly color?: string }[],
+  o: Omit<LinePlotOptions, 'logX' | 'logY'> = {},
+): string {
   check(Array.isArray(spectra) && spectra.length > 0, 'spectrumPlot', 'spectra', 'a non-empty array of { name, spectrum }', spectra);
-  return linePlot(spectra.map((s) => ({ name: s.name, x: s.spectrum?.k, y: s.spectrum?.power, color: s.color } as Series)), {
-    title: 'Power spectrum', xLabel: 'wavenumber |k|', yLabel: 'power', ...o, logX: true, logY: true,
-  });
+  return linePlot(
+    spectra.map((s) => ({ name: s.name, x: s.spectrum?.k, y: s.spectrum?.power, color: s.color }) as Series),
+    {
+      title: 'Power spectrum',
+      xLabel: 'wavenumber |k|',
+      yLabel: 'power',
+      ...o,
+      logX: true,
+      logY: true,
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +401,11 @@ export interface NamedSpectrum {
  * const truth = await fieldSpectra(yFuture, { steps: 10 });
  * const svg = plotSpectra(truth, [{ name: 'UNet', spectra: await fieldSpectra(rollout, { steps: 10 }) }]); // the last step
  */
-export function plotSpectra(truth: readonly NamedSpectrum[], models: readonly { readonly name: string; readonly spectra: readonly NamedSpectrum[] }[], o: { readonly step?: number; readonly width?: number; readonly height?: number } = {}): string {
+export function plotSpectra(
+  truth: readonly NamedSpectrum[],
+  models: readonly { readonly name: string; readonly spectra: readonly NamedSpectrum[] }[],
+  o: { readonly step?: number; readonly width?: number; readonly height?: number } = {},
+): string {
   const fn = 'plotSpectra';
   check(Array.isArray(truth) && truth.length > 0, fn, 'truth', 'a non-empty array of field spectra (from fieldSpectra)', truth);
   check(Array.isArray(models), fn, 'models', 'an array of { name, spectra }', models);
@@ -315,14 +414,18 @@ export function plotSpectra(truth: readonly NamedSpectrum[], models: readonly { 
   const id = (s: NamedSpectrum) => `${s.k},${s.parity},${s.field},${s.name}`;
   const fields = truth.filter((s) => s.step === step);
   check(fields.length > 0, fn, 'step', `a step of the spectra (0 … ${lastStep})`, step);
-  const width = o.width ?? 420, height = o.height ?? 320;
+  const width = o.width ?? 420,
+    height = o.height ?? 320;
   const plots = fields.map((f, i) => {
     // truth in black, models in the colours they have in the other plots (their position)
-    const series = [{ name: 'truth', spectrum: f.spectrum, color: '#000000' }, ...models.map((m, j) => {
-      const s = m.spectra.find((x: NamedSpectrum) => x.step === step && id(x) === id(f));
-      check(s !== undefined, fn, `spectra of model "${m.name}"`, `to hold field "${f.name}" at step ${step}`, 'none');
-      return { name: m.name, spectrum: s.spectrum, color: SERIES_COLORS[j % SERIES_COLORS.length]! };
-    })];
+    const series = [
+      { name: 'truth', spectrum: f.spectrum, color: '#000000' },
+      ...models.map((m, j) => {
+        const s = m.spectra.find((x: NamedSpectrum) => x.step === step && id(x) === id(f));
+        check(s !== undefined, fn, `spectra of model "${m.name}"`, `to hold field "${f.name}" at step ${step}`, 'none');
+        return { name: m.name, spectrum: s.spectrum, color: SERIES_COLORS[j % SERIES_COLORS.length]! };
+      }),
+    ];
     const svg = spectrumPlot(series, { title: `${f.name}, step ${step + 1}`, width, height });
     return svg.replace(/^<svg /, `<svg x="${i * width}" y="0" `);
   });

@@ -88,7 +88,13 @@ export async function rolloutLoss(model: Module, params: Params, x: MultiImage, 
         const yb = yFuture.getSubset(idx);
         const pred = autoregressiveMap(model, params, xb, { pastSteps, futureSteps: steps, constantFields, state });
         const got = signatureToString(pred.signature);
-        check(got === signatureToString(yb.signature), fn, 'yFuture signature', `the rollout's ${got} (the model's output keys, c·steps channels each)`, signatureToString(yb.signature));
+        check(
+          got === signatureToString(yb.signature),
+          fn,
+          'yFuture signature',
+          `the rollout's ${got} (the model's output keys, c·steps channels each)`,
+          signatureToString(yb.signature),
+        );
         const loss = timestepSmseLoss(pred, yb, steps, null); // [batch, steps]
         return { loss, pred: keepPredictions ? pred : null };
       });
@@ -109,7 +115,13 @@ export async function rolloutLoss(model: Module, params: Params, x: MultiImage, 
   if (!keepPredictions) return result;
   const predictions = tidy(() => {
     const first = outputs[0]!;
-    const data = outputs.length === 1 ? first.data.reshape(first.data.shape) : concat(outputs.map((m) => m.data), 0);
+    const data =
+      outputs.length === 1
+        ? first.data.reshape(first.data.shape)
+        : concat(
+            outputs.map((m) => m.data),
+            0,
+          );
     return new MultiImage(data, first.signature, first.D, first.isTorus);
   });
   outputs.forEach((m) => m.dispose());

@@ -39,7 +39,13 @@ export interface PowerSpectrum {
  */
 export function powerSpectrum(values: ArrayLike<number>, shape: readonly number[]): PowerSpectrum {
   const fn = 'powerSpectrum';
-  check(Array.isArray(shape) && shape.length === 4 && shape.every((n) => Number.isInteger(n) && n >= 1), fn, 'shape', '[batch, channels, nx, ny] of positive integers (2-D scalar images)', shape);
+  check(
+    Array.isArray(shape) && shape.length === 4 && shape.every((n) => Number.isInteger(n) && n >= 1),
+    fn,
+    'shape',
+    '[batch, channels, nx, ny] of positive integers (2-D scalar images)',
+    shape,
+  );
   const [B, C, nx, ny] = shape as [number, number, number, number];
   check(nx >= 2 && ny >= 2, fn, 'spatial shape', 'at least 2 × 2 (no wavenumber bin otherwise)', [nx, ny]);
   const P = nx * ny;
@@ -197,7 +203,13 @@ export async function fieldSpectra(m: MultiImage, { steps = 1, samples, fieldNam
 export function spectralError(pred: PowerSpectrum, truth: PowerSpectrum): number {
   const fn = 'spectralError';
   check(pred?.power instanceof Float64Array && truth?.power instanceof Float64Array, fn, 'arguments', 'two PowerSpectrum objects', [pred, truth]);
-  check(pred.power.length === truth.power.length && truth.power.length > 0, fn, 'pred bins', `truth's ${truth.power.length} bins (spectra of the same grid)`, pred.power.length);
+  check(
+    pred.power.length === truth.power.length && truth.power.length > 0,
+    fn,
+    'pred bins',
+    `truth's ${truth.power.length} bins (spectra of the same grid)`,
+    pred.power.length,
+  );
   let max = 0;
   for (const v of truth.power) max = Math.max(max, v);
   const floor = max > 0 ? 1e-12 * max : Number.MIN_VALUE;
@@ -235,8 +247,20 @@ export interface SpectralErrors {
 export async function fieldSpectralErrors(prediction: MultiImage, truth: MultiImage, o: FieldSpectraOptions = {}): Promise<SpectralErrors> {
   const fn = 'fieldSpectralErrors';
   check(prediction instanceof MultiImage && truth instanceof MultiImage, fn, 'prediction and truth', 'MultiImages', [prediction, truth]);
-  check(signatureToString(prediction.signature) === signatureToString(truth.signature), fn, "truth's signature", `the prediction's ${signatureToString(prediction.signature)}`, signatureToString(truth.signature));
-  check(truth.batch === prediction.batch && sameShape(truth.spatial, prediction.spatial), fn, 'truth batch and spatial shape', `the prediction's ${prediction.batch}, [${prediction.spatial}]`, [truth.batch, truth.spatial]);
+  check(
+    signatureToString(prediction.signature) === signatureToString(truth.signature),
+    fn,
+    "truth's signature",
+    `the prediction's ${signatureToString(prediction.signature)}`,
+    signatureToString(truth.signature),
+  );
+  check(
+    truth.batch === prediction.batch && sameShape(truth.spatial, prediction.spatial),
+    fn,
+    'truth batch and spatial shape',
+    `the prediction's ${prediction.batch}, [${prediction.spatial}]`,
+    [truth.batch, truth.spatial],
+  );
   const sp = await fieldSpectra(prediction, o);
   const st = await fieldSpectra(truth, o);
   const steps = o.steps ?? 1;

@@ -57,7 +57,9 @@ function checkWork(fn: string, D: number, M: number, k: number, parity: number, 
   const entries = M ** D * D ** k;
   const work = filterCount(D, M, k, parity, G) * entries;
   if (work > limits.maxFilterWork) {
-    throw new RangeError(`${fn}: D=${D}, M=${M}, k=${k}, parity=${parity} would build ${work} filter entries (filters × ${entries} entries each), more than ${showLimit(limits.maxFilterWork)} (limits.maxFilterWork); use a smaller M or k`);
+    throw new RangeError(
+      `${fn}: D=${D}, M=${M}, k=${k}, parity=${parity} would build ${work} filter entries (filters × ${entries} entries each), more than ${showLimit(limits.maxFilterWork)} (limits.maxFilterWork); use a smaller M or k`,
+    );
   }
 }
 
@@ -138,8 +140,10 @@ function numpyQuicksort<T>(a: T[], cmp: (x: T, y: T) => number): void {
         let pj = pr - 1;
         swap(pm, pj);
         for (;;) {
-          do pi++; while (cmp(a[pi]!, vp) < 0);
-          do pj--; while (cmp(vp, a[pj]!) < 0);
+          do pi++;
+          while (cmp(a[pi]!, vp) < 0);
+          do pj--;
+          while (cmp(vp, a[pj]!) < 0);
           if (pi >= pj) break;
           swap(pi, pj);
         }
@@ -285,7 +289,7 @@ export function invariantFilters(
     order.sort((a, b) => cols[a]! - cols[b]!);
     const rc: number[] = [];
     const rv: number[] = [];
-    for (let q = 0; q < G.length; ) {
+    for (let q = 0; q < G.length;) {
       const c = cols[order[q]!]!;
       let v = 0;
       for (; q < G.length && cols[order[q]!] === c; q++) v += vals[order[q]!]!;
@@ -409,7 +413,6 @@ export function invariantFilters(
   return result;
 }
 
-
 /**
  * An explicit filter set, as ginjax's `get_invariant_filters(Ms, ks, parities, D, operators)`
  * builds for its layers (`conv_filters`, `upsample_filters`): the invariant filters of side M for
@@ -450,16 +453,34 @@ export function resolveFilterSpec(fn: string, arg: string, spec: FilterSpec | nu
   const s: FilterSpec = typeof spec === 'number' ? { M: spec } : spec;
   check(typeof s === 'object' && s !== null, fn, arg, 'a filter set { M, ks?, parities?, scale? } or a side M', spec);
   const Ms = Array.isArray(s.M) ? (s.M as readonly number[]) : [s.M as number];
-  check(Ms.length === 1, fn, `${arg}.M`, 'one filter side (a layer stacks filters of one side; the filters of a larger side already span a smaller side\'s, zero-padded)', s.M);
+  check(
+    Ms.length === 1,
+    fn,
+    `${arg}.M`,
+    "one filter side (a layer stacks filters of one side; the filters of a larger side already span a smaller side's, zero-padded)",
+    s.M,
+  );
   const M = Ms[0]!;
   check(Number.isInteger(M) && M >= 1, fn, `${arg}.M`, 'an integer >= 1', M);
   let ks: number[] | null = null;
   if (s.ks !== undefined && s.ks !== null) {
-    check(Array.isArray(s.ks) && s.ks.length > 0 && s.ks.every((k) => Number.isInteger(k) && k >= 0), fn, `${arg}.ks`, 'a non-empty list of integers >= 0', s.ks);
+    check(
+      Array.isArray(s.ks) && s.ks.length > 0 && s.ks.every((k) => Number.isInteger(k) && k >= 0),
+      fn,
+      `${arg}.ks`,
+      'a non-empty list of integers >= 0',
+      s.ks,
+    );
     ks = sortedUnique(s.ks);
   }
   const parities = s.parities ?? [0, 1];
-  check(Array.isArray(parities) && parities.length > 0 && parities.every((p) => p === 0 || p === 1), fn, `${arg}.parities`, 'a non-empty list of 0 and/or 1', parities);
+  check(
+    Array.isArray(parities) && parities.length > 0 && parities.every((p) => p === 0 || p === 1),
+    fn,
+    `${arg}.parities`,
+    'a non-empty list of 0 and/or 1',
+    parities,
+  );
   const scale = s.scale ?? 'normalize';
   check(scale === 'normalize' || scale === 'one', fn, `${arg}.scale`, '"normalize" or "one"', scale);
   return Object.freeze({ M, ks: ks && Object.freeze(ks), parities: Object.freeze(sortedUnique(parities)), scale });
@@ -500,6 +521,7 @@ export function invariantFilterBank(
   check(Array.isArray(parities) && parities.length > 0, fn, 'spec.parities', 'a non-empty list of 0 and/or 1', parities);
   const G = resolveOperators(fn, operators, D);
   const out: FilterSet[] = [];
-  for (const M of spec.Ms) for (const k of spec.ks) for (const p of parities) out.push(invariantFilters(D, M, k, p, { scale: spec.scale ?? 'normalize', operators: G }));
+  for (const M of spec.Ms)
+    for (const k of spec.ks) for (const p of parities) out.push(invariantFilters(D, M, k, p, { scale: spec.scale ?? 'normalize', operators: G }));
   return out;
 }

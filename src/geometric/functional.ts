@@ -26,7 +26,13 @@ import { blockOffsets, signatureToString, signatureWidth, type Signature } from 
  */
 export function splitShape(fn: string, shape: Shape, D: number, k: number, nLead?: number): { lead: number[]; spatial: number[]; tensor: number[] } {
   const lead = nLead ?? shape.length - D - k;
-  check(lead >= 0 && shape.length === lead + D + k, fn, 'data shape', `of rank ${nLead === undefined ? `>= ${D + k}` : lead + D + k} (lead + D=${D} spatial + k=${k} tensor axes)`, shape);
+  check(
+    lead >= 0 && shape.length === lead + D + k,
+    fn,
+    'data shape',
+    `of rank ${nLead === undefined ? `>= ${D + k}` : lead + D + k} (lead + D=${D} spatial + k=${k} tensor axes)`,
+    shape,
+  );
   const tensorAxes = shape.slice(lead + D);
   if (tensorAxes.some((d) => d !== D)) argError(fn, 'tensor axes', `all of length D=${D}`, shape);
   return { lead: shape.slice(0, lead), spatial: shape.slice(lead, lead + D), tensor: tensorAxes };
@@ -59,23 +65,30 @@ export function tensorProduct(a: Tensor, ka: number, b: Tensor, kb: number, D: n
  */
 export function multicontract(x: Tensor, D: number, k: number, pairs: readonly (readonly [number, number])[]): Tensor {
   const used = pairs.flat();
-  check(used.every((i) => Number.isInteger(i) && i >= 0 && i < k) && new Set(used).size === used.length,
-    'multicontract', 'indices', `distinct tensor indices in [0, ${k})`, pairs.map((p) => `(${p})`));
+  check(
+    used.every((i) => Number.isInteger(i) && i >= 0 && i < k) && new Set(used).size === used.length,
+    'multicontract',
+    'indices',
+    `distinct tensor indices in [0, ${k})`,
+    pairs.map((p) => `(${p})`),
+  );
   const prefix = x.shape.slice(0, x.shape.length - k);
   const rest = [...Array(k).keys()].filter((i) => !used.includes(i));
   const tStrides = stridesOf(tensorShape(D, k));
   const nRest = D ** rest.length;
   const nDiag = D ** pairs.length;
   // pattern[r * nDiag + d]: flat tensor index of rest combo r and diagonal combo d.
-  const pattern = memoIndex(`contract ${D} ${k} | ${pairs.map((p) => p.join(' '))}`, () => indexMap([nRest, nDiag], ([r, d]) => {
-    let flat = 0;
-    rest.forEach((axis, t) => (flat += (Math.floor(r! / D ** (rest.length - 1 - t)) % D) * tStrides[axis]!));
-    pairs.forEach(([i, j], t) => {
-      const v = Math.floor(d! / D ** (pairs.length - 1 - t)) % D;
-      flat += v * (tStrides[i]! + tStrides[j]!);
-    });
-    return flat;
-  }));
+  const pattern = memoIndex(`contract ${D} ${k} | ${pairs.map((p) => p.join(' '))}`, () =>
+    indexMap([nRest, nDiag], ([r, d]) => {
+      let flat = 0;
+      rest.forEach((axis, t) => (flat += (Math.floor(r! / D ** (rest.length - 1 - t)) % D) * tStrides[axis]!));
+      pairs.forEach(([i, j], t) => {
+        const v = Math.floor(d! / D ** (pairs.length - 1 - t)) % D;
+        flat += v * (tStrides[i]! + tStrides[j]!);
+      });
+      return flat;
+    }),
+  );
   return tidy(() => {
     const g = gather(x, [...prefix, nRest, nDiag], pattern, sizeOf(prefix));
     return sum(g, [g.shape.length - 1]).reshape([...prefix, ...tensorShape(D, rest.length)]);
@@ -94,7 +107,12 @@ export function leviCivitaContract(x: Tensor, D: number, k: number, indices: rea
   return tidy(() => {
     const eps = tensor(leviCivita(D), tensorShape(D, D), x.backend);
     const prod = tensorProduct(x, k, eps, D, D);
-    return multicontract(prod, D, k + D, indices.map((i, t) => [i, k + t] as const));
+    return multicontract(
+      prod,
+      D,
+      k + D,
+      indices.map((i, t) => [i, k + t] as const),
+    );
   });
 }
 
@@ -116,7 +134,14 @@ export function transposeTensor(x: Tensor, k: number, perm: readonly number[]): 
  */
 export function pixelNorm(x: Tensor, k: number): Tensor {
   if (k === 0) return abs(x);
-  return tidy(() => sqrt(sum(square(x), [...Array(k).keys()].map((i) => x.shape.length - k + i))));
+  return tidy(() =>
+    sqrt(
+      sum(
+        square(x),
+        [...Array(k).keys()].map((i) => x.shape.length - k + i),
+      ),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +172,8 @@ export function packedGroupAction(x: Tensor, D: number, sig: Signature, g: Group
   check(g.D === D, 'timesGroupElement', 'group element D', `${D}`, g.D);
   const spatial = x.shape.slice(1, 1 + D);
   const W = signatureWidth(sig, D);
-  if (x.shape.length !== D + 2 || x.shape[D + 1] !== W) argError('timesGroupElement', 'data shape', `[batch, ...${D} spatial, ${W}] for signature ${signatureToString(sig)}`, x.shape);
+  if (x.shape.length !== D + 2 || x.shape[D + 1] !== W)
+    argError('timesGroupElement', 'data shape', `[batch, ...${D} spatial, ${W}] for signature ${signatureToString(sig)}`, x.shape);
   const key = `action ${g.D} ${g.index} | ${spatial} | ${signatureToString(sig)}`;
   let built: { pixel: Int32Array; sign: Float32Array } | undefined;
   const build = () => (built ??= packedActionMap(g, spatial, sig));
@@ -240,7 +266,13 @@ export function resolveConv(fn: string, D: number, M: number, isTorus: readonly 
     padding = new Array(D).fill(0).map(() => [mode, mode]);
   } else if (Array.isArray(mode)) {
     const pairs = mode as readonly (readonly number[])[];
-    check(pairs.length === D && pairs.every((p) => p.length === 2 && p.every((e) => Number.isInteger(e) && e >= 0)), fn, 'padding', `${D} pairs [lo, hi]`, pairs.map((p) => `[${p}]`));
+    check(
+      pairs.length === D && pairs.every((p) => p.length === 2 && p.every((e) => Number.isInteger(e) && e >= 0)),
+      fn,
+      'padding',
+      `${D} pairs [lo, hi]`,
+      pairs.map((p) => `[${p}]`),
+    );
     padding = pairs.map((p) => [p[0]!, p[1]!]);
   } else {
     return argError(fn, 'padding', '"TORUS", "SAME", "VALID", an integer or [lo, hi] pairs', mode);
@@ -280,7 +312,14 @@ export function fromPacked(y: Tensor, D: number, C: number, k: number): Tensor {
   return tidy(() => permute(y.reshape([B, ...spatial, C, T]), [0, D + 1, ...spatial.map((_, i) => i + 1), D + 2]).reshape(out));
 }
 
-interface ConvGeometry { B: number; C: number; O: number; M: number; taps: number; attrs: ConvAttrs }
+interface ConvGeometry {
+  B: number;
+  C: number;
+  O: number;
+  M: number;
+  taps: number;
+  attrs: ConvAttrs;
+}
 
 function convGeometry(fn: string, x: Tensor, f: Tensor, D: number, k: number, kf: number, isTorus: readonly boolean[], o: ConvolveOptions): ConvGeometry {
   check(D === 2 || D === 3, fn, 'D', '2 or 3', D);
@@ -354,8 +393,7 @@ function asPacked(fn: string, x: Tensor, D: number, k: number): { lead: number[]
 }
 
 /** Packed [L, ...spatial', W] back to [...lead, ...spatial', (D,)*k]. */
-const fromLead = (y: Tensor, lead: readonly number[], D: number, k: number): Tensor =>
-  y.reshape([...lead, ...y.shape.slice(1, 1 + D), ...tensorShape(D, k)]);
+const fromLead = (y: Tensor, lead: readonly number[], D: number, k: number): Tensor => y.reshape([...lead, ...y.shape.slice(1, 1 + D), ...tensorShape(D, k)]);
 
 /**
  * Mean over non-overlapping p^D patches (ginjax average_pool): a view of `packedAveragePool`.
@@ -413,7 +451,13 @@ export function packedAveragePool(x: Tensor, D: number, p: number): Tensor {
   const spatial = packedSpatial('averagePool', x, D, p, true);
   return tidy(() => {
     const r = x.reshape([x.shape[0]!, ...spatial.flatMap((n) => [n / p, p]), x.shape[D + 1]!]);
-    return scale(sum(r, spatial.map((_, i) => 2 + 2 * i)), 1 / p ** D);
+    return scale(
+      sum(
+        r,
+        spatial.map((_, i) => 2 + 2 * i),
+      ),
+      1 / p ** D,
+    );
   });
 }
 
@@ -451,9 +495,12 @@ export function packedMaxPool(x: Tensor, D: number, sig: Signature, p: number, u
  */
 export function packedUnpool(x: Tensor, D: number, p: number): Tensor {
   packedSpatial('unpool', x, D, p, false);
-  return upsample(x, [...Array(D).keys()].map((i) => i + 1), p); // a strided copy: no index map
+  return upsample(
+    x,
+    [...Array(D).keys()].map((i) => i + 1),
+    p,
+  ); // a strided copy: no index map
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Index bookkeeping (ginjax get_contraction_indices, KroneckerDeltaSymbol)
@@ -468,8 +515,13 @@ export function packedUnpool(x: Tensor, D: number, p: number): Tensor {
  * geometric.contractionIndices(4, 2); // [[[0, 1]], [[0, 2]], [[0, 3]], [[1, 2]], [[1, 3]], [[2, 3]]]
  */
 export function contractionIndices(initialK: number, finalK: number, swappable: readonly (readonly [number, number])[] = []): [number, number][][] {
-  check(Number.isInteger(initialK) && Number.isInteger(finalK) && finalK >= 0 && initialK >= finalK && (initialK - finalK) % 2 === 0,
-    'contractionIndices', 'initialK, finalK', 'integers with initialK >= finalK >= 0 and an even difference', [initialK, finalK]);
+  check(
+    Number.isInteger(initialK) && Number.isInteger(finalK) && finalK >= 0 && initialK >= finalK && (initialK - finalK) % 2 === 0,
+    'contractionIndices',
+    'initialK, finalK',
+    'integers with initialK >= finalK >= 0 and an even difference',
+    [initialK, finalK],
+  );
   const pairsNeeded = (initialK - finalK) / 2;
   const alias = (i: number) => swappable.find(([, b]) => b === i)?.[0] ?? i;
   const seen = new Map<string, [number, number][]>();
@@ -494,7 +546,8 @@ export function contractionIndices(initialK: number, finalK: number, swappable: 
   };
   choose(0, new Set(), []);
   const rows = [...seen.values()].sort((p, q) => {
-    const a = p.flat(), b = q.flat();
+    const a = p.flat(),
+      b = q.flat();
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
     return 0;
   });

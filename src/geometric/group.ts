@@ -115,9 +115,7 @@ export function operators(D: number): readonly GroupElement[] {
         signs.push(s[c]!);
         det *= s[c]!;
       }
-      elements.push(
-        Object.freeze({ D, index: elements.length, matrix: Object.freeze(matrix), det: det as 1 | -1 }),
-      );
+      elements.push(Object.freeze({ D, index: elements.length, matrix: Object.freeze(matrix), det: det as 1 | -1 }));
       signed.push(Object.freeze({ cols: Object.freeze(seq.slice()), signs: Object.freeze(signs) }));
     }
   }
@@ -136,7 +134,12 @@ function resolve(fn: string, arg: string, g: unknown, D?: number): [GroupElement
   if (typeof g === 'string') {
     const dims = D === undefined ? namedDims(g) : [D];
     if (dims.length !== 1) {
-      argError(fn, arg, dims.length === 0 ? nameHelp(undefined) : `a group element; the name names one in D = ${dims.join(' and ')}: use groupElement(D, ${show(g)})`, g);
+      argError(
+        fn,
+        arg,
+        dims.length === 0 ? nameHelp(undefined) : `a group element; the name names one in D = ${dims.join(' and ')}: use groupElement(D, ${show(g)})`,
+        g,
+      );
     }
     const i = nameIndex(dims[0]!, g);
     if (i < 0) argError(fn, arg, `${nameHelp(dims[0])} with D = ${dims[0]} entries`, g);
@@ -153,7 +156,8 @@ function resolve(fn: string, arg: string, g: unknown, D?: number): [GroupElement
 }
 
 /** The D a group-element argument carries (an element object), else undefined. */
-const elementDim = (g: unknown): number | undefined => (typeof g === 'object' && g !== null && Number.isInteger((g as GroupElement).D) ? (g as GroupElement).D : undefined);
+const elementDim = (g: unknown): number | undefined =>
+  typeof g === 'object' && g !== null && Number.isInteger((g as GroupElement).D) ? (g as GroupElement).D : undefined;
 
 /**
  * Resolves a group-element argument (an element or its name) in dimension `D`, checking that an
@@ -190,7 +194,7 @@ function lookup(D: number, cols: readonly number[], signs: readonly number[]): n
 export function compose(a: GroupElement | string, b: GroupElement | string): GroupElement {
   const D0 = elementDim(a) ?? elementDim(b);
   const [ea, sa] = resolve('compose', 'a', a, typeof a === 'string' ? D0 : undefined);
-  const [eb, sb] = resolve('compose', 'b', b, typeof b === 'string' ? D0 ?? ea.D : undefined);
+  const [eb, sb] = resolve('compose', 'b', b, typeof b === 'string' ? (D0 ?? ea.D) : undefined);
   check(ea.D === eb.D, 'compose', 'b.D', `equal to a.D = ${ea.D}`, eb.D);
   const D = ea.D;
   // (ab)[i][.]: a routes row i to column l = a.cols[i], b routes row l to b.cols[l]
@@ -227,16 +231,31 @@ function axisNames(D: number): string[] {
  */
 const FRIENDLY: Readonly<Record<number, readonly (readonly [string, string])[]>> = {
   2: [
-    ['identity', '(x,y)'], ['rot90', '(-y,x)'], ['rot180', '(-x,-y)'], ['rot270', '(y,-x)'],
-    ['flipX', '(-x,y)'], ['flipY', '(x,-y)'], ['transpose', '(y,x)'], ['antiTranspose', '(-y,-x)'],
+    ['identity', '(x,y)'],
+    ['rot90', '(-y,x)'],
+    ['rot180', '(-x,-y)'],
+    ['rot270', '(y,-x)'],
+    ['flipX', '(-x,y)'],
+    ['flipY', '(x,-y)'],
+    ['transpose', '(y,x)'],
+    ['antiTranspose', '(-y,-x)'],
   ],
   3: [
-    ['identity', '(x,y,z)'], ['inversion', '(-x,-y,-z)'],
-    ['flipX', '(-x,y,z)'], ['flipY', '(x,-y,z)'], ['flipZ', '(x,y,-z)'],
+    ['identity', '(x,y,z)'],
+    ['inversion', '(-x,-y,-z)'],
+    ['flipX', '(-x,y,z)'],
+    ['flipY', '(x,-y,z)'],
+    ['flipZ', '(x,y,-z)'],
     // right-handed rotations by +90° about an axis: rotX90 sends y to z, rotY90 z to x, rotZ90 x to y
-    ['rotX90', '(x,-z,y)'], ['rotX180', '(x,-y,-z)'], ['rotX270', '(x,z,-y)'],
-    ['rotY90', '(z,y,-x)'], ['rotY180', '(-x,y,-z)'], ['rotY270', '(-z,y,x)'],
-    ['rotZ90', '(-y,x,z)'], ['rotZ180', '(-x,-y,z)'], ['rotZ270', '(y,-x,z)'],
+    ['rotX90', '(x,-z,y)'],
+    ['rotX180', '(x,-y,-z)'],
+    ['rotX270', '(x,z,-y)'],
+    ['rotY90', '(z,y,-x)'],
+    ['rotY180', '(-x,y,-z)'],
+    ['rotY270', '(-z,y,x)'],
+    ['rotZ90', '(-y,x,z)'],
+    ['rotZ180', '(-x,-y,z)'],
+    ['rotZ270', '(y,-x,z)'],
   ],
 };
 /** Other accepted spellings of the friendly names (lower case). */
@@ -277,7 +296,7 @@ function namedDims(name: string): number[] {
   const lower = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
   const dims: number[] = [];
   for (let D = 1; D <= MAX_D; D++) {
-    const friendly = (FRIENDLY[D] ?? []).some(([n]) => n.toLowerCase() === lower) || (lower === 'identity');
+    const friendly = (FRIENDLY[D] ?? []).some(([n]) => n.toLowerCase() === lower) || lower === 'identity';
     if (friendly || parseSpelling(D, name) >= 0) dims.push(D);
   }
   return dims;
@@ -293,7 +312,7 @@ function nameIndex(D: number, name: string): number {
 
 /** What a name may be, for error messages. */
 function nameHelp(D: number | undefined): string {
-  const friendly = D === undefined ? [...FRIENDLY[2]!, ...FRIENDLY[3]!.slice(1)] : FRIENDLY[D] ?? [['identity', '']];
+  const friendly = D === undefined ? [...FRIENDLY[2]!, ...FRIENDLY[3]!.slice(1)] : (FRIENDLY[D] ?? [['identity', '']]);
   const example = D === undefined || D === 2 ? '"(-y,x)"' : D === 3 ? '"(-y,z,x)"' : `"(${axisNames(D).reverse().join(',')})"`;
   return `an element name (${[...new Set(friendly.map(([n]) => n))].join(', ')}) or a signed-permutation spelling such as ${example}`;
 }
@@ -362,7 +381,10 @@ export function actionMap(g: GroupElement, spatial: readonly number[], k: number
   const D = el.D;
   check(
     Array.isArray(spatial) && spatial.length === D && spatial.every((n) => Number.isInteger(n) && n >= 1),
-    fn, 'spatial', `an array of ${D} positive integers`, spatial,
+    fn,
+    'spatial',
+    `an array of ${D} positive integers`,
+    spatial,
   );
   checkInt(fn, 'k', k, 0);
   check(Number.isInteger(parity), fn, 'parity', 'an integer', parity);
@@ -432,10 +454,7 @@ export function actionMap(g: GroupElement, spatial: readonly number[], k: number
  */
 export function permutationParity(p: readonly number[]): -1 | 0 | 1 {
   const n = Array.isArray(p) ? p.length : -1;
-  check(
-    n >= 0 && p.every((v) => Number.isInteger(v) && v >= 0 && v < n),
-    'permutationParity', 'p', `an array of integers in [0, length)`, p,
-  );
+  check(n >= 0 && p.every((v) => Number.isInteger(v) && v >= 0 && v < n), 'permutationParity', 'p', `an array of integers in [0, length)`, p);
   if (new Set(p).size !== n) return 0;
   return cycleParity(p);
 }
@@ -466,7 +485,6 @@ export function leviCivita(D: number): Float32Array {
   leviCivitaCache.set(D, out);
   return out;
 }
-
 
 /**
  * One element of an operator list, in any of the forms ginjax users hold: a `GroupElement`, its
@@ -529,7 +547,13 @@ function indexOf(fn: string, arg: string, D: number, op: unknown): number {
     const signs: number[] = [];
     for (const r of rows as number[][]) {
       const nz = r.flatMap((v, j) => (v === 0 ? [] : [j]));
-      check(r.every((v) => v === 0 || v === 1 || v === -1) && nz.length === 1, fn, arg, 'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)', rows);
+      check(
+        r.every((v) => v === 0 || v === 1 || v === -1) && nz.length === 1,
+        fn,
+        arg,
+        'a signed permutation matrix (entries 0/±1, exactly one nonzero per row and column)',
+        rows,
+      );
       cols.push(nz[0]!);
       signs.push(r[nz[0]!]!);
     }
@@ -561,7 +585,13 @@ export function resolveOperators(fn: string, ops: readonly OperatorLike[] | unde
     check(D === undefined || D === d, fn, arg, `a subgroup of B_${D}`, `a subgroup of B_${d}`);
     return ops as readonly GroupElement[];
   }
-  check(Array.isArray(ops) && ops.length > 0, fn, arg, 'a non-empty list of group elements (GroupElement, index into operators(D), or signed permutation matrix)', ops);
+  check(
+    Array.isArray(ops) && ops.length > 0,
+    fn,
+    arg,
+    'a non-empty list of group elements (GroupElement, index into operators(D), or signed permutation matrix)',
+    ops,
+  );
   const dim = D ?? dimensionOf(ops[0]);
   check(dim !== undefined, fn, 'D', 'given when the operators are plain indices or names such as "identity" that exist in several dimensions', D);
   check(Number.isInteger(dim) && (dim as number) >= 1 && (dim as number) <= MAX_D, fn, `${arg}[0]`, `an operator of dimension 1..${MAX_D}`, dim);
@@ -576,13 +606,24 @@ export function resolveOperators(fn: string, ops: readonly OperatorLike[] | unde
     check(!seen.has(v), fn, `${arg}[${i}]`, 'distinct from the earlier entries (a group lists each element once)', elementMatrix(operators(d)[v]!));
     seen.add(v);
   });
-  check(seen.has(0), fn, arg, 'a group: it must contain the identity', idx.map((v) => elementMatrix(operators(d)[v]!)));
+  check(
+    seen.has(0),
+    fn,
+    arg,
+    'a group: it must contain the identity',
+    idx.map((v) => elementMatrix(operators(d)[v]!)),
+  );
   const all = operators(d);
   for (const a of idx) {
     for (const b of idx) {
       const ab = compose(all[a]!, all[b]!);
       if (!seen.has(ab.index)) {
-        argError(fn, arg, `a group, closed under composition: ${elementMatrix(all[a]!)}·${elementMatrix(all[b]!)} = ${elementMatrix(ab)} is missing (the closure is subgroup(D, ...) or generateGroup(...))`, idx.map((v) => elementMatrix(all[v]!)));
+        argError(
+          fn,
+          arg,
+          `a group, closed under composition: ${elementMatrix(all[a]!)}·${elementMatrix(all[b]!)} = ${elementMatrix(ab)} is missing (the closure is subgroup(D, ...) or generateGroup(...))`,
+          idx.map((v) => elementMatrix(all[v]!)),
+        );
       }
     }
   }
@@ -656,14 +697,27 @@ export function subgroup(D: number, name: SubgroupName, axis = 0): readonly Grou
     case 'trivial':
       return canonical(D, [0]);
     case 'rotations':
-      return canonical(D, all.filter((g) => g.det === 1).map((g) => g.index));
+      return canonical(
+        D,
+        all.filter((g) => g.det === 1).map((g) => g.index),
+      );
     case 'axis-flips':
       // identity permutation (rank 0): indices 0..2^D−1, one per sign tuple, in ginjax's order
-      return canonical(D, Array.from({ length: 1 << D }, (_, t) => t));
+      return canonical(
+        D,
+        Array.from({ length: 1 << D }, (_, t) => t),
+      );
     case 'reflections': {
       check(Number.isInteger(axis) && axis >= 0 && axis < D, fn, 'axis', `an integer in [0, ${D})`, axis);
       const signs = Array.from({ length: D }, (_, i) => (i === axis ? -1 : 1));
-      return canonical(D, [0, lookup(D, Array.from({ length: D }, (_, i) => i), signs)]);
+      return canonical(D, [
+        0,
+        lookup(
+          D,
+          Array.from({ length: D }, (_, i) => i),
+          signs,
+        ),
+      ]);
     }
     default:
       return argError(fn, 'name', '"full", "trivial", "rotations", "axis-flips" or "reflections"', name);

@@ -77,7 +77,11 @@ export interface ImageFillOptions {
 }
 
 /** The grid check of GeometricImage and MultiImage binary operations: same D, spatial shape and torus flags. */
-export function checkSameGrid(fn: string, a: { D: number; spatial: readonly number[]; isTorus: readonly boolean[] }, b: { D: number; spatial: readonly number[]; isTorus: readonly boolean[] }): void {
+export function checkSameGrid(
+  fn: string,
+  a: { D: number; spatial: readonly number[]; isTorus: readonly boolean[] },
+  b: { D: number; spatial: readonly number[]; isTorus: readonly boolean[] },
+): void {
   check(b.D === a.D, fn, 'other.D', `${a.D}`, b.D);
   if (!sameShape(b.spatial, a.spatial)) argError(fn, 'other spatial shape', show(a.spatial), b.spatial);
   if (!sameShape(b.isTorus.map(Number), a.isTorus.map(Number))) argError(fn, 'other.isTorus', show(a.isTorus), b.isTorus);
@@ -148,7 +152,13 @@ export class GeometricImage {
    */
   static from(data: NestedArray | ArrayLike<number>, options: ImageFromOptions): GeometricImage;
   static from(data: NestedArray | ArrayLike<number>, parity: number, D: number, isTorus?: boolean | readonly boolean[], shape?: Shape): GeometricImage;
-  static from(data: NestedArray | ArrayLike<number>, parityOrOptions: number | ImageFromOptions, D?: number, isTorus: boolean | readonly boolean[] = true, shape?: Shape): GeometricImage {
+  static from(
+    data: NestedArray | ArrayLike<number>,
+    parityOrOptions: number | ImageFromOptions,
+    D?: number,
+    isTorus: boolean | readonly boolean[] = true,
+    shape?: Shape,
+  ): GeometricImage {
     if (isOptions(parityOrOptions)) {
       const o = readOptions('GeometricImage.from', parityOrOptions as ImageFromOptions, ['D', 'parity', 'isTorus', 'shape'], ['D']);
       return GeometricImage.from(data, o.parity ?? 0, o.D, o.isTorus ?? true, o.shape);
@@ -168,7 +178,13 @@ export class GeometricImage {
    */
   static zeros(options: ImageZerosOptions): GeometricImage;
   static zeros(N: number | readonly number[], k: number, parity: number, D: number, isTorus?: boolean | readonly boolean[]): GeometricImage;
-  static zeros(N: number | readonly number[] | ImageZerosOptions, k?: number, parity?: number, D?: number, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+  static zeros(
+    N: number | readonly number[] | ImageZerosOptions,
+    k?: number,
+    parity?: number,
+    D?: number,
+    isTorus: boolean | readonly boolean[] = true,
+  ): GeometricImage {
     if (isOptions(N)) {
       const o = readOptions('GeometricImage.zeros', N as ImageZerosOptions, ['N', 'D', 'k', 'parity', 'isTorus'], ['N', 'D']);
       return GeometricImage.zeros(o.N, o.k ?? 0, o.parity ?? 0, o.D, o.isTorus ?? true);
@@ -188,7 +204,13 @@ export class GeometricImage {
    */
   static fill(options: ImageFillOptions): GeometricImage;
   static fill(N: number | readonly number[], parity: number, D: number, fill: NestedArray, isTorus?: boolean | readonly boolean[]): GeometricImage;
-  static fill(N: number | readonly number[] | ImageFillOptions, parity?: number, D?: number, fill?: NestedArray, isTorus: boolean | readonly boolean[] = true): GeometricImage {
+  static fill(
+    N: number | readonly number[] | ImageFillOptions,
+    parity?: number,
+    D?: number,
+    fill?: NestedArray,
+    isTorus: boolean | readonly boolean[] = true,
+  ): GeometricImage {
     if (isOptions(N)) {
       const o = readOptions('GeometricImage.fill', N as ImageFillOptions, ['N', 'D', 'fill', 'parity', 'isTorus'], ['N', 'D', 'fill']);
       return GeometricImage.fill(o.N, o.parity ?? 0, o.D, o.fill, o.isTorus ?? true);
@@ -281,7 +303,15 @@ export class GeometricImage {
   /** Convolution contracting the image's k indices with the filter's first k: output k = filter.k − k. */
   convolveContract(filter: GeometricImage, options: F.ConvolveOptions = {}): GeometricImage {
     const y = tidy(() => {
-      const r = F.convolveContract(this.data.reshape([1, 1, ...this.shape]), this.#filterData('convolveContract', filter), this.D, this.k, filter.k, this.isTorus, options);
+      const r = F.convolveContract(
+        this.data.reshape([1, 1, ...this.shape]),
+        this.#filterData('convolveContract', filter),
+        this.D,
+        this.k,
+        filter.k,
+        this.isTorus,
+        options,
+      );
       return r.reshape(r.shape.slice(2));
     });
     return this.#with(y, this.parity + filter.parity);
@@ -426,4 +456,3 @@ export class GeometricImage {
     return `${this.#header()}\n${formatValues(this.data.dataSync(), this.shape)}`;
   }
 }
-

@@ -16,7 +16,21 @@ import { formatValues, nest, Tensor, tensor, tidy, type PrintOptions, type Neste
 import * as F from './functional.js';
 import { toElement, type GroupElement } from './group.js';
 import { checkSameGrid, GeometricImage, isOptions, readOptions, TINY, valuesClose } from './image.js';
-import { blockOffsets, checkKey, checkSignature, compareKeys, keyName, sameSignature, signature, signatureToString, signatureWidth, tensorName, type Key, type Signature, type SignatureLike } from './signature.js';
+import {
+  blockOffsets,
+  checkKey,
+  checkSignature,
+  compareKeys,
+  keyName,
+  sameSignature,
+  signature,
+  signatureToString,
+  signatureWidth,
+  tensorName,
+  type Key,
+  type Signature,
+  type SignatureLike,
+} from './signature.js';
 import { perAxis, perAxisFlags } from '../core/per-axis.js';
 
 /**
@@ -134,7 +148,13 @@ export class MultiImage {
     }
     const D = Dor as number;
     check(D === 2 || D === 3, 'MultiImage.fromBlocks', 'D', '2 or 3', D);
-    check(blocks !== null && typeof blocks === 'object', 'MultiImage.fromBlocks', 'blocks', 'an object keyed "k,parity", a Map or a list of [key, Tensor] pairs', blocks);
+    check(
+      blocks !== null && typeof blocks === 'object',
+      'MultiImage.fromBlocks',
+      'blocks',
+      'an object keyed "k,parity", a Map or a list of [key, Tensor] pairs',
+      blocks,
+    );
     const entries = (blocks instanceof Map ? [...blocks.entries()] : Array.isArray(blocks) ? [...blocks] : Object.entries(blocks)) as [KeyLike, Tensor][];
     check(entries.length > 0, 'MultiImage.fromBlocks', 'blocks', 'at least one block', 0);
     const parsed = entries.map((entry) => {
@@ -151,7 +171,8 @@ export class MultiImage {
     const first = parsed[0]!;
     for (const p of parsed) {
       if (p.batch !== first.batch) argError('MultiImage.fromBlocks', `batch of block (${p.k},${p.parity})`, `${first.batch}`, p.batch);
-      if (!sameShape(p.spatial, first.spatial)) argError('MultiImage.fromBlocks', `spatial shape of block (${p.k},${p.parity})`, show(first.spatial), p.spatial);
+      if (!sameShape(p.spatial, first.spatial))
+        argError('MultiImage.fromBlocks', `spatial shape of block (${p.k},${p.parity})`, show(first.spatial), p.spatial);
     }
     checkNotEmpty('MultiImage.fromBlocks', first.batch, first.spatial);
     const data = tidy(() => {
@@ -170,10 +191,17 @@ export class MultiImage {
    */
   static zeros(options: MultiZerosOptions): MultiImage;
   static zeros(sig: SignatureLike, D: number, spatial: number | readonly number[], batch?: number, isTorus?: boolean | readonly boolean[]): MultiImage;
-  static zeros(sigOr: SignatureLike | MultiZerosOptions, Din?: number, spatialIn?: number | readonly number[], batch = 1, isTorus: boolean | readonly boolean[] = true): MultiImage {
+  static zeros(
+    sigOr: SignatureLike | MultiZerosOptions,
+    Din?: number,
+    spatialIn?: number | readonly number[],
+    batch = 1,
+    isTorus: boolean | readonly boolean[] = true,
+  ): MultiImage {
     if (isOptions(sigOr)) {
       const o = readOptions('MultiImage.zeros', sigOr as MultiZerosOptions, ['signature', 'D', 'spatial', 'N', 'batch', 'isTorus'], ['signature', 'D']);
-      if ((o.spatial === undefined) === (o.N === undefined)) argError('MultiImage.zeros', 'options', 'given exactly one of spatial and N', o.spatial === undefined ? 'neither' : 'both');
+      if ((o.spatial === undefined) === (o.N === undefined))
+        argError('MultiImage.zeros', 'options', 'given exactly one of spatial and N', o.spatial === undefined ? 'neither' : 'both');
       return MultiImage.zeros(o.signature, o.D, (o.spatial ?? o.N)!, o.batch ?? 1, o.isTorus ?? true);
     }
     const D = Din!;
@@ -390,7 +418,10 @@ export class MultiImage {
       for (let j = 0; j < cb * T; j++) columns.push(this.width + bOff[ib]! + j);
       return { k, parity, channels: ca + cb };
     });
-    return this.#with(tidy(() => selectColumns(concat([this.data, other.data], this.D + 1), columns)), sig);
+    return this.#with(
+      tidy(() => selectColumns(concat([this.data, other.data], this.D + 1), columns)),
+      sig,
+    );
   }
 
   /**
@@ -400,9 +431,15 @@ export class MultiImage {
    */
   withKeys(keys: readonly KeyLike[]): MultiImage {
     check(Array.isArray(keys), 'withKeys', 'keys', 'a list of keys', keys);
-    const entries = keys.map((key) => parseKey('withKeys', key)).map(({ k, parity }) => ({ e: this.#entry('withKeys', k, parity), k, parity })).sort((a, b) => a.e.index - b.e.index);
+    const entries = keys
+      .map((key) => parseKey('withKeys', key))
+      .map(({ k, parity }) => ({ e: this.#entry('withKeys', k, parity), k, parity }))
+      .sort((a, b) => a.e.index - b.e.index);
     const columns = entries.flatMap(({ e }) => Array.from({ length: e.channels * e.T }, (_, j) => e.offset + j));
-    return this.#with(selectColumns(this.data, columns), entries.map(({ k, parity, e }) => ({ k, parity: parity as 0 | 1, channels: e.channels })));
+    return this.#with(
+      selectColumns(this.data, columns),
+      entries.map(({ k, parity, e }) => ({ k, parity: parity as 0 | 1, channels: e.channels })),
+    );
   }
 
   /** The batch elements at `indices`, in that order (ginjax get_subset). */
@@ -462,10 +499,15 @@ export class MultiImage {
 
   /** The blocks ravelled in ginjax's layout, concatenated in key order: [size]. */
   toVector(): Tensor {
-    return tidy(() => concat(this.signature.map((e) => {
-      const b = this.block(e.k, e.parity);
-      return b.reshape([b.size]);
-    }), 0));
+    return tidy(() =>
+      concat(
+        this.signature.map((e) => {
+          const b = this.block(e.k, e.parity);
+          return b.reshape([b.size]);
+        }),
+        0,
+      ),
+    );
   }
 
   /** Inverse of toVector, shaped like `template`. */
@@ -474,12 +516,14 @@ export class MultiImage {
     check(vector.shape.length === 1 && vector.size === n, 'MultiImage.fromVector', 'vector shape', `[${n}]`, vector.shape);
     return tidy(() => {
       let start = 0;
-      const blocks = new Map(template.signature.map((e) => {
-        const len = template.batch * e.channels * sizeOf(template.spatial) * template.D ** e.k;
-        const t = slice(vector, 0, start, len).reshape([template.batch, e.channels, ...template.spatial, ...new Array(e.k).fill(template.D)]);
-        start += len;
-        return [keyName(e.k, e.parity), t] as const;
-      }));
+      const blocks = new Map(
+        template.signature.map((e) => {
+          const len = template.batch * e.channels * sizeOf(template.spatial) * template.D ** e.k;
+          const t = slice(vector, 0, start, len).reshape([template.batch, e.channels, ...template.spatial, ...new Array(e.k).fill(template.D)]);
+          start += len;
+          return [keyName(e.k, e.parity), t] as const;
+        }),
+      );
       return MultiImage.fromBlocks(blocks, template.D, template.isTorus);
     });
   }
@@ -492,8 +536,13 @@ export class MultiImage {
   /** Inverse of toScalarMultiImage: reads this image's single (0,0) block as `layout`. */
   fromScalarMultiImage(layout: SignatureLike): MultiImage {
     const sig = signature(layout, 'fromScalarMultiImage');
-    check(this.signature.length === 1 && this.signature[0]!.k === 0 && this.signature[0]!.parity === 0,
-      'fromScalarMultiImage', 'this signature', 'a single (0,0) key', signatureToString(this.signature));
+    check(
+      this.signature.length === 1 && this.signature[0]!.k === 0 && this.signature[0]!.parity === 0,
+      'fromScalarMultiImage',
+      'this signature',
+      'a single (0,0) key',
+      signatureToString(this.signature),
+    );
     check(signatureWidth(sig, this.D) === this.width, 'fromScalarMultiImage', 'layout width', `${this.width}`, signatureWidth(sig, this.D));
     return this.#with(this.data.reshape(this.data.shape), sig);
   }
@@ -547,16 +596,18 @@ export class MultiImage {
   /** One GeometricImage per (key, batch element, channel), in key order (ginjax to_images). */
   toImages(): GeometricImage[] {
     // tidy: the intermediate block / slice handles are released, the images' data kept
-    return tidy(() => this.signature.flatMap((e) => {
-      const per = sizeOf(this.spatial) * this.D ** e.k;
-      const rows = this.block(e.k, e.parity).reshape([this.batch * e.channels, per]);
-      const shape = [...this.spatial, ...new Array(e.k).fill(this.D)];
-      const out: GeometricImage[] = [];
-      for (let i = 0; i < this.batch * e.channels; i++) {
-        out.push(new GeometricImage(slice(rows, 0, i, 1).reshape(shape), e.parity, this.D, this.isTorus));
-      }
-      return out;
-    }));
+    return tidy(() =>
+      this.signature.flatMap((e) => {
+        const per = sizeOf(this.spatial) * this.D ** e.k;
+        const rows = this.block(e.k, e.parity).reshape([this.batch * e.channels, per]);
+        const shape = [...this.spatial, ...new Array(e.k).fill(this.D)];
+        const out: GeometricImage[] = [];
+        for (let i = 0; i < this.batch * e.channels; i++) {
+          out.push(new GeometricImage(slice(rows, 0, i, 1).reshape(shape), e.parity, this.D, this.isTorus));
+        }
+        return out;
+      }),
+    );
   }
 
   /** ginjax __eq__: same D, torus flags and signature; allclose. */

@@ -56,8 +56,10 @@ export function renderImage(data: ArrayLike<number>, spatial: readonly number[],
   const len = (s: string) => [...s].length;
   const width = Math.max(...grids.flat(2).map(len));
   const pad = (s: string) => ' '.repeat(width - len(s)) + s;
-  return grids.map((rows, z) => {
-    const grid = rows.map((r) => r.map(pad).join(' ')).join('\n');
-    return D === 3 ? `z=${z}\n${grid}` : grid;
-  }).join('\n');
+  return grids
+    .map((rows, z) => {
+      const grid = rows.map((r) => r.map(pad).join(' ')).join('\n');
+      return D === 3 ? `z=${z}\n${grid}` : grid;
+    })
+    .join('\n');
 }

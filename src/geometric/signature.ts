@@ -43,8 +43,16 @@ export function signature(entries: SignatureLike, fn = 'signature'): Signature {
   check(Array.isArray(entries), fn, 'signature', 'a list of { k, parity, channels } entries', entries === null ? 'null' : typeof entries);
   const out = entries.map((e, i) => {
     const pair = Array.isArray(e) && e.length === 2 && Array.isArray(e[0]) && e[0].length === 2;
-    check(pair || (e !== null && typeof e === 'object' && !Array.isArray(e)), fn, `signature entry ${i}`, 'an object { k, parity, channels } or a pair [[k, parity], channels]', Array.isArray(e) ? `an array of length ${e.length}` : e === null ? 'null' : typeof e);
-    const [k, parity, channels] = Array.isArray(e) ? [e[0][0], e[0][1], e[1]] : [(e as SignatureEntry).k, (e as SignatureEntry).parity, (e as SignatureEntry).channels];
+    check(
+      pair || (e !== null && typeof e === 'object' && !Array.isArray(e)),
+      fn,
+      `signature entry ${i}`,
+      'an object { k, parity, channels } or a pair [[k, parity], channels]',
+      Array.isArray(e) ? `an array of length ${e.length}` : e === null ? 'null' : typeof e,
+    );
+    const [k, parity, channels] = Array.isArray(e)
+      ? [e[0][0], e[0][1], e[1]]
+      : [(e as SignatureEntry).k, (e as SignatureEntry).parity, (e as SignatureEntry).channels];
     checkKey(fn, k, parity);
     check(Number.isInteger(channels) && channels >= 1, fn, `channels of key (${k},${parity})`, 'an integer >= 1', channels);
     return Object.freeze({ k, parity: parity as 0 | 1, channels });

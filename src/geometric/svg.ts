@@ -20,7 +20,8 @@ export const fmt = (v: number): string => (Math.abs(v) >= 100 || (Math.abs(v) < 
 
 /** A standalone SVG document (white background, viewBox equal to its size, so it scales cleanly). */
 export function svgDoc(width: number, height: number, body: string, extra = ''): string {
-  const W = Math.ceil(width), H = Math.ceil(height);
+  const W = Math.ceil(width),
+    H = Math.ceil(height);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"${extra}><rect width="100%" height="100%" fill="white"/>${body}</svg>`;
 }
 
@@ -35,11 +36,38 @@ function stopsRamp(stops: readonly Rgb[], nan: number): Ramp {
 }
 
 /** A diverging brown–white–teal ramp (after ColorBrewer's BrBG), white at t = 0.5: signed fields. */
-export const divergingRgb: Ramp = stopsRamp([[84, 48, 5], [191, 129, 45], [246, 232, 195], [245, 245, 245], [199, 234, 229], [53, 151, 143], [0, 60, 48]], 0.5);
+export const divergingRgb: Ramp = stopsRamp(
+  [
+    [84, 48, 5],
+    [191, 129, 45],
+    [246, 232, 195],
+    [245, 245, 245],
+    [199, 234, 229],
+    [53, 151, 143],
+    [0, 60, 48],
+  ],
+  0.5,
+);
 /** A sequential white–purple–red ramp (after ColorBrewer's PuRd), white at t = 0: non-negative fields and norms. */
-export const sequentialRgb: Ramp = stopsRamp([[247, 244, 249], [212, 185, 218], [201, 148, 199], [223, 101, 176], [231, 41, 138], [152, 0, 67]], 0);
+export const sequentialRgb: Ramp = stopsRamp(
+  [
+    [247, 244, 249],
+    [212, 185, 218],
+    [201, 148, 199],
+    [223, 101, 176],
+    [231, 41, 138],
+    [152, 0, 67],
+  ],
+  0,
+);
 /** A light grey ramp (white → mid grey): backgrounds under coloured glyphs. */
-export const greyRgb: Ramp = stopsRamp([[255, 255, 255], [150, 150, 150]], 0);
+export const greyRgb: Ramp = stopsRamp(
+  [
+    [255, 255, 255],
+    [150, 150, 150],
+  ],
+  0,
+);
 
 /** An RGB triple as a CSS colour. */
 export const cssRgb = ([r, g, b]: readonly number[]): string => `rgb(${r},${g},${b})`;
@@ -64,7 +92,8 @@ export function linearTicks(lo: number, hi: number, count = 5): number[] {
 
 /** Tick values of a log axis (as values): every decade, thinned to at most ~7, plus 2 and 5 within one decade. */
 export function logTicks(lo: number, hi: number): number[] {
-  const a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi));
+  const a = Math.floor(Math.log10(lo)),
+    b = Math.ceil(Math.log10(hi));
   const every = Math.max(1, Math.ceil((b - a) / 7));
   const out: number[] = [];
   for (let e = a; e <= b; e += every) out.push(10 ** e);
@@ -115,11 +144,15 @@ export function colorBar(x: number, y: number, h: number, vmin: number, vmax: nu
     const ty = y + h - ((v - vmin) / span) * h;
     const text = tickText(v);
     labelW = Math.max(labelW, text.length * 5.2);
-    parts.push(`<line class="tick" x1="${n2(x + 10)}" y1="${n2(ty)}" x2="${n2(x + 14)}" y2="${n2(ty)}" stroke="#444" stroke-width="0.8"/>` +
-      `<text class="tick-label" x="${n2(x + 16)}" y="${n2(ty + 3)}" font-size="9" ${FONT}>${esc(text)}</text>`);
+    parts.push(
+      `<line class="tick" x1="${n2(x + 10)}" y1="${n2(ty)}" x2="${n2(x + 14)}" y2="${n2(ty)}" stroke="#444" stroke-width="0.8"/>` +
+        `<text class="tick-label" x="${n2(x + 16)}" y="${n2(ty + 3)}" font-size="9" ${FONT}>${esc(text)}</text>`,
+    );
   }
   const lx = x + 16 + Math.max(24, Math.min(labelW, 46)) + 8;
-  parts.push(`<text class="colorbar-label" transform="translate(${n2(lx)},${n2(y + h / 2)}) rotate(-90)" text-anchor="middle" font-size="10" ${FONT}>${esc(label)}</text>`);
+  parts.push(
+    `<text class="colorbar-label" transform="translate(${n2(lx)},${n2(y + h / 2)}) rotate(-90)" text-anchor="middle" font-size="10" ${FONT}>${esc(label)}</text>`,
+  );
   return `<g class="colorbar" ${attrs} data-vmin="${vmin}" data-vmax="${vmax}" data-ticks="${ticks.join(' ')}">${parts.join('')}</g>`;
 }
 
@@ -130,7 +163,10 @@ export function colorBar(x: number, y: number, h: number, vmin: number, vmax: nu
  * const html = `<img src="${red}">`;
  */
 export function pngDataUri(width: number, height: number, rgb: Uint8Array): string {
-  check(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1, 'pngDataUri', 'width and height', 'positive integers', [width, height]);
+  check(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1, 'pngDataUri', 'width and height', 'positive integers', [
+    width,
+    height,
+  ]);
   check(rgb instanceof Uint8Array && rgb.length === width * height * 3, 'pngDataUri', 'rgb length', `${width * height * 3} (width·height·3)`, rgb?.length);
   const raw = new Uint8Array(height * (1 + 3 * width)); // filter byte 0 (none) before each row
   for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * 3 * width, (y + 1) * 3 * width), y * (1 + 3 * width) + 1);
@@ -149,7 +185,8 @@ export function pngDataUri(width: number, height: number, rgb: Uint8Array): stri
     zlib.set(raw.subarray(b * 65535, b * 65535 + len), o);
     o += len;
   }
-  let a = 1, bsum = 0;
+  let a = 1,
+    bsum = 0;
   for (const v of raw) {
     a = (a + v) % 65521;
     bsum = (bsum + a) % 65521;
@@ -204,7 +241,18 @@ function base64(bytes: Uint8Array): string {
  * A heat map of a field `values[i·ny + j]` (i along x to the right, j along y upwards) as one
  * pixelated <image> (an embedded PNG, one pixel per cell: far smaller than a <rect> per cell).
  */
-export function heatImage(values: ArrayLike<number>, nx: number, ny: number, vmin: number, vmax: number, ramp: Ramp, x: number, y: number, w: number, h: number): string {
+export function heatImage(
+  values: ArrayLike<number>,
+  nx: number,
+  ny: number,
+  vmin: number,
+  vmax: number,
+  ramp: Ramp,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+): string {
   const rgb = new Uint8Array(nx * ny * 3);
   const span = vmax - vmin || 1;
   for (let i = 0; i < nx; i++) for (let j = 0; j < ny; j++) rgb.set(ramp((values[i * ny + j]! - vmin) / span), ((ny - 1 - j) * nx + i) * 3);
@@ -223,7 +271,10 @@ export function arrowSvg(x: number, y: number, dx: number, dy: number, color: st
   const [ex, ey] = [x + dx, y + dy];
   const [bx, by] = [ex - ux * head, ey - uy * head];
   const half = 0.55 * head;
-  const shaft = len - head > 1e-6 ? `<line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(bx + ux * 0.3 * width)}" y2="${n2(by + uy * 0.3 * width)}" stroke="${color}" stroke-width="${n2(width)}"/>` : '';
+  const shaft =
+    len - head > 1e-6
+      ? `<line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(bx + ux * 0.3 * width)}" y2="${n2(by + uy * 0.3 * width)}" stroke="${color}" stroke-width="${n2(width)}"/>`
+      : '';
   return `${shaft}<polygon points="${n2(ex)},${n2(ey)} ${n2(bx - uy * half)},${n2(by + ux * half)} ${n2(bx + uy * half)},${n2(by - ux * half)}" fill="${color}"/>`;
 }
 
@@ -234,14 +285,17 @@ export function arrowSvg(x: number, y: number, dx: number, dy: number, color: st
  * the orientation. Set yLabel false to leave out the y tick labels and label (a slice to the right).
  */
 export function imageAxes(x: number, y: number, nx: number, ny: number, cell: number, o: { readonly yLabel?: boolean } = {}): string {
-  const w = nx * cell, h = ny * cell;
+  const w = nx * cell,
+    h = ny * cell;
   const parts: string[] = [`<rect class="frame" x="${n2(x)}" y="${n2(y)}" width="${n2(w)}" height="${n2(h)}" fill="none" stroke="#333" stroke-width="0.8"/>`];
   const stepOf = (n: number) => Math.max(1, niceStep(Math.max(1, n - 1), Math.max(1, Math.min(5, Math.floor((n * cell) / 20)))));
   const xs: string[] = [];
   const sx = stepOf(nx);
   for (let i = 0; i < nx; i += sx) {
     const X = x + (i + 0.5) * cell;
-    xs.push(`<line class="tick" x1="${n2(X)}" y1="${n2(y + h)}" x2="${n2(X)}" y2="${n2(y + h + 4)}" stroke="#333" stroke-width="0.8"/><text class="tick-label" x="${n2(X)}" y="${n2(y + h + 13)}" text-anchor="middle" font-size="9" ${FONT}>${i}</text>`);
+    xs.push(
+      `<line class="tick" x1="${n2(X)}" y1="${n2(y + h)}" x2="${n2(X)}" y2="${n2(y + h + 4)}" stroke="#333" stroke-width="0.8"/><text class="tick-label" x="${n2(X)}" y="${n2(y + h + 13)}" text-anchor="middle" font-size="9" ${FONT}>${i}</text>`,
+    );
   }
   xs.push(`<text class="axis-label x-label" x="${n2(x + w / 2)}" y="${n2(y + h + 25)}" text-anchor="middle" font-size="10" ${FONT}>x (axis 0) →</text>`);
   parts.push(`<g class="axis x-axis">${xs.join('')}</g>`);
@@ -249,10 +303,15 @@ export function imageAxes(x: number, y: number, nx: number, ny: number, cell: nu
   const sy = stepOf(ny);
   for (let j = 0; j < ny; j += sy) {
     const Y = y + h - (j + 0.5) * cell;
-    ys.push(`<line class="tick" x1="${n2(x - 4)}" y1="${n2(Y)}" x2="${n2(x)}" y2="${n2(Y)}" stroke="#333" stroke-width="0.8"/>` +
-      (o.yLabel === false ? '' : `<text class="tick-label" x="${n2(x - 6)}" y="${n2(Y + 3)}" text-anchor="end" font-size="9" ${FONT}>${j}</text>`));
+    ys.push(
+      `<line class="tick" x1="${n2(x - 4)}" y1="${n2(Y)}" x2="${n2(x)}" y2="${n2(Y)}" stroke="#333" stroke-width="0.8"/>` +
+        (o.yLabel === false ? '' : `<text class="tick-label" x="${n2(x - 6)}" y="${n2(Y + 3)}" text-anchor="end" font-size="9" ${FONT}>${j}</text>`),
+    );
   }
-  if (o.yLabel !== false) ys.push(`<text class="axis-label y-label" transform="translate(${n2(x - 24)},${n2(y + h / 2)}) rotate(-90)" text-anchor="middle" font-size="10" ${FONT}>y (axis 1) →</text>`);
+  if (o.yLabel !== false)
+    ys.push(
+      `<text class="axis-label y-label" transform="translate(${n2(x - 24)},${n2(y + h / 2)}) rotate(-90)" text-anchor="middle" font-size="10" ${FONT}>y (axis 1) →</text>`,
+    );
   parts.push(`<g class="axis y-axis">${ys.join('')}</g>`);
   return parts.join('');
 }

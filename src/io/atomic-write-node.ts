@@ -97,7 +97,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, w
     if (tmp) await unlink(tmp).catch(() => undefined);
     const code = (e as { code?: string }).code;
     const through = target !== path && target !== resolve(path) ? ` (through the symlink to "${target}")` : '';
-    throw new Error(`${what}: could not write "${path}"${through}${code ? ` (${code})` : ''}: ${e instanceof Error ? e.message : String(e)}; any previous file there is unchanged`, { cause: e });
+    throw new Error(
+      `${what}: could not write "${path}"${through}${code ? ` (${code})` : ''}: ${e instanceof Error ? e.message : String(e)}; any previous file there is unchanged`,
+      { cause: e },
+    );
   }
   const dir = dirname(target);
   // Make the rename itself durable (best effort: some platforms cannot open or fsync a directory).

@@ -95,7 +95,10 @@ async function readSource(source: CheckpointSource, where: string, init?: Reques
     if (!url && !hasFileSystem) {
       // a browser or worker: a relative string is a URL relative to the page (or worker script)
       const base = (globalThis as { location?: { href?: string } }).location?.href;
-      if (!base) throw new TypeError(`${where}: there is no file system here and no page address to resolve a relative URL against; pass an absolute URL, bytes or a Blob`);
+      if (!base)
+        throw new TypeError(
+          `${where}: there is no file system here and no page address to resolve a relative URL against; pass an absolute URL, bytes or a Blob`,
+        );
       url = new URL(source, base);
     }
   } else {
@@ -175,7 +178,10 @@ function onBackend<T>(backend: Backend | undefined, where: string, fn: () => T):
  * @example
  * const { model } = checkpointFromBytes(await serialize(trained)); // e.g. bytes sent to a worker
  */
-export function checkpointFromBytes(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, { backend, where = 'checkpointFromBytes' }: { backend?: Backend; where?: string } = {}): Loaded {
+export function checkpointFromBytes(
+  bytes: Uint8Array | ArrayBuffer | ArrayBufferView,
+  { backend, where = 'checkpointFromBytes' }: { backend?: Backend; where?: string } = {},
+): Loaded {
   const header = parseHeader(bytes, where);
   const config = configOf(header.metadata, where);
   if (!config) throw new SafetensorsError(`${where}: no model config in the metadata (not a geoconv checkpoint; read it with deserialize)`);
@@ -185,7 +191,9 @@ export function checkpointFromBytes(bytes: Uint8Array | ArrayBuffer | ArrayBuffe
   const floats = own.reduce((n, t) => n + (t.data_offsets[1] - t.data_offsets[0]) / 4, 0);
   let model: Module;
   try {
-    model = onBackend(backend, where, () => withParameterBudget(floats + BUILD_SLACK, where, () => withoutInit(() => buildModule(config, null), { empty: true })));
+    model = onBackend(backend, where, () =>
+      withParameterBudget(floats + BUILD_SLACK, where, () => withoutInit(() => buildModule(config, null), { empty: true })),
+    );
   } catch (e) {
     throw new SafetensorsError(`${where}: cannot rebuild the model from its config (type ${JSON.stringify(config.type)}): ${message(e)}`, { cause: e });
   }
@@ -209,7 +217,8 @@ export function checkpointFromBytes(bytes: Uint8Array | ArrayBuffer | ArrayBuffe
     }
   }
   const names = new Set(expected.map(([n]) => n));
-  for (const name of inFile.keys()) if (!names.has(name)) problem(() => `unexpected tensor ${quoteName(name)} (not a parameter of the ${String(config.type).slice(0, 40)} model)`);
+  for (const name of inFile.keys())
+    if (!names.has(name)) problem(() => `unexpected tensor ${quoteName(name)} (not a parameter of the ${String(config.type).slice(0, 40)} model)`);
   // listed up to limits.maxListedProblems, the rest counted: 100 000 bad names must not make a 6 MB message
   if (problems.length) fail(problems.join('; ') + (more ? `; and ${more} more problems` : ''));
   // Filling in place is right only if no two parameters share storage (a module that tied two
@@ -259,14 +268,17 @@ function leavesOf(tree: unknown, out: Tensor[] = []): Tensor[] {
  * await saveCheckpoint('unet.safetensors', model, result.params, { optState: result.optState, step: result.step });
  */
 export async function saveCheckpoint(path: string, model: Module, params?: Params, extra?: SerializeExtra): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`saveCheckpoint: path must be a non-empty string (got ${typeof path === 'string' ? '""' : typeof path})`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`saveCheckpoint: path must be a non-empty string (got ${typeof path === 'string' ? '""' : typeof path})`);
   if (hasFileSystem) {
     const node = await import('./checkpoint-node.js');
     return node.save(path, model, params, extra);
   }
   const doc = (globalThis as { document?: Document }).document;
   if (!doc || typeof URL.createObjectURL !== 'function') {
-    throw new Error(`saveCheckpoint("${path}"): there is no file system here and no page to download from; use serialize(model, params, extra) to get the checkpoint bytes (a Uint8Array) and store them yourself (OPFS, IndexedDB, an upload)`);
+    throw new Error(
+      `saveCheckpoint("${path}"): there is no file system here and no page to download from; use serialize(model, params, extra) to get the checkpoint bytes (a Uint8Array) and store them yourself (OPFS, IndexedDB, an upload)`,
+    );
   }
   const bytes = await serialize(model, params ?? model.params, extra ?? {});
   const name = path.split(/[/\\]/).filter(Boolean).pop() ?? 'model.safetensors';

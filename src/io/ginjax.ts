@@ -75,10 +75,21 @@ export function normalizeGinjaxConfig(raw: unknown, fn = FN): GinjaxConfig {
   let c = raw as Record<string, unknown>;
   if (c.case && typeof c.case === 'object') {
     const f = (c.filters ?? {}) as { conv?: unknown; upsample?: unknown };
-    c = { ...(c.case as object), ...(f.conv ? { conv_filters: f.conv } : {}), ...(f.upsample ? { upsample_filters: f.upsample } : {}), ...(c.activation !== undefined ? { activation: c.activation } : {}) };
+    c = {
+      ...(c.case as object),
+      ...(f.conv ? { conv_filters: f.conv } : {}),
+      ...(f.upsample ? { upsample_filters: f.upsample } : {}),
+      ...(c.activation !== undefined ? { activation: c.activation } : {}),
+    };
   }
   const model = c.model;
-  check(model === 'UNet' || model === 'ResNet' || model === 'DilResNet' || model === 'ConvBlock', fn, 'config.model', '"UNet", "ResNet", "DilResNet" or "ConvBlock"', model);
+  check(
+    model === 'UNet' || model === 'ResNet' || model === 'DilResNet' || model === 'ConvBlock',
+    fn,
+    'config.model',
+    '"UNet", "ResNet", "DilResNet" or "ConvBlock"',
+    model,
+  );
   return c as unknown as GinjaxConfig;
 }
 
@@ -88,7 +99,7 @@ function activationOf(a: unknown, model: string, fn: string): 'gelu' | 'relu' | 
   if (a === null || a === 'none' || a === 'None') return null;
   const s = String(a);
   if (/gelu/.test(s)) {
-    check(!/approximate=False/.test(s), fn, 'config.activation', 'the tanh-approximate gelu (jax.nn.gelu\'s default); exact gelu is not provided', a);
+    check(!/approximate=False/.test(s), fn, 'config.activation', "the tanh-approximate gelu (jax.nn.gelu's default); exact gelu is not provided", a);
     return 'gelu';
   }
   if (/relu/.test(s)) return 'relu';
@@ -98,7 +109,10 @@ function activationOf(a: unknown, model: string, fn: string): 'gelu' | 'relu' | 
 
 const sigOf = (s: unknown, arg: string, fn: string): Signature => {
   check(Array.isArray(s) && s.every((e) => Array.isArray(e) && e.length === 3), fn, arg, 'a signature [[k, parity, channels], …]', s);
-  return signature((s as number[][]).map(([k, parity, channels]) => ({ k: k!, parity: parity! as 0 | 1, channels: channels! })), `${fn} ${arg}`);
+  return signature(
+    (s as number[][]).map(([k, parity, channels]) => ({ k: k!, parity: parity! as 0 | 1, channels: channels! })),
+    `${fn} ${arg}`,
+  );
 };
 
 function filterSpecOf(f: GinjaxFilters | undefined, arg: string, fn: string): FilterSpec {
@@ -120,14 +134,36 @@ export function buildGinjaxModel(config: GinjaxConfig | unknown, { empty = false
   const input = sigOf(c.input, 'config.input', fn);
   const output = sigOf(c.output, 'config.output', fn);
   // Where ginjax has a bug geoconv does not reproduce, refuse rather than compute something else.
-  check(c.use_bias !== true || !eq, fn, 'config.use_bias', '"auto", "mean" or false: ginjax\'s ConvContract with use_bias=True returns an empty MultiImage (a ginjax bug geoconv does not reproduce)', true);
+  check(
+    c.use_bias !== true || !eq,
+    fn,
+    'config.use_bias',
+    '"auto", "mean" or false: ginjax\'s ConvContract with use_bias=True returns an empty MultiImage (a ginjax bug geoconv does not reproduce)',
+    true,
+  );
   const scalarOnly = [...input, ...output].every((e) => e.k === 0 && e.parity === 0);
-  check(c.use_bias !== 'scalar' || !eq || scalarOnly, fn, 'config.use_bias', '"auto", "mean" or false: with "scalar" ginjax drops every non-scalar output (geoconv keeps them)', 'scalar');
-  check(!c.use_batch_norm, fn, 'config.use_batch_norm', 'false: batch-norm models keep their statistics in Equinox state outside the model file, which loadGinjax does not read', true);
+  check(
+    c.use_bias !== 'scalar' || !eq || scalarOnly,
+    fn,
+    'config.use_bias',
+    '"auto", "mean" or false: with "scalar" ginjax drops every non-scalar output (geoconv keeps them)',
+    'scalar',
+  );
+  check(
+    !c.use_batch_norm,
+    fn,
+    'config.use_batch_norm',
+    'false: batch-norm models keep their statistics in Equinox state outside the model file, which loadGinjax does not read',
+    true,
+  );
   const activation = activationOf(c.activation, c.model, fn);
   const o: Record<string, unknown> = {
-    D: c.D, input, output, equivariant: eq, activation,
-    useBias: c.use_bias === true ? 'auto' : c.use_bias ?? 'auto',
+    D: c.D,
+    input,
+    output,
+    equivariant: eq,
+    activation,
+    useBias: c.use_bias === true ? 'auto' : (c.use_bias ?? 'auto'),
   };
   if (eq) {
     o.convFilters = filterSpecOf(c.conv_filters, 'config.conv_filters', fn);
@@ -143,20 +179,23 @@ export function buildGinjaxModel(config: GinjaxConfig | unknown, { empty = false
   if (c.use_group_norm !== undefined) o.useGroupNorm = c.use_group_norm;
   if (c.preactivation_order !== undefined) o.preactivation = c.preactivation_order;
   const key = random.key(0); // never drawn from: withoutInit fills no random numbers
-  return withoutInit(() => {
-    switch (c.model) {
-      case 'UNet': {
-        if (eq) o.upsampleFilters = filterSpecOf(c.upsample_filters, 'config.upsample_filters', fn);
-        return new UNet({ ...o, numDownsamples: c.num_downsamples ?? 4, numConv: c.num_conv ?? 2 } as unknown as UNetOptions, key);
+  return withoutInit(
+    () => {
+      switch (c.model) {
+        case 'UNet': {
+          if (eq) o.upsampleFilters = filterSpecOf(c.upsample_filters, 'config.upsample_filters', fn);
+          return new UNet({ ...o, numDownsamples: c.num_downsamples ?? 4, numConv: c.num_conv ?? 2 } as unknown as UNetOptions, key);
+        }
+        case 'ResNet':
+          return new ResNet({ ...o, numBlocks: c.num_blocks ?? 8, numConv: c.num_conv ?? 2 } as unknown as ResNetOptions, key);
+        case 'DilResNet':
+          return new DilResNet({ ...o, numBlocks: c.num_blocks ?? 4 } as unknown as DilResNetOptions, key);
+        case 'ConvBlock':
+          return new ConvBlock(o as unknown as ConvBlockOptions, key);
       }
-      case 'ResNet':
-        return new ResNet({ ...o, numBlocks: c.num_blocks ?? 8, numConv: c.num_conv ?? 2 } as unknown as ResNetOptions, key);
-      case 'DilResNet':
-        return new DilResNet({ ...o, numBlocks: c.num_blocks ?? 4 } as unknown as DilResNetOptions, key);
-      case 'ConvBlock':
-        return new ConvBlock(o as unknown as ConvBlockOptions, key);
-    }
-  }, { empty });
+    },
+    { empty },
+  );
 }
 
 /** One ginjax leaf and where it lives in the geoconv model. */
@@ -214,7 +253,8 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
         const numConv = m.config.numConv as number;
         for (let i = 0; i < numConv; i++) walk(child(m, `embed${i}`), branch(`embed${i}`), `${path}.embedding[${i}]`, at(`embed${i}`));
         for (let d = 1; d <= n; d++) {
-          for (let i = 0; i < numConv; i++) walk(child(m, `down${d}_${i}`), branch(`down${d}_${i}`), `${path}.downsample_blocks[${d - 1}][1][${i}]`, at(`down${d}_${i}`));
+          for (let i = 0; i < numConv; i++)
+            walk(child(m, `down${d}_${i}`), branch(`down${d}_${i}`), `${path}.downsample_blocks[${d - 1}][1][${i}]`, at(`down${d}_${i}`));
         }
         for (let u = n - 1, j = 0; u >= 0; u--, j++) {
           walk(child(m, `up${u}`), branch(`up${u}`), `${path}.upsample_blocks[${j}][0]`, at(`up${u}`));
@@ -228,7 +268,8 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
         const stacks = m.config.numBlocks as number;
         const per = type === 'ResNet' ? (m.config.numConv as number) : 7;
         for (const i of [0, 1]) walk(child(m, `enc${i}`), branch(`enc${i}`), `${path}.encoder[${i}]`, at(`enc${i}`));
-        for (let b = 0; b < stacks; b++) for (let i = 0; i < per; i++) walk(child(m, `block${b}_${i}`), branch(`block${b}_${i}`), `${path}.blocks[${b}][${i}]`, at(`block${b}_${i}`));
+        for (let b = 0; b < stacks; b++)
+          for (let i = 0; i < per; i++) walk(child(m, `block${b}_${i}`), branch(`block${b}_${i}`), `${path}.blocks[${b}][${i}]`, at(`block${b}_${i}`));
         for (const i of [0, 1]) walk(child(m, `dec${i}`), branch(`dec${i}`), `${path}.decoder[${i}]`, at(`dec${i}`));
         return;
       }
@@ -243,20 +284,36 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
         const D = m.config.D as number;
         const M = m.config.M as number;
         const weights = branch('weights');
-        const pairs = Object.keys(weights).map((name) => {
-          const [a, b] = name.split('>') as [string, string];
-          const [ki, pi] = a.split(',').map(Number) as [number, number];
-          const [ko, po] = b.split(',').map(Number) as [number, number];
-          return { name, ki, pi, ko, po };
-        }).sort((x, y) => x.ki - y.ki || x.pi - y.pi || x.ko - y.ko || x.po - y.po);
+        const pairs = Object.keys(weights)
+          .map((name) => {
+            const [a, b] = name.split('>') as [string, string];
+            const [ki, pi] = a.split(',').map(Number) as [number, number];
+            const [ko, po] = b.split(',').map(Number) as [number, number];
+            return { name, ki, pi, ko, po };
+          })
+          .sort((x, y) => x.ki - y.ki || x.pi - y.pi || x.ko - y.ko || x.po - y.po);
         for (const q of pairs) {
           const t = tensorAt(weights, [q.name], at(`weights["${q.name}"]`));
-          out.push({ path: `${path}.weights[${keyStr(q.ki, q.pi)}][${keyStr(q.ko, q.po)}]`, where: at(`weights["${q.name}"]`), shape: t.shape, dtype: 'float32', kind: 'param', tensor: t });
+          out.push({
+            path: `${path}.weights[${keyStr(q.ki, q.pi)}][${keyStr(q.ko, q.po)}]`,
+            where: at(`weights["${q.name}"]`),
+            shape: t.shape,
+            dtype: 'float32',
+            kind: 'param',
+            tensor: t,
+          });
         }
         const bias = branch('bias');
         for (const [k, pp] of sortedKeys(Object.keys(bias))) {
           const t = tensorAt(bias, [`${k},${pp}`], at(`bias["${k},${pp}"]`));
-          out.push({ path: `${path}.bias[${keyStr(k, pp)}]`, where: at(`bias["${k},${pp}"]`), shape: [t.shape[0]!, ...new Array<number>(D + k).fill(1)], dtype: 'float32', kind: 'param', tensor: t });
+          out.push({
+            path: `${path}.bias[${keyStr(k, pp)}]`,
+            where: at(`bias["${k},${pp}"]`),
+            shape: [t.shape[0]!, ...new Array<number>(D + k).fill(1)],
+            dtype: 'float32',
+            kind: 'param',
+            tensor: t,
+          });
         }
         // The filter dictionary ginjax stores on every ConvContract: every (k, parity) of its filter
         // set that has filters, in sorted key order, stacked [count, M…, D…].
@@ -270,7 +327,15 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
             const flat = new Float32Array(set.count * set.filters[0]!.length);
             set.filters.forEach((f, i) => flat.set(f, i * f.length));
             const users = pairs.filter((q) => q.ki + q.ko === k && (q.pi + q.po) % 2 === parity).map((q) => tensorAt(weights, [q.name], q.name));
-            out.push({ path: `${path}.invariant_filters[<flat index 0>][${keyStr(k, parity)}]`, where: at(`filters(k=${k}, parity=${parity})`), shape: [set.count, ...set.shape], dtype: 'float32', kind: 'filters', filters: flat, filterUsers: users });
+            out.push({
+              path: `${path}.invariant_filters[<flat index 0>][${keyStr(k, parity)}]`,
+              where: at(`filters(k=${k}, parity=${parity})`),
+              shape: [set.count, ...set.shape],
+              dtype: 'float32',
+              kind: 'filters',
+              filters: flat,
+              filterUsers: users,
+            });
           }
         }
         return;
@@ -279,7 +344,14 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
         const w = branch('weights');
         for (const [k, pp] of sortedKeys(Object.keys(w))) {
           const t = tensorAt(w, [`${k},${pp}`], at(`weights["${k},${pp}"]`));
-          out.push({ path: `${path}.weights[${keyStr(k, pp)}]`, where: at(`weights["${k},${pp}"]`), shape: t.shape, dtype: 'float32', kind: 'param', tensor: t });
+          out.push({
+            path: `${path}.weights[${keyStr(k, pp)}]`,
+            where: at(`weights["${k},${pp}"]`),
+            shape: t.shape,
+            dtype: 'float32',
+            kind: 'param',
+            tensor: t,
+          });
         }
         return;
       }
@@ -293,27 +365,70 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
         if (!equivariantNorm) {
           // the baseline's LayerWrapper(eqx.nn.GroupNorm(groups, c)) on the one scalar key
           for (const [k, pp] of sortedKeys(Object.keys(scale))) {
-            out.push({ path: `${path}.modules[${keyStr(k, pp)}].weight`, where: at(`scale["${k},${pp}"]`), shape: [norm.input[0]!.channels], dtype: 'float32', kind: 'param', tensor: tensorAt(scale, [`${k},${pp}`], '') });
-            out.push({ path: `${path}.modules[${keyStr(k, pp)}].bias`, where: at(`bias["${k},${pp}"]`), shape: [norm.input[0]!.channels], dtype: 'float32', kind: 'param', tensor: tensorAt(bias, [`${k},${pp}`], '') });
+            out.push({
+              path: `${path}.modules[${keyStr(k, pp)}].weight`,
+              where: at(`scale["${k},${pp}"]`),
+              shape: [norm.input[0]!.channels],
+              dtype: 'float32',
+              kind: 'param',
+              tensor: tensorAt(scale, [`${k},${pp}`], ''),
+            });
+            out.push({
+              path: `${path}.modules[${keyStr(k, pp)}].bias`,
+              where: at(`bias["${k},${pp}"]`),
+              shape: [norm.input[0]!.channels],
+              dtype: 'float32',
+              kind: 'param',
+              tensor: tensorAt(bias, [`${k},${pp}`], ''),
+            });
           }
           return;
         }
         const keys = sortedKeys(Object.keys(scale));
-        for (const [k] of keys) check(k <= 1, FN, 'model', 'norms on keys with k <= 1 (ginjax raises NotImplementedError for k >= 2)', `a norm on a k=${k} key at ${where}`);
+        for (const [k] of keys)
+          check(k <= 1, FN, 'model', 'norms on keys with k <= 1 (ginjax raises NotImplementedError for k >= 2)', `a norm on a k=${k} key at ${where}`);
         const vectors = keys.filter(([k]) => k === 1);
         const scalars = keys.filter(([k]) => k === 0);
         for (const [k, pp] of vectors) {
-          out.push({ path: `${path}.scale[${keyStr(k, pp)}]`, where: at(`scale["${k},${pp}"]`), shape: [norm.input.find((e) => e.k === k && e.parity === pp)!.channels, ...new Array<number>(D + k).fill(1)], dtype: 'float32', kind: 'param', tensor: tensorAt(scale, [`${k},${pp}`], '') });
+          out.push({
+            path: `${path}.scale[${keyStr(k, pp)}]`,
+            where: at(`scale["${k},${pp}"]`),
+            shape: [norm.input.find((e) => e.k === k && e.parity === pp)!.channels, ...new Array<number>(D + k).fill(1)],
+            dtype: 'float32',
+            kind: 'param',
+            tensor: tensorAt(scale, [`${k},${pp}`], ''),
+          });
         }
         for (const [k, pp] of vectors) {
-          out.push({ path: `${path}.bias[${keyStr(k, pp)}]`, where: at(`bias["${k},${pp}"]`), shape: [norm.input.find((e) => e.k === k && e.parity === pp)!.channels, ...new Array<number>(D + k).fill(1)], dtype: 'float32', kind: 'param', tensor: tensorAt(bias, [`${k},${pp}`], '') });
+          out.push({
+            path: `${path}.bias[${keyStr(k, pp)}]`,
+            where: at(`bias["${k},${pp}"]`),
+            shape: [norm.input.find((e) => e.k === k && e.parity === pp)!.channels, ...new Array<number>(D + k).fill(1)],
+            dtype: 'float32',
+            kind: 'param',
+            tensor: tensorAt(bias, [`${k},${pp}`], ''),
+          });
         }
         for (const [k, pp] of scalars) {
           const c = norm.input.find((e) => e.k === k && e.parity === pp)!.channels;
-          out.push({ path: `${path}.vanilla_norm[${keyStr(k, pp)}].weight`, where: at(`scale["${k},${pp}"]`), shape: [c], dtype: 'float32', kind: 'param', tensor: tensorAt(scale, [`${k},${pp}`], '') });
+          out.push({
+            path: `${path}.vanilla_norm[${keyStr(k, pp)}].weight`,
+            where: at(`scale["${k},${pp}"]`),
+            shape: [c],
+            dtype: 'float32',
+            kind: 'param',
+            tensor: tensorAt(scale, [`${k},${pp}`], ''),
+          });
           // ginjax adds this bias to pseudoscalars (breaking equivariance once trained); geoconv scales
           // their spatial mean instead, so only a zero bias means the same thing in both.
-          out.push({ path: `${path}.vanilla_norm[${keyStr(k, pp)}].bias`, where: at(`bias["${k},${pp}"]`), shape: [c], dtype: 'float32', kind: pp === 0 ? 'param' : 'zeroBias', tensor: tensorAt(bias, [`${k},${pp}`], '') });
+          out.push({
+            path: `${path}.vanilla_norm[${keyStr(k, pp)}].bias`,
+            where: at(`bias["${k},${pp}"]`),
+            shape: [c],
+            dtype: 'float32',
+            kind: pp === 0 ? 'param' : 'zeroBias',
+            tensor: tensorAt(bias, [`${k},${pp}`], ''),
+          });
         }
         out.push({ path: `${path}.D`, where: at('config.D'), shape: [], dtype: 'int64', kind: 'constant', value: D });
         out.push({ path: `${path}.groups`, where: at('config.groups'), shape: [], dtype: 'int64', kind: 'constant', value: norm.groups });
@@ -326,9 +441,23 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
         const w = tensorAt(p, ['weight'], at('weight'));
         const [, cin, cout] = w.shape as [number, number, number];
         // eqx flips a ConvTranspose's taps itself, and so does ours: its taps are ours reversed
-        out.push({ path: `${path}.modules[(0, 0)].weight`, where: at('weight'), shape: [cout, cin, ...kernel], dtype: 'float32', kind: type === 'Conv' ? 'convWeight' : 'convTransposeWeight', tensor: w });
+        out.push({
+          path: `${path}.modules[(0, 0)].weight`,
+          where: at('weight'),
+          shape: [cout, cin, ...kernel],
+          dtype: 'float32',
+          kind: type === 'Conv' ? 'convWeight' : 'convTransposeWeight',
+          tensor: w,
+        });
         if (p.bias) {
-          out.push({ path: `${path}.modules[(0, 0)].bias`, where: at('bias'), shape: [cout, ...new Array<number>(kernel.length).fill(1)], dtype: 'float32', kind: 'param', tensor: tensorAt(p, ['bias'], at('bias')) });
+          out.push({
+            path: `${path}.modules[(0, 0)].bias`,
+            where: at('bias'),
+            shape: [cout, ...new Array<number>(kernel.length).fill(1)],
+            dtype: 'float32',
+            kind: 'param',
+            tensor: tensorAt(p, ['bias'], at('bias')),
+          });
         }
         return;
       }
@@ -347,12 +476,14 @@ export function ginjaxLeaves(model: Module, params: Params = model.params): Ginj
 /** eqx [out, in, taps] ↔ geoconv [taps, in, out] (taps reversed for a transposed conv). */
 function permuteConvWeight(src: Float32Array, cout: number, cin: number, taps: number, toGinjax: boolean, reverse = false): Float32Array {
   const out = new Float32Array(src.length);
-  for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) for (let a = 0; a < taps; a++) {
-    const g = (o * cin + i) * taps + (reverse ? taps - 1 - a : a);
-    const ours = (a * cin + i) * cout + o;
-    if (toGinjax) out[g] = src[ours]!;
-    else out[ours] = src[g]!;
-  }
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let a = 0; a < taps; a++) {
+        const g = (o * cin + i) * taps + (reverse ? taps - 1 - a : a);
+        const ours = (a * cin + i) * cout + o;
+        if (toGinjax) out[g] = src[ours]!;
+        else out[ours] = src[g]!;
+      }
   return out;
 }
 
@@ -374,7 +505,11 @@ export class GinjaxFileError extends Error {
  * @example
  * const { model, params } = ginjaxFromBytes(new Uint8Array(await (await fetch('unet.eqx')).arrayBuffer()), config);
  */
-export function ginjaxFromBytes(bytes: Uint8Array | ArrayBuffer, config: GinjaxConfig | unknown, { backend, where = 'ginjaxFromBytes' }: { backend?: Backend; where?: string } = {}): { model: Module; params: Params } {
+export function ginjaxFromBytes(
+  bytes: Uint8Array | ArrayBuffer,
+  config: GinjaxConfig | unknown,
+  { backend, where = 'ginjaxFromBytes' }: { backend?: Backend; where?: string } = {},
+): { model: Module; params: Params } {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let records;
   try {
@@ -408,14 +543,18 @@ export function ginjaxFromBytes(bytes: Uint8Array | ArrayBuffer, config: GinjaxC
     const r = records[i]!;
     const same = r.shape.length === l.shape.length && r.shape.every((d, j) => d === l.shape[j]);
     if (!same || r.dtype !== l.dtype) {
-      fail(`leaf ${i} (${l.path} → geoconv ${l.where}): the file has shape (${r.shape.join(', ')}) ${r.dtype} at byte ${r.offset}, the model expects (${l.shape.join(', ')}) ${l.dtype} — is the config the one the model was built with?`);
+      fail(
+        `leaf ${i} (${l.path} → geoconv ${l.where}): the file has shape (${r.shape.join(', ')}) ${r.dtype} at byte ${r.offset}, the model expects (${l.shape.join(', ')}) ${l.dtype} — is the config the one the model was built with?`,
+      );
     }
   }
   if (records.length !== leaves.length) {
     const next = leaves[n];
-    fail(records.length < leaves.length
-      ? `the file has ${records.length} leaves, the ${model.config.type} model ${leaves.length}: it ends before leaf ${n} (${next!.path} → geoconv ${next!.where}, shape (${next!.shape.join(', ')}))`
-      : `the file has ${records.length} leaves, the ${model.config.type} model only ${leaves.length}: leaf ${n} onward (shape (${records[n]!.shape.join(', ')}) at byte ${records[n]!.offset}) has no place in this model`);
+    fail(
+      records.length < leaves.length
+        ? `the file has ${records.length} leaves, the ${model.config.type} model ${leaves.length}: it ends before leaf ${n} (${next!.path} → geoconv ${next!.where}, shape (${next!.shape.join(', ')}))`
+        : `the file has ${records.length} leaves, the ${model.config.type} model only ${leaves.length}: leaf ${n} onward (shape (${records[n]!.shape.join(', ')}) at byte ${records[n]!.offset}) has no place in this model`,
+    );
   }
   // Values: constants and filters first (so a refusal leaves nothing half-written), then the writes.
   const scales = new Map<Tensor, Float32Array[]>();
@@ -427,7 +566,10 @@ export function ginjaxFromBytes(bytes: Uint8Array | ArrayBuffer, config: GinjaxC
       if (!(Math.abs(v - l.value!) <= 1e-12 * Math.abs(l.value!))) fail(`leaf ${i} (${l.path}) is ${v}, the model has ${l.value} (${l.where})`);
     } else if (l.kind === 'zeroBias') {
       const v = npyValues(r) as Float32Array;
-      if (v.some((x) => x !== 0)) fail(`leaf ${i} (${l.path}) is a nonzero pseudoscalar norm bias: ginjax adds it (breaking reflection equivariance), geoconv scales the spatial mean instead (README "Where geoconv deliberately differs"), so this model cannot be reproduced`);
+      if (v.some((x) => x !== 0))
+        fail(
+          `leaf ${i} (${l.path}) is a nonzero pseudoscalar norm bias: ginjax adds it (breaking reflection equivariance), geoconv scales the spatial mean instead (README "Where geoconv deliberately differs"), so this model cannot be reproduced`,
+        );
     } else if (l.kind === 'filters') {
       const v = npyValues(r) as Float32Array;
       const count = l.shape[0]!;
@@ -446,7 +588,9 @@ export function ginjaxFromBytes(bytes: Uint8Array | ArrayBuffer, config: GinjaxC
         let res = 0;
         for (let j = f * len; j < (f + 1) * len; j++) res = Math.max(res, Math.abs(v[j]! - s[f]! * l.filters![j]!));
         if (!(res <= 1e-5 * Math.max(Math.sqrt(vv / len), 1e-30))) {
-          fail(`leaf ${i} (${l.path}): stored invariant filter ${f} is not geoconv's filter ${f} of that key up to a scale (largest deviation ${res.toExponential(2)}): the file was built with other filters (another group, side or order)`);
+          fail(
+            `leaf ${i} (${l.path}): stored invariant filter ${f} is not geoconv's filter ${f} of that key up to a scale (largest deviation ${res.toExponential(2)}): the file was built with other filters (another group, side or order)`,
+          );
         }
       }
       if (s.some((x) => x !== 1)) for (const t of l.filterUsers!) scales.set(t, [...(scales.get(t) ?? []), s]);
@@ -502,7 +646,11 @@ async function readSource(source: GinjaxSource, where: string): Promise<Uint8Arr
  * const { model } = await loadGinjax('unet.eqx', config);
  * const y = model.predict(x); // equals ginjax's jax.vmap(model)(x)
  */
-export async function loadGinjax(source: GinjaxSource, config: GinjaxConfig | unknown, { backend }: { backend?: Backend } = {}): Promise<{ model: Module; params: Params }> {
+export async function loadGinjax(
+  source: GinjaxSource,
+  config: GinjaxConfig | unknown,
+  { backend }: { backend?: Backend } = {},
+): Promise<{ model: Module; params: Params }> {
   const where = `loadGinjax(${typeof source === 'string' ? JSON.stringify(source) : source instanceof URL ? JSON.stringify(source.href) : `${source.byteLength} bytes`})`;
   const bytes = await readSource(source, where);
   return ginjaxFromBytes(bytes, config, { backend, where });
@@ -525,7 +673,9 @@ export async function serializeGinjax(model: Module, params: Params = model.para
     else {
       let v = await l.tensor!.data();
       if (l.kind === 'zeroBias' && v.some((x) => x !== 0)) {
-        throw new GinjaxFileError(`saveGinjax: ${l.where} (a pseudoscalar norm bias) is nonzero; ginjax adds it where geoconv scales the mean, so the file would compute something else`);
+        throw new GinjaxFileError(
+          `saveGinjax: ${l.where} (a pseudoscalar norm bias) is nonzero; ginjax adds it where geoconv scales the mean, so the file would compute something else`,
+        );
       }
       if (l.kind === 'convWeight' || l.kind === 'convTransposeWeight') {
         const [taps, cin, cout] = l.tensor!.shape as [number, number, number];
@@ -558,4 +708,3 @@ export async function saveGinjax(path: string | undefined, model: Module, params
   await writeFileAtomic(path, bytes, 'saveGinjax');
   return undefined;
 }
-

@@ -41,7 +41,10 @@ function parseHeader(text: string, where: string): { dtype: NpyDtype; shape: num
   const dtype = FROM_DESCR.get(m[1]!);
   if (!dtype) throw new NpyError(`${where}: dtype ${m[1]} is not supported (expected one of ${[...FROM_DESCR.keys()].join(', ')})`);
   if (m[2] === 'True') throw new NpyError(`${where}: Fortran-ordered arrays are not supported`);
-  const dims = m[3]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const dims = m[3]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const shape = dims.map((s) => {
     if (!/^\d+$/.test(s)) throw new NpyError(`${where}: bad shape entry ${JSON.stringify(s)}`);
     return Number(s);
@@ -62,7 +65,8 @@ export function parseNpyRecords(bytes: Uint8Array, where = 'parseNpyRecords'): N
     const at = `${where}: record ${out.length} at byte ${pos}`;
     if (bytes.length - pos < 10) throw new NpyError(`${at}: truncated (${bytes.length - pos} bytes left, a record header needs at least 10)`);
     for (let i = 0; i < MAGIC.length; i++) {
-      if (bytes[pos + i] !== MAGIC[i]) throw new NpyError(`${at}: not a .npy record (no \\x93NUMPY magic)${out.length === 0 ? ': this is not an Equinox/ginjax model file' : ''}`);
+      if (bytes[pos + i] !== MAGIC[i])
+        throw new NpyError(`${at}: not a .npy record (no \\x93NUMPY magic)${out.length === 0 ? ': this is not an Equinox/ginjax model file' : ''}`);
     }
     const major = bytes[pos + 6]!;
     let hlen: number;
@@ -81,7 +85,8 @@ export function parseNpyRecords(bytes: Uint8Array, where = 'parseNpyRecords'): N
     const { dtype, shape } = parseHeader(text, at);
     const n = shape.reduce((p, d) => p * d, 1) * BYTES[dtype];
     const dataStart = start + hlen;
-    if (dataStart + n > bytes.length) throw new NpyError(`${at}: truncated data (shape (${shape.join(', ')}) ${dtype} needs ${n} bytes, ${bytes.length - dataStart} left)`);
+    if (dataStart + n > bytes.length)
+      throw new NpyError(`${at}: truncated data (shape (${shape.join(', ')}) ${dtype} needs ${n} bytes, ${bytes.length - dataStart} left)`);
     out.push({ dtype, shape, data: bytes.subarray(dataStart, dataStart + n), offset: pos });
     pos = dataStart + n;
   }
@@ -118,11 +123,16 @@ export function npyRecord(dtype: NpyDtype, shape: readonly number[], data: Uint8
 export function npyValues(r: NpyRecord): Float32Array | Float64Array | number[] {
   const copy = new Uint8Array(r.data); // a copy (a Node Buffer's slice() would be a view)
   switch (r.dtype) {
-    case 'float32': return new Float32Array(copy.buffer);
-    case 'float64': return new Float64Array(copy.buffer);
-    case 'int32': return Array.from(new Int32Array(copy.buffer));
-    case 'int64': return Array.from(new BigInt64Array(copy.buffer), (v) => Number(v));
-    case 'bool': return Array.from(copy, (v) => (v ? 1 : 0));
+    case 'float32':
+      return new Float32Array(copy.buffer);
+    case 'float64':
+      return new Float64Array(copy.buffer);
+    case 'int32':
+      return Array.from(new Int32Array(copy.buffer));
+    case 'int64':
+      return Array.from(new BigInt64Array(copy.buffer), (v) => Number(v));
+    case 'bool':
+      return Array.from(copy, (v) => (v ? 1 : 0));
   }
 }
 

@@ -85,7 +85,11 @@ export function modelD(model: Module): number | undefined {
   const d = (model as { D?: unknown }).D ?? model.config.D;
   if (typeof d === 'number') return d;
   const inner = (model as { children?: unknown }).children;
-  if (inner instanceof Map) for (const m of inner.values()) { const c = modelD(m as Module); if (c !== undefined) return c; }
+  if (inner instanceof Map)
+    for (const m of inner.values()) {
+      const c = modelD(m as Module);
+      if (c !== undefined) return c;
+    }
   return undefined;
 }
 
@@ -117,7 +121,13 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
   const D = modelD(model);
   check(D === 2 || D === 3, fn, 'model', 'a model with D = 2 or 3', D);
   const spatial = options.spatial;
-  check(Array.isArray(spatial) && spatial.length === D && spatial.every((n) => Number.isInteger(n) && n >= 1), fn, 'options.spatial', `${D} integers >= 1`, spatial);
+  check(
+    Array.isArray(spatial) && spatial.length === D && spatial.every((n) => Number.isInteger(n) && n >= 1),
+    fn,
+    'options.spatial',
+    `${D} integers >= 1`,
+    spatial,
+  );
   const batch = options.batch ?? 1;
   check(Number.isInteger(batch) && batch >= 1, fn, 'options.batch', 'an integer >= 1', batch);
   const opset = options.opset ?? 19;
@@ -126,13 +136,21 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
   check(layout === 'channels-first' || layout === 'channels-last', fn, 'options.layout', '"channels-first" or "channels-last"', layout);
   const periodicPadding = options.periodicPadding ?? (opset >= 19 ? 'wrap' : 'slice-concat');
   check(periodicPadding === 'wrap' || periodicPadding === 'slice-concat', fn, 'options.periodicPadding', '"wrap" or "slice-concat"', periodicPadding);
-  if (periodicPadding === 'wrap' && opset < 19) argError(fn, 'options.periodicPadding', `"slice-concat" for opset ${opset} (Pad mode "wrap" needs opset >= 19)`, periodicPadding);
+  if (periodicPadding === 'wrap' && opset < 19)
+    argError(fn, 'options.periodicPadding', `"slice-concat" for opset ${opset} (Pad mode "wrap" needs opset >= 19)`, periodicPadding);
   const convTranspose = options.convTranspose ?? true;
   check(typeof convTranspose === 'boolean', fn, 'options.convTranspose', 'a boolean', convTranspose);
   const torus = options.torus ?? true;
-  check(typeof torus === 'boolean' || (Array.isArray(torus) && torus.length === D && torus.every((t) => typeof t === 'boolean')), fn, 'options.torus', `a boolean or ${D} booleans`, torus);
+  check(
+    typeof torus === 'boolean' || (Array.isArray(torus) && torus.length === D && torus.every((t) => typeof t === 'boolean')),
+    fn,
+    'options.torus',
+    `a boolean or ${D} booleans`,
+    torus,
+  );
   const declared = declaredInput(model);
-  if (!declared && options.input === undefined) argError(fn, 'options.input', `the input signature (the ${model.config.type} model does not declare one)`, undefined);
+  if (!declared && options.input === undefined)
+    argError(fn, 'options.input', `the input signature (the ${model.config.type} model does not declare one)`, undefined);
   const input = options.input !== undefined ? signature(options.input, `${fn} options.input`) : declared!;
   if (declared && options.input !== undefined) {
     const s = (sig: Signature) => sig.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ');
@@ -164,7 +182,10 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
       try {
         m = buildModule(model.config, null); // no random draw: the parameters come from `params`
       } catch (e) {
-        throw new OnnxExportError(`${fn}: cannot rebuild the ${model.config.type} model from its config on the ref backend (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+        throw new OnnxExportError(
+          `${fn}: cannot rebuild the ${model.config.type} model from its config on the ref backend (${e instanceof Error ? e.message : String(e)})`,
+          { cause: e },
+        );
       }
       owned.push(m);
     }
@@ -182,7 +203,8 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
     for (const [mod, path] of modulePaths(m, '')) {
       const own = mod.apply;
       Object.defineProperty(mod, 'apply', {
-        configurable: true, writable: true,
+        configurable: true,
+        writable: true,
         value: function (this: Module, ...args: Parameters<Module['apply']>) {
           const prev = lw.where;
           lw.where = path;
@@ -220,7 +242,9 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
         y = m.apply(refParams, new MultiImage(x, input, D, torus), { training: false, ...(state ? { state } : {}) } as never);
       } catch (e) {
         if (e instanceof OnnxExportError) throw e;
-        throw new OnnxExportError(`${fn}: the forward pass failed${failedAt ? ` in ${failedAt}` : ''}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new OnnxExportError(`${fn}: the forward pass failed${failedAt ? ` in ${failedAt}` : ''}: ${e instanceof Error ? e.message : String(e)}`, {
+          cause: e,
+        });
       }
       outSig = y.signature;
       outShape = [...y.data.shape];
@@ -232,7 +256,8 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
     });
 
     const valueInfo = (name: string, shape: readonly number[]) => ({
-      name, type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
+      name,
+      type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
     });
     const physIn = physShape(geoIn, inLayout);
     const physOut = physShape(outShape, inLayout);

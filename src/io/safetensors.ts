@@ -86,7 +86,8 @@ interface Entry {
 
 function collect(model: Module | ModuleConfig, params: Params, extra: SerializeExtra): { entries: Entry[]; metadata: Record<string, string> } {
   const config: ModuleConfig = 'apply' in model && typeof (model as Module).apply === 'function' ? (model as Module).config : (model as ModuleConfig);
-  if (!isPlainObject(config) || typeof config.type !== 'string') throw new SafetensorsError('serialize: model must be a Module or a module config with a "type"');
+  if (!isPlainObject(config) || typeof config.type !== 'string')
+    throw new SafetensorsError('serialize: model must be a Module or a module config with a "type"');
   const entries: Entry[] = [];
   const seen = new Set<string>();
   const add = (name: string, t: Tensor) => {
@@ -96,7 +97,8 @@ function collect(model: Module | ModuleConfig, params: Params, extra: SerializeE
     entries.push({ name, t });
   };
   for (const [path, t] of leavesWithPaths(params)) {
-    if (path === '__metadata__' || path.startsWith(OPT_PREFIX) || path.startsWith(STATE_PREFIX)) throw new SafetensorsError(`serialize: parameter name "${path}" is reserved`);
+    if (path === '__metadata__' || path.startsWith(OPT_PREFIX) || path.startsWith(STATE_PREFIX))
+      throw new SafetensorsError(`serialize: parameter name "${path}" is reserved`);
     add(path, t);
   }
   const metadata: Record<string, string> = {};
@@ -193,7 +195,11 @@ export function serializeSync(model: Module | ModuleConfig, params?: Params, ext
   const p = params ?? (model as Module).params;
   if (!p) throw new SafetensorsError('serializeSync: no params given and the model has none');
   const { entries, metadata } = collect(model, p, extra);
-  return encode(entries, entries.map((e) => e.t.dataSync()), metadata);
+  return encode(
+    entries,
+    entries.map((e) => e.t.dataSync()),
+    metadata,
+  );
 }
 
 /** A validated safetensors header (`parseHeader`): the entries and the metadata. */
@@ -337,7 +343,8 @@ function scanJson(text: string): Scan {
     ws();
     const c = text[i];
     if (c === '{' || c === '[') {
-      if (isArray.length + 1 >= MAX_JSON_NESTING) fail(`JSON nested ${MAX_JSON_NESTING} or more levels deep (the recursion limit of serde_json, which the reference parser uses)`);
+      if (isArray.length + 1 >= MAX_JSON_NESTING)
+        fail(`JSON nested ${MAX_JSON_NESTING} or more levels deep (the recursion limit of serde_json, which the reference parser uses)`);
       i++;
       isArray.push(c === '[');
       ws();
@@ -356,13 +363,24 @@ function scanJson(text: string): Scan {
       const at = i;
       const plain = num();
       // a number inside a tensor entry's shape or data_offsets: serde reads a usize
-      if (!plain && isArray.length === 3 && isArray[2] && !isArray[0] && !isArray[1] && keyAt[1] !== '__metadata__' && (keyAt[2] === 'shape' || keyAt[2] === 'data_offsets')) {
+      if (
+        !plain &&
+        isArray.length === 3 &&
+        isArray[2] &&
+        !isArray[0] &&
+        !isArray[1] &&
+        keyAt[1] !== '__metadata__' &&
+        (keyAt[2] === 'shape' || keyAt[2] === 'data_offsets')
+      ) {
         scan.notInteger ??= { tensor: keyAt[1]!, field: keyAt[2]!, literal: text.slice(at, Math.min(i, at + 40)) };
       }
     } else if (text.startsWith('true', i)) i += 4;
     else if (text.startsWith('false', i)) i += 5;
     else if (text.startsWith('null', i)) i += 4;
-    else fail(c === undefined ? 'unexpected end of input' : c === '\ufeff' ? 'a byte order mark (U+FEFF) is not JSON' : `unexpected character ${JSON.stringify(c)}`);
+    else
+      fail(
+        c === undefined ? 'unexpected end of input' : c === '\ufeff' ? 'a byte order mark (U+FEFF) is not JSON' : `unexpected character ${JSON.stringify(c)}`,
+      );
     // close finished containers, or move to the next element
     for (;;) {
       if (isArray.length === 0) {
@@ -389,7 +407,28 @@ function scanJson(text: string): Scan {
 }
 
 /** The dtypes the reference parser knows (an unknown one is refused there too). */
-const DTYPES = new Set(['BOOL', 'F4', 'F6_E2M3', 'F6_E3M2', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64']);
+const DTYPES = new Set([
+  'BOOL',
+  'F4',
+  'F6_E2M3',
+  'F6_E3M2',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'F8_E8M0',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'C64',
+  'F64',
+  'I64',
+  'U64',
+]);
 
 /** A JSON value as short text for an error message. */
 function showJson(v: unknown, room = 100): string {
@@ -450,7 +489,8 @@ export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, w
   } catch (e) {
     throw err(`corrupted header: invalid JSON (${e instanceof Error ? e.message.slice(0, 200) : String(e)})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw err(`corrupted header: must be a JSON object starting with "{" (got ${showJson(header, 40)})`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw err(`corrupted header: must be a JSON object starting with "{" (got ${showJson(header, 40)})`);
   if (scan.metadataTwice) throw err('corrupted header: "__metadata__" appears twice (the reference parser refuses a duplicate field)');
   if (scan.repeatedField) throw err(`corrupted header: field "${scan.repeatedField.field}" appears twice in tensor ${quote(scan.repeatedField.tensor)}`);
   const metadata: Record<string, string> = {};
@@ -468,28 +508,36 @@ export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, w
       continue;
     }
     const q = quote(name);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw err(`corrupted header: entry ${q} must be an object {dtype, shape, data_offsets}`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw err(`corrupted header: entry ${q} must be an object {dtype, shape, data_offsets}`);
     const has = (k: string) => Object.hasOwn(value, k);
     for (const k of KNOWN_FIELDS) if (!has(k)) throw err(`corrupted header: tensor ${q} has no "${k}"`);
     const { dtype, shape: shapeJ, data_offsets: offsJ } = value as Record<string, unknown>;
     if (typeof dtype !== 'string') throw err(`corrupted header: tensor ${q} has a dtype that is not a string`);
     if (!DTYPES.has(dtype)) throw err(`corrupted header: tensor ${q}: dtype ${quote(dtype)} is not a safetensors dtype`);
     if (!Array.isArray(shapeJ)) throw err(`corrupted header: tensor ${q} has shape ${showJson(shapeJ)}, not a list of integers >= 0`);
-    if (shapeJ.length > limits.maxRank) throw err(`tensor ${q} has a shape of rank ${shapeJ.length}; geoconv reads tensors of rank <= ${limits.maxRank} (limits.maxRank)`);
+    if (shapeJ.length > limits.maxRank)
+      throw err(`tensor ${q} has a shape of rank ${shapeJ.length}; geoconv reads tensors of rank <= ${limits.maxRank} (limits.maxRank)`);
     const bad = scan.notInteger?.tensor === name ? scan.notInteger : null;
     const shape = shapeJ.map(usize);
     if (shape.some((d) => d === null) || bad?.field === 'shape') {
-      throw err(`corrupted header: tensor ${q} has shape ${bad?.field === 'shape' ? `with the literal ${bad.literal}` : showJson(shapeJ)}, not a list of integers >= 0 (integer literals: no fraction, no exponent)`);
+      throw err(
+        `corrupted header: tensor ${q} has shape ${bad?.field === 'shape' ? `with the literal ${bad.literal}` : showJson(shapeJ)}, not a list of integers >= 0 (integer literals: no fraction, no exponent)`,
+      );
     }
     const offs = Array.isArray(offsJ) ? offsJ.map(usize) : [];
     if (offs.length !== 2 || offs.some((o) => o === null) || offs[0]! > offs[1]! || bad?.field === 'data_offsets') {
-      throw err(`corrupted header: tensor ${q} has data_offsets ${bad?.field === 'data_offsets' ? `with the literal ${bad.literal}` : showJson(offsJ)}, not [begin, end] with integer literals 0 <= begin <= end`);
+      throw err(
+        `corrupted header: tensor ${q} has data_offsets ${bad?.field === 'data_offsets' ? `with the literal ${bad.literal}` : showJson(offsJ)}, not [begin, end] with integer literals 0 <= begin <= end`,
+      );
     }
     let count = 1;
     for (const d of shape) count *= d!;
-    if (!Number.isSafeInteger(count * 4)) throw err(`corrupted header: the shape of tensor ${q} has more elements than can be addressed (the reference parser: ValidationOverflow)`);
+    if (!Number.isSafeInteger(count * 4))
+      throw err(`corrupted header: the shape of tensor ${q} has more elements than can be addressed (the reference parser: ValidationOverflow)`);
     if (dtype !== 'F32') throw err(`tensor ${q} has dtype ${dtype}; geoconv reads F32 only (convert with e.g. tensor.astype(numpy.float32) before saving)`);
-    if (count > limits.maxTensorElements) throw err(`tensor ${q} has ${count} elements; geoconv reads at most ${limits.maxTensorElements} (limits.maxTensorElements)`);
+    if (count > limits.maxTensorElements)
+      throw err(`tensor ${q} has ${count} elements; geoconv reads at most ${limits.maxTensorElements} (limits.maxTensorElements)`);
     const need = 4 * count;
     const [b, e] = offs as [number, number];
     if (e - b !== need) {
@@ -498,19 +546,30 @@ export function parseHeader(input: Uint8Array | ArrayBuffer | ArrayBufferView, w
     tensors.push({ name, dtype, shape: shape as number[], data_offsets: [b, e] });
   }
   // a literal in an entry that a later duplicate replaced still counts: serde refuses it while parsing
-  if (scan.notInteger) throw err(`corrupted header: tensor ${quote(scan.notInteger.tensor)} has ${scan.notInteger.field} with the literal ${scan.notInteger.literal}, not an integer literal >= 0`);
+  if (scan.notInteger)
+    throw err(
+      `corrupted header: tensor ${quote(scan.notInteger.tensor)} has ${scan.notInteger.field} with the literal ${scan.notInteger.literal}, not an integer literal >= 0`,
+    );
   tensors.sort((a, b) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1]);
   const dup = scan.repeated !== null ? ` (tensor ${quote(scan.repeated)} appears twice in the header; as in the reference parser the last entry counts)` : '';
   const end = tensors.reduce((m, t) => Math.max(m, t.data_offsets[1]), 0);
-  if (end > dataLen) throw err(`truncated file: the tensors need ${end} bytes of data after the header but only ${dataLen} are there (file ${bytes.length} bytes, expected ${dataStart + end})${dup}`);
+  if (end > dataLen)
+    throw err(
+      `truncated file: the tensors need ${end} bytes of data after the header but only ${dataLen} are there (file ${bytes.length} bytes, expected ${dataStart + end})${dup}`,
+    );
   let at = 0;
   for (const t of tensors) {
     if (t.data_offsets[0] !== at) {
-      throw err(`corrupted header: tensor ${quote(t.name)} starts at byte ${t.data_offsets[0]} of the data but the previous tensor ends at ${at} (${t.data_offsets[0] < at ? 'overlap' : 'gap'})${dup}`);
+      throw err(
+        `corrupted header: tensor ${quote(t.name)} starts at byte ${t.data_offsets[0]} of the data but the previous tensor ends at ${at} (${t.data_offsets[0] < at ? 'overlap' : 'gap'})${dup}`,
+      );
     }
     at = t.data_offsets[1];
   }
-  if (at !== dataLen) throw err(`corrupted file: ${dataLen - at} trailing bytes after the last tensor (the header describes ${at} bytes of data, the file holds ${dataLen})${dup}`);
+  if (at !== dataLen)
+    throw err(
+      `corrupted file: ${dataLen - at} trailing bytes after the last tensor (the header describes ${at} bytes of data, the file holds ${dataLen})${dup}`,
+    );
   return { metadata, tensors, dataStart };
 }
 
@@ -571,7 +630,8 @@ export function configOf(metadata: Readonly<Record<string, string>>, where = 'sa
   } catch (e) {
     throw new SafetensorsError(`${where}: corrupted metadata: "config" is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!isPlainObject(c) || typeof c.type !== 'string') throw new SafetensorsError(`${where}: corrupted metadata: "config" must be a JSON object with a string "type"`);
+  if (!isPlainObject(c) || typeof c.type !== 'string')
+    throw new SafetensorsError(`${where}: corrupted metadata: "config" must be a JSON object with a string "type"`);
   return c as ModuleConfig;
 }
 
@@ -600,14 +660,18 @@ export interface DeserializeOptions {
  * @example
  * const { config, params, metadata } = deserialize(bytes); // tensors on the current backend
  */
-export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, { backend, where = 'deserialize', into }: DeserializeOptions = {}): Deserialized {
+export function deserialize(
+  input: Uint8Array | ArrayBuffer | ArrayBufferView,
+  { backend, where = 'deserialize', into }: DeserializeOptions = {},
+): Deserialized {
   const bytes = asBytes(input);
   const { metadata, tensors, dataStart } = parseHeader(bytes, where);
   const config = configOf(metadata, where);
   let step: number | undefined;
   if (metadata.optimizer_step !== undefined) {
     step = Number(metadata.optimizer_step);
-    if (!(Number.isInteger(step) && step >= 0)) throw new SafetensorsError(`${where}: corrupted metadata: optimizer_step ${JSON.stringify(metadata.optimizer_step)} is not an integer >= 0`);
+    if (!(Number.isInteger(step) && step >= 0))
+      throw new SafetensorsError(`${where}: corrupted metadata: optimizer_step ${JSON.stringify(metadata.optimizer_step)} is not an integer >= 0`);
   }
   const made: Tensor[] = [];
   try {
@@ -618,7 +682,9 @@ export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, {
       const target = into?.get(t.name);
       if (target) {
         if (target.shape.length !== t.shape.length || target.shape.some((n, i) => n !== t.shape[i])) {
-          throw new SafetensorsError(`${where}: tensor "${t.name}" has shape [${t.shape.join(', ')}] in the file but [${target.shape.join(', ')}] where it is read into`);
+          throw new SafetensorsError(
+            `${where}: tensor "${t.name}" has shape [${t.shape.join(', ')}] in the file but [${target.shape.join(', ')}] where it is read into`,
+          );
         }
         target.backend.write(target.storage(), data);
         byName.set(t.name, target);
@@ -634,11 +700,13 @@ export function deserialize(input: Uint8Array | ArrayBuffer | ArrayBufferView, {
     const stateNames = metadata.module_state === undefined ? null : parseNames(metadata.module_state, where);
     let stateTensors: Map<string, Tensor> | undefined;
     if (stateNames) {
-      stateTensors = new Map(stateNames.map((n) => {
-        const t = byName.get(STATE_PREFIX + n);
-        if (!t) throw new SafetensorsError(`${where}: missing tensor "${STATE_PREFIX + n}" of the module state`);
-        return [n, t];
-      }));
+      stateTensors = new Map(
+        stateNames.map((n) => {
+          const t = byName.get(STATE_PREFIX + n);
+          if (!t) throw new SafetensorsError(`${where}: missing tensor "${STATE_PREFIX + n}" of the module state`);
+          return [n, t];
+        }),
+      );
     }
     for (const [name, t] of byName) {
       if (hasOpt && name.startsWith(OPT_PREFIX)) continue;

@@ -99,7 +99,7 @@ export class ConvContract extends Module {
     check(o.M === undefined || o.M === null || o.M === M, 'ConvContract', 'M', `equal to filters.M = ${M} when both are given`, o.M);
     const G = resolveOperators('ConvContract', o.operators, D);
     this.operators = G;
-    const useBias: BiasMode = o.useBias === true ? 'auto' : o.useBias ?? 'auto';
+    const useBias: BiasMode = o.useBias === true ? 'auto' : (o.useBias ?? 'auto');
     check(['auto', 'mean', 'scalar', false].includes(useBias), 'ConvContract', 'useBias', '"auto", "mean", "scalar", true or false', o.useBias);
     const input = signature(o.input, 'ConvContract input');
     this.input = input;
@@ -135,9 +135,18 @@ export class ConvContract extends Module {
       }
     }
     this.missingFilter = found.length < input.length * declared.length;
-    this.output = signature(declared.filter((e) => found.some((f) => f.ko === e.k && f.po === e.parity)), 'ConvContract output');
+    this.output = signature(
+      declared.filter((e) => found.some((f) => f.ko === e.k && f.po === e.parity)),
+      'ConvContract output',
+    );
     if (this.output.length === 0) for (const t of [...Object.values(weights), ...Object.values(biases)]) t.dispose();
-    check(this.output.length > 0, 'ConvContract', 'signatures', 'such that some input/output pair has invariant filters', `none for M=${this.#M}${spec ? ` with filter keys k ∈ ${spec.ks ? `[${spec.ks}]` : 'any'}, parity ∈ [${spec.parities}]` : ''}${isFullGroup(G) ? '' : ` under the ${G.length}-element subgroup`}`);
+    check(
+      this.output.length > 0,
+      'ConvContract',
+      'signatures',
+      'such that some input/output pair has invariant filters',
+      `none for M=${this.#M}${spec ? ` with filter keys k ∈ ${spec.ks ? `[${spec.ks}]` : 'any'}, parity ∈ [${spec.parities}]` : ''}${isFullGroup(G) ? '' : ` under the ${G.length}-element subgroup`}`,
+    );
     for (const name of Object.keys(biases)) {
       const [kk, pp] = name.split(',').map(Number) as [number, number];
       if (!this.output.some((e) => e.k === kk && e.parity === pp)) {
@@ -162,14 +171,27 @@ export class ConvContract extends Module {
       const basisData = new Float32Array(f.count * taps * Ti * To);
       f.filters.forEach((flt, i) => basisData.set(flt, i * flt.length));
       // Pair block as computed: [co, ci, taps, Ti, To]; dense[a, inOffset + c·Ti + i, outOffset + o·To + j].
-      for (let oc = 0; oc < f.co; oc++) for (let c = 0; c < f.ci; c++) for (let a = 0; a < taps; a++) {
-        for (let i = 0; i < Ti; i++) for (let j = 0; j < To; j++) {
-          const src = catOffset + (((oc * f.ci + c) * taps + a) * Ti + i) * To + j;
-          this.#assembly[(a * Cin + inOffset + c * Ti + i) * Cout + outOffset + oc * To + j] = src;
-        }
-      }
+      for (let oc = 0; oc < f.co; oc++)
+        for (let c = 0; c < f.ci; c++)
+          for (let a = 0; a < taps; a++) {
+            for (let i = 0; i < Ti; i++)
+              for (let j = 0; j < To; j++) {
+                const src = catOffset + (((oc * f.ci + c) * taps + a) * Ti + i) * To + j;
+                this.#assembly[(a * Cin + inOffset + c * Ti + i) * Cout + outOffset + oc * To + j] = src;
+              }
+          }
       catOffset += f.co * f.ci * taps * Ti * To;
-      return { name: pairName(f.ki, f.pi, f.ko, f.po), inOffset, outOffset, ci: f.ci, co: f.co, Ti, To, count: f.count, basis: tensor(basisData, [f.count, taps * Ti * To]) };
+      return {
+        name: pairName(f.ki, f.pi, f.ko, f.po),
+        inOffset,
+        outOffset,
+        ci: f.ci,
+        co: f.co,
+        Ti,
+        To,
+        count: f.count,
+        basis: tensor(basisData, [f.count, taps * Ti * To]),
+      };
     });
 
     // Bias routing: per packed output column, which bias entry adds (scalars) or scales the mean.
@@ -192,13 +214,18 @@ export class ConvContract extends Module {
     // operators and filters appear only when they differ from the defaults, so older configs (which
     // lack them) and default layers have the same JSON.
     this.config = {
-      type: 'ConvContract', D, M: this.#M,
+      type: 'ConvContract',
+      D,
+      M: this.#M,
       ...(spec ? { filters: filterSpecJson(spec) } : {}),
       ...(isFullGroup(G) ? {} : { operators: G.map((g) => g.index) }),
-      input: input.map((e) => ({ ...e })), output: declared.map((e) => ({ ...e })),
+      input: input.map((e) => ({ ...e })),
+      output: declared.map((e) => ({ ...e })),
       useBias: o.useBias ?? 'auto',
-      stride: (o.stride ?? 1) as Json, padding: (o.padding ?? null) as Json,
-      lhsDilation: (o.lhsDilation ?? 1) as Json, rhsDilation: (o.rhsDilation ?? 1) as Json,
+      stride: (o.stride ?? 1) as Json,
+      padding: (o.padding ?? null) as Json,
+      lhsDilation: (o.lhsDilation ?? 1) as Json,
+      rhsDilation: (o.rhsDilation ?? 1) as Json,
     };
   }
 
@@ -228,7 +255,10 @@ export class ConvContract extends Module {
       const out = conv(x.data, this.denseFilter(params), attrs);
       if (!this.#bias) return out;
       const bias = subtree(params, 'bias');
-      const all = concat(this.#bias.names.map((n) => leaf(bias, n)), 0);
+      const all = concat(
+        this.#bias.names.map((n) => leaf(bias, n)),
+        0,
+      );
       let result = out;
       if (this.#bias.add.some((i) => i >= 0)) result = add(result, gather(all, [out.shape.at(-1)!], this.#bias.add));
       if (this.#bias.scale.some((i) => i >= 0)) {

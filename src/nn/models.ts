@@ -15,8 +15,17 @@ import { signature, signatureWidth, type Signature, type SignatureEntry, type Si
 import type { Tensor } from '../tensor.js';
 import { ConvContract, type BiasMode } from './conv-contract.js';
 import {
-  Activation, BatchNorm, Conv, ConvTranspose, LayerNorm, MaxNormPool, VectorNeuronNonlinear, NormNonlinear, upsampleConv,
-  type ActivationName, type LayerCallOptions,
+  Activation,
+  BatchNorm,
+  Conv,
+  ConvTranspose,
+  LayerNorm,
+  MaxNormPool,
+  VectorNeuronNonlinear,
+  NormNonlinear,
+  upsampleConv,
+  type ActivationName,
+  type LayerCallOptions,
 } from './layers/index.js';
 import { checkInput } from './layers/common.js';
 import { GroupNorm } from './layers/norm.js';
@@ -84,7 +93,9 @@ export function storedFilterFloats(layer: ConvContract): number {
   const kmax = Math.max(...layer.input.map((e) => e.k)) + Math.max(...layer.output.map((e) => e.k));
   const ks = spec?.ks ?? Array.from({ length: kmax + 1 }, (_, k) => k);
   let n = 0;
-  for (const k of ks) for (const p of spec?.parities ?? [0, 1]) n += invariantFilters(D, M, k, p, { scale: spec?.scale ?? 'normalize', operators: layer.operators }).count * M ** D * D ** k;
+  for (const k of ks)
+    for (const p of spec?.parities ?? [0, 1])
+      n += invariantFilters(D, M, k, p, { scale: spec?.scale ?? 'normalize', operators: layer.operators }).count * M ** D * D ** k;
   return n;
 }
 
@@ -189,13 +200,28 @@ function equivariantNonlinear(o: BlockOptions, input: Signature, activation: Act
  * (it has no invariant filters; wrap it in GroupAverage({ operators }) instead), M and
  * convFilters.M must agree, and the default is (B_D, side M or 3, every key).
  */
-function symmetryOf(fn: string, o: BlockOptions & { upsampleFilters?: FilterSpec }): { G: readonly GroupElement[] | null; conv: ResolvedFilterSpec | null; M: number } {
+function symmetryOf(
+  fn: string,
+  o: BlockOptions & { upsampleFilters?: FilterSpec },
+): { G: readonly GroupElement[] | null; conv: ResolvedFilterSpec | null; M: number } {
   const eq = o.equivariant ?? true;
-  check(o.nonlinearity === undefined || o.nonlinearity === 'vector-neuron' || o.nonlinearity === 'norm', fn, 'nonlinearity', "'vector-neuron' or 'norm'", o.nonlinearity);
+  check(
+    o.nonlinearity === undefined || o.nonlinearity === 'vector-neuron' || o.nonlinearity === 'norm',
+    fn,
+    'nonlinearity',
+    "'vector-neuron' or 'norm'",
+    o.nonlinearity,
+  );
   for (const field of ['operators', 'convFilters', 'upsampleFilters'] as const) {
-    check(eq || o[field] === undefined || o[field] === null, fn, field, 'left out for a baseline (equivariant: false has no invariant filters; use GroupAverage({ model, operators }) for a symmetrised baseline)', 'given');
+    check(
+      eq || o[field] === undefined || o[field] === null,
+      fn,
+      field,
+      'left out for a baseline (equivariant: false has no invariant filters; use GroupAverage({ model, operators }) for a symmetrised baseline)',
+      'given',
+    );
   }
-  check(eq || o.nonlinearity === undefined, fn, 'nonlinearity', "left out for a baseline (it applies `activation` pointwise)", o.nonlinearity);
+  check(eq || o.nonlinearity === undefined, fn, 'nonlinearity', 'left out for a baseline (it applies `activation` pointwise)', o.nonlinearity);
   const conv = o.convFilters === undefined || o.convFilters === null ? null : resolveFilterSpec(fn, 'convFilters', o.convFilters);
   check(o.M === undefined || o.M === null || conv === null || o.M === conv.M, fn, 'M', `equal to convFilters.M = ${conv?.M} when both are given`, o.M);
   const G = eq ? resolveOperators(fn, o.operators, o.D) : null;
@@ -210,10 +236,18 @@ function operatorsJson(G: readonly GroupElement[] | null): Record<string, Json> 
 function blockJson(o: BlockOptions): Record<string, Json> {
   const { G, conv, M } = symmetryOf('config', o);
   return {
-    D: o.D, useBias: o.useBias ?? 'auto', activation: o.activation === undefined ? 'gelu' : o.activation,
-    equivariant: o.equivariant ?? true, M, kernel: o.kernel ?? 3, useGroupNorm: o.useGroupNorm ?? false,
-    useBatchNorm: o.useBatchNorm ?? false, preactivation: o.preactivation ?? false, rhsDilation: o.rhsDilation ?? 1,
-    ...operatorsJson(G), ...(conv ? { convFilters: filterSpecJson(conv) } : {}),
+    D: o.D,
+    useBias: o.useBias ?? 'auto',
+    activation: o.activation === undefined ? 'gelu' : o.activation,
+    equivariant: o.equivariant ?? true,
+    M,
+    kernel: o.kernel ?? 3,
+    useGroupNorm: o.useGroupNorm ?? false,
+    useBatchNorm: o.useBatchNorm ?? false,
+    preactivation: o.preactivation ?? false,
+    rhsDilation: o.rhsDilation ?? 1,
+    ...operatorsJson(G),
+    ...(conv ? { convFilters: filterSpecJson(conv) } : {}),
     // only when not ginjax's: configs of models without the option stay as they were
     ...(o.nonlinearity === 'norm' ? { nonlinearity: o.nonlinearity } : {}),
   };
@@ -223,19 +257,44 @@ function blockJson(o: BlockOptions): Record<string, Json> {
 function makeConv(o: BlockOptions, input: Signature, output: Signature, key: Key, extra: { lhsDilation?: number; kernel?: number } = {}): Module {
   if (o.equivariant ?? true) {
     const { G, conv, M } = symmetryOf('ConvBlock', o);
-    return new ConvContract({
-      D: o.D, input, output, M, useBias: o.useBias ?? 'auto', rhsDilation: o.rhsDilation ?? 1, operators: G!,
-      ...(conv ? { filters: filterSpecJson(conv) } : {}),
-    }, key);
+    return new ConvContract(
+      {
+        D: o.D,
+        input,
+        output,
+        M,
+        useBias: o.useBias ?? 'auto',
+        rhsDilation: o.rhsDilation ?? 1,
+        operators: G!,
+        ...(conv ? { filters: filterSpecJson(conv) } : {}),
+      },
+      key,
+    );
   }
   scalarOnly('baseline conv', input);
   scalarOnly('baseline conv', output);
   const useBias = o.useBias === undefined || o.useBias === 'auto' || o.useBias === true || o.useBias === 'mean' || o.useBias === 'scalar';
-  return new Conv({ D: o.D, inChannels: input[0]!.channels, outChannels: output[0]!.channels, kernel: extra.kernel ?? o.kernel ?? 3, rhsDilation: o.rhsDilation ?? 1, useBias }, key);
+  return new Conv(
+    {
+      D: o.D,
+      inChannels: input[0]!.channels,
+      outChannels: output[0]!.channels,
+      kernel: extra.kernel ?? o.kernel ?? 3,
+      rhsDilation: o.rhsDilation ?? 1,
+      useBias,
+    },
+    key,
+  );
 }
 
 function scalarOnly(fn: string, s: Signature): void {
-  check(s.length === 1 && s[0]!.k === 0 && s[0]!.parity === 0, fn, 'signature', 'a single (0,0) key (scalar channels)', s.map((e) => `(${e.k},${e.parity})`));
+  check(
+    s.length === 1 && s[0]!.k === 0 && s[0]!.parity === 0,
+    fn,
+    'signature',
+    'a single (0,0) key (scalar channels)',
+    s.map((e) => `(${e.k},${e.parity})`),
+  );
 }
 
 const scalarSig = (channels: number): Signature => signature([{ k: 0, parity: 0, channels }]);
@@ -309,7 +368,13 @@ function requireKeys(fn: string, layer: Module, want: Signature, where: string, 
   if (missing.length === 0) return;
   const set = o.convFilters ? JSON.stringify(o.convFilters) : `{"M":${o.M ?? 3}}`;
   const group = o.operators ? ` under the ${resolveOperators(fn, o.operators, o.D).length}-element group` : '';
-  check(false, fn, 'convFilters', `a filter set with filters for every key ${where} needs: none of its keys (k_in + k_out, p_in + p_out) links the layer's input {${layer.input.map((e) => `(${e.k},${e.parity})`).join(', ')}} to ${missing.map((e) => `(${e.k},${e.parity})`).join(', ')}${group}`, set);
+  check(
+    false,
+    fn,
+    'convFilters',
+    `a filter set with filters for every key ${where} needs: none of its keys (k_in + k_out, p_in + p_out) links the layer's input {${layer.input.map((e) => `(${e.k},${e.parity})`).join(', ')}} to ${missing.map((e) => `(${e.k},${e.parity})`).join(', ')}${group}`,
+    set,
+  );
 }
 
 /**
@@ -356,11 +421,21 @@ export class UNet extends Model {
       }
       for (let u = n - 1; u >= 0; u--) {
         const up = eq
-          ? upsampleConv({
-            D: o.D, input: sig, output: mid(o.depth * 2 ** u), useBias: o.useBias ?? 'auto', operators: G!,
-            ...(upSpec ? { filters: filterSpecJson(upSpec) } : {}),
-          }, keys[ki++]!)
-          : new ConvTranspose({ D: o.D, inChannels: sig[0]!.channels, outChannels: o.depth * 2 ** u, kernel: 2, stride: 2, useBias: o.useBias !== false }, keys[ki++]!);
+          ? upsampleConv(
+              {
+                D: o.D,
+                input: sig,
+                output: mid(o.depth * 2 ** u),
+                useBias: o.useBias ?? 'auto',
+                operators: G!,
+                ...(upSpec ? { filters: filterSpecJson(upSpec) } : {}),
+              },
+              keys[ki++]!,
+            )
+          : new ConvTranspose(
+              { D: o.D, inChannels: sig[0]!.channels, outChannels: o.depth * 2 ** u, kernel: 2, stride: 2, useBias: o.useBias !== false },
+              keys[ki++]!,
+            );
         children.push([`up${u}`, up]);
         const upSig = up instanceof ConvContract ? up.output : scalarSig(o.depth * 2 ** u);
         sig = concatSignature(upSig, skips[u]!);
@@ -374,7 +449,13 @@ export class UNet extends Model {
     this.#levels = n;
     this.#numConv = numConv;
     this.config = {
-      type: 'UNet', ...blockJson(o), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numDownsamples: n, numConv,
+      type: 'UNet',
+      ...blockJson(o),
+      input: sigJson(this.input),
+      output: sigJson(this.output),
+      depth: o.depth,
+      numDownsamples: n,
+      numConv,
       ...(upSpec ? { upsampleFilters: filterSpecJson(upSpec) } : {}),
     };
   }
@@ -452,7 +533,9 @@ abstract class ResidualStacks extends Model {
     building(children, () => {
       add('enc0', { ...edge, input: sig, output: mid(o.depth) });
       add('enc1', { ...edge, input: sig, output: mid(o.depth) });
-      stacks.forEach((stack, b) => stack.forEach((extra, i) => add(`block${b}_${i}`, { ...o, ...extra, input: sig, output: sig }, 'a residual block (its output is added to its input)')));
+      stacks.forEach((stack, b) =>
+        stack.forEach((extra, i) => add(`block${b}_${i}`, { ...o, ...extra, input: sig, output: sig }, 'a residual block (its output is added to its input)')),
+      );
       add('dec0', { ...edge, input: sig, output: mid(o.depth) });
       add('dec1', { ...edge, input: sig, output, activation: null }, 'the output');
     });
@@ -493,8 +576,21 @@ export class ResNet extends ResidualStacks {
     const numBlocks = o.numBlocks ?? 8;
     const numConv = o.numConv ?? 2;
     const inner = { useGroupNorm: o.useGroupNorm ?? true, preactivation: o.preactivation ?? true };
-    super('ResNet', o, key, Array.from({ length: numBlocks }, () => new Array(numConv).fill(inner)));
-    this.config = { type: 'ResNet', ...blockJson({ ...o, ...inner }), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks, numConv };
+    super(
+      'ResNet',
+      o,
+      key,
+      Array.from({ length: numBlocks }, () => new Array(numConv).fill(inner)),
+    );
+    this.config = {
+      type: 'ResNet',
+      ...blockJson({ ...o, ...inner }),
+      input: sigJson(this.input),
+      output: sigJson(this.output),
+      depth: o.depth,
+      numBlocks,
+      numConv,
+    };
   }
 }
 
@@ -515,8 +611,13 @@ export class DilResNet extends ResidualStacks {
 
   constructor(o: DilResNetOptions, key: Key) {
     const numBlocks = o.numBlocks ?? 4;
-    const inner = { ...o, activation: o.activation === undefined ? 'relu' as const : o.activation };
-    super('DilResNet', inner, key, Array.from({ length: numBlocks }, () => DILATIONS.map((rhsDilation) => ({ rhsDilation }))));
+    const inner = { ...o, activation: o.activation === undefined ? ('relu' as const) : o.activation };
+    super(
+      'DilResNet',
+      inner,
+      key,
+      Array.from({ length: numBlocks }, () => DILATIONS.map((rhsDilation) => ({ rhsDilation }))),
+    );
     this.config = { type: 'DilResNet', ...blockJson(inner), input: sigJson(this.input), output: sigJson(this.output), depth: o.depth, numBlocks };
   }
 }
@@ -587,7 +688,9 @@ export class GroupAverage extends Composite {
     this.alwaysAverage = o.alwaysAverage ?? false;
     this.operators = G === null || isFullGroup(G) ? null : G;
     this.config = {
-      type: 'GroupAverage', model: o.model.config, alwaysAverage: this.alwaysAverage,
+      type: 'GroupAverage',
+      model: o.model.config,
+      alwaysAverage: this.alwaysAverage,
       ...(this.operators ? { D: this.operators[0]!.D, operators: this.operators.map((g) => g.index) } : {}),
     };
   }
@@ -606,7 +709,10 @@ export class GroupAverage extends Composite {
       gx.dispose();
       y.dispose();
       const next: MultiImage = total ? total.add(back) : back;
-      if (total) { total.dispose(); back.dispose(); }
+      if (total) {
+        total.dispose();
+        back.dispose();
+      }
       total = next;
     }
     const avg = total!.scale(1 / G.length);

@@ -112,7 +112,8 @@ export abstract class Module {
     const fn = `${this.config?.type ?? this.constructor.name}.predict`;
     check(x instanceof MultiImage, fn, 'x', 'a MultiImage', x);
     check(options !== null && typeof options === 'object', fn, 'options', 'an object { batchSize?, params?, state? }', options);
-    for (const key of Object.keys(options)) check(['batchSize', 'params', 'state'].includes(key), fn, `option ${show(key)}`, 'one of batchSize, params, state', key);
+    for (const key of Object.keys(options))
+      check(['batchSize', 'params', 'state'].includes(key), fn, `option ${show(key)}`, 'one of batchSize, params, state', key);
     const { batchSize = 32, params = this.params, state } = options;
     check(Number.isInteger(batchSize) && batchSize >= 1, fn, 'batchSize', 'an integer >= 1', batchSize);
     const call: CallOptions & { state?: State } = state ? { training: false, state } : { training: false };
@@ -122,16 +123,28 @@ export abstract class Module {
     try {
       for (let start = 0; start < x.batch; start += batchSize) {
         const n = Math.min(batchSize, x.batch - start);
-        outs.push(tidy(() => {
-          const part = n === x.batch ? x : new MultiImage(slice(x.data, 0, start, n), x.signature, x.D, x.isTorus);
-          const y = this.apply(params, part, call);
-          // a fresh handle when a module hands back its input's data (Identity-like): the result is the caller's
-          return y.data === x.data ? new MultiImage(y.data.reshape(y.data.shape), y.signature, y.D, y.isTorus) : y;
-        }));
+        outs.push(
+          tidy(() => {
+            const part = n === x.batch ? x : new MultiImage(slice(x.data, 0, start, n), x.signature, x.D, x.isTorus);
+            const y = this.apply(params, part, call);
+            // a fresh handle when a module hands back its input's data (Identity-like): the result is the caller's
+            return y.data === x.data ? new MultiImage(y.data.reshape(y.data.shape), y.signature, y.D, y.isTorus) : y;
+          }),
+        );
       }
       if (outs.length === 1) return outs[0]!;
       const first = outs[0]!;
-      return new MultiImage(tidy(() => concat(outs.map((o) => o.data), 0)), first.signature, first.D, first.isTorus);
+      return new MultiImage(
+        tidy(() =>
+          concat(
+            outs.map((o) => o.data),
+            0,
+          ),
+        ),
+        first.signature,
+        first.D,
+        first.isTorus,
+      );
     } catch (e) {
       for (const o of outs) o.dispose();
       outs.length = 0;
@@ -171,7 +184,12 @@ export abstract class Module {
     const rows: [string, string, string, string][] = [];
     const walk = (m: Module, name: string, depth: number) => {
       const io = traced?.get(m) ?? declared(m);
-      rows.push([`${'  '.repeat(depth)}${name}`, m.config?.type ?? m.constructor.name, io ? `${io.input} → ${io.output}` : '? → ?', m.parameterCount().toLocaleString('en-US')]);
+      rows.push([
+        `${'  '.repeat(depth)}${name}`,
+        m.config?.type ?? m.constructor.name,
+        io ? `${io.input} → ${io.output}` : '? → ?',
+        m.parameterCount().toLocaleString('en-US'),
+      ]);
       const subs = m.submodules();
       const used = new Set<string>();
       subs.forEach((c, i) => {
@@ -183,11 +201,18 @@ export abstract class Module {
     walk(this, '(model)', 0);
     const head: [string, string, string, string] = ['Layer', 'Type', x ? 'Input → output (traced)' : 'Input → output (declared)', 'Params'];
     const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
-    const line = (r: readonly string[]) => r.map((c, j) => (j === 3 ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join('  ').trimEnd();
+    const line = (r: readonly string[]) =>
+      r
+        .map((c, j) => (j === 3 ? c.padStart(widths[j]!) : c.padEnd(widths[j]!)))
+        .join('  ')
+        .trimEnd();
     const rule = '─'.repeat(widths.reduce((a, b) => a + b, 0) + 6);
     const buffers = this.storedCount() - this.parameterCount();
     return [
-      line(head), rule, ...rows.map(line), rule,
+      line(head),
+      rule,
+      ...rows.map(line),
+      rule,
       `Total trainable parameters: ${this.parameterCount().toLocaleString('en-US')}`,
       ...(buffers > 0 ? [`Fixed buffers (filter bases, statistics): ${buffers.toLocaleString('en-US')} floats`] : []),
     ].join('\n');
@@ -345,7 +370,9 @@ export function initUniform(key: Key, shape: Shape, lo: number, hi: number): Ten
   const n = shape.reduce((p, d) => p * d, 1);
   if (budget) {
     if (n > budget.elements) {
-      throw new RangeError(`${budget.where}: the config describes a model with more parameters than the file holds (a parameter of shape [${shape.join(', ')}] does not fit in the ${budget.elements} floats left)`);
+      throw new RangeError(
+        `${budget.where}: the config describes a model with more parameters than the file holds (a parameter of shape [${shape.join(', ')}] does not fit in the ${budget.elements} floats left)`,
+      );
     }
     budget.elements -= n;
   }
@@ -381,7 +408,9 @@ const hasLeaves = (t: Params): boolean => Object.values(t).some((v) => v instanc
 /** `given` against `own` (the module's tree): the same tensor paths, the same shapes, nothing extra. */
 function compareTrees(fn: string, own: Params, given: unknown, path: string): void {
   if (!isTree(given)) {
-    throw new RangeError(`${fn}: ${path} must be a parameter tree (an object of Tensors and sub-trees, shaped like the model's params) (got ${given instanceof Tensor ? 'a Tensor' : show(given)})`);
+    throw new RangeError(
+      `${fn}: ${path} must be a parameter tree (an object of Tensors and sub-trees, shaped like the model's params) (got ${given instanceof Tensor ? 'a Tensor' : show(given)})`,
+    );
   }
   for (const [name, mine] of Object.entries(own)) {
     const at = `${path}.${name}`;

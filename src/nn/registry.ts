@@ -17,11 +17,30 @@ import type { SignatureLike } from '../geometric/signature.js';
 import { disposeIfThrows } from '../tensor.js';
 import { ConvContract, type ConvContractOptions } from './conv-contract.js';
 import { Conv, ConvTranspose, BatchNorm, Identity, type ConvOptions, type ConvTransposeOptions, type BatchNormOptions } from './layers/baseline.js';
-import { VectorNeuronNonlinear, NormNonlinear, Activation, type VectorNeuronOptions, type NormNonlinearOptions, type ActivationOptions } from './layers/nonlinear.js';
+import {
+  VectorNeuronNonlinear,
+  NormNonlinear,
+  Activation,
+  type VectorNeuronOptions,
+  type NormNonlinearOptions,
+  type ActivationOptions,
+} from './layers/nonlinear.js';
 import { GroupNorm, LayerNorm, type GroupNormOptions, type LayerNormOptions } from './layers/norm.js';
 import { MaxNormPool, AveragePool, Unpool, type MaxNormPoolOptions, type PoolOptions } from './layers/pool.js';
 import { Sequential } from './layers/sequential.js';
-import { ConvBlock, UNet, ResNet, DilResNet, ModelWrapper, GroupAverage, ResidualStep, type ConvBlockOptions, type UNetOptions, type ResNetOptions, type DilResNetOptions } from './models.js';
+import {
+  ConvBlock,
+  UNet,
+  ResNet,
+  DilResNet,
+  ModelWrapper,
+  GroupAverage,
+  ResidualStep,
+  type ConvBlockOptions,
+  type UNetOptions,
+  type ResNetOptions,
+  type DilResNetOptions,
+} from './models.js';
 import { registeredBuilder, registeredTypes, withoutInit, type Module, type ModuleBuilder, type ModuleConfig } from './module.js';
 
 /** A config read as the options of its class (each constructor validates what it is given). */
@@ -53,10 +72,12 @@ const BUILTIN: { readonly [type: string]: ModuleBuilder } = {
   ResNet: (c, key) => new ResNet(options<ResNetOptions>(c), key),
   DilResNet: (c, key) => new DilResNet(options<DilResNetOptions>(c), key),
   ModelWrapper: (c, key) => new ModelWrapper({ model: buildModule(c.model as ModuleConfig, key), output: c.output as unknown as SignatureLike }),
-  GroupAverage: (c, key) => new GroupAverage({
-    model: buildModule(c.model as ModuleConfig, key), alwaysAverage: c.alwaysAverage as boolean,
-    ...(c.operators ? { operators: c.operators as number[], D: c.D as number } : {}),
-  }),
+  GroupAverage: (c, key) =>
+    new GroupAverage({
+      model: buildModule(c.model as ModuleConfig, key),
+      alwaysAverage: c.alwaysAverage as boolean,
+      ...(c.operators ? { operators: c.operators as number[], D: c.D as number } : {}),
+    }),
   ResidualStep: (c, key) => new ResidualStep({ model: buildModule(c.model as ModuleConfig, key), pastSteps: c.pastSteps as number }),
 };
 
@@ -131,16 +152,25 @@ function checkConfig(config: unknown): void {
       if (CHANNEL_FIELDS.has(field) && !(v <= limits.maxChannels)) argError(fn, `${type} ${path}`, `<= ${limits.maxChannels} (limits.maxChannels)`, v);
     } else if (v !== null && typeof v === 'object') {
       if (depth > limits.maxConfigNesting) {
-        throw new RangeError(`${fn}: the ${JSON.stringify(String(type).slice(0, 40))} config is nested deeper than ${limits.maxConfigNesting} (limits.maxConfigNesting) at ${path.slice(0, 120)}…`);
+        throw new RangeError(
+          `${fn}: the ${JSON.stringify(String(type).slice(0, 40))} config is nested deeper than ${limits.maxConfigNesting} (limits.maxConfigNesting) at ${path.slice(0, 120)}…`,
+        );
       }
       const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
-      if (Array.isArray(v) && path.endsWith('.layers') && v.length > limits.maxLayers) argError(fn, `${type} ${path}`, `a list of <= ${limits.maxLayers} layers (limits.maxLayers)`, `${v.length} layers`);
+      if (Array.isArray(v) && path.endsWith('.layers') && v.length > limits.maxLayers)
+        argError(fn, `${type} ${path}`, `a list of <= ${limits.maxLayers} layers (limits.maxLayers)`, `${v.length} layers`);
       chars += 2 + entries.length;
       for (const [k, x] of entries) {
         chars += k.length + 3;
         stack.push([x, depth + 1, `${path}.${k}`]);
       }
     } else chars += 5;
-    if (chars > limits.maxConfigLength) argError(fn, 'config', `at most ${limits.maxConfigLength} characters of JSON (limits.maxConfigLength)`, `more (type ${JSON.stringify(String(type).slice(0, 40))})`);
+    if (chars > limits.maxConfigLength)
+      argError(
+        fn,
+        'config',
+        `at most ${limits.maxConfigLength} characters of JSON (limits.maxConfigLength)`,
+        `more (type ${JSON.stringify(String(type).slice(0, 40))})`,
+      );
   }
 }

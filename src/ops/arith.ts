@@ -38,24 +38,54 @@ export const binaryDef: OpDef<'binary'> = {
     // `scale`, gets none), then summed down to its shape where it was broadcast.
     const both = (da: () => Tensor, db: () => Tensor) => [needA ? sumTo(da(), a!.shape) : null, needB ? sumTo(db(), b!.shape) : null];
     switch (op) {
-      case 'add': return both(() => dy, () => dy);
-      case 'sub': return both(() => dy, () => neg(dy));
-      case 'mul': return both(() => mul(dy, b!), () => mul(dy, a!));
-      case 'div': return both(() => div(dy, b!), () => neg(div(mul(dy, y), b!)));
-      case 'max': case 'min': {
+      case 'add':
+        return both(
+          () => dy,
+          () => dy,
+        );
+      case 'sub':
+        return both(
+          () => dy,
+          () => neg(dy),
+        );
+      case 'mul':
+        return both(
+          () => mul(dy, b!),
+          () => mul(dy, a!),
+        );
+      case 'div':
+        return both(
+          () => div(dy, b!),
+          () => neg(div(mul(dy, y), b!)),
+        );
+      case 'max':
+      case 'min': {
         const toA = op === 'max' ? binary('ge', a!, b!) : binary('ge', b!, a!); // ties go to a
         const dA = mul(dy, toA);
-        return both(() => dA, () => sub(dy, dA));
+        return both(
+          () => dA,
+          () => sub(dy, dA),
+        );
       }
-      case 'ge': case 'eq': return [null, null];
+      case 'ge':
+      case 'eq':
+        return [null, null];
     }
   },
   reads({ op }, [needA, needB]) {
     switch (op) {
-      case 'add': case 'sub': case 'ge': case 'eq': return [false, false, false];
-      case 'mul': return [!!needB, !!needA, false];
-      case 'div': return [false, true, !!needB];
-      case 'max': case 'min': return [true, true, false];
+      case 'add':
+      case 'sub':
+      case 'ge':
+      case 'eq':
+        return [false, false, false];
+      case 'mul':
+        return [!!needB, !!needA, false];
+      case 'div':
+        return [false, true, !!needB];
+      case 'max':
+      case 'min':
+        return [true, true, false];
     }
   },
 };
@@ -162,31 +192,69 @@ export const unaryDef: OpDef<'unary'> = {
     if (!need) return [null];
     const d = (t: Tensor) => [mul(dy, t)];
     switch (op) {
-      case 'neg': return [neg(dy)];
-      case 'abs': return d(sign(x!));
-      case 'square': return [mul(dy, scale(x!, 2))];
-      case 'sqrt': return [div(dy, scale(y, 2))];
-      case 'recip': return [neg(mul(dy, square(y)))];
-      case 'exp': return d(y);
-      case 'log': return [div(dy, x!)];
-      case 'relu': return d(step(x!));
-      case 'tanh': return d(addScalar(neg(square(y)), 1));
-      case 'sigmoid': return d(sub(y, square(y)));
-      case 'gelu': return d(unary('geluGrad', x!));
-      case 'geluGrad': return d(geluSecond(x!));
-      case 'sign': case 'step': return [null];
+      case 'neg':
+        return [neg(dy)];
+      case 'abs':
+        return d(sign(x!));
+      case 'square':
+        return [mul(dy, scale(x!, 2))];
+      case 'sqrt':
+        return [div(dy, scale(y, 2))];
+      case 'recip':
+        return [neg(mul(dy, square(y)))];
+      case 'exp':
+        return d(y);
+      case 'log':
+        return [div(dy, x!)];
+      case 'relu':
+        return d(step(x!));
+      case 'tanh':
+        return d(addScalar(neg(square(y)), 1));
+      case 'sigmoid':
+        return d(sub(y, square(y)));
+      case 'gelu':
+        return d(unary('geluGrad', x!));
+      case 'geluGrad':
+        return d(geluSecond(x!));
+      case 'sign':
+      case 'step':
+        return [null];
     }
   },
   reads({ op }) {
     switch (op) {
-      case 'neg': case 'sign': case 'step': return [false, false];
-      case 'sqrt': case 'recip': case 'exp': case 'tanh': case 'sigmoid': return [false, true];
-      default: return [true, false];
+      case 'neg':
+      case 'sign':
+      case 'step':
+        return [false, false];
+      case 'sqrt':
+      case 'recip':
+      case 'exp':
+      case 'tanh':
+      case 'sigmoid':
+        return [false, true];
+      default:
+        return [true, false];
     }
   },
 };
 
-export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'square', 'sqrt', 'recip', 'exp', 'log', 'relu', 'step', 'tanh', 'sigmoid', 'gelu', 'geluGrad'];
+export const UNARY_OPS: readonly UnaryOp[] = [
+  'neg',
+  'abs',
+  'sign',
+  'square',
+  'sqrt',
+  'recip',
+  'exp',
+  'log',
+  'relu',
+  'step',
+  'tanh',
+  'sigmoid',
+  'gelu',
+  'geluGrad',
+];
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;
@@ -297,8 +365,13 @@ export const reduceDef: OpDef<'reduce'> = {
   name: 'reduce',
   outShape([x], { op, axes }) {
     check(op === 'sum' || op === 'max', `reduce(${op})`, 'op', 'one of sum, max', op);
-    check(new Set(axes).size === axes.length && axes.every((a) => Number.isInteger(a) && a >= 0 && a < x!.length),
-      `reduce(${op})`, 'axes', `distinct axes in [0, ${x!.length})`, axes);
+    check(
+      new Set(axes).size === axes.length && axes.every((a) => Number.isInteger(a) && a >= 0 && a < x!.length),
+      `reduce(${op})`,
+      'axes',
+      `distinct axes in [0, ${x!.length})`,
+      axes,
+    );
     return x!.filter((_, i) => !axes.includes(i));
   },
   vjp(dy, [x], y, { op, axes }, [need]) {

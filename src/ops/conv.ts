@@ -35,8 +35,13 @@ function validateAttrs(op: string, D: number, a: ConvAttrs): void {
     check(v.length === D && v.every((e) => Number.isInteger(e) && e >= 1), op, name, `${D} integers >= 1`, v);
   }
   check(a.torus.length === D, op, 'torus', `${D} booleans`, a.torus);
-  check(a.padding.length === D && a.padding.every((p) => p.length === 2 && p.every((e) => Number.isInteger(e) && e >= 0)),
-    op, 'padding', `${D} pairs [lo, hi] of integers >= 0`, a.padding.map((p) => `[${p}]`));
+  check(
+    a.padding.length === D && a.padding.every((p) => p.length === 2 && p.every((e) => Number.isInteger(e) && e >= 0)),
+    op,
+    'padding',
+    `${D} pairs [lo, hi] of integers >= 0`,
+    a.padding.map((p) => `[${p}]`),
+  );
   a.torus.forEach((t, i) => {
     if (t && a.lhsDilation[i] !== 1) argError(op, `lhsDilation[${i}]`, '1 on a torus (periodic) axis; use zero padding', a.lhsDilation[i]);
   });
@@ -50,7 +55,13 @@ function outSpatial(op: string, x: Shape, a: ConvAttrs): number[] {
   validateAttrs(op, D, a);
   return a.kernel.map((k, i) => {
     const o = convOutSize(x[i + 1]!, k, a.stride[i]!, a.padding[i]![0], a.padding[i]![1], a.rhsDilation[i]!, a.lhsDilation[i]!);
-    if (o < 1) argError(op, `output size on spatial axis ${i}`, '>= 1', `${o} (input ${x[i + 1]}, kernel ${k}, dilation ${a.rhsDilation[i]}, padding [${a.padding[i]}])`);
+    if (o < 1)
+      argError(
+        op,
+        `output size on spatial axis ${i}`,
+        '>= 1',
+        `${o} (input ${x[i + 1]}, kernel ${k}, dilation ${a.rhsDilation[i]}, padding [${a.padding[i]}])`,
+      );
     return o;
   });
 }

@@ -62,7 +62,12 @@ function checkIndex(op: string, index: Int32Array, blocks: number, outTotal: num
   const seen = checked.get(index);
   if (seen) {
     if (seen.hash !== hash) {
-      argError(op, 'index', 'unchanged after its first use (index maps are immutable: backends cache their copies per array; pass a new Int32Array)', 'an array modified since');
+      argError(
+        op,
+        'index',
+        'unchanged after its first use (index maps are immutable: backends cache their copies per array; pass a new Int32Array)',
+        'an array modified since',
+      );
     }
     if (seen.srcLen === srcLen) return;
   }
@@ -176,7 +181,12 @@ export function take(x: Tensor, axis: number, indices: readonly number[]): Tenso
   check(Array.isArray(indices) && indices.every((c) => Number.isInteger(c) && c >= 0 && c < n), 'take', 'indices', `integers in [0, ${n})`, indices);
   const runs = indexRuns(indices);
   if (runs.length <= 1) return stepAlong(x, a, runs[0]?.start ?? 0, runs[0]?.step ?? 1, runs[0]?.count ?? 0);
-  return tidy(() => concat(runs.map((r) => stepAlong(x, a, r.start, r.step, r.count)), a));
+  return tidy(() =>
+    concat(
+      runs.map((r) => stepAlong(x, a, r.start, r.step, r.count)),
+      a,
+    ),
+  );
 }
 
 /** The `columns` of the last axis, in order (`take` on the last axis). */

@@ -29,10 +29,16 @@ export const matmulDef: OpDef<'matmul'> = {
     // A matrix shared by a whole batch (e.g. a channel-mixing weight) gets its gradient from one
     // product over the batch folded into the inner dimension, not from a per-batch stack summed after.
     // A constant side (a fixed filter basis, an image) gets none.
-    const da = !needA ? null
-      : a!.shape.length === 2 && b!.shape.length > 2 ? sharedGradient(dy, b!, transB, transA, 'a') : batchedGradient(dy, a!, b!, transA, transB, 'a');
-    const db = !needB ? null
-      : b!.shape.length === 2 && a!.shape.length > 2 ? sharedGradient(dy, a!, transA, transB, 'b') : batchedGradient(dy, a!, b!, transA, transB, 'b');
+    const da = !needA
+      ? null
+      : a!.shape.length === 2 && b!.shape.length > 2
+        ? sharedGradient(dy, b!, transB, transA, 'a')
+        : batchedGradient(dy, a!, b!, transA, transB, 'a');
+    const db = !needB
+      ? null
+      : b!.shape.length === 2 && a!.shape.length > 2
+        ? sharedGradient(dy, a!, transA, transB, 'b')
+        : batchedGradient(dy, a!, b!, transA, transB, 'b');
     return [da, db];
   },
   reads: (_a, [needA, needB]) => [!!needB, !!needA, false],

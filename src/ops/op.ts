@@ -8,9 +8,7 @@ import type { Shape } from '../core/shape.js';
 import type { Tensor } from '../tensor.js';
 
 /** The pointwise unary primitives (`unary(op, x)`). */
-export type UnaryOp =
-  | 'neg' | 'abs' | 'sign' | 'square' | 'sqrt' | 'recip' | 'exp' | 'log'
-  | 'relu' | 'step' | 'tanh' | 'sigmoid' | 'gelu' | 'geluGrad';
+export type UnaryOp = 'neg' | 'abs' | 'sign' | 'square' | 'sqrt' | 'recip' | 'exp' | 'log' | 'relu' | 'step' | 'tanh' | 'sigmoid' | 'gelu' | 'geluGrad';
 /** The broadcasting binary primitives (`binary(op, a, b)`); `ge` and `eq` give 1/0. */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'ge' | 'eq';
 /** The reductions (`reduce(op, x, axes)`). */
@@ -80,5 +78,6 @@ type KeysOf<T> = T extends unknown ? keyof T : never;
  */
 export type PartOps<Parts extends readonly object[]> = KeysOf<Parts[number]>;
 /** The keys that two or more of `Parts` have (never when each op comes from one part). */
-export type RepeatedOps<Parts extends readonly object[], Seen = never> =
-  Parts extends readonly [infer H, ...infer R extends readonly object[]] ? (keyof H & Seen) | RepeatedOps<R, Seen | keyof H> : never;
+export type RepeatedOps<Parts extends readonly object[], Seen = never> = Parts extends readonly [infer H, ...infer R extends readonly object[]]
+  ? (keyof H & Seen) | RepeatedOps<R, Seen | keyof H>
+  : never;

@@ -39,8 +39,13 @@ declare module './op.js' {
 
 function checkView(side: 'src' | 'dst', rank: number, offset: number, strides: readonly number[]): void {
   check(Number.isInteger(offset) && offset >= 0, 'strided', `${side}Offset`, 'an integer >= 0', offset);
-  check(Array.isArray(strides) && strides.length === rank && strides.every((s) => Number.isInteger(s) && s >= 0),
-    'strided', `${side}Strides`, `${rank} integers >= 0 (one per extent)`, strides);
+  check(
+    Array.isArray(strides) && strides.length === rank && strides.every((s) => Number.isInteger(s) && s >= 0),
+    'strided',
+    `${side}Strides`,
+    `${rank} integers >= 0 (one per extent)`,
+    strides,
+  );
 }
 
 export const stridedDef: OpDef<'strided'> = {
@@ -59,7 +64,13 @@ export const stridedDef: OpDef<'strided'> = {
     if (dstEnd >= nOut) argError('strided', 'destination view', `within the ${nOut} elements of shape ${show(shape)}`, `offsets up to ${dstEnd}`);
     // Both views, not only dst: the adjoint writes through src.
     check(nestedInjective(extents, dstStrides), 'strided', 'dstStrides', `non-overlapping over extents ${show(extents)} apart from stride-0 axes`, dstStrides);
-    check(nestedInjective(extents, srcStrides), 'strided', 'srcStrides', `non-overlapping over extents ${show(extents)} apart from stride-0 axes (overlapping windows: use gather)`, srcStrides);
+    check(
+      nestedInjective(extents, srcStrides),
+      'strided',
+      'srcStrides',
+      `non-overlapping over extents ${show(extents)} apart from stride-0 axes (overlapping windows: use gather)`,
+      srcStrides,
+    );
     return shape;
   },
   vjp: (dy, [x], _y, a, [need]) => [need ? run(stridedDef, [dy], adjointAttrs(a, x!.shape)) : null],
@@ -69,8 +80,12 @@ export const stridedDef: OpDef<'strided'> = {
 /** The adjoint copy: read through dst, write (summing where src repeats) through src into `xShape`. */
 function adjointAttrs(a: OpAttrs['strided'], xShape: Shape): OpAttrs['strided'] {
   return {
-    shape: xShape, extents: a.extents,
-    srcOffset: a.dstOffset, srcStrides: a.dstStrides, dstOffset: a.srcOffset, dstStrides: a.srcStrides,
+    shape: xShape,
+    extents: a.extents,
+    srcOffset: a.dstOffset,
+    srcStrides: a.dstStrides,
+    dstOffset: a.srcOffset,
+    dstStrides: a.srcStrides,
   };
 }
 
@@ -82,9 +97,20 @@ function adjointAttrs(a: OpAttrs['strided'], xShape: Shape): OpAttrs['strided'] 
  * const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
  * strided(x, [3, 2], [3, 2], { offset: 0, strides: [1, 3] }); // the transpose, [[1, 4], [2, 5], [3, 6]]
  */
-export function strided(x: Tensor, shape: Shape, extents: readonly number[], src: StridedView, dst: StridedView = { offset: 0, strides: stridesOf(extents) }): Tensor {
+export function strided(
+  x: Tensor,
+  shape: Shape,
+  extents: readonly number[],
+  src: StridedView,
+  dst: StridedView = { offset: 0, strides: stridesOf(extents) },
+): Tensor {
   return run(stridedDef, [x], {
-    shape, extents, srcOffset: src.offset, srcStrides: src.strides, dstOffset: dst.offset, dstStrides: dst.strides,
+    shape,
+    extents,
+    srcOffset: src.offset,
+    srcStrides: src.strides,
+    dstOffset: dst.offset,
+    dstStrides: dst.strides,
   });
 }
 
@@ -102,9 +128,19 @@ function view(x: Tensor, shape: Shape, src: StridedView): Tensor {
  */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const r = x.shape.length;
-  check(Array.isArray(perm) && perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i), 'permute', 'perm', `a permutation of 0..${r - 1}`, perm);
+  check(
+    Array.isArray(perm) && perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i),
+    'permute',
+    'perm',
+    `a permutation of 0..${r - 1}`,
+    perm,
+  );
   const src = stridesOf(x.shape);
-  return view(x, perm.map((p) => x.shape[p]!), { offset: 0, strides: perm.map((p) => src[p]!) });
+  return view(
+    x,
+    perm.map((p) => x.shape[p]!),
+    { offset: 0, strides: perm.map((p) => src[p]!) },
+  );
 }
 
 /**
@@ -118,7 +154,11 @@ export function slice(x: Tensor, axis: number, start: number, length: number): T
     argError('slice', 'range', `within [0, ${x.shape[a]}] on axis ${a} of ${show(x.shape)}`, [start, start + length]);
   }
   const strides = stridesOf(x.shape);
-  return view(x, x.shape.map((d, i) => (i === a ? length : d)), { offset: start * strides[a]!, strides });
+  return view(
+    x,
+    x.shape.map((d, i) => (i === a ? length : d)),
+    { offset: start * strides[a]!, strides },
+  );
 }
 
 /**
@@ -181,5 +221,9 @@ export function stepAlong(x: Tensor, axis: number, start: number, step: number, 
   const strides = stridesOf(x.shape);
   const offset = start * strides[axis]!;
   strides[axis] = step * strides[axis]!;
-  return view(x, x.shape.map((d, i) => (i === axis ? count : d)), { offset, strides });
+  return view(
+    x,
+    x.shape.map((d, i) => (i === axis ? count : d)),
+    { offset, strides },
+  );
 }

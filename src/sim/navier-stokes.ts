@@ -277,7 +277,12 @@ export class NavierStokesSolver {
     const { K, keep, freq } = grid;
     const nA = K * K;
     const buf = (n: number) => new Float64Array(n);
-    this.kx = buf(nA); this.ky = buf(nA); this.invK2 = buf(nA); this.lambda = buf(nA); this.e1 = buf(nA); this.e2 = buf(nA);
+    this.kx = buf(nA);
+    this.ky = buf(nA);
+    this.invK2 = buf(nA);
+    this.lambda = buf(nA);
+    this.e1 = buf(nA);
+    this.e2 = buf(nA);
     const k0 = (2 * Math.PI) / L;
     for (let a = 0, q = 0; a < K; a++) {
       for (let b = 0; b < K; b++, q++) {
@@ -292,8 +297,18 @@ export class NavierStokesSolver {
         this.e2[q] = Math.exp(-lambda * dt * 0.5);
       }
     }
-    this.wr = buf(nA); this.wi = buf(nA); this.sr = buf(nA); this.si = buf(nA); this.kr = buf(nA); this.ki = buf(nA);
-    this.accr = buf(nA); this.acci = buf(nA); this.ar = buf(nA); this.ai = buf(nA); this.br = buf(nA); this.bi = buf(nA);
+    this.wr = buf(nA);
+    this.wi = buf(nA);
+    this.sr = buf(nA);
+    this.si = buf(nA);
+    this.kr = buf(nA);
+    this.ki = buf(nA);
+    this.accr = buf(nA);
+    this.acci = buf(nA);
+    this.ar = buf(nA);
+    this.ai = buf(nA);
+    this.br = buf(nA);
+    this.bi = buf(nA);
     this.mA = grid.mixed();
     this.mB = grid.mixed();
     this.mC = grid.mixed();
@@ -353,7 +368,11 @@ export class NavierStokesSolver {
   diagnostics(omega: Float64Array | Float32Array): { energy: number; enstrophy: number; palinstrophy: number; energyInput: number; enstrophyInput: number } {
     this.load('NavierStokesSolver.diagnostics', omega);
     const { wr, wi, fr, fi, invK2, kx, ky } = this;
-    let E = 0, Z = 0, P = 0, Ein = 0, Zin = 0;
+    let E = 0,
+      Z = 0,
+      P = 0,
+      Ein = 0,
+      Zin = 0;
     for (let q = 0; q < wr.length; q++) {
       const a2 = wr[q]! * wr[q]! + wi[q]! * wi[q]!;
       E += a2 * invK2[q]!;
@@ -417,7 +436,13 @@ export class NavierStokesSolver {
 
   private load(fn: string, omega: Float64Array | Float32Array): void {
     const size = this.N * this.N;
-    check(isFloatArray(omega) && omega.length === size, fn, 'omega', `a Float64Array or Float32Array of N² = ${size} values`, isFloatArray(omega) ? `length ${omega.length}` : omega);
+    check(
+      isFloatArray(omega) && omega.length === size,
+      fn,
+      'omega',
+      `a Float64Array or Float32Array of N² = ${size} values`,
+      isFloatArray(omega) ? `length ${omega.length}` : omega,
+    );
     checkFinite(fn, 'omega', omega);
     this.grid.forwardReal(omega, this.mC, this.wr, this.wi);
   }
@@ -431,7 +456,8 @@ export class NavierStokesSolver {
   private velocityOf(): void {
     const { ar, ai, wr, wi, kx, ky, invK2 } = this;
     for (let q = 0; q < ar.length; q++) {
-      const pr = wr[q]! * invK2[q]!, pi = wi[q]! * invK2[q]!;
+      const pr = wr[q]! * invK2[q]!,
+        pi = wi[q]! * invK2[q]!;
       ar[q] = kx[q]! * pr - ky[q]! * pi;
       ai[q] = kx[q]! * pi + ky[q]! * pr;
     }
@@ -450,7 +476,12 @@ export class NavierStokesSolver {
     if (!Number.isFinite(m)) argError(fn, 'dt', `small enough for a stable run (the flow diverged before t = ${t})`, dt);
     const cfl = (dt * m * N) / L;
     if (cfl > MAX_CFL) {
-      argError(fn, 'dt', `at most ${((MAX_CFL * L) / (m * N)).toPrecision(3)} for CFL = dt·max(|vx|+|vy|)·N/L <= ${MAX_CFL} (CFL ${cfl.toPrecision(3)} at t = ${t})`, dt);
+      argError(
+        fn,
+        'dt',
+        `at most ${((MAX_CFL * L) / (m * N)).toPrecision(3)} for CFL = dt·max(|vx|+|vy|)·N/L <= ${MAX_CFL} (CFL ${cfl.toPrecision(3)} at t = ${t})`,
+        dt,
+      );
     }
   }
 
@@ -463,9 +494,12 @@ export class NavierStokesSolver {
     const { ar, ai, br, bi, kx, ky, invK2, fr, fi, grid, mA, mB, mC, rowA, rowB, prod, N } = this;
     const nA = ar.length;
     for (let q = 0; q < nA; q++) {
-      const wr = inR[q]!, wi = inI[q]!;
-      const kxq = kx[q]!, kyq = ky[q]!;
-      const pr = wr * invK2[q]!, pi = wi * invK2[q]!;
+      const wr = inR[q]!,
+        wi = inI[q]!;
+      const kxq = kx[q]!,
+        kyq = ky[q]!;
+      const pr = wr * invK2[q]!,
+        pi = wi * invK2[q]!;
       ar[q] = kxq * pr - kyq * pi; // û + i v̂ = (k_x + i k_y) ψ̂
       ai[q] = kxq * pi + kyq * pr;
       br[q] = -kyq * wr - kxq * wi; // ∂xω̂ + i ∂yω̂ = (−k_y + i k_x) ω̂
@@ -496,7 +530,9 @@ export class NavierStokesSolver {
   private step(): void {
     const { wr, wi, sr, si, kr, ki, accr, acci, e1, e2, dt: h } = this;
     const nA = wr.length;
-    const h2 = h / 2, h6 = h / 6, h3 = h / 3;
+    const h2 = h / 2,
+      h6 = h / 6,
+      h3 = h / 3;
     this.nonlinear(wr, wi, kr, ki);
     for (let q = 0; q < nA; q++) {
       accr[q] = h6 * e1[q]! * kr[q]!;
@@ -565,7 +601,13 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
   let k: Key;
   if (options.key !== undefined) {
     const kk = options.key;
-    check(Array.isArray(kk) && kk.length === 2 && kk.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32), fn, 'key', 'a key from random.key (two 32-bit words)', kk);
+    check(
+      Array.isArray(kk) && kk.length === 2 && kk.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32),
+      fn,
+      'key',
+      'a key from random.key (two 32-bit words)',
+      kk,
+    );
     k = kk;
   } else {
     check(Number.isInteger(seed), fn, 'seed', 'an integer', seed);
@@ -576,7 +618,13 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
     const keys = split(k, trajectories);
     initialOf = (i) => solver.randomVorticity(keys[i]!, spectrum);
   } else if (isFloatArray(initial)) {
-    check(initial.length === size || initial.length === trajectories * size, fn, 'initial', `N² = ${size} or trajectories·N² = ${trajectories * size} values`, `length ${initial.length}`);
+    check(
+      initial.length === size || initial.length === trajectories * size,
+      fn,
+      'initial',
+      `N² = ${size} or trajectories·N² = ${trajectories * size} values`,
+      `length ${initial.length}`,
+    );
     initialOf = (i) => (initial.length === size ? initial : initial.subarray(i * size, (i + 1) * size));
   } else {
     argError(fn, 'initial', "'random' or a Float32Array/Float64Array of vorticity values", initial);
@@ -585,9 +633,8 @@ export function simulateNavierStokes(options: NavierStokesOptions = {}): NavierS
   const orientation = options.forcingOrientation ?? 'fixed';
   check(orientation === 'fixed' || orientation === 'random', fn, 'forcingOrientation', "'fixed' or 'random'", orientation);
   // One element of B_2 per trajectory, from keys of their own (the initial conditions keep theirs).
-  const elements = orientation === 'random' && solver.forcing
-    ? split(split(k, 2)[1]!, trajectories).map((ki) => permutation(ki, operators(2).length)[0]!)
-    : null;
+  const elements =
+    orientation === 'random' && solver.forcing ? split(split(k, 2)[1]!, trajectories).map((ki) => permutation(ki, operators(2).length)[0]!) : null;
   const forcings = elements?.map((g) => orientedForcing(solver.forcing!, N, g)) ?? null;
   const solverOf = (i: number) => (forcings ? new NavierStokesSolver({ ...options, N, forcing: forcings[i]! }, fn) : solver);
 
@@ -656,11 +703,23 @@ function orientedForcing(f: Float64Array, N: number, g: number): Float64Array {
  */
 export function navierStokesToMultiImage(result: NavierStokesResult): { dynamic: MultiImage; constant: MultiImage | null } {
   const fn = 'navierStokesToMultiImage';
-  check(typeof result === 'object' && result !== null && Array.isArray(result.shape) && result.shape.length === 4, fn, 'result', 'a result of simulateNavierStokes', result);
+  check(
+    typeof result === 'object' && result !== null && Array.isArray(result.shape) && result.shape.length === 4,
+    fn,
+    'result',
+    'a result of simulateNavierStokes',
+    result,
+  );
   const [B, T, N, N2] = result.shape;
   const total = B * T * N * N2;
   for (const name of ['vorticity', 'vx', 'vy'] as const) {
-    check(result[name] instanceof Float32Array && result[name].length === total, fn, `result.${name}`, `a Float32Array of ${total} values (shape [${result.shape}])`, result[name]?.length);
+    check(
+      result[name] instanceof Float32Array && result[name].length === total,
+      fn,
+      `result.${name}`,
+      `a Float32Array of ${total} values (shape [${result.shape}])`,
+      result[name]?.length,
+    );
   }
   const vel = new Float32Array(2 * total);
   for (let p = 0; p < total; p++) {
@@ -675,8 +734,13 @@ export function navierStokesToMultiImage(result: NavierStokesResult): { dynamic:
     for (const b of blocks) b.dispose();
   }
   if (!result.forcing) return { dynamic, constant: null };
-  check(result.forcing instanceof Float32Array && (result.forcing.length === N * N2 || result.forcing.length === B * N * N2), fn, 'result.forcing',
-    `a Float32Array of ${N * N2} (one forcing) or ${B * N * N2} values (one per trajectory), or null`, result.forcing);
+  check(
+    result.forcing instanceof Float32Array && (result.forcing.length === N * N2 || result.forcing.length === B * N * N2),
+    fn,
+    'result.forcing',
+    `a Float32Array of ${N * N2} (one forcing) or ${B * N * N2} values (one per trajectory), or null`,
+    result.forcing,
+  );
   const f = tensor(result.forcing, [result.forcing.length / (N * N2), 1, N, N2]);
   try {
     return { dynamic, constant: MultiImage.fromBlocks({ '0,1': f }, 2, true) };

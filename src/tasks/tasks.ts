@@ -90,7 +90,9 @@ export function gradientTask(key: Key, o: GradientTaskOptions = {}): TaskData {
         for (let j = 0; j < N; j++) {
           const x = -1.5 + i * h; // axis 0 is x
           const y = -1.5 + j * h;
-          let f = 0, fx = 0, fy = 0;
+          let f = 0,
+            fx = 0,
+            fy = 0;
           CUBIC.forEach(([p, q], m) => {
             const c = coef[b * CUBIC.length + m]!;
             f += c * x ** p * y ** q;
@@ -117,10 +119,11 @@ export function gradientTask(key: Key, o: GradientTaskOptions = {}): TaskData {
       r.ys.forEach((v, i) => (r.ys[i] = v / yStd));
     }
   }
-  const toSplit = ({ xs, ys, count, M }: (typeof raw)[number]): Split => tidy(() => ({
-    x: MultiImage.fromBlocks({ '0,0': tensor(xs, [count, 1, N, N]) }, 2, false),
-    y: MultiImage.fromBlocks({ '1,0': tensor(ys, [count, 1, M, M, 2]) }, 2, false),
-  }));
+  const toSplit = ({ xs, ys, count, M }: (typeof raw)[number]): Split =>
+    tidy(() => ({
+      x: MultiImage.fromBlocks({ '0,0': tensor(xs, [count, 1, N, N]) }, 2, false),
+      y: MultiImage.fromBlocks({ '1,0': tensor(ys, [count, 1, M, M, 2]) }, 2, false),
+    }));
   return { name: 'gradient', train: toSplit(raw[0]), val: toSplit(raw[1]), test: toSplit(raw[2]), crop };
 }
 
@@ -179,7 +182,8 @@ export function gravityTask(key: Key, o: TaskOptions & { masses?: number } = {})
       where.forEach((p, s) => (xs[b * N * N + p] = m[s]! / top));
       for (let i = 0; i < N; i++) {
         for (let j = 0; j < N; j++) {
-          let gx = 0, gy = 0;
+          let gx = 0,
+            gy = 0;
           where.forEach((p, s) => {
             const dx = Math.floor(p / N) - i;
             const dy = (p % N) - j;

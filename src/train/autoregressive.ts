@@ -55,14 +55,24 @@ function constantCounts(fn: string, c: ConstantFields | undefined): Map<string, 
  * }
  */
 export function autoregressiveStep(
-  input: MultiImage, prediction: MultiImage, output: MultiImage | null, pastSteps: number,
-  constantFields?: ConstantFields, futureSteps = 1,
+  input: MultiImage,
+  prediction: MultiImage,
+  output: MultiImage | null,
+  pastSteps: number,
+  constantFields?: ConstantFields,
+  futureSteps = 1,
 ): { input: MultiImage; output: MultiImage } {
   const fn = 'autoregressiveStep';
   check(futureSteps === 1, fn, 'futureSteps', '1 (as in ginjax)', futureSteps);
   check(Number.isInteger(pastSteps) && pastSteps >= 1, fn, 'pastSteps', 'an integer >= 1', pastSteps);
   check(input instanceof MultiImage && prediction instanceof MultiImage, fn, 'input and prediction', 'MultiImages', [input, prediction]);
-  check(prediction.D === input.D && prediction.batch === input.batch, fn, 'prediction', `of input's D ${input.D} and batch ${input.batch}`, `D ${prediction.D}, batch ${prediction.batch}`);
+  check(
+    prediction.D === input.D && prediction.batch === input.batch,
+    fn,
+    'prediction',
+    `of input's D ${input.D} and batch ${input.batch}`,
+    `D ${prediction.D}, batch ${prediction.batch}`,
+  );
   const consts = constantCounts(fn, constantFields);
   const D = input.D;
   const Win = input.width;
@@ -74,13 +84,19 @@ export function autoregressiveStep(
     const T = D ** e.k;
     const pi = prediction.signature.findIndex((p) => p.k === e.k && p.parity === e.parity);
     const nConst = consts.get(keyName(e.k, e.parity)) ?? 0;
-    if (pi < 0) { // entirely constant: carried over
+    if (pi < 0) {
+      // entirely constant: carried over
       for (let j = 0; j < e.channels * T; j++) inCols.push(inOff[i]! + j);
       return;
     }
     const c = prediction.signature[pi]!.channels;
     if (e.channels !== c * pastSteps + nConst) {
-      argError(fn, `input channels of key (${e.k},${e.parity})`, `prediction channels × pastSteps + constant fields = ${c}·${pastSteps} + ${nConst}`, e.channels);
+      argError(
+        fn,
+        `input channels of key (${e.k},${e.parity})`,
+        `prediction channels × pastSteps + constant fields = ${c}·${pastSteps} + ${nConst}`,
+        e.channels,
+      );
     }
     for (let ch = 0; ch < c; ch++) {
       for (let s = 0; s < pastSteps; s++) {
@@ -92,12 +108,19 @@ export function autoregressiveStep(
     for (let q = 0; q < nConst; q++) for (let j = 0; j < T; j++) inCols.push(inOff[i]! + (c * pastSteps + q) * T + j);
   });
   for (const p of prediction.signature) {
-    if (!input.has(p.k, p.parity)) argError(fn, `prediction key (${p.k},${p.parity})`, `one of the input's keys ${signatureToString(input.signature)}`, signatureToString(prediction.signature));
+    if (!input.has(p.k, p.parity))
+      argError(
+        fn,
+        `prediction key (${p.k},${p.parity})`,
+        `one of the input's keys ${signatureToString(input.signature)}`,
+        signatureToString(prediction.signature),
+      );
   }
 
   return tidy(() => {
     const nextInput = new MultiImage(selectColumns(concat([input.data, prediction.data], D + 1), inCols), input.signature, D, input.isTorus);
-    if (!output) return { input: nextInput, output: new MultiImage(prediction.data.reshape(prediction.data.shape), prediction.signature, D, prediction.isTorus) };
+    if (!output)
+      return { input: nextInput, output: new MultiImage(prediction.data.reshape(prediction.data.shape), prediction.signature, D, prediction.isTorus) };
     check(output.D === D && output.batch === input.batch, fn, 'output', `of D ${D} and batch ${input.batch}`, `D ${output.D}, batch ${output.batch}`);
     const Wout = output.width;
     const oOff = blockOffsets(output.signature, D);
@@ -106,7 +129,12 @@ export function autoregressiveStep(
       const T = D ** p.k;
       const oi = output.signature.findIndex((e) => e.k === p.k && e.parity === p.parity);
       if (oi < 0 || output.signature[oi]!.channels % p.channels !== 0) {
-        argError(fn, `output key (${p.k},${p.parity})`, `present with a multiple of the prediction's ${p.channels} channels`, signatureToString(output.signature));
+        argError(
+          fn,
+          `output key (${p.k},${p.parity})`,
+          `present with a multiple of the prediction's ${p.channels} channels`,
+          signatureToString(output.signature),
+        );
       }
       const t = output.signature[oi]!.channels / p.channels;
       for (let ch = 0; ch < p.channels; ch++) {
@@ -140,7 +168,12 @@ export function lastInputStep(input: MultiImage, output: SignatureLike, pastStep
   for (const e of sig) {
     const i = input.signature.findIndex((f) => f.k === e.k && f.parity === e.parity);
     if (i < 0 || input.signature[i]!.channels < e.channels * pastSteps) {
-      argError(fn, `input key (${e.k},${e.parity})`, `present with at least ${e.channels}·${pastSteps} channels (c·pastSteps past steps)`, signatureToString(input.signature));
+      argError(
+        fn,
+        `input key (${e.k},${e.parity})`,
+        `present with at least ${e.channels}·${pastSteps} channels (c·pastSteps past steps)`,
+        signatureToString(input.signature),
+      );
     }
     const T = input.D ** e.k;
     for (let ch = 0; ch < e.channels; ch++) for (let j = 0; j < T; j++) cols.push(offsets[i]! + (ch * pastSteps + pastSteps - 1) * T + j);
@@ -173,7 +206,12 @@ export interface AutoregressiveOptions {
  * const rollout = autoregressiveMap(model, params, x, { pastSteps: 4, futureSteps: 10 });
  * const perStep = timestepSmseLoss(rollout, y, 10); // y: the 10 true next steps
  */
-export function autoregressiveMap(model: Module, params: Params, x: MultiImage, { pastSteps = 1, futureSteps = 1, constantFields, training = false, state }: AutoregressiveOptions = {}): MultiImage {
+export function autoregressiveMap(
+  model: Module,
+  params: Params,
+  x: MultiImage,
+  { pastSteps = 1, futureSteps = 1, constantFields, training = false, state }: AutoregressiveOptions = {},
+): MultiImage {
   const fn = 'autoregressiveMap';
   check(Number.isInteger(futureSteps) && futureSteps >= 1, fn, 'futureSteps', 'an integer >= 1', futureSteps);
   check(x instanceof MultiImage, fn, 'x', 'a MultiImage', x);
@@ -182,7 +220,9 @@ export function autoregressiveMap(model: Module, params: Params, x: MultiImage, 
   let input = x;
   let output: MultiImage | null = null;
   for (let s = 0; s < futureSteps; s++) {
-    const r: { input: MultiImage; output: MultiImage } = tidy(() => autoregressiveStep(input, model.apply(params, input, options), output, pastSteps, constantFields));
+    const r: { input: MultiImage; output: MultiImage } = tidy(() =>
+      autoregressiveStep(input, model.apply(params, input, options), output, pastSteps, constantFields),
+    );
     if (input !== x) input.dispose();
     output?.dispose();
     input = r.input;

@@ -53,7 +53,12 @@ export function getBatches(xs: readonly MultiImage[], batchSize: number, key: Ke
  * // output [[2], [3], [4]]
  */
 export function timeSeriesIdxs(past: number, future: number, dt: number, total: number): { input: number[][]; output: number[][] } {
-  for (const [name, v, min] of [['past', past, 1], ['future', future, 1], ['dt', dt, 1], ['total', total, 1]] as const) {
+  for (const [name, v, min] of [
+    ['past', past, 1],
+    ['future', future, 1],
+    ['dt', dt, 1],
+    ['total', total, 1],
+  ] as const) {
     check(Number.isInteger(v) && v >= min, 'timeSeriesIdxs', name, `an integer >= ${min}`, v);
   }
   const windows = total - future * dt - (past - 1) * dt;
@@ -143,10 +148,12 @@ export function batchTimeSeries(dynamic: MultiImage, constant: MultiImage | null
     const Wsrc = source.shape.at(-1)!;
     const index = new Int32Array(B * nw * P * width);
     let i = 0;
-    for (let b = 0; b < B; b++) for (let w = 0; w < nw; w++) for (let p = 0; p < P; p++) {
-      const base = (b * P + p) * Wsrc;
-      for (const c of cols[w]!) index[i++] = base + c;
-    }
+    for (let b = 0; b < B; b++)
+      for (let w = 0; w < nw; w++)
+        for (let p = 0; p < P; p++) {
+          const base = (b * P + p) * Wsrc;
+          for (const c of cols[w]!) index[i++] = base + c;
+        }
     return gather(source, [B * nw, ...dynamic.spatial, width], index);
   };
 
@@ -173,6 +180,12 @@ export function batchTimeSeries(dynamic: MultiImage, constant: MultiImage | null
  * // x: 6 windows of 4 vector steps; y: 6 windows of the next step
  */
 export function timeSeriesToMultiImages(dynamic: MultiImage, constant: MultiImage | null, o: TimeSeriesOptions): { x: MultiImage; y: MultiImage } {
-  check(dynamic instanceof MultiImage && dynamic.batch === 1, 'timeSeriesToMultiImages', 'dynamic', 'a MultiImage of batch 1 (one trajectory; use batchTimeSeries for several)', dynamic?.batch);
+  check(
+    dynamic instanceof MultiImage && dynamic.batch === 1,
+    'timeSeriesToMultiImages',
+    'dynamic',
+    'a MultiImage of batch 1 (one trajectory; use batchTimeSeries for several)',
+    dynamic?.batch,
+  );
   return batchTimeSeries(dynamic, constant, o);
 }

@@ -112,7 +112,12 @@ export function normalizedSmseLoss(x: MultiImage, y: MultiImage, eps = 1e-5, red
   check(reduce === 'mean' || reduce === null, 'normalizedSmseLoss', 'reduce', '"mean" or null', reduce);
   for (const e of y.signature) {
     if (!x.has(e.k, e.parity) || x.channels(e.k, e.parity) !== e.channels) {
-      argError('normalizedSmseLoss', `x's key (${e.k},${e.parity})`, `present with y's ${e.channels} channels (x: ${signatureToString(x.signature)})`, signatureToString(y.signature));
+      argError(
+        'normalizedSmseLoss',
+        `x's key (${e.k},${e.parity})`,
+        `present with y's ${e.channels} channels (x: ${signatureToString(x.signature)})`,
+        signatureToString(y.signature),
+      );
     }
   }
   const D = x.D;

@@ -103,12 +103,15 @@ export function trace({ decay, nesterov = false }: { decay: number; nesterov?: b
   check(typeof decay === 'number' && decay >= 0, 'trace', 'decay', 'a number >= 0', decay);
   return {
     init: (params) => ({ trace: mapTree('trace', [params], ([p]) => zeros(p!.shape, p!.backend)) }),
-    update: (updates, state) => tidy(() => {
-      const prev = stateField<Params>('trace', state, 'trace');
-      const next = mapTree('trace', [updates, prev], ([g, t]) => add(g!, scaleT(t!, decay)));
-      const out = nesterov ? mapTree('trace', [updates, next], ([g, t]) => add(g!, scaleT(t!, decay))) : mapTree('trace', [next], ([t]) => t!.reshape(t!.shape));
-      return { updates: out, state: { trace: next } };
-    }),
+    update: (updates, state) =>
+      tidy(() => {
+        const prev = stateField<Params>('trace', state, 'trace');
+        const next = mapTree('trace', [updates, prev], ([g, t]) => add(g!, scaleT(t!, decay)));
+        const out = nesterov
+          ? mapTree('trace', [updates, next], ([g, t]) => add(g!, scaleT(t!, decay)))
+          : mapTree('trace', [next], ([t]) => t!.reshape(t!.shape));
+        return { updates: out, state: { trace: next } };
+      }),
   };
 }
 
@@ -136,18 +139,21 @@ export function scaleByAdam({ b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0 }: A
       mu: mapTree('scaleByAdam', [params], ([p]) => zeros(p!.shape, p!.backend)),
       nu: mapTree('scaleByAdam', [params], ([p]) => zeros(p!.shape, p!.backend)),
     }),
-    update: (updates, state) => tidy(() => {
-      const count = stateField<number>('scaleByAdam', state, 'count') + 1;
-      const mu = mapTree('scaleByAdam', [updates, stateField<Params>('scaleByAdam', state, 'mu')], ([g, m]) => add(scaleT(g!, 1 - b1), scaleT(m!, b1)));
-      const nu = mapTree('scaleByAdam', [updates, stateField<Params>('scaleByAdam', state, 'nu')], ([g, v]) => add(scaleT(square(g!), 1 - b2), scaleT(v!, b2)));
-      const c1 = 1 / (1 - b1 ** count);
-      const c2 = 1 / (1 - b2 ** count);
-      const out = mapTree('scaleByAdam', [mu, nu], ([m, v]) => {
-        const vHat = scaleT(v!, c2);
-        return div(scaleT(m!, c1), addScalar(sqrt(epsRoot ? addScalar(vHat, epsRoot) : vHat), eps));
-      });
-      return { updates: out, state: { count, mu, nu } };
-    }),
+    update: (updates, state) =>
+      tidy(() => {
+        const count = stateField<number>('scaleByAdam', state, 'count') + 1;
+        const mu = mapTree('scaleByAdam', [updates, stateField<Params>('scaleByAdam', state, 'mu')], ([g, m]) => add(scaleT(g!, 1 - b1), scaleT(m!, b1)));
+        const nu = mapTree('scaleByAdam', [updates, stateField<Params>('scaleByAdam', state, 'nu')], ([g, v]) =>
+          add(scaleT(square(g!), 1 - b2), scaleT(v!, b2)),
+        );
+        const c1 = 1 / (1 - b1 ** count);
+        const c2 = 1 / (1 - b2 ** count);
+        const out = mapTree('scaleByAdam', [mu, nu], ([m, v]) => {
+          const vHat = scaleT(v!, c2);
+          return div(scaleT(m!, c1), addScalar(sqrt(epsRoot ? addScalar(vHat, epsRoot) : vHat), eps));
+        });
+        return { updates: out, state: { count, mu, nu } };
+      }),
   };
 }
 
@@ -166,8 +172,9 @@ export function addDecayedWeights(weightDecay: ScalarOrSchedule, mask?: (path: s
       if (!params) fail('addDecayedWeights', 'update needs the current params (update(grads, state, params))');
       const count = scheduled ? stateField<number>('addDecayedWeights', state, 'count') : 0;
       const wd = scheduled ? (weightDecay as Schedule)(count) : (weightDecay as number);
-      const out = tidy(() => zipMap<Params>('addDecayedWeights', [updates, params], ([u, p], path) =>
-        !mask || mask(path) ? add(u!, scaleT(p!, wd)) : u!.reshape(u!.shape)));
+      const out = tidy(() =>
+        zipMap<Params>('addDecayedWeights', [updates, params], ([u, p], path) => (!mask || mask(path) ? add(u!, scaleT(p!, wd)) : u!.reshape(u!.shape))),
+      );
       return { updates: out, state: scheduled ? { count: count + 1 } : {} };
     },
   };
@@ -321,17 +328,18 @@ function flatTree(tree: Params): Params {
 export function flatten(inner: GradientTransformation): GradientTransformation {
   return {
     init: (params) => tidy(() => inner.init(flatTree(params))),
-    update: (updates, state, params) => tidy(() => {
-      const r = inner.update(flatTree(updates), state, params && flatTree(params));
-      const flat = (r.updates as { flat?: Tensor }).flat;
-      let offset = 0;
-      const out = mapTree('flatten', [updates], ([u]) => {
-        const piece = slice(flat!, 0, offset, u!.size).reshape(u!.shape);
-        offset += u!.size;
-        return piece;
-      });
-      return { updates: out, state: r.state };
-    }),
+    update: (updates, state, params) =>
+      tidy(() => {
+        const r = inner.update(flatTree(updates), state, params && flatTree(params));
+        const flat = (r.updates as { flat?: Tensor }).flat;
+        let offset = 0;
+        const out = mapTree('flatten', [updates], ([u]) => {
+          const piece = slice(flat!, 0, offset, u!.size).reshape(u!.shape);
+          offset += u!.size;
+          return piece;
+        });
+        return { updates: out, state: r.state };
+      }),
   };
 }
 
@@ -364,7 +372,10 @@ export function constant(value: number): Schedule {
  * const lr = optim.exponentialDecay(1e-2, 1000, 0.5); // halves every 1000 steps
  */
 export function exponentialDecay(
-  init: number, transitionSteps: number, decayRate: number, staircase = false,
+  init: number,
+  transitionSteps: number,
+  decayRate: number,
+  staircase = false,
   { transitionBegin = 0, endValue }: { transitionBegin?: number; endValue?: number } = {},
 ): Schedule {
   if (transitionSteps <= 0 || decayRate === 0) return () => init;

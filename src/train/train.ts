@@ -103,7 +103,13 @@ const inference = (state?: State): CallOptions & { state?: State } => (state ? {
  * console.log(await loss.values());
  * loss.dispose();
  */
-export function mapLossInBatches(model: Module, params: Params, x: MultiImage, y: MultiImage, { batchSize, key = null, loss = defaultLoss, state }: BatchesOptions & { loss?: LossFn }): Tensor {
+export function mapLossInBatches(
+  model: Module,
+  params: Params,
+  x: MultiImage,
+  y: MultiImage,
+  { batchSize, key = null, loss = defaultLoss, state }: BatchesOptions & { loss?: LossFn },
+): Tensor {
   checkXY('mapLossInBatches', x, y, 'train');
   const batches = batchIndices(x.batch, batchSize, key);
   let total: Tensor | null = null;
@@ -130,7 +136,13 @@ export function mapLossInBatches(model: Module, params: Params, x: MultiImage, y
  * // output: the predictions, batch 16·floor(x.batch / 16), in order (no key)
  * loss.dispose(); output.dispose();
  */
-export function mapPlusLossInBatches(model: Module, params: Params, x: MultiImage, y: MultiImage, { batchSize, key = null, mapAndLoss = smseMapAndLoss, state }: BatchesOptions & { mapAndLoss?: MapAndLossFn }): { loss: Tensor; output: MultiImage } {
+export function mapPlusLossInBatches(
+  model: Module,
+  params: Params,
+  x: MultiImage,
+  y: MultiImage,
+  { batchSize, key = null, mapAndLoss = smseMapAndLoss, state }: BatchesOptions & { mapAndLoss?: MapAndLossFn },
+): { loss: Tensor; output: MultiImage } {
   checkXY('mapPlusLossInBatches', x, y, 'train');
   const batches = batchIndices(x.batch, batchSize, key);
   let total: Tensor | null = null;
@@ -147,7 +159,13 @@ export function mapPlusLossInBatches(model: Module, params: Params, x: MultiImag
   return tidy(() => {
     const loss = scale(total!, 1 / batches.length);
     const first = outputs[0]!;
-    const data = outputs.length === 1 ? first.data.reshape(first.data.shape) : concat(outputs.map((o) => o.data), 0);
+    const data =
+      outputs.length === 1
+        ? first.data.reshape(first.data.shape)
+        : concat(
+            outputs.map((o) => o.data),
+            0,
+          );
     const output = new MultiImage(data, first.signature, first.D, first.isTorus);
     total!.dispose();
     outputs.forEach((o) => o.dispose());
@@ -162,7 +180,13 @@ export function mapPlusLossInBatches(model: Module, params: Params, x: MultiImag
  * console.log('test loss', (await test.values())[0]);
  * test.dispose();
  */
-export function evaluate(model: Module, params: Params, x: MultiImage, y: MultiImage, { loss = defaultLoss, batchSize, state }: { loss?: LossFn; batchSize?: number; state?: State } = {}): Tensor {
+export function evaluate(
+  model: Module,
+  params: Params,
+  x: MultiImage,
+  y: MultiImage,
+  { loss = defaultLoss, batchSize, state }: { loss?: LossFn; batchSize?: number; state?: State } = {},
+): Tensor {
   checkXY('evaluate', x, y, 'train');
   if (batchSize !== undefined) return mapLossInBatches(model, params, x, y, { batchSize, loss, state });
   return tidy(() => loss(model, params, x, y, inference(state)));
@@ -195,7 +219,8 @@ function duration(s: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3));
+const num = (v: number | null | undefined) =>
+  v === null || v === undefined ? '—' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3);
 
 /**
  * One-line progress: `\r`-updated on a TTY, otherwise one line per epoch.
@@ -211,7 +236,10 @@ export class ProgressBar {
   #steps = 0;
   #open = false;
 
-  constructor(stream: ProgressStream, readonly maxEpochs?: number) {
+  constructor(
+    stream: ProgressStream,
+    readonly maxEpochs?: number,
+  ) {
     this.#stream = stream;
     this.#tty = !!stream.isTTY;
   }
@@ -229,14 +257,13 @@ export class ProgressBar {
     const elapsed = clock() - this.#start;
     const rate = elapsed > 0 ? this.#images / elapsed : 0;
     const stepTime = this.#steps > 0 ? elapsed / this.#steps : NaN;
-    const remaining = (batches - batch) + (this.maxEpochs !== undefined ? Math.max(0, this.maxEpochs - epoch) * batches : 0);
-    const parts = [
-      `epoch ${epoch}${this.maxEpochs !== undefined ? `/${this.maxEpochs}` : ''}`,
-      `batch ${batch}/${batches}`,
-      `loss ${num(loss)}`,
-    ];
+    const remaining = batches - batch + (this.maxEpochs !== undefined ? Math.max(0, this.maxEpochs - epoch) * batches : 0);
+    const parts = [`epoch ${epoch}${this.maxEpochs !== undefined ? `/${this.maxEpochs}` : ''}`, `batch ${batch}/${batches}`, `loss ${num(loss)}`];
     if (val !== undefined && val !== null) parts.push(`val ${num(val)}`);
-    parts.push(`${rate >= 100 ? Math.round(rate) : rate.toFixed(1)} img/s`, `ETA ${duration(remaining * stepTime)}${this.maxEpochs === undefined ? ' (epoch)' : ''}`);
+    parts.push(
+      `${rate >= 100 ? Math.round(rate) : rate.toFixed(1)} img/s`,
+      `ETA ${duration(remaining * stepTime)}${this.maxEpochs === undefined ? ' (epoch)' : ''}`,
+    );
     return parts.join(' · ');
   }
 
@@ -412,20 +439,39 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   checkXY(fn, x, y, 'train');
   check(optimizer !== null && typeof optimizer?.update === 'function', fn, 'optimizer', 'a GradientTransformation ({ init, update })', optimizer);
   check(stop !== null && typeof stop?.stop === 'function', fn, 'stop', 'a StopCondition (EpochStop, TrainLoss, ValLoss)', stop);
-  check(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= x.batch, fn, 'batchSize', `an integer in [1, ${x.batch}] (the number of samples)`, batchSize);
+  check(
+    Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= x.batch,
+    fn,
+    'batchSize',
+    `an integer in [1, ${x.batch}] (the number of samples)`,
+    batchSize,
+  );
   if ((valX === undefined) !== (valY === undefined)) throw new RangeError('train: give both valX and valY, or neither');
   if (valX && valY) checkXY(fn, valX, valY, 'val');
   if (stop.requiresValidation && !valX) {
     throw new RangeError('train: the stop condition (ValLoss) needs validation data: pass valX and valY, or use TrainLoss/EpochStop');
   }
   const yieldEvery = o.yieldEvery ?? 20;
-  check(typeof yieldEvery === 'number' && yieldEvery >= 0 && !Number.isNaN(yieldEvery), fn, 'yieldEvery', 'a number of milliseconds >= 0 (0: every batch; Infinity: never)', yieldEvery);
+  check(
+    typeof yieldEvery === 'number' && yieldEvery >= 0 && !Number.isNaN(yieldEvery),
+    fn,
+    'yieldEvery',
+    'a number of milliseconds >= 0 (0: every batch; Infinity: never)',
+    yieldEvery,
+  );
   const signal = o.signal;
   check(signal === undefined || (signal !== null && typeof signal === 'object' && typeof signal.aborted === 'boolean'), fn, 'signal', 'an AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
-  const valBatchSize = valX ? o.valBatchSize ?? Math.min(batchSize, valX.batch) : 0;
+  const valBatchSize = valX ? (o.valBatchSize ?? Math.min(batchSize, valX.batch)) : 0;
   // Checked now, not after the first epoch: a validation batch larger than the set leaves no batch.
-  if (valX) check(Number.isInteger(valBatchSize) && valBatchSize >= 1 && valBatchSize <= valX.batch, fn, 'valBatchSize', `an integer in [1, ${valX.batch}] (the number of validation samples; the remainder is dropped, so a larger batch leaves none)`, valBatchSize);
+  if (valX)
+    check(
+      Number.isInteger(valBatchSize) && valBatchSize >= 1 && valBatchSize <= valX.batch,
+      fn,
+      'valBatchSize',
+      `an integer in [1, ${valX.batch}] (the number of validation samples; the remainder is dropped, so a larger batch leaves none)`,
+      valBatchSize,
+    );
   const loss = o.loss ?? defaultLoss;
   const trainStep = makeTrainStep(model, optimizer, loss, o.state);
 

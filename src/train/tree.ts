@@ -34,7 +34,9 @@ export function zipMap<T>(fn: string, trees: readonly unknown[], f: (leaves: Ten
     if (j === 0) return;
     if (l.length !== first.length || l.some(([p], i) => p !== first[i]![0])) {
       const i = l.findIndex(([p], i) => p !== first[i]?.[0]);
-      throw new RangeError(`${fn}: tree ${j} must have the structure of tree 0 (leaf paths differ${i >= 0 ? ` at "${l[i]![0]}" vs "${first[i]?.[0] ?? 'nothing'}"` : `: ${l.length} leaves vs ${first.length}`})`);
+      throw new RangeError(
+        `${fn}: tree ${j} must have the structure of tree 0 (leaf paths differ${i >= 0 ? ` at "${l[i]![0]}" vs "${first[i]?.[0] ?? 'nothing'}"` : `: ${l.length} leaves vs ${first.length}`})`,
+      );
     }
   });
   let i = 0;

@@ -73,10 +73,14 @@ function optimizerFrom(spec: OptimizerSpec): GradientTransformation {
     throw new RangeError(`train (worker): optimizer.learningRate must be a number > 0 (got ${String(spec.learningRate)})`);
   }
   switch (spec.name) {
-    case 'adam': return adam({ learningRate: spec.learningRate });
-    case 'adamw': return adamw({ learningRate: spec.learningRate, weightDecay: spec.weightDecay });
-    case 'sgd': return sgd({ learningRate: spec.learningRate, momentum: spec.momentum });
-    default: throw new RangeError(`train (worker): optimizer.name must be "adam", "adamw" or "sgd" (got ${JSON.stringify((spec as { name: unknown }).name)})`);
+    case 'adam':
+      return adam({ learningRate: spec.learningRate });
+    case 'adamw':
+      return adamw({ learningRate: spec.learningRate, weightDecay: spec.weightDecay });
+    case 'sgd':
+      return sgd({ learningRate: spec.learningRate, momentum: spec.momentum });
+    default:
+      throw new RangeError(`train (worker): optimizer.name must be "adam", "adamw" or "sgd" (got ${JSON.stringify((spec as { name: unknown }).name)})`);
   }
 }
 
@@ -106,9 +110,7 @@ export interface TrainReply {
 }
 
 /** Progress events of the built-in `train` handler. */
-export type TrainProgress =
-  | ({ readonly type: 'batch' } & BatchInfo)
-  | ({ readonly type: 'epoch' } & Omit<EpochInfo, 'params'>);
+export type TrainProgress = ({ readonly type: 'batch' } & BatchInfo) | ({ readonly type: 'epoch' } & Omit<EpochInfo, 'params'>);
 
 /** Frees a loaded checkpoint: the model, its state and any saved optimizer state (not used here). */
 function release(loaded: ReturnType<typeof checkpointFromBytes>): void {
@@ -149,13 +151,27 @@ export const trainingHandlers = {
     const loaded = checkpointFromBytes(req.checkpoint, { where: 'train (worker)' });
     const made: MultiImage[] = [];
     try {
-      const x = fromWire(req.x); made.push(x);
-      const y = fromWire(req.y); made.push(y);
-      const valX = req.valX ? fromWire(req.valX) : undefined; if (valX) made.push(valX);
-      const valY = req.valY ? fromWire(req.valY) : undefined; if (valY) made.push(valY);
+      const x = fromWire(req.x);
+      made.push(x);
+      const y = fromWire(req.y);
+      made.push(y);
+      const valX = req.valX ? fromWire(req.valX) : undefined;
+      if (valX) made.push(valX);
+      const valY = req.valY ? fromWire(req.valY) : undefined;
+      if (valY) made.push(valY);
       const r = await train({
-        model: loaded.model, x, y, valX, valY, optimizer: optimizerFrom(req.optimizer), batchSize: req.batchSize,
-        key: prngKey(req.seed), stop: new EpochStop(req.epochs), signal: ctx.signal, yieldEvery: req.yieldEvery, state: loaded.state,
+        model: loaded.model,
+        x,
+        y,
+        valX,
+        valY,
+        optimizer: optimizerFrom(req.optimizer),
+        batchSize: req.batchSize,
+        key: prngKey(req.seed),
+        stop: new EpochStop(req.epochs),
+        signal: ctx.signal,
+        yieldEvery: req.yieldEvery,
+        state: loaded.state,
         onBatchEnd: (b) => ctx.progress({ type: 'batch', ...b }),
         onEpochEnd: ({ params: _params, ...e }) => ctx.progress({ type: 'epoch', ...e }),
       });
@@ -176,7 +192,7 @@ export const trainingHandlers = {
     const loaded = checkpointFromBytes(req.checkpoint, { where: 'predict (worker)' });
     const x = fromWire(req.x);
     try {
-      const out = loaded.model.apply(loaded.params, x, loaded.state ? { training: false, state: loaded.state } as never : { training: false });
+      const out = loaded.model.apply(loaded.params, x, loaded.state ? ({ training: false, state: loaded.state } as never) : { training: false });
       try {
         return await toWire(out);
       } finally {
@@ -199,7 +215,8 @@ export interface Endpoint {
   off?(type: 'message', listener: (data: unknown) => void): unknown;
 }
 
-type Request = { readonly geoconv: 'call'; readonly id: number; readonly method: string; readonly args: unknown } | { readonly geoconv: 'abort'; readonly id: number };
+type Request =
+  { readonly geoconv: 'call'; readonly id: number; readonly method: string; readonly args: unknown } | { readonly geoconv: 'abort'; readonly id: number };
 type Reply =
   | { readonly geoconv: 'progress'; readonly id: number; readonly event: unknown }
   | { readonly geoconv: 'result'; readonly id: number; readonly value: unknown }

@@ -8,7 +8,10 @@ import { commands } from 'vitest/browser';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as gc from '../../dist/index.js';
 
-const sig = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
+const sig = [
+  { k: 0, parity: 0 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
 const unet = () => new gc.UNet({ D: 2, input: sig, output: sig, depth: 2, numDownsamples: 1, numConv: 1 }, gc.random.key(1));
 const sample = () => new gc.MultiImage(gc.tensor(gc.random.uniform(gc.random.key(7), 2 * 8 * 8 * 3, -1, 1), [2, 8, 8, 3]), sig, 2);
 async function outputOf(model: gc.Module, x: gc.MultiImage): Promise<number[]> {
@@ -32,7 +35,10 @@ describe('checkpoints in the browser', () => {
   it('serialize → deserialize rebuilds the model with identical outputs', async () => {
     await gc.init({ backend: 'wasm' });
     const data = gc.gradientTask(gc.random.key(0), { nTrain: 2, nVal: 1, nTest: 1, N: 8 });
-    const model = new gc.UNet({ D: 2, input: data.train.x.signature, output: data.train.y.signature, depth: 2, numDownsamples: 1, numConv: 1 }, gc.random.key(1));
+    const model = new gc.UNet(
+      { D: 2, input: data.train.x.signature, output: data.train.y.signature, depth: 2, numDownsamples: 1, numConv: 1 },
+      gc.random.key(1),
+    );
     const bytes = await gc.serialize(model, model.params);
     expect(bytes).toBeInstanceOf(Uint8Array);
     const buffer: ArrayBuffer = new Uint8Array(bytes).buffer; // a plain ArrayBuffer, as fetch() gives
@@ -65,7 +71,9 @@ describe('checkpoints in the browser', () => {
 
   it('a missing or foreign URL fails with a message naming it, leaking nothing', async () => {
     const before = gc.memory();
-    await expect(gc.loadCheckpoint('/.cache/browser-checkpoint/absent.safetensors')).rejects.toThrow(/loadCheckpoint\("\/\.cache\/browser-checkpoint\/absent\.safetensors"\): (the server answered HTTP 404|.*HTML page)/);
+    await expect(gc.loadCheckpoint('/.cache/browser-checkpoint/absent.safetensors')).rejects.toThrow(
+      /loadCheckpoint\("\/\.cache\/browser-checkpoint\/absent\.safetensors"\): (the server answered HTTP 404|.*HTML page)/,
+    );
     await expect(gc.loadCheckpoint('/package.json')).rejects.toThrow(/loadCheckpoint\("\/package\.json"\): (corrupted header|truncated file)/);
     await expect(gc.loadCheckpoint(new Blob(['not a checkpoint']))).rejects.toThrow(/loadCheckpoint\(Blob of 16 bytes\): /);
     expect(gc.memory()).toEqual(before);

@@ -26,7 +26,10 @@ function sums(a: Float64Array | Float32Array): [number, number] {
 describe('simulation files in the browser', () => {
   it('HDF5 (h5wasm ESM) and NetCDF-3 (netcdfjs) fixtures fetched by URL match summary.json', async () => {
     const want = await summary();
-    for (const [url, file] of [[cfdUrl, 'pdebench-cfd-2d.h5'], [classicUrl, 'shallow-water-classic.nc']] as const) {
+    for (const [url, file] of [
+      [cfdUrl, 'pdebench-cfd-2d.h5'],
+      [classicUrl, 'shallow-water-classic.nc'],
+    ] as const) {
       const f = await gc.openSimulationFile(url);
       try {
         expect(f.format).toBe(file.endsWith('.h5') ? 'hdf5' : 'netcdf3');
@@ -50,7 +53,10 @@ describe('simulation files in the browser', () => {
     const before = gc.memory().tensors;
     const cfd = await gc.readPdebenchCfd(cfdUrl, { trajectories: [2, 4] });
     expect(cfd.dynamic.batch).toBe(2);
-    expect(cfd.dynamic.signature).toEqual([{ k: 0, parity: 0, channels: 42 }, { k: 1, parity: 0, channels: 21 }]);
+    expect(cfd.dynamic.signature).toEqual([
+      { k: 0, parity: 0, channels: 42 },
+      { k: 1, parity: 0, channels: 21 },
+    ]);
     cfd.dispose();
     const bytes = new Uint8Array(await (await fetch(classicUrl)).arrayBuffer());
     const sw = await gc.readShallowWater(new Blob([bytes]), { orography: orogUrl, name: 'classic.nc' });

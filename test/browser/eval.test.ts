@@ -21,7 +21,11 @@ async function parses(svg: string): Promise<Document> {
 
 describe('evaluation in the browser', () => {
   it('powerSpectrum equals the direct DFT definition', () => {
-    for (const shape of [[2, 2, 8, 8], [1, 1, 7, 7], [2, 1, 8, 6]]) {
+    for (const shape of [
+      [2, 2, 8, 8],
+      [1, 1, 7, 7],
+      [2, 1, 8, 6],
+    ]) {
       const n = shape.reduce((a, b) => a * b, 1);
       const vals = Float64Array.from(gc.random.normal(gc.random.key(n), n));
       const got = gc.powerSpectrum(vals, shape);
@@ -34,7 +38,9 @@ describe('evaluation in the browser', () => {
 
   it('a 2-model × 2-trial benchmark of rollouts on wasm; the pictures parse and render', async () => {
     await gc.init({ backend: 'wasm' });
-    const D = 2, N = 6, T = 5;
+    const D = 2,
+      N = 6,
+      T = 5;
     const sig = [{ k: 0, parity: 0 as const, channels: 1 }];
     const makeData = (k: gc.random.Key) => {
       const dyn = new gc.MultiImage(gc.tensor(gc.random.normal(k, 3 * N * N * T), [3, N, N, T]), [{ k: 0, parity: 0, channels: T }], D);
@@ -43,20 +49,25 @@ describe('evaluation in the browser', () => {
       return r;
     };
     const before = gc.memory().tensors;
-    const run = () => gc.benchmark<ReturnType<typeof makeData>>({
-      trials: 2, seed: 11,
-      data: (k) => makeData(k),
-      disposeData: (d) => { d.x.dispose(); d.y.dispose(); },
-      models: [3, 5].map((M) => ({
-        name: `conv M=${M}`,
-        run: async (k, _t, { data }) => {
-          const model = new gc.ConvContract({ D, input: sig, output: sig, M }, k);
-          const roll = await gc.rolloutLoss(model, model.params, data.x, data.y, { pastSteps: 1, steps: 2, batchSize: 4 });
-          model.dispose();
-          return { test: roll.perStep[0]!, rollout: roll.perStep };
+    const run = () =>
+      gc.benchmark<ReturnType<typeof makeData>>({
+        trials: 2,
+        seed: 11,
+        data: (k) => makeData(k),
+        disposeData: (d) => {
+          d.x.dispose();
+          d.y.dispose();
         },
-      })),
-    });
+        models: [3, 5].map((M) => ({
+          name: `conv M=${M}`,
+          run: async (k, _t, { data }) => {
+            const model = new gc.ConvContract({ D, input: sig, output: sig, M }, k);
+            const roll = await gc.rolloutLoss(model, model.params, data.x, data.y, { pastSteps: 1, steps: 2, batchSize: 4 });
+            model.dispose();
+            return { test: roll.perStep[0]!, rollout: roll.perStep };
+          },
+        })),
+      });
     const a = await run();
     const b = await run();
     expect(b.values).toEqual(a.values);

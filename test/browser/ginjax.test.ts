@@ -7,7 +7,10 @@ import * as gc from '../../dist/index.js';
 import { GINJAX_CASES, runGinjaxCase } from '../shared/ginjax.js';
 
 const TOLERANCE: Record<string, number> = { unet2d: 2e-5 };
-const urls = import.meta.glob('../../../shared/goldens/ginjax/*.{eqx,json,safetensors}', { query: '?url', import: 'default', eager: true }) as Record<string, string>;
+const urls = import.meta.glob('../../../shared/goldens/ginjax/*.{eqx,json,safetensors}', { query: '?url', import: 'default', eager: true }) as Record<
+  string,
+  string
+>;
 const url = (file: string) => {
   const hit = Object.entries(urls).find(([k]) => k.endsWith(`/${file}`));
   if (!hit) throw new Error(`golden ${file} is not served (vitest server.fs.allow must include ../shared/goldens)`);

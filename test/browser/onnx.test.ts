@@ -12,8 +12,14 @@ import * as gc from '../../dist/index.js';
 ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
 ort.env.wasm.numThreads = 1;
 
-const IO = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
-const OUT = [{ k: 1, parity: 0 as const, channels: 1 }, { k: 2, parity: 0 as const, channels: 1 }];
+const IO = [
+  { k: 0, parity: 0 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
+const OUT = [
+  { k: 1, parity: 0 as const, channels: 1 },
+  { k: 2, parity: 0 as const, channels: 1 },
+];
 
 function channelsFirst(data: Float32Array, shape: readonly number[]): Float32Array {
   const [B, C] = [shape[0]!, shape.at(-1)!];
@@ -26,7 +32,10 @@ function channelsFirst(data: Float32Array, shape: readonly number[]): Float32Arr
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
   let m = 0;
-  for (let i = 0; i < b.length; i++) { d = Math.max(d, Math.abs(a[i]! - b[i]!)); m = Math.max(m, Math.abs(b[i]!)); }
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
   return a.length === b.length ? d / m : Infinity;
 }
 
@@ -38,10 +47,24 @@ const models = (): [string, gc.Module, number[]][] => [
 
 async function check(ep: 'wasm' | 'webgpu'): Promise<void> {
   for (const [name, model, spatial] of models()) {
-    for (const [batch, torus] of [[1, true], [4, false]] as const) {
+    for (const [batch, torus] of [
+      [1, true],
+      [4, false],
+    ] as const) {
       const D = spatial.length;
       const shape = [batch, ...spatial, 1 + D];
-      const x = new gc.MultiImage(gc.tensor(gc.random.normal(gc.random.key(9), shape.reduce((a, b) => a * b)), shape), IO, D, torus);
+      const x = new gc.MultiImage(
+        gc.tensor(
+          gc.random.normal(
+            gc.random.key(9),
+            shape.reduce((a, b) => a * b),
+          ),
+          shape,
+        ),
+        IO,
+        D,
+        torus,
+      );
       const y = model.call(x);
       // onnxruntime-web's WebGPU provider has no 3-D ConvTranspose: D = 3 upsampling as zero insertion + Conv there.
       const bytes = await gc.exportOnnx(model, model.params, { spatial, batch, torus, convTranspose: !(ep === 'webgpu' && D === 3) });
@@ -65,7 +88,7 @@ describe('ONNX export in onnxruntime-web (Chromium)', { timeout: 120_000 }, () =
   });
   it('WebGPU execution provider', async () => {
     const adapter = await navigator.gpu?.requestAdapter();
-    expect(adapter, 'this suite\'s Chromium exposes a WebGPU adapter (SwiftShader at least)').toBeTruthy();
+    expect(adapter, "this suite's Chromium exposes a WebGPU adapter (SwiftShader at least)").toBeTruthy();
     await check('webgpu');
   });
 });

@@ -12,32 +12,86 @@ import * as gc from '../../dist/index.js';
 
 const cases: { name: string; svg: () => string; k: number; arrows?: number; slices?: number }[] = [
   {
-    name: 'scalar-signed', k: 0,
-    svg: () => gc.plotImage(field([16, 16], 1, (x, y) => [Math.sin(x / 3) * Math.cos(y / 4)]), [16, 16], 0, { title: 'signed scalar', label: 'f' }),
+    name: 'scalar-signed',
+    k: 0,
+    svg: () =>
+      gc.plotImage(
+        field([16, 16], 1, (x, y) => [Math.sin(x / 3) * Math.cos(y / 4)]),
+        [16, 16],
+        0,
+        { title: 'signed scalar', label: 'f' },
+      ),
   },
   {
-    name: 'scalar-masses', k: 0,
-    svg: () => gc.plotImage(field([16, 16], 1, (x, y) => [(x * 7 + y * 3) % 11 === 0 ? ((x + y) % 5) / 4 + 0.2 : 0]), [16, 16], 0, { title: 'masses (non-negative)', label: 'mass' }),
+    name: 'scalar-masses',
+    k: 0,
+    svg: () =>
+      gc.plotImage(
+        field([16, 16], 1, (x, y) => [(x * 7 + y * 3) % 11 === 0 ? ((x + y) % 5) / 4 + 0.2 : 0]),
+        [16, 16],
+        0,
+        { title: 'masses (non-negative)', label: 'mass' },
+      ),
   },
   {
-    name: 'vector-16', k: 1, arrows: 256,
-    svg: () => gc.plotImage(field([16, 16], 2, (x, y) => [-(y - 7.5) / 8, (x - 7.5) / 8]), [16, 16], 1, { title: 'rotation field' }),
+    name: 'vector-16',
+    k: 1,
+    arrows: 256,
+    svg: () =>
+      gc.plotImage(
+        field([16, 16], 2, (x, y) => [-(y - 7.5) / 8, (x - 7.5) / 8]),
+        [16, 16],
+        1,
+        { title: 'rotation field' },
+      ),
   },
   {
-    name: 'vector-64', k: 1, arrows: 32 * 32,
-    svg: () => gc.plotImage(field([64, 64], 2, (x, y) => [Math.sin(y / 8), Math.cos(x / 8)]), [64, 64], 1, { title: '64×64, subsampled' }),
+    name: 'vector-64',
+    k: 1,
+    arrows: 32 * 32,
+    svg: () =>
+      gc.plotImage(
+        field([64, 64], 2, (x, y) => [Math.sin(y / 8), Math.cos(x / 8)]),
+        [64, 64],
+        1,
+        { title: '64×64, subsampled' },
+      ),
   },
   {
-    name: 'tensor-8', k: 2,
-    svg: () => gc.plotImage(field([8, 8], 4, (x, y) => [(x - 3.5) / 4, (y - x) / 8, (y - 3.5) / 8, -(y - 3.5) / 4]), [8, 8], 2, { title: '2-tensor glyphs' }),
+    name: 'tensor-8',
+    k: 2,
+    svg: () =>
+      gc.plotImage(
+        field([8, 8], 4, (x, y) => [(x - 3.5) / 4, (y - x) / 8, (y - 3.5) / 8, -(y - 3.5) / 4]),
+        [8, 8],
+        2,
+        { title: '2-tensor glyphs' },
+      ),
   },
   {
-    name: 'scalar-3d', k: 0, slices: 3,
-    svg: () => gc.plotImage(field([8, 8, 8], 1, (x, y, z) => [Math.exp(-((x - 3.5) ** 2 + (y - 3.5) ** 2 + (z - 3.5) ** 2) / 8)]), [8, 8, 8], 0, { title: '3-D scalar' }),
+    name: 'scalar-3d',
+    k: 0,
+    slices: 3,
+    svg: () =>
+      gc.plotImage(
+        field([8, 8, 8], 1, (x, y, z) => [Math.exp(-((x - 3.5) ** 2 + (y - 3.5) ** 2 + (z - 3.5) ** 2) / 8)]),
+        [8, 8, 8],
+        0,
+        { title: '3-D scalar' },
+      ),
   },
   {
-    name: 'vector-3d', k: 1, slices: 3, arrows: 3 * 64,
-    svg: () => gc.plotImage(field([8, 8, 8], 3, (x, y, z) => [-(y - 3.5) / 4, (x - 3.5) / 4, (z - 3.5) / 4]), [8, 8, 8], 1, { title: '3-D vector' }),
+    name: 'vector-3d',
+    k: 1,
+    slices: 3,
+    arrows: 3 * 64,
+    svg: () =>
+      gc.plotImage(
+        field([8, 8, 8], 3, (x, y, z) => [-(y - 3.5) / 4, (x - 3.5) / 4, (z - 3.5) / 4]),
+        [8, 8, 8],
+        1,
+        { title: '3-D vector' },
+      ),
   },
 ];
 
@@ -120,7 +174,10 @@ describe('pictures in Chromium', () => {
       for (const t of Array.from(el.querySelectorAll('text'))) {
         const b = t.getBBox();
         const m = (t as SVGGraphicsElement).getCTM()!;
-        const corners = [[b.x, b.y], [b.x + b.width, b.y + b.height]].map(([x, y]) => new DOMPoint(x, y).matrixTransform(m));
+        const corners = [
+          [b.x, b.y],
+          [b.x + b.width, b.y + b.height],
+        ].map(([x, y]) => new DOMPoint(x, y).matrixTransform(m));
         const rootM = el.getCTM()!.inverse();
         for (const p of corners.map((q) => q.matrixTransform(rootM))) {
           expect(p.x, `"${t.textContent}" x`).toBeGreaterThanOrEqual(-0.5);
@@ -139,12 +196,24 @@ describe('pictures in Chromium', () => {
     const n = 12;
     const target = (s: number) => field([n, n], 2, (x, y) => [Math.sin((x + s) / 3), Math.cos((y - s) / 4)]);
     const pred = (s: number) => target(s).map((v, i) => v + 0.1 * Math.sin(i));
-    const vmax = Math.max(...[0, 1].flatMap((s) => [target(s), pred(s)]).flatMap((a) => Array.from({ length: n * n }, (_, p) => Math.hypot(a[2 * p]!, a[2 * p + 1]!))));
+    const vmax = Math.max(
+      ...[0, 1].flatMap((s) => [target(s), pred(s)]).flatMap((a) => Array.from({ length: n * n }, (_, p) => Math.hypot(a[2 * p]!, a[2 * p + 1]!))),
+    );
     const panels = [0, 1].flatMap((s) => [
-      gc.plotImage(field([n, n], 1, (x, y) => [((x + s) * (y + 1)) % 7 === 0 ? 1 : 0]), [n, n], 0, { title: `input #${s}`, label: 'mass' }),
+      gc.plotImage(
+        field([n, n], 1, (x, y) => [((x + s) * (y + 1)) % 7 === 0 ? 1 : 0]),
+        [n, n],
+        0,
+        { title: `input #${s}`, label: 'mass' },
+      ),
       gc.plotImage(target(s), [n, n], 1, { title: `target #${s}`, vmax }),
       gc.plotImage(pred(s), [n, n], 1, { title: `model · test SMSE 1.0e-2`, vmax }),
-      gc.plotImage(pred(s).map((v, i) => v - target(s)[i]!), [n, n], 1, { title: 'model − target' }),
+      gc.plotImage(
+        pred(s).map((v, i) => v - target(s)[i]!),
+        [n, n],
+        1,
+        { title: 'model − target' },
+      ),
     ]);
     const svg = gc.plotGrid(panels, 4, { title: 'gravity: test samples', rowLabels: ['sample 0', 'sample 1'] });
     const doc = parse(svg);

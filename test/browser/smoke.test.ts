@@ -8,8 +8,14 @@ import { describe, expect, it } from 'vitest';
 import * as gc from '../../dist/index.js';
 
 async function smallConv(): Promise<Float32Array> {
-  const x = gc.tensor(Float32Array.from({ length: 50 }, (_, i) => Math.sin(i * 0.7)), [1, 5, 5, 2]);
-  const w = gc.tensor(Float32Array.from({ length: 54 }, (_, i) => Math.cos(i * 0.3) / 4), [9, 2, 3]);
+  const x = gc.tensor(
+    Float32Array.from({ length: 50 }, (_, i) => Math.sin(i * 0.7)),
+    [1, 5, 5, 2],
+  );
+  const w = gc.tensor(
+    Float32Array.from({ length: 54 }, (_, i) => Math.cos(i * 0.3) / 4),
+    [9, 2, 3],
+  );
   const y = gc.conv(x, w, gc.convAttrs(2, 3, { torus: true, padding: 1 }));
   expect(y.shape).toEqual([1, 5, 5, 3]);
   const out = await y.data();
@@ -18,8 +24,14 @@ async function smallConv(): Promise<Float32Array> {
 }
 
 async function elementwiseAdd(): Promise<Float32Array> {
-  const a = gc.tensor(Float32Array.from({ length: 1000 }, (_, i) => i * 0.25 - 7), [10, 100]);
-  const b = gc.tensor(Float32Array.from({ length: 1000 }, (_, i) => Math.sqrt(i)), [10, 100]);
+  const a = gc.tensor(
+    Float32Array.from({ length: 1000 }, (_, i) => i * 0.25 - 7),
+    [10, 100],
+  );
+  const b = gc.tensor(
+    Float32Array.from({ length: 1000 }, (_, i) => Math.sqrt(i)),
+    [10, 100],
+  );
   const c = gc.add(a, b);
   const out = await c.data();
   for (const t of [a, b, c]) t.dispose();

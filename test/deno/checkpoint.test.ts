@@ -23,7 +23,10 @@ async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
 }
 
 const D = 2;
-const sig = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
+const sig = [
+  { k: 0, parity: 0 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
 const sample = () => new gc.MultiImage(gc.tensor(gc.random.uniform(gc.random.key(7), 2 * 8 * 8 * 3, -1, 1), [2, 8, 8, 3]), sig, D);
 async function outputOf(model: gc.Module, x: gc.MultiImage): Promise<number[]> {
   const y = model.call(x);
@@ -41,7 +44,7 @@ Deno.test('saveCheckpoint writes a file; loadCheckpoint reads a path, file: URLs
     const path = `${dir}/unet.safetensors`;
     await gc.saveCheckpoint(path, model);
     const bytes = await Deno.readFile(path);
-    assert(same(Array.from(bytes), Array.from(await gc.serialize(model))), 'the saved file holds serialize()\'s bytes');
+    assert(same(Array.from(bytes), Array.from(await gc.serialize(model))), "the saved file holds serialize()'s bytes");
     const x = sample();
     const want = await outputOf(model, x);
     const before = gc.memory();

@@ -31,7 +31,10 @@ Deno.test('fixtures: shapes, float64 sums and first values match summary.json (p
           a += Math.abs(x);
         }
         assert(Math.abs(s - want.sum) <= 1e-12 * a + 1e-12, `${key}: sum ${s} vs ${want.sum}`);
-        assert(Array.from(data.subarray(0, 4)).every((x, i) => x === want.first[i]), `${key}: first values ${data.subarray(0, 4)}`);
+        assert(
+          Array.from(data.subarray(0, 4)).every((x, i) => x === want.first[i]),
+          `${key}: first values ${data.subarray(0, 4)}`,
+        );
       } finally {
         await f.close();
       }
@@ -71,7 +74,10 @@ Deno.test('readers: pdebench subset, shallow water (classic NetCDF-3 + NetCDF-4 
       const w = d.dynamic.block(0, 1);
       const got = await w.data();
       w.dispose();
-      assert(got.every((x: number, i: number) => x === sim.vorticity[i]), 'vorticity round trip');
+      assert(
+        got.every((x: number, i: number) => x === sim.vorticity[i]),
+        'vorticity round trip',
+      );
       assert(d.attrs.nu === 0.001 && d.attrs.seed === 3, `attrs ${JSON.stringify(d.attrs)}`);
       d.dispose();
     }

@@ -13,7 +13,11 @@ function assert(cond: unknown, msg: string): asserts cond {
 }
 
 Deno.test('powerSpectrum equals the direct DFT definition (square, odd and non-square grids)', () => {
-  for (const shape of [[2, 2, 8, 8], [1, 1, 7, 7], [2, 1, 8, 6]]) {
+  for (const shape of [
+    [2, 2, 8, 8],
+    [1, 1, 7, 7],
+    [2, 1, 8, 6],
+  ]) {
     const n = shape.reduce((a, b) => a * b, 1);
     const vals = Float64Array.from(gc.random.normal(gc.random.key(n), n));
     const got = gc.powerSpectrum(vals, shape);
@@ -23,15 +27,18 @@ Deno.test('powerSpectrum equals the direct DFT definition (square, odd and non-s
     ref.forEach((r, i) => assert(Math.abs(got.power[i] - r) <= 1e-10 * scale, `shape ${shape} bin ${i + 1}: ${got.power[i]} vs ${r}`));
   }
   // one mode (3, 4) on 16²: P·N of bin 5 is A²·N⁴
-  const N = 16, A = 0.7;
-  const img = Float64Array.from({ length: N * N }, (_, i) => A * Math.cos(2 * Math.PI * (3 * Math.floor(i / N) + 4 * (i % N)) / N));
+  const N = 16,
+    A = 0.7;
+  const img = Float64Array.from({ length: N * N }, (_, i) => A * Math.cos((2 * Math.PI * (3 * Math.floor(i / N) + 4 * (i % N))) / N));
   const s = gc.powerSpectrum(img, [1, 1, N, N]);
   assert(Math.abs(s.power[4] * s.counts[4] - A * A * N ** 4) < 1e-6, `single mode: ${s.power[4] * s.counts[4]}`);
 });
 
 Deno.test('benchmark: 2 models × 2 trials of real rollouts on wasm, deterministic, every table format; pictures', async () => {
   await gc.init({ backend: 'wasm', threads: 1 });
-  const D = 2, N = 6, T = 5;
+  const D = 2,
+    N = 6,
+    T = 5;
   const sig = [{ k: 0, parity: 0, channels: 1 }];
   const makeData = (k: any) => {
     const dyn = new gc.MultiImage(gc.tensor(gc.random.normal(k, 3 * N * N * T), [3, N, N, T]), [{ k: 0, parity: 0, channels: T }], D);
@@ -40,20 +47,25 @@ Deno.test('benchmark: 2 models × 2 trials of real rollouts on wasm, determinist
     return r;
   };
   const before = gc.memory().tensors;
-  const run = () => gc.benchmark({
-    trials: 2, seed: 11,
-    data: (k: any) => makeData(k),
-    disposeData: (d: any) => { d.x.dispose(); d.y.dispose(); },
-    models: [3, 5].map((M) => ({
-      name: `conv M=${M}`,
-      run: async (k: any, _t: number, { data }: any) => {
-        const model = new gc.ConvContract({ D, input: sig, output: sig, M }, k);
-        const roll = await gc.rolloutLoss(model, model.params, data.x, data.y, { pastSteps: 1, steps: 2, batchSize: 4 });
-        model.dispose();
-        return { test: roll.perStep[0], rollout: roll.perStep };
+  const run = () =>
+    gc.benchmark({
+      trials: 2,
+      seed: 11,
+      data: (k: any) => makeData(k),
+      disposeData: (d: any) => {
+        d.x.dispose();
+        d.y.dispose();
       },
-    })),
-  });
+      models: [3, 5].map((M) => ({
+        name: `conv M=${M}`,
+        run: async (k: any, _t: number, { data }: any) => {
+          const model = new gc.ConvContract({ D, input: sig, output: sig, M }, k);
+          const roll = await gc.rolloutLoss(model, model.params, data.x, data.y, { pastSteps: 1, steps: 2, batchSize: 4 });
+          model.dispose();
+          return { test: roll.perStep[0], rollout: roll.perStep };
+        },
+      })),
+    });
   const a = await run();
   const b = await run();
   assert(JSON.stringify(a.values) === JSON.stringify(b.values), 'same seed, different tables');

@@ -23,7 +23,8 @@ for (const backend of ['ref', 'wasm', 'webgpu'] as const) {
     const bad: string[] = [];
     for (const name of GINJAX_CASES) {
       const r = await runGinjaxCase(gc, name, await files(name));
-      if (!(r.rel <= (TOLERANCE[name] ?? 1e-5)) || !r.bytesEqual || r.leaked !== 0) bad.push(`${name}: rel ${r.rel}, bytes equal ${r.bytesEqual}, leaked ${r.leaked}`);
+      if (!(r.rel <= (TOLERANCE[name] ?? 1e-5)) || !r.bytesEqual || r.leaked !== 0)
+        bad.push(`${name}: rel ${r.rel}, bytes equal ${r.bytesEqual}, leaked ${r.leaked}`);
     }
     if (backend === 'webgpu') await releaseGpu(gc);
     if (bad.length) throw new Error(bad.join('\n'));

@@ -10,7 +10,9 @@ import { goldenCompare, goldenRun } from '../node/sim/golden.ts';
 
 Deno.test('simulateNavierStokes and NavierStokesSolver agree with Node (float64 state to 1e-12)', () => {
   const { failures, bitIdentical, identical, maxStateError } = goldenCompare(goldenRun(gc));
-  console.log(`simulator bit-identical to Node: ${bitIdentical} (float32 outputs per case, float64 state: ${identical}); float64 state max relative difference ${maxStateError.toExponential(2)}`);
+  console.log(
+    `simulator bit-identical to Node: ${bitIdentical} (float32 outputs per case, float64 state: ${identical}); float64 state max relative difference ${maxStateError.toExponential(2)}`,
+  );
   if (failures.length) throw new Error(failures.join('\n'));
 });
 

@@ -18,15 +18,24 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: numbe
   let at = -1;
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
   }
   assert(worst <= tol, `${what}: max |difference| ${worst} at ${at} (got ${got[at]}, expected ${want[at]}) > ${tol}`);
 }
 
 /** x: 1×5×5×2 → 3 channels, 3×3 kernel, torus. */
 async function smallConv(): Promise<Float32Array> {
-  const x = gc.tensor(Float32Array.from({ length: 50 }, (_, i) => Math.sin(i * 0.7)), [1, 5, 5, 2]);
-  const w = gc.tensor(Float32Array.from({ length: 54 }, (_, i) => Math.cos(i * 0.3) / 4), [9, 2, 3]);
+  const x = gc.tensor(
+    Float32Array.from({ length: 50 }, (_, i) => Math.sin(i * 0.7)),
+    [1, 5, 5, 2],
+  );
+  const w = gc.tensor(
+    Float32Array.from({ length: 54 }, (_, i) => Math.cos(i * 0.3) / 4),
+    [9, 2, 3],
+  );
   const y = gc.conv(x, w, gc.convAttrs(2, 3, { torus: true, padding: 1 }));
   assert(y.shape.join() === '1,5,5,3', `conv output shape ${y.shape}`);
   const out = await y.data();
@@ -35,8 +44,14 @@ async function smallConv(): Promise<Float32Array> {
 }
 
 async function elementwiseAdd(): Promise<Float32Array> {
-  const a = gc.tensor(Float32Array.from({ length: 1000 }, (_, i) => i * 0.25 - 7), [10, 100]);
-  const b = gc.tensor(Float32Array.from({ length: 1000 }, (_, i) => Math.sqrt(i)), [10, 100]);
+  const a = gc.tensor(
+    Float32Array.from({ length: 1000 }, (_, i) => i * 0.25 - 7),
+    [10, 100],
+  );
+  const b = gc.tensor(
+    Float32Array.from({ length: 1000 }, (_, i) => Math.sqrt(i)),
+    [10, 100],
+  );
   const c = gc.add(a, b);
   const out = await c.data();
   for (const t of [a, b, c]) t.dispose();
@@ -45,9 +60,9 @@ async function elementwiseAdd(): Promise<Float32Array> {
 
 Deno.test('dist bundle: wasm conv matches ref', async () => {
   assert(typeof gc.version === 'string', 'version export');
-  assert(await gc.init({ backend: 'ref' }) === 'ref', 'init ref');
+  assert((await gc.init({ backend: 'ref' })) === 'ref', 'init ref');
   const ref = await smallConv();
-  assert(await gc.init({ backend: 'wasm' }) === 'wasm', 'init wasm');
+  assert((await gc.init({ backend: 'wasm' })) === 'wasm', 'init wasm');
   const wasm = await smallConv();
   assertClose(wasm, ref, 1e-5, 'wasm vs ref conv');
   gc.setBackend('ref');
@@ -64,9 +79,9 @@ Deno.test('navigator.gpu has an adapter', gpuTest, async () => {
 });
 
 Deno.test('webgpu backend: elementwise add matches ref', gpuTest, async () => {
-  assert(await gc.init({ backend: 'ref' }) === 'ref', 'init ref');
+  assert((await gc.init({ backend: 'ref' })) === 'ref', 'init ref');
   const ref = await elementwiseAdd();
-  assert(await gc.init({ backend: 'webgpu' }) === 'webgpu', 'init webgpu');
+  assert((await gc.init({ backend: 'webgpu' })) === 'webgpu', 'init webgpu');
   const gpu = await elementwiseAdd();
   assertClose(gpu, ref, 1e-5, 'webgpu vs ref add');
   await releaseGpu(gc);

@@ -12,7 +12,10 @@ function assert(cond: unknown, msg: string): asserts cond {
 }
 
 const D = 2;
-const input = [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 1 }];
+const input = [
+  { k: 0, parity: 0, channels: 1 },
+  { k: 1, parity: 0, channels: 1 },
+];
 const output = [{ k: 1, parity: 0, channels: 1 }];
 const image = (sig: any, seed: number) => {
   const W = gc.signatureWidth(sig, D);

@@ -33,10 +33,19 @@ interface Case {
   attrs: ConvAttrs;
 }
 
-const mk = (name: string, B: number, spatial: number[], cin: number, cout: number, kernel: number | number[], o: ConvAttrsOptions = {}): Case =>
-  ({ name, B, spatial, cin, cout, attrs: g.convAttrs(spatial.length, kernel, o) });
+const mk = (name: string, B: number, spatial: number[], cin: number, cout: number, kernel: number | number[], o: ConvAttrsOptions = {}): Case => ({
+  name,
+  B,
+  spatial,
+  cin,
+  cout,
+  attrs: g.convAttrs(spatial.length, kernel, o),
+});
 
-const outSpatial = (c: Case) => Array.from(convParams([c.B, ...c.spatial, c.cin], c.cout, c.attrs).subarray(4)).filter((_, i) => i % 8 === 1).slice(0, c.spatial.length);
+const outSpatial = (c: Case) =>
+  Array.from(convParams([c.B, ...c.spatial, c.cin], c.cout, c.attrs).subarray(4))
+    .filter((_, i) => i % 8 === 1)
+    .slice(0, c.spatial.length);
 
 /** Runs the three ops on ref and webgpu with seeded data and checks each within its bound. */
 async function checkConvFamily(c: Case, seed: number): Promise<void> {
@@ -78,11 +87,26 @@ const CASES: Case[] = [
   mk('7×6, VALID, 2×3 kernel', 1, [7, 6], 2, 2, [2, 3]),
   // stride, partial torus
   mk('6×8, stride 2, partial torus', 2, [6, 8], 3, 4, 3, { padding: 1, stride: 2, torus: [true, false] }),
-  mk('7×5, stride [3, 2], torus on axis 1', 1, [7, 5], 2, 3, 3, { padding: [[0, 2], [1, 1]], stride: [3, 2], torus: [false, true] }),
+  mk('7×5, stride [3, 2], torus on axis 1', 1, [7, 5], 2, 3, 3, {
+    padding: [
+      [0, 2],
+      [1, 1],
+    ],
+    stride: [3, 2],
+    torus: [false, true],
+  }),
   // filter dilation, input (lhs) dilation
   mk('6×5, rhs dilation 2, torus', 1, [6, 5], 2, 3, 3, { padding: 2, torus: true, rhsDilation: 2 }),
   mk('5×4, lhs dilation 2 (upsampling)', 2, [5, 4], 3, 2, 2, { padding: 1, lhsDilation: 2 }),
-  mk('4×5, lhs [2, 3], rhs [1, 2], stride 2, uneven padding', 1, [4, 5], 2, 3, 3, { padding: [[1, 2], [2, 0]], lhsDilation: [2, 3], rhsDilation: [1, 2], stride: 2 }),
+  mk('4×5, lhs [2, 3], rhs [1, 2], stride 2, uneven padding', 1, [4, 5], 2, 3, 3, {
+    padding: [
+      [1, 2],
+      [2, 0],
+    ],
+    lhsDilation: [2, 3],
+    rhsDilation: [1, 2],
+    stride: 2,
+  }),
   // paddings that wrap a torus more than once (input-gradient wraps Q > 1)
   mk('2×3 torus, kernel 5, padding 3 (Q = 2, 2)', 1, [2, 3], 2, 2, 5, { padding: 3, torus: true }),
   mk('3 torus D=1, padding 4, stride 2 (Q = 3)', 2, [3], 3, 2, 3, { padding: 4, torus: true, stride: 2 }),
@@ -91,7 +115,14 @@ const CASES: Case[] = [
   mk('D=1, N=8, VALID, even kernel', 1, [8], 3, 2, 4),
   mk('D=3, 3×4×5 torus, batch 2', 2, [3, 4, 5], 2, 3, 3, { padding: 1, torus: true }),
   mk('D=3, 4×3×4 zero, stride 2, lhs dilation on axis 2', 1, [4, 3, 4], 2, 2, 3, { padding: 1, stride: 2, lhsDilation: [1, 1, 2] }),
-  mk('D=3, 2×2×2 partial torus, kernel [3, 1, 2]', 1, [2, 2, 2], 3, 2, [3, 1, 2], { padding: [[1, 1], [0, 0], [0, 1]], torus: [true, false, true] }),
+  mk('D=3, 2×2×2 partial torus, kernel [3, 1, 2]', 1, [2, 2, 2], 3, 2, [3, 1, 2], {
+    padding: [
+      [1, 1],
+      [0, 0],
+      [0, 1],
+    ],
+    torus: [true, false, true],
+  }),
   // many channels: several tiles along Cout and Cin, 27 reduction steps
   mk('48 → 48 channels, 6×5 torus', 1, [6, 5], 48, 48, 3, { padding: 1, torus: true }),
   mk('48 → 20 channels, 9×9 SAME, batch 2', 2, [9, 9], 48, 20, 3, { padding: 1 }),
@@ -133,7 +164,8 @@ function randomCase(seed: number, D: number): Case {
   const padding = ax.map(() => [r(0, 3), r(0, 3)] as [number, number]);
   const spatial = ax.map(() => r(1, D === 3 ? 4 : 6));
   for (let d = 0; d < D; d++) {
-    const size = () => Math.floor(((spatial[d]! - 1) * lhsDilation[d]! + 1 + padding[d]![0] + padding[d]![1] - (kernel[d]! - 1) * rhsDilation[d]! - 1) / stride[d]!) + 1;
+    const size = () =>
+      Math.floor(((spatial[d]! - 1) * lhsDilation[d]! + 1 + padding[d]![0] + padding[d]![1] - (kernel[d]! - 1) * rhsDilation[d]! - 1) / stride[d]!) + 1;
     while (size() < 1) spatial[d]!++;
   }
   const attrs: ConvAttrs = { kernel, stride, padding, torus, rhsDilation, lhsDilation };
@@ -149,7 +181,20 @@ describe('random geometries vs ref', () => {
 
 describe('gradients through autodiff on webgpu equal ref', () => {
   it('valueAndGrad of sum(square(conv(x, w))), torus and strided zero padding, batch 2', async () => {
-    for (const [opts, spatial] of [[{ padding: 1, torus: true }, [5, 6]], [{ padding: [[1, 0], [2, 1]], stride: 2, rhsDilation: [1, 2] }, [7, 6]]] as const) {
+    for (const [opts, spatial] of [
+      [{ padding: 1, torus: true }, [5, 6]],
+      [
+        {
+          padding: [
+            [1, 0],
+            [2, 1],
+          ],
+          stride: 2,
+          rhsDilation: [1, 2],
+        },
+        [7, 6],
+      ],
+    ] as const) {
       const a = g.convAttrs(2, 3, opts as ConvAttrsOptions);
       const xs = [2, ...spatial, 3];
       const ws = [9, 3, 4];
@@ -178,12 +223,54 @@ describe('gradients through autodiff on webgpu equal ref', () => {
       const [q0, q1, q2] = convWraps(convParams(xs, 4, a));
       const n2 = 9 * q0 * q1 * q2 * 4;
       const n3 = sizeOf(yShape.slice(0, -1));
-      const bx = await on('ref', () => g.add(
-        g.convInputGrad(g.tensor(ey.map((e) => 2 * e), yShape), g.tensor(abs(w), ws), a, xs),
-        g.scale(g.convInputGrad(g.tensor(yAbs.map((v) => 2 * v), yShape), g.tensor(abs(w), ws), a, xs), (n2 + 2) * U)));
-      const bw = await on('ref', () => g.add(
-        g.convFilterGrad(g.tensor(abs(x), xs), g.tensor(ey.map((e) => 2 * e), yShape), a),
-        g.scale(g.convFilterGrad(g.tensor(abs(x), xs), g.tensor(yAbs.map((v) => 2 * v), yShape), a), (n3 + 2) * U)));
+      const bx = await on('ref', () =>
+        g.add(
+          g.convInputGrad(
+            g.tensor(
+              ey.map((e) => 2 * e),
+              yShape,
+            ),
+            g.tensor(abs(w), ws),
+            a,
+            xs,
+          ),
+          g.scale(
+            g.convInputGrad(
+              g.tensor(
+                yAbs.map((v) => 2 * v),
+                yShape,
+              ),
+              g.tensor(abs(w), ws),
+              a,
+              xs,
+            ),
+            (n2 + 2) * U,
+          ),
+        ),
+      );
+      const bw = await on('ref', () =>
+        g.add(
+          g.convFilterGrad(
+            g.tensor(abs(x), xs),
+            g.tensor(
+              ey.map((e) => 2 * e),
+              yShape,
+            ),
+            a,
+          ),
+          g.scale(
+            g.convFilterGrad(
+              g.tensor(abs(x), xs),
+              g.tensor(
+                yAbs.map((v) => 2 * v),
+                yShape,
+              ),
+              a,
+            ),
+            (n3 + 2) * U,
+          ),
+        ),
+      );
       const bv = yAbs.reduce((s, v, i) => s + 2 * v * ey[i]! + (yAbs.length + 2) * U * v * v, 0);
       expectWithin('grad.value', got.value, want.value, () => 2 * bv);
       expectWithin('grad.dx', got.dx, want.dx, (i) => 2 * bx[i]!);
@@ -195,8 +282,14 @@ describe('gradients through autodiff on webgpu equal ref', () => {
 describe('equivariance through the public geometric API on webgpu', () => {
   it('ConvContract (scalar + vector → scalar + vector, mean bias): layer(g·x) = g·layer(x) for all 8 elements of B_2, and = ref', async () => {
     const D = 2;
-    const input: SignatureLike = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 1 }];
-    const output: SignatureLike = [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }];
+    const input: SignatureLike = [
+      { k: 0, parity: 0, channels: 2 },
+      { k: 1, parity: 0, channels: 1 },
+    ];
+    const output: SignatureLike = [
+      { k: 0, parity: 0, channels: 2 },
+      { k: 1, parity: 0, channels: 2 },
+    ];
     const spatial = [5, 5];
     const width = 2 + 1 * D; // 2 scalars + 1 vector
     const xData = normalData(91, 2 * 25 * width);

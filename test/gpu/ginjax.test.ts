@@ -21,16 +21,20 @@ beforeAll(async () => {
 
 describe('ginjax goldens on webgpu', () => {
   for (const name of GINJAX_CASES) {
-    it(name, async () => {
-      g.setBackend('webgpu');
-      const r = await runGinjaxCase(g, name, {
-        eqx: new Uint8Array(readFileSync(join(DIR, `${name}.eqx`))),
-        json: readFileSync(join(DIR, `${name}.json`), 'utf8'),
-        io: new Uint8Array(readFileSync(join(DIR, `${name}.io.safetensors`))),
-      });
-      expect(r.rel).toBeLessThanOrEqual(TOLERANCE[name] ?? 1e-5);
-      expect(r.bytesEqual).toBe(true);
-      expect(r.leaked).toBe(0);
-    }, 120_000);
+    it(
+      name,
+      async () => {
+        g.setBackend('webgpu');
+        const r = await runGinjaxCase(g, name, {
+          eqx: new Uint8Array(readFileSync(join(DIR, `${name}.eqx`))),
+          json: readFileSync(join(DIR, `${name}.json`), 'utf8'),
+          io: new Uint8Array(readFileSync(join(DIR, `${name}.io.safetensors`))),
+        });
+        expect(r.rel).toBeLessThanOrEqual(TOLERANCE[name] ?? 1e-5);
+        expect(r.bytesEqual).toBe(true);
+        expect(r.leaked).toBe(0);
+      },
+      120_000,
+    );
   }
 });

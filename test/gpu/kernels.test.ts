@@ -36,12 +36,43 @@ describe('reduce vs ref', () => {
   // [shape, axes]: all axes, leading/trailing/middle/alternating axes, size-1 and empty axes, long
   // reductions (tree mode, and chunked into partials + a second pass), many short ones (serial mode).
   const cases: [number[], number[]][] = [
-    [[7], [0]], [[1], [0]], [[3, 4], [0]], [[3, 4], [1]], [[3, 4], [0, 1]], [[2, 3, 4, 5], [1, 3]],
-    [[2, 3, 4, 5], [0, 2]], [[2, 1, 4, 1], [1, 2]], [[4, 5], []], [[3, 0, 2], [1]], [[3, 0, 2], [0]],
-    [[1, 64, 64, 3], [1, 2]], // mean-over-spatial shape: 3 outputs of 4096 (tree mode)
+    [[7], [0]],
+    [[1], [0]],
+    [[3, 4], [0]],
+    [[3, 4], [1]],
+    [
+      [3, 4],
+      [0, 1],
+    ],
+    [
+      [2, 3, 4, 5],
+      [1, 3],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 2],
+    ],
+    [
+      [2, 1, 4, 1],
+      [1, 2],
+    ],
+    [[4, 5], []],
+    [[3, 0, 2], [1]],
+    [[3, 0, 2], [0]],
+    [
+      [1, 64, 64, 3],
+      [1, 2],
+    ], // mean-over-spatial shape: 3 outputs of 4096 (tree mode)
     [[70000], [0]], // one long output: chunks + second pass
     [[20000, 3], [1]], // many short outputs: serial mode
-    [[5, 300, 7], [0, 2]], [[2, 2, 2, 2, 2, 2, 2, 2, 2], [0, 2, 4, 6, 8]],
+    [
+      [5, 300, 7],
+      [0, 2],
+    ],
+    [
+      [2, 2, 2, 2, 2, 2, 2, 2, 2],
+      [0, 2, 4, 6, 8],
+    ],
   ];
   for (const op of ['sum', 'max'] as const) {
     it.each(cases.map(([s, a]) => [JSON.stringify(s), JSON.stringify(a), s, a] as const))(`${op} %s over %s`, async (_s, _a, shape, axes) => {
@@ -77,14 +108,23 @@ describe('matmul vs ref', () => {
   // [a shape, b shape, transA, transB]: vectors-as-matrices, odd sizes, more than one tile per axis
   // (m, n > 64, k > 16 steps), k = 0, broadcast batch axes both ways.
   const cases: [number[], number[], boolean, boolean][] = [
-    [[1, 1], [1, 1], false, false], [[3, 5], [5, 2], false, false], [[5, 3], [5, 2], true, false],
-    [[3, 5], [2, 5], false, true], [[5, 3], [2, 5], true, true], [[70, 33], [33, 90], false, false],
-    [[33, 70], [90, 33], true, true], [[2, 0], [0, 3], false, false], [[4, 3, 17], [17, 6], false, false],
-    [[2, 1, 3, 4], [5, 4, 2], false, false], [[3, 1, 7, 2], [1, 4, 7, 5], true, false], [[1, 48], [48, 1], false, false],
+    [[1, 1], [1, 1], false, false],
+    [[3, 5], [5, 2], false, false],
+    [[5, 3], [5, 2], true, false],
+    [[3, 5], [2, 5], false, true],
+    [[5, 3], [2, 5], true, true],
+    [[70, 33], [33, 90], false, false],
+    [[33, 70], [90, 33], true, true],
+    [[2, 0], [0, 3], false, false],
+    [[4, 3, 17], [17, 6], false, false],
+    [[2, 1, 3, 4], [5, 4, 2], false, false],
+    [[3, 1, 7, 2], [1, 4, 7, 5], true, false],
+    [[1, 48], [48, 1], false, false],
     [[6, 130], [130, 20], false, false],
   ];
   it.each(cases.map(([a, b, ta, tb]) => [JSON.stringify(a), ta ? 'ᵀ' : '', JSON.stringify(b), tb ? 'ᵀ' : '', a, b, ta, tb] as const))(
-    '%s%s · %s%s', async (_a, _ta, _b, _tb, sa, sb, ta, tb) => {
+    '%s%s · %s%s',
+    async (_a, _ta, _b, _tb, sa, sb, ta, tb) => {
       const a = normalData(200 + sizeOf(sa), sizeOf(sa));
       const b = normalData(300 + sizeOf(sb), sizeOf(sb));
       const want = await on('ref', () => g.matmul(g.tensor(a, sa), g.tensor(b, sb), ta, tb));
@@ -92,7 +132,8 @@ describe('matmul vs ref', () => {
       const S = await on('ref', () => g.matmul(g.tensor(abs(a), sa), g.tensor(abs(b), sb), ta, tb));
       const k = ta ? sa.at(-2)! : sa.at(-1)!;
       expectWithin(`matmul ${_a}${_ta}·${_b}${_tb}`, got, want, sumTol(want, S, k));
-    });
+    },
+  );
 
   it('chooseTile picks the least padding (square on ties)', () => {
     expect(chooseTile(4096, 48)).toMatchObject({ tm: 64, tn: 16 });
@@ -160,7 +201,12 @@ describe('gather and scatterAdd vs ref', () => {
     for (let i = 0; i < 20; i++) g.tidy(() => g.scatterAdd(x, [64], index));
     expect(gpu.indexMapStats().uploads - before).toBe(2);
     const { value, grads } = g.valueAndGrad((p: { x: g.Tensor }) => g.sum(g.mul(g.gather(p.x, [64], index), g.tensor(normalData(4, 64), [64]))))({ x });
-    const want = await on('ref', () => g.tensor(Float32Array.from({ length: 64 }, (_, i) => normalData(4, 64)[63 - i]!), [64]));
+    const want = await on('ref', () =>
+      g.tensor(
+        Float32Array.from({ length: 64 }, (_, i) => normalData(4, 64)[63 - i]!),
+        [64],
+      ),
+    );
     expectExact('gather grad', await grads.x.data(), want);
     for (const t of [value, grads.x, x]) t.dispose();
   });
@@ -174,8 +220,40 @@ function inverseCsrFanIn(index: Int32Array, n: number): number[] {
 
 describe('concat vs ref (exact)', () => {
   const cases: [number[][], number][] = [
-    [[[3], [4], [1]], 0], [[[2, 3], [2, 5]], 1], [[[2, 3], [4, 3]], 0], [[[2, 0, 4], [2, 3, 4], [2, 1, 4]], 1],
-    [[[3, 2, 2], [3, 2, 2], [3, 2, 2], [3, 2, 2], [3, 2, 2]], 2], [[[1, 70000]], 0],
+    [[[3], [4], [1]], 0],
+    [
+      [
+        [2, 3],
+        [2, 5],
+      ],
+      1,
+    ],
+    [
+      [
+        [2, 3],
+        [4, 3],
+      ],
+      0,
+    ],
+    [
+      [
+        [2, 0, 4],
+        [2, 3, 4],
+        [2, 1, 4],
+      ],
+      1,
+    ],
+    [
+      [
+        [3, 2, 2],
+        [3, 2, 2],
+        [3, 2, 2],
+        [3, 2, 2],
+        [3, 2, 2],
+      ],
+      2,
+    ],
+    [[[1, 70000]], 0],
   ];
   it.each(cases.map(([shapes, axis]) => [JSON.stringify(shapes), axis, shapes] as const))('%s along %i', async (_s, axis, shapes) => {
     const data = shapes.map((s, i) => normalData(50 + i, sizeOf(s)));
@@ -189,7 +267,11 @@ describe('concat vs ref (exact)', () => {
 describe('maxPool and maxPoolGrad vs ref (exact)', () => {
   // [x shape, patch, tensorSize]: D = 1, 2, 3; patch 1 (identity), 2, 3; T = 1, 2, 4; ties and NaN below.
   const cases: [number[], number, number][] = [
-    [[1, 4, 1], 2, 1], [[2, 6, 4, 2], 2, 2], [[1, 6, 6, 8], 3, 4], [[2, 4, 4, 4, 3], 2, 1], [[1, 3, 3, 2], 1, 2],
+    [[1, 4, 1], 2, 1],
+    [[2, 6, 4, 2], 2, 2],
+    [[1, 6, 6, 8], 3, 4],
+    [[2, 4, 4, 4, 3], 2, 1],
+    [[1, 3, 3, 2], 1, 2],
     [[1, 1, 1, 1], 1, 1],
   ];
   it.each(cases.map(([s, p, t]) => [JSON.stringify(s), p, t, s] as const))('%s, patch %i, T = %i', async (_s, patch, T, shape) => {
@@ -210,7 +292,11 @@ describe('maxPool and maxPoolGrad vs ref (exact)', () => {
   it('NaN comparators and all-equal windows follow ref (first maximum)', async () => {
     const shape = [1, 4, 2, 1];
     const x = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-    for (const c of [[NaN, 1, 2, 0, 5, NaN, 5, 1], [0, 0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity], [1, NaN, NaN, 3, 2, 2, 2, 2]]) {
+    for (const c of [
+      [NaN, 1, 2, 0, 5, NaN, 5, 1],
+      [0, 0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity],
+      [1, NaN, NaN, 3, 2, 2, 2, 2],
+    ]) {
       const cs = Float32Array.from(c);
       const want = await on('ref', () => g.maxPool(g.tensor(x, shape), g.tensor(cs, shape), 2, 1));
       const got = await on('webgpu', () => g.maxPool(g.tensor(x, shape), g.tensor(cs, shape), 2, 1));

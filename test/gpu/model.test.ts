@@ -37,8 +37,7 @@ function setup(backend: 'ref' | 'webgpu') {
 
 async function lossAndGrads(backend: 'ref' | 'webgpu') {
   const { data, model } = setup(backend);
-  const vg = g.valueAndGrad((p: g.Params, x: g.MultiImage, y: g.MultiImage) =>
-    g.mean(g.square(g.sub(model.apply(p, x, { training: true }).data, y.data))));
+  const vg = g.valueAndGrad((p: g.Params, x: g.MultiImage, y: g.MultiImage) => g.mean(g.square(g.sub(model.apply(p, x, { training: true }).data, y.data))));
   const { value, grads } = vg(model.params, data.train.x, data.train.y);
   const leaves = g.treeLeaves(grads);
   const out = { loss: (await value.data())[0]!, grads: await Promise.all(leaves.map((t) => t.data())) };

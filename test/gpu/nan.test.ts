@@ -38,7 +38,10 @@ describe('webgpu maxPool / maxPoolGrad with NaN comparators', () => {
       const winOf = (p: number): number => {
         let r = p % sizeOf(spatial);
         const coords: number[] = [];
-        for (let d = D - 1; d >= 0; d--) { coords.unshift(r % spatial[d]!); r = Math.floor(r / spatial[d]!); }
+        for (let d = D - 1; d >= 0; d--) {
+          coords.unshift(r % spatial[d]!);
+          r = Math.floor(r / spatial[d]!);
+        }
         return coords.reduce((s, v) => s * patch + (v % patch), 0);
       };
       for (let w = 0; w < nWin; w++) {
@@ -49,7 +52,17 @@ describe('webgpu maxPool / maxPoolGrad with NaN comparators', () => {
         expectExact(`maxPool ${name}, NaN at window element ${w}`, got, want);
         // The chosen pixel is the NaN one: its x values (all finite) differ from the NaN-free pick.
         const picked = await on('webgpu', () => g.maxPool(g.tensor(x, shape), g.tensor(c, cShape), patch, T));
-        const withoutNaN = await on('webgpu', () => g.maxPool(g.tensor(x, shape), g.tensor(c.map((v) => (Number.isNaN(v) ? -1e9 : v)), cShape), patch, T));
+        const withoutNaN = await on('webgpu', () =>
+          g.maxPool(
+            g.tensor(x, shape),
+            g.tensor(
+              c.map((v) => (Number.isNaN(v) ? -1e9 : v)),
+              cShape,
+            ),
+            patch,
+            T,
+          ),
+        );
         if (w > 0) expect(Array.from(picked), `NaN at ${w} changes the pick`).not.toEqual(Array.from(withoutNaN));
         const wantDx = await on('ref', () => g.maxPoolGrad(g.tensor(dy, pooledShape), g.tensor(c, cShape), patch, T, shape));
         const gotDx = await on('webgpu', () => g.maxPoolGrad(g.tensor(dy, pooledShape), g.tensor(c, cShape), patch, T, shape));
@@ -78,7 +91,10 @@ describe('webgpu reductions with NaN', () => {
     return a;
   };
 
-  for (const [mode, n] of [['serial', 40], ['tree', 300]] as const) {
+  for (const [mode, n] of [
+    ['serial', 40],
+    ['tree', 300],
+  ] as const) {
     it(`sum, max and mean over rows and columns, a NaN at every position (${mode} mode, n = ${n})`, async () => {
       const x = diagonal(n);
       const rows = [...new Array<boolean>(n).fill(true), false];
@@ -132,7 +148,8 @@ describe('webgpu relu / sign / step at NaN', () => {
       const bad: string[] = [];
       f.forEach((x, i) => {
         const want = rule[op](x);
-        if (!(Object.is(got[i], want) || (Number.isNaN(want) && Number.isNaN(got[i]!)))) bad.push(`${op}(${x}) [bits ${bits[i]!.toString(16)}] = ${got[i]}, expected ${want}`);
+        if (!(Object.is(got[i], want) || (Number.isNaN(want) && Number.isNaN(got[i]!))))
+          bad.push(`${op}(${x}) [bits ${bits[i]!.toString(16)}] = ${got[i]}, expected ${want}`);
       });
       expect(bad, op).toEqual([]);
     }

@@ -77,8 +77,10 @@ describe('strided vs ref', () => {
       expectExact(`view ${k}`, await on('webgpu', () => f(g.tensor(x, shape))), await on('ref', () => f(g.tensor(x, shape))));
     }
     const uploads = gpu.indexMapStats().uploads;
-    const grad = () => g.valueAndGrad((p: { x: g.Tensor }) => g.sum(g.mul(g.upsample(g.permute(g.slice(p.x, 3, 1, 4), [0, 2, 1, 3]), [1, 2], 2),
-      g.broadcastTo(g.tensor([1, 2, 3, 4], [4]), [3, 80, 80, 4]))))({ x: g.tensor(x, shape) }).grads.x;
+    const grad = () =>
+      g.valueAndGrad((p: { x: g.Tensor }) =>
+        g.sum(g.mul(g.upsample(g.permute(g.slice(p.x, 3, 1, 4), [0, 2, 1, 3]), [1, 2], 2), g.broadcastTo(g.tensor([1, 2, 3, 4], [4]), [3, 80, 80, 4]))),
+      )({ x: g.tensor(x, shape) }).grads.x;
     const want = await on('ref', grad);
     const got = await on('webgpu', grad);
     // each gradient entry sums 4 products of small integers: exact in float32

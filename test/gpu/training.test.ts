@@ -12,7 +12,10 @@ async function leaves(tree: unknown): Promise<Float32Array[]> {
 async function trainStep(backend: 'wasm' | 'webgpu') {
   await g.init({ backend });
   const data = g.gradientTask(g.random.key(0), { nTrain: 2, nVal: 1, nTest: 1, N: 8 });
-  const model = new g.UNet({ D: 2, input: data.train.x.signature, output: data.train.y.signature, depth: 2, numDownsamples: 1, numConv: 1, useGroupNorm: true }, g.random.key(1));
+  const model = new g.UNet(
+    { D: 2, input: data.train.x.signature, output: data.train.y.signature, depth: 2, numDownsamples: 1, numConv: 1, useGroupNorm: true },
+    g.random.key(1),
+  );
   const optimizer = g.optim.adam({ learningRate: 1e-2 });
   const step = g.makeTrainStep(model, optimizer);
   const state = optimizer.init(model.params);
@@ -45,7 +48,11 @@ describe('models on webgpu', { timeout: 120_000 }, () => {
 
   it('a ConvBlock is equivariant on webgpu (every group element, D = 2)', async () => {
     await g.init({ backend: 'webgpu' });
-    const sig = [{ k: 0, parity: 0 as const, channels: 2 }, { k: 1, parity: 0 as const, channels: 2 }, { k: 1, parity: 1 as const, channels: 1 }];
+    const sig = [
+      { k: 0, parity: 0 as const, channels: 2 },
+      { k: 1, parity: 0 as const, channels: 2 },
+      { k: 1, parity: 1 as const, channels: 1 },
+    ];
     const block = new g.ConvBlock({ D: 2, input: sig, output: sig, useGroupNorm: true }, g.random.key(3));
     const W = g.signatureWidth(sig, 2);
     const x = new g.MultiImage(g.tensor(g.random.normal(g.random.key(4), 6 * 6 * W), [1, 6, 6, W]), sig, 2);

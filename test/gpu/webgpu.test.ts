@@ -32,8 +32,7 @@ const { key, split, normal, uniform } = g.random;
 // (static imports run before this line): the backend module is loaded only by init() and by
 // `createWebGPUBackend` below.
 execFileSync(process.execPath, [fileURLToPath(new URL('../../scripts/embed-shaders.mjs', import.meta.url))], { stdio: 'pipe' });
-const createWebGPUBackend = async (opts: WebGPUBackendOptions) =>
-  (await import('../../src/backends/webgpu/index.js')).createWebGPUBackend(opts);
+const createWebGPUBackend = async (opts: WebGPUBackendOptions) => (await import('../../src/backends/webgpu/index.js')).createWebGPUBackend(opts);
 
 let gpu: WebGPUBackend;
 
@@ -68,8 +67,7 @@ const worst = new Map<string, { used: number; ulps: number; at: number }>();
  * Checks got[i] against want[i] within tol(x[i], want[i]) (absolute); NaN must meet NaN and an
  * infinity the same infinity. Reports the first 5 offenders with their inputs.
  */
-function expectClose(label: string, got: Float32Array, want: Float32Array, xs: ArrayLike<number>[],
-  tol: (i: number, r: number) => number): void {
+function expectClose(label: string, got: Float32Array, want: Float32Array, xs: ArrayLike<number>[], tol: (i: number, r: number) => number): void {
   expect(got.length, `${label}: length`).toBe(want.length);
   const bad: string[] = [];
   const op = label.split(' ')[0]!;
@@ -85,15 +83,17 @@ function expectClose(label: string, got: Float32Array, want: Float32Array, xs: A
     const t = tol(i, r);
     const used = err === 0 ? 0 : err / t;
     if (used > w.used) w = { used, ulps: err / ulp(r), at: xs[0]?.[i] ?? i };
-    if (!(err <= t)) bad.push(`[${i}] x=${xs.map((x) => x[i]).join(',')}: got ${v}, want ${r} (err ${err.toExponential(2)} = ${(err / ulp(r)).toFixed(1)} ulp, tol ${tol(i, r).toExponential(2)})`);
+    if (!(err <= t))
+      bad.push(
+        `[${i}] x=${xs.map((x) => x[i]).join(',')}: got ${v}, want ${r} (err ${err.toExponential(2)} = ${(err / ulp(r)).toFixed(1)} ulp, tol ${tol(i, r).toExponential(2)})`,
+      );
   }
   worst.set(op, w);
   expect(bad.slice(0, 5), `${label}: ${bad.length} of ${want.length} outside tolerance`).toEqual([]);
 }
 
 afterAll(() => {
-  const rows = [...worst].filter(([, w]) => w.used > 0)
-    .map(([op, w]) => `${op} ${(100 * w.used).toFixed(0)} % (${w.ulps.toPrecision(3)} ulp at x=${w.at})`);
+  const rows = [...worst].filter(([, w]) => w.used > 0).map(([op, w]) => `${op} ${(100 * w.used).toFixed(0)} % (${w.ulps.toPrecision(3)} ulp at x=${w.at})`);
   console.log(`largest error vs ref as a share of the tolerance (exact elsewhere): ${rows.join('; ')}`);
 });
 
@@ -103,7 +103,12 @@ const geluU = (x: number) => GELU_C * (x + 0.044715 * x * x * x);
 /** Allowed absolute error of each unary op at input x with float32 reference r. */
 const UNARY_TOL: Record<UnaryOp, (x: number, r: number) => number> = {
   // exact in IEEE float32 (sign changes, comparisons, one correctly rounded multiply)
-  neg: () => 0, abs: () => 0, sign: () => 0, relu: () => 0, step: () => 0, square: () => 0,
+  neg: () => 0,
+  abs: () => 0,
+  sign: () => 0,
+  relu: () => 0,
+  step: () => 0,
+  square: () => 0,
   recip: (_, r) => 3 * ulp(r), // 1.0 / x: 2.5 ulp
   sqrt: (_, r) => 5 * ulp(r), // inherited from 1.0 / inverseSqrt(x): 2 + 2.5 ulp
   exp: (x, r) => (3.5 + 2 * Math.abs(x)) * ulp(r) + FTZ,
@@ -160,24 +165,56 @@ describe('unary vs ref', () => {
 
 /** a/b shapes: same shape at every test size, scalars, broadcasting both ways, rank 5 alternating. */
 const BINARY_SHAPES: [number[], number[]][] = [
-  [[1], [1]], [[5], [5]], [[1000], [1000]], [[70000], [70000]],
-  [[], []], [[5], []], [[], [1000]], [[70000], [1]],
-  [[70, 1000], [1000]], [[70, 1], [70, 1000]],
-  [[4, 1, 5], [3, 1]], [[2, 3, 4, 5], [3, 1, 5]], [[2, 1, 3, 1, 4], [1, 5, 1, 6, 1]],
-  [[0], [1]], [[3, 0], [3, 1]],
+  [[1], [1]],
+  [[5], [5]],
+  [[1000], [1000]],
+  [[70000], [70000]],
+  [[], []],
+  [[5], []],
+  [[], [1000]],
+  [[70000], [1]],
+  [[70, 1000], [1000]],
+  [
+    [70, 1],
+    [70, 1000],
+  ],
+  [
+    [4, 1, 5],
+    [3, 1],
+  ],
+  [
+    [2, 3, 4, 5],
+    [3, 1, 5],
+  ],
+  [
+    [2, 1, 3, 1, 4],
+    [1, 5, 1, 6, 1],
+  ],
+  [[0], [1]],
+  [
+    [3, 0],
+    [3, 1],
+  ],
 ];
 
 /** + - * exact (correctly rounded in WGSL and ref alike); / 2.5 ulp; the rest select or compare. */
 const BINARY_TOL: Record<BinaryOp, (r: number) => number> = {
-  add: () => 0, sub: () => 0, mul: () => 0, div: (r) => 3 * ulp(r),
-  max: () => 0, min: () => 0, ge: () => 0, eq: () => 0,
+  add: () => 0,
+  sub: () => 0,
+  mul: () => 0,
+  div: (r) => 3 * ulp(r),
+  max: () => 0,
+  min: () => 0,
+  ge: () => 0,
+  eq: () => 0,
 };
 const BINARY_OPS = Object.keys(BINARY_TOL) as BinaryOp[];
 const shapeSize = (s: number[]) => s.reduce((p, d) => p * d, 1);
 
 describe('binary vs ref', () => {
   it.each(BINARY_OPS.flatMap((op) => BINARY_SHAPES.map(([a, b]) => [op, JSON.stringify(a), JSON.stringify(b), a, b] as const)))(
-    '%s %s with %s', async (op, _sa, _sb, sa, sb) => {
+    '%s %s with %s',
+    async (op, _sa, _sb, sa, sb) => {
       const [ka, kb] = split(key(7 + BINARY_OPS.indexOf(op) * 100 + shapeSize(sa)));
       // Comparisons get values on a 0.5 grid so that ties (a == b) occur often.
       const grid = op === 'max' || op === 'min' || op === 'ge' || op === 'eq';
@@ -190,7 +227,8 @@ describe('binary vs ref', () => {
       const want = await on('ref', () => g.binary(op, g.tensor(a, sa), g.tensor(b, sb)));
       const got = await on('webgpu', () => g.binary(op, g.tensor(a, sa), g.tensor(b, sb)));
       expectClose(`${op} ${_sa}·${_sb}`, got, want, [], (_, r) => BINARY_TOL[op](r));
-    });
+    },
+  );
 
   it.each(BINARY_OPS)('%s on special values (NaN, ±inf, ±0, division by zero)', async (op) => {
     const a = Float32Array.from([1, -1, 0, -0, Infinity, -Infinity, NaN, 2, NaN, Infinity, 3]);
@@ -211,11 +249,41 @@ describe('binary vs ref', () => {
 describe('host-side geometry', () => {
   it('collapseBroadcast merges contiguous and broadcast runs, drops size-1 axes', () => {
     // same shape: one axis
-    expect(collapseBroadcast([2, 3, 4], [[12, 4, 1], [12, 4, 1]])).toEqual({ shape: [24], strides: [[1], [1]] });
+    expect(
+      collapseBroadcast(
+        [2, 3, 4],
+        [
+          [12, 4, 1],
+          [12, 4, 1],
+        ],
+      ),
+    ).toEqual({ shape: [24], strides: [[1], [1]] });
     // [2,3,4] + [4]: b broadcast over the first two axes
-    expect(collapseBroadcast([2, 3, 4], [[12, 4, 1], [0, 0, 1]])).toEqual({ shape: [6, 4], strides: [[4, 1], [0, 1]] });
+    expect(
+      collapseBroadcast(
+        [2, 3, 4],
+        [
+          [12, 4, 1],
+          [0, 0, 1],
+        ],
+      ),
+    ).toEqual({
+      shape: [6, 4],
+      strides: [
+        [4, 1],
+        [0, 1],
+      ],
+    });
     // scalar operand and size-1 axes
-    expect(collapseBroadcast([1, 5, 1], [[0, 1, 0], [0, 0, 0]])).toEqual({ shape: [5], strides: [[1], [0]] });
+    expect(
+      collapseBroadcast(
+        [1, 5, 1],
+        [
+          [0, 1, 0],
+          [0, 0, 0],
+        ],
+      ),
+    ).toEqual({ shape: [5], strides: [[1], [0]] });
     expect(collapseBroadcast([], [[], []])).toEqual({ shape: [], strides: [[], []] });
   });
 
@@ -234,11 +302,12 @@ describe('memory', () => {
     g.setBackend('webgpu');
     const x = g.tensor(normal(key(3), 1000), [1000]);
     const data = normal(key(4), 1000);
-    const round = (keepResult = false) => g.tidy(() => {
-      const t = g.tensor(data, [1000]);
-      const y = g.add(g.mul(t, x), g.scale(t, 0.5));
-      return keepResult ? y : undefined;
-    });
+    const round = (keepResult = false) =>
+      g.tidy(() => {
+        const t = g.tensor(data, [1000]);
+        const y = g.add(g.mul(t, x), g.scale(t, 0.5));
+        return keepResult ? y : undefined;
+      });
     for (let i = 0; i < 5; i++) round(); // warm the pool
     await gpu.sync();
     const mem0 = g.memory();
@@ -302,8 +371,21 @@ describe('backend contract', () => {
   });
 
   it('the kernel table is complete: every op has a WGSL kernel', async () => {
-    expect(Object.keys(gpu.kernels).sort()).toEqual(['binary', 'concat', 'conv', 'convFilterGrad', 'convInputGrad', 'gather',
-      'matmul', 'maxPool', 'maxPoolGrad', 'reduce', 'scatterAdd', 'strided', 'unary']);
+    expect(Object.keys(gpu.kernels).sort()).toEqual([
+      'binary',
+      'concat',
+      'conv',
+      'convFilterGrad',
+      'convInputGrad',
+      'gather',
+      'matmul',
+      'maxPool',
+      'maxPoolGrad',
+      'reduce',
+      'scatterAdd',
+      'strided',
+      'unary',
+    ]);
     // each op has its own shader file, shaders/<op>.wgsl
     const { shaders } = await import('../../src/generated/shaders.js');
     for (const op of Object.keys(gpu.kernels)) expect(Object.keys(shaders), op).toContain(op);
@@ -324,7 +406,10 @@ describe('backend contract', () => {
     const picked = await g.init({ backend: 'auto' });
     if (gpu.software) {
       expect(picked).not.toBe('webgpu');
-      expect(g.notices.some((n) => /software/i.test(n)), g.notices.join(' | ')).toBe(true);
+      expect(
+        g.notices.some((n) => /software/i.test(n)),
+        g.notices.join(' | '),
+      ).toBe(true);
     } else {
       expect(picked).toBe('webgpu');
     }
@@ -348,9 +433,13 @@ describe('backend contract', () => {
     const ctx = new GpuContext(fake as unknown as GPUDevice, { info: {} } as unknown as GPUAdapter, 'core', 'test');
     ctx.createBuffer({ size: 3 * 2 ** 30, usage: 0x80 }, 'a tensor of 805306368 float32');
     await new Promise((r) => setTimeout(r, 0));
-    expect(() => ctx.check('alloc')).toThrow(/out of GPU memory: a 3072\.0 MiB buffer for a tensor of 805306368 float32 could not be allocated \(Not enough memory left\.\); dispose tensors/);
+    expect(() => ctx.check('alloc')).toThrow(
+      /out of GPU memory: a 3072\.0 MiB buffer for a tensor of 805306368 float32 could not be allocated \(Not enough memory left\.\); dispose tensors/,
+    );
     expect(() => ctx.check('alloc')).not.toThrow(); // reported once
-    expect(() => ctx.createBuffer({ size: 2 ** 41, usage: 0x80 }, 'a gather index map')).toThrow(/creating a 2097152\.0 MiB GPU buffer for a gather index map failed: size too large/);
+    expect(() => ctx.createBuffer({ size: 2 ** 41, usage: 0x80 }, 'a gather index map')).toThrow(
+      /creating a 2097152\.0 MiB GPU buffer for a gather index map failed: size too large/,
+    );
   });
 });
 
@@ -377,8 +466,10 @@ describe("a device with WebGPU's default limits (compat: 128 invocations, 16 KiB
 
   it('every kernel family runs within the default limits and matches ref', async () => {
     const l = dflt.context.limits;
-    console.log(`default limits: ${l.maxComputeInvocationsPerWorkgroup} invocations, ${l.maxComputeWorkgroupStorageSize} B workgroup memory, ` +
-      `${l.maxStorageBuffersPerShaderStage} storage buffers per stage`);
+    console.log(
+      `default limits: ${l.maxComputeInvocationsPerWorkgroup} invocations, ${l.maxComputeWorkgroupStorageSize} B workgroup memory, ` +
+        `${l.maxStorageBuffersPerShaderStage} storage buffers per stage`,
+    );
     expect(l.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(3); // the most any shader binds
     // the most workgroup memory a shader declares: convFilterGrad, 2 × 4 KiB tiles + 1 KiB + 256 B of pixel origins
     expect(l.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(9472);
@@ -391,15 +482,68 @@ describe("a device with WebGPU's default limits (compat: 128 invocations, 16 KiB
     const dy = normal(key(33), sizeOf(ys));
     const long = normal(key(34), 3 * 40000);
     const cases: [string, string, unknown, [Float32Array, number[]][], number[], () => Tensor, number][] = [
-      ['conv', 'conv', a, [[x, xs], [w, ws]], ys, () => g.conv(g.tensor(x, xs), g.tensor(w, ws), a), 1e-4],
-      ['convInputGrad', 'convInputGrad', { ...a, inputShape: xs }, [[dy, ys], [w, ws]], xs, () => g.convInputGrad(g.tensor(dy, ys), g.tensor(w, ws), a, xs), 1e-4],
-      ['convFilterGrad', 'convFilterGrad', a, [[x, xs], [dy, ys]], ws, () => g.convFilterGrad(g.tensor(x, xs), g.tensor(dy, ys), a), 1e-4],
-      ['matmul', 'matmul', { transA: true, transB: false }, [[x.subarray(0, 48 * 70), [48, 70]], [w.subarray(0, 48 * 20), [48, 20]]], [70, 20],
-        () => g.matmul(g.tensor(x.subarray(0, 48 * 70), [48, 70]), g.tensor(w.subarray(0, 48 * 20), [48, 20]), true, false), 1e-4],
+      [
+        'conv',
+        'conv',
+        a,
+        [
+          [x, xs],
+          [w, ws],
+        ],
+        ys,
+        () => g.conv(g.tensor(x, xs), g.tensor(w, ws), a),
+        1e-4,
+      ],
+      [
+        'convInputGrad',
+        'convInputGrad',
+        { ...a, inputShape: xs },
+        [
+          [dy, ys],
+          [w, ws],
+        ],
+        xs,
+        () => g.convInputGrad(g.tensor(dy, ys), g.tensor(w, ws), a, xs),
+        1e-4,
+      ],
+      [
+        'convFilterGrad',
+        'convFilterGrad',
+        a,
+        [
+          [x, xs],
+          [dy, ys],
+        ],
+        ws,
+        () => g.convFilterGrad(g.tensor(x, xs), g.tensor(dy, ys), a),
+        1e-4,
+      ],
+      [
+        'matmul',
+        'matmul',
+        { transA: true, transB: false },
+        [
+          [x.subarray(0, 48 * 70), [48, 70]],
+          [w.subarray(0, 48 * 20), [48, 20]],
+        ],
+        [70, 20],
+        () => g.matmul(g.tensor(x.subarray(0, 48 * 70), [48, 70]), g.tensor(w.subarray(0, 48 * 20), [48, 20]), true, false),
+        1e-4,
+      ],
       ['reduce sum, tree + partials', 'reduce', { op: 'sum', axes: [1] }, [[long, [3, 40000]]], [3], () => g.sum(g.tensor(long, [3, 40000]), [1]), 1e-4],
       ['reduce max, tree', 'reduce', { op: 'max', axes: [0, 2] }, [[long, [4, 3000, 10]]], [3000], () => g.max(g.tensor(long, [4, 3000, 10]), [0, 2]), 0],
-      ['maxPool', 'maxPool', { patch: 2, tensorSize: 2 }, [[x.subarray(0, 2 * 8 * 8 * 4), [2, 8, 8, 4]], [w.subarray(0, 2 * 8 * 8 * 2), [2, 8, 8, 2]]], [2, 4, 4, 4],
-        () => g.maxPool(g.tensor(x.subarray(0, 2 * 8 * 8 * 4), [2, 8, 8, 4]), g.tensor(w.subarray(0, 2 * 8 * 8 * 2), [2, 8, 8, 2]), 2, 2), 0],
+      [
+        'maxPool',
+        'maxPool',
+        { patch: 2, tensorSize: 2 },
+        [
+          [x.subarray(0, 2 * 8 * 8 * 4), [2, 8, 8, 4]],
+          [w.subarray(0, 2 * 8 * 8 * 2), [2, 8, 8, 2]],
+        ],
+        [2, 4, 4, 4],
+        () => g.maxPool(g.tensor(x.subarray(0, 2 * 8 * 8 * 4), [2, 8, 8, 4]), g.tensor(w.subarray(0, 2 * 8 * 8 * 2), [2, 8, 8, 2]), 2, 2),
+        0,
+      ],
     ];
     for (const [name, op, attrs, inputs, out, reference, rel] of cases) {
       const got = await run(op, attrs, inputs, out);
@@ -446,8 +590,11 @@ describe('a second device with a tiny grid limit', () => {
     const y = await run(n, (out, [a]) => small.kernels.unary(out as never, [a as never], { op: 'neg' }, { inputs: [[n]], out: [n] }), [x]);
     expect(y).toEqual(x.map((v) => -v));
     const row = normal(key(12), 1000);
-    const z = await run(n, (out, [a, b]) => small.kernels.binary(out as never, [a as never, b as never], { op: 'sub' },
-      { inputs: [[70, 1000], [1000]], out: [70, 1000] }), [x, row]);
+    const z = await run(
+      n,
+      (out, [a, b]) => small.kernels.binary(out as never, [a as never, b as never], { op: 'sub' }, { inputs: [[70, 1000], [1000]], out: [70, 1000] }),
+      [x, row],
+    );
     expect(z).toEqual(x.map((v, i) => Math.fround(v - row[i % 1000]!)));
   });
 
@@ -462,16 +609,47 @@ describe('a second device with a tiny grid limit', () => {
     const w = normal(key(22), 9 * 2 * 3);
     const dy = normal(key(23), 2 * 32 * 32 * 3);
     const cases: [string, number, (out: never, ins: never[]) => void, Float32Array[], () => Tensor][] = [
-      ['conv', sizeOf(ys), (o, i) => small.kernels.conv(o, i, a, { inputs: [xs, ws], out: ys }), [x, w],
-        () => g.conv(g.tensor(x, xs), g.tensor(w, ws), a)],
-      ['convInputGrad', sizeOf(xs), (o, i) => small.kernels.convInputGrad(o, i, { ...a, inputShape: xs }, { inputs: [ys, ws], out: xs }), [dy, w],
-        () => g.convInputGrad(g.tensor(dy, ys), g.tensor(w, ws), a, xs)],
-      ['matmul', 30 * 4, (o, i) => small.kernels.matmul(o, i, { transA: false, transB: false }, { inputs: [[30, 2, 3], [3, 2]], out: [30, 2, 2] }),
-        [x.subarray(0, 180), w.subarray(0, 6)], () => g.matmul(g.tensor(x.subarray(0, 180), [30, 2, 3]), g.tensor(w.subarray(0, 6), [3, 2]))],
-      ['reduce', 3, (o, i) => small.kernels.reduce(o, i, { op: 'max', axes: [1] }, { inputs: [[3, 40000]], out: [3] }),
-        [normal(key(24), 120000)], () => g.max(g.tensor(normal(key(24), 120000), [3, 40000]), [1])],
-      ['gather', 70000, (o, i) => small.kernels.gather(o, i, { shape: [70000], index: REV, blocks: 1 }, { inputs: [[70000]], out: [70000] }),
-        [normal(key(25), 70000)], () => g.gather(g.tensor(normal(key(25), 70000), [70000]), [70000], REV)],
+      ['conv', sizeOf(ys), (o, i) => small.kernels.conv(o, i, a, { inputs: [xs, ws], out: ys }), [x, w], () => g.conv(g.tensor(x, xs), g.tensor(w, ws), a)],
+      [
+        'convInputGrad',
+        sizeOf(xs),
+        (o, i) => small.kernels.convInputGrad(o, i, { ...a, inputShape: xs }, { inputs: [ys, ws], out: xs }),
+        [dy, w],
+        () => g.convInputGrad(g.tensor(dy, ys), g.tensor(w, ws), a, xs),
+      ],
+      [
+        'matmul',
+        30 * 4,
+        (o, i) =>
+          small.kernels.matmul(
+            o,
+            i,
+            { transA: false, transB: false },
+            {
+              inputs: [
+                [30, 2, 3],
+                [3, 2],
+              ],
+              out: [30, 2, 2],
+            },
+          ),
+        [x.subarray(0, 180), w.subarray(0, 6)],
+        () => g.matmul(g.tensor(x.subarray(0, 180), [30, 2, 3]), g.tensor(w.subarray(0, 6), [3, 2])),
+      ],
+      [
+        'reduce',
+        3,
+        (o, i) => small.kernels.reduce(o, i, { op: 'max', axes: [1] }, { inputs: [[3, 40000]], out: [3] }),
+        [normal(key(24), 120000)],
+        () => g.max(g.tensor(normal(key(24), 120000), [3, 40000]), [1]),
+      ],
+      [
+        'gather',
+        70000,
+        (o, i) => small.kernels.gather(o, i, { shape: [70000], index: REV, blocks: 1 }, { inputs: [[70000]], out: [70000] }),
+        [normal(key(25), 70000)],
+        () => g.gather(g.tensor(normal(key(25), 70000), [70000]), [70000], REV),
+      ],
     ];
     for (const [name, n, kernel, inputs, reference] of cases) {
       const got = await run(n, kernel as never, inputs);

@@ -6,7 +6,23 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  concat, conv, convAttrs, getBackend, matmul, maxPool, memory, mul, random, scale, setBackend, sum, tanh, tensor, tidy, UNet, type Tensor,
+  concat,
+  conv,
+  convAttrs,
+  getBackend,
+  matmul,
+  maxPool,
+  memory,
+  mul,
+  random,
+  scale,
+  setBackend,
+  sum,
+  tanh,
+  tensor,
+  tidy,
+  UNet,
+  type Tensor,
 } from '../../src/index.js';
 import { valueAndGrad, treeLeaves } from '../../src/autodiff.js';
 import { record } from '../../src/tape.js';
@@ -104,7 +120,10 @@ describe('a constant input gets no cotangent', () => {
       expect(grads.image!.shape).toEqual(image.shape);
       disposeAll(value, grads);
     });
-    expect(masks).toEqual([[false, true], [true, true]]);
+    expect(masks).toEqual([
+      [false, true],
+      [true, true],
+    ]);
     expect(pruned.convInputGrad ?? 0).toBe(0);
     expect(pruned.convFilterGrad).toBe(1);
     expect(full.convInputGrad).toBe(1);
@@ -127,7 +146,10 @@ describe('a constant input gets no cotangent', () => {
       const { value, grads } = valueAndGrad((p: { c: Tensor }) => sum(mul(matmul(basis, p.c), matmul(basis, p.c))))({ c: coeffs });
       disposeAll(value, grads);
     });
-    expect(masks).toEqual([[false, true], [false, true]]);
+    expect(masks).toEqual([
+      [false, true],
+      [false, true],
+    ]);
     expect(calls.matmul).toBe(2 + 2); // two forward products, one backward product for each
     disposeAll(basis, coeffs);
   });
@@ -168,7 +190,12 @@ describe('a constant input gets no cotangent', () => {
 function cases(): { name: string; def: OpDef<OpName>; inputs: Tensor[]; attrs: OpAttrs[OpName] }[] {
   const r = (seed: number, shape: number[]) => randomTensor(random.key(seed), shape, { lo: 0.5, hi: 2 });
   const cv = convAttrs(2, 3, { padding: 1, torus: [true, false] });
-  const c = <K extends OpName>(name: string, def: OpDef<K>, inputs: Tensor[], attrs: OpAttrs[K]) => ({ name, def: def as unknown as OpDef<OpName>, inputs, attrs });
+  const c = <K extends OpName>(name: string, def: OpDef<K>, inputs: Tensor[], attrs: OpAttrs[K]) => ({
+    name,
+    def: def as unknown as OpDef<OpName>,
+    inputs,
+    attrs,
+  });
   return [
     ...BINARY_OPS.map((op, i) => c(`binary ${op}`, binaryDef, [r(20 + i, [2, 3]), r(30 + i, [3])], { op })),
     ...UNARY_OPS.map((op, i) => c(`unary ${op}`, unaryDef, [r(40 + i, [2, 3])], { op })),
@@ -303,8 +330,12 @@ describe('the backward pass frees as it goes', () => {
 
 describe('gradients are unchanged by pruning', () => {
   it('a UNet: parameter gradients bit-identical with the image also differentiated; the first conv skips its input gradient', () => {
-    const D = 2, N = 8;
-    const input = [{ k: 0, parity: 0, channels: 1 }, { k: 1, parity: 0, channels: 1 }] as const;
+    const D = 2,
+      N = 8;
+    const input = [
+      { k: 0, parity: 0, channels: 1 },
+      { k: 1, parity: 0, channels: 1 },
+    ] as const;
     const output = [{ k: 1, parity: 0, channels: 1 }] as const;
     const model = new UNet({ D, input, output, depth: 2, numDownsamples: 1, numConv: 1 }, random.key(11));
     const image = randomTensor(random.key(12), [1, N, N, 3]);

@@ -102,7 +102,9 @@ describe('downgrades: a notice each and ONE console warning', () => {
 
   it("'auto' rejects a software adapter before any device exists, and says so once", async () => {
     const g = await fresh();
-    const requestDevice = vi.fn(async () => { throw new Error('requestDevice must not be called for a rejected adapter'); });
+    const requestDevice = vi.fn(async () => {
+      throw new Error('requestDevice must not be called for a rejected adapter');
+    });
     const adapter = {
       info: { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader Device (Subzero)', isFallbackAdapter: false },
       features: new Set<string>(),
@@ -161,7 +163,9 @@ describe('toBackend', () => {
     g.setBackend('ref');
     const t = g.tensor([1]);
     await expect(g.toBackend(t, 'gpu' as never)).rejects.toThrow(/toBackend: backend must be "ref", "wasm", "webgpu" or a Backend \(got "gpu"\)/);
-    await expect(g.toBackend(t, 'webgpu')).rejects.toThrow(/toBackend: the webgpu backend is not initialised; call await init\(\{ backend: "webgpu" \}\) first/);
+    await expect(g.toBackend(t, 'webgpu')).rejects.toThrow(
+      /toBackend: the webgpu backend is not initialised; call await init\(\{ backend: "webgpu" \}\) first/,
+    );
     await expect(g.toBackend([1] as never, 'ref')).rejects.toThrow(/toBackend: t must be a Tensor/);
     t.dispose();
     await expect(g.toBackend(t, 'ref')).rejects.toThrow(/toBackend: the tensor .* was disposed/);

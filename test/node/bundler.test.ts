@@ -62,9 +62,18 @@ const ALLOWED_EFFECTS: { statement: RegExp; why: string }[] = [
 function topLevelEffects(file: string): string[] {
   const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const out: string[] = [];
-  const declaration = (s: ts.Statement) => ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isInterfaceDeclaration(s)
-    || ts.isTypeAliasDeclaration(s) || ts.isEnumDeclaration(s) || ts.isModuleDeclaration(s) || ts.isImportDeclaration(s)
-    || ts.isExportDeclaration(s) || ts.isExportAssignment(s) || ts.isVariableStatement(s) || ts.isEmptyStatement(s);
+  const declaration = (s: ts.Statement) =>
+    ts.isFunctionDeclaration(s) ||
+    ts.isClassDeclaration(s) ||
+    ts.isInterfaceDeclaration(s) ||
+    ts.isTypeAliasDeclaration(s) ||
+    ts.isEnumDeclaration(s) ||
+    ts.isModuleDeclaration(s) ||
+    ts.isImportDeclaration(s) ||
+    ts.isExportDeclaration(s) ||
+    ts.isExportAssignment(s) ||
+    ts.isVariableStatement(s) ||
+    ts.isEmptyStatement(s);
   for (const s of sf.statements) if (!declaration(s)) out.push(s.getText());
   const visit = (n: ts.Node) => {
     if (ts.isClassStaticBlockDeclaration(n)) out.push(`static block: ${n.getText().slice(0, 80)}`);
@@ -102,7 +111,10 @@ describe('load-time effects in src/', () => {
   it('the scan sees the kinds of statement it must refuse', () => {
     const dir = tempDir();
     const file = join(dir, 'x.ts');
-    writeFileSync(file, "import { a } from './a.js';\nexport const k = 1;\nregisterModule('X', build);\nglobalThis.foo = 1;\nif (k) a();\nclass C { static { a(); } }\nfunction f() { a(); }\n");
+    writeFileSync(
+      file,
+      "import { a } from './a.js';\nexport const k = 1;\nregisterModule('X', build);\nglobalThis.foo = 1;\nif (k) a();\nclass C { static { a(); } }\nfunction f() { a(); }\n",
+    );
     expect(topLevelEffects(file)).toEqual(["registerModule('X', build);", 'globalThis.foo = 1;', 'if (k) a();', 'static block: static { a(); }']);
   });
 });
@@ -112,7 +124,15 @@ describe('load-time effects in src/', () => {
 /** `pattern` of package.json's `sideEffects` (webpack's rules: no slash = any folder) as a test on a package-relative path. */
 function globTest(pattern: string): (path: string) => boolean {
   const p = pattern.replace(/^\.\//, '');
-  const body = p.split('**').map((part) => part.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')).join('.*');
+  const body = p
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
   const re = new RegExp(p.includes('/') ? `^${body}$` : `(^|/)${body}$`);
   return (path) => re.test(path);
 }
@@ -171,7 +191,14 @@ interface Bundle {
   externals: string[];
 }
 
-interface Chunk { type: 'chunk' | 'asset'; fileName: string; isEntry?: boolean; imports?: string[]; dynamicImports?: string[]; code?: string }
+interface Chunk {
+  type: 'chunk' | 'asset';
+  fileName: string;
+  isEntry?: boolean;
+  imports?: string[];
+  dynamicImports?: string[];
+  code?: string;
+}
 
 /** A Bundle from rollup's or rolldown's output, written to `outDir`. */
 function bundleOf(output: readonly Chunk[], outDir: string): Bundle {
@@ -360,12 +387,19 @@ describe('the packed package under bundlers', { timeout: 120_000 }, () => {
   it('a CommonJS TypeScript project: "module": "nodenext" type-checks against the installed types and runs (node16 is refused)', () => {
     const dir = join(app, 'ts-cjs');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'main.ts'), `import { tensor, add, setBackend, type Tensor } from 'geoconv';
+    writeFileSync(
+      join(dir, 'main.ts'),
+      `import { tensor, add, setBackend, type Tensor } from 'geoconv';
 setBackend('ref');
 const t: Tensor = add(tensor([1, 2], [2]), tensor([3, 4], [2]));
 t.values().then((v: Float32Array) => console.log(JSON.stringify({ cjs: typeof require === 'function', v: Array.from(v) })));
-`);
-    const config = (module: string) => JSON.stringify({ compilerOptions: { target: 'es2022', module, moduleResolution: module, lib: ['es2022', 'dom'], strict: true, skipLibCheck: true, outDir: 'out' }, files: ['main.ts'] });
+`,
+    );
+    const config = (module: string) =>
+      JSON.stringify({
+        compilerOptions: { target: 'es2022', module, moduleResolution: module, lib: ['es2022', 'dom'], strict: true, skipLibCheck: true, outDir: 'out' },
+        files: ['main.ts'],
+      });
     writeFileSync(join(dir, 'tsconfig.json'), config('nodenext'));
     const tsc = run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', '.'], dir, 90);
     expect(tsc.code, tsc.text).toBe(0);

@@ -15,7 +15,11 @@ const tmp = tempDirs('cli');
 async function run(...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -23,7 +27,28 @@ async function run(...argv: string[]) {
  * A synthetic-task run small enough to finish in about a second on ref: a misuse added to it must be
  * refused; were it accepted, the job would run and exit 0 (and the test would see that).
  */
-const TINY = ['--task', 'scalar', '--n-train', '2', '--n-val', '1', '--n-test', '1', '--N', '8', '--epochs', '1', '--depth', '1', '--batch', '1', '--backend', 'ref', '--no-baseline', '--quiet'];
+const TINY = [
+  '--task',
+  'scalar',
+  '--n-train',
+  '2',
+  '--n-val',
+  '1',
+  '--n-test',
+  '1',
+  '--N',
+  '8',
+  '--epochs',
+  '1',
+  '--depth',
+  '1',
+  '--batch',
+  '1',
+  '--backend',
+  'ref',
+  '--no-baseline',
+  '--quiet',
+];
 
 /** `train TINY + extra --out <fresh path>`: the result, and whether the output directory appeared. */
 async function train(...extra: string[]) {
@@ -123,7 +148,12 @@ describe('geoconv CLI: misuses of issue 12 item 6', () => {
   });
 
   it('no output directory is created when an option is refused (task sizes, models, backends)', async () => {
-    for (const extra of [['--model', 'vgg'], ['--backend', 'cuda'], ['--protocol', 'notebook'], ['--N', '1']]) {
+    for (const extra of [
+      ['--model', 'vgg'],
+      ['--backend', 'cuda'],
+      ['--protocol', 'notebook'],
+      ['--N', '1'],
+    ]) {
       const r = await train(...extra);
       expect(r.code, extra.join(' ')).toBe(2);
       expect(r.created, extra.join(' ')).toBe(false);
@@ -167,11 +197,15 @@ describe('geoconv CLI: misuses of issue 12 item 6', () => {
     // EROFS and EACCES are injected: a read-only mount or an unwritable directory cannot be made
     // here without root privileges over shared mounts (tests run as root, which ignores modes).
     const d = tmp();
-    const fail = (code: string) => ({ access: async () => { throw Object.assign(new Error(`${code}: injected`), { code }); } });
-    await expect(checkOutputLocation('--out', join(d, 'a', 'b'), 'directory', fail('EROFS')))
-      .rejects.toThrow(new RegExp(`--out .*: ${d.replace(/[/.]/g, '\\$&')} is on a read-only file system \\(EROFS\\)`));
-    await expect(checkOutputLocation('--out', join(d, 'a'), 'directory', fail('EACCES')))
-      .rejects.toThrow(/no permission to write in .* \(EACCES\)/);
+    const fail = (code: string) => ({
+      access: async () => {
+        throw Object.assign(new Error(`${code}: injected`), { code });
+      },
+    });
+    await expect(checkOutputLocation('--out', join(d, 'a', 'b'), 'directory', fail('EROFS'))).rejects.toThrow(
+      new RegExp(`--out .*: ${d.replace(/[/.]/g, '\\$&')} is on a read-only file system \\(EROFS\\)`),
+    );
+    await expect(checkOutputLocation('--out', join(d, 'a'), 'directory', fail('EACCES'))).rejects.toThrow(/no permission to write in .* \(EACCES\)/);
     // a real ENOTDIR: a path through a regular file
     const file = join(d, 'plain');
     writeFileSync(file, 'x');
@@ -247,7 +281,7 @@ describe('geoconv CLI: help, version, suggestions', () => {
     expect(suggest('xyz', ['past-steps', 'rollout-steps'])).toEqual([]);
   });
 
-  it('a usage error prints the command\'s own usage line, not every command', async () => {
+  it("a usage error prints the command's own usage line, not every command", async () => {
     const r = await run('filters', '--D', '2', '--M', '3');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--k is required/);
@@ -267,10 +301,12 @@ describe('geoconv CLI: help, version, suggestions', () => {
 describe('geoconv CLI: files it writes', () => {
   it('metrics.json and predictions.svg are replaced atomically (a new file renamed over the old)', async () => {
     const out = tmp();
-    const before = new Map(['metrics.json', 'predictions.svg'].map((f) => {
-      writeFileSync(join(out, f), 'old');
-      return [f, statSync(join(out, f)).ino];
-    }));
+    const before = new Map(
+      ['metrics.json', 'predictions.svg'].map((f) => {
+        writeFileSync(join(out, f), 'old');
+        return [f, statSync(join(out, f)).ino];
+      }),
+    );
     const r = await run('train', ...TINY, '--out', out);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -290,9 +326,41 @@ describe('geoconv CLI: parser fuzz', () => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
       return state % n;
     };
-    const values = ['', '0', '-1', '1', '2', '3', '64', '1e3', '0x10', '2.5', 'NaN', 'Infinity', 'x', '__proto__', 'toString', 'constructor', 'true', 'false', '64,64', ',', '=', '-', '--', '-h2', 'navier-stokes', 'gradient', 'unet', 'wasm', 'torus', 'a.json'];
+    const values = [
+      '',
+      '0',
+      '-1',
+      '1',
+      '2',
+      '3',
+      '64',
+      '1e3',
+      '0x10',
+      '2.5',
+      'NaN',
+      'Infinity',
+      'x',
+      '__proto__',
+      'toString',
+      'constructor',
+      'true',
+      'false',
+      '64,64',
+      ',',
+      '=',
+      '-',
+      '--',
+      '-h2',
+      'navier-stokes',
+      'gradient',
+      'unet',
+      'wasm',
+      'torus',
+      'a.json',
+    ];
     const names = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', '', '=', 'epoch', 'EPOCHS', 'no-baseline', 'quiet', 'json'];
-    let cases = 0, accepted = 0;
+    let cases = 0,
+      accepted = 0;
     for (const cmd of COMMANDS.values()) {
       const optionNames = [...cmd.options.map((o) => o.name), ...names];
       for (let c = 0; c < 400; c++) {
@@ -320,17 +388,23 @@ describe('geoconv CLI: parser fuzz', () => {
         for (const [k, v] of parsed.given) {
           const o = cmd.options.find((x) => x.name === k);
           expect(o, `${cmd.name} ${JSON.stringify(args)}`).toBeDefined();
-          const ok = o!.type === 'flag' ? v === true
-            : o!.type === 'int' ? Number.isSafeInteger(v)
-              : o!.type === 'number' ? Number.isFinite(v)
-                : o!.type === 'list' ? Array.isArray(v) && v.every(Number.isSafeInteger)
-                  : typeof v === 'string' && v !== '' && (o!.type !== 'choice' || o!.choices!.includes(v));
+          const ok =
+            o!.type === 'flag'
+              ? v === true
+              : o!.type === 'int'
+                ? Number.isSafeInteger(v)
+                : o!.type === 'number'
+                  ? Number.isFinite(v)
+                  : o!.type === 'list'
+                    ? Array.isArray(v) && v.every(Number.isSafeInteger)
+                    : typeof v === 'string' && v !== '' && (o!.type !== 'choice' || o!.choices!.includes(v));
           expect(ok, `${cmd.name} --${k} ${String(v)}`).toBe(true);
-          if (typeof v === 'number' || Array.isArray(v)) for (const x of [v].flat() as number[]) {
-            if (o!.min !== undefined) expect(x).toBeGreaterThanOrEqual(o!.min);
-            if (o!.max !== undefined) expect(x).toBeLessThanOrEqual(o!.max);
-            if (o!.above !== undefined) expect(x).toBeGreaterThan(o!.above);
-          }
+          if (typeof v === 'number' || Array.isArray(v))
+            for (const x of [v].flat() as number[]) {
+              if (o!.min !== undefined) expect(x).toBeGreaterThanOrEqual(o!.min);
+              if (o!.max !== undefined) expect(x).toBeLessThanOrEqual(o!.max);
+              if (o!.above !== undefined) expect(x).toBeGreaterThan(o!.above);
+            }
         }
         expect(parsed.positionals.length).toBe(cmd.positionals.length);
       }

@@ -6,7 +6,11 @@ import { version } from '../../src/index.js';
 async function run(...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (s) => out.push(s), (s) => err.push(s));
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -20,7 +24,8 @@ describe('geoconv CLI', () => {
     // edges: outward unit vectors u = x - (1,1), flattened row-major over (3,3,2)
     expect(obj.filters[0]).toEqual([0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0]);
     expect(obj.filters[1].map((v: number) => Math.round(v * 1e6) / 1e6)).toEqual(
-      [-1, -1, 0, 0, -1, 1, 0, 0, 0, 0, 0, 0, 1, -1, 0, 0, 1, 1].map((v) => Math.round((v / Math.SQRT2) * 1e6) / 1e6));
+      [-1, -1, 0, 0, -1, 1, 0, 0, 0, 0, 0, 0, 1, -1, 0, 0, 1, 1].map((v) => Math.round((v / Math.SQRT2) * 1e6) / 1e6),
+    );
   });
 
   it('filters --scale one gives entries in {0, ±1}', async () => {
@@ -38,9 +43,15 @@ describe('geoconv CLI', () => {
   });
 
   it('bad flags give a clear error and exit code 2', async () => {
-    expect(await run('filters', '--D', '2', '--M', '4', '--k', 'x')).toMatchObject({ code: 2, err: expect.stringMatching(/--k must be an integer \(got "x"\)/) });
+    expect(await run('filters', '--D', '2', '--M', '4', '--k', 'x')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--k must be an integer \(got "x"\)/),
+    });
     expect(await run('filters', '--D', '5', '--M', '3', '--k', '0')).toMatchObject({ code: 2, err: expect.stringMatching(/D must be.*got 5/) });
-    expect(await run('filters', '--D', '2', '--M', '3', '--k', '0', '--bogus')).toMatchObject({ code: 2, err: expect.stringMatching(/unknown option --bogus/) });
+    expect(await run('filters', '--D', '2', '--M', '3', '--k', '0', '--bogus')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/unknown option --bogus/),
+    });
     expect(await run('frobnicate')).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command "frobnicate"/) });
   });
 
@@ -69,9 +80,28 @@ describe('geoconv CLI', () => {
 
   it('`npm start` (geoconv train) keeps the emulation defaults the README describes', () => {
     const p = parseArgs(COMMANDS.get('train')!, []);
-    const got = Object.fromEntries(['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'past-steps', 'rollout-steps', 'N', 'trajectories', 'steps']
-      .map((n) => [n, optionValue(p, n, 'emulation')]));
-    expect(got).toEqual({ task: 'navier-stokes', model: 'unet', epochs: 6, backend: 'wasm', threads: 2, seed: 0, out: 'out', batch: 8, depth: 8, lr: 2e-3, 'past-steps': 2, 'rollout-steps': 5, N: 32, trajectories: 48, steps: 20 });
+    const got = Object.fromEntries(
+      ['task', 'model', 'epochs', 'backend', 'threads', 'seed', 'out', 'batch', 'depth', 'lr', 'past-steps', 'rollout-steps', 'N', 'trajectories', 'steps'].map(
+        (n) => [n, optionValue(p, n, 'emulation')],
+      ),
+    );
+    expect(got).toEqual({
+      task: 'navier-stokes',
+      model: 'unet',
+      epochs: 6,
+      backend: 'wasm',
+      threads: 2,
+      seed: 0,
+      out: 'out',
+      batch: 8,
+      depth: 8,
+      lr: 2e-3,
+      'past-steps': 2,
+      'rollout-steps': 5,
+      N: 32,
+      trajectories: 48,
+      steps: 20,
+    });
     // the synthetic tasks' own defaults
     const t = parseArgs(COMMANDS.get('train')!, ['--task', 'gradient']);
     expect(['epochs', 'depth', 'lr', 'batch'].map((n) => optionValue(t, n, 'task'))).toEqual([15, 16, 1e-3, 8]);
@@ -95,7 +125,14 @@ describe('geoconv bin (built package)', () => {
     expect(JSON.parse(json)).toMatchObject({ D: 3, M: 3, k: 1, parity: 0, count: 3 });
     const info = execFileSync(process.execPath, [bin, 'info'], { encoding: 'utf8', env: { ...process.env, EGL_PLATFORM: 'surfaceless' } });
     expect(info).toMatch(/wasm\s+wasm: relaxed-SIMD/);
-    const bad = (() => { try { execFileSync(process.execPath, [bin, 'filters', '--D', '2'], { encoding: 'utf8', stdio: 'pipe' }); return null; } catch (e) { return e as { status: number; stderr: string }; } })();
+    const bad = (() => {
+      try {
+        execFileSync(process.execPath, [bin, 'filters', '--D', '2'], { encoding: 'utf8', stdio: 'pipe' });
+        return null;
+      } catch (e) {
+        return e as { status: number; stderr: string };
+      }
+    })();
     expect(bad?.status).toBe(2);
     expect(bad?.stderr).toMatch(/--M is required/);
     expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(`geoconv ${version}`);

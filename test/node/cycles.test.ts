@@ -8,8 +8,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 // @ts-expect-error -- a plain .mjs script without type declarations
 import { findCycles, findLayerViolations, findShadowedExports, importGraph, LAYERS } from '../../scripts/check-cycles.mjs';
 
-interface Cycle { modules: string[]; path: string[] }
-interface Violation { from: string; line: number; to: string; why: string }
+interface Cycle {
+  modules: string[];
+  path: string[];
+}
+interface Violation {
+  from: string;
+  line: number;
+  to: string;
+  why: string;
+}
 const cyclesOf = findCycles as (dir: string) => Cycle[];
 const violationsOf = findLayerViolations as (dir: string, layers?: unknown) => Violation[];
 const shadowedOf = findShadowedExports as (entry: string) => { name: string; from: string; wins: string }[];
@@ -34,7 +42,8 @@ function tree(files: Record<string, string>): string {
 
 const cli = (dir: string) => spawnSync(process.execPath, [script, dir], { encoding: 'utf8' });
 
-describe('check-cycles: value-import cycles', { timeout: 30_000 }, () => { // each CLI run is a process start
+describe('check-cycles: value-import cycles', { timeout: 30_000 }, () => {
+  // each CLI run is a process start
   it('finds a two-module cycle and prints it, with the importing lines; the CLI exits 1', () => {
     const dir = tree({
       'a.ts': "import { b } from './b.js';\nexport const a = () => b();\n",
@@ -61,10 +70,7 @@ describe('check-cycles: value-import cycles', { timeout: 30_000 }, () => { // ea
       'leaf.ts': 'export const x = 1;\n',
     });
     const cycles = cyclesOf(dir);
-    expect(cycles.map((c) => c.modules)).toEqual([
-      ['backends/backend.ts', 'backends/ref/conv.ts', 'backends/ref/index.ts', 'engine.ts'],
-      ['self.ts'],
-    ]);
+    expect(cycles.map((c) => c.modules)).toEqual([['backends/backend.ts', 'backends/ref/conv.ts', 'backends/ref/index.ts', 'engine.ts'], ['self.ts']]);
     expect(cycles[0]!.path).toEqual(['backends/backend.ts:1', 'backends/ref/index.ts:1', 'backends/ref/conv.ts:1', 'engine.ts:1', 'backends/backend.ts']);
     expect(cycles[1]!.path).toEqual(['self.ts:1', 'self.ts']);
   });
@@ -92,8 +98,14 @@ describe('check-cycles: value-import cycles', { timeout: 30_000 }, () => { // ea
 
   it('counts a mixed import (one value binding among types), a side-effect import and export *', () => {
     for (const line of ["import { type T, v } from './b.js';", "import './b.js';", "export * from './b.js';", "import d from './b.js';"]) {
-      const dir = tree({ 'a.ts': `${line}\nexport const a = 1;\n`, 'b.ts': "import { a } from './a.js';\nexport default a;\nexport const v = a;\nexport type T = 1;\n" });
-      expect(cyclesOf(dir).map((c) => c.modules), line).toEqual([['a.ts', 'b.ts']]);
+      const dir = tree({
+        'a.ts': `${line}\nexport const a = 1;\n`,
+        'b.ts': "import { a } from './a.js';\nexport default a;\nexport const v = a;\nexport type T = 1;\n",
+      });
+      expect(
+        cyclesOf(dir).map((c) => c.modules),
+        line,
+      ).toEqual([['a.ts', 'b.ts']]);
     }
   });
 });
@@ -103,7 +115,8 @@ describe('check-cycles: layering', { timeout: 30_000 }, () => {
     const dir = tree({
       'ops/conv.ts': 'export const convSource = () => 0;\nexport type Attrs = number;\n',
       'core/geometry.ts': 'export const g = 1;\n',
-      'backends/ref/conv.ts': "import { convSource } from '../../ops/conv.js';\nimport type { Attrs } from '../../ops/conv.js';\nimport { g } from '../../core/geometry.js';\nexport const k = [convSource, g];\n",
+      'backends/ref/conv.ts':
+        "import { convSource } from '../../ops/conv.js';\nimport type { Attrs } from '../../ops/conv.js';\nimport { g } from '../../core/geometry.js';\nexport const k = [convSource, g];\n",
       'backends/ref/ok.ts': "import type { Attrs } from '../../ops/conv.js';\nimport { g } from '../../core/geometry.js';\nexport const y: Attrs = g;\n",
       'backends/index.ts': "import { g } from '../core/geometry.js';\nimport { convSource } from '../ops/conv.js';\nexport const init = [g, convSource];\n", // no module of backends/ is exempt
       'init.ts': "import { convSource } from './ops/conv.js';\nexport const init = convSource;\n", // selection lives outside backends/
@@ -123,7 +136,9 @@ describe('check-cycles: layering', { timeout: 30_000 }, () => {
       'backends/backend.ts': "import { ref } from './ref/index.js';\nexport const get = () => ref;\n",
       'backends/ref/index.ts': 'export const ref = 1;\n',
     });
-    expect(violationsOf(dir).map((x) => `${x.from} -> ${x.to}: ${x.why}`)).toEqual(['backends/backend.ts -> backends/ref/index.ts: the backend registry imports no backend']);
+    expect(violationsOf(dir).map((x) => `${x.from} -> ${x.to}: ${x.why}`)).toEqual([
+      'backends/backend.ts -> backends/ref/index.ts: the backend registry imports no backend',
+    ]);
   });
 });
 

@@ -39,7 +39,15 @@ describe.skipIf(!haveChromium)('browser demo (Chromium, Playwright)', { timeout:
     ({ server, url } = await demo.serveDemo({ port: 0 }));
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--enable-unsafe-webgpu',
+        '--no-sandbox',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1100, height: 1150 } });
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
@@ -56,7 +64,9 @@ describe.skipIf(!haveChromium)('browser demo (Chromium, Playwright)', { timeout:
   it('loads: cross-origin isolated, init(auto) under 0.5 s, the checkpoint loaded by URL, both plots drawn', async () => {
     expect(await page.evaluate(() => document.body.dataset.ready), consoleLines.join('\n')).toBe('1');
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-    const init = await page.locator('#init-status').evaluate((e) => ({ ...(e as HTMLElement).dataset, text: e.textContent }) as Record<string, string | undefined>);
+    const init = await page
+      .locator('#init-status')
+      .evaluate((e) => ({ ...(e as HTMLElement).dataset, text: e.textContent }) as Record<string, string | undefined>);
     expect(['wasm', 'webgpu']).toContain(init.backend);
     // SwiftShader here: 'auto' rejects the software adapter before compiling anything
     expect(init.backend).toBe('wasm');
@@ -93,11 +103,17 @@ describe.skipIf(!haveChromium)('browser demo (Chromium, Playwright)', { timeout:
     const t0 = Date.now();
     await page.click('#train');
     // mid-run: the counter advances while the worker trains
-    await page.waitForFunction(() => Number(document.getElementById('loss')!.querySelector('polyline')?.getAttribute('points')?.split(' ').length ?? 0) >= 5, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => Number(document.getElementById('loss')!.querySelector('polyline')?.getAttribute('points')?.split(' ').length ?? 0) >= 5,
+      null,
+      { timeout: 60_000 },
+    );
     const midTicks = Number(await page.locator('#ticks').textContent());
     expect(midTicks).toBeGreaterThan(ticks0);
     await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('train-status')!.dataset.state ?? ''), null, { timeout: 120_000 });
-    const s = await page.locator('#train-status').evaluate((e) => ({ ...(e as HTMLElement).dataset, text: e.textContent }) as Record<string, string | undefined>);
+    const s = await page
+      .locator('#train-status')
+      .evaluate((e) => ({ ...(e as HTMLElement).dataset, text: e.textContent }) as Record<string, string | undefined>);
     expect(s.state, s.text ?? '').toBe('done');
     const seconds = (Date.now() - t0) / 1000;
     expect(Number(s.batches)).toBe(12 * 8);
@@ -117,10 +133,12 @@ describe.skipIf(!haveChromium)('browser demo (Chromium, Playwright)', { timeout:
     const png = await page.screenshot({ fullPage: true });
     writeFileSync(`${artifacts}demo.png`, png);
     expect(png.length).toBeGreaterThan(20_000); // a blank page compresses to a few KB
-    const boxes = await page.evaluate(() => ['input-plot', 'output-plot', 'loss'].map((id) => {
-      const r = document.getElementById(id)!.getBoundingClientRect();
-      return { id, w: r.width, h: r.height };
-    }));
+    const boxes = await page.evaluate(() =>
+      ['input-plot', 'output-plot', 'loss'].map((id) => {
+        const r = document.getElementById(id)!.getBoundingClientRect();
+        return { id, w: r.width, h: r.height };
+      }),
+    );
     for (const b of boxes) {
       expect(b.w, b.id).toBeGreaterThan(100);
       expect(b.h, b.id).toBeGreaterThan(100);

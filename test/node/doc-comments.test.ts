@@ -21,8 +21,12 @@ let exportsDocs: ExportDoc[] = [];
 
 beforeAll(() => {
   const program = ts.createProgram([`${root}src/index.ts`], {
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    skipLibCheck: true, noEmit: true, types: [],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    skipLibCheck: true,
+    noEmit: true,
+    types: [],
   });
   const checker = program.getTypeChecker();
   const entry = checker.getSymbolAtLocation(program.getSourceFile(`${root}src/index.ts`)!)!;
@@ -59,7 +63,20 @@ describe('doc comments on the public API', () => {
   it('reads the whole export list (namespaces included)', () => {
     const names = exportsDocs.map((e) => e.name);
     // a sample across the entry: classes, functions, types, namespace members
-    for (const n of ['MultiImage', 'GeometricImage', 'Tensor', 'ConvContract', 'Module', 'init', 'train', 'optim.adam', 'random.key', 'geometric.convolve', 'PredictOptions', 'KeyLike']) {
+    for (const n of [
+      'MultiImage',
+      'GeometricImage',
+      'Tensor',
+      'ConvContract',
+      'Module',
+      'init',
+      'train',
+      'optim.adam',
+      'random.key',
+      'geometric.convolve',
+      'PredictOptions',
+      'KeyLike',
+    ]) {
       expect(names).toContain(n);
     }
     expect(exportsDocs.length).toBeGreaterThan(400);
@@ -73,7 +90,9 @@ describe('doc comments on the public API', () => {
   it('every exported class, function and value shows an @example', () => {
     const kinds = new Set(exportsDocs.map((e) => e.kind));
     for (const kind of ['class', 'function', 'value'] as const) expect(kinds, kind).toContain(kind);
-    const without = exportsDocs.filter((e) => (e.kind === 'class' || e.kind === 'function' || e.kind === 'value') && !e.example).map((e) => `${e.name} (${e.file})`);
+    const without = exportsDocs
+      .filter((e) => (e.kind === 'class' || e.kind === 'function' || e.kind === 'value') && !e.example)
+      .map((e) => `${e.name} (${e.file})`);
     expect(without).toEqual([]);
   });
 

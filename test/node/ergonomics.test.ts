@@ -5,9 +5,27 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  compose, ConvContract, elementMatrix, elementName, generateGroup, GeometricImage, groupElement, inverse, memory,
-  MultiImage, operators, random, resolveOperators, Sequential, setBackend, subgroup, tensor, UNet, valueAndGrad,
-  VectorNeuronNonlinear, sum,
+  compose,
+  ConvContract,
+  elementMatrix,
+  elementName,
+  generateGroup,
+  GeometricImage,
+  groupElement,
+  inverse,
+  memory,
+  MultiImage,
+  operators,
+  random,
+  resolveOperators,
+  Sequential,
+  setBackend,
+  subgroup,
+  tensor,
+  UNet,
+  valueAndGrad,
+  VectorNeuronNonlinear,
+  sum,
 } from '../../src/index.js';
 
 beforeAll(() => setBackend('ref'));
@@ -20,7 +38,10 @@ async function noLeak<T>(fn: () => Promise<T> | T): Promise<T> {
   return out;
 }
 
-const sig = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 2 }];
+const sig = [
+  { k: 0, parity: 0 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 2 },
+];
 
 describe('options-object constructors', () => {
   it('GeometricImage.zeros / fill / from: the options form equals the positional form', async () => {
@@ -36,7 +57,16 @@ describe('options-object constructors', () => {
       const g = GeometricImage.fill(2, 0, 2, [1, -2]);
       expect(await f.values()).toEqual(await g.values());
       expect(Array.from(await f.values())).toEqual([1, -2, 1, -2, 1, -2, 1, -2]);
-      const nested = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]];
+      const nested = [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ];
       const h = GeometricImage.from(nested, { D: 2, parity: 1 });
       const h2 = GeometricImage.from(nested, 1, 2);
       const h3 = GeometricImage.from([1, 2, 3, 4, 5, 6, 7, 8], { D: 2, parity: 1, shape: [2, 2, 2] });
@@ -65,18 +95,45 @@ describe('options-object constructors', () => {
     await noLeak(async () => {
       const a = MultiImage.zeros({ signature: sig, D: 2, spatial: [3, 4], batch: 2, isTorus: false });
       const b = MultiImage.zeros(sig, 2, [3, 4], 2, false);
-      const c = MultiImage.zeros({ signature: [[[1, 0], 2], [[0, 0], 1]], D: 2, N: [3, 4], batch: 2, isTorus: false });
+      const c = MultiImage.zeros({
+        signature: [
+          [[1, 0], 2],
+          [[0, 0], 1],
+        ],
+        D: 2,
+        N: [3, 4],
+        batch: 2,
+        isTorus: false,
+      });
       for (const m of [b, c]) {
         expect(m.toString()).toBe(a.toString());
         expect([...m.data.shape]).toEqual([2, 3, 4, 5]);
       }
-      const s = tensor(Array.from({ length: 2 * 1 * 2 * 2 }, (_, i) => i), [2, 1, 2, 2]);
-      const v = tensor(Array.from({ length: 2 * 2 * 2 * 2 * 2 }, (_, i) => 100 + i), [2, 2, 2, 2, 2]);
+      const s = tensor(
+        Array.from({ length: 2 * 1 * 2 * 2 }, (_, i) => i),
+        [2, 1, 2, 2],
+      );
+      const v = tensor(
+        Array.from({ length: 2 * 2 * 2 * 2 * 2 }, (_, i) => 100 + i),
+        [2, 2, 2, 2, 2],
+      );
       const ref = MultiImage.fromBlocks({ '0,0': s, '1,0': v }, 2);
       const forms = [
         MultiImage.fromBlocks({ '0,0': s, '1,0': v }, { D: 2 }),
-        MultiImage.fromBlocks(new Map<[number, number] | { k: number; parity: 0 | 1 }, typeof s>([[[1, 0], v], [{ k: 0, parity: 0 }, s]]), { D: 2 }),
-        MultiImage.fromBlocks([['(1,0)', v], [[0, 0], s]], { D: 2, isTorus: true, batched: true }),
+        MultiImage.fromBlocks(
+          new Map<[number, number] | { k: number; parity: 0 | 1 }, typeof s>([
+            [[1, 0], v],
+            [{ k: 0, parity: 0 }, s],
+          ]),
+          { D: 2 },
+        ),
+        MultiImage.fromBlocks(
+          [
+            ['(1,0)', v],
+            [[0, 0], s],
+          ],
+          { D: 2, isTorus: true, batched: true },
+        ),
       ];
       for (const m of forms) expect(await m.equals(ref, 0, 0)).toBe(true);
       // every key spelling reads the same block
@@ -153,7 +210,9 @@ describe('named group elements', () => {
   });
 
   it('refuses unknown and ambiguous names clearly', () => {
-    expect(() => groupElement(2, 'rot45')).toThrow(/groupElement: name must be an element name \(identity, rot90, .*\) or a signed-permutation spelling such as "\(-y,x\)" with D = 2 entries \(got "rot45"\)/);
+    expect(() => groupElement(2, 'rot45')).toThrow(
+      /groupElement: name must be an element name \(identity, rot90, .*\) or a signed-permutation spelling such as "\(-y,x\)" with D = 2 entries \(got "rot45"\)/,
+    );
     expect(() => groupElement(2, '(x,x)')).toThrow(/groupElement: name/);
     expect(() => groupElement(2, 'rotZ90')).toThrow(/groupElement: name/);
     expect(() => inverse('flipX')).toThrow(/inverse: g must be a group element; the name names one in D = 2 and 3: use groupElement\(D, "flipX"\)/);
@@ -163,11 +222,22 @@ describe('named group elements', () => {
 
   it('images and MultiImages take names wherever they take elements', async () => {
     await noLeak(async () => {
-      const im = GeometricImage.from([[0, 1, 2], [3, 4, 5], [6, 7, 8]], { D: 2 });
+      const im = GeometricImage.from(
+        [
+          [0, 1, 2],
+          [3, 4, 5],
+          [6, 7, 8],
+        ],
+        { D: 2 },
+      );
       const byName = im.timesGroupElement('rot90');
       const byElement = im.timesGroupElement(operators(2)[5]!);
       // inventory §2.4: rot+90 on arange(9) is [[2,5,8],[1,4,7],[0,3,6]]
-      expect(await byName.array()).toEqual([[2, 5, 8], [1, 4, 7], [0, 3, 6]]);
+      expect(await byName.array()).toEqual([
+        [2, 5, 8],
+        [1, 4, 7],
+        [0, 3, 6],
+      ]);
       expect(await byName.equals(byElement, 0, 0)).toBe(true);
       const field = GeometricImage.fill({ N: 3, D: 2, fill: [1, 0] });
       const x = MultiImage.fromImages([im, field]);
@@ -189,7 +259,10 @@ describe('reading data', () => {
       const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
       expect(Array.from(await t.values())).toEqual([1, 2, 3, 4, 5, 6]);
       expect(await t.data()).toEqual(await t.values());
-      expect(await t.array()).toEqual([[1, 2, 3], [4, 5, 6]]);
+      expect(await t.array()).toEqual([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
       const s = tensor([7], []);
       expect(await s.array()).toBe(7);
       const e = tensor([], [2, 0]);
@@ -200,8 +273,29 @@ describe('reading data', () => {
 
   it('GeometricImage and MultiImage: values, array (per key), shapes in ginjax layout', async () => {
     await noLeak(async () => {
-      const im = GeometricImage.from([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], { D: 2 });
-      expect(await im.array()).toEqual([[[1, 2], [3, 4]], [[5, 6], [7, 8]]]);
+      const im = GeometricImage.from(
+        [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [
+            [5, 6],
+            [7, 8],
+          ],
+        ],
+        { D: 2 },
+      );
+      expect(await im.array()).toEqual([
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ]);
       // two vector channels, batch 1, 2×2: block layout [1, 2, 2, 2, 2]
       const imArr = await im.array();
       const parts = [GeometricImage.fill({ N: 2, D: 2, fill: 9 }), im, im.timesScalar(-1)];
@@ -209,8 +303,29 @@ describe('reading data', () => {
       for (const p of parts) p.dispose();
       const arr = await x.array();
       expect(Object.keys(arr)).toEqual(['0,0', '1,0']);
-      expect(arr['0,0']).toEqual([[[[9, 9], [9, 9]]]]);
-      expect(arr['1,0']).toEqual([[imArr, [[[-1, -2], [-3, -4]], [[-5, -6], [-7, -8]]]]]);
+      expect(arr['0,0']).toEqual([
+        [
+          [
+            [9, 9],
+            [9, 9],
+          ],
+        ],
+      ]);
+      expect(arr['1,0']).toEqual([
+        [
+          imArr,
+          [
+            [
+              [-1, -2],
+              [-3, -4],
+            ],
+            [
+              [-5, -6],
+              [-7, -8],
+            ],
+          ],
+        ],
+      ]);
       expect(await x.array([1, 0])).toEqual(arr['1,0']);
       // the packed read is the stored layout: pixel (0,0) holds scalar 9, then channel 0's vector, then channel 1's
       expect(Array.from(await x.values()).slice(0, 5)).toEqual([9, 1, 2, -1, -2]);
@@ -221,9 +336,15 @@ describe('reading data', () => {
   it('toString and print: numpy-style, aligned, summarised when large, values from any backend', async () => {
     const t = tensor([1, -2.5, 3, 0.25], [2, 2]);
     expect(String(t)).toBe('Tensor([2,2], ref)\n[[ 1.  , -2.5 ],\n [ 3.  ,  0.25]]'); // numpy's layout
-    const big = tensor(Array.from({ length: 2000 }, (_, i) => i), [2, 1000]);
+    const big = tensor(
+      Array.from({ length: 2000 }, (_, i) => i),
+      [2, 1000],
+    );
     expect(String(big)).toBe('Tensor([2,1000], ref)\n[[   0,    1,    2,  ...,  997,  998,  999],\n [1000, 1001, 1002,  ..., 1997, 1998, 1999]]');
-    const cube = tensor(Array.from({ length: 8 }, (_, i) => i), [2, 2, 2]);
+    const cube = tensor(
+      Array.from({ length: 8 }, (_, i) => i),
+      [2, 2, 2],
+    );
     expect(String(cube)).toBe('Tensor([2,2,2], ref)\n[[[0, 1],\n  [2, 3]],\n\n [[4, 5],\n  [6, 7]]]');
     const odd = tensor([NaN, Infinity, 1e-7, 1], [4]);
     expect(String(odd)).toBe('Tensor([4], ref)\n[      nan,       inf, 1.0000e-7, 1.0000e+0]');
@@ -236,8 +357,10 @@ describe('reading data', () => {
       expect(String(im)).toBe('GeometricImage(D=2, spatial=[2,2], k=1, parity=0, isTorus=[true,true])\n[[[1, 0],\n  [1, 0]],\n\n [[1, 0],\n  [1, 0]]]');
       expect(await im.print()).toBe(String(im));
       const x = MultiImage.fromImages([im]);
-      expect(String(x)).toBe('MultiImage(D=2, batch=1, spatial=[2,2], signature={(1,0):1}, isTorus=[true,true])\n(1,0) vector ×1 [batch, channels, ...spatial, 2]:\n'
-        + '[[[[[1, 0],\n    [1, 0]],\n\n   [[1, 0],\n    [1, 0]]]]]');
+      expect(String(x)).toBe(
+        'MultiImage(D=2, batch=1, spatial=[2,2], signature={(1,0):1}, isTorus=[true,true])\n(1,0) vector ×1 [batch, channels, ...spatial, 2]:\n' +
+          '[[[[[1, 0],\n    [1, 0]],\n\n   [[1, 0],\n    [1, 0]]]]]',
+      );
       expect(await x.print()).toBe(String(x));
       im.dispose();
       x.dispose();
@@ -251,12 +374,47 @@ describe('reading data', () => {
 
 describe('Module.predict and summary', () => {
   const D = 2;
-  const input = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
-  const build = () => new Sequential([
-    new ConvContract({ D, input, output: [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }], M: 3 }, random.key(1)),
-    new VectorNeuronNonlinear({ D, input: [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }] }, random.key(2)),
-    new ConvContract({ D, input: [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 2 }], output: [{ k: 1, parity: 0, channels: 1 }], M: 3 }, random.key(3)),
-  ]);
+  const input = [
+    { k: 0, parity: 0 as const, channels: 1 },
+    { k: 1, parity: 0 as const, channels: 1 },
+  ];
+  const build = () =>
+    new Sequential([
+      new ConvContract(
+        {
+          D,
+          input,
+          output: [
+            { k: 0, parity: 0, channels: 2 },
+            { k: 1, parity: 0, channels: 2 },
+          ],
+          M: 3,
+        },
+        random.key(1),
+      ),
+      new VectorNeuronNonlinear(
+        {
+          D,
+          input: [
+            { k: 0, parity: 0, channels: 2 },
+            { k: 1, parity: 0, channels: 2 },
+          ],
+        },
+        random.key(2),
+      ),
+      new ConvContract(
+        {
+          D,
+          input: [
+            { k: 0, parity: 0, channels: 2 },
+            { k: 1, parity: 0, channels: 2 },
+          ],
+          output: [{ k: 1, parity: 0, channels: 1 }],
+          M: 3,
+        },
+        random.key(3),
+      ),
+    ]);
   const sample = (batch: number) => {
     const n = batch * 5 * 5 * 3;
     return new MultiImage(tensor(random.normal(random.key(7), n), [batch, 5, 5, 3]), input, D);
@@ -357,7 +515,10 @@ describe('Module.predict and summary', () => {
     const text = model.summary();
     expect(text).toMatch(/\(model\)\s+UNet\s+\{\(0,0\):1\} → \{\(0,0\):1\}/);
     // children named by their parameter names, not by index
-    const names = text.split('\n').slice(2).map((l) => l.trim().split(/\s+/)[0]);
+    const names = text
+      .split('\n')
+      .slice(2)
+      .map((l) => l.trim().split(/\s+/)[0]);
     expect(names.some((n) => /^[a-z]/i.test(n!) && !/^\d+$/.test(n!))).toBe(true);
     model.dispose();
   });

@@ -13,7 +13,13 @@ import { actionMap, operators } from '../../src/geometric/group.js';
 
 const FILE = fileURLToPath(new URL('../../../shared/goldens/ginjax/invariant-filters.json', import.meta.url));
 if (!existsSync(FILE)) throw new Error(`ginjax goldens not found at ${FILE} (expected ../shared/goldens beside the repository)`);
-interface GoldenSet { D: number; M: number; k: number; parity: number; filters: number[][] }
+interface GoldenSet {
+  D: number;
+  M: number;
+  k: number;
+  parity: number;
+  filters: number[][];
+}
 const golden = JSON.parse(readFileSync(FILE, 'utf8')) as { sets: GoldenSet[] };
 
 describe("ginjax's invariant filters, set by set", () => {
@@ -35,7 +41,8 @@ describe("ginjax's invariant filters, set by set", () => {
           }
           // ginjax's zeros are +0 or −0 depending on which duplicate row np.unique kept; its files
           // hold those bits, so a byte-identical save needs them
-          if (g[j] === 0 && !Object.is(ours[j], g[j])) throw new Error(`filter ${i}, entry ${j}: zero of sign ${Object.is(ours[j], -0) ? '−' : '+'}, ginjax's is the other`);
+          if (g[j] === 0 && !Object.is(ours[j], g[j]))
+            throw new Error(`filter ${i}, entry ${j}: zero of sign ${Object.is(ours[j], -0) ? '−' : '+'}, ginjax's is the other`);
         }
       });
     });
@@ -48,7 +55,10 @@ describe('beyond the file: D = 3, M = 5 and D = 2, M = 7', () => {
     const { index, sign } = actionMap(g, new Array(g.D).fill(M), k, p);
     return Float32Array.from(index, (src, i) => sign[i]! * F[src]!);
   };
-  for (const [D, M] of [[3, 5], [2, 7]] as const) {
+  for (const [D, M] of [
+    [3, 5],
+    [2, 7],
+  ] as const) {
     for (const k of [0, 1, 2, 3]) {
       for (const p of [0, 1]) {
         if (D === 2 && k === 3 && p === 1) continue; // same pattern as p = 0, keeps the suite short

@@ -15,24 +15,94 @@ describe('invariantFilters speed', () => {
 
 /** §7.9 tables, "p=0 / p=1" per entry: COUNTS[D][M-1][k] = [p0, p1]. */
 const COUNTS_D2: [number, number][][] = [
-  [[1, 0], [0, 0], [1, 1], [0, 0], [4, 4]],
-  [[1, 0], [1, 1], [2, 2], [4, 4], [8, 8]],
-  [[3, 0], [2, 2], [5, 5], [8, 8], [20, 20]],
-  [[3, 1], [4, 4], [8, 8], [16, 16], [32, 32]],
-  [[6, 1], [6, 6], [13, 13], [24, 24], [52, 52]],
-  [[6, 3], [9, 9], [18, 18], [36, 36], [72, 72]],
-  [[10, 3], [12, 12], [25, 25], [48, 48], [100, 100]],
+  [
+    [1, 0],
+    [0, 0],
+    [1, 1],
+    [0, 0],
+    [4, 4],
+  ],
+  [
+    [1, 0],
+    [1, 1],
+    [2, 2],
+    [4, 4],
+    [8, 8],
+  ],
+  [
+    [3, 0],
+    [2, 2],
+    [5, 5],
+    [8, 8],
+    [20, 20],
+  ],
+  [
+    [3, 1],
+    [4, 4],
+    [8, 8],
+    [16, 16],
+    [32, 32],
+  ],
+  [
+    [6, 1],
+    [6, 6],
+    [13, 13],
+    [24, 24],
+    [52, 52],
+  ],
+  [
+    [6, 3],
+    [9, 9],
+    [18, 18],
+    [36, 36],
+    [72, 72],
+  ],
+  [
+    [10, 3],
+    [12, 12],
+    [25, 25],
+    [48, 48],
+    [100, 100],
+  ],
 ];
 const COUNTS_D3: [number, number][][] = [
-  [[1, 0], [0, 0], [1, 0], [0, 1]],
-  [[1, 0], [1, 0], [2, 1], [5, 4]],
-  [[4, 0], [3, 0], [8, 4], [16, 14]],
-  [[4, 0], [6, 2], [14, 10], [38, 34]],
-  [[10, 0], [12, 3], [30, 20], [74, 66]],
+  [
+    [1, 0],
+    [0, 0],
+    [1, 0],
+    [0, 1],
+  ],
+  [
+    [1, 0],
+    [1, 0],
+    [2, 1],
+    [5, 4],
+  ],
+  [
+    [4, 0],
+    [3, 0],
+    [8, 4],
+    [16, 14],
+  ],
+  [
+    [4, 0],
+    [6, 2],
+    [14, 10],
+    [38, 34],
+  ],
+  [
+    [10, 0],
+    [12, 3],
+    [30, 20],
+    [74, 66],
+  ],
 ];
 
 describe('filter counts (§7.9)', () => {
-  for (const [D, table] of [[2, COUNTS_D2], [3, COUNTS_D3]] as const) {
+  for (const [D, table] of [
+    [2, COUNTS_D2],
+    [3, COUNTS_D3],
+  ] as const) {
     it(`match the D=${D} table and the character formula`, () => {
       table.forEach((row, m) => {
         row.forEach((pair, k) => {
@@ -75,9 +145,18 @@ function build(M: number, k: number, f: PixelFn): number[] {
 }
 
 const l1 = (u: [number, number]): number => Math.abs(u[0]) + Math.abs(u[1]);
-const centre = (t: Tensor): PixelFn => (u) => (l1(u) === 0 ? t : null);
-const edges = (g: (u: [number, number]) => Tensor): PixelFn => (u) => (l1(u) === 1 ? g(u) : null);
-const corners = (g: (u: [number, number]) => Tensor): PixelFn => (u) => (l1(u) === 2 ? g(u) : null);
+const centre =
+  (t: Tensor): PixelFn =>
+  (u) =>
+    l1(u) === 0 ? t : null;
+const edges =
+  (g: (u: [number, number]) => Tensor): PixelFn =>
+  (u) =>
+    l1(u) === 1 ? g(u) : null;
+const corners =
+  (g: (u: [number, number]) => Tensor): PixelFn =>
+  (u) =>
+    l1(u) === 2 ? g(u) : null;
 const everywhere = (g: (u: [number, number]) => Tensor): PixelFn => g;
 
 const R = (u: [number, number]): [number, number] => [-u[1], u[0]]; // rotation by +90°
@@ -125,7 +204,10 @@ function expectClose(actual: ArrayLike<number>, expected: number[], label: strin
 }
 
 describe('reference filters (§2.6, D=2)', () => {
-  for (const [M, table] of [[3, REFERENCE_M3], [2, REFERENCE_M2]] as const) {
+  for (const [M, table] of [
+    [3, REFERENCE_M3],
+    [2, REFERENCE_M2],
+  ] as const) {
     for (const [key, fns] of Object.entries(table)) {
       const [k, parity] = key.split(',').map(Number) as [number, number];
       it(`M=${M} (k,p)=(${key}) equals the table, in order`, () => {
@@ -151,7 +233,13 @@ describe('reference filters (§2.6, D=2)', () => {
   });
 
   it('with scale "one" has entries 0/±1 and the same directions', () => {
-    for (const [k, parity] of [[0, 0], [1, 0], [1, 1], [2, 0], [2, 1]] as const) {
+    for (const [k, parity] of [
+      [0, 0],
+      [1, 0],
+      [1, 1],
+      [2, 0],
+      [2, 1],
+    ] as const) {
       const one = invariantFilters(2, 3, k, parity, 'one');
       const norm = invariantFilters(2, 3, k, parity);
       expect(one.count).toBe(norm.count);
@@ -159,7 +247,11 @@ describe('reference filters (§2.6, D=2)', () => {
         expect(Array.from(f).every((v) => v === 0 || v === 1 || v === -1)).toBe(true);
         const g = norm.filters[i]!;
         const ratio = Math.max(...Array.from(g, Math.abs));
-        expectClose(f, Array.from(g, (v) => v / ratio), `one (${k},${parity}) #${i}`);
+        expectClose(
+          f,
+          Array.from(g, (v) => v / ratio),
+          `one (${k},${parity}) #${i}`,
+        );
       });
     }
   });
@@ -243,7 +335,10 @@ describe('invariant filter properties', () => {
   });
 
   it('without a rectify rule, sums are >= 0 and a zero-sum filter leads with a positive entry', () => {
-    for (const [D, Ms, ks] of [[2, [2, 3, 4, 5, 6, 7], [1, 2, 3, 4]], [3, [2, 3, 4, 5], [1, 2, 3]]] as const)
+    for (const [D, Ms, ks] of [
+      [2, [2, 3, 4, 5, 6, 7], [1, 2, 3, 4]],
+      [3, [2, 3, 4, 5], [1, 2, 3]],
+    ] as const)
       for (const M of Ms)
         for (const k of ks)
           for (const parity of [0, 1]) {
@@ -252,7 +347,11 @@ describe('invariant filter properties', () => {
               const label = `D=${D} M=${M} k=${k} p=${parity} #${i}`;
               const sum = f.reduce((a, b) => a + b, 0);
               expect(sum, label).toBeGreaterThan(-1e-5);
-              if (Math.abs(sum) < 1e-5) expect(f.find((v) => v !== 0)!, label).toBeGreaterThan(0);
+              if (Math.abs(sum) < 1e-5)
+                expect(
+                  f.find((v) => v !== 0)!,
+                  label,
+                ).toBeGreaterThan(0);
             });
           }
   });
@@ -292,9 +391,7 @@ describe('argument errors', () => {
     expect(() => invariantFilters(2, 3, -1, 0)).toThrow(/invariantFilters: k must be an integer >= 0 \(got -1\)/);
     expect(() => invariantFilters(2, 3, 1.5, 0)).toThrow(/invariantFilters: k must be/);
     expect(() => invariantFilters(2, 3, 0, 2)).toThrow(/invariantFilters: parity must be 0 or 1 \(got 2\)/);
-    expect(() => invariantFilters(2, 3, 0, 0, 'unit' as 'one')).toThrow(
-      new TypeError('invariantFilters: scale must be "normalize" or "one" (got "unit")'),
-    );
+    expect(() => invariantFilters(2, 3, 0, 0, 'unit' as 'one')).toThrow(new TypeError('invariantFilters: scale must be "normalize" or "one" (got "unit")'));
     expect(() => filterCount(3, 3, 0, -1)).toThrow(/filterCount: parity must be 0 or 1 \(got -1\)/);
     expect(() => filterCount(1, 3, 0, 0)).toThrow(/filterCount: D must be 2 or 3 \(got 1\)/);
   });

@@ -52,19 +52,26 @@ class Rng {
 }
 
 /** Errors that mean a bug, not a clear refusal. */
-const CRASH = /Maximum call stack|Invalid typed array length|Invalid array length|Cannot read properties|is not a function|is not iterable|out of memory|undefined \(reading/;
+const CRASH =
+  /Maximum call stack|Invalid typed array length|Invalid array length|Cannot read properties|is not a function|is not iterable|out of memory|undefined \(reading/;
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const scalar = [{ k: 0, parity: 0 as const, channels: 1 }];
-const vec = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
+const vec = [
+  { k: 0, parity: 0 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
 
 function seeds(): Uint8Array[] {
   const models = [
     new ConvContract({ D: 2, input: vec, output: vec, M: 3 }, random.key(1)),
     new UNet({ D: 2, input: scalar, output: scalar, depth: 1, numDownsamples: 1, numConv: 1, M: 3 }, random.key(2)),
-    new Sequential([new ConvContract({ D: 2, input: scalar, output: vec, M: 3 }, random.key(3)), new ConvContract({ D: 2, input: vec, output: scalar, M: 3 }, random.key(4))]),
+    new Sequential([
+      new ConvContract({ D: 2, input: scalar, output: vec, M: 3 }, random.key(3)),
+      new ConvContract({ D: 2, input: vec, output: scalar, M: 3 }, random.key(4)),
+    ]),
   ];
   const out = models.map((m) => serializeSync(m));
   models.forEach((m) => m.dispose());
@@ -89,29 +96,34 @@ function mutate(rng: Rng, base: Uint8Array): Uint8Array {
     return out;
   };
   switch (rng.int(9)) {
-    case 0: { // flip bytes anywhere
+    case 0: {
+      // flip bytes anywhere
       for (let i = 1 + rng.int(4); i > 0; i--) b[rng.int(b.length)] = rng.int(256);
       return b;
     }
     case 1: // truncate or extend
       return rng.next() < 0.5 ? b.slice(0, rng.int(b.length)) : Uint8Array.from([...b, ...new Array(1 + rng.int(16)).fill(rng.int(256))]);
-    case 2: { // the length field
+    case 2: {
+      // the length field
       const v = new DataView(b.buffer);
       v.setUint32(rng.next() < 0.8 ? 0 : 4, rng.pick([0, 1, n - 1, n + 1, n + 8, 0xffffffff, rng.int(2 ** 20)]), true);
       return b;
     }
-    case 3: { // a number in the header
+    case 3: {
+      // a number in the header
       const nums = [...header.matchAll(/\d+/g)];
       if (!nums.length) return b;
       const m = rng.pick(nums);
       const repl = rng.pick(['0', '-1', '1.5', '4e0', '99999999999999999999', String(Number(m[0]) + 1), String(Number(m[0]) * 1000), '1e308']);
       return rebuild(header.slice(0, m.index) + repl + header.slice(m.index! + m[0].length));
     }
-    case 4: { // a character of the header text
+    case 4: {
+      // a character of the header text
       const i = rng.int(header.length);
       return rebuild(header.slice(0, i) + rng.pick(['{', '}', '[', ']', '"', ',', ':', '\\', '\ufeff', '']) + header.slice(i + rng.int(2)));
     }
-    case 5: { // duplicate or drop an entry of the header
+    case 5: {
+      // duplicate or drop an entry of the header
       const h = JSON.parse(header) as Record<string, unknown>;
       const names = Object.keys(h);
       const name = rng.pick(names);
@@ -120,7 +132,8 @@ function mutate(rng: Rng, base: Uint8Array): Uint8Array {
       delete h[name];
       return rebuild(JSON.stringify(h));
     }
-    case 6: { // rename a tensor (legal but odd names included)
+    case 6: {
+      // rename a tensor (legal but odd names included)
       const h = JSON.parse(header) as Record<string, unknown>;
       const names = Object.keys(h).filter((k) => k !== '__metadata__');
       if (!names.length) return b;
@@ -128,7 +141,8 @@ function mutate(rng: Rng, base: Uint8Array): Uint8Array {
       const to = rng.pick(['constructor', '__proto__', 'toString', `${name}.x`, '', 'a'.repeat(300), 'weights', name.split('.')[0]!]);
       return rebuild(header.replace(JSON.stringify(name), JSON.stringify(to)));
     }
-    default: { // the model config: numbers, types, nesting
+    default: {
+      // the model config: numbers, types, nesting
       const h = JSON.parse(header) as { __metadata__: Record<string, string> };
       const config = JSON.parse(h.__metadata__.config!) as Record<string, unknown>;
       const wrapped = { type: 'ModelWrapper', model: JSON.parse(h.__metadata__.config!) as unknown, output: scalar };
@@ -199,7 +213,9 @@ describe('fuzz (seeded, time-bounded)', () => {
       expect(memory()).toEqual(before);
       cases++;
     }
-    console.log(`fuzz: ${cases} mutated checkpoints (${counts.loaded} loaded correctly, ${counts.refused} refused with a clear error) in ${BUDGET_S.checkpoints} s, seed ${SEED}`);
+    console.log(
+      `fuzz: ${cases} mutated checkpoints (${counts.loaded} loaded correctly, ${counts.refused} refused with a clear error) in ${BUDGET_S.checkpoints} s, seed ${SEED}`,
+    );
     expect(cases).toBeGreaterThan(50);
     expect(counts.refused).toBeGreaterThan(0);
   }, 60_000);
@@ -214,7 +230,26 @@ describe('fuzz (seeded, time-bounded)', () => {
       ['convert', '/nonexistent/geoconv-fuzz.eqx', '--out', '/nonexistent/out.safetensors'],
       ['export', '/nonexistent/geoconv-fuzz.safetensors', '--out', '/nonexistent/out.onnx'],
     ];
-    const values = ['', '0', '-1', '1.5', '1e9', 'NaN', 'Infinity', '__proto__', 'toString', 'constructor', '--', '-', '301', '40', '2', '3', 'one', 'x'.repeat(500)];
+    const values = [
+      '',
+      '0',
+      '-1',
+      '1.5',
+      '1e9',
+      'NaN',
+      'Infinity',
+      '__proto__',
+      'toString',
+      'constructor',
+      '--',
+      '-',
+      '301',
+      '40',
+      '2',
+      '3',
+      'one',
+      'x'.repeat(500),
+    ];
     const flags = ['--D', '--M', '--k', '--parity', '--scale', '--json', '--threads', '--__proto__', '--constructor', '--help', '--out', '--'];
     const before = memory();
     const end = performance.now() + BUDGET_S.cli * 1000;
@@ -225,17 +260,30 @@ describe('fuzz (seeded, time-bounded)', () => {
       for (let m = 1 + rng.int(3); m > 0; m--) {
         const i = 1 + rng.int(Math.max(1, argv.length - 1));
         switch (rng.int(5)) {
-          case 0: argv[i] = rng.pick(values); break;
-          case 1: argv.splice(i, 0, rng.pick(flags), rng.pick(values)); break;
-          case 2: argv.splice(i, 1); break;
-          case 3: argv.push(argv[i] ?? '--D', rng.pick(values)); break; // a repeated flag
-          default: argv.splice(i, 0, rng.pick(flags));
+          case 0:
+            argv[i] = rng.pick(values);
+            break;
+          case 1:
+            argv.splice(i, 0, rng.pick(flags), rng.pick(values));
+            break;
+          case 2:
+            argv.splice(i, 1);
+            break;
+          case 3:
+            argv.push(argv[i] ?? '--D', rng.pick(values));
+            break; // a repeated flag
+          default:
+            argv.splice(i, 0, rng.pick(flags));
         }
       }
       const t0 = performance.now();
       let code: number;
       try {
-        code = await main(argv, () => undefined, () => undefined);
+        code = await main(
+          argv,
+          () => undefined,
+          () => undefined,
+        );
       } catch (e) {
         throw new Error(`main(${JSON.stringify(argv)}) threw instead of returning an exit code: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -247,7 +295,9 @@ describe('fuzz (seeded, time-bounded)', () => {
       cases++;
     }
     setBackend('ref');
-    console.log(`fuzz: ${cases} mutated CLI argument lists (exit 0: ${codes.get(0) ?? 0}, exit 2: ${codes.get(2) ?? 0}) in ${BUDGET_S.cli} s, seed ${SEED + 1}`);
+    console.log(
+      `fuzz: ${cases} mutated CLI argument lists (exit 0: ${codes.get(0) ?? 0}, exit 2: ${codes.get(2) ?? 0}) in ${BUDGET_S.cli} s, seed ${SEED + 1}`,
+    );
     expect(cases).toBeGreaterThan(50);
   }, 60_000);
 });

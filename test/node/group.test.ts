@@ -32,13 +32,11 @@ function randoms(n: number, seed: number): number[] {
 
 function matmul(a: readonly number[], b: readonly number[], D: number): number[] {
   const out = new Array<number>(D * D).fill(0);
-  for (let i = 0; i < D; i++)
-    for (let j = 0; j < D; j++) for (let l = 0; l < D; l++) out[i * D + j]! += a[i * D + l]! * b[l * D + j]!;
+  for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) for (let l = 0; l < D; l++) out[i * D + j]! += a[i * D + l]! * b[l * D + j]!;
   return out;
 }
 
-const transpose = (a: readonly number[], D: number): number[] =>
-  Array.from({ length: D * D }, (_, f) => a[(f % D) * D + Math.floor(f / D)]!);
+const transpose = (a: readonly number[], D: number): number[] => Array.from({ length: D * D }, (_, f) => a[(f % D) * D + Math.floor(f / D)]!);
 
 /**
  * Direct transcription of the §2.4 formula, independent of the gather: out spatial |gN|,
@@ -118,8 +116,7 @@ describe('operators', () => {
     expect(ops[8 + 2]!.det).toBe(1);
     for (const g of ops) {
       const m = g.matrix;
-      const det =
-        m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) - m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) + m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
+      const det = m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) - m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) + m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
       expect(g.det).toBe(det);
     }
   });
@@ -206,8 +203,23 @@ describe('actionMap', () => {
 
   it('equals the §2.4 formula evaluated directly (D=2,3; k=0..2; odd, even, non-square)', () => {
     const cases: [number, number[][]][] = [
-      [2, [[3, 3], [4, 4], [3, 4], [2, 5]]],
-      [3, [[3, 3, 3], [2, 2, 2], [2, 3, 4]]],
+      [
+        2,
+        [
+          [3, 3],
+          [4, 4],
+          [3, 4],
+          [2, 5],
+        ],
+      ],
+      [
+        3,
+        [
+          [3, 3, 3],
+          [2, 2, 2],
+          [2, 3, 4],
+        ],
+      ],
     ];
     let seed = 1;
     for (const [D, shapes] of cases)
@@ -227,8 +239,22 @@ describe('actionMap', () => {
 
   it('is a homomorphism: a·(b·x) = (ab)·x', () => {
     const cases: [number, number[][]][] = [
-      [2, [[3, 3], [4, 4], [3, 4]]],
-      [3, [[3, 3, 3], [2, 2, 2], [2, 3, 4]]],
+      [
+        2,
+        [
+          [3, 3],
+          [4, 4],
+          [3, 4],
+        ],
+      ],
+      [
+        3,
+        [
+          [3, 3, 3],
+          [2, 2, 2],
+          [2, 3, 4],
+        ],
+      ],
     ];
     let seed = 100;
     const failures: string[] = [];
@@ -281,8 +307,18 @@ describe('permutationParity and leviCivita', () => {
     expect(Array.from(leviCivita(2))).toEqual([0, 1, -1, 0]);
     const e3 = new Array<number>(27).fill(0);
     const at = (a: number, b: number, c: number): number => 9 * a + 3 * b + c;
-    for (const [a, b, c] of [[0, 1, 2], [1, 2, 0], [2, 0, 1]] as const) e3[at(a, b, c)] = 1;
-    for (const [a, b, c] of [[0, 2, 1], [2, 1, 0], [1, 0, 2]] as const) e3[at(a, b, c)] = -1;
+    for (const [a, b, c] of [
+      [0, 1, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+    ] as const)
+      e3[at(a, b, c)] = 1;
+    for (const [a, b, c] of [
+      [0, 2, 1],
+      [2, 1, 0],
+      [1, 0, 2],
+    ] as const)
+      e3[at(a, b, c)] = -1;
     expect(Array.from(leviCivita(3))).toEqual(e3);
   });
 

@@ -8,7 +8,20 @@ import { tempDirs } from './support.js';
 
 const tmp = tempDirs('job');
 
-const tiny: JobOptions = { task: 'gradient', model: 'unet', epochs: 2, seed: 3, batchSize: 4, depth: 2, learningRate: 1e-3, nTrain: 8, nVal: 4, nTest: 4, N: 8, progress: false };
+const tiny: JobOptions = {
+  task: 'gradient',
+  model: 'unet',
+  epochs: 2,
+  seed: 3,
+  batchSize: 4,
+  depth: 2,
+  learningRate: 1e-3,
+  nTrain: 8,
+  nVal: 4,
+  nTest: 4,
+  N: 8,
+  progress: false,
+};
 
 describe('main job', () => {
   it('trains both models and writes metrics.json, checkpoints and pictures', async () => {
@@ -58,10 +71,20 @@ describe('main job', () => {
 
   it('geoconv train validates its options', async () => {
     const err: string[] = [];
-    const code = await main(['train', '--task', 'nope', '--out', tmp(), '--backend', 'ref'], () => {}, (s) => err.push(s));
+    const code = await main(
+      ['train', '--task', 'nope', '--out', tmp(), '--backend', 'ref'],
+      () => {},
+      (s) => err.push(s),
+    );
     expect(code).toBe(2);
     expect(err.join('\n')).toMatch(/--task must be one of navier-stokes, gradient, scalar, gravity \(got "nope"\)/);
-    expect(await main(['train', '--epochs', 'x'], () => {}, (s) => err.push(s))).toBe(2);
+    expect(
+      await main(
+        ['train', '--epochs', 'x'],
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(2);
     expect(err.join('\n')).toMatch(/--epochs must be an integer/);
   });
 });

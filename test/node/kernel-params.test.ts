@@ -29,7 +29,8 @@ const G = gen as {
 };
 const root = join(import.meta.dirname, '..', '..');
 const wasmBlocks = KERNEL_PARAMS.filter((s) => s.targets.includes('wasm'));
-const writer = (name: string) => (P as unknown as Record<string, (f: Record<string, unknown>) => Int32Array>)[`write${name[0]!.toUpperCase()}${name.slice(1)}`]!;
+const writer = (name: string) =>
+  (P as unknown as Record<string, (f: Record<string, unknown>) => Int32Array>)[`write${name[0]!.toUpperCase()}${name.slice(1)}`]!;
 
 /** Distinct field values (variable arrays get small lengths, so blocks stay short). */
 function sample(s: ParamSchema): Record<string, number | number[]> {
@@ -137,7 +138,9 @@ describe('kernel parameter schema', () => {
 
   it('writers refuse missing, fractional, out-of-range values and wrong array lengths, naming block and field', () => {
     const f = sample(KERNEL_PARAMS.find((s) => s.name === 'gconv')!);
-    expect(() => P.writeGconv({ ...(f as unknown as P.GconvParams), CIN: 2.5 })).toThrow(/gconv parameters: CIN must be an integer in \[-2147483648, 2147483647\] \(got 2.5\)/);
+    expect(() => P.writeGconv({ ...(f as unknown as P.GconvParams), CIN: 2.5 })).toThrow(
+      /gconv parameters: CIN must be an integer in \[-2147483648, 2147483647\] \(got 2.5\)/,
+    );
     expect(() => P.writeGconv({ ...(f as unknown as P.GconvParams), W: -4 })).toThrow(/gconv parameters: W must be an integer in \[0, 4294967295\]/);
     const { B: _b, ...noB } = f;
     expect(() => writer('gconv')(noB)).toThrow(/gconv parameters: B must be an integer .*got undefined/);
@@ -161,9 +164,22 @@ describe('kernel parameter schema', () => {
     }
   });
 
-  it('every WGSL block: each field written by name in TypeScript sits where WGSL\'s uniform layout puts the struct member', () => {
+  it("every WGSL block: each field written by name in TypeScript sits where WGSL's uniform layout puts the struct member", () => {
     const blocks = KERNEL_PARAMS.filter((b) => b.targets.includes('wgsl'));
-    expect(blocks.map((b) => b.name).sort()).toEqual(['binaryGpu', 'concatGpu', 'conv', 'convFilterGrad', 'convInputGrad', 'gatherGpu', 'matmulGpu', 'maxPool', 'reduce', 'scatterAddGpu', 'stridedGpu', 'unaryGpu']);
+    expect(blocks.map((b) => b.name).sort()).toEqual([
+      'binaryGpu',
+      'concatGpu',
+      'conv',
+      'convFilterGrad',
+      'convInputGrad',
+      'gatherGpu',
+      'matmulGpu',
+      'maxPool',
+      'reduce',
+      'scatterAddGpu',
+      'stridedGpu',
+      'unaryGpu',
+    ]);
     for (const s of blocks) {
       const offsets = wgslOffsets(G.wgslParams(KERNEL_PARAMS, s.name));
       const f = sample(s);
@@ -177,13 +193,15 @@ describe('kernel parameter schema', () => {
           continue;
         }
         const v = f[member]!;
-        const want = Array.isArray(v) ? [...v, ...new Array<number>(words - v.length).fill(0)] : [typeof s.fields[member] === 'string' && s.fields[member] === 'f32' ? f32Bits(v) : v];
+        const want = Array.isArray(v)
+          ? [...v, ...new Array<number>(words - v.length).fill(0)]
+          : [typeof s.fields[member] === 'string' && s.fields[member] === 'f32' ? f32Bits(v) : v];
         expect(got, `${s.name}.${member}`).toEqual(want);
       }
     }
   });
 
-  it('f32 fields carry the float\'s bits (±inf included); anything but a number is refused', () => {
+  it("f32 fields carry the float's bits (±inf included); anything but a number is refused", () => {
     const s = KERNEL_PARAMS.find((b) => b.name === 'reduce')!;
     const f = sample(s);
     const at = G.layout(s).fields.find((x) => x.field === 'identity')!.fixed;
@@ -202,20 +220,29 @@ describe('kernel parameter schema', () => {
     // assembly/: a block is read only through ./params (no load<…>(p, offset) of a parameter block)
     const kdir = join(root, 'assembly', 'kernels');
     for (const f of readdirSync(kdir).filter((x) => x.endsWith('.ts') && x !== 'params.ts')) {
-      const src = readFileSync(join(kdir, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      const src = readFileSync(join(kdir, f), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '');
       expect(src, f).not.toMatch(/load<[iu]32>\((?:p|prm)(?:,|\))/);
     }
     // every block the schema declares is used: a writer call in src/backends, an accessor or a //! params line
     const used = (s: ParamSchema) => {
       const P = `write${s.name[0]!.toUpperCase()}${s.name.slice(1)}(`;
-      const files = ['wasm', 'webgpu', 'webgpu/kernels'].flatMap((d) => readdirSync(join(root, 'src/backends', d)).filter((x) => x.endsWith('.ts')).map((x) => join(root, 'src/backends', d, x)));
+      const files = ['wasm', 'webgpu', 'webgpu/kernels'].flatMap((d) =>
+        readdirSync(join(root, 'src/backends', d))
+          .filter((x) => x.endsWith('.ts'))
+          .map((x) => join(root, 'src/backends', d, x)),
+      );
       return files.some((f) => readFileSync(f, 'utf8').includes(P));
     };
     for (const s of KERNEL_PARAMS) expect(used(s), `${s.name}: no write${s.name} call in src/backends`).toBe(true);
   });
 
   it('the generator refuses malformed blocks', () => {
-    const bad = (fields: ParamSchema['fields'], targets: ParamSchema['targets'] = ['wasm']) => () => G.layout({ name: 'x', targets, doc: '', fields });
+    const bad =
+      (fields: ParamSchema['fields'], targets: ParamSchema['targets'] = ['wasm']) =>
+      () =>
+        G.layout({ name: 'x', targets, doc: '', fields });
     expect(bad({ n: 'i32', a: ['i32', 'n'], b: 'i32' })).toThrow(/x\.b: a scalar after a variable-length array/);
     expect(bad({ a: ['i32', 'n'] })).toThrow(/x\.a: length "n" must name an earlier i32\/u32 field/);
     expect(bad({ n: 'i32', a: ['i32', 6] }, ['wgsl'])).toThrow(/x\.a: a WGSL array must hold a multiple of 4 values/);

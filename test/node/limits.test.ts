@@ -26,7 +26,9 @@ describe('tensor size', () => {
   it('zeros([1e5, 1e5]) is refused by the element limit, not "Invalid typed array length"', () => {
     const before = memory();
     const { error } = timed(() => zeros([1e5, 1e5]));
-    expect(error?.message).toMatch(/full: shape must be of at most 2\^30 elements \(limits\.maxTensorElements\) \(got "\[100000,100000\], 10000000000 elements"\)/);
+    expect(error?.message).toMatch(
+      /full: shape must be of at most 2\^30 elements \(limits\.maxTensorElements\) \(got "\[100000,100000\], 10000000000 elements"\)/,
+    );
     expect(memory()).toEqual(before);
   });
 
@@ -70,9 +72,18 @@ describe('invariant filters', () => {
 
   it('geoconv filters --D 3 --M 301 and --D 2 --M 3 --k 40 exit with 2 at once', async () => {
     const err: string[] = [];
-    for (const argv of [['filters', '--D', '3', '--M', '301', '--k', '0'], ['filters', '--D', '2', '--M', '3', '--k', '40']]) {
+    for (const argv of [
+      ['filters', '--D', '3', '--M', '301', '--k', '0'],
+      ['filters', '--D', '2', '--M', '3', '--k', '40'],
+    ]) {
       const t0 = performance.now();
-      expect(await main(argv, () => undefined, (s) => err.push(s))).toBe(2);
+      expect(
+        await main(
+          argv,
+          () => undefined,
+          (s) => err.push(s),
+        ),
+      ).toBe(2);
       expect(performance.now() - t0).toBeLessThan(500);
     }
     expect(err.join('\n')).toMatch(/limits\.maxFilterSide/);
@@ -88,7 +99,10 @@ describe('threads', () => {
   });
 
   it('more threads than hardware threads are refused unless allowOversubscription', async () => {
-    const hw = Math.max((globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? availableParallelism(), limits.minThreadsAllowed);
+    const hw = Math.max(
+      (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? availableParallelism(),
+      limits.minThreadsAllowed,
+    );
     await expect(init({ backend: 'wasm', threads: hw + 1 })).rejects.toThrow(new RegExp(`init: threads must be <= ${hw} .*allowOversubscription: true`));
     await expect(init({ backend: 'ref', allowOversubscription: 'yes' as never })).rejects.toThrow(/allowOversubscription must be a boolean/);
     setBackend('ref');

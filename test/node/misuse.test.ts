@@ -5,9 +5,7 @@
  * nothing.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  BatchNorm, Conv, MultiImage, Sequential, full, memory, random, tensor, tidy, type Tensor,
-} from '../../src/index.js';
+import { BatchNorm, Conv, MultiImage, Sequential, full, memory, random, tensor, tidy, type Tensor } from '../../src/index.js';
 import { ConvContract } from '../../src/nn/conv-contract.js';
 import type { Params } from '../../src/nn/module.js';
 import { adam } from '../../src/train/optim.js';
@@ -30,7 +28,7 @@ function replaceAt(tree: Params, path: readonly string[], leaf: (old: Tensor) =>
 /** The same values read in another layout: the size is right, the shape is not. */
 const reversedShape = (t: Tensor) => t.reshape([...t.shape].reverse());
 
-describe('model.apply checks every parameter against the model\'s own shapes', () => {
+describe("model.apply checks every parameter against the model's own shapes", () => {
   const image = () => new MultiImage(tensor(random.normal(random.key(3), 2 * 6 * 6 * 2), [2, 6, 6, 2]), scalar, D);
 
   it('a baseline Conv weight of the right size but transposed shape is refused (it used to compute with it)', () => {
@@ -40,7 +38,9 @@ describe('model.apply checks every parameter against the model\'s own shapes', (
     const w = conv.params.weight as Tensor;
     expect(w.shape.length).toBeGreaterThan(1);
     const wrong = tidy(() => replaceAt(conv.params, ['weight'], reversedShape));
-    expect(() => conv.apply(wrong, x)).toThrow(new RangeError(`Conv.apply: params.weight shape must be [${w.shape}], the model's own (got [${[...w.shape].reverse()}])`));
+    expect(() => conv.apply(wrong, x)).toThrow(
+      new RangeError(`Conv.apply: params.weight shape must be [${w.shape}], the model's own (got [${[...w.shape].reverse()}])`),
+    );
     (wrong.weight as Tensor).dispose();
     expect(memory()).toEqual(before);
     // The model's own tree and a copy with the same shapes still work.
@@ -54,21 +54,30 @@ describe('model.apply checks every parameter against the model\'s own shapes', (
   });
 
   it('nested modules: the path of the offending parameter is named; missing, extra and wrongly typed entries too', () => {
-    const model = new Sequential([
-      new ConvContract({ D, input: scalar, output: scalar, M: 3 }, random.key(2)),
-      new BatchNorm({ D, input: scalar }),
-    ]);
+    const model = new Sequential([new ConvContract({ D, input: scalar, output: scalar, M: 3 }, random.key(2)), new BatchNorm({ D, input: scalar })]);
     const x = image();
     const before = memory();
     const convWeights = Object.keys(model.params['0']!['weights' as never] as Params);
     expect(convWeights.length).toBeGreaterThan(0);
     const wPath = ['0', 'weights', convWeights[0]!];
     const cases: [string, Params, RegExp][] = tidy(() => [
-      ['wrong shape, same size', replaceAt(model.params, ['1', 'weight'], (t) => t.reshape([1, t.size])), /^Sequential\.apply: params\.1\.weight shape must be \[2\], the model's own \(got \[1,2\]\)$/],
-      ['wrong size', replaceAt(model.params, wPath, (t) => full([t.size + 1], 0)), new RegExp(`params\\.0\\.weights\\.${convWeights[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} shape must be`)],
+      [
+        'wrong shape, same size',
+        replaceAt(model.params, ['1', 'weight'], (t) => t.reshape([1, t.size])),
+        /^Sequential\.apply: params\.1\.weight shape must be \[2\], the model's own \(got \[1,2\]\)$/,
+      ],
+      [
+        'wrong size',
+        replaceAt(model.params, wPath, (t) => full([t.size + 1], 0)),
+        new RegExp(`params\\.0\\.weights\\.${convWeights[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} shape must be`),
+      ],
       ['missing tensor', replaceAt(model.params, ['1', 'bias'], () => undefined), /params\.1\.bias must be a Tensor of shape \[2\] \(got nothing\)/],
       ['missing sub-tree', replaceAt(model.params, ['0'], () => undefined), /params\.0 must be a sub-tree of the model's parameters \(got nothing\)/],
-      ['extra tensor', replaceAt(model.params, ['1', 'scale'], () => full([2], 1)), /params\.1\.scale is not a parameter of this model \(its parameters at params\.1: weight, bias\)/],
+      [
+        'extra tensor',
+        replaceAt(model.params, ['1', 'scale'], () => full([2], 1)),
+        /params\.1\.scale is not a parameter of this model \(its parameters at params\.1: weight, bias\)/,
+      ],
       ['tensor for a sub-tree', replaceAt(model.params, ['1'], () => full([2], 1)), /params\.1 must be a parameter tree .*\(got a Tensor\)/],
       ['sub-tree for a tensor', replaceAt(model.params, ['1', 'weight'], () => ({})), /params\.1\.weight must be a Tensor of shape \[2\] \(got a sub-tree\)/],
     ]);
@@ -104,7 +113,16 @@ describe('model.apply checks every parameter against the model\'s own shapes', (
       const good = replaceAt(conv.params, ['bias'], (t) => t.reshape(t.shape));
       let reads = 0;
       // Count reads of the tree's entries: the first apply walks it, later applies of the same object do not.
-      const spy = new Proxy(good, { get: (target, p, r) => { reads++; return Reflect.get(target, p, r); }, ownKeys: (target) => { reads++; return Reflect.ownKeys(target); } });
+      const spy = new Proxy(good, {
+        get: (target, p, r) => {
+          reads++;
+          return Reflect.get(target, p, r);
+        },
+        ownKeys: (target) => {
+          reads++;
+          return Reflect.ownKeys(target);
+        },
+      });
       conv.apply(spy, x);
       const first = reads;
       reads = 0;
@@ -167,7 +185,9 @@ describe('tensor and full only from numbers', () => {
     expect(() => tensor([1, , 3] as unknown as number[])).toThrow(/^tensor: data\[1\] must be a number \(got a hole\)$/);
     expect(() => tensor([1, null] as unknown as number[])).toThrow(/data\[1\] must be a number \(got null \(null\)\)/);
     expect(() => tensor([[1, 2]] as unknown as number[])).toThrow(/data\[0\] must be a number \(got an Array\)/);
-    expect(() => tensor({ length: 2, 0: 1, 1: 2 } as unknown as number[])).toThrow(/^tensor: data must be an Array of numbers or a numeric typed array \(got an Object\)$/);
+    expect(() => tensor({ length: 2, 0: 1, 1: 2 } as unknown as number[])).toThrow(
+      /^tensor: data must be an Array of numbers or a numeric typed array \(got an Object\)$/,
+    );
     expect(() => tensor('12' as unknown as number[])).toThrow(/data must be an Array of numbers or a numeric typed array \(got "12" \(string\)\)/);
     expect(() => tensor(BigInt64Array.of(1n) as unknown as number[])).toThrow(/got a BigInt64Array/);
     expect(() => tensor(new DataView(new ArrayBuffer(8)) as unknown as number[])).toThrow(/got a DataView/);
@@ -212,10 +232,23 @@ describe('empty batches are refused with a clear message', () => {
     const model = new Conv({ D, inChannels: 2, outChannels: 2, kernel: 3 }, random.key(1));
     const before = memory();
     let batches = 0;
-    await expect(train({
-      model, x, y: x, valX, valY: valX, valBatchSize: 4, optimizer: adam({ learningRate: 0.01 }), batchSize: 2, key: random.key(2),
-      stop: new EpochStop(1), onBatchEnd: () => { batches++; },
-    })).rejects.toThrow(/^train: valBatchSize must be an integer in \[1, 3\] \(the number of validation samples/);
+    await expect(
+      train({
+        model,
+        x,
+        y: x,
+        valX,
+        valY: valX,
+        valBatchSize: 4,
+        optimizer: adam({ learningRate: 0.01 }),
+        batchSize: 2,
+        key: random.key(2),
+        stop: new EpochStop(1),
+        onBatchEnd: () => {
+          batches++;
+        },
+      }),
+    ).rejects.toThrow(/^train: valBatchSize must be an integer in \[1, 3\] \(the number of validation samples/);
     expect(batches).toBe(0);
     expect(memory()).toEqual(before);
     for (const m of [x, valX, model]) m.dispose();

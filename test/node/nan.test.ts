@@ -13,8 +13,24 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  MultiImage, geometric as F, getBackend, grad, max, maxPool, maxPoolGrad, mean, memory, relu, setBackend, sign, step, sum,
-  tensor, tidy, type Backend, type Tensor,
+  MultiImage,
+  geometric as F,
+  getBackend,
+  grad,
+  max,
+  maxPool,
+  maxPoolGrad,
+  mean,
+  memory,
+  relu,
+  setBackend,
+  sign,
+  step,
+  sum,
+  tensor,
+  tidy,
+  type Backend,
+  type Tensor,
 } from '../../src/index.js';
 import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
@@ -34,7 +50,9 @@ function jaxArgmax(values: readonly number[]): number {
   const nan = values.findIndex((v) => Number.isNaN(v));
   if (nan >= 0) return nan;
   let arg = 0;
-  values.forEach((v, i) => { if (v > values[arg]!) arg = i; });
+  values.forEach((v, i) => {
+    if (v > values[arg]!) arg = i;
+  });
   return arg;
 }
 
@@ -42,7 +60,14 @@ function jaxArgmax(values: readonly number[]): number {
  * The expected maxPool output for x[B, ...spatial, C·T] and comparator c[B, ...spatial, C], plus the
  * input pixel each (b, o, ch) routes to (for the gradient).
  */
-function expectedPool(xv: readonly number[], cv: readonly number[], shape: readonly number[], C: number, T: number, patch: number): { y: number[]; arg: number[] } {
+function expectedPool(
+  xv: readonly number[],
+  cv: readonly number[],
+  shape: readonly number[],
+  C: number,
+  T: number,
+  patch: number,
+): { y: number[]; arg: number[] } {
   const D = shape.length - 2;
   const spatial = shape.slice(1, 1 + D);
   const pooled = spatial.map((n) => n / patch);
@@ -226,7 +251,11 @@ function suite(label: string, backend: () => Backend): void {
           const wantNaN = grid(kept.map((i) => shape[i]!)).map((q) => q.every((v, j) => v === pc[kept[j]!]));
           tidy(() => {
             const x = tensor(xv, shape);
-            for (const [name, r] of [['sum', sum(x, axes)], ['max', max(x, axes)], ['mean', mean(x, axes)]] as const) {
+            for (const [name, r] of [
+              ['sum', sum(x, axes)],
+              ['max', max(x, axes)],
+              ['mean', mean(x, axes)],
+            ] as const) {
               const got = read(r).map((v) => Number.isNaN(v));
               expect(got, `${name} over [${axes}] with NaN at [${pc}]`).toEqual(wantNaN);
             }

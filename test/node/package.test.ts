@@ -63,13 +63,22 @@ describe('the packed package in a fresh project', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     // the examples' computation on the float64 reference, from the sources
     setBackend('ref');
-    const image = GeometricImage.from([[2, 1, 0], [0, 0, -3], [2, 0, 1]], 0, 2);
+    const image = GeometricImage.from(
+      [
+        [2, 1, 0],
+        [0, 0, -3],
+        [2, 0, 1],
+      ],
+      0,
+      2,
+    );
     const { filters, shape } = invariantFilters(2, 3, 1, 0);
     const vectors = image.convolveWith(GeometricImage.from(filters[0]!, 0, 2, true, shape));
     expected = Array.from(await vectors.values());
     for (const t of [image, vectors]) t.dispose();
 
-    if (!existsSync(join(root, 'dist', 'browser', 'geoconv.js'))) throw new Error('package test: run `npm run build` first (dist/browser/geoconv.js is missing)');
+    if (!existsSync(join(root, 'dist', 'browser', 'geoconv.js')))
+      throw new Error('package test: run `npm run build` first (dist/browser/geoconv.js is missing)');
     dir = mkdtempSync(join(tmpdir(), 'geoconv-package-'));
     const pack = run('npm', ['pack', '--json', '--pack-destination', dir], root);
     expect(pack.code, pack.text).toBe(0);
@@ -107,7 +116,7 @@ describe('the packed package in a fresh project', { timeout: 180_000 }, () => {
     expect(existsSync(join(app, 'node_modules', 'webgpu')), 'an optional peer is not installed').toBe(false);
     const files: string[] = [];
     const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name)));
+      for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name));
     };
     walk(join(pkgDir, 'dist'));
     const maps = files.filter((f) => f.endsWith('.map'));
@@ -115,12 +124,20 @@ describe('the packed package in a fresh project', { timeout: 180_000 }, () => {
     for (const f of maps) {
       const map = JSON.parse(readFileSync(f, 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
       expect(map.sourcesContent?.length, f).toBe(map.sources.length);
-      expect(map.sourcesContent!.every((s) => typeof s === 'string' && s.length > 0), f).toBe(true);
-      expect(map.sources.every((s) => s.includes('src/')), f).toBe(true);
+      expect(
+        map.sourcesContent!.every((s) => typeof s === 'string' && s.length > 0),
+        f,
+      ).toBe(true);
+      expect(
+        map.sources.every((s) => s.includes('src/')),
+        f,
+      ).toBe(true);
     }
     for (const build of [join(pkgDir, 'dist', 'chunks'), join(pkgDir, 'dist', 'cjs'), join(pkgDir, 'dist', 'browser', 'chunks')]) {
       // rollup's chunk hashes are 8 characters of [A-Za-z0-9_-]
-      const wasmChunks = readdirSync(build).map((f) => /^(wasm-(?:simd|relaxed)(?:-threads)?)-[\w-]{8}\.c?js$/.exec(f)?.[1]).filter((n) => n !== undefined);
+      const wasmChunks = readdirSync(build)
+        .map((f) => /^(wasm-(?:simd|relaxed)(?:-threads)?)-[\w-]{8}\.c?js$/.exec(f)?.[1])
+        .filter((n) => n !== undefined);
       expect(wasmChunks.sort(), build).toEqual(['wasm-relaxed', 'wasm-relaxed-threads', 'wasm-simd', 'wasm-simd-threads']);
     }
   });
@@ -143,8 +160,15 @@ describe('the packed package in a fresh project', { timeout: 180_000 }, () => {
     const r = run(process.execPath, ['main.cjs'], app);
     expect(r.code, r.text).toBe(0);
     checkOutput(r.stdout);
-    const probe = run(process.execPath, ['-e', `const g = require('geoconv');
-g.init({ backend: 'wasm' }).then(() => console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /wasm-(simd|relaxed)/.test(k)))));`], app);
+    const probe = run(
+      process.execPath,
+      [
+        '-e',
+        `const g = require('geoconv');
+g.init({ backend: 'wasm' }).then(() => console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /wasm-(simd|relaxed)/.test(k)))));`,
+      ],
+      app,
+    );
     expect(probe.code, probe.text).toBe(0);
     const loaded = JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as string[];
     expect(loaded.length, probe.stdout).toBe(1);
@@ -155,7 +179,11 @@ g.init({ backend: 'wasm' }).then(() => console.log(JSON.stringify(Object.keys(re
     expect(r.code, r.text).toBe(0);
     // and the types are really checked: a wrong call is an error
     writeFileSync(join(app, 'wrong.ts'), "import { GeometricImage } from 'geoconv';\nconst x: string = GeometricImage.from([[1]], 0, 2);\nconsole.log(x);\n");
-    const bad = run(bin('tsc'), ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'wrong.ts'], app);
+    const bad = run(
+      bin('tsc'),
+      ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'wrong.ts'],
+      app,
+    );
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toMatch(/wrong\.ts.*TS2322/);
   });
@@ -177,13 +205,19 @@ g.init({ backend: 'wasm' }).then(() => console.log(JSON.stringify(Object.keys(re
         const onData = (d: Buffer) => {
           log += d;
           const m = /http:\/\/localhost:\d+\//.exec(log);
-          if (m) { clearTimeout(timer); resolve(m[0]); }
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[0]);
+          }
         };
         server.stdout!.on('data', onData);
         server.stderr!.on('data', onData);
         server.on('exit', (c) => reject(new Error(`serve.mjs exited (${c}): ${log}`)));
       });
-      const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+      const browser = await chromium.launch({
+        executablePath: chromiumPath,
+        args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
       try {
         const page = await browser.newPage();
         const lines: string[] = [];
@@ -192,8 +226,11 @@ g.init({ backend: 'wasm' }).then(() => console.log(JSON.stringify(Object.keys(re
         page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
         page.on('request', (r) => requests.push(r.url()));
         await page.goto(url);
-        await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'running…', null, { timeout: 60_000 })
-          .catch((e: Error) => { throw new Error(`${e.message}\n${lines.join('\n')}`); });
+        await page
+          .waitForFunction(() => document.getElementById('out')?.textContent !== 'running…', null, { timeout: 60_000 })
+          .catch((e: Error) => {
+            throw new Error(`${e.message}\n${lines.join('\n')}`);
+          });
         const text = (await page.locator('#out').textContent())!;
         const r = parseResult(text);
         expect(r.backend, lines.join('\n')).toBe('wasm');
@@ -206,9 +243,12 @@ g.init({ backend: 'wasm' }).then(() => console.log(JSON.stringify(Object.keys(re
         const wasmBuilds = requests.filter((u) => /\/chunks\/wasm-(simd|relaxed)/.test(u));
         expect(wasmBuilds.length, requests.join('\n')).toBe(1);
         expect(wasmBuilds[0]).toMatch(/wasm-(simd|relaxed)-threads-/); // 2 threads: the shared-memory build
-        expect(requests.filter((u) => /hdf5|onnx|webgpu/.test(u)), 'nothing unused is fetched').toEqual([]);
+        expect(
+          requests.filter((u) => /hdf5|onnx|webgpu/.test(u)),
+          'nothing unused is fetched',
+        ).toEqual([]);
         const remote = requests.filter((u) => !u.startsWith(url) && !u.startsWith('blob:')); // blob: the thread pool's workers
-        expect(remote, 'no request leaves the page\'s server').toEqual([]);
+        expect(remote, "no request leaves the page's server").toEqual([]);
       } finally {
         await browser.close();
       }

@@ -17,8 +17,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  conv, convAttrs, convFilterGrad, convInputGrad, getBackend, init, memory, random, setBackend, tensor, tidy,
-  type Backend, type ConvAttrsOptions, type Tensor,
+  conv,
+  convAttrs,
+  convFilterGrad,
+  convInputGrad,
+  getBackend,
+  init,
+  memory,
+  random,
+  setBackend,
+  tensor,
+  tidy,
+  type Backend,
+  type ConvAttrsOptions,
+  type Tensor,
 } from '../../src/index.js';
 import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
@@ -44,18 +56,82 @@ const CASES: Case[] = [
   { name: '2D partial torus, rhs dilation 2', x: [1, 7, 6, 3], cout: 10, kernel: 3, opts: { padding: 2, torus: [true, false], rhsDilation: 2 } },
   { name: '2D stride 2, zero padding, odd size', x: [3, 9, 7, 4], cout: 6, kernel: 3, opts: { padding: 1, stride: 2 } },
   { name: '2D stride [2, 3] on a torus', x: [1, 8, 9, 6], cout: 8, kernel: 3, opts: { padding: 1, stride: [2, 3], torus: true } },
-  { name: '2D lhs dilation 2 (transposed conv), zero padding', x: [2, 4, 5, 3], cout: 4, kernel: 3, opts: { padding: [[2, 2], [1, 2]], lhsDilation: 2 } },
-  { name: '2D lhs dilation 3, stride 2, rhs dilation 2', x: [1, 5, 4, 5], cout: 7, kernel: [3, 2], opts: { padding: [[3, 1], [0, 2]], lhsDilation: [3, 2], stride: 2, rhsDilation: 2 } },
-  { name: '2D kernel [1, 5], asymmetric padding, valid', x: [1, 6, 9, 2], cout: 13, kernel: [1, 5], opts: { padding: [[0, 0], [3, 1]] } },
+  {
+    name: '2D lhs dilation 2 (transposed conv), zero padding',
+    x: [2, 4, 5, 3],
+    cout: 4,
+    kernel: 3,
+    opts: {
+      padding: [
+        [2, 2],
+        [1, 2],
+      ],
+      lhsDilation: 2,
+    },
+  },
+  {
+    name: '2D lhs dilation 3, stride 2, rhs dilation 2',
+    x: [1, 5, 4, 5],
+    cout: 7,
+    kernel: [3, 2],
+    opts: {
+      padding: [
+        [3, 1],
+        [0, 2],
+      ],
+      lhsDilation: [3, 2],
+      stride: 2,
+      rhsDilation: 2,
+    },
+  },
+  {
+    name: '2D kernel [1, 5], asymmetric padding, valid',
+    x: [1, 6, 9, 2],
+    cout: 13,
+    kernel: [1, 5],
+    opts: {
+      padding: [
+        [0, 0],
+        [3, 1],
+      ],
+    },
+  },
   { name: '2D torus, no padding (output shorter than input)', x: [1, 6, 5, 4], cout: 4, kernel: 3, opts: { torus: true } },
-  { name: '2D torus, padding > size (several outputs per tap)', x: [2, 2, 3, 3], cout: 5, kernel: [1, 3], opts: { padding: [[2, 2], [3, 2]], torus: true } },
+  {
+    name: '2D torus, padding > size (several outputs per tap)',
+    x: [2, 2, 3, 3],
+    cout: 5,
+    kernel: [1, 3],
+    opts: {
+      padding: [
+        [2, 2],
+        [3, 2],
+      ],
+      torus: true,
+    },
+  },
   { name: '2D 48 → 48 channels, torus', x: [1, 6, 7, 48], cout: 48, kernel: 3, opts: { padding: 1, torus: true } },
   { name: '2D 1 → 1 channel, 5×5', x: [1, 9, 8, 1], cout: 1, kernel: 5, opts: { padding: 2, torus: true } },
   { name: '2D 12 → 20 channels, batch 3', x: [3, 4, 6, 12], cout: 20, kernel: 3, opts: { padding: 1 } },
   { name: '1D torus 5-tap, batch 3', x: [3, 17, 5], cout: 9, kernel: 5, opts: { padding: 2, torus: true } },
   { name: '1D stride 2, lhs dilation 2', x: [2, 11, 3], cout: 4, kernel: 4, opts: { padding: [[2, 1]], stride: 2, lhsDilation: 2 } },
   { name: '3D torus, batch 2', x: [2, 4, 5, 3, 6], cout: 12, kernel: 3, opts: { padding: 1, torus: true } },
-  { name: '3D partial torus, stride [1, 2, 1], rhs dilation', x: [1, 5, 6, 4, 3], cout: 7, kernel: [3, 2, 3], opts: { padding: [[1, 1], [1, 0], [2, 2]], torus: [true, false, true], stride: [1, 2, 1], rhsDilation: [1, 1, 2] } },
+  {
+    name: '3D partial torus, stride [1, 2, 1], rhs dilation',
+    x: [1, 5, 6, 4, 3],
+    cout: 7,
+    kernel: [3, 2, 3],
+    opts: {
+      padding: [
+        [1, 1],
+        [1, 0],
+        [2, 2],
+      ],
+      torus: [true, false, true],
+      stride: [1, 2, 1],
+      rhsDilation: [1, 1, 2],
+    },
+  },
   { name: '3D 1-voxel image, zero padding', x: [1, 1, 1, 1, 4], cout: 6, kernel: 3, opts: { padding: 1 } },
   { name: '3D lhs dilation 2', x: [1, 3, 2, 3, 5], cout: 3, kernel: 2, opts: { padding: 1, lhsDilation: 2 } },
 ];
@@ -66,7 +142,9 @@ function attrsOf(c: Case): ConvAttrs {
 
 function outShape(c: Case, a: ConvAttrs): number[] {
   const D = c.x.length - 2;
-  const o = Array.from({ length: D }, (_, i) => convOutSize(c.x[i + 1]!, a.kernel[i]!, a.stride[i]!, a.padding[i]![0], a.padding[i]![1], a.rhsDilation[i]!, a.lhsDilation[i]!));
+  const o = Array.from({ length: D }, (_, i) =>
+    convOutSize(c.x[i + 1]!, a.kernel[i]!, a.stride[i]!, a.padding[i]![0], a.padding[i]![1], a.rhsDilation[i]!, a.lhsDilation[i]!),
+  );
   return [c.x[0]!, ...o, c.cout];
 }
 
@@ -96,9 +174,12 @@ function opSpec(op: Op, c: Case, a: ConvAttrs) {
   const w = [taps, c.x.at(-1)!, c.cout];
   const y = outShape(c, a);
   switch (op) {
-    case 'conv': return { shapes: [c.x, w], run: (p: Tensor, q: Tensor) => conv(p, q, a), terms: taps * c.x.at(-1)! };
-    case 'convInputGrad': return { shapes: [y, w], run: (p: Tensor, q: Tensor) => convInputGrad(p, q, a, c.x), terms: c.cout * inverseTaps(c, a) };
-    case 'convFilterGrad': return { shapes: [c.x, y], run: (p: Tensor, q: Tensor) => convFilterGrad(p, q, a), terms: sizeOf(y.slice(0, -1)) };
+    case 'conv':
+      return { shapes: [c.x, w], run: (p: Tensor, q: Tensor) => conv(p, q, a), terms: taps * c.x.at(-1)! };
+    case 'convInputGrad':
+      return { shapes: [y, w], run: (p: Tensor, q: Tensor) => convInputGrad(p, q, a, c.x), terms: c.cout * inverseTaps(c, a) };
+    case 'convFilterGrad':
+      return { shapes: [c.x, y], run: (p: Tensor, q: Tensor) => convFilterGrad(p, q, a), terms: sizeOf(y.slice(0, -1)) };
   }
 }
 
@@ -117,7 +198,12 @@ function check(op: Op, c: Case, be: Backend, seed: number): string[] {
   const data = [random.normal(k1, sizeOf(shapes[0]!)), random.normal(k2, sizeOf(shapes[1]!))];
   const ref = getBackend('ref');
   const want = runOn(ref, data, shapes, run);
-  const scale = runOn(ref, data.map((d) => d.map(Math.abs)), shapes, run);
+  const scale = runOn(
+    ref,
+    data.map((d) => d.map(Math.abs)),
+    shapes,
+    run,
+  );
   const got = runOn(be, data, shapes, run);
   expect(got.length).toBe(want.length);
   const n = termsPerOut;
@@ -186,14 +272,15 @@ describe.each(VARIANTS)('wasm conv kernels, %s build', (variant) => {
     const w = [sizeOf(a.kernel), c.x.at(-1)!, c.cout];
     const xd = random.normal(random.key(1), sizeOf(c.x));
     const wd = random.normal(random.key(2), sizeOf(w));
-    const step = () => tidy(() => {
-      const x = tensor(xd, c.x);
-      const k = tensor(wd, w);
-      const y = conv(x, k, a);
-      const dx = convInputGrad(y, k, a, c.x);
-      const dw = convFilterGrad(x, y, a);
-      return dx.dataSync()[0]! + dw.dataSync()[0]!;
-    });
+    const step = () =>
+      tidy(() => {
+        const x = tensor(xd, c.x);
+        const k = tensor(wd, w);
+        const y = conv(x, k, a);
+        const dx = convInputGrad(y, k, a, c.x);
+        const dw = convFilterGrad(x, y, a);
+        return dx.dataSync()[0]! + dw.dataSync()[0]!;
+      });
     const first = step();
     const mem0 = memory();
     const heap0 = be.heapStats();
@@ -246,12 +333,13 @@ describe.each(VARIANTS)('wasm conv kernels on 2 threads, %s build', (variant) =>
     const a = convAttrs(2, 3, { padding: 1, torus: true });
     const xd = random.normal(random.key(5), sizeOf(xs));
     const wd = random.normal(random.key(6), 9 * 16 * 24);
-    const step = (be: WasmBackend) => tidy(() => {
-      const x = tensor(xd, xs, be);
-      const w = tensor(wd, [9, 16, 24], be);
-      const y = conv(x, w, a);
-      return [y.dataSync(), convInputGrad(y, w, a, xs).dataSync(), convFilterGrad(x, y, a).dataSync()];
-    });
+    const step = (be: WasmBackend) =>
+      tidy(() => {
+        const x = tensor(xd, xs, be);
+        const w = tensor(wd, [9, 16, 24], be);
+        const y = conv(x, w, a);
+        return [y.dataSync(), convInputGrad(y, w, a, xs).dataSync(), convFilterGrad(x, y, a).dataSync()];
+      });
     const want = step(one);
     const got = step(two);
     for (let k = 0; k < 3; k++) expect(Object.is(got[k]!.length, want[k]!.length) && got[k]!.every((v, j) => Object.is(v, want[k]![j]))).toBe(true);
@@ -267,7 +355,13 @@ describe.each(VARIANTS)('wasm conv kernels on 2 threads, %s build', (variant) =>
     expect(await init({ backend: 'wasm', threads: 2 })).toBe('wasm');
     const w = getBackend('wasm') as WasmBackend;
     expect(w.threads).toBe(2);
-    const r = tidy(() => conv(tensor(new Float32Array(2 * 3 * 3 * 2).fill(1), [2, 3, 3, 2]), tensor(new Float32Array(9 * 2 * 3).fill(1), [9, 2, 3]), convAttrs(2, 3, { padding: 1, torus: true })).dataSync());
+    const r = tidy(() =>
+      conv(
+        tensor(new Float32Array(2 * 3 * 3 * 2).fill(1), [2, 3, 3, 2]),
+        tensor(new Float32Array(9 * 2 * 3).fill(1), [9, 2, 3]),
+        convAttrs(2, 3, { padding: 1, torus: true }),
+      ).dataSync(),
+    );
     expect([...r]).toEqual(new Array(2 * 3 * 3 * 3).fill(18));
     w.close();
     setBackend(previous);

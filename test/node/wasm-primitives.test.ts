@@ -17,8 +17,30 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  abs, add, concat, gather, getBackend, matmul, max, maxPool, maxPoolGrad, memory, mul, permute, random, reduce, scatterAdd, setBackend,
-  square, sum, tensor, tidy, valueAndGrad, type Backend, type ReduceOp, type Tensor,
+  abs,
+  add,
+  concat,
+  gather,
+  getBackend,
+  matmul,
+  max,
+  maxPool,
+  maxPoolGrad,
+  memory,
+  mul,
+  permute,
+  random,
+  reduce,
+  scatterAdd,
+  setBackend,
+  square,
+  sum,
+  tensor,
+  tidy,
+  valueAndGrad,
+  type Backend,
+  type ReduceOp,
+  type Tensor,
 } from '../../src/index.js';
 import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, relaxedSimdSupported, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
@@ -85,7 +107,11 @@ describe('host-side plans', () => {
     expect(reducePlan([2, 3, 4], [1, 2])).toEqual({ kind: 'passes', passes: [{ kind: 'inner', outer: 2, n: 12 }] });
     expect(reducePlan([2, 3, 4], [0, 1])).toEqual({ kind: 'passes', passes: [{ kind: 'middle', outer: 1, r: 6, m: 4 }] });
     expect(reducePlan([2, 1, 3, 5, 1, 4], [0, 2, 5])).toEqual({
-      kind: 'passes', passes: [{ kind: 'inner', outer: 30, n: 4 }, { kind: 'middle', outer: 1, r: 6, m: 5 }],
+      kind: 'passes',
+      passes: [
+        { kind: 'inner', outer: 30, n: 4 },
+        { kind: 'middle', outer: 1, r: 6, m: 5 },
+      ],
     });
     expect(reducePlan([3, 0], [1])).toEqual({ kind: 'fill', n: 3 });
     expect(reducePlan([0, 3], [1])).toEqual({ kind: 'empty' });
@@ -139,13 +165,71 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
   // -------------------------------------------------------------------------------------------------
   describe('reduce', () => {
     const CASES: [number[], number[]][] = [
-      [[5], []], [[5], [0]], [[1], [0]], [[], []],
-      [[2, 3, 4], [0]], [[2, 3, 4], [1]], [[2, 3, 4], [2]], [[2, 3, 4], [0, 1]], [[2, 3, 4], [0, 2]], [[2, 3, 4], [1, 2]],
-      [[2, 3, 4], [0, 1, 2]], [[2, 3, 4], []],
-      [[1, 7, 1, 5], [0]], [[1, 7, 1, 5], [2]], [[1, 7, 1, 5], [0, 2]], [[1, 7, 1, 5], [1, 3]], [[3, 1, 4, 1, 6], [1, 3]],
-      [[2, 5, 3, 17, 4], [0, 2, 4]], [[2, 5, 3, 17, 4], [1, 3]], [[6, 2, 5, 3, 7], [0, 1, 3]],
-      [[9, 7], [1]], [[9, 8], [1]], [[9, 9], [1]], [[37, 1000], [1]], [[1000, 37], [0]], [[3, 5000], [1]], [[20000, 3], [0]], [[2, 70, 33], [1]], [[4, 100, 20], [1]],
-      [[3, 0], [1]], [[3, 0], [0]], [[0, 3], [1]], [[4, 0, 2], [1]], [[0], [0]], [[2, 0, 3], []],
+      [[5], []],
+      [[5], [0]],
+      [[1], [0]],
+      [[], []],
+      [[2, 3, 4], [0]],
+      [[2, 3, 4], [1]],
+      [[2, 3, 4], [2]],
+      [
+        [2, 3, 4],
+        [0, 1],
+      ],
+      [
+        [2, 3, 4],
+        [0, 2],
+      ],
+      [
+        [2, 3, 4],
+        [1, 2],
+      ],
+      [
+        [2, 3, 4],
+        [0, 1, 2],
+      ],
+      [[2, 3, 4], []],
+      [[1, 7, 1, 5], [0]],
+      [[1, 7, 1, 5], [2]],
+      [
+        [1, 7, 1, 5],
+        [0, 2],
+      ],
+      [
+        [1, 7, 1, 5],
+        [1, 3],
+      ],
+      [
+        [3, 1, 4, 1, 6],
+        [1, 3],
+      ],
+      [
+        [2, 5, 3, 17, 4],
+        [0, 2, 4],
+      ],
+      [
+        [2, 5, 3, 17, 4],
+        [1, 3],
+      ],
+      [
+        [6, 2, 5, 3, 7],
+        [0, 1, 3],
+      ],
+      [[9, 7], [1]],
+      [[9, 8], [1]],
+      [[9, 9], [1]],
+      [[37, 1000], [1]],
+      [[1000, 37], [0]],
+      [[3, 5000], [1]],
+      [[20000, 3], [0]],
+      [[2, 70, 33], [1]],
+      [[4, 100, 20], [1]],
+      [[3, 0], [1]],
+      [[3, 0], [0]],
+      [[0, 3], [1]],
+      [[4, 0, 2], [1]],
+      [[0], [0]],
+      [[2, 0, 3], []],
     ];
     for (const op of ['sum', 'max'] as ReduceOp[]) {
       it(`${op} over size-1, none, all, adjacent and non-adjacent axes, long rows/columns, empty`, () => {
@@ -174,7 +258,13 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
 
     it('max propagates NaN and orders signed zeros exactly as Math.max; sum of an empty set is +0, max −∞', () => {
       const specials = Float32Array.from([0, -0, -0, 0, -0, -0, -0, -0, NaN, 1, -Infinity, 2, Infinity, 3, 5, -1, -0, 0, 0, -0]);
-      for (const [shape, axes] of [[[20], [0]], [[5, 4], [1]], [[5, 4], [0]], [[4, 5], [1]], [[2, 10], [0]]] as [number[], number[]][]) {
+      for (const [shape, axes] of [
+        [[20], [0]],
+        [[5, 4], [1]],
+        [[5, 4], [0]],
+        [[4, 5], [1]],
+        [[2, 10], [0]],
+      ] as [number[], number[]][]) {
         for (const op of ['max', 'sum'] as ReduceOp[]) {
           const want = onRef([specials], [shape], (t) => reduce(op, t, axes));
           const got = onWasm(be, [specials], [shape], (t) => reduce(op, t, axes));
@@ -216,38 +306,111 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
     const mk = (batch: number[], r: number, c: number, t: boolean) => [...batch, ...(t ? [c, r] : [r, c])];
 
     it('m, n, k around the 4×8 tile and the blocks, k = 1, all four transposes', () => {
-      const dims = [[1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 1], [17, 3, 9], [8, 1, 16], [13, 31, 29], [64, 64, 64], [130, 300, 70], [3, 5, 2050], [9, 520, 11]];
+      const dims = [
+        [1, 1, 1],
+        [3, 5, 7],
+        [4, 8, 8],
+        [5, 9, 1],
+        [17, 3, 9],
+        [8, 1, 16],
+        [13, 31, 29],
+        [64, 64, 64],
+        [130, 300, 70],
+        [3, 5, 2050],
+        [9, 520, 11],
+      ];
       for (const [m, k, n] of dims) {
-        for (const ta of [false, true]) for (const tb of [false, true]) {
-          check(mk([], m!, k!, ta), mk([], k!, n!, tb), ta, tb, `${m}×${k}×${n} ${ta ? 'Aᵀ' : 'A'}${tb ? 'Bᵀ' : 'B'}`);
-        }
+        for (const ta of [false, true])
+          for (const tb of [false, true]) {
+            check(mk([], m!, k!, ta), mk([], k!, n!, tb), ta, tb, `${m}×${k}×${n} ${ta ? 'Aᵀ' : 'A'}${tb ? 'Bᵀ' : 'B'}`);
+          }
       }
     });
 
     it('batches with broadcasting (either side, rank mismatch, size-1 axes, folded shared B)', () => {
       const cases: [number[], number[]][] = [
-        [[5], []], [[], [4]], [[2, 1], [3]], [[1, 3], [2, 1]], [[2, 3], [2, 3]], [[2, 3], [3]], [[6, 1, 2], [1, 5, 1]], [[7], [1]],
+        [[5], []],
+        [[], [4]],
+        [[2, 1], [3]],
+        [
+          [1, 3],
+          [2, 1],
+        ],
+        [
+          [2, 3],
+          [2, 3],
+        ],
+        [[2, 3], [3]],
+        [
+          [6, 1, 2],
+          [1, 5, 1],
+        ],
+        [[7], [1]],
       ];
       for (const [ba, bb] of cases) {
-        for (const ta of [false, true]) for (const tb of [false, true]) {
-          check(mk(ba, 5, 6, ta), mk(bb, 6, 9, tb), ta, tb, `[${ba}]×[${bb}] ${ta}${tb}`);
-          check(mk(ba, 1, 3, ta), mk(bb, 3, 1, tb), ta, tb, `[${ba}]×[${bb}] 1×3×1 ${ta}${tb}`);
-        }
+        for (const ta of [false, true])
+          for (const tb of [false, true]) {
+            check(mk(ba, 5, 6, ta), mk(bb, 6, 9, tb), ta, tb, `[${ba}]×[${bb}] ${ta}${tb}`);
+            check(mk(ba, 1, 3, ta), mk(bb, 3, 1, tb), ta, tb, `[${ba}]×[${bb}] 1×3×1 ${ta}${tb}`);
+          }
       }
     });
 
     it('k = 0 gives zeros; empty outputs', () => {
-      const z = onWasm(be, [new Float32Array(0), new Float32Array(0)], [[3, 0], [0, 4]], (a, b) => matmul(a, b));
+      const z = onWasm(
+        be,
+        [new Float32Array(0), new Float32Array(0)],
+        [
+          [3, 0],
+          [0, 4],
+        ],
+        (a, b) => matmul(a, b),
+      );
       expect([...z]).toEqual(new Array(12).fill(0));
-      expect(onWasm(be, [new Float32Array(0), uniform(12)], [[0, 3], [3, 4]], (a, b) => matmul(a, b)).length).toBe(0);
-      expect(onWasm(be, [new Float32Array(0), uniform(12)], [[0, 2, 3], [3, 4]], (a, b) => matmul(a, b)).length).toBe(0);
+      expect(
+        onWasm(
+          be,
+          [new Float32Array(0), uniform(12)],
+          [
+            [0, 3],
+            [3, 4],
+          ],
+          (a, b) => matmul(a, b),
+        ).length,
+      ).toBe(0);
+      expect(
+        onWasm(
+          be,
+          [new Float32Array(0), uniform(12)],
+          [
+            [0, 2, 3],
+            [3, 4],
+          ],
+          (a, b) => matmul(a, b),
+        ).length,
+      ).toBe(0);
     });
 
     it('special values propagate like the dot product (inf, NaN)', () => {
       const a = Float32Array.from([1, 2, Infinity, 0, NaN, 1, 3, 4]);
       const b = Float32Array.from([1, 0, 2, 1]);
-      const want = onRef([a, b], [[4, 2], [2, 2]], (x, y) => matmul(x, y));
-      const got = onWasm(be, [a, b], [[4, 2], [2, 2]], (x, y) => matmul(x, y));
+      const want = onRef(
+        [a, b],
+        [
+          [4, 2],
+          [2, 2],
+        ],
+        (x, y) => matmul(x, y),
+      );
+      const got = onWasm(
+        be,
+        [a, b],
+        [
+          [4, 2],
+          [2, 2],
+        ],
+        (x, y) => matmul(x, y),
+      );
       expect(exactMismatches(got, want)).toEqual([]);
     });
   });
@@ -273,17 +436,33 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
       }
       const specials = Float32Array.from([NaN, -0, Infinity, -Infinity, 1e-40]);
       const idx = Int32Array.from([4, 3, 2, 1, 0, -1, 1]);
-      expect(exactMismatches(onWasm(be, [specials], [[5]], (t) => gather(t, [7], idx)), onRef([specials], [[5]], (t) => gather(t, [7], idx)))).toEqual([]);
+      expect(
+        exactMismatches(
+          onWasm(be, [specials], [[5]], (t) => gather(t, [7], idx)),
+          onRef([specials], [[5]], (t) => gather(t, [7], idx)),
+        ),
+      ).toEqual([]);
     });
 
     it('permute (a gather) of a 4-D tensor equals ref exactly', () => {
       const x = uniform(2 * 3 * 4 * 5);
       const want = onRef([x], [[2, 3, 4, 5]], (t) => permute(t, [3, 1, 0, 2]));
-      expect(exactMismatches(onWasm(be, [x], [[2, 3, 4, 5]], (t) => permute(t, [3, 1, 0, 2])), want)).toEqual([]);
+      expect(
+        exactMismatches(
+          onWasm(be, [x], [[2, 3, 4, 5]], (t) => permute(t, [3, 1, 0, 2])),
+          want,
+        ),
+      ).toEqual([]);
     });
 
     it('scatterAdd with repeated indices: float32 in index order, within (hits − 1)·2^-24·Σ|terms|', () => {
-      for (const [n, nOut] of [[1000, 7], [1000, 300], [5, 1], [17, 40], [3000, 3000]]) {
+      for (const [n, nOut] of [
+        [1000, 7],
+        [1000, 300],
+        [5, 1],
+        [17, 40],
+        [3000, 3000],
+      ]) {
         const x = uniform(n!);
         const index = randomIndex(n!, nOut!, 0.1);
         const want = onRef([x], [[n!]], (t) => scatterAdd(t, [nOut!], index));
@@ -299,7 +478,12 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
       const perm = random.permutation(random.key(77), 500);
       const index = Int32Array.from(perm, (p, i) => (i % 7 === 3 ? -1 : p));
       const x = uniform(500);
-      expect(exactMismatches(onWasm(be, [x], [[500]], (t) => scatterAdd(t, [500], index)), onRef([x], [[500]], (t) => scatterAdd(t, [500], index)))).toEqual([]);
+      expect(
+        exactMismatches(
+          onWasm(be, [x], [[500]], (t) => scatterAdd(t, [500], index)),
+          onRef([x], [[500]], (t) => scatterAdd(t, [500], index)),
+        ),
+      ).toEqual([]);
       const none = new Int32Array(0);
       expect([...onWasm(be, [new Float32Array(0)], [[0]], (t) => scatterAdd(t, [5], none))]).toEqual([0, 0, 0, 0, 0]);
       expect(onWasm(be, [uniform(3)], [[3]], (t) => gather(t, [0, 4], none)).length).toBe(0);
@@ -331,14 +515,85 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
   describe('concat', () => {
     it('along first, middle and last axes, with empty parts: exact', () => {
       const cases: [number[][], number][] = [
-        [[[2, 3], [4, 3], [1, 3]], 0], [[[2, 3], [2, 5]], 1], [[[2, 3, 4], [2, 1, 4], [2, 0, 4], [2, 6, 4]], 1],
-        [[[2, 3, 4], [2, 3, 1], [2, 3, 7]], 2], [[[5]], 0], [[[0, 3], [2, 3]], 0], [[[3, 0], [3, 0]], 1],
-        [[[1, 1, 1], [1, 1, 1]], 2], [[[4, 2, 3, 2], [4, 2, 3, 5]], 3], [[[2, 0, 3], [2, 0, 3]], 2],
+        [
+          [
+            [2, 3],
+            [4, 3],
+            [1, 3],
+          ],
+          0,
+        ],
+        [
+          [
+            [2, 3],
+            [2, 5],
+          ],
+          1,
+        ],
+        [
+          [
+            [2, 3, 4],
+            [2, 1, 4],
+            [2, 0, 4],
+            [2, 6, 4],
+          ],
+          1,
+        ],
+        [
+          [
+            [2, 3, 4],
+            [2, 3, 1],
+            [2, 3, 7],
+          ],
+          2,
+        ],
+        [[[5]], 0],
+        [
+          [
+            [0, 3],
+            [2, 3],
+          ],
+          0,
+        ],
+        [
+          [
+            [3, 0],
+            [3, 0],
+          ],
+          1,
+        ],
+        [
+          [
+            [1, 1, 1],
+            [1, 1, 1],
+          ],
+          2,
+        ],
+        [
+          [
+            [4, 2, 3, 2],
+            [4, 2, 3, 5],
+          ],
+          3,
+        ],
+        [
+          [
+            [2, 0, 3],
+            [2, 0, 3],
+          ],
+          2,
+        ],
       ];
       for (const [shapes, axis] of cases) {
         const data = shapes.map((s) => uniform(sizeOf(s)));
         const want = onRef(data, shapes, (...ts) => concat(ts, axis));
-        expect(exactMismatches(onWasm(be, data, shapes, (...ts) => concat(ts, axis)), want), `${JSON.stringify(shapes)} @${axis}`).toEqual([]);
+        expect(
+          exactMismatches(
+            onWasm(be, data, shapes, (...ts) => concat(ts, axis)),
+            want,
+          ),
+          `${JSON.stringify(shapes)} @${axis}`,
+        ).toEqual([]);
       }
     });
   });
@@ -347,8 +602,16 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
   describe('maxPool and maxPoolGrad', () => {
     // [batch, spatial, channels, tensorSize, patch]
     const CASES: [number, number[], number, number, number][] = [
-      [2, [6], 1, 1, 2], [1, [9], 5, 3, 3], [2, [4, 4], 1, 2, 2], [2, [4, 6], 4, 1, 2], [1, [6, 6], 9, 2, 3],
-      [3, [4, 4], 5, 4, 1], [1, [4, 4, 4], 3, 3, 2], [2, [2, 4, 6], 4, 2, 2], [1, [3, 3, 3], 8, 1, 3], [2, [8, 8], 7, 2, 4],
+      [2, [6], 1, 1, 2],
+      [1, [9], 5, 3, 3],
+      [2, [4, 4], 1, 2, 2],
+      [2, [4, 6], 4, 1, 2],
+      [1, [6, 6], 9, 2, 3],
+      [3, [4, 4], 5, 4, 1],
+      [1, [4, 4, 4], 3, 3, 2],
+      [2, [2, 4, 6], 4, 2, 2],
+      [1, [3, 3, 3], 8, 1, 3],
+      [2, [8, 8], 7, 2, 4],
     ];
     for (const [B, spatial, C, T, patch] of CASES) {
       it(`D=${spatial.length}, B=${B}, [${spatial}], C=${C}, T=${T}, patch ${patch}: exact, first maximum on ties`, () => {
@@ -356,12 +619,23 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
         const cs = [B, ...spatial, C];
         const ys = [B, ...spatial.map((s) => s / patch), C * T];
         const x = uniform(sizeOf(xs));
-        for (const c of [uniform(sizeOf(cs)), quantised(sizeOf(cs), 1)]) { // levels = 1: values in {−1, 0, 1}, ties everywhere
+        for (const c of [uniform(sizeOf(cs)), quantised(sizeOf(cs), 1)]) {
+          // levels = 1: values in {−1, 0, 1}, ties everywhere
           const want = onRef([x, c], [xs, cs], (a, b) => maxPool(a, b, patch, T));
-          expect(exactMismatches(onWasm(be, [x, c], [xs, cs], (a, b) => maxPool(a, b, patch, T)), want)).toEqual([]);
+          expect(
+            exactMismatches(
+              onWasm(be, [x, c], [xs, cs], (a, b) => maxPool(a, b, patch, T)),
+              want,
+            ),
+          ).toEqual([]);
           const dy = uniform(sizeOf(ys));
           const wantG = onRef([dy, c], [ys, cs], (a, b) => maxPoolGrad(a, b, patch, T, xs));
-          expect(exactMismatches(onWasm(be, [dy, c], [ys, cs], (a, b) => maxPoolGrad(a, b, patch, T, xs)), wantG)).toEqual([]);
+          expect(
+            exactMismatches(
+              onWasm(be, [dy, c], [ys, cs], (a, b) => maxPoolGrad(a, b, patch, T, xs)),
+              wantG,
+            ),
+          ).toEqual([]);
         }
       });
     }
@@ -369,13 +643,63 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
     it('NaN comparators: the first NaN of a window wins (jnp.argmax); all-equal windows pick the first pixel; empty batch', () => {
       const c = Float32Array.from([NaN, 1, 2, 0, 3, NaN, -0, 0, 5, 5, 5, 5, 1, NaN, NaN, 2]); // [1, 8, 2] → windows of 2 pixels
       const x = uniform(16 * 2);
-      const want = onRef([x, c], [[1, 8, 4], [1, 8, 2]], (a, b) => maxPool(a, b, 2, 2));
-      expect(exactMismatches(onWasm(be, [x, c], [[1, 8, 4], [1, 8, 2]], (a, b) => maxPool(a, b, 2, 2)), want)).toEqual([]);
-      const c4 = Float32Array.from({ length: 4 * 8 }, (_, i) => (i % 5 === 0 ? NaN : (i % 3)));
+      const want = onRef(
+        [x, c],
+        [
+          [1, 8, 4],
+          [1, 8, 2],
+        ],
+        (a, b) => maxPool(a, b, 2, 2),
+      );
+      expect(
+        exactMismatches(
+          onWasm(
+            be,
+            [x, c],
+            [
+              [1, 8, 4],
+              [1, 8, 2],
+            ],
+            (a, b) => maxPool(a, b, 2, 2),
+          ),
+          want,
+        ),
+      ).toEqual([]);
+      const c4 = Float32Array.from({ length: 4 * 8 }, (_, i) => (i % 5 === 0 ? NaN : i % 3));
       const x4 = uniform(4 * 8);
-      const want4 = onRef([x4, c4], [[1, 8, 4], [1, 8, 4]], (a, b) => maxPool(a, b, 4, 1));
-      expect(exactMismatches(onWasm(be, [x4, c4], [[1, 8, 4], [1, 8, 4]], (a, b) => maxPool(a, b, 4, 1)), want4)).toEqual([]);
-      expect(onWasm(be, [new Float32Array(0), new Float32Array(0)], [[0, 4, 4, 2], [0, 4, 4, 2]], (a, b) => maxPool(a, b, 2, 1)).length).toBe(0);
+      const want4 = onRef(
+        [x4, c4],
+        [
+          [1, 8, 4],
+          [1, 8, 4],
+        ],
+        (a, b) => maxPool(a, b, 4, 1),
+      );
+      expect(
+        exactMismatches(
+          onWasm(
+            be,
+            [x4, c4],
+            [
+              [1, 8, 4],
+              [1, 8, 4],
+            ],
+            (a, b) => maxPool(a, b, 4, 1),
+          ),
+          want4,
+        ),
+      ).toEqual([]);
+      expect(
+        onWasm(
+          be,
+          [new Float32Array(0), new Float32Array(0)],
+          [
+            [0, 4, 4, 2],
+            [0, 4, 4, 2],
+          ],
+          (a, b) => maxPool(a, b, 2, 1),
+        ).length,
+      ).toBe(0);
     });
   });
 
@@ -392,10 +716,11 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
     };
     const xd = uniform(2 * 4 * 4 * 3);
     const wd = uniform(3 * 4);
-    const run = (backend: Backend) => tidy(() => {
-      const { value, grads } = valueAndGrad(f)({ x: tensor(xd, [2, 4, 4, 3], backend), W: tensor(wd, [3, 4], backend) });
-      return [value.dataSync(), grads.x.dataSync(), grads.W.dataSync()];
-    });
+    const run = (backend: Backend) =>
+      tidy(() => {
+        const { value, grads } = valueAndGrad(f)({ x: tensor(xd, [2, 4, 4, 3], backend), W: tensor(wd, [3, 4], backend) });
+        return [value.dataSync(), grads.x.dataSync(), grads.W.dataSync()];
+      });
     const ref = run(getBackend('ref'));
     const got = run(be);
     // Float32 forward and backward through a handful of ops (each sum ≤ ~40·2^-24 relative to its
@@ -412,17 +737,18 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
     const x = uniform(4 * 6 * 6 * 6);
     const w = uniform(6 * 5);
     const staticIndex = Int32Array.from({ length: 4 * 6 * 6 * 5 }, (_, i) => (i % 11 === 0 ? -1 : (i * 7) % (4 * 6 * 6 * 5)));
-    const step = (fresh: boolean) => tidy(() => {
-      const t = tensor(x, [4, 6, 6, 6]);
-      const h = matmul(t, tensor(w, [6, 5]), false, false); // [4,6,6,5]
-      const index = fresh ? staticIndex.slice() : staticIndex;
-      const g = gather(h, h.shape, index);
-      const s = scatterAdd(g, h.shape, index);
-      const cat = concat([s, h], 3); // [4,6,6,10]
-      const pooled = maxPool(cat, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2);
-      const back = maxPoolGrad(pooled, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2, cat.shape);
-      return sum(back, [0, 2]).dataSync()[0];
-    });
+    const step = (fresh: boolean) =>
+      tidy(() => {
+        const t = tensor(x, [4, 6, 6, 6]);
+        const h = matmul(t, tensor(w, [6, 5]), false, false); // [4,6,6,5]
+        const index = fresh ? staticIndex.slice() : staticIndex;
+        const g = gather(h, h.shape, index);
+        const s = scatterAdd(g, h.shape, index);
+        const cat = concat([s, h], 3); // [4,6,6,10]
+        const pooled = maxPool(cat, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2);
+        const back = maxPoolGrad(pooled, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2, cat.shape);
+        return sum(back, [0, 2]).dataSync()[0];
+      });
     step(false); // warm-up: the static map's copy is made once
     const mem0 = memory();
     const heap0 = be.heapStats();
@@ -495,20 +821,49 @@ describe.each(VARIANTS)('wasm matmul on 2 threads, %s build', (variant) => {
 
   it('small shapes split over both threads (threshold 0): tiles, blocks, transposes, broadcast batches', () => {
     convTuning.minParallelWork = 0;
-    const dims = [[1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 1], [17, 3, 9], [13, 31, 29], [130, 300, 70], [3, 5, 2050], [9, 520, 11]];
+    const dims = [
+      [1, 1, 1],
+      [3, 5, 7],
+      [4, 8, 8],
+      [5, 9, 1],
+      [17, 3, 9],
+      [13, 31, 29],
+      [130, 300, 70],
+      [3, 5, 2050],
+      [9, 520, 11],
+    ];
     for (const [m, k, n] of dims) {
-      for (const ta of [false, true]) for (const tb of [false, true]) {
-        expect(same(mk([], m!, k!, ta), mk([], k!, n!, tb), ta, tb), `${m}×${k}×${n} ${ta}${tb}`).toBe(true);
-      }
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          expect(same(mk([], m!, k!, ta), mk([], k!, n!, tb), ta, tb), `${m}×${k}×${n} ${ta}${tb}`).toBe(true);
+        }
     }
     const batches: [number[], number[]][] = [
-      [[5], []], [[], [4]], [[2, 1], [3]], [[1, 3], [2, 1]], [[2, 3], [2, 3]], [[2, 3], [3]], [[6, 1, 2], [1, 5, 1]], [[7], [1]], [[3], [3]],
+      [[5], []],
+      [[], [4]],
+      [[2, 1], [3]],
+      [
+        [1, 3],
+        [2, 1],
+      ],
+      [
+        [2, 3],
+        [2, 3],
+      ],
+      [[2, 3], [3]],
+      [
+        [6, 1, 2],
+        [1, 5, 1],
+      ],
+      [[7], [1]],
+      [[3], [3]],
     ];
     for (const [ba, bb] of batches) {
-      for (const ta of [false, true]) for (const tb of [false, true]) {
-        expect(same(mk(ba, 5, 6, ta), mk(bb, 6, 9, tb), ta, tb), `[${ba}]×[${bb}] ${ta}${tb}`).toBe(true);
-        expect(same(mk(ba, 1, 3, ta), mk(bb, 3, 1, tb), ta, tb), `[${ba}]×[${bb}] 1×3×1 ${ta}${tb}`).toBe(true);
-      }
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          expect(same(mk(ba, 5, 6, ta), mk(bb, 6, 9, tb), ta, tb), `[${ba}]×[${bb}] ${ta}${tb}`).toBe(true);
+          expect(same(mk(ba, 1, 3, ta), mk(bb, 3, 1, tb), ta, tb), `[${ba}]×[${bb}] 1×3×1 ${ta}${tb}`).toBe(true);
+        }
     }
   });
 

@@ -8,8 +8,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  add, binary, exp, gelu, getBackend, init, memory, random, setBackend, sum, tensor, tidy, unary,
-  type Backend, type BinaryOp, type Tensor, type UnaryOp,
+  add,
+  binary,
+  exp,
+  gelu,
+  getBackend,
+  init,
+  memory,
+  random,
+  setBackend,
+  sum,
+  tensor,
+  tidy,
+  unary,
+  type Backend,
+  type BinaryOp,
+  type Tensor,
+  type UnaryOp,
 } from '../../src/index.js';
 import { registerBackend } from '../../src/backends/backend.js';
 import { createWasmBackend, relaxedSimdSupported, simdSupported, type WasmBackend, type WasmVariant } from '../../src/backends/wasm/index.js';
@@ -24,8 +39,39 @@ const SIZES = [0, 1, 3, 4, 5, 17, 1000]; // empty, tails only, one vector, vecto
 
 /** Values that exercise every branch: signed zeros, subnormals, exp over/underflow, ±inf, NaN, the root of gelu'. */
 const SPECIAL = [
-  0, -0, 1, -1, 0.5, -0.5, 2, 0.625, -0.625, 1e-30, -1e-30, 1e-40, -1e-40, 88.5, 88.8, -87.5, -88.8, -103, -104,
-  -110, 100, 1e20, -1e20, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, -0.7524, 7.2, -7.2, 20, -20,
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  2,
+  0.625,
+  -0.625,
+  1e-30,
+  -1e-30,
+  1e-40,
+  -1e-40,
+  88.5,
+  88.8,
+  -87.5,
+  -88.8,
+  -103,
+  -104,
+  -110,
+  100,
+  1e20,
+  -1e20,
+  3.4e38,
+  -3.4e38,
+  Infinity,
+  -Infinity,
+  NaN,
+  -0.7524,
+  7.2,
+  -7.2,
+  20,
+  -20,
 ].map(Math.fround);
 
 // ---------------------------------------------------------------------------------------------------
@@ -57,13 +103,18 @@ function unaryTolerance(op: UnaryOp, x: number, want: number): number {
   switch (op) {
     // Cephes algorithms, measured max 1 ulp (both builds, 2^20 random inputs per range); 2 ulp
     // leaves room for FMA-vs-mul+add differences on other CPUs.
-    case 'exp': case 'log': case 'tanh': return 2 * u;
+    case 'exp':
+    case 'log':
+    case 'tanh':
+      return 2 * u;
     // exp (1 ulp) then one division: measured max 2 ulp.
-    case 'sigmoid': return 3 * u;
+    case 'sigmoid':
+      return 3 * u;
     // x·σ(2u) through exp, an add, a division and a product: measured max 3 ulp. Plus the ref's own
     // error: it computes 1 + tanh(u) in float64 with cancellation where x << 0, an absolute error
     // of about 2^-53·|x| that float32-relative tolerances would otherwise flag.
-    case 'gelu': return 4 * u + 2 ** -51 * Math.abs(x);
+    case 'gelu':
+      return 4 * u + 2 ** -51 * Math.abs(x);
     case 'geluGrad': {
       // s + T·s·(1 − s): two terms of opposite sign cancel near the root x ≈ −0.75, so the error is
       // relative to the terms' size, not the result's (≤ 2 ulp of each term, 2^-21 of their sum).
@@ -73,11 +124,18 @@ function unaryTolerance(op: UnaryOp, x: number, want: number): number {
       const scale = s + Math.abs(T) * s * (1 - s);
       return 4 * u + 2 ** -21 * (Number.isFinite(scale) ? scale : 0) + 2 ** -50 * (1 + Math.abs(T));
     }
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
-interface Mismatch { i: number; inputs: number[]; got: number; want: number; allowed: number }
+interface Mismatch {
+  i: number;
+  inputs: number[];
+  got: number;
+  want: number;
+  allowed: number;
+}
 
 function compare(got: Float32Array, want: ArrayLike<number>, inputs: (i: number) => number[], allowed: (i: number) => number): Mismatch[] {
   expect(got.length).toBe(want.length);
@@ -86,9 +144,7 @@ function compare(got: Float32Array, want: ArrayLike<number>, inputs: (i: number)
     const w = want[i]!;
     const w32 = Math.fround(w);
     const tol = allowed(i);
-    const ok = tol === 0 || !Number.isFinite(w32)
-      ? sameValue(got[i]!, w32)
-      : Number.isFinite(got[i]!) && Math.abs(got[i]! - w) <= tol;
+    const ok = tol === 0 || !Number.isFinite(w32) ? sameValue(got[i]!, w32) : Number.isFinite(got[i]!) && Math.abs(got[i]! - w) <= tol;
     if (!ok) bad.push({ i, inputs: inputs(i), got: got[i]!, want: w, allowed: tol });
   }
   return bad;
@@ -139,9 +195,9 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
   it('reports its build', () => {
     expect(be.name).toBe('wasm');
     expect(be.variant).toBe(variant);
-    expect(be.describe()).toMatch(variant === 'relaxed'
-      ? /^wasm: relaxed-SIMD \(FMA\), 1 thread, heap \d+\.\d MiB/
-      : /^wasm: SIMD, 1 thread, heap \d+\.\d MiB/);
+    expect(be.describe()).toMatch(
+      variant === 'relaxed' ? /^wasm: relaxed-SIMD \(FMA\), 1 thread, heap \d+\.\d MiB/ : /^wasm: SIMD, 1 thread, heap \d+\.\d MiB/,
+    );
   });
 
   describe('unary ops match ref', () => {
@@ -152,7 +208,12 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
           for (const x of inputs(seed++, n)) {
             const want = onRef([x], [[n]], (t) => unary(op, t));
             const got = onWasm(be, [x], [[n]], (t) => unary(op, t));
-            const bad = compare(got, want, (i) => [x[i]!], (i) => unaryTolerance(op, x[i]!, want[i]!));
+            const bad = compare(
+              got,
+              want,
+              (i) => [x[i]!],
+              (i) => unaryTolerance(op, x[i]!, want[i]!),
+            );
             expect(bad.slice(0, 5), `${op}, n = ${n}: ${bad.length} mismatches`).toEqual([]);
           }
         }
@@ -165,7 +226,12 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
     for (const op of UNARY_OPS) {
       const want = onRef([x], [[x.length]], (t) => unary(op, t));
       const got = onWasm(be, [x], [[x.length]], (t) => unary(op, t));
-      const bad = compare(got, want, (i) => [x[i]!], (i) => unaryTolerance(op, x[i]!, want[i]!));
+      const bad = compare(
+        got,
+        want,
+        (i) => [x[i]!],
+        (i) => unaryTolerance(op, x[i]!, want[i]!),
+      );
       expect(bad, `${op}: ${bad.length} mismatches`).toEqual([]);
     }
   });
@@ -178,10 +244,19 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
         for (const n of SIZES) {
           const [a1, a2, aq] = inputs(seed++, n);
           const [b1, , bq] = inputs(seed++, n);
-          for (const [a, b] of [[a1!, b1!], [aq!, bq!], [a2!, b1!]] as const) {
+          for (const [a, b] of [
+            [a1!, b1!],
+            [aq!, bq!],
+            [a2!, b1!],
+          ] as const) {
             const want = onRef([a, b], [[n], [n]], (x, y) => binary(op, x, y));
             const got = onWasm(be, [a, b], [[n], [n]], (x, y) => binary(op, x, y));
-            const bad = compare(got, want, (i) => [a[i]!, b[i]!], () => 0);
+            const bad = compare(
+              got,
+              want,
+              (i) => [a[i]!, b[i]!],
+              () => 0,
+            );
             expect(bad.slice(0, 5), `${op}, n = ${n}: ${bad.length} mismatches`).toEqual([]);
           }
         }
@@ -190,12 +265,71 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
   });
 
   const BROADCASTS: [number[], number[]][] = [
-    [[], [17]], [[17], []], [[], []], [[1], [5]], [[5], [1]], [[1, 1], [1]], // scalar operand
-    [[7, 5], [5]], [[5], [7, 5]], [[7, 5], [1, 5]], [[1, 5], [7, 5]], // row
-    [[7, 5], [7, 1]], [[7, 1], [7, 5]], [[6, 1, 17], [6, 9, 1]], // column
-    [[2, 3, 4], [3, 1]], [[4, 1, 3], [5, 1]], [[1, 3, 1, 5], [2, 1, 4, 1]], [[2, 1, 3], [2, 4, 3]], // rank mismatch, mixed
-    [[5, 1], [1, 6]], [[3, 1, 1], [1, 1, 1]], [[2, 3, 4, 5, 6], [3, 1, 5, 1]], [[1, 1, 1, 1000], [3, 1, 1]],
-    [[0, 3], [3]], [[4, 0], [4, 1]], // empty
+    [[], [17]],
+    [[17], []],
+    [[], []],
+    [[1], [5]],
+    [[5], [1]],
+    [[1, 1], [1]], // scalar operand
+    [[7, 5], [5]],
+    [[5], [7, 5]],
+    [
+      [7, 5],
+      [1, 5],
+    ],
+    [
+      [1, 5],
+      [7, 5],
+    ], // row
+    [
+      [7, 5],
+      [7, 1],
+    ],
+    [
+      [7, 1],
+      [7, 5],
+    ],
+    [
+      [6, 1, 17],
+      [6, 9, 1],
+    ], // column
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
+    [
+      [4, 1, 3],
+      [5, 1],
+    ],
+    [
+      [1, 3, 1, 5],
+      [2, 1, 4, 1],
+    ],
+    [
+      [2, 1, 3],
+      [2, 4, 3],
+    ], // rank mismatch, mixed
+    [
+      [5, 1],
+      [1, 6],
+    ],
+    [
+      [3, 1, 1],
+      [1, 1, 1],
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [3, 1, 5, 1],
+    ],
+    [
+      [1, 1, 1, 1000],
+      [3, 1, 1],
+    ],
+    [[0, 3], [3]],
+    [
+      [4, 0],
+      [4, 1],
+    ], // empty
   ];
 
   describe('binary broadcasting matches ref bit for bit', () => {
@@ -206,7 +340,12 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
         for (const op of BINARY_OPS) {
           const want = onRef([a, b], [sa, sb], (x, y) => binary(op, x, y));
           const got = onWasm(be, [a, b], [sa, sb], (x, y) => binary(op, x, y));
-          const bad = compare(got, want, (i) => [i], () => 0);
+          const bad = compare(
+            got,
+            want,
+            (i) => [i],
+            () => 0,
+          );
           expect(bad.slice(0, 5), `${op}: ${bad.length} mismatches`).toEqual([]);
         }
       });
@@ -220,12 +359,39 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
     for (const op of BINARY_OPS) {
       const want = onRef([a, b], [[n * n], [n * n]], (x, y) => binary(op, x, y));
       const got = onWasm(be, [a, b], [[n * n], [n * n]], (x, y) => binary(op, x, y));
-      const bad = compare(got, want, (i) => [a[i]!, b[i]!], () => 0);
+      const bad = compare(
+        got,
+        want,
+        (i) => [a[i]!, b[i]!],
+        () => 0,
+      );
       expect(bad.slice(0, 5), `${op}: ${bad.length} mismatches`).toEqual([]);
       // and through the strided path: [n, 1] with [1, n] is the same table
-      const wantS = onRef([Float32Array.from(SPECIAL), Float32Array.from(SPECIAL)], [[n, 1], [1, n]], (x, y) => binary(op, x, y));
-      const gotS = onWasm(be, [Float32Array.from(SPECIAL), Float32Array.from(SPECIAL)], [[n, 1], [1, n]], (x, y) => binary(op, x, y));
-      expect(compare(gotS, wantS, (i) => [i], () => 0)).toEqual([]);
+      const wantS = onRef(
+        [Float32Array.from(SPECIAL), Float32Array.from(SPECIAL)],
+        [
+          [n, 1],
+          [1, n],
+        ],
+        (x, y) => binary(op, x, y),
+      );
+      const gotS = onWasm(
+        be,
+        [Float32Array.from(SPECIAL), Float32Array.from(SPECIAL)],
+        [
+          [n, 1],
+          [1, n],
+        ],
+        (x, y) => binary(op, x, y),
+      );
+      expect(
+        compare(
+          gotS,
+          wantS,
+          (i) => [i],
+          () => 0,
+        ),
+      ).toEqual([]);
     }
   });
 
@@ -233,12 +399,13 @@ describe.each(VARIANTS)('wasm backend, %s build', (variant) => {
     const [ka, kb] = random.split(random.key(3)) as [random.Key, random.Key];
     const a = random.uniform(ka, 37 * 5, -2, 2);
     const b = random.uniform(kb, 5, -2, 2);
-    const step = () => tidy(() => {
-      const x = tensor(a, [37, 5]);
-      const y = tensor(b, [5]);
-      const z = gelu(exp(add(x, y)));
-      return sum(binary('max', z, x)).dataSync()[0];
-    });
+    const step = () =>
+      tidy(() => {
+        const x = tensor(a, [37, 5]);
+        const y = tensor(b, [5]);
+        const z = gelu(exp(add(x, y)));
+        return sum(binary('max', z, x)).dataSync()[0];
+      });
     step(); // warm-up (the strided parameter block is allocated once)
     const mem0 = memory();
     const heap0 = be.heapStats();

@@ -39,13 +39,18 @@ export const gen = {
   /** On a coarse grid: many ties (first-maximum rules). */
   quantised: (n: number, seed: number) => g.random.normal(g.random.key(seed), n).map((v) => Math.round(v * 2) / 2),
   /** Fixed values, repeated to length n. */
-  of: (...v: number[]) => (n: number) => Float32Array.from({ length: n }, (_, i) => v[i % v.length]!),
+  of:
+    (...v: number[]) =>
+    (n: number) =>
+      Float32Array.from({ length: n }, (_, i) => v[i % v.length]!),
 };
 
 /** Every case of test/shared/op-cases/*.ts, in file order; `file` is the stem that declared it. */
 export async function loadOpCases(): Promise<(OpCase & { file: string })[]> {
   const dir = new URL('./op-cases/', import.meta.url);
-  const files = readdirSync(fileURLToPath(dir)).filter((f) => f.endsWith('.ts')).sort();
+  const files = readdirSync(fileURLToPath(dir))
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   const out: (OpCase & { file: string })[] = [];
   for (const f of files) {
     const mod = (await import(new URL(f, dir).href)) as { cases?: readonly OpCase[] };
@@ -58,7 +63,9 @@ export async function loadOpCases(): Promise<(OpCase & { file: string })[]> {
 /** The ops (of the ref kernel table, i.e. every op) that no case exercises. */
 export function opsWithoutCases(cases: readonly OpCase[]): string[] {
   const covered = new Set(cases.map((c) => c.op));
-  return Object.keys(g.getBackend('ref').kernels).filter((op) => !covered.has(op as OpName)).sort();
+  return Object.keys(g.getBackend('ref').kernels)
+    .filter((op) => !covered.has(op as OpName))
+    .sort();
 }
 
 async function runOn(backend: g.BackendName, c: OpCase, data: readonly Float32Array[]): Promise<Float32Array> {
@@ -76,9 +83,21 @@ const U = 2 ** -24;
  * readable lines (empty when it passes). Leaves ref current.
  */
 export async function opCaseFailures(backend: 'wasm' | 'webgpu', c: OpCase, index: number): Promise<string[]> {
-  const data = c.inputs.map((s, i) => (c.values?.[i] ?? gen.normal)(s.reduce((a, b) => a * b, 1), 7919 * (index + 1) + i));
+  const data = c.inputs.map((s, i) =>
+    (c.values?.[i] ?? gen.normal)(
+      s.reduce((a, b) => a * b, 1),
+      7919 * (index + 1) + i,
+    ),
+  );
   const want = await runOn('ref', c, data);
-  const bound = 'depth' in c.check ? await runOn('ref', c, data.map((d) => d.map(Math.abs))) : null;
+  const bound =
+    'depth' in c.check
+      ? await runOn(
+          'ref',
+          c,
+          data.map((d) => d.map(Math.abs)),
+        )
+      : null;
   const got = await runOn(backend, c, data);
   g.setBackend('ref');
   if (got.length !== want.length) return [`${c.name}: ${got.length} values, ref has ${want.length}`];
@@ -90,7 +109,8 @@ export async function opCaseFailures(backend: 'wasm' | 'webgpu', c: OpCase, inde
     // +0 and −0 compare equal: WGSL leaves the sign of a zero from max/min unspecified (the wasm
     // suite checks signed zeros against Math.max separately).
     if (!Number.isFinite(w) || 'exact' in c.check) ok = Number.isNaN(w) ? Number.isNaN(x) : x === w;
-    else if ('depth' in c.check) ok = Math.abs(x - w) <= c.check.depth * U * bound![i]! + Math.abs(w) * U + 2 ** -126; // ref is read as float32: its rounding
+    else if ('depth' in c.check)
+      ok = Math.abs(x - w) <= c.check.depth * U * bound![i]! + Math.abs(w) * U + 2 ** -126; // ref is read as float32: its rounding
     else ok = Math.abs(x - w) <= c.check.rel * (Math.abs(w) + 1);
     if (!ok) bad.push(`${c.name} [${i}]: ${backend} ${x}, ref ${w} (${JSON.stringify(c.check)})`);
   }

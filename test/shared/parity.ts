@@ -36,21 +36,79 @@ export function parityCases(): ParityCase[] {
     c.push({ name: `unary ${op}`, shapes: [[3, 37]], op: (l, [x]) => l.unary(op, op === 'sqrt' || op === 'log' ? l.addScalar(l.abs(x), 0.1) : x), tol: 4e-6 });
   }
   for (const op of ['add', 'sub', 'mul', 'div', 'max', 'min']) {
-    c.push({ name: `binary ${op} (broadcast)`, shapes: [[4, 1, 9], [5, 1]], op: (l, [a, b]) => l.binary(op, a, op === 'div' ? l.addScalar(l.abs(b), 0.5) : b), tol: 1e-6 });
+    c.push({
+      name: `binary ${op} (broadcast)`,
+      shapes: [
+        [4, 1, 9],
+        [5, 1],
+      ],
+      op: (l, [a, b]) => l.binary(op, a, op === 'div' ? l.addScalar(l.abs(b), 0.5) : b),
+      tol: 1e-6,
+    });
   }
   c.push({ name: 'reduce sum (axes 0, 2)', shapes: [[6, 5, 33]], op: (l, [x]) => l.sum(x, [0, 2]), linear: true, tol: 1e-5 });
   c.push({ name: 'reduce max (axis 1)', shapes: [[6, 5, 33]], op: (l, [x]) => l.max(x, [1]), tol: 1e-7 });
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-    c.push({ name: `matmul ${ta ? 'Aᵀ' : 'A'}·${tb ? 'Bᵀ' : 'B'} (batch broadcast)`, shapes: [[2, ...(ta ? [19, 13] : [13, 19])], tb ? [21, 19] : [19, 21]], op: (l, [a, b]) => l.matmul(a, b, ta, tb), linear: true, tol: 1e-5 });
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    c.push({
+      name: `matmul ${ta ? 'Aᵀ' : 'A'}·${tb ? 'Bᵀ' : 'B'} (batch broadcast)`,
+      shapes: [[2, ...(ta ? [19, 13] : [13, 19])], tb ? [21, 19] : [19, 21]],
+      op: (l, [a, b]) => l.matmul(a, b, ta, tb),
+      linear: true,
+      tol: 1e-5,
+    });
   }
   c.push({ name: 'gather (permute)', shapes: [[3, 4, 5]], op: (l, [x]) => l.permute(x, [2, 0, 1]), tol: 0 });
   c.push({ name: 'strided (upsample)', shapes: [[2, 3, 4, 2]], op: (l, [x]) => l.upsample(x, [1, 2], 2), tol: 0 });
-  c.push({ name: 'strided (summing view)', shapes: [[3, 4, 5]], op: (l, [x]) => l.strided(x, [4, 5], [3, 4, 5], { offset: 0, strides: [20, 5, 1] }, { offset: 0, strides: [0, 5, 1] }), linear: true, tol: 1e-6 });
-  c.push({ name: 'scatterAdd (repeated indices)', shapes: [[24]], op: (l, [x]) => l.scatterAdd(x, [7], Int32Array.from({ length: 24 }, (_, i) => (i * 5) % 7 - (i % 6 === 0 ? 1 : 0))), linear: true, tol: 1e-6 });
+  c.push({
+    name: 'strided (summing view)',
+    shapes: [[3, 4, 5]],
+    op: (l, [x]) => l.strided(x, [4, 5], [3, 4, 5], { offset: 0, strides: [20, 5, 1] }, { offset: 0, strides: [0, 5, 1] }),
+    linear: true,
+    tol: 1e-6,
+  });
+  c.push({
+    name: 'scatterAdd (repeated indices)',
+    shapes: [[24]],
+    op: (l, [x]) =>
+      l.scatterAdd(
+        x,
+        [7],
+        Int32Array.from({ length: 24 }, (_, i) => ((i * 5) % 7) - (i % 6 === 0 ? 1 : 0)),
+      ),
+    linear: true,
+    tol: 1e-6,
+  });
   c.push({ name: 'gather (4 blocks)', shapes: [[4, 5, 3]], op: (l, [x]) => l.gather(x, [4, 7], Int32Array.from([14, 0, -1, 7, 7, 3, 12]), 4), tol: 0 });
-  c.push({ name: 'scatterAdd (4 blocks, repeated indices)', shapes: [[4, 6]], op: (l, [x]) => l.scatterAdd(x, [4, 5], Int32Array.from([4, 0, 4, -1, 2, 4]), 4), linear: true, tol: 1e-6 });
-  c.push({ name: 'concat (axis 1)', shapes: [[2, 3, 4], [2, 5, 4]], op: (l, [a, b]) => l.concat([a, b], 1), tol: 0 });
-  c.push({ name: 'maxPool 2-D', shapes: [[2, 6, 4, 6], [2, 6, 4, 3]], op: (l, [x, cmp]) => l.maxPool(x, cmp, 2, 2), tol: 0 });
+  c.push({
+    name: 'scatterAdd (4 blocks, repeated indices)',
+    shapes: [[4, 6]],
+    op: (l, [x]) => l.scatterAdd(x, [4, 5], Int32Array.from([4, 0, 4, -1, 2, 4]), 4),
+    linear: true,
+    tol: 1e-6,
+  });
+  c.push({
+    name: 'concat (axis 1)',
+    shapes: [
+      [2, 3, 4],
+      [2, 5, 4],
+    ],
+    op: (l, [a, b]) => l.concat([a, b], 1),
+    tol: 0,
+  });
+  c.push({
+    name: 'maxPool 2-D',
+    shapes: [
+      [2, 6, 4, 6],
+      [2, 6, 4, 3],
+    ],
+    op: (l, [x, cmp]) => l.maxPool(x, cmp, 2, 2),
+    tol: 0,
+  });
   const geometries: [string, number[], number[], number, number, Record<string, unknown>][] = [
     ['2-D torus 3×3', [2, 7, 6, 5], [9, 5, 11], 2, 3, { torus: true, padding: 1 }],
     ['2-D zero, stride 2, dilation 2', [1, 9, 8, 4], [9, 4, 6], 2, 3, { padding: 2, stride: 2, rhsDilation: 2 }],
@@ -72,14 +130,26 @@ export function parityCases(): ParityCase[] {
       y.dispose();
       return { a, dy };
     };
-    c.push({ name: `convInputGrad ${name}`, shapes: [xs, ws], op: (l, [x, w], abs) => {
-      const { a, dy } = cotangent(l, x, w, abs);
-      return l.convInputGrad(dy, w, a, x.shape);
-    }, linear: true, tol: 1e-5 });
-    c.push({ name: `convFilterGrad ${name}`, shapes: [xs, ws], op: (l, [x, w], abs) => {
-      const { a, dy } = cotangent(l, x, w, abs);
-      return l.convFilterGrad(x, dy, a);
-    }, linear: true, tol: 1e-5 });
+    c.push({
+      name: `convInputGrad ${name}`,
+      shapes: [xs, ws],
+      op: (l, [x, w], abs) => {
+        const { a, dy } = cotangent(l, x, w, abs);
+        return l.convInputGrad(dy, w, a, x.shape);
+      },
+      linear: true,
+      tol: 1e-5,
+    });
+    c.push({
+      name: `convFilterGrad ${name}`,
+      shapes: [xs, ws],
+      op: (l, [x, w], abs) => {
+        const { a, dy } = cotangent(l, x, w, abs);
+        return l.convFilterGrad(x, dy, a);
+      },
+      linear: true,
+      tol: 1e-5,
+    });
   }
   return c;
 }
@@ -101,7 +171,12 @@ function error(a: ArrayLike<number>, b: ArrayLike<number>, bound: ArrayLike<numb
 export async function runParity(lib: Lib, backend: 'wasm' | 'webgpu'): Promise<ParityResult[]> {
   const results: ParityResult[] = [];
   for (const [i, c] of parityCases().entries()) {
-    const values = c.shapes.map((s, j) => lib.random.normal(lib.random.key(1000 * i + j), s.reduce((a: number, b: number) => a * b, 1)));
+    const values = c.shapes.map((s, j) =>
+      lib.random.normal(
+        lib.random.key(1000 * i + j),
+        s.reduce((a: number, b: number) => a * b, 1),
+      ),
+    );
     const on = async (name: string, abs: boolean) => {
       lib.setBackend(name);
       const xs = c.shapes.map((s, j) => lib.tensor(abs ? values[j]!.map(Math.abs) : values[j], s));
@@ -169,9 +244,16 @@ export async function threadIdentityFailures(lib: Lib): Promise<string[]> {
       const v = lib.tensor(lib.random.normal(lib.random.key(4), 300_003), [300_003]);
       const rows = lib.slice(u, 0, 0, 300_000).reshape([1000, 300]);
       const map = Int32Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? -1 : (i * 13) % 290));
-      return [y.dataSync(), lib.convInputGrad(y, w, a, x.shape).dataSync(), lib.convFilterGrad(x, y, a).dataSync(),
-        lib.gelu(u).dataSync(), lib.mul(u, v).dataSync(), lib.div(u, v).dataSync(),
-        lib.permute(rows.reshape([1000, 20, 15]), [0, 2, 1]).dataSync(), lib.scatterAdd(rows, [1000, 290], map, 1000).dataSync()];
+      return [
+        y.dataSync(),
+        lib.convInputGrad(y, w, a, x.shape).dataSync(),
+        lib.convFilterGrad(x, y, a).dataSync(),
+        lib.gelu(u).dataSync(),
+        lib.mul(u, v).dataSync(),
+        lib.div(u, v).dataSync(),
+        lib.permute(rows.reshape([1000, 20, 15]), [0, 2, 1]).dataSync(),
+        lib.scatterAdd(rows, [1000, 290], map, 1000).dataSync(),
+      ];
     });
     const used = be.threads;
     be.close();

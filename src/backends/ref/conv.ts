@@ -17,9 +17,15 @@ function forEachTap(x: Shape, out: readonly number[], a: ConvAttrs, visit: (b: n
   const tc = new Array<number>(D);
   for (let b = 0; b < x[0]!; b++) {
     for (let o = 0; o < nOut; o++) {
-      for (let d = D - 1, r = o; d >= 0; d--) { oc[d] = r % out[d]!; r = Math.floor(r / out[d]!); }
+      for (let d = D - 1, r = o; d >= 0; d--) {
+        oc[d] = r % out[d]!;
+        r = Math.floor(r / out[d]!);
+      }
       for (let t = 0; t < nTap; t++) {
-        for (let d = D - 1, r = t; d >= 0; d--) { tc[d] = r % a.kernel[d]!; r = Math.floor(r / a.kernel[d]!); }
+        for (let d = D - 1, r = t; d >= 0; d--) {
+          tc[d] = r % a.kernel[d]!;
+          r = Math.floor(r / a.kernel[d]!);
+        }
         let ip = 0;
         let d = 0;
         for (; d < D; d++) {

@@ -22,13 +22,19 @@ function forEachWindow(x: Shape, c: Float64Array, patch: number, tensorSize: num
         for (let w = 0; w < nWin; w++) {
           let ip = 0;
           for (let d = 0, ro = o, rw = w, div = nOut, wdiv = nWin; d < D; d++) {
-            div /= pooled[d]!; wdiv /= patch;
-            const od = Math.floor(ro / div); ro %= div;
-            const wd = Math.floor(rw / wdiv); rw %= wdiv;
+            div /= pooled[d]!;
+            wdiv /= patch;
+            const od = Math.floor(ro / div);
+            ro %= div;
+            const wd = Math.floor(rw / wdiv);
+            rw %= wdiv;
             ip = ip * spatial[d]! + od * patch + wd;
           }
           const v = c[(b * sizeOf(spatial) + ip) * channels + ch]!;
-          if (arg < 0 || v > best || (v !== v && best === best)) { best = v; arg = ip; }
+          if (arg < 0 || v > best || (v !== v && best === best)) {
+            best = v;
+            arg = ip;
+          }
         }
         visit(b * nOut + o, ch, b * sizeOf(spatial) + arg);
       }

@@ -52,7 +52,16 @@ interface GatherAxis {
   readonly tapOf: (j: number) => number;
 }
 
-interface AxisGeom { n: number; o: number; k: number; s: number; lo: number; torus: boolean; r: number; l: number }
+interface AxisGeom {
+  n: number;
+  o: number;
+  k: number;
+  s: number;
+  lo: number;
+  torus: boolean;
+  r: number;
+  l: number;
+}
 
 /** The 3 axes of the kernels: leading unit axes where D < 3, the innermost real axis last. */
 function geometry(x: Shape, out: Shape, a: ConvAttrs): AxisGeom[] {
@@ -61,8 +70,14 @@ function geometry(x: Shape, out: Shape, a: ConvAttrs): AxisGeom[] {
   for (let i = 0; i < 3 - D; i++) axes.push({ n: 1, o: 1, k: 1, s: 1, lo: 0, torus: false, r: 1, l: 1 });
   for (let d = 0; d < D; d++) {
     axes.push({
-      n: x[d + 1]!, o: out[d + 1]!, k: a.kernel[d]!, s: a.stride[d]!, lo: a.padding[d]![0],
-      torus: a.torus[d]!, r: a.rhsDilation[d]!, l: a.lhsDilation[d]!,
+      n: x[d + 1]!,
+      o: out[d + 1]!,
+      k: a.kernel[d]!,
+      s: a.stride[d]!,
+      lo: a.padding[d]![0],
+      torus: a.torus[d]!,
+      r: a.rhsDilation[d]!,
+      l: a.lhsDilation[d]!,
     });
   }
   return axes;
@@ -94,7 +109,10 @@ function inverseAxis(g: AxisGeom): GatherAxis {
   const J = g.k * M;
   const table = new Int32Array(g.n * J).fill(-1);
   for (let i = 0; i < g.n; i++) {
-    for (let a = 0; a < g.k; a++) lists[i * g.k + a]!.forEach((o, m) => { table[i * J + (g.k - 1 - a) * M + m] = o; });
+    for (let a = 0; a < g.k; a++)
+      lists[i * g.k + a]!.forEach((o, m) => {
+        table[i * J + (g.k - 1 - a) * M + m] = o;
+      });
   }
   return { nOut: g.n, nIn: g.o, J, K: g.k, table, tapOf: (j) => g.k - 1 - Math.floor(j / M) };
 }
@@ -164,12 +182,36 @@ export function readConvConfigs(ex: KernelExports): ConvConfigs {
  * temporary register and 3 × 12 spills, so 2 × 16 / 4 × 8 lead. More than ~9 accumulators spill in
  * V8's register allocator (16 xmm registers, one reserved).
  */
-const GATHER_PREF = { relaxed: [[3, 12], [4, 8], [2, 16], [2, 12], [6, 4]], simd: [[2, 16], [4, 8], [2, 12], [6, 4]] } as const;
-const FILTER_PREF = { relaxed: [[3, 12], [4, 8], [2, 16]], simd: [[4, 8], [2, 16], [2, 12]] } as const;
+const GATHER_PREF = {
+  relaxed: [
+    [3, 12],
+    [4, 8],
+    [2, 16],
+    [2, 12],
+    [6, 4],
+  ],
+  simd: [
+    [2, 16],
+    [4, 8],
+    [2, 12],
+    [6, 4],
+  ],
+} as const;
+const FILTER_PREF = {
+  relaxed: [
+    [3, 12],
+    [4, 8],
+    [2, 16],
+  ],
+  simd: [
+    [4, 8],
+    [2, 16],
+    [2, 12],
+  ],
+} as const;
 
 /** The first preferred block with the least channel padding. */
-function pickBlock<T extends object>(list: readonly T[], pref: readonly (readonly [number, number])[], C: number,
-  key: (t: T) => [number, number]): number {
+function pickBlock<T extends object>(list: readonly T[], pref: readonly (readonly [number, number])[], C: number, key: (t: T) => [number, number]): number {
   let best = -1;
   let bestWaste = Infinity;
   for (const [a, b] of pref) {
@@ -186,7 +228,11 @@ function pickBlock<T extends object>(list: readonly T[], pref: readonly (readonl
   return best;
 }
 
-export function createConvKernels(ex: KernelExports, heap: WasmHeap, exec: Executor): {
+export function createConvKernels(
+  ex: KernelExports,
+  heap: WasmHeap,
+  exec: Executor,
+): {
   conv: Kernel<'conv', number>;
   convInputGrad: Kernel<'convInputGrad', number>;
   convFilterGrad: Kernel<'convFilterGrad', number>;
@@ -218,8 +264,7 @@ export function createConvKernels(ex: KernelExports, heap: WasmHeap, exec: Execu
    * One gather convolution: out[B, axes.nOut, cout] from in[B, axes.nIn, cin] and the filter
    * `w` (element offsets: tap·sT + k·sK + c·sC for gather input channel k, output channel c).
    */
-  function gather(out: number, inp: number, w: number, B: number, axes: GatherAxis[], cin: number, cout: number,
-    sT: number, sK: number, sC: number): void {
+  function gather(out: number, inp: number, w: number, B: number, axes: GatherAxis[], cin: number, cout: number, sT: number, sK: number, sC: number): void {
     const s = scratch();
     try {
       const cfgIndex = convTuning.gather ?? pickBlock(configs.gather, GATHER_PREF[variant], cout, (g) => [g.P, g.CB]);
@@ -259,9 +304,28 @@ export function createConvKernels(ex: KernelExports, heap: WasmHeap, exec: Execu
       const zero = s.alloc(cin * 4);
       heap.f32().fill(0, zero >>> 2, (zero >>> 2) + cin);
       const prm = writeGconv({
-        B, CIN: cin, COUT: cout, N0: a0.nIn, N1: a1.nIn, N2: a2.nIn, O0: a0.nOut, O1: a1.nOut, O2: a2.nOut,
-        J0: a0.J, J1: a1.J, J2: a2.J, T0: s.ints(a0.table), T1: s.ints(a1.table), T2: s.ints(t2), W: wp, ZERO: zero,
-        IN: inp, OUT: out, O2PAD: o2pad, CFG: (cfgIndex << 16) | (P << 8) | CB, FLAGS: s.ints(flags),
+        B,
+        CIN: cin,
+        COUT: cout,
+        N0: a0.nIn,
+        N1: a1.nIn,
+        N2: a2.nIn,
+        O0: a0.nOut,
+        O1: a1.nOut,
+        O2: a2.nOut,
+        J0: a0.J,
+        J1: a1.J,
+        J2: a2.J,
+        T0: s.ints(a0.table),
+        T1: s.ints(a1.table),
+        T2: s.ints(t2),
+        W: wp,
+        ZERO: zero,
+        IN: inp,
+        OUT: out,
+        O2PAD: o2pad,
+        CFG: (cfgIndex << 16) | (P << 8) | CB,
+        FLAGS: s.ints(flags),
       });
       const work = 2 * B * a0.nOut * a1.nOut * a2.nOut * J * cin * cout;
       exec.run('gconv', s.ints(prm), work);
@@ -316,15 +380,37 @@ export function createConvKernels(ex: KernelExports, heap: WasmHeap, exec: Execu
       }
       let dwp = dw;
       if (coutP !== cout) dwp = s.alloc(taps * cin * coutP * 4);
-      const cinP = Math.ceil(Math.ceil(cin / CI) * CI / 4) * 4;
+      const cinP = Math.ceil((Math.ceil(cin / CI) * CI) / 4) * 4;
       const chunk = Math.max(1, Math.ceil(convTuning.chunkPixels / O2));
       const perThread = chunk * O2 * (coutP + cinP) * 4;
       const scratchPtr = s.alloc(perThread * exec.threads);
       const prm = writeFgrad({
-        B: xs[0]!, CIN: cin, COUTP: coutP, N0: g0.nIn, N1: g1.nIn, O0: g0.nOut, O1: g1.nOut, O2, K0: g0.J, K1: g1.J, K2: g2.J,
-        T0: s.ints(g0.table), T1: s.ints(g1.table), T2: s.ints(t2), X: x!, DY: dy!, DW: dwp, XROW: g2.nIn * cin * 4,
-        O2PAD: O2, CHUNK: chunk, CFG: (cfgIndex << 16) | (CI << 8) | CO, COUT: cout, CINP: cinP, SCRATCH: scratchPtr,
-        SCRSTRIDE: perThread, RUNS: s.ints(runTable(t2, g2.J, O2)),
+        B: xs[0]!,
+        CIN: cin,
+        COUTP: coutP,
+        N0: g0.nIn,
+        N1: g1.nIn,
+        O0: g0.nOut,
+        O1: g1.nOut,
+        O2,
+        K0: g0.J,
+        K1: g1.J,
+        K2: g2.J,
+        T0: s.ints(g0.table),
+        T1: s.ints(g1.table),
+        T2: s.ints(t2),
+        X: x!,
+        DY: dy!,
+        DW: dwp,
+        XROW: g2.nIn * cin * 4,
+        O2PAD: O2,
+        CHUNK: chunk,
+        CFG: (cfgIndex << 16) | (CI << 8) | CO,
+        COUT: cout,
+        CINP: cinP,
+        SCRATCH: scratchPtr,
+        SCRSTRIDE: perThread,
+        RUNS: s.ints(runTable(t2, g2.J, O2)),
       });
       exec.run('fgrad', s.ints(prm), 2 * rows * O2 * taps * cin * cout);
       if (dwp !== dw) ex.convCropRows(dw, dwp, taps * cin, cout, coutP);

@@ -34,13 +34,18 @@ export function kernels({ ex, params, exec }: WasmKernelContext): { unary: Kerne
     const plan = binaryPlan(shapes.inputs[0]!, shapes.inputs[1]!, shapes.out);
     const code = binaryCode[op];
     switch (plan.kind) {
-      case 'empty': return;
+      case 'empty':
+        return;
       case 'same':
-        if (exec.threads > 1) return exec.run('binarySamePart', params.write(writeBinarySamePart({ op: code, a: a!, b: b!, o: out, n: plan.n })), plan.n * ELEMENTWISE_WORK);
+        if (exec.threads > 1)
+          return exec.run('binarySamePart', params.write(writeBinarySamePart({ op: code, a: a!, b: b!, o: out, n: plan.n })), plan.n * ELEMENTWISE_WORK);
         return ex.binarySame(code, a!, b!, out, plan.n);
-      case 'scalarA': return ex.binaryScalarA(code, a!, b!, out, plan.n);
-      case 'scalarB': return ex.binaryScalarB(code, a!, b!, out, plan.n);
-      case 'strided': return ex.binaryStrided(code, a!, b!, out, params.write(plan.params));
+      case 'scalarA':
+        return ex.binaryScalarA(code, a!, b!, out, plan.n);
+      case 'scalarB':
+        return ex.binaryScalarB(code, a!, b!, out, plan.n);
+      case 'strided':
+        return ex.binaryStrided(code, a!, b!, out, params.write(plan.params));
     }
   };
   return { unary, binary };

@@ -28,7 +28,6 @@ import type { ParamWriter } from './params.js';
 import { writeGather, writeScatterAdd } from '../../generated/params.js';
 import type { WasmKernelContext } from './kernels.js';
 
-
 export const INDEX_CACHE_BUDGET = 32 * 2 ** 20;
 
 export interface IndexCacheStats {
@@ -79,8 +78,13 @@ export class IndexMapCache {
 
   stats(): IndexCacheStats {
     return {
-      entries: this.#lru.size, bytes: this.#bytes, budget: this.#budget,
-      hits: this.#hits, misses: this.#misses, evictions: this.#evictions, uncached: this.#uncached,
+      entries: this.#lru.size,
+      bytes: this.#bytes,
+      budget: this.#budget,
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#evictions,
+      uncached: this.#uncached,
     };
   }
 
@@ -142,8 +146,14 @@ export function indexMapCacheOf(kernel: object): IndexMapCache | undefined {
   return caches.get(kernel);
 }
 
-export function createGather(heap: WasmHeap, params: ParamWriter, exec: Executor): {
-  gather: Kernel<'gather', number>; scatterAdd: Kernel<'scatterAdd', number>; cache: IndexMapCache;
+export function createGather(
+  heap: WasmHeap,
+  params: ParamWriter,
+  exec: Executor,
+): {
+  gather: Kernel<'gather', number>;
+  scatterAdd: Kernel<'scatterAdd', number>;
+  cache: IndexMapCache;
 } {
   const cache = new IndexMapCache(heap);
   const gather: Kernel<'gather', number> = (out, [x], { index, blocks }, shapes) => {

@@ -11,7 +11,13 @@
 import type { Backend } from '../backend.js';
 import { createKernels } from './kernels.js';
 import {
-  compileKernels, instantiateKernels, pickVariant, THREADED_INITIAL_PAGES, THREADED_MAXIMUM_PAGES, type KernelExports, type WasmVariant,
+  compileKernels,
+  instantiateKernels,
+  pickVariant,
+  THREADED_INITIAL_PAGES,
+  THREADED_MAXIMUM_PAGES,
+  type KernelExports,
+  type WasmVariant,
 } from './loader.js';
 import { createThreadPool, threadsUnavailable, type ThreadPool } from './threads.js';
 import { WasmHeap, type HeapStats } from './memory.js';
@@ -67,10 +73,19 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
     notice = threadsUnavailable();
     if (notice === undefined) {
       try {
-        const memory = new WebAssembly.Memory({ initial: THREADED_INITIAL_PAGES, maximum: THREADED_MAXIMUM_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
+        const memory = new WebAssembly.Memory({
+          initial: THREADED_INITIAL_PAGES,
+          maximum: THREADED_MAXIMUM_PAGES,
+          shared: true,
+        } as WebAssembly.MemoryDescriptor);
         const local = await instantiateKernels(variant, memory);
-        pool = await createThreadPool(await compileKernels(variant, true), memory, requested,
-          (fn, params, tid, nt) => local[fn](params, tid, nt), () => convTuning.minParallelWork);
+        pool = await createThreadPool(
+          await compileKernels(variant, true),
+          memory,
+          requested,
+          (fn, params, tid, nt) => local[fn](params, tid, nt),
+          () => convTuning.minParallelWork,
+        );
         ex = local;
       } catch (e) {
         notice = `could not start worker threads (${e instanceof Error ? e.message : e})`;
@@ -112,8 +127,7 @@ export async function createWasmBackend(opts: WasmBackendOptions): Promise<WasmB
     describe() {
       const s = heap.stats();
       const build = variant === 'relaxed' ? 'relaxed-SIMD (FMA)' : 'SIMD';
-      const t = threads > 1 ? `${threads} threads (shared memory, workers)`
-        : requested === 1 ? '1 thread' : `1 thread (${requested} requested: ${notice})`;
+      const t = threads > 1 ? `${threads} threads (shared memory, workers)` : requested === 1 ? '1 thread' : `1 thread (${requested} requested: ${notice})`;
       return `wasm: ${build}, ${t}, heap ${mib(s.heapBytes)} (${mib(s.bytesInUse)} in use)`;
     },
   };

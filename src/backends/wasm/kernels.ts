@@ -23,7 +23,10 @@ export interface WasmKernelContext {
 class ParamBlock {
   #ptr: number;
   #bytes: number;
-  constructor(private readonly heap: WasmHeap, bytes = 256) {
+  constructor(
+    private readonly heap: WasmHeap,
+    bytes = 256,
+  ) {
     this.#ptr = heap.alloc(bytes);
     this.#bytes = bytes;
   }

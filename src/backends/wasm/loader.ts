@@ -26,8 +26,8 @@ export type { KernelExports } from '../../generated/exports.js';
 
 // Hand-made 1-function modules (toolchain.md, "Runtime feature detection").
 const V128_CONST = [0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-const probe = (body: number[]) => new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
-  10, body.length + 3, 1, body.length + 1, 0, ...body]);
+const probe = (body: number[]) =>
+  new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, body.length + 3, 1, body.length + 1, 0, ...body]);
 
 const wasmAvailable = (): boolean => typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
 
@@ -45,14 +45,18 @@ export function relaxedSimdSupported(): boolean {
 export function pickVariant(want: 'auto' | WasmVariant = 'auto'): WasmVariant {
   if (!wasmAvailable()) throw new Error('wasm backend: this JavaScript engine has no WebAssembly');
   if (!simdSupported()) {
-    throw new Error('wasm backend: this engine lacks WebAssembly SIMD (v128), which the kernels require '
-      + '(Node >= 16.4, Deno, Chrome/Edge >= 91, Firefox >= 89, Safari >= 16.4); use the ref backend instead');
+    throw new Error(
+      'wasm backend: this engine lacks WebAssembly SIMD (v128), which the kernels require ' +
+        '(Node >= 16.4, Deno, Chrome/Edge >= 91, Firefox >= 89, Safari >= 16.4); use the ref backend instead',
+    );
   }
   if (want === 'simd') return 'simd';
   const relaxed = relaxedSimdSupported();
   if (want === 'relaxed' && !relaxed) {
-    throw new Error('wasm backend: relaxed SIMD is not supported by this engine (Node 20 needs '
-      + '`node --experimental-wasm-relaxed-simd`; Node >= 22, Deno and Chromium have it)');
+    throw new Error(
+      'wasm backend: relaxed SIMD is not supported by this engine (Node 20 needs ' +
+        '`node --experimental-wasm-relaxed-simd`; Node >= 22, Deno and Chromium have it)',
+    );
   }
   return relaxed ? 'relaxed' : 'simd';
 }
@@ -115,8 +119,10 @@ export async function instantiateKernels(variant: WasmVariant, memory?: WebAssem
 export function checkParamsFingerprint(ex: Pick<KernelExports, 'PARAMS_FINGERPRINT'>): void {
   const fp = ex.PARAMS_FINGERPRINT;
   if (!(fp instanceof WebAssembly.Global) || fp.value !== PARAMS_FINGERPRINT) {
-    throw new Error(`wasm backend: the kernel module was built from another parameter schema (fingerprint ${fp instanceof WebAssembly.Global ? fp.value : 'missing'}) `
-      + `than this code (${PARAMS_FINGERPRINT}, src/backends/kernelParams.ts); rebuild with npm run build:gen`);
+    throw new Error(
+      `wasm backend: the kernel module was built from another parameter schema (fingerprint ${fp instanceof WebAssembly.Global ? fp.value : 'missing'}) ` +
+        `than this code (${PARAMS_FINGERPRINT}, src/backends/kernelParams.ts); rebuild with npm run build:gen`,
+    );
   }
 }
 

@@ -46,14 +46,20 @@ export type MatmulPlan =
   | { readonly kind: 'empty' }
   | { readonly kind: 'zeros'; readonly n: number }
   | {
-    readonly kind: 'gemm';
-    readonly m: number; readonly k: number; readonly n: number;
-    readonly KC: number; readonly MC: number; readonly NC: number;
-    /** Merged batch axes and strides in matrices. */
-    readonly batch: readonly number[]; readonly aStride: readonly number[]; readonly bStride: readonly number[];
-    /** Floats of packing scratch. */
-    readonly scratch: number;
-  };
+      readonly kind: 'gemm';
+      readonly m: number;
+      readonly k: number;
+      readonly n: number;
+      readonly KC: number;
+      readonly MC: number;
+      readonly NC: number;
+      /** Merged batch axes and strides in matrices. */
+      readonly batch: readonly number[];
+      readonly aStride: readonly number[];
+      readonly bStride: readonly number[];
+      /** Floats of packing scratch. */
+      readonly scratch: number;
+    };
 
 const roundUp = (x: number, q: number): number => Math.ceil(x / q) * q;
 
@@ -98,8 +104,23 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
       const scratch = heap.alloc(per * exec.threads);
       try {
         const p = writeMatmulPart({
-          m: plan.m, k: plan.k, n: plan.n, transA: +transA, transB: +transB, KC: plan.KC, MC: plan.MC, NC: plan.NC, scratch, R,
-          a: a!, b: b!, c: out, scratchBytes: per, shape: plan.batch, aStride: plan.aStride, bStride: plan.bStride,
+          m: plan.m,
+          k: plan.k,
+          n: plan.n,
+          transA: +transA,
+          transB: +transB,
+          KC: plan.KC,
+          MC: plan.MC,
+          NC: plan.NC,
+          scratch,
+          R,
+          a: a!,
+          b: b!,
+          c: out,
+          scratchBytes: per,
+          shape: plan.batch,
+          aStride: plan.aStride,
+          bStride: plan.bStride,
         });
         exec.run('matmulPart', params.write(p), work);
       } finally {
@@ -110,8 +131,20 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
     const scratch = heap.alloc(4 * plan.scratch);
     try {
       const p = writeMatmul({
-        m: plan.m, k: plan.k, n: plan.n, transA: +transA, transB: +transB, KC: plan.KC, MC: plan.MC, NC: plan.NC, scratch, R,
-        shape: plan.batch, aStride: plan.aStride, bStride: plan.bStride, counters: new Array<number>(R).fill(0),
+        m: plan.m,
+        k: plan.k,
+        n: plan.n,
+        transA: +transA,
+        transB: +transB,
+        KC: plan.KC,
+        MC: plan.MC,
+        NC: plan.NC,
+        scratch,
+        R,
+        shape: plan.batch,
+        aStride: plan.aStride,
+        bStride: plan.bStride,
+        counters: new Array<number>(R).fill(0),
       });
       ex.matmul(a!, b!, out, params.write(p));
     } finally {

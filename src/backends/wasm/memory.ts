@@ -87,7 +87,8 @@ export class WasmHeap {
       this.#unlinkFree(end);
       end += afterSize;
     }
-    if (end === this.#top) this.#top = start; // back to the wilderness
+    if (end === this.#top)
+      this.#top = start; // back to the wilderness
     else this.#linkFree(start, end - start);
   }
 
@@ -145,7 +146,8 @@ export class WasmHeap {
   #bump(size: number): number {
     const ptr = this.#top;
     const top = ptr + size;
-    if (top > MAX_BYTES) throw new RangeError(`wasm heap: cannot allocate ${size} bytes: beyond the 4 GiB wasm32 address space (in use ${this.#bytesInUse} bytes)`);
+    if (top > MAX_BYTES)
+      throw new RangeError(`wasm heap: cannot allocate ${size} bytes: beyond the 4 GiB wasm32 address space (in use ${this.#bytesInUse} bytes)`);
     const have = this.memory.buffer.byteLength;
     if (top > have) {
       const pages = Math.ceil((top - have) / PAGE);
@@ -156,7 +158,9 @@ export class WasmHeap {
         try {
           this.memory.grow(pages);
         } catch (e) {
-          throw new RangeError(`wasm heap: cannot grow memory to ${top} bytes for a ${size}-byte block (heap ${have} bytes, in use ${this.#bytesInUse}): ${e instanceof Error ? e.message : e}`);
+          throw new RangeError(
+            `wasm heap: cannot grow memory to ${top} bytes for a ${size}-byte block (heap ${have} bytes, in use ${this.#bytesInUse}): ${e instanceof Error ? e.message : e}`,
+          );
         }
       }
       this.#grows++;

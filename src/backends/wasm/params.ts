@@ -21,7 +21,10 @@ export type BinaryPlan =
 export function binaryPlan(a: Shape, b: Shape, out: Shape): BinaryPlan {
   const n = sizeOf(out);
   if (n === 0) return { kind: 'empty' };
-  const { shape: dims, strides: [as, bs] } = collapseBroadcast(out, [broadcastStrides(a, out), broadcastStrides(b, out)]);
+  const {
+    shape: dims,
+    strides: [as, bs],
+  } = collapseBroadcast(out, [broadcastStrides(a, out), broadcastStrides(b, out)]);
   const R = dims.length;
   if (R === 0) return { kind: 'same', n: 1 };
   const ia = as[R - 1]!;

@@ -28,8 +28,16 @@ export function poolParams(x: Shape, patch: number, tensorSize: number): Int32Ar
     win[w] = off;
   }
   return writePool({
-    B: x[0]!, S: sizeOf(spatial), C: x.at(-1)! / tensorSize, T: tensorSize, nWin, D,
-    pooled: spatial.map((s) => s / patch), step: strides.map((s) => s * patch), counters: new Array<number>(D).fill(0), winOff: win,
+    B: x[0]!,
+    S: sizeOf(spatial),
+    C: x.at(-1)! / tensorSize,
+    T: tensorSize,
+    nWin,
+    D,
+    pooled: spatial.map((s) => s / patch),
+    step: strides.map((s) => s * patch),
+    counters: new Array<number>(D).fill(0),
+    winOff: win,
   });
 }
 

@@ -70,9 +70,14 @@ export function createReduce(ex: KernelExports, heap: WasmHeap, params: ParamWri
   return (out, [x], { op, axes }, shapes) => {
     const plan = reducePlan(shapes.inputs[0]!, axes);
     switch (plan.kind) {
-      case 'empty': return;
-      case 'fill': heap.f32().fill(op === 'sum' ? 0 : -Infinity, out >>> 2, (out >>> 2) + plan.n); return;
-      case 'copy': heap.f32().copyWithin(out >>> 2, x! >>> 2, (x! >>> 2) + plan.n); return;
+      case 'empty':
+        return;
+      case 'fill':
+        heap.f32().fill(op === 'sum' ? 0 : -Infinity, out >>> 2, (out >>> 2) + plan.n);
+        return;
+      case 'copy':
+        heap.f32().copyWithin(out >>> 2, x! >>> 2, (x! >>> 2) + plan.n);
+        return;
     }
     let src = x!;
     let tmp = -1;

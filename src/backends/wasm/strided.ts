@@ -22,8 +22,16 @@ export function createStrided(heap: WasmHeap, params: ParamWriter, exec: Executo
     if (plan.count === 0 || plan.outer < total) heap.f32().fill(0, out >>> 2, (out >>> 2) + total);
     if (plan.count === 0) return;
     const block = writeStrided({
-      x: x!, out, srcOff: plan.srcOffset, dstOff: plan.dstOffset, outer: plan.outer, R: plan.rank, A: plan.extents.length,
-      ext: plan.extents, ss: plan.src, ds: plan.dst,
+      x: x!,
+      out,
+      srcOff: plan.srcOffset,
+      dstOff: plan.dstOffset,
+      outer: plan.outer,
+      R: plan.rank,
+      A: plan.extents.length,
+      ext: plan.extents,
+      ss: plan.src,
+      ds: plan.dst,
     });
     exec.run('strided', params.write(block), plan.count * ELEMENTWISE_WORK);
   };

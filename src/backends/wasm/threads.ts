@@ -125,8 +125,13 @@ export interface ThreadPool extends Executor {
  * Starts `threads − 1` workers, each instantiating `module` (the threaded build) over `memory`.
  * `local` runs a kernel part on the calling thread (its own instance over the same memory).
  */
-export async function createThreadPool(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number,
-  local: (fn: ParallelKernel, params: number, tid: number, nt: number) => void, minParallelWork: () => number): Promise<ThreadPool> {
+export async function createThreadPool(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  threads: number,
+  local: (fn: ParallelKernel, params: number, tid: number, nt: number) => void,
+  minParallelWork: () => number,
+): Promise<ThreadPool> {
   const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
   const workers: AnyWorker[] = [];
   const g = globalThis as { Worker?: new (url: string, opts?: object) => AnyWorker & { onmessage: unknown; onerror: unknown } };
@@ -143,30 +148,32 @@ export async function createThreadPool(module: WebAssembly.Module, memory: WebAs
     }
     for (let tid = 1; tid < threads; tid++) {
       const data = { module, memory, ctrl: ctrl.buffer, tid, kernels: KERNELS };
-      started.push(new Promise<void>((resolve, reject) => {
-        const onMessage = (m: unknown) => {
-          const msg = m as { ready?: boolean; error?: string };
-          if (msg.ready) resolve();
-          else reject(new Error(`wasm worker ${tid}: ${msg.error ?? 'failed to start'}`));
-        };
-        if (NodeWorker) {
-          const w = new NodeWorker(NODE_WORKER, { eval: true, name: `geoconv-wasm-${tid}` });
-          // unref'd once started: an idle pool must not keep the process alive (but start-up must)
-          w.once('message', (m) => {
-            w.unref();
-            onMessage(m);
-          });
-          w.once('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
-          workers.push(w);
-          w.postMessage(data);
-        } else {
-          const w = new g.Worker!(blobUrl!, { type: 'module', name: `geoconv-wasm-${tid}` });
-          w.onmessage = (e: { data: unknown }) => onMessage(e.data);
-          w.onerror = (e: { message?: string }) => reject(new Error(`wasm worker ${tid}: ${e.message ?? 'error'}`));
-          workers.push(w);
-          w.postMessage(data);
-        }
-      }));
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          const onMessage = (m: unknown) => {
+            const msg = m as { ready?: boolean; error?: string };
+            if (msg.ready) resolve();
+            else reject(new Error(`wasm worker ${tid}: ${msg.error ?? 'failed to start'}`));
+          };
+          if (NodeWorker) {
+            const w = new NodeWorker(NODE_WORKER, { eval: true, name: `geoconv-wasm-${tid}` });
+            // unref'd once started: an idle pool must not keep the process alive (but start-up must)
+            w.once('message', (m) => {
+              w.unref();
+              onMessage(m);
+            });
+            w.once('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
+            workers.push(w);
+            w.postMessage(data);
+          } else {
+            const w = new g.Worker!(blobUrl!, { type: 'module', name: `geoconv-wasm-${tid}` });
+            w.onmessage = (e: { data: unknown }) => onMessage(e.data);
+            w.onerror = (e: { message?: string }) => reject(new Error(`wasm worker ${tid}: ${e.message ?? 'error'}`));
+            workers.push(w);
+            w.postMessage(data);
+          }
+        }),
+      );
     }
     await Promise.all(started);
   } catch (e) {

@@ -101,8 +101,10 @@ export class Buffers {
     const maxBinding = this.#ctx.limits.maxStorageBufferBindingSize;
     if (bytes > maxBinding) {
       this.#stats.live--;
-      throw new RangeError(`webgpu: a tensor of ${size} float32 (${(bytes / 2 ** 20).toFixed(1)} MiB) exceeds this adapter's ` +
-        `maxStorageBufferBindingSize (${(maxBinding / 2 ** 20).toFixed(1)} MiB)`);
+      throw new RangeError(
+        `webgpu: a tensor of ${size} float32 (${(bytes / 2 ** 20).toFixed(1)} MiB) exceeds this adapter's ` +
+          `maxStorageBufferBindingSize (${(maxBinding / 2 ** 20).toFixed(1)} MiB)`,
+      );
     }
     let cls = sizeClass(bytes);
     if (cls > maxBinding) cls = roundUp(bytes, 16);
@@ -114,10 +116,13 @@ export class Buffers {
     } else {
       let buffer: GPUBuffer;
       try {
-        buffer = this.#ctx.createBuffer({
-          size: cls,
-          usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
-        }, `a tensor of ${size} float32`);
+        buffer = this.#ctx.createBuffer(
+          {
+            size: cls,
+            usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+          },
+          `a tensor of ${size} float32`,
+        );
       } catch (e) {
         this.#stats.live--;
         throw e;

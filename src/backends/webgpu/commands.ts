@@ -68,18 +68,20 @@ export class Pipelines {
 
   /** Compiles the shaders ahead of use; rejects with the compiler's messages. */
   async prepare(names: readonly ShaderName[]): Promise<void> {
-    await Promise.all(names.map(async (name) => {
-      const desc = this.#descriptor(name);
-      let pipeline: GPUComputePipeline;
-      try {
-        pipeline = await this.#ctx.device.createComputePipelineAsync(desc);
-      } catch (e) {
-        const info = await desc.compute.module.getCompilationInfo().catch(() => null);
-        const msgs = info?.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
-        throw new Error(`webgpu: shader '${name}' (shaders/${name}.wgsl) failed to compile: ${msgs || (e instanceof Error ? e.message : String(e))}`);
-      }
-      this.#cache.set(name, { pipeline, layout: pipeline.getBindGroupLayout(0) });
-    }));
+    await Promise.all(
+      names.map(async (name) => {
+        const desc = this.#descriptor(name);
+        let pipeline: GPUComputePipeline;
+        try {
+          pipeline = await this.#ctx.device.createComputePipelineAsync(desc);
+        } catch (e) {
+          const info = await desc.compute.module.getCompilationInfo().catch(() => null);
+          const msgs = info?.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
+          throw new Error(`webgpu: shader '${name}' (shaders/${name}.wgsl) failed to compile: ${msgs || (e instanceof Error ? e.message : String(e))}`);
+        }
+        this.#cache.set(name, { pipeline, layout: pipeline.getBindGroupLayout(0) });
+      }),
+    );
   }
 
   get(name: ShaderName): CachedPipeline {

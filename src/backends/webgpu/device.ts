@@ -99,15 +99,14 @@ export class GpuContext {
     this.featureLevel = featureLevel;
     this.source = source;
     void device.lost.then((info) => {
-      this.#lost ??= `webgpu: the GPU device was lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''}); ` +
+      this.#lost ??=
+        `webgpu: the GPU device was lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''}); ` +
         'every GPU tensor is gone; call init() again to start a new device';
     });
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       const kind = e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : 'GPUError';
-      this.#errors.push(/OutOfMemory/i.test(kind)
-        ? `out of GPU memory (${e.message.trim()}); ${OOM_ADVICE}`
-        : `${kind}: ${e.message.trim()}`);
+      this.#errors.push(/OutOfMemory/i.test(kind) ? `out of GPU memory (${e.message.trim()}); ${OOM_ADVICE}` : `${kind}: ${e.message.trim()}`);
       ev.preventDefault?.(); // we report it ourselves; keep browsers from logging it twice
     });
   }
@@ -125,8 +124,7 @@ export class GpuContext {
     if (this.#lost) throw new Error(`${this.#lost} (at ${where})`);
     if (this.#errors.length) {
       const errs = this.#errors.splice(0);
-      throw new Error(`webgpu: the GPU reported ${errs.length === 1 ? 'an error' : `${errs.length} errors`} ` +
-        `before ${where}: ${errs.join(' | ')}`);
+      throw new Error(`webgpu: the GPU reported ${errs.length === 1 ? 'an error' : `${errs.length} errors`} ` + `before ${where}: ${errs.join(' | ')}`);
     }
   }
 
@@ -145,11 +143,14 @@ export class GpuContext {
       void dev.popErrorScope().catch(() => null);
       throw new Error(`webgpu: creating a ${mib(desc.size)} GPU buffer for ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
-    void dev.popErrorScope().then((err) => {
-      if (err) this.#errors.push(`out of GPU memory: a ${mib(desc.size)} buffer for ${what} could not be allocated (${err.message.trim()}); ${OOM_ADVICE}`);
-    }, () => {
-      // popErrorScope rejects only when the device is lost, which `lost` reports.
-    });
+    void dev.popErrorScope().then(
+      (err) => {
+        if (err) this.#errors.push(`out of GPU memory: a ${mib(desc.size)} buffer for ${what} could not be allocated (${err.message.trim()}); ${OOM_ADVICE}`);
+      },
+      () => {
+        // popErrorScope rejects only when the device is lost, which `lost` reports.
+      },
+    );
     return buffer;
   }
 
@@ -193,7 +194,9 @@ async function getGpu(opts: DeviceOptions): Promise<{ gpu: GPU; source: string; 
       const pkg = 'webgpu'; // a variable, so that bundlers leave this Node-only import alone
       mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ pkg)) as typeof mod;
     } catch (e) {
-      throw new Error(`webgpu: no navigator.gpu and the 'webgpu' package is not installed or failed to load (npm install webgpu): ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(
+        `webgpu: no navigator.gpu and the 'webgpu' package is not installed or failed to load (npm install webgpu): ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     if (typeof mod.create !== 'function') throw new Error("webgpu: the 'webgpu' package has no create() export (expected webgpu@0.6)");
     gpu = mod.create(backend ? [`backend=${backend}`] : []);
@@ -201,7 +204,9 @@ async function getGpu(opts: DeviceOptions): Promise<{ gpu: GPU; source: string; 
   }
   const gl = backend !== undefined && backend.startsWith('opengl');
   const hint = gl
-    ? env('EGL_PLATFORM') ? '' : '; on a machine without a display set EGL_PLATFORM=surfaceless'
+    ? env('EGL_PLATFORM')
+      ? ''
+      : '; on a machine without a display set EGL_PLATFORM=surfaceless'
     : backend === undefined
       ? '; on Linux without a usable Vulkan driver try WEBGPU_BACKEND=opengl EGL_PLATFORM=surfaceless (Mesa llvmpipe)'
       : '';

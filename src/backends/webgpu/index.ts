@@ -108,7 +108,6 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
       ctx.markLost('destroyed by backend.destroy()');
       ctx.device.destroy();
     },
-    describe: () => `webgpu: ${ctx.describe()}` +
-      (ctx.software ? '; a software (CPU) adapter: correct, but slower than the wasm backend' : ''),
+    describe: () => `webgpu: ${ctx.describe()}` + (ctx.software ? '; a software (CPU) adapter: correct, but slower than the wasm backend' : ''),
   };
 }

@@ -77,7 +77,10 @@ export class GraphBuilder {
   node(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, AttrValue>> = {}, output?: string): string {
     const out = output ?? this.fresh(opType.toLowerCase());
     this.nodes.push({
-      input: [...inputs], output: [out], name: this.fresh(this.scope ? `${this.scope}/${opType}` : opType), opType,
+      input: [...inputs],
+      output: [out],
+      name: this.fresh(this.scope ? `${this.scope}/${opType}` : opType),
+      opType,
       attribute: Object.entries(attrs).map(([k, v]) => attr(k, v)),
     });
     this.opCounts.set(opType, (this.opCounts.get(opType) ?? 0) + 1);

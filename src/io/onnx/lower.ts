@@ -62,7 +62,9 @@ function geoToPhys(shape: Shape, layout: Layout): Int32Array | null {
   const perm = physPerm(R, layout);
   const pstr = stridesOf(physShape(shape, layout));
   const strideOfGeo = new Array<number>(R);
-  perm.forEach((g, p) => { strideOfGeo[g] = pstr[p]!; });
+  perm.forEach((g, p) => {
+    strideOfGeo[g] = pstr[p]!;
+  });
   const n = sizeOf(shape);
   const out = new Int32Array(n);
   const coord = new Array<number>(R).fill(0);
@@ -198,16 +200,26 @@ export class Lowering {
 
   lower<K extends OpName>(op: K, out: unknown, inputs: readonly unknown[], attrs: OpAttrs[K], shapes: { inputs: readonly Shape[]; out: Shape }): void {
     switch (op) {
-      case 'unary': return this.#unary(out, inputs[0], shapes.inputs[0]!, (attrs as OpAttrs['unary']).op, shapes.out);
-      case 'binary': return this.#binary(out, inputs, shapes, (attrs as OpAttrs['binary']).op);
-      case 'reduce': return this.#reduce(out, inputs[0], shapes.inputs[0]!, attrs as OpAttrs['reduce'], shapes.out);
-      case 'matmul': return this.#matmul(out, inputs, shapes, attrs as OpAttrs['matmul']);
-      case 'concat': return this.#concat(out, inputs, shapes, (attrs as OpAttrs['concat']).axis);
-      case 'gather': return this.#gather(out, inputs[0], shapes.inputs[0]!, attrs as OpAttrs['gather']);
-      case 'conv': return this.#conv(out, inputs, shapes, attrs as ConvAttrs);
-      case 'maxPool': return this.#maxPool(out, inputs, shapes, attrs as OpAttrs['maxPool']);
+      case 'unary':
+        return this.#unary(out, inputs[0], shapes.inputs[0]!, (attrs as OpAttrs['unary']).op, shapes.out);
+      case 'binary':
+        return this.#binary(out, inputs, shapes, (attrs as OpAttrs['binary']).op);
+      case 'reduce':
+        return this.#reduce(out, inputs[0], shapes.inputs[0]!, attrs as OpAttrs['reduce'], shapes.out);
+      case 'matmul':
+        return this.#matmul(out, inputs, shapes, attrs as OpAttrs['matmul']);
+      case 'concat':
+        return this.#concat(out, inputs, shapes, (attrs as OpAttrs['concat']).axis);
+      case 'gather':
+        return this.#gather(out, inputs[0], shapes.inputs[0]!, attrs as OpAttrs['gather']);
+      case 'conv':
+        return this.#conv(out, inputs, shapes, attrs as ConvAttrs);
+      case 'maxPool':
+        return this.#maxPool(out, inputs, shapes, attrs as OpAttrs['maxPool']);
       default:
-        return this.fail(`the forward pass uses the primitive "${op}" on input-dependent data, which has no ONNX lowering (gradient primitives and scatterAdd belong to training, not inference)`);
+        return this.fail(
+          `the forward pass uses the primitive "${op}" on input-dependent data, which has no ONNX lowering (gradient primitives and scatterAdd belong to training, not inference)`,
+        );
     }
   }
 
@@ -221,18 +233,42 @@ export class Lowering {
     const g = this.g;
     let y: string;
     switch (op) {
-      case 'neg': y = g.node('Neg', [a]); break;
-      case 'abs': y = g.node('Abs', [a]); break;
-      case 'sign': y = g.node('Sign', [a]); break;
-      case 'square': y = g.node('Mul', [a, a]); break;
-      case 'sqrt': y = g.node('Sqrt', [a]); break;
-      case 'recip': y = g.node('Reciprocal', [a]); break;
-      case 'exp': y = g.node('Exp', [a]); break;
-      case 'log': y = g.node('Log', [a]); break;
-      case 'relu': y = g.node('Relu', [a]); break;
-      case 'step': y = g.node('Cast', [g.node('Greater', [a, this.#scalar(0)])], { to: 1 }); break;
-      case 'tanh': y = g.node('Tanh', [a]); break;
-      case 'sigmoid': y = g.node('Sigmoid', [a]); break;
+      case 'neg':
+        y = g.node('Neg', [a]);
+        break;
+      case 'abs':
+        y = g.node('Abs', [a]);
+        break;
+      case 'sign':
+        y = g.node('Sign', [a]);
+        break;
+      case 'square':
+        y = g.node('Mul', [a, a]);
+        break;
+      case 'sqrt':
+        y = g.node('Sqrt', [a]);
+        break;
+      case 'recip':
+        y = g.node('Reciprocal', [a]);
+        break;
+      case 'exp':
+        y = g.node('Exp', [a]);
+        break;
+      case 'log':
+        y = g.node('Log', [a]);
+        break;
+      case 'relu':
+        y = g.node('Relu', [a]);
+        break;
+      case 'step':
+        y = g.node('Cast', [g.node('Greater', [a, this.#scalar(0)])], { to: 1 });
+        break;
+      case 'tanh':
+        y = g.node('Tanh', [a]);
+        break;
+      case 'sigmoid':
+        y = g.node('Sigmoid', [a]);
+        break;
       case 'gelu':
         // geoconv's GELU is the tanh approximation: ONNX Gelu(approximate="tanh") from opset 20, else spelled out.
         if (this.#o.opset >= 20) y = g.node('Gelu', [a], { approximate: 'tanh' });
@@ -243,7 +279,8 @@ export class Lowering {
           y = g.node('Mul', [g.node('Mul', [a, this.#scalar(0.5)]), g.node('Add', [t, this.#scalar(1)])]);
         }
         break;
-      default: return this.fail(`the unary primitive "${op}" (a gradient helper) has no ONNX lowering`);
+      default:
+        return this.fail(`the unary primitive "${op}" (a gradient helper) has no ONNX lowering`);
     }
     this.#out(out, y, outShape, layout);
   }
@@ -279,7 +316,12 @@ export class Lowering {
       const R = shape.length;
       const perm = [...Array.from({ length: R - 2 }, (_, i) => i), R - 1, R - 2];
       if (!trans) return this.last(s, shape);
-      if (!this.isSym(s)) return this.g.float(permuteData(s as Float64Array, shape, perm), perm.map((p) => shape[p]!), 'c');
+      if (!this.isSym(s))
+        return this.g.float(
+          permuteData(s as Float64Array, shape, perm),
+          perm.map((p) => shape[p]!),
+          'c',
+        );
       return this.g.transpose(this.last(s, shape), perm);
     };
     const y = this.g.node('MatMul', [operand(inputs[0], shapes.inputs[0]!, transA), operand(inputs[1], shapes.inputs[1]!, transB)]);
@@ -386,7 +428,10 @@ export class Lowering {
       const fits = torusAxes.every((i) => a.padding[i]![0] <= spatial[i]! && a.padding[i]![1] <= spatial[i]!);
       if (this.#o.periodicPadding === 'wrap' && this.#o.opset >= 19 && fits) {
         const p = new Array<number>(2 * (D + 2)).fill(0);
-        for (const i of torusAxes) { p[2 + i] = a.padding[i]![0]; p[D + 2 + 2 + i] = a.padding[i]![1]; }
+        for (const i of torusAxes) {
+          p[2 + i] = a.padding[i]![0];
+          p[D + 2 + 2 + i] = a.padding[i]![1];
+        }
         x = g.node('Pad', [x, g.int64(p)], { mode: 'wrap' });
       } else {
         for (const i of torusAxes) x = this.#wrapSlices(x, 2 + i, spatial[i]!, a.padding[i]![0], a.padding[i]![1]);
@@ -400,11 +445,15 @@ export class Lowering {
     if (dilated && this.#o.convTranspose && a.stride.every((s) => s === 1) && tPads.every(([b, e]) => b >= 0 && e >= 0)) {
       // lhs (input) dilation = a transposed convolution with stride l and the spatially flipped filter.
       const W = new Float32Array(w.length);
-      for (let t = 0; t < taps; t++) for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) {
-        W[(ci * cout + co) * taps + (taps - 1 - t)] = w[(t * cin + ci) * cout + co]!;
-      }
+      for (let t = 0; t < taps; t++)
+        for (let ci = 0; ci < cin; ci++)
+          for (let co = 0; co < cout; co++) {
+            W[(ci * cout + co) * taps + (taps - 1 - t)] = w[(t * cin + ci) * cout + co]!;
+          }
       const y = g.node('ConvTranspose', [x, g.float(W, [cin, cout, ...a.kernel], 'filter')], {
-        kernel_shape: [...a.kernel], strides: [...a.lhsDilation], dilations: [...a.rhsDilation],
+        kernel_shape: [...a.kernel],
+        strides: [...a.lhsDilation],
+        dilations: [...a.rhsDilation],
         pads: [...tPads.map(([b]) => b), ...tPads.map(([, e]) => e)],
       });
       this.#out(out, y, shapes.out, 'first');
@@ -427,11 +476,15 @@ export class Lowering {
       }
     }
     const W = new Float32Array(w.length);
-    for (let t = 0; t < taps; t++) for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) {
-      W[(co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co]!;
-    }
+    for (let t = 0; t < taps; t++)
+      for (let ci = 0; ci < cin; ci++)
+        for (let co = 0; co < cout; co++) {
+          W[(co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co]!;
+        }
     const y = g.node('Conv', [x, g.float(W, [cout, cin, ...a.kernel], 'filter')], {
-      kernel_shape: [...a.kernel], strides: [...a.stride], dilations: [...a.rhsDilation],
+      kernel_shape: [...a.kernel],
+      strides: [...a.stride],
+      dilations: [...a.rhsDilation],
       pads: [...pads.map(([lo]) => lo), ...pads.map(([, hi]) => hi)],
     });
     this.#out(out, y, shapes.out, 'first');

@@ -25,8 +25,12 @@ function checkScalarInput(fn: string, x: unknown, D: number, channels: number): 
   checkInput(fn, x, D);
   const s = x.signature;
   if (s.length !== 1 || s[0]!.k !== 0 || s[0]!.parity !== 0 || s[0]!.channels !== channels) {
-    argError(fn, 'input signature', `{(0,0):${channels}} (a scalar-only MultiImage; see toScalarMultiImage)`,
-      `{${s.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ')}}`);
+    argError(
+      fn,
+      'input signature',
+      `{(0,0):${channels}} (a scalar-only MultiImage; see toScalarMultiImage)`,
+      `{${s.map((e) => `(${e.k},${e.parity}):${e.channels}`).join(', ')}}`,
+    );
   }
 }
 
@@ -95,8 +99,15 @@ export class Conv extends Module {
     const useBias = o.useBias ?? true;
     this.params = denseParams(fn, this.#kernel, this.inChannels, this.outChannels, useBias, key);
     this.config = {
-      type: 'Conv', D: this.D, inChannels: this.inChannels, outChannels: this.outChannels, kernel: this.#kernel,
-      stride: this.#stride, padding: this.#padding as Json, rhsDilation: this.#dilation, useBias,
+      type: 'Conv',
+      D: this.D,
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      kernel: this.#kernel,
+      stride: this.#stride,
+      padding: this.#padding as Json,
+      rhsDilation: this.#dilation,
+      useBias,
     };
   }
 
@@ -117,7 +128,14 @@ export class Conv extends Module {
 
 /** Padding amounts per axis for the baseline conv ('SAME'/'CIRCULAR' need the input sizes unless `validateOnly`). */
 function resolvePadding(
-  fn: string, p: ConvPadding, D: number, spatial: readonly number[], kernel: readonly number[], stride: readonly number[], dilation: readonly number[], validateOnly: boolean,
+  fn: string,
+  p: ConvPadding,
+  D: number,
+  spatial: readonly number[],
+  kernel: readonly number[],
+  stride: readonly number[],
+  dilation: readonly number[],
+  validateOnly: boolean,
 ): { padding: [number, number][]; torus: boolean[] } {
   const noTorus = new Array<boolean>(D).fill(false);
   if (p === 'SAME' || p === 'CIRCULAR') {
@@ -136,7 +154,13 @@ function resolvePadding(
   }
   if (Array.isArray(p)) {
     const pairs = p as readonly (readonly number[])[];
-    check(pairs.length === D && pairs.every((q) => q.length === 2 && q.every((e) => Number.isInteger(e) && e >= 0)), fn, 'padding', `${D} pairs [lo, hi] of integers >= 0`, pairs.map((q) => `[${q}]`));
+    check(
+      pairs.length === D && pairs.every((q) => q.length === 2 && q.every((e) => Number.isInteger(e) && e >= 0)),
+      fn,
+      'padding',
+      `${D} pairs [lo, hi] of integers >= 0`,
+      pairs.map((q) => `[${q}]`),
+    );
     return { padding: pairs.map((q) => [q[0]!, q[1]!]), torus: noTorus };
   }
   return argError(fn, 'padding', '"SAME", "VALID", "CIRCULAR", an integer or [lo, hi] pairs', p);
@@ -193,7 +217,10 @@ export class ConvTranspose extends Module {
     this.#dilation = perAxis(fn, 'rhsDilation', o.rhsDilation, this.D, { dflt: 1 });
     const p = o.padding ?? 'VALID';
     check(p === 'VALID' || typeof p === 'number' || Array.isArray(p), fn, 'padding', '"VALID", an integer or [lo, hi] pairs', p);
-    this.#crop = p === 'VALID' ? Array.from({ length: this.D }, () => [0, 0]) : resolvePadding(fn, p, this.D, [], this.#kernel, this.#stride, this.#dilation, false).padding;
+    this.#crop =
+      p === 'VALID'
+        ? Array.from({ length: this.D }, () => [0, 0])
+        : resolvePadding(fn, p, this.D, [], this.#kernel, this.#stride, this.#dilation, false).padding;
     this.#crop.forEach(([lo, hi], i) => {
       const full = this.#dilation[i]! * (this.#kernel[i]! - 1);
       check(lo <= full && hi <= full, fn, `padding on axis ${i}`, `at most rhsDilation·(kernel − 1) = ${full}`, [lo, hi]);
@@ -205,8 +232,15 @@ export class ConvTranspose extends Module {
     const C = this.inChannels * this.outChannels;
     this.#flip = indexMap([taps, C], ([a, j]) => (taps - 1 - a!) * C + j!);
     this.config = {
-      type: 'ConvTranspose', D: this.D, inChannels: this.inChannels, outChannels: this.outChannels, kernel: this.#kernel,
-      stride: this.#stride, padding: p as Json, rhsDilation: this.#dilation, useBias,
+      type: 'ConvTranspose',
+      D: this.D,
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      kernel: this.#kernel,
+      stride: this.#stride,
+      padding: p as Json,
+      rhsDilation: this.#dilation,
+      useBias,
     };
   }
 

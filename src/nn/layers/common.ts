@@ -32,10 +32,14 @@ export function checkActivation(fn: string, name: unknown): ActivationName {
  */
 export function activate(name: ActivationName, x: Tensor): Tensor {
   switch (name) {
-    case 'relu': return relu(x);
-    case 'gelu': return gelu(x);
-    case 'tanh': return tanh(x);
-    case 'sigmoid': return sigmoid(x);
+    case 'relu':
+      return relu(x);
+    case 'gelu':
+      return gelu(x);
+    case 'tanh':
+      return tanh(x);
+    case 'sigmoid':
+      return sigmoid(x);
   }
 }
 
@@ -157,7 +161,8 @@ export class State {
     const out = new Map<string, Tensor>();
     for (const [m, value] of this.#entries) {
       const path = paths.get(m);
-      if (path === undefined) throw new Error(`State.named: the state holds statistics of a ${m.config.type} module that is not part of the ${model.config.type} model`);
+      if (path === undefined)
+        throw new Error(`State.named: the state holds statistics of a ${m.config.type} module that is not part of the ${model.config.type} model`);
       for (const [name, t] of Object.entries(value)) out.set(path ? `${path}.${name}` : name, t);
     }
     return out;

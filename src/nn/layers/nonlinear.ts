@@ -15,7 +15,16 @@ import { abs, sqrt, square } from '../../ops/unary.js';
 import { tidy, zeros, type Tensor } from '../../tensor.js';
 import { Module, initUniform, leaf, subtree, type ModuleConfig, type Params } from '../module.js';
 import {
-  activate, checkActivation, checkD, checkInput, checkNonNegative, keyBlocks, packBlocks, parseSignature, sigJson, type ActivationName,
+  activate,
+  checkActivation,
+  checkD,
+  checkInput,
+  checkNonNegative,
+  keyBlocks,
+  packBlocks,
+  parseSignature,
+  sigJson,
+  type ActivationName,
 } from './common.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -81,10 +90,15 @@ export class VectorNeuronNonlinear extends Module {
   apply(params: Params, x: MultiImage): MultiImage {
     checkInput('VectorNeuronNonlinear', x, this.D, this.input);
     const weights = subtree(params, 'weights');
-    const y = tidy(() => packBlocks(x, keyBlocks(x).map((b) => {
-      if (b.k === 0 && b.parity === 0) return activate(this.activation, b.data);
-      return vectorNeuron(b.data, leaf(weights, keyName(b.k, b.parity)), this.activation, this.eps);
-    })));
+    const y = tidy(() =>
+      packBlocks(
+        x,
+        keyBlocks(x).map((b) => {
+          if (b.k === 0 && b.parity === 0) return activate(this.activation, b.data);
+          return vectorNeuron(b.data, leaf(weights, keyName(b.k, b.parity)), this.activation, this.eps);
+        }),
+      ),
+    );
     return new MultiImage(y, this.input, this.D, x.isTorus);
   }
 }
@@ -190,13 +204,18 @@ export class NormNonlinear extends Module {
     checkInput('NormNonlinear', x, this.D, this.input);
     const bias = subtree(params, 'bias');
     const eps2 = this.eps * this.eps;
-    const y = tidy(() => packBlocks(x, keyBlocks(x).map((b) => {
-      if (b.k === 0 && b.parity === 0) return activate(this.activation, b.data);
-      const [R, c] = b.data.shape as [number, number, number];
-      const n = sqrt(addScalar(sum(square(b.data), [2]), eps2)); // [R, c]
-      const gate = div(activate(this.activation, add(n, leaf(bias, keyName(b.k, b.parity)))), n);
-      return mul(b.data, gate.reshape([R, c, 1]));
-    })));
+    const y = tidy(() =>
+      packBlocks(
+        x,
+        keyBlocks(x).map((b) => {
+          if (b.k === 0 && b.parity === 0) return activate(this.activation, b.data);
+          const [R, c] = b.data.shape as [number, number, number];
+          const n = sqrt(addScalar(sum(square(b.data), [2]), eps2)); // [R, c]
+          const gate = div(activate(this.activation, add(n, leaf(bias, keyName(b.k, b.parity)))), n);
+          return mul(b.data, gate.reshape([R, c, 1]));
+        }),
+      ),
+    );
     return new MultiImage(y, this.input, this.D, x.isTorus);
   }
 }

@@ -115,7 +115,13 @@ export class GroupNorm extends Module {
     this.eps = checkNonNegative(fn, 'eps', o.eps ?? 1e-5);
     this.iterations = checkPositiveInt(fn, 'iterations', o.iterations ?? WHITEN_ITERATIONS);
     for (const e of this.input) {
-      check(e.channels % this.groups === 0, fn, `groups (${this.groups})`, `a divisor of the channels of every key`, `${e.channels} channels for key (${e.k},${e.parity})`);
+      check(
+        e.channels % this.groups === 0,
+        fn,
+        `groups (${this.groups})`,
+        `a divisor of the channels of every key`,
+        `${e.channels} channels for key (${e.k},${e.parity})`,
+      );
     }
     const scaleP: Record<string, Tensor> = {};
     const biasP: Record<string, Tensor> = {};
@@ -124,9 +130,10 @@ export class GroupNorm extends Module {
       biasP[keyName(e.k, e.parity)] = zeros([e.channels]);
     }
     this.params = { scale: scaleP, bias: biasP };
-    this.config = type === 'LayerNorm'
-      ? { type, D: this.D, input: sigJson(this.input), eps: this.eps, iterations: this.iterations }
-      : { type, D: this.D, input: sigJson(this.input), groups: this.groups, eps: this.eps, iterations: this.iterations };
+    this.config =
+      type === 'LayerNorm'
+        ? { type, D: this.D, input: sigJson(this.input), eps: this.eps, iterations: this.iterations }
+        : { type, D: this.D, input: sigJson(this.input), groups: this.groups, eps: this.eps, iterations: this.iterations };
   }
 
   apply(params: Params, x: MultiImage): MultiImage {
@@ -137,31 +144,35 @@ export class GroupNorm extends Module {
     const B = x.batch;
     const P = x.data.size / (B * x.width);
     const G = this.groups;
-    const y = tidy(() => packBlocks(x, keyBlocks(x).map((b) => {
-      const { channels: c, T } = b;
-      const cg = c / G;
-      const name = keyName(b.k, b.parity);
-      const xr = b.data.reshape([B, P, G, cg, T]);
-      const mu = mean(xr, [1, 3]).reshape([B, 1, G, 1, T]);
-      const xc = subT(xr, mu);
-      let normed: Tensor;
-      if (b.k === 1) {
-        const n = P * cg;
-        const rows = G === 1 ? xc.reshape([B, 1, n, T]) : permute(xc, [0, 2, 1, 3, 4]).reshape([B, G, n, T]);
-        const cov = scale(matmul(rows, rows, true, false), 1 / n); // [B, G, D, D]
-        const S = inverseSqrtSym(cov, this.eps, this.iterations).reshape([B, 1, G, T, T]);
-        normed = matmul(xc, S, false, true); // rows (x − μ)ᵀ Sᵀ = (S (x − μ))ᵀ
-      } else {
-        const v = mean(sum(square(xc), [4]), [1, 3]).reshape([B, 1, G, 1, 1]);
-        normed = div(xc, sqrt(addScalar(v, this.eps)));
-      }
-      const scaled = mul(normed.reshape([B, P, c, T]), leaf(scaleP, name).reshape([c, 1]));
-      const bias = leaf(biasP, name).reshape([c, 1]);
-      const withBias = b.k === 0 && b.parity === 0
-        ? add(scaled, bias)
-        : add(scaled, mul(mean(b.data.reshape([B, P, c, T]), [1]).reshape([B, 1, c, T]), bias));
-      return withBias.reshape([B * P, c, T]);
-    })));
+    const y = tidy(() =>
+      packBlocks(
+        x,
+        keyBlocks(x).map((b) => {
+          const { channels: c, T } = b;
+          const cg = c / G;
+          const name = keyName(b.k, b.parity);
+          const xr = b.data.reshape([B, P, G, cg, T]);
+          const mu = mean(xr, [1, 3]).reshape([B, 1, G, 1, T]);
+          const xc = subT(xr, mu);
+          let normed: Tensor;
+          if (b.k === 1) {
+            const n = P * cg;
+            const rows = G === 1 ? xc.reshape([B, 1, n, T]) : permute(xc, [0, 2, 1, 3, 4]).reshape([B, G, n, T]);
+            const cov = scale(matmul(rows, rows, true, false), 1 / n); // [B, G, D, D]
+            const S = inverseSqrtSym(cov, this.eps, this.iterations).reshape([B, 1, G, T, T]);
+            normed = matmul(xc, S, false, true); // rows (x − μ)ᵀ Sᵀ = (S (x − μ))ᵀ
+          } else {
+            const v = mean(sum(square(xc), [4]), [1, 3]).reshape([B, 1, G, 1, 1]);
+            normed = div(xc, sqrt(addScalar(v, this.eps)));
+          }
+          const scaled = mul(normed.reshape([B, P, c, T]), leaf(scaleP, name).reshape([c, 1]));
+          const bias = leaf(biasP, name).reshape([c, 1]);
+          const withBias =
+            b.k === 0 && b.parity === 0 ? add(scaled, bias) : add(scaled, mul(mean(b.data.reshape([B, P, c, T]), [1]).reshape([B, 1, c, T]), bias));
+          return withBias.reshape([B * P, c, T]);
+        }),
+      ),
+    );
     return new MultiImage(y, this.input, this.D, x.isTorus);
   }
 }

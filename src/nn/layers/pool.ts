@@ -99,8 +99,8 @@ export class MaxNormPool extends PatchLayer {
   readonly tieTolerance: number;
 
   constructor(o: MaxNormPoolOptions | number, _key?: Key) {
-    const useNorm = typeof o === 'number' ? true : o.useNorm ?? true;
-    const tol = typeof o === 'number' ? MAX_NORM_POOL_TIE_TOLERANCE : o.tieTolerance ?? MAX_NORM_POOL_TIE_TOLERANCE;
+    const useNorm = typeof o === 'number' ? true : (o.useNorm ?? true);
+    const tol = typeof o === 'number' ? MAX_NORM_POOL_TIE_TOLERANCE : (o.tieTolerance ?? MAX_NORM_POOL_TIE_TOLERANCE);
     check(typeof tol === 'number' && tol >= 0 && tol < 1, 'MaxNormPool', 'tieTolerance', 'a number in [0, 1)', tol);
     // The config names the band only when it is not the default, so configs written before it existed stay equal.
     super('MaxNormPool', patchOf(o), tol === MAX_NORM_POOL_TIE_TOLERANCE ? { useNorm } : { useNorm, tieTolerance: tol });
@@ -175,7 +175,6 @@ export class Unpool extends PatchLayer {
   }
 }
 
-
 /** Options of `UpsampleConv`. */
 export interface UpsampleConvOptions {
   readonly D: number;
@@ -203,8 +202,18 @@ export function upsampleConv(o: UpsampleConvOptions, key: Key): ConvContract {
   const M = spec?.M ?? 2;
   check(M % 2 === 0, 'upsampleConv', 'filters.M', 'even (a 2× upsampling stays centred only with padding M/2 on both sides)', M);
   const padding = Array.from({ length: o.D }, () => [M / 2, M / 2] as const);
-  return new ConvContract({
-    D: o.D, input: o.input, output: o.output, M, padding, lhsDilation: 2, useBias: o.useBias,
-    ...(o.filters ? { filters: o.filters } : {}), ...(o.operators ? { operators: o.operators } : {}),
-  }, key);
+  return new ConvContract(
+    {
+      D: o.D,
+      input: o.input,
+      output: o.output,
+      M,
+      padding,
+      lhsDilation: 2,
+      useBias: o.useBias,
+      ...(o.filters ? { filters: o.filters } : {}),
+      ...(o.operators ? { operators: o.operators } : {}),
+    },
+    key,
+  );
 }

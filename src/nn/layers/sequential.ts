@@ -23,7 +23,13 @@ export class Sequential extends Module {
 
   constructor(layers: readonly Module[]) {
     super();
-    check(Array.isArray(layers) && layers.length > 0 && layers.every((l) => l instanceof Module), 'Sequential', 'layers', 'a non-empty array of Modules', layers);
+    check(
+      Array.isArray(layers) && layers.length > 0 && layers.every((l) => l instanceof Module),
+      'Sequential',
+      'layers',
+      'a non-empty array of Modules',
+      layers,
+    );
     this.layers = Object.freeze([...layers]);
     this.params = Object.fromEntries(this.layers.map((l, i) => [String(i), l.params]));
     this.config = { type: 'Sequential', layers: this.layers.map((l) => l.config) };

@@ -23,7 +23,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const [B, T, X, Y] = [2, 3, 4, 4];
 const n = B * T * X * Y;
-const good = (): Hdf5DatasetSpec[] => ['density', 'pressure', 'Vx', 'Vy'].map((name, f) => ({ name, data: Float32Array.from({ length: n }, (_, i) => i * 0.01 + f), shape: [B, T, X, Y] }));
+const good = (): Hdf5DatasetSpec[] =>
+  ['density', 'pressure', 'Vx', 'Vy'].map((name, f) => ({ name, data: Float32Array.from({ length: n }, (_, i) => i * 0.01 + f), shape: [B, T, X, Y] }));
 const coords = (): Hdf5DatasetSpec[] => [
   { name: 't-coordinate', data: new Float32Array(T + 1), shape: [T + 1] },
   { name: 'x-coordinate', data: new Float32Array(X), shape: [X] },
@@ -33,7 +34,10 @@ const coords = (): Hdf5DatasetSpec[] => [
 async function expectFileError(p: Promise<unknown>, file: string, dataset: string | undefined, msg: RegExp): Promise<void> {
   const tensors = memory().tensors;
   const temps = strayTemps();
-  const e = await p.then(() => null, (err: unknown) => err);
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
   expect(e, 'should have failed').toBeInstanceOf(SimulationFileError);
   const err = e as SimulationFileError;
   expect(err.file).toBe(file);
@@ -95,7 +99,10 @@ describe('bad PDEBench-layout files', () => {
       const path = join(dir, `cut-${frac}.h5`);
       writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * frac)));
       const tensors = memory().tensors;
-      const e = await readPdebenchCfd(path).then(() => null, (err: unknown) => err);
+      const e = await readPdebenchCfd(path).then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(e, `cut at ${frac}`).toBeInstanceOf(SimulationFileError);
       expect((e as Error).message).toContain(JSON.stringify(path));
       expect((e as Error).message).toMatch(/truncated|corrupt|cannot open as HDF5/);
@@ -107,7 +114,12 @@ describe('bad PDEBench-layout files', () => {
     const bytes = readFileSync(fixture('shallow-water-classic.nc'));
     const path = join(dir, 'cut.nc');
     writeFileSync(path, bytes.subarray(0, 10000)); // header and u, v intact; vor, div, pres cut
-    await expectFileError(readShallowWater(path, { vorticity: true }), path, 'pres', /the file is truncated: the variable needs bytes up to \d+, the file has 10000/);
+    await expectFileError(
+      readShallowWater(path, { vorticity: true }),
+      path,
+      'pres',
+      /the file is truncated: the variable needs bytes up to \d+, the file has 10000/,
+    );
     const header = join(dir, 'cut-header.nc');
     writeFileSync(header, bytes.subarray(0, 100));
     await expectFileError(readShallowWater(header), header, undefined, /cannot parse the NetCDF-3 header/);

@@ -89,7 +89,17 @@ describe('hyperslabs', () => {
         expect(Array.from(f.read(name, [[1, 3]]))).toEqual(Array.from(all.subarray(per, 3 * per)));
         const box = f.read(name, [[2, 4], [5, 7], null, [3, 9]]);
         const want = new Float32Array(2 * 2 * 16 * 6);
-        selectBox(all, [4, 21, 16, 16], [[2, 4], [5, 7], [0, 16], [3, 9]], want);
+        selectBox(
+          all,
+          [4, 21, 16, 16],
+          [
+            [2, 4],
+            [5, 7],
+            [0, 16],
+            [3, 9],
+          ],
+          want,
+        );
         expect(Array.from(box)).toEqual(Array.from(want));
       }
     } finally {
@@ -111,7 +121,18 @@ describe('hyperslabs', () => {
       expect(Array.from(f.read('u', [[1, 2]]))).toEqual(Array.from(all.subarray(per)));
       const box = f.read('u', [[0, 2], [1, 3], null, [2, 5], [4, 10]]);
       const want = new Float32Array(2 * 2 * 1 * 3 * 6);
-      selectBox(all, [2, 4, 1, 8, 16], [[0, 2], [1, 3], [0, 1], [2, 5], [4, 10]], want);
+      selectBox(
+        all,
+        [2, 4, 1, 8, 16],
+        [
+          [0, 2],
+          [1, 3],
+          [0, 1],
+          [2, 5],
+          [4, 10],
+        ],
+        want,
+      );
       expect(Array.from(box)).toEqual(Array.from(want));
     } finally {
       await f.close();
@@ -244,7 +265,9 @@ describe('writeHdf5', () => {
   it('bad arguments and unwritable paths: clear errors, no file left', async () => {
     await expect(writeHdf5(undefined, [{ name: 'a', data: f32, shape: [3, 4] }])).rejects.toThrow(/writeHdf5: datasets\[0\]\.data length must be 12/);
     await expect(writeHdf5(undefined, [{ name: 'a', data: f32, shape: [3, 4, 5], gzip: 4 }])).rejects.toThrow(/chunks must be given when gzip is/);
-    await expect(writeHdf5(undefined, [{ name: 'a', data: f32, shape: [3, 4, 5], chunks: [1, 9, 5] }])).rejects.toThrow(/chunks must be 3 integers within the shape/);
+    await expect(writeHdf5(undefined, [{ name: 'a', data: f32, shape: [3, 4, 5], chunks: [1, 9, 5] }])).rejects.toThrow(
+      /chunks must be 3 integers within the shape/,
+    );
     await expect(writeHdf5(undefined, [{ name: '/a', data: f32, shape: [3, 4, 5] }])).rejects.toThrow(/name must be a path like/);
     await expect(writeHdf5(undefined, [specs[0]!, specs[0]!])).rejects.toThrow(/must be unique/);
     const missingDir = join(dir, 'no-such-dir', 'x.h5');

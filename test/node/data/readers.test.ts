@@ -12,7 +12,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, memory } from '../../../src/index.js';
 import { writeHdf5 } from '../../../src/data/hdf5.js';
 import { openSimulationFile } from '../../../src/data/netcdf.js';
-import { readDataset, readNavierStokes, readPdebenchCfd, readShallowWater, readSimulation, unnormalize, validateSpec, writeNavierStokesHdf5, type SimulationData, type SimulationSpec } from '../../../src/data/readers.js';
+import {
+  readDataset,
+  readNavierStokes,
+  readPdebenchCfd,
+  readShallowWater,
+  readSimulation,
+  unnormalize,
+  validateSpec,
+  writeNavierStokesHdf5,
+  type SimulationData,
+  type SimulationSpec,
+} from '../../../src/data/readers.js';
 import { batchTimeSeries } from '../../../src/train/data.js';
 import { fixture } from './fixtures.js';
 
@@ -58,7 +69,10 @@ describe('readPdebenchCfd on the h5py fixture', () => {
     const before = memory().tensors;
     const d = await readPdebenchCfd(path, { normalize: false });
     try {
-      expect(d.dynamic.signature).toEqual([{ k: 0, parity: 0, channels: 2 * T }, { k: 1, parity: 0, channels: T }]);
+      expect(d.dynamic.signature).toEqual([
+        { k: 0, parity: 0, channels: 2 * T },
+        { k: 1, parity: 0, channels: T },
+      ]);
       expect(d.dynamic.spatial).toEqual([X, Y]);
       expect(d.dynamic.batch).toBe(B);
       expect(d.dynamic.isTorus).toEqual([true, true]);
@@ -66,11 +80,20 @@ describe('readPdebenchCfd on the h5py fixture', () => {
       expect(d.constant).toBeNull();
       expect(d.stats).toBeNull();
       expect(d.fileTrajectories).toBe(B);
-      expect(d.fields.map((f) => [f.name, f.k, f.index])).toEqual([['density', 0, 0], ['pressure', 0, 1], ['velocity', 1, 0]]);
+      expect(d.fields.map((f) => [f.name, f.k, f.index])).toEqual([
+        ['density', 0, 0],
+        ['pressure', 0, 1],
+        ['velocity', 1, 0],
+      ]);
       expect(d.coords.t!.length).toBe(22);
       expect(d.coords.x!.length).toBe(X);
       expect(Object.keys(d.attrs).sort()).toEqual(['M', 'eta', 'zeta']);
-      const [rho, p, vx, vy] = await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n))) as [Float64Array, Float64Array, Float64Array, Float64Array];
+      const [rho, p, vx, vy] = (await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n)))) as [
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+      ];
       const s = block(d.dynamic, 0, 0);
       const v = block(d.dynamic, 1, 0);
       expect(s.shape).toEqual([B, 2 * T, X, Y]);
@@ -78,11 +101,11 @@ describe('readPdebenchCfd on the h5py fixture', () => {
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
           for (let i = 0; i < X * Y; i++) {
-            const src = ((b * T + t) * X * Y) + i;
-            expect(s.v[((b * 2 * T + t) * X * Y) + i]).toBe(rho[src]);
-            expect(s.v[((b * 2 * T + T + t) * X * Y) + i]).toBe(p[src]);
-            expect(v.v[(((b * T + t) * X * Y) + i) * 2]).toBe(vx[src]);
-            expect(v.v[(((b * T + t) * X * Y) + i) * 2 + 1]).toBe(vy[src]);
+            const src = (b * T + t) * X * Y + i;
+            expect(s.v[(b * 2 * T + t) * X * Y + i]).toBe(rho[src]);
+            expect(s.v[(b * 2 * T + T + t) * X * Y + i]).toBe(p[src]);
+            expect(v.v[((b * T + t) * X * Y + i) * 2]).toBe(vx[src]);
+            expect(v.v[((b * T + t) * X * Y + i) * 2 + 1]).toBe(vy[src]);
           }
         }
       }
@@ -118,11 +141,13 @@ describe('readPdebenchCfd on the h5py fixture', () => {
       const a = block(all.dynamic, 0, 0);
       const b = block(w.dynamic, 0, 0);
       const P = X * Y;
-      for (let bb = 0; bb < B; bb++) for (let f = 0; f < 2; f++) for (let t = 0; t < 4; t++) {
-        const got = b.v.subarray(((bb * 8) + f * 4 + t) * P, ((bb * 8) + f * 4 + t + 1) * P);
-        const want = a.v.subarray(((bb * 2 * T) + f * T + 5 + t) * P, ((bb * 2 * T) + f * T + 6 + t) * P);
-        expect(Array.from(got)).toEqual(Array.from(want));
-      }
+      for (let bb = 0; bb < B; bb++)
+        for (let f = 0; f < 2; f++)
+          for (let t = 0; t < 4; t++) {
+            const got = b.v.subarray((bb * 8 + f * 4 + t) * P, (bb * 8 + f * 4 + t + 1) * P);
+            const want = a.v.subarray((bb * 2 * T + f * T + 5 + t) * P, (bb * 2 * T + f * T + 6 + t) * P);
+            expect(Array.from(got)).toEqual(Array.from(want));
+          }
     } finally {
       all.dispose();
       w.dispose();
@@ -135,7 +160,12 @@ describe('readPdebenchCfd on the h5py fixture', () => {
     const plain = await readPdebenchCfd(path, { normalize: false });
     try {
       const per = T * X * Y;
-      const [rho, p, vx, vy] = await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n))) as [Float64Array, Float64Array, Float64Array, Float64Array];
+      const [rho, p, vx, vy] = (await Promise.all(['density', 'pressure', 'Vx', 'Vy'].map((n) => raw(path, n)))) as [
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+      ];
       const fit = (a: Float64Array) => a.subarray(0, fitB * per);
       const oRho = meanStd([fit(rho)]);
       const oP = meanStd([fit(p)]);
@@ -157,7 +187,10 @@ describe('readPdebenchCfd on the h5py fixture', () => {
         expect(Math.abs(got[i]! - want)).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(want)));
       }
       // un-normalising recovers the raw values
-      const back = unnormalize(got.filter((_, i) => i % W >= 2 * T), st.velocity!);
+      const back = unnormalize(
+        got.filter((_, i) => i % W >= 2 * T),
+        st.velocity!,
+      );
       const rawV = base.filter((_, i) => i % W >= 2 * T);
       for (let i = 0; i < back.length; i += 97) expect(back[i]).toBeCloseTo(rawV[i]!, 5);
     } finally {
@@ -174,7 +207,9 @@ describe('readPdebenchCfd on the h5py fixture', () => {
       expect(test.stats).toEqual(trainVal.stats);
       const per = whole.dynamic.data.size / 4;
       expect(Array.from(test.dynamic.data.dataSync())).toEqual(Array.from(whole.dynamic.data.dataSync().subarray(3 * per)));
-      await expect(readPdebenchCfd(path, { stats: { density: trainVal.stats!.density! } })).rejects.toThrow(/options\.stats\.pressure must be \{ mode: "standardize"/);
+      await expect(readPdebenchCfd(path, { stats: { density: trainVal.stats!.density! } })).rejects.toThrow(
+        /options\.stats\.pressure must be \{ mode: "standardize"/,
+      );
     } finally {
       trainVal.dispose();
       test.dispose();
@@ -186,8 +221,14 @@ describe('readPdebenchCfd on the h5py fixture', () => {
     const d = await readDataset(path, 'pdebench-cfd', { trajectories: 2 });
     const { x, y } = batchTimeSeries(d.dynamic, d.constant, { totalSteps: d.totalSteps, pastSteps: 4, futureSteps: 1 });
     try {
-      expect(x.signature).toEqual([{ k: 0, parity: 0, channels: 8 }, { k: 1, parity: 0, channels: 4 }]);
-      expect(y.signature).toEqual([{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 1 }]);
+      expect(x.signature).toEqual([
+        { k: 0, parity: 0, channels: 8 },
+        { k: 1, parity: 0, channels: 4 },
+      ]);
+      expect(y.signature).toEqual([
+        { k: 0, parity: 0, channels: 2 },
+        { k: 1, parity: 0, channels: 1 },
+      ]);
       expect(x.batch).toBe(2 * (21 - 4));
     } finally {
       x.dispose();
@@ -206,19 +247,32 @@ describe('readShallowWater (ginjax axis convention: x = lon, y = lat)', () => {
         const [B, T, NLAT, NLON] = [2, 4, 8, 16];
         expect(d.dynamic.spatial).toEqual([NLON, NLAT]);
         expect(d.dynamic.isTorus).toEqual([true, false]);
-        expect(d.dynamic.signature).toEqual([{ k: 0, parity: 0, channels: T }, { k: 0, parity: 1, channels: T }, { k: 1, parity: 0, channels: T }]);
-        const [pres, u, v, vor, orog] = await Promise.all([raw(path, 'pres'), raw(path, 'u'), raw(path, 'v'), raw(path, 'vor'), raw(fixture('orography.nc'), 'orog')]);
+        expect(d.dynamic.signature).toEqual([
+          { k: 0, parity: 0, channels: T },
+          { k: 0, parity: 1, channels: T },
+          { k: 1, parity: 0, channels: T },
+        ]);
+        const [pres, u, v, vor, orog] = await Promise.all([
+          raw(path, 'pres'),
+          raw(path, 'u'),
+          raw(path, 'v'),
+          raw(path, 'vor'),
+          raw(fixture('orography.nc'), 'orog'),
+        ]);
         const s = block(d.dynamic, 0, 0);
         const ps = block(d.dynamic, 0, 1);
         const vel = block(d.dynamic, 1, 0);
-        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let x = 0; x < NLON; x++) for (let y = 0; y < NLAT; y++) {
-          const src = ((b * T + t) * NLAT + y) * NLON + x; // lev = 1 collapses
-          const dst = ((b * T + t) * NLON + x) * NLAT + y;
-          expect(s.v[dst]).toBe(pres[src]);
-          expect(ps.v[dst]).toBe(vor[src]);
-          expect(vel.v[dst * 2]).toBe(u[src]);
-          expect(vel.v[dst * 2 + 1]).toBe(v[src]);
-        }
+        for (let b = 0; b < B; b++)
+          for (let t = 0; t < T; t++)
+            for (let x = 0; x < NLON; x++)
+              for (let y = 0; y < NLAT; y++) {
+                const src = ((b * T + t) * NLAT + y) * NLON + x; // lev = 1 collapses
+                const dst = ((b * T + t) * NLON + x) * NLAT + y;
+                expect(s.v[dst]).toBe(pres[src]);
+                expect(ps.v[dst]).toBe(vor[src]);
+                expect(vel.v[dst * 2]).toBe(u[src]);
+                expect(vel.v[dst * 2 + 1]).toBe(v[src]);
+              }
         expect(d.constant!.batch).toBe(1);
         expect(d.constant!.signature).toEqual([{ k: 0, parity: 0, channels: 1 }]);
         const c = d.constant!.data.dataSync();
@@ -239,7 +293,14 @@ describe('readShallowWater (ginjax axis convention: x = lon, y = lat)', () => {
     const path = fixture('shallow-water.nc');
     const d = await readShallowWater(path, { orography: fixture('orography.nc'), coriolis: true, latitude: true, vorticity: true });
     try {
-      const [pres, u, v, vor, orog, lat] = await Promise.all([raw(path, 'pres'), raw(path, 'u'), raw(path, 'v'), raw(path, 'vor'), raw(fixture('orography.nc'), 'orog'), raw(path, 'lat')]);
+      const [pres, u, v, vor, orog, lat] = await Promise.all([
+        raw(path, 'pres'),
+        raw(path, 'u'),
+        raw(path, 'v'),
+        raw(path, 'vor'),
+        raw(fixture('orography.nc'), 'orog'),
+        raw(path, 'lat'),
+      ]);
       const norms = Float64Array.from(u, (x, i) => Math.hypot(x, v[i]!));
       const st = d.stats!;
       expect(st.pressure!.mean).toBeCloseTo(meanStd([pres]).mean, 9);
@@ -253,13 +314,17 @@ describe('readShallowWater (ginjax axis convention: x = lon, y = lat)', () => {
       expect(Math.abs(st.coriolis!.std / cor.std - 1)).toBeLessThan(1e-6); // the field is stored as float32 before fitting
       expect(st.latitude!.mode).toBe('standardize');
       // constant image: orography and latitude scalars, Coriolis pseudoscalar
-      expect(d.constant!.signature).toEqual([{ k: 0, parity: 0, channels: 2 }, { k: 0, parity: 1, channels: 1 }]);
+      expect(d.constant!.signature).toEqual([
+        { k: 0, parity: 0, channels: 2 },
+        { k: 0, parity: 1, channels: 1 },
+      ]);
       const c = d.constant!.data.dataSync();
-      for (let x = 0; x < 16; x++) for (let y = 0; y < 8; y++) {
-        const i = (x * 8 + y) * 3;
-        expect(c[i]).toBeCloseTo((orog[y * 16 + x]! - st.orography!.mean) / st.orography!.std, 5);
-        expect(c[i + 2]).toBeCloseTo(sinLat[y]! / cor.std, 5);
-      }
+      for (let x = 0; x < 16; x++)
+        for (let y = 0; y < 8; y++) {
+          const i = (x * 8 + y) * 3;
+          expect(c[i]).toBeCloseTo((orog[y * 16 + x]! - st.orography!.mean) / st.orography!.std, 5);
+          expect(c[i + 2]).toBeCloseTo(sinLat[y]! / cor.std, 5);
+        }
       // the velocity is only scaled: its direction is untouched
       const vel = block(d.dynamic, 1, 0).v;
       const ratio = vel[0]! / vel[1]!;
@@ -294,7 +359,10 @@ describe('files geoconv writes', () => {
     for (const src of [path, bytes]) {
       const d = await readNavierStokes(src, { normalize: false });
       try {
-        expect(d.dynamic.signature).toEqual([{ k: 0, parity: 1, channels: NT }, { k: 1, parity: 0, channels: NT }]);
+        expect(d.dynamic.signature).toEqual([
+          { k: 0, parity: 1, channels: NT },
+          { k: 1, parity: 0, channels: NT },
+        ]);
         expect(d.attrs).toMatchObject({ nu: 1e-3, dt: 0.01, seed: 7, forcing: 'kolmogorov' });
         expect(Array.from(d.coords.t!)).toEqual(Array.from(sim.t));
         const w = block(d.dynamic, 0, 1).v;
@@ -328,9 +396,13 @@ describe('files geoconv writes', () => {
   });
 
   it('writeNavierStokesHdf5 validates its input', async () => {
-    await expect(writeNavierStokesHdf5(undefined, { ...sim, vx: new Float32Array(3) })).rejects.toThrow(/writeNavierStokesHdf5: sim\.vx must be a Float32Array of 960 values/);
+    await expect(writeNavierStokesHdf5(undefined, { ...sim, vx: new Float32Array(3) })).rejects.toThrow(
+      /writeNavierStokesHdf5: sim\.vx must be a Float32Array of 960 values/,
+    );
     await expect(writeNavierStokesHdf5(undefined, { ...sim, t: new Float64Array(2) })).rejects.toThrow(/sim\.t must be 5 times/);
-    await expect(writeNavierStokesHdf5(undefined, { ...sim, shape: [3, 5, 8] as unknown as [number, number, number, number] })).rejects.toThrow(/sim\.shape must be \[traj, time, N, N\]/);
+    await expect(writeNavierStokesHdf5(undefined, { ...sim, shape: [3, 5, 8] as unknown as [number, number, number, number] })).rejects.toThrow(
+      /sim\.shape must be \[traj, time, N, N\]/,
+    );
   });
 
   it('pdebench layout written by geoconv (pressure chunked + gzip, non-square 8×6 grid) reads back exactly', async () => {
@@ -354,7 +426,7 @@ describe('files geoconv writes', () => {
       const s = block(d.dynamic, 0, 0).v;
       const per = t * x * y;
       for (let bb = 0; bb < 2; bb++) {
-        expect(Array.from(s.subarray((bb * 2) * per, (bb * 2 + 1) * per))).toEqual(Array.from(fields.density.subarray((bb + 1) * per, (bb + 2) * per)));
+        expect(Array.from(s.subarray(bb * 2 * per, (bb * 2 + 1) * per))).toEqual(Array.from(fields.density.subarray((bb + 1) * per, (bb + 2) * per)));
         expect(Array.from(s.subarray((bb * 2 + 1) * per, (bb * 2 + 2) * per))).toEqual(Array.from(fields.pressure.subarray((bb + 1) * per, (bb + 2) * per)));
       }
     } finally {
@@ -370,9 +442,12 @@ describe('readSimulation: the generic spec', () => {
   /** (b, t, x, y) → (t, b, y, x) */
   const toTbyx = (a: Float32Array) => {
     const out = new Float32Array(n);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let x = 0; x < X; x++) for (let y = 0; y < Y; y++) {
-      out[((t * B + b) * Y + y) * X + x] = a[((b * T + t) * X + x) * Y + y]!;
-    }
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let x = 0; x < X; x++)
+          for (let y = 0; y < Y; y++) {
+            out[((t * B + b) * Y + y) * X + x] = a[((b * T + t) * X + x) * Y + y]!;
+          }
     return out;
   };
   const a = fxy(0);
@@ -383,20 +458,36 @@ describe('readSimulation: the generic spec', () => {
   it('axes "tbyx" with a per-trajectory constant field equals the same data stored "btxy"', async () => {
     const p1 = join(dir, 'btxy.h5');
     const p2 = join(dir, 'tbyx.h5');
-    await writeHdf5(p1, [{ name: 'a', data: a, shape: [B, T, X, Y] }, { name: 'ux', data: ux, shape: [B, T, X, Y] }, { name: 'uy', data: uy, shape: [B, T, X, Y] }, { name: 'mask', data: mask, shape: [B, X, Y] }]);
+    await writeHdf5(p1, [
+      { name: 'a', data: a, shape: [B, T, X, Y] },
+      { name: 'ux', data: ux, shape: [B, T, X, Y] },
+      { name: 'uy', data: uy, shape: [B, T, X, Y] },
+      { name: 'mask', data: mask, shape: [B, X, Y] },
+    ]);
     const maskYX = new Float32Array(B * X * Y);
     for (let b = 0; b < B; b++) for (let x = 0; x < X; x++) for (let y = 0; y < Y; y++) maskYX[(b * Y + y) * X + x] = mask[(b * X + x) * Y + y]!;
-    await writeHdf5(p2, [{ name: 'A', data: toTbyx(a), shape: [T, B, Y, X] }, { name: 'U', data: toTbyx(ux), shape: [T, B, Y, X] }, { name: 'V', data: toTbyx(uy), shape: [T, B, Y, X] }, { name: 'M', data: maskYX, shape: [B, Y, X] }]);
+    await writeHdf5(p2, [
+      { name: 'A', data: toTbyx(a), shape: [T, B, Y, X] },
+      { name: 'U', data: toTbyx(ux), shape: [T, B, Y, X] },
+      { name: 'V', data: toTbyx(uy), shape: [T, B, Y, X] },
+      { name: 'M', data: maskYX, shape: [B, Y, X] },
+    ]);
     const spec = (names: string[], axes: string, cAxes: string): SimulationSpec => ({
       axes,
-      fields: [{ name: 'u', k: 1, parity: 0, datasets: [names[1]!, names[2]!] }, { name: 'a', k: 0, parity: 0, datasets: [names[0]!] }],
+      fields: [
+        { name: 'u', k: 1, parity: 0, datasets: [names[1]!, names[2]!] },
+        { name: 'a', k: 0, parity: 0, datasets: [names[0]!] },
+      ],
       constant: [{ name: 'm', k: 0, parity: 1, datasets: [names[3]!], axes: cAxes }],
       isTorus: [false, true],
     });
     const r1 = await readSimulation(p1, spec(['a', 'ux', 'uy', 'mask'], 'btxy', 'bxy'), { trajectories: [1, 2] });
     const r2 = await readSimulation(p2, JSON.parse(JSON.stringify(spec(['A', 'U', 'V', 'M'], 'tbyx', 'byx'))), { trajectories: [1, 2] });
     try {
-      expect(r2.dynamic.signature).toEqual([{ k: 0, parity: 0, channels: T }, { k: 1, parity: 0, channels: T }]);
+      expect(r2.dynamic.signature).toEqual([
+        { k: 0, parity: 0, channels: T },
+        { k: 1, parity: 0, channels: T },
+      ]);
       expect(r2.dynamic.isTorus).toEqual([false, true]);
       expect(r2.dynamic.spatial).toEqual([X, Y]);
       expect(r2.constant!.batch).toBe(1);
@@ -404,7 +495,11 @@ describe('readSimulation: the generic spec', () => {
       expect(Array.from(r2.constant!.data.dataSync())).toEqual(Array.from(r1.constant!.data.dataSync()));
       expect(Array.from(r1.constant!.data.dataSync())).toEqual(Array.from(mask.subarray(X * Y)));
       expect(r1.stats).toBeNull(); // a custom spec does not normalise unless asked
-      expect(r1.fields.map((f) => [f.name, f.constant])).toEqual([['a', false], ['u', false], ['m', true]]);
+      expect(r1.fields.map((f) => [f.name, f.constant])).toEqual([
+        ['a', false],
+        ['u', false],
+        ['m', true],
+      ]);
     } finally {
       r1.dispose();
       r2.dispose();
@@ -420,9 +515,15 @@ describe('readSimulation: the generic spec', () => {
       [{ ...ok, axes: 'btxx' }, /distinct lowercase axis letters/],
       [{ ...ok, axes: 'btx' }, /spatial letters x, y/],
       [{ ...ok, fields: [] }, /spec fields must be a non-empty array/],
-      [{ ...ok, fields: [{ name: 'v', k: 1, parity: 0, datasets: ['vx'] }] }, /fields\[0\]\.datasets must be 2 dataset names \(D\^k components for k = 1, D = 2\)/],
+      [
+        { ...ok, fields: [{ name: 'v', k: 1, parity: 0, datasets: ['vx'] }] },
+        /fields\[0\]\.datasets must be 2 dataset names \(D\^k components for k = 1, D = 2\)/,
+      ],
       [{ ...ok, fields: [{ name: 'v', k: 3, parity: 0, datasets: ['vx'] }] }, /fields\[0\]\.k must be 0, 1 or 2/],
-      [{ ...ok, fields: [{ name: 'w', k: 0, parity: 1, datasets: ['w'], normalize: 'standardize' }] }, /fields\[0\]\.normalize must be "scale", "scale-norm" or "none" for a field other than a scalar/],
+      [
+        { ...ok, fields: [{ name: 'w', k: 0, parity: 1, datasets: ['w'], normalize: 'standardize' }] },
+        /fields\[0\]\.normalize must be "scale", "scale-norm" or "none" for a field other than a scalar/,
+      ],
       [{ ...ok, fields: [{ name: 'a', k: 0, parity: 0, datasets: ['a'], colour: 1 }] }, /fields\[0\]\.colour must be absent \(unknown key/],
       [{ ...ok, isTorus: [true] }, /isTorus must be a boolean or 2 booleans/],
       [{ ...ok, constant: [{ name: 'c', k: 0, parity: 0, datasets: ['c'], axes: 'txy' }] }, /constant\[0\]\.axes must be axes without "t"/],
@@ -440,7 +541,14 @@ describe('readSimulation: the generic spec', () => {
     await expect(readPdebenchCfd(path, { trajectories: [2, 2] })).rejects.toThrow(/options\.trajectories must be \[start, end\)/);
     await expect(readPdebenchCfd(path, { time: [0, 22] })).rejects.toThrow(/options\.time must be \[start, end\) with 0 <= start < end <= 21/);
     await expect(readPdebenchCfd(path, { trajectories: 2, fitTrajectories: 3 })).rejects.toThrow(/fitTrajectories must be at most the 2 trajectories read/);
-    await expect(readDataset(path, 'cfd' as 'pdebench-cfd')).rejects.toThrow(/readDataset: format must be "pdebench-cfd", "shallow-water", "navier-stokes" or a spec object \(got "cfd"\)/);
-    await expect(readSimulation(path, { ...validateSpec({ axes: 'btxy', fields: [{ name: 'a', k: 0, parity: 0, datasets: ['density'] }] }), constant: [{ name: 'o', k: 0, parity: 0, datasets: ['orog'], source: 'orography' }] })).rejects.toThrow(/source "orography", which options\.sources does not give/);
+    await expect(readDataset(path, 'cfd' as 'pdebench-cfd')).rejects.toThrow(
+      /readDataset: format must be "pdebench-cfd", "shallow-water", "navier-stokes" or a spec object \(got "cfd"\)/,
+    );
+    await expect(
+      readSimulation(path, {
+        ...validateSpec({ axes: 'btxy', fields: [{ name: 'a', k: 0, parity: 0, datasets: ['density'] }] }),
+        constant: [{ name: 'o', k: 0, parity: 0, datasets: ['orog'], source: 'orography' }],
+      }),
+    ).rejects.toThrow(/source "orography", which options\.sources does not give/);
   });
 });

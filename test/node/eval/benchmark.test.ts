@@ -28,20 +28,25 @@ describe('benchmark', () => {
     const seen: string[] = [];
     const dataMade: number[] = [];
     const disposed: number[] = [];
-    const run = (seed: number) => benchmark({
-      trials: 3, seed,
-      data: (k, trial) => { dataMade.push(trial); return { trial, k }; },
-      disposeData: (d) => disposed.push(d.trial),
-      models: ['a', 'b'].map((name) => ({
-        name,
-        run: (k: Key, trial: number, ctx: { data: { trial: number }; key: Key }) => {
-          expect(ctx.data.trial).toBe(trial);
-          expect(ctx.key).toBe(k);
-          seen.push(`${k}`);
-          return fromKey(k);
+    const run = (seed: number) =>
+      benchmark({
+        trials: 3,
+        seed,
+        data: (k, trial) => {
+          dataMade.push(trial);
+          return { trial, k };
         },
-      })),
-    });
+        disposeData: (d) => disposed.push(d.trial),
+        models: ['a', 'b'].map((name) => ({
+          name,
+          run: (k: Key, trial: number, ctx: { data: { trial: number }; key: Key }) => {
+            expect(ctx.data.trial).toBe(trial);
+            expect(ctx.key).toBe(k);
+            seen.push(`${k}`);
+            return fromKey(k);
+          },
+        })),
+      });
     const t1 = await run(42);
     expect(new Set(seen).size).toBe(6); // 2 models × 3 trials, all keys distinct
     expect(dataMade).toEqual([0, 1, 2]);
@@ -54,22 +59,29 @@ describe('benchmark', () => {
   });
 
   it('summarises mean ± population std over the trials, the rollout sum and extra columns, checked by hand', async () => {
-    const reported: Record<string, Metrics[]> = { eq: [
-      { train: 1, val: 2, test: 3, rollout: [1, 2], spectral: 0.5 },
-      { train: 3, val: 2, test: 5, rollout: [3, 4], spectral: 0.7 },
-    ], base: [
-      { train: 2, val: 4, test: 6, rollout: [2, 8], spectral: 0.1 },
-      { train: 2, val: 6, test: 8, rollout: [4, 10], spectral: 0.3 },
-    ] };
+    const reported: Record<string, Metrics[]> = {
+      eq: [
+        { train: 1, val: 2, test: 3, rollout: [1, 2], spectral: 0.5 },
+        { train: 3, val: 2, test: 5, rollout: [3, 4], spectral: 0.7 },
+      ],
+      base: [
+        { train: 2, val: 4, test: 6, rollout: [2, 8], spectral: 0.1 },
+        { train: 2, val: 6, test: 8, rollout: [4, 10], spectral: 0.3 },
+      ],
+    };
     const progress: string[] = [];
     const table = await benchmark({
-      trials: 2, seed: 0,
+      trials: 2,
+      seed: 0,
       models: Object.keys(reported).map((name) => ({ name, run: (_k: Key, trial: number) => reported[name]![trial]! })),
       onProgress: (p) => progress.push(`${p.trial}:${p.model}:${p.done}/${p.total}`),
     });
     expect(progress).toEqual(['0:eq:1/4', '0:base:2/4', '1:eq:3/4', '1:base:4/4']);
     expect(table.columns).toEqual(['train', 'val', 'test', 'rollout 1', 'rollout 2', 'rollout sum', 'spectral']);
-    expect(table.values[0]).toEqual([[1, 2, 3, 1, 2, 3, 0.5], [3, 2, 5, 3, 4, 7, 0.7]]);
+    expect(table.values[0]).toEqual([
+      [1, 2, 3, 1, 2, 3, 0.5],
+      [3, 2, 5, 3, 4, 7, 0.7],
+    ]);
     const s = table.summary[0]!;
     expect(s.map((x) => x.mean)).toEqual([2, 2, 4, 2, 3, 5, 0.6]);
     // population std: |a − b| / 2
@@ -77,7 +89,10 @@ describe('benchmark', () => {
     expect(s[1]!.std).toBe(0);
     expect(s[5]!.std).toBe(2);
     expect(s[6]!.std).toBeCloseTo(0.1, 12);
-    expect(table.rolloutMean).toEqual([[2, 3], [3, 9]]);
+    expect(table.rolloutMean).toEqual([
+      [2, 3],
+      [3, 9],
+    ]);
 
     const md = formatTable(table, 'markdown');
     const lines = md.trim().split('\n');
@@ -99,7 +114,8 @@ describe('benchmark', () => {
 
   it('writes small numbers in scientific notation, escapes LaTeX, shows — for missing values, no ± with one trial', async () => {
     const table = await benchmark({
-      trials: 1, seed: 1,
+      trials: 1,
+      seed: 1,
       models: [
         { name: 'unet_equiv & co', run: () => ({ test: 1.234e-5, rollout: [2e-5] }) },
         { name: 'base', run: () => ({ train: 0.5, rollout: [3e-5] }) },
@@ -115,10 +131,34 @@ describe('benchmark', () => {
   it('names bad arguments and failing models', async () => {
     await expect(benchmark({ trials: 0, seed: 0, models: [{ name: 'a', run: () => ({}) }] })).rejects.toThrow(/benchmark: trials must be an integer >= 1/);
     await expect(benchmark({ trials: 1, models: [{ name: 'a', run: () => ({}) }] })).rejects.toThrow(/benchmark: seed \/ key must be exactly one of them/);
-    await expect(benchmark({ trials: 1, seed: 0, models: [{ name: 'a', run: () => ({}) }, { name: 'a', run: () => ({}) }] })).rejects.toThrow(/model names must be unique \(got "a"\)/);
-    await expect(benchmark({ trials: 2, seed: 0, models: [{ name: 'm', run: (_k, t) => { if (t === 1) throw new Error('out of memory'); return {}; } }] }))
-      .rejects.toThrow(/benchmark: model "m" failed in trial 1: out of memory/);
-    await expect(benchmark({ trials: 1, seed: 0, models: [{ name: 'm', run: () => ({ test: '0.1' } as never) }] })).rejects.toThrow(/metric "test" of model "m" in trial 0 must be a number/);
+    await expect(
+      benchmark({
+        trials: 1,
+        seed: 0,
+        models: [
+          { name: 'a', run: () => ({}) },
+          { name: 'a', run: () => ({}) },
+        ],
+      }),
+    ).rejects.toThrow(/model names must be unique \(got "a"\)/);
+    await expect(
+      benchmark({
+        trials: 2,
+        seed: 0,
+        models: [
+          {
+            name: 'm',
+            run: (_k, t) => {
+              if (t === 1) throw new Error('out of memory');
+              return {};
+            },
+          },
+        ],
+      }),
+    ).rejects.toThrow(/benchmark: model "m" failed in trial 1: out of memory/);
+    await expect(benchmark({ trials: 1, seed: 0, models: [{ name: 'm', run: () => ({ test: '0.1' }) as never }] })).rejects.toThrow(
+      /metric "test" of model "m" in trial 0 must be a number/,
+    );
     const table = await benchmark({ trials: 1, seed: 0, models: [{ name: 'a', run: () => ({ test: 1 }) }] });
     expect(() => formatTable(table, 'csv' as never)).toThrow(/formatTable: format must be "markdown", "latex" or "json"/);
     expect(() => formatTable(table, 'markdown', { columns: ['nope'] })).toThrow(/columns entry must be one of "test"/);
@@ -127,11 +167,14 @@ describe('benchmark', () => {
 
 describe('benchmark of real emulators', () => {
   it('trains an equivariant emulator and a batch-norm baseline per trial, scores one-step and rollout SMSE, leaks nothing', async () => {
-    const D = 2, N = 6, T = 6;
+    const D = 2,
+      N = 6,
+      T = 6;
     const before = memory().tensors;
     const makeData = (k: Key) => {
       // 4 trajectories of a linear, translation-invariant map (a smoothing step), 6 steps each.
-      const B = 4, P = N * N;
+      const B = 4,
+        P = N * N;
       const u = new Float32Array(B * P * T);
       const x0 = random.normal(k, B * P);
       for (let b = 0; b < B; b++) {
@@ -140,7 +183,10 @@ describe('benchmark of real emulators', () => {
           for (let p = 0; p < P; p++) u[(b * P + p) * T + t] = cur[p]!;
           cur = cur.map((_, p) => {
             const [i, j] = [Math.floor(p / N), p % N];
-            return 0.5 * cur[p]! + 0.125 * (cur[((i + 1) % N) * N + j]! + cur[((i + N - 1) % N) * N + j]! + cur[i * N + (j + 1) % N]! + cur[i * N + (j + N - 1) % N]!);
+            return (
+              0.5 * cur[p]! +
+              0.125 * (cur[((i + 1) % N) * N + j]! + cur[((i + N - 1) % N) * N + j]! + cur[i * N + ((j + 1) % N)]! + cur[i * N + ((j + N - 1) % N)]!)
+            );
           });
         }
       }
@@ -153,10 +199,17 @@ describe('benchmark of real emulators', () => {
     const sig = [{ k: 0, parity: 0 as const, channels: 1 }];
     const models = [
       { name: 'equivariant', build: (k: Key) => ({ model: new ConvContract({ D, input: sig, output: sig, M: 3 }, k), state: undefined }) },
-      { name: 'batchnorm', build: (k: Key) => ({ model: new Sequential([new ConvContract({ D, input: sig, output: sig, M: 3 }, k), new BatchNorm({ D, input: sig })]), state: new State() }) },
+      {
+        name: 'batchnorm',
+        build: (k: Key) => ({
+          model: new Sequential([new ConvContract({ D, input: sig, output: sig, M: 3 }, k), new BatchNorm({ D, input: sig })]),
+          state: new State(),
+        }),
+      },
     ];
     const table = await benchmark({
-      trials: 2, seed: 3,
+      trials: 2,
+      seed: 3,
       data: (k) => makeData(k),
       disposeData: (d) => [d.one.x, d.one.y, d.roll.x, d.roll.y].forEach((m) => m.dispose()),
       models: models.map(({ name, build }) => ({
@@ -164,7 +217,16 @@ describe('benchmark of real emulators', () => {
         run: async (k: Key, _t: number, { data }: { data: ReturnType<typeof makeData> }) => {
           const [initKey, trainKey] = random.split(k);
           const { model, state } = build(initKey!);
-          const r = await train({ model, x: data.one.x, y: data.one.y, optimizer: adam({ learningRate: 0.05 }), batchSize: 5, key: trainKey!, stop: new EpochStop(15), state });
+          const r = await train({
+            model,
+            x: data.one.x,
+            y: data.one.y,
+            optimizer: adam({ learningRate: 0.05 }),
+            batchSize: 5,
+            key: trainKey!,
+            stop: new EpochStop(15),
+            state,
+          });
           const test = evaluate(model, r.params, data.one.x, data.one.y, { state });
           const roll = await rolloutLoss(model, r.params, data.roll.x, data.roll.y, { pastSteps: 1, steps: 3, state, batchSize: 4 });
           const m: Metrics = { train: r.trainLoss!, test: (await test.data())[0]!, rollout: roll.perStep };

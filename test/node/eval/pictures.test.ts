@@ -15,7 +15,9 @@ import { fieldSpectra, powerSpectrum } from '../../../src/eval/spectrum.js';
 function decodePng(uri: string) {
   const bytes = Buffer.from(uri.replace(/^data:image\/png;base64,/, ''), 'base64');
   expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  let at = 8, width = 0, height = 0;
+  let at = 8,
+    width = 0,
+    height = 0;
   const idat: Buffer[] = [];
   while (at < bytes.length) {
     const len = bytes.readUInt32BE(at);
@@ -47,7 +49,12 @@ function expectFiniteNumbers(svg: string) {
 
 describe('pngDataUri', () => {
   it('round-trips through an independent inflate, multi-block sizes included', () => {
-    for (const [w, h] of [[1, 1], [3, 2], [200, 120]] as const) { // 200·120·3 > 65535: several stored blocks
+    for (const [w, h] of [
+      [1, 1],
+      [3, 2],
+      [200, 120],
+    ] as const) {
+      // 200·120·3 > 65535: several stored blocks
       const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37 + 11) % 256);
       const d = decodePng(pngDataUri(w, h, rgb));
       expect([d.width, d.height]).toEqual([w, h]);
@@ -58,15 +65,31 @@ describe('pngDataUri', () => {
 });
 
 describe('rolloutPanels', () => {
-  const D = 2, nx = 6, ny = 5, steps = 3, B = 2;
-  const sig = [{ k: 0, parity: 0 as const, channels: steps }, { k: 0, parity: 1 as const, channels: steps }, { k: 1, parity: 0 as const, channels: steps }];
+  const D = 2,
+    nx = 6,
+    ny = 5,
+    steps = 3,
+    B = 2;
+  const sig = [
+    { k: 0, parity: 0 as const, channels: steps },
+    { k: 0, parity: 1 as const, channels: steps },
+    { k: 1, parity: 0 as const, channels: steps },
+  ];
   const W = 2 * steps + D * steps;
   const make = (seed: number, scale: number) => new MultiImage(tensor(random.normal(random.key(seed), B * nx * ny * W, 0, scale), [B, nx, ny, W]), sig, D);
 
   it('rows truth / prediction / difference per field and shown step, shared scales that really are shared', async () => {
     const truth = make(1, 1);
     const prediction = make(2, 3); // larger values: the shared scale is set by the prediction
-    const svg = await rolloutPanels({ truth, prediction, steps, sample: 1, shownSteps: [0, 2], fieldNames: ['density', 'vorticity', 'velocity'], title: 'NS rollout' });
+    const svg = await rolloutPanels({
+      truth,
+      prediction,
+      steps,
+      sample: 1,
+      shownSteps: [0, 2],
+      fieldNames: ['density', 'vorticity', 'velocity'],
+      title: 'NS rollout',
+    });
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(attr(svg, 'viewBox')).toMatch(/^0 0 \d+ \d+$/);
     expectFiniteNumbers(svg);
@@ -76,7 +99,8 @@ describe('rolloutPanels', () => {
     expect([...svg.matchAll(/<g class="colorbar"/g)].length).toBe(6);
     expect(svg).toContain('NS rollout');
 
-    const td = truth.data.dataSync(), pd = prediction.data.dataSync();
+    const td = truth.data.dataSync(),
+      pd = prediction.data.dataSync();
     const at = (d: Float32Array, x: number, y: number, col: number) => d[((1 * nx + x) * ny + y) * W + col]!;
     // field → (columns of step t, is scalar)
     const fields = { density: (t: number) => [t], vorticity: (t: number) => [steps + t], velocity: (t: number) => [2 * steps + 2 * t, 2 * steps + 2 * t + 1] };
@@ -91,11 +115,14 @@ describe('rolloutPanels', () => {
         const ds = cs.map((c) => at(pd, x, y, c) - at(td, x, y, c));
         return scalar ? ds[0]! : Math.hypot(...ds);
       };
-      let vmax = 0, dmax = 0;
-      for (const t of [0, 2]) for (let x = 0; x < nx; x++) for (let y = 0; y < ny; y++) {
-        vmax = Math.max(vmax, Math.abs(val(td, x, y, t)), Math.abs(val(pd, x, y, t)));
-        dmax = Math.max(dmax, Math.abs(diff(x, y, t)));
-      }
+      let vmax = 0,
+        dmax = 0;
+      for (const t of [0, 2])
+        for (let x = 0; x < nx; x++)
+          for (let y = 0; y < ny; y++) {
+            vmax = Math.max(vmax, Math.abs(val(td, x, y, t)), Math.abs(val(pd, x, y, t)));
+            dmax = Math.max(dmax, Math.abs(diff(x, y, t)));
+          }
       const mine = panels.filter((p) => attr(p, 'data-field') === name);
       expect(mine.length).toBe(6);
       for (const p of mine) {
@@ -108,13 +135,14 @@ describe('rolloutPanels', () => {
         const img = decodePng(attr(p, 'href')!);
         expect([img.width, img.height]).toEqual([nx, ny]);
         const ramp = scalar ? divergingRgb : sequentialRgb;
-        for (let x = 0; x < nx; x++) for (let y = 0; y < ny; y++) {
-          const v = row === 'truth' ? val(td, x, y, t) : row === 'prediction' ? val(pd, x, y, t) : diff(x, y, t);
-          const expected = ramp((v - lo) / (hi - lo));
-          const o = ((ny - 1 - y) * nx + x) * 3; // y upwards: image row ny − 1 − y
-          const got = [img.rgb[o]!, img.rgb[o + 1]!, img.rgb[o + 2]!];
-          got.forEach((c, i) => expect(Math.abs(c - expected[i]!)).toBeLessThanOrEqual(1));
-        }
+        for (let x = 0; x < nx; x++)
+          for (let y = 0; y < ny; y++) {
+            const v = row === 'truth' ? val(td, x, y, t) : row === 'prediction' ? val(pd, x, y, t) : diff(x, y, t);
+            const expected = ramp((v - lo) / (hi - lo));
+            const o = ((ny - 1 - y) * nx + x) * 3; // y upwards: image row ny − 1 − y
+            const got = [img.rgb[o]!, img.rgb[o + 1]!, img.rgb[o + 2]!];
+            got.forEach((c, i) => expect(Math.abs(c - expected[i]!)).toBeLessThanOrEqual(1));
+          }
       }
       const bars = [...svg.matchAll(new RegExp(`<g class="colorbar" data-field="${name}"[^>]*>`, 'g'))].map((b) => b[0]);
       expect(bars.map((b) => attr(b, 'data-rows'))).toEqual(['truth prediction', 'difference']);
@@ -123,7 +151,14 @@ describe('rolloutPanels', () => {
     }
     // the shared scale is not the truth's own scale (the prediction is 3× larger)
     const tOnly = Math.max(...Array.from({ length: nx * ny }, (_, p) => Math.abs(td[(1 * nx * ny + p) * W]!)));
-    expect(Number(attr(panels.find((p) => attr(p, 'data-field') === 'density' && attr(p, 'data-row') === 'truth')!, 'data-vmax'))).toBeGreaterThan(1.5 * tOnly);
+    expect(
+      Number(
+        attr(
+          panels.find((p) => attr(p, 'data-field') === 'density' && attr(p, 'data-row') === 'truth')!,
+          'data-vmax',
+        ),
+      ),
+    ).toBeGreaterThan(1.5 * tOnly);
     truth.dispose();
     prediction.dispose();
   });
@@ -144,7 +179,10 @@ describe('rolloutPanels', () => {
 
 describe('line plots', () => {
   it('rolloutLossPlot: one polyline per model on a log y axis, legend, labels, ticks, larger SMSE drawn higher', () => {
-    const models = [{ name: 'UNet (E)', perStep: [1e-4, 3e-4, 1e-3, 4e-3] }, { name: 'UNet <baseline>', perStep: [5e-4, 2e-3, 9e-3, 3e-2] }];
+    const models = [
+      { name: 'UNet (E)', perStep: [1e-4, 3e-4, 1e-3, 4e-3] },
+      { name: 'UNet <baseline>', perStep: [5e-4, 2e-3, 9e-3, 3e-2] },
+    ];
     const svg = rolloutLossPlot(models);
     expect(attr(svg, 'viewBox')).toBe('0 0 560 360');
     expectFiniteNumbers(svg);
@@ -173,7 +211,10 @@ describe('line plots', () => {
   it('spectrumPlot: log–log axes, truth and models; linePlot leaves out non-positive values on log axes', () => {
     const truth = powerSpectrum(Float64Array.from(random.normal(random.key(1), 2 * 32 * 32)), [2, 1, 32, 32]);
     const model = { ...truth, power: truth.power.map((v, i) => v * Math.exp(-i / 5)) };
-    const svg = spectrumPlot([{ name: 'truth', spectrum: truth }, { name: 'model', spectrum: model }]);
+    const svg = spectrumPlot([
+      { name: 'truth', spectrum: truth },
+      { name: 'model', spectrum: model },
+    ]);
     expectFiniteNumbers(svg);
     expect([...svg.matchAll(/<polyline class="series"/g)].length).toBe(2);
     expect([...svg.matchAll(/data-log="true"/g)].length).toBe(2);
@@ -191,15 +232,27 @@ describe('line plots', () => {
 
 describe('spectra of the emulation job', () => {
   it('plotSpectra: one log–log plot per field at a step; truth in black, models in their positional colours', async () => {
-    const D = 2, n = 8, steps = 2;
-    const sig = [{ k: 0, parity: 1 as const, channels: steps }, { k: 1, parity: 0 as const, channels: steps }];
+    const D = 2,
+      n = 8,
+      steps = 2;
+    const sig = [
+      { k: 0, parity: 1 as const, channels: steps },
+      { k: 1, parity: 0 as const, channels: steps },
+    ];
     const W = steps + D * steps;
     const truth = new MultiImage(tensor(random.normal(random.key(1), 2 * n * n * W), [2, n, n, W]), sig, D);
     const pred = truth.scale(0.5);
     const names = ['vorticity', 'velocity'];
     const ts = await fieldSpectra(truth, { steps, fieldNames: names });
     const ps = await fieldSpectra(pred, { steps, fieldNames: names });
-    const svg = plotSpectra(ts, [{ name: 'UNet', spectra: ps }, { name: 'ResNet', spectra: ps }], { step: 0 });
+    const svg = plotSpectra(
+      ts,
+      [
+        { name: 'UNet', spectra: ps },
+        { name: 'ResNet', spectra: ps },
+      ],
+      { step: 0 },
+    );
     expect(attr(svg, 'viewBox')).toBe('0 0 840 320');
     expect([...svg.matchAll(/<svg x="(\d+)"/g)].map((m) => m[1])).toEqual(['0', '420']);
     expect([...svg.matchAll(/<polyline class="series"/g)].length).toBe(2 * 3);
@@ -211,7 +264,9 @@ describe('spectra of the emulation job', () => {
     expect(svg).toContain('>velocity, step 1<');
     expectFiniteNumbers(svg);
     expect(plotSpectra(ts, [])).toContain('>velocity, step 2<'); // default: the last step
-    expect(() => plotSpectra(ts, [{ name: 'm', spectra: ps.slice(0, 1) }], { step: 0 })).toThrow(/plotSpectra: spectra of model "m" must be to hold field "velocity" at step 0/);
+    expect(() => plotSpectra(ts, [{ name: 'm', spectra: ps.slice(0, 1) }], { step: 0 })).toThrow(
+      /plotSpectra: spectra of model "m" must be to hold field "velocity" at step 0/,
+    );
     truth.dispose();
     pred.dispose();
   });

@@ -58,20 +58,37 @@ describe('rolloutLoss', () => {
     expect(biased.samples).toBe(12);
     // Error after t steps is t·δ at every pixel: SMSE = Σ_pixels (tδ)² / P = (tδ)².
     biased.perStep.forEach((v, i) => expect(v).toBeCloseTo(((i + 1) * delta) ** 2, 6));
-    expect(biased.sum).toBeCloseTo([1, 2, 3, 4].reduce((a, t) => a + (t * delta) ** 2, 0), 6);
+    expect(biased.sum).toBeCloseTo(
+      [1, 2, 3, 4].reduce((a, t) => a + (t * delta) ** 2, 0),
+      6,
+    );
     expect(memory().tensors).toBe(before);
     for (const m of [dynamic, constant, x, y]) m.dispose();
   });
 
   it('equals the per-sample SMSE computed from the raw values, for any batch size; dropRemainder averages batch means as ginjax', async () => {
-    const sig = [{ k: 0, parity: 0 as const, channels: 3 }, { k: 1, parity: 0 as const, channels: 2 }];
-    const out = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
+    const sig = [
+      { k: 0, parity: 0 as const, channels: 3 },
+      { k: 1, parity: 0 as const, channels: 2 },
+    ];
+    const out = [
+      { k: 0, parity: 0 as const, channels: 1 },
+      { k: 1, parity: 0 as const, channels: 1 },
+    ];
     const model = new ConvContract({ D, input: sig, output: out, M: 3 }, random.key(7));
-    const n = 7, steps = 3;
+    const n = 7,
+      steps = 3;
     const W = 3 + 2 * D;
     const x = new MultiImage(tensor(random.normal(random.key(8), n * P * W), [n, N, N, W]), sig, D);
     const yW = steps * (1 + D);
-    const y = new MultiImage(tensor(random.normal(random.key(9), n * P * yW), [n, N, N, yW]), [{ k: 0, parity: 0, channels: steps }, { k: 1, parity: 0, channels: steps }], D);
+    const y = new MultiImage(
+      tensor(random.normal(random.key(9), n * P * yW), [n, N, N, yW]),
+      [
+        { k: 0, parity: 0, channels: steps },
+        { k: 1, parity: 0, channels: steps },
+      ],
+      D,
+    );
     const o = { pastSteps: 2, steps, constantFields: { '0,0': 1 } };
     // Reference: one rollout of everything, then per sample/step sums over the raw numbers.
     const pred = autoregressiveMap(model, model.params, x, { pastSteps: 2, futureSteps: steps, constantFields: { '0,0': 1 } });
@@ -79,10 +96,12 @@ describe('rolloutLoss', () => {
     const yv = values(y.data);
     const per: number[][] = Array.from({ length: n }, () => new Array(steps).fill(0));
     // packed columns: scalar steps 0..2, then vector (step t, component j) at 3 + 2t + j
-    for (let b = 0; b < n; b++) for (let p = 0; p < P; p++) for (let t = 0; t < steps; t++) {
-      const cols = [t, 3 + 2 * t, 3 + 2 * t + 1];
-      for (const c of cols) per[b]![t]! += (pv[(b * P + p) * yW + c]! - yv[(b * P + p) * yW + c]!) ** 2 / P;
-    }
+    for (let b = 0; b < n; b++)
+      for (let p = 0; p < P; p++)
+        for (let t = 0; t < steps; t++) {
+          const cols = [t, 3 + 2 * t, 3 + 2 * t + 1];
+          for (const c of cols) per[b]![t]! += (pv[(b * P + p) * yW + c]! - yv[(b * P + p) * yW + c]!) ** 2 / P;
+        }
     const mean = (rows: number[][]) => Array.from({ length: steps }, (_, t) => rows.reduce((a, r) => a + r[t]!, 0) / rows.length);
     const expected = mean(per);
     for (const batchSize of [1, 3, 7]) {
@@ -116,7 +135,8 @@ describe('rolloutLoss', () => {
     const without = await rolloutLoss(model, model.params, x, y, { pastSteps: 2, steps: 2, batchSize: 2 });
     // Reference with state, hand-built: autoregressiveMap over all 4 samples (batch-norm inference is per sample).
     const pred = autoregressiveMap(model, model.params, x, { pastSteps: 2, futureSteps: 2, state });
-    const pv = values(pred.data), yv = values(y.data);
+    const pv = values(pred.data),
+      yv = values(y.data);
     const ref = [0, 1].map((t) => {
       let s = 0;
       for (let i = 0; i < 4 * P; i++) s += (pv[i * 2 + t]! - yv[i * 2 + t]!) ** 2;
@@ -130,8 +150,12 @@ describe('rolloutLoss', () => {
     const y2 = y.getSubset([0, 1]);
     await expect(rolloutLoss(model, model.params, x, y2, { pastSteps: 2, steps: 2 })).rejects.toThrow(/rolloutLoss: yFuture batch must be x's batch 4/);
     y2.dispose();
-    await expect(rolloutLoss(model, model.params, x, y, { pastSteps: 2, steps: 3 })).rejects.toThrow(/rolloutLoss: yFuture channels of key \(0,0\) must be a multiple of steps = 3/);
-    await expect(rolloutLoss(model, model.params, x, y, { pastSteps: 2, steps: 1 })).rejects.toThrow(/rolloutLoss: yFuture signature must be the rollout's \{\(0,0\):1\} .*got "\{\(0,0\):2\}"/);
+    await expect(rolloutLoss(model, model.params, x, y, { pastSteps: 2, steps: 3 })).rejects.toThrow(
+      /rolloutLoss: yFuture channels of key \(0,0\) must be a multiple of steps = 3/,
+    );
+    await expect(rolloutLoss(model, model.params, x, y, { pastSteps: 2, steps: 1 })).rejects.toThrow(
+      /rolloutLoss: yFuture signature must be the rollout's \{\(0,0\):1\} .*got "\{\(0,0\):2\}"/,
+    );
     await expect(rolloutLoss(model, model.params, x, y, { pastSteps: 2, steps: 2, batchSize: 5 })).rejects.toThrow(/batchSize must be an integer in \[1, 4\]/);
     await expect(rolloutLoss(model, model.params, x, y, { pastSteps: 0, steps: 2 })).rejects.toThrow(/pastSteps must be an integer >= 1/);
     expect(memory().tensors).toBe(before); // failed calls leak nothing either

@@ -18,7 +18,13 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, rtol: number) => {
 
 describe('powerSpectrum (ginjax utils.power)', () => {
   // float64 FFT vs float64 direct sums: agreement to ~1e-12 of the largest bin; 1e-10 leaves margin.
-  for (const shape of [[2, 3, 8, 8], [1, 2, 6, 6], [2, 1, 7, 7], [2, 2, 8, 6], [1, 1, 5, 9]]) {
+  for (const shape of [
+    [2, 3, 8, 8],
+    [1, 2, 6, 6],
+    [2, 1, 7, 7],
+    [2, 2, 8, 6],
+    [1, 1, 5, 9],
+  ]) {
     it(`equals a direct DFT with the binning written out, shape [${shape}]`, () => {
       const n = shape.reduce((a, b) => a * b, 1);
       const vals = Float64Array.from(random.normal(random.key(shape.join('').length + n), n));
@@ -32,9 +38,10 @@ describe('powerSpectrum (ginjax utils.power)', () => {
   }
 
   it('one Fourier mode (3, 4) on 16²: all its power in bin 5, P·N = A²·N⁴ (two modes of weight 2)', () => {
-    const n = 16, A = 0.7;
+    const n = 16,
+      A = 0.7;
     const vals = new Float64Array(n * n);
-    for (let x = 0; x < n; x++) for (let y = 0; y < n; y++) vals[x * n + y] = A * Math.cos(2 * Math.PI * (3 * x + 4 * y) / n);
+    for (let x = 0; x < n; x++) for (let y = 0; y < n; y++) vals[x * n + y] = A * Math.cos((2 * Math.PI * (3 * x + 4 * y)) / n);
     const s = powerSpectrum(vals, [1, 1, n, n]);
     // |F(±(3,4))| = A n²/2 each, both on columns of weight 2: Σ w·P = 4·(A n²/2)² = A² n⁴.
     expect(s.power[4]! * s.counts[4]!).toBeCloseTo(A * A * n ** 4, 6);
@@ -54,8 +61,16 @@ describe('powerSpectrum (ginjax utils.power)', () => {
     const sb = powerSpectrum(b, [1, 1, 8, 8]);
     const batch = powerSpectrum(Float64Array.from([...a, ...b]), [2, 1, 8, 8]);
     const chans = powerSpectrum(Float64Array.from([...a, ...b]), [1, 2, 8, 8]);
-    close(batch.power, sa.power.map((v, i) => (v + sb.power[i]!) / 2), 1e-13);
-    close(chans.power, sa.power.map((v, i) => v + sb.power[i]!), 1e-13);
+    close(
+      batch.power,
+      sa.power.map((v, i) => (v + sb.power[i]!) / 2),
+      1e-13,
+    );
+    close(
+      chans.power,
+      sa.power.map((v, i) => v + sb.power[i]!),
+      1e-13,
+    );
   });
 
   it('tensorPowerSpectrum reads a Tensor; bad input is named', async () => {
@@ -71,9 +86,14 @@ describe('powerSpectrum (ginjax utils.power)', () => {
 });
 
 describe('fieldSpectra / spectralError', () => {
-  const D = 2, n = 8, steps = 2;
+  const D = 2,
+    n = 8,
+    steps = 2;
   // (0,0): 2 fields × 2 steps; (1,0): 1 field × 2 steps.
-  const sig = [{ k: 0, parity: 0 as const, channels: 2 * steps }, { k: 1, parity: 0 as const, channels: steps }];
+  const sig = [
+    { k: 0, parity: 0 as const, channels: 2 * steps },
+    { k: 1, parity: 0 as const, channels: steps },
+  ];
   const W = 2 * steps + D * steps;
   const make = (seed: number, B = 3) => new MultiImage(tensor(random.normal(random.key(seed), B * n * n * W), [B, n, n, W]), sig, D);
 
@@ -84,9 +104,15 @@ describe('fieldSpectra / spectralError', () => {
     // Independent extraction through the ginjax-layout blocks.
     const sb = m.block(0, 0); // [3, 4, n, n]
     const vb = m.block(1, 0); // [3, 2, n, n, 2]
-    const sv = values(sb), vv = values(vb);
+    const sv = values(sb),
+      vv = values(vb);
     const P = n * n;
-    for (const [f, t] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+    for (const [f, t] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ] as const) {
       const ch = f * steps + t;
       const img = new Float64Array(3 * P);
       for (let b = 0; b < 3; b++) for (let p = 0; p < P; p++) img[b * P + p] = sv[(b * 4 + ch) * P + p]!;

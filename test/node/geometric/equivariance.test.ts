@@ -106,7 +106,13 @@ describe('convolveContract with invariant filters is equivariant', () => {
     }
     // D = 3: random combinations, M = 2 and 3
     for (const M of [2, 3]) {
-      for (const [k, kf, pf] of [[0, 0, 0], [0, 1, 0], [1, 1, 0], [1, 2, 1], [1, 2, 0]] as const) {
+      for (const [k, kf, pf] of [
+        [0, 0, 0],
+        [0, 1, 0],
+        [1, 1, 0],
+        [1, 2, 1],
+        [1, 2, 0],
+      ] as const) {
         const f = randomInvariantFilter(seed++, 3, M, kf, pf);
         if (!f) continue;
         const x = randImg(seed++, cube(3, 2 * M), k, 1, 3, false);
@@ -124,10 +130,28 @@ describe('convolveContract with invariant filters is equivariant', () => {
 describe('pixelwise operations are equivariant', () => {
   it('contraction and multicontraction (D=2 k=4, D=3 k=3)', () => {
     const x2 = randImg(11, [3, 4], 4, 1, 2);
-    for (const [i, j] of [[0, 1], [0, 3], [2, 1]] as const) checkEquivariant(x2, (im) => im.contract(i, j), `D=2 contract(${i},${j})`);
-    checkEquivariant(x2, (im) => im.multicontract([[0, 2], [1, 3]]), 'D=2 multicontract');
+    for (const [i, j] of [
+      [0, 1],
+      [0, 3],
+      [2, 1],
+    ] as const)
+      checkEquivariant(x2, (im) => im.contract(i, j), `D=2 contract(${i},${j})`);
+    checkEquivariant(
+      x2,
+      (im) =>
+        im.multicontract([
+          [0, 2],
+          [1, 3],
+        ]),
+      'D=2 multicontract',
+    );
     const x3 = randImg(12, [2, 3, 2], 3, 0, 3);
-    for (const [i, j] of [[0, 1], [0, 2], [2, 1]] as const) checkEquivariant(x3, (im) => im.contract(i, j), `D=3 contract(${i},${j})`);
+    for (const [i, j] of [
+      [0, 1],
+      [0, 2],
+      [2, 1],
+    ] as const)
+      checkEquivariant(x3, (im) => im.contract(i, j), `D=3 contract(${i},${j})`);
   });
 
   it('Levi-Civita contraction (parity + 1)', () => {
@@ -157,7 +181,8 @@ describe('pixelwise operations are equivariant', () => {
     checkEquivariant(b, (im) => im.normalize(), 'normalize');
     const c = randImg(42, [2, 2, 2], 1, 1, 3);
     const d = randImg(43, [2, 2, 2], 1, 0, 3);
-    for (const g of operators(3)) expectSameImage(c.timesGroupElement(g).mul(d.timesGroupElement(g)), c.mul(d).timesGroupElement(g), TOL, `D=3 mul g=${g.index}`);
+    for (const g of operators(3))
+      expectSameImage(c.timesGroupElement(g).mul(d.timesGroupElement(g)), c.mul(d).timesGroupElement(g), TOL, `D=3 mul g=${g.index}`);
   });
 });
 
@@ -189,7 +214,14 @@ describe('pooling and unpooling are equivariant', () => {
 
 describe('MultiImage.timesGroupElement equals per-key GeometricImage actions', () => {
   function multi(D: number, spatial: number[], isTorus: boolean[], seed: number): MultiImage {
-    const keys: [number, number, number][] = [[0, 0, 2], [0, 1, 1], [1, 0, 2], [1, 1, 1], [2, 0, 1], [2, 1, 2]];
+    const keys: [number, number, number][] = [
+      [0, 0, 2],
+      [0, 1, 1],
+      [1, 0, 2],
+      [1, 1, 1],
+      [2, 0, 1],
+      [2, 1, 2],
+    ];
     const B = 2;
     const blocks: Record<string, Tensor> = {};
     for (const [k, p, c] of keys) {

@@ -23,32 +23,164 @@ function imageAt(x: Tensor, b: number, c: number, D: number, parity = 0): Geomet
 
 describe('functional convolve (batch and channels)', () => {
   it('testConvolveNonSquare through the functional API', () => {
-    const x = tensor(Array.from({ length: 20 }, (_, i) => i), [1, 1, 4, 5]);
+    const x = tensor(
+      Array.from({ length: 20 }, (_, i) => i),
+      [1, 1, 4, 5],
+    );
     const f = tensor(new Array(9).fill(1), [1, 1, 3, 3]);
     const same = F.convolve(x, f, 2, 0, 0, [false, false], { padding: 'SAME' });
     expect([...same.shape]).toEqual([1, 1, 4, 5]);
-    allclose(same, [[[[12, 21, 27, 33, 24], [33, 54, 63, 72, 51], [63, 99, 108, 117, 81], [52, 81, 87, 93, 64]]]]);
-    allclose(F.convolve(x, f, 2, 0, 0, [false, false], { padding: 'VALID' }), [[[[54, 63, 72], [99, 108, 117]]]]);
-    allclose(F.convolve(x, f, 2, 0, 0, T2, { padding: 'TORUS' }), [[[[75, 69, 78, 87, 81], [60, 54, 63, 72, 66], [105, 99, 108, 117, 111], [90, 84, 93, 102, 96]]]]);
-    allclose(F.convolve(x, f, 2, 0, 0, T2, { padding: 'TORUS', rhsDilation: [2, 2] }), [[[[75, 84, 78, 72, 81], [120, 129, 123, 117, 126], [45, 54, 48, 42, 51], [90, 99, 93, 87, 96]]]]);
+    allclose(same, [
+      [
+        [
+          [12, 21, 27, 33, 24],
+          [33, 54, 63, 72, 51],
+          [63, 99, 108, 117, 81],
+          [52, 81, 87, 93, 64],
+        ],
+      ],
+    ]);
+    allclose(F.convolve(x, f, 2, 0, 0, [false, false], { padding: 'VALID' }), [
+      [
+        [
+          [54, 63, 72],
+          [99, 108, 117],
+        ],
+      ],
+    ]);
+    allclose(F.convolve(x, f, 2, 0, 0, T2, { padding: 'TORUS' }), [
+      [
+        [
+          [75, 69, 78, 87, 81],
+          [60, 54, 63, 72, 66],
+          [105, 99, 108, 117, 111],
+          [90, 84, 93, 102, 96],
+        ],
+      ],
+    ]);
+    allclose(F.convolve(x, f, 2, 0, 0, T2, { padding: 'TORUS', rhsDilation: [2, 2] }), [
+      [
+        [
+          [75, 84, 78, 72, 81],
+          [120, 129, 123, 117, 126],
+          [45, 54, 48, 42, 51],
+          [90, 99, 93, 87, 96],
+        ],
+      ],
+    ]);
   });
 
   it('testConvolveDepth: 2 input channels', () => {
-    const x = t([[[[2, 1, 0], [0, 0, -3], [2, 0, 1]], [[-7, 4, -4], [3, 1, 3], [-4, -1, 1]]]]);
-    const f = t([[[[1, 0, 1], [0, 0, 0], [1, 0, 1]], [[0, 1, 0], [1, 0, 1], [0, 1, 0]]]]);
+    const x = t([
+      [
+        [
+          [2, 1, 0],
+          [0, 0, -3],
+          [2, 0, 1],
+        ],
+        [
+          [-7, 4, -4],
+          [3, 1, 3],
+          [-4, -1, 1],
+        ],
+      ],
+    ]);
+    const f = t([
+      [
+        [
+          [1, 0, 1],
+          [0, 0, 0],
+          [1, 0, 1],
+        ],
+        [
+          [0, 1, 0],
+          [1, 0, 1],
+          [0, 1, 0],
+        ],
+      ],
+    ]);
     const y = F.convolve(x, f, 2, 0, 0, T2);
     expect([...y.shape]).toEqual([1, 1, 3, 3]);
-    allclose(y, [[[[-3, -11, 3], [-5, 14, 6], [-6, 1, -3]]]]);
+    allclose(y, [
+      [
+        [
+          [-3, -11, 3],
+          [-5, 14, 6],
+          [-6, 1, -3],
+        ],
+      ],
+    ]);
   });
 
   it('testConvolveDepth_IK0_FK1: the same vector filter at both depths', () => {
-    const x = t([[[[2, 1, 0], [0, 0, -3], [2, 0, 1]], [[-7, 4, -4], [3, 1, 3], [-4, -1, 1]]]]);
-    const vf = [[[0, 0], [0, 1], [0, 0]], [[-1, 0], [0, 0], [1, 0]], [[0, 0], [0, -1], [0, 0]]];
+    const x = t([
+      [
+        [
+          [2, 1, 0],
+          [0, 0, -3],
+          [2, 0, 1],
+        ],
+        [
+          [-7, 4, -4],
+          [3, 1, 3],
+          [-4, -1, 1],
+        ],
+      ],
+    ]);
+    const vf = [
+      [
+        [0, 0],
+        [0, 1],
+        [0, 0],
+      ],
+      [
+        [-1, 0],
+        [0, 0],
+        [1, 0],
+      ],
+      [
+        [0, 0],
+        [0, -1],
+        [0, 0],
+      ],
+    ];
     const f = t([[vf, vf]]);
     const y = F.convolve(x, f, 2, 0, 1, T2);
     expect([...y.shape]).toEqual([1, 1, 3, 3, 2]);
-    const a = [[[1, 2], [-2, 0], [1, 4]], [[3, 0], [-3, 1], [0, -1]], [[-1, -2], [-1, -1], [2, -3]]];
-    const b = [[[8, -7], [3, -2], [-11, -2]], [[-2, -3], [0, 5], [2, -5]], [[-2, 10], [5, -3], [-3, 7]]];
+    const a = [
+      [
+        [1, 2],
+        [-2, 0],
+        [1, 4],
+      ],
+      [
+        [3, 0],
+        [-3, 1],
+        [0, -1],
+      ],
+      [
+        [-1, -2],
+        [-1, -1],
+        [2, -3],
+      ],
+    ];
+    const b = [
+      [
+        [8, -7],
+        [3, -2],
+        [-11, -2],
+      ],
+      [
+        [-2, -3],
+        [0, 5],
+        [2, -5],
+      ],
+      [
+        [-2, 10],
+        [5, -3],
+        [-3, 7],
+      ],
+    ];
     allclose(y, [[a.map((row, i) => row.map((p, j) => p.map((v, c) => v + b[i]![j]![c]!)))]]);
   });
 
@@ -78,7 +210,15 @@ describe('functional convolve (batch and channels)', () => {
           // and convolveContract over channels equals the contraction of the multi-channel convolve
           if (kf >= k) {
             const yc = F.convolveContract(x, f, D, k, kf, T2);
-            const ref = k === 0 ? y : F.multicontract(y, D, k + kf, Array.from({ length: k }, (_, i) => [i, i + k] as const));
+            const ref =
+              k === 0
+                ? y
+                : F.multicontract(
+                    y,
+                    D,
+                    k + kf,
+                    Array.from({ length: k }, (_, i) => [i, i + k] as const),
+                  );
             allclose(yc, ref, { rtol: 1e-10, atol: 1e-12 }, `contract k=${k} k'=${kf}`);
           }
         });
@@ -121,9 +261,21 @@ describe('functional ops with leading axes', () => {
         for (let b = 0; b < 2; b++) for (let c = 0; c < 3; c++) out.push(...plain(fn(imageAt(x, b, c, D)).data));
         return out;
       };
-      allclose(plain(F.averagePool(x, D, 1, 2)), per((im) => im.averagePool(2)), { rtol: 1e-12, atol: 1e-12 });
-      allclose(plain(F.maxPool(x, D, 1, 2)), per((im) => im.maxPool(2)), { rtol: 0, atol: 0 });
-      allclose(plain(F.unpool(x, D, 1, 3)), per((im) => im.unpool(3)), { rtol: 0, atol: 0 });
+      allclose(
+        plain(F.averagePool(x, D, 1, 2)),
+        per((im) => im.averagePool(2)),
+        { rtol: 1e-12, atol: 1e-12 },
+      );
+      allclose(
+        plain(F.maxPool(x, D, 1, 2)),
+        per((im) => im.maxPool(2)),
+        { rtol: 0, atol: 0 },
+      );
+      allclose(
+        plain(F.unpool(x, D, 1, 3)),
+        per((im) => im.unpool(3)),
+        { rtol: 0, atol: 0 },
+      );
       expect([...F.unpool(x, D, 1, 3).shape]).toEqual([2, 3, 12, 12, 2]);
     });
   });

@@ -7,19 +7,7 @@ import { random, tensor } from '../../../src/index.js';
 import { GeometricImage, TINY } from '../../../src/geometric/image.js';
 import { operators, type GroupElement } from '../../../src/geometric/group.js';
 import { allclose, flat } from '../../util.js';
-import {
-  arange,
-  arangeImg,
-  expectMeta,
-  expectSameImage,
-  img,
-  indices,
-  naiveContract,
-  naiveConvolve,
-  randImg,
-  relErr,
-  vals,
-} from './helpers.js';
+import { arange, arangeImg, expectMeta, expectSameImage, img, indices, naiveContract, naiveConvolve, randImg, relErr, vals } from './helpers.js';
 
 /** The operator of B_D with this (row-major) matrix. */
 function op(D: number, matrix: number[][]): GroupElement {
@@ -29,17 +17,47 @@ function op(D: number, matrix: number[][]): GroupElement {
   return g;
 }
 
-const left90 = op(2, [[0, -1], [1, 0]]);
-const flipX = op(2, [[-1, 0], [0, 1]]);
+const left90 = op(2, [
+  [0, -1],
+  [1, 0],
+]);
+const flipX = op(2, [
+  [-1, 0],
+  [0, 1],
+]);
 
 /** The 3×3 image and filters used throughout ginjax's convolution tests. */
-const A3 = [[2, 1, 0], [0, 0, -3], [2, 0, 1]];
-const cornersFilter = [[1, 0, 1], [0, 0, 0], [1, 0, 1]];
-const dilationFilter = [[1, 0, 2], [1, -1, 0], [0, 0, -2]];
+const A3 = [
+  [2, 1, 0],
+  [0, 0, -3],
+  [2, 0, 1],
+];
+const cornersFilter = [
+  [1, 0, 1],
+  [0, 0, 0],
+  [1, 0, 1],
+];
+const dilationFilter = [
+  [1, 0, 2],
+  [1, -1, 0],
+  [0, 0, -2],
+];
 const vectorFilter = [
-  [[0, 0], [0, 1], [0, 0]],
-  [[-1, 0], [0, 0], [1, 0]],
-  [[0, 0], [0, -1], [0, 0]],
+  [
+    [0, 0],
+    [0, 1],
+    [0, 0],
+  ],
+  [
+    [-1, 0],
+    [0, 0],
+    [1, 0],
+  ],
+  [
+    [0, 0],
+    [0, -1],
+    [0, 0],
+  ],
 ];
 
 describe('GeometricImage constructors', () => {
@@ -70,7 +88,11 @@ describe('GeometricImage constructors', () => {
     const s = GeometricImage.fill([2, 3], 0, 2, 5, false);
     expectMeta(s, { k: 0, spatial: [2, 3], isTorus: [false, false] });
     expect(vals(s)).toEqual(new Array(6).fill(5));
-    const m = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
+    const m = [
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ];
     const t = GeometricImage.fill(2, 0, 3, m);
     expectMeta(t, { D: 3, k: 2, spatial: [2, 2, 2] });
     expect(vals(t)).toEqual(new Array(8).fill(0).flatMap(() => flat(m)));
@@ -95,7 +117,21 @@ describe('GeometricImage constructors', () => {
   });
 
   it('from: nested arrays and flat data with a shape', () => {
-    const a = GeometricImage.from([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], 1, 2, [false, true]);
+    const a = GeometricImage.from(
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ],
+      1,
+      2,
+      [false, true],
+    );
     expectMeta(a, { D: 2, k: 1, parity: 1, spatial: [2, 2], isTorus: [false, true] });
     expect(vals(a)).toEqual(arange(8, 1));
     const b = GeometricImage.from(arange(8, 1), 1, 2, [false, true], [2, 2, 2]);
@@ -179,9 +215,21 @@ describe('GeometricImage arithmetic', () => {
     const m13 = i1.mul(i3);
     expectMeta(m13, { k: 1, parity: 0 });
     allclose(m13.data, [
-      [[0, 2], [4, 6], [8, 10]],
-      [[12, 14], [16, 18], [20, 22]],
-      [[24, 26], [28, 30], [32, 34]],
+      [
+        [0, 2],
+        [4, 6],
+        [8, 10],
+      ],
+      [
+        [12, 14],
+        [16, 18],
+        [20, 22],
+      ],
+      [
+        [24, 26],
+        [28, 30],
+        [32, 34],
+      ],
     ]);
 
     const i4 = arangeImg([3, 3, 2], 1, 2);
@@ -205,7 +253,8 @@ describe('GeometricImage arithmetic', () => {
     expectMeta(uu, { D: 3, k: 2, parity: 0, spatial: [2, 2, 2] });
     const uv = vals(u);
     const uuv = vals(uu);
-    for (let p = 0; p < 8; p++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(uuv[p * 9 + i * 3 + j]).toBeCloseTo(uv[p * 3 + i]! * uv[p * 3 + j]!, 12);
+    for (let p = 0; p < 8; p++)
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(uuv[p * 9 + i * 3 + j]).toBeCloseTo(uv[p * 3 + i]! * uv[p * 3 + j]!, 12);
     // mismatches
     expect(() => full(1, [10, 10]).mul(i1)).toThrow(/spatial/);
     expect(() => full(1, [3, 3, 3], 0, 3).mul(i1)).toThrow(/D/);
@@ -252,31 +301,87 @@ describe('GeometricImage contractions', () => {
     const i1 = arangeImg([3, 3, 2, 2], 0, 2);
     const c = i1.contract(0, 1);
     expect([...c.shape]).toEqual([3, 3]);
-    allclose(c.data, [[3, 11, 19], [27, 35, 43], [51, 59, 67]], { rtol: 0, atol: 0 });
+    allclose(
+      c.data,
+      [
+        [3, 11, 19],
+        [27, 35, 43],
+        [51, 59, 67],
+      ],
+      { rtol: 0, atol: 0 },
+    );
     expect(vals(i1.contract(1, 0))).toEqual(vals(c));
 
     const i2 = arangeImg([3, 3, 2, 2, 2], 0, 2);
     const c01 = i2.contract(0, 1);
     expect([...c01.shape]).toEqual([3, 3, 2]);
-    allclose(c01.data, [
-      [[6, 8], [22, 24], [38, 40]],
-      [[54, 56], [70, 72], [86, 88]],
-      [[102, 104], [118, 120], [134, 136]],
-    ], { rtol: 0, atol: 0 });
+    allclose(
+      c01.data,
+      [
+        [
+          [6, 8],
+          [22, 24],
+          [38, 40],
+        ],
+        [
+          [54, 56],
+          [70, 72],
+          [86, 88],
+        ],
+        [
+          [102, 104],
+          [118, 120],
+          [134, 136],
+        ],
+      ],
+      { rtol: 0, atol: 0 },
+    );
     expect(vals(i2.contract(1, 0))).toEqual(vals(c01));
     const c02 = i2.contract(0, 2);
-    allclose(c02.data, [
-      [[5, 9], [21, 25], [37, 41]],
-      [[53, 57], [69, 73], [85, 89]],
-      [[101, 105], [117, 121], [133, 137]],
-    ], { rtol: 0, atol: 0 });
+    allclose(
+      c02.data,
+      [
+        [
+          [5, 9],
+          [21, 25],
+          [37, 41],
+        ],
+        [
+          [53, 57],
+          [69, 73],
+          [85, 89],
+        ],
+        [
+          [101, 105],
+          [117, 121],
+          [133, 137],
+        ],
+      ],
+      { rtol: 0, atol: 0 },
+    );
     expect(vals(i2.contract(2, 0))).toEqual(vals(c02));
     const c12 = i2.contract(1, 2);
-    allclose(c12.data, [
-      [[3, 11], [19, 27], [35, 43]],
-      [[51, 59], [67, 75], [83, 91]],
-      [[99, 107], [115, 123], [131, 139]],
-    ], { rtol: 0, atol: 0 });
+    allclose(
+      c12.data,
+      [
+        [
+          [3, 11],
+          [19, 27],
+          [35, 43],
+        ],
+        [
+          [51, 59],
+          [67, 75],
+          [83, 91],
+        ],
+        [
+          [99, 107],
+          [115, 123],
+          [131, 139],
+        ],
+      ],
+      { rtol: 0, atol: 0 },
+    );
     expect(vals(i2.contract(2, 1))).toEqual(vals(c12));
     // parity and torus flags pass through
     const p = arangeImg([3, 3, 2, 2], 1, 2, [false, true]).contract(0, 1);
@@ -287,7 +392,10 @@ describe('GeometricImage contractions', () => {
   });
 
   it('contract agrees with a plain loop (D=2 and D=3, every pair)', () => {
-    for (const [D, k] of [[2, 4], [3, 3]] as const) {
+    for (const [D, k] of [
+      [2, 4],
+      [3, 3],
+    ] as const) {
       const x = randImg(10 + D, new Array(D).fill(2), k, 0, D);
       for (let i = 0; i < k; i++) {
         for (let j = 0; j < k; j++) {
@@ -310,23 +418,41 @@ describe('GeometricImage contractions', () => {
             if ([i2, j2].some((v) => v === i1 || v === j1)) continue;
             count++;
             const shift = (v: number) => v - Number(v > i1) - Number(v > j1);
-            const a = x.multicontract([[i1, j1], [i2, j2]]);
+            const a = x.multicontract([
+              [i1, j1],
+              [i2, j2],
+            ]);
             const b = x.contract(i1, j1).contract(shift(i2), shift(j2));
             expectSameImage(a, b, 1e-12, `multicontract ((${i1},${j1}),(${i2},${j2}))`);
             // the order of the pairs does not matter
-            expectSameImage(x.multicontract([[i2, j2], [i1, j1]]), a, 1e-12);
+            expectSameImage(
+              x.multicontract([
+                [i2, j2],
+                [i1, j1],
+              ]),
+              a,
+              1e-12,
+            );
           }
         }
       }
     }
     expect(count).toBe(15); // get_contraction_indices(5, 1) has 15 entries
-    expect(() => x.multicontract([[0, 1], [1, 2]])).toThrow(/indices.*distinct/);
+    expect(() =>
+      x.multicontract([
+        [0, 1],
+        [1, 2],
+      ]),
+    ).toThrow(/indices.*distinct/);
     expect(() => x.multicontract([[0, 5]])).toThrow(/indices/);
   });
 
   it('multicontract in D=3 equals sequential contractions', () => {
     const x = randImg(21, [2, 2, 2], 4, 1, 3);
-    const a = x.multicontract([[0, 2], [1, 3]]);
+    const a = x.multicontract([
+      [0, 2],
+      [1, 3],
+    ]);
     expectMeta(a, { k: 0, parity: 1, D: 3 });
     expectSameImage(a, x.contract(0, 2).contract(0, 1), 1e-12);
   });
@@ -370,7 +496,16 @@ describe('GeometricImage Levi-Civita contraction (testLeviCivitaContract)', () =
   }
 
   it('D=2, k=1: (−v1, v0), parity flips both ways', () => {
-    const v = img([[[1, 2], [3, -4]]], 0, 2);
+    const v = img(
+      [
+        [
+          [1, 2],
+          [3, -4],
+        ],
+      ],
+      0,
+      2,
+    );
     const w = v.leviCivitaContract([0]);
     expect(vals(w)).toEqual([-2, 1, 4, 3]);
     expect(w.parity).toBe(1);
@@ -399,7 +534,12 @@ describe('GeometricImage Levi-Civita contraction (testLeviCivitaContract)', () =
 
   it('D=3, k=3: indices (0,1), (0,2), (1,2)', () => {
     const x = randImg(34, [2, 2, 2], 3, 0, 3);
-    for (const idx of [[0, 1], [0, 2], [1, 2]]) check(x, idx);
+    for (const idx of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ])
+      check(x, idx);
   });
 
   it('requires k >= D−1 and D−1 indices', () => {
@@ -411,26 +551,162 @@ describe('GeometricImage Levi-Civita contraction (testLeviCivitaContract)', () =
 
 describe('GeometricImage norm and normalize', () => {
   it('testNorm values', async () => {
-    const s = img([[1, 2], [-1, 0]], 0, 2);
-    expect(await s.norm().equals(img([[1, 2], [1, 0]], 0, 2))).toBe(true);
-    const ps = img([[1, 2], [-1, 0]], 1, 2);
-    const psn = ps.norm();
-    expect(psn.parity).toBe(0);
-    expect(await psn.equals(img([[1, 2], [1, 0]], 0, 2))).toBe(true);
-    const v = img([[[1, 0], [-1, -1]], [[0, 0], [-4, 3]]], 0, 2);
-    expect(await v.norm().equals(img([[1, Math.SQRT2], [0, 5]], 0, 2))).toBe(true);
-    const s3 = img([[[4, -3], [0, 1]], [[-2, -3], [1, 2]]], 0, 3);
-    expect(await s3.norm().equals(img([[[4, 3], [0, 1]], [[2, 3], [1, 2]]], 0, 3))).toBe(true);
-    const m = img(
+    const s = img(
       [
-        [[[1, 0], [-1, -1]], [[0, 0], [-4, 3]]],
-        [[[1, 2], [-1, 0]], [[4, 0], [2, -4]]],
+        [1, 2],
+        [-1, 0],
       ],
       0,
       2,
     );
-    expect(await m.norm().equals(img([[Math.sqrt(3), 5], [Math.sqrt(6), 6]], 0, 2))).toBe(true);
-    const t3 = img([[[[[1, 0], [-1, -1]], [[0, 0], [-4, 3]]]]], 1, 2);
+    expect(
+      await s.norm().equals(
+        img(
+          [
+            [1, 2],
+            [1, 0],
+          ],
+          0,
+          2,
+        ),
+      ),
+    ).toBe(true);
+    const ps = img(
+      [
+        [1, 2],
+        [-1, 0],
+      ],
+      1,
+      2,
+    );
+    const psn = ps.norm();
+    expect(psn.parity).toBe(0);
+    expect(
+      await psn.equals(
+        img(
+          [
+            [1, 2],
+            [1, 0],
+          ],
+          0,
+          2,
+        ),
+      ),
+    ).toBe(true);
+    const v = img(
+      [
+        [
+          [1, 0],
+          [-1, -1],
+        ],
+        [
+          [0, 0],
+          [-4, 3],
+        ],
+      ],
+      0,
+      2,
+    );
+    expect(
+      await v.norm().equals(
+        img(
+          [
+            [1, Math.SQRT2],
+            [0, 5],
+          ],
+          0,
+          2,
+        ),
+      ),
+    ).toBe(true);
+    const s3 = img(
+      [
+        [
+          [4, -3],
+          [0, 1],
+        ],
+        [
+          [-2, -3],
+          [1, 2],
+        ],
+      ],
+      0,
+      3,
+    );
+    expect(
+      await s3.norm().equals(
+        img(
+          [
+            [
+              [4, 3],
+              [0, 1],
+            ],
+            [
+              [2, 3],
+              [1, 2],
+            ],
+          ],
+          0,
+          3,
+        ),
+      ),
+    ).toBe(true);
+    const m = img(
+      [
+        [
+          [
+            [1, 0],
+            [-1, -1],
+          ],
+          [
+            [0, 0],
+            [-4, 3],
+          ],
+        ],
+        [
+          [
+            [1, 2],
+            [-1, 0],
+          ],
+          [
+            [4, 0],
+            [2, -4],
+          ],
+        ],
+      ],
+      0,
+      2,
+    );
+    expect(
+      await m.norm().equals(
+        img(
+          [
+            [Math.sqrt(3), 5],
+            [Math.sqrt(6), 6],
+          ],
+          0,
+          2,
+        ),
+      ),
+    ).toBe(true);
+    const t3 = img(
+      [
+        [
+          [
+            [
+              [1, 0],
+              [-1, -1],
+            ],
+            [
+              [0, 0],
+              [-4, 3],
+            ],
+          ],
+        ],
+      ],
+      1,
+      2,
+    );
     const t3n = t3.norm();
     expectMeta(t3n, { k: 0, parity: 0, spatial: [1, 1] });
     expect(await t3n.equals(img([[Math.sqrt(28)]], 0, 2))).toBe(true);
@@ -447,10 +723,21 @@ describe('GeometricImage norm and normalize', () => {
       expect(n.every((v) => v < 1 + TINY)).toBe(true);
       // it is x / max norm
       const scale = Math.max(...vals(x.norm()));
-      allclose(vals(y), vals(x).map((v) => v / scale), { rtol: 1e-12, atol: 1e-15 });
+      allclose(
+        vals(y),
+        vals(x).map((v) => v / scale),
+        { rtol: 1e-12, atol: 1e-15 },
+      );
     }
     // max norm <= TINY: unchanged
-    const tiny = img([[1e-6, -2e-6], [0, 5e-6]], 1, 2);
+    const tiny = img(
+      [
+        [1e-6, -2e-6],
+        [0, 5e-6],
+      ],
+      1,
+      2,
+    );
     expect(vals(tiny.normalize())).toEqual(vals(tiny));
     expect(tiny.normalize().parity).toBe(1);
   });
@@ -458,15 +745,36 @@ describe('GeometricImage norm and normalize', () => {
 
 describe('GeometricImage convolution: ginjax hard-coded values', () => {
   it('testConvolveNonSquare: arange(20) 4×5 with a 3×3 ones filter, SAME / VALID / TORUS / TORUS dilation 2', () => {
-    const ones = img([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 0, 2);
+    const ones = img(
+      [
+        [1, 1, 1],
+        [1, 1, 1],
+        [1, 1, 1],
+      ],
+      0,
+      2,
+    );
     const x = arangeImg([4, 5], 0, 2, false);
     const same = x.convolveWith(ones, { padding: 'SAME' });
     expectMeta(same, { spatial: [4, 5], k: 0, isTorus: [false, false] });
-    allclose(same.data, [[12, 21, 27, 33, 24], [33, 54, 63, 72, 51], [63, 99, 108, 117, 81], [52, 81, 87, 93, 64]]);
+    allclose(same.data, [
+      [12, 21, 27, 33, 24],
+      [33, 54, 63, 72, 51],
+      [63, 99, 108, 117, 81],
+      [52, 81, 87, 93, 64],
+    ]);
     allclose(x.convolveWith(ones).data, same.data); // default for a non-torus image is SAME
-    allclose(x.convolveWith(ones, { padding: 'VALID' }).data, [[54, 63, 72], [99, 108, 117]]);
+    allclose(x.convolveWith(ones, { padding: 'VALID' }).data, [
+      [54, 63, 72],
+      [99, 108, 117],
+    ]);
     const xt = arangeImg([4, 5], 0, 2, true);
-    const torus = [[75, 69, 78, 87, 81], [60, 54, 63, 72, 66], [105, 99, 108, 117, 111], [90, 84, 93, 102, 96]];
+    const torus = [
+      [75, 69, 78, 87, 81],
+      [60, 54, 63, 72, 66],
+      [105, 99, 108, 117, 111],
+      [90, 84, 93, 102, 96],
+    ];
     allclose(xt.convolveWith(ones, { padding: 'TORUS' }).data, torus);
     allclose(xt.convolveWith(ones).data, torus); // default for a torus image is TORUS
     // SAME zero-pads even on a torus image
@@ -485,25 +793,63 @@ describe('GeometricImage convolution: ginjax hard-coded values', () => {
     const f = img(cornersFilter, 0, 2);
     const y = x.convolveWith(f);
     expectMeta(y, { D: 2, spatial: [3, 3], k: 0, parity: 0, isTorus: [true, true] });
-    allclose(y.data, [[-2, 0, 2], [2, 5, 5], [-2, -1, 3]], { rtol: 0, atol: 1e-12 });
-    const x5 = img([[9, 9, 3, 4, 5], [1, 3, 6, 7, 1], [9, 0, 6, 5, 8], [9, 8, 7, 5, 0], [0, 9, 5, 7, 5]], 0, 2);
-    allclose(x5.convolveWith(f).data, [
-      [18, 12, 26, 17, 15],
-      [22, 27, 18, 22, 27],
-      [12, 23, 23, 14, 22],
-      [22, 20, 21, 24, 21],
-      [22, 28, 26, 15, 27],
-    ], { rtol: 0, atol: 1e-12 });
+    allclose(
+      y.data,
+      [
+        [-2, 0, 2],
+        [2, 5, 5],
+        [-2, -1, 3],
+      ],
+      { rtol: 0, atol: 1e-12 },
+    );
+    const x5 = img(
+      [
+        [9, 9, 3, 4, 5],
+        [1, 3, 6, 7, 1],
+        [9, 0, 6, 5, 8],
+        [9, 8, 7, 5, 0],
+        [0, 9, 5, 7, 5],
+      ],
+      0,
+      2,
+    );
+    allclose(
+      x5.convolveWith(f).data,
+      [
+        [18, 12, 26, 17, 15],
+        [22, 27, 18, 22, 27],
+        [12, 23, 23, 14, 22],
+        [22, 20, 21, 24, 21],
+        [22, 28, 26, 15, 27],
+      ],
+      { rtol: 0, atol: 1e-12 },
+    );
   });
 
   it('testConvolveWithIK0_FK1: the antisymmetric vector filter pins down "no flip" (§2.7)', () => {
     const y = img(A3, 0, 2).convolveWith(img(vectorFilter, 0, 2));
     expectMeta(y, { k: 1, parity: 0, spatial: [3, 3] });
-    allclose(y.data, [
-      [[1, 2], [-2, 0], [1, 4]],
-      [[3, 0], [-3, 1], [0, -1]],
-      [[-1, -2], [-1, -1], [2, -3]],
-    ], { rtol: 0, atol: 1e-12 });
+    allclose(
+      y.data,
+      [
+        [
+          [1, 2],
+          [-2, 0],
+          [1, 4],
+        ],
+        [
+          [3, 0],
+          [-3, 1],
+          [0, -1],
+        ],
+        [
+          [-1, -2],
+          [-1, -1],
+          [2, -3],
+        ],
+      ],
+      { rtol: 0, atol: 1e-12 },
+    );
     // parities add
     expect(img(A3, 1, 2).convolveWith(img(vectorFilter, 0, 2)).parity).toBe(1);
     expect(img(A3, 1, 2).convolveWith(img(vectorFilter, 1, 2)).parity).toBe(0);
@@ -512,12 +858,31 @@ describe('GeometricImage convolution: ginjax hard-coded values', () => {
   it('testConvolveNonTorus', () => {
     const y = img(A3, 0, 2, false).convolveWith(img(cornersFilter, 0, 2));
     expectMeta(y, { isTorus: [false, false] });
-    allclose(y.data, [[0, -3, 0], [1, 5, 1], [0, -3, 0]]);
+    allclose(y.data, [
+      [0, -3, 0],
+      [1, 5, 1],
+      [0, -3, 0],
+    ]);
   });
 
   it('testConvolveDilation (torus) and testConvolveDilationNonTorus', () => {
-    allclose(img(A3, 0, 2).convolveWith(img(dilationFilter, 0, 2), { rhsDilation: [2, 2] }).data, [[-9, -8, 2], [2, -2, 3], [5, 5, 5]]);
-    const x5 = img([[2, 1, 0, 1, 0], [0, 0, -3, 2, -2], [2, 0, 1, 0, 1], [1, 0, 1, 2, 2], [-1, -1, 0, 0, 0]], 0, 2, false);
+    allclose(img(A3, 0, 2).convolveWith(img(dilationFilter, 0, 2), { rhsDilation: [2, 2] }).data, [
+      [-9, -8, 2],
+      [2, -2, 3],
+      [5, 5, 5],
+    ]);
+    const x5 = img(
+      [
+        [2, 1, 0, 1, 0],
+        [0, 0, -3, 2, -2],
+        [2, 0, 1, 0, 1],
+        [1, 0, 1, 2, 2],
+        [-1, -1, 0, 0, 0],
+      ],
+      0,
+      2,
+      false,
+    );
     allclose(x5.convolveWith(img(dilationFilter, 0, 2), { rhsDilation: 2 }).data, [
       [-4, -1, 0, 0, 0],
       [-2, -4, -1, -2, -1],
@@ -530,10 +895,18 @@ describe('GeometricImage convolution: ginjax hard-coded values', () => {
   it('testConvolvePartialTorus: (F,T) and (T,F)', () => {
     const y1 = img(A3, 0, 2, [false, true]).convolveWith(img(cornersFilter, 0, 2));
     expectMeta(y1, { D: 2, spatial: [3, 3], k: 0, parity: 0, isTorus: [false, true] });
-    allclose(y1.data, [[-3, -3, 0], [2, 5, 5], [-3, -3, 0]]);
+    allclose(y1.data, [
+      [-3, -3, 0],
+      [2, 5, 5],
+      [-3, -3, 0],
+    ]);
     const y2 = img(A3, 0, 2, [true, false]).convolveWith(img(cornersFilter, 0, 2));
     expectMeta(y2, { isTorus: [true, false] });
-    allclose(y2.data, [[0, 0, 0], [1, 5, 1], [1, -1, 1]]);
+    allclose(y2.data, [
+      [0, 0, 0],
+      [1, 5, 1],
+      [1, -1, 1],
+    ]);
   });
 });
 
@@ -579,12 +952,63 @@ describe('GeometricImage convolution against a plain loop (testConvolveWithRando
     const f2 = randImg(302, [2, 2], 0, 0, 2);
     const cases: [GeometricImage, Parameters<typeof naiveConvolve>[2], Parameters<GeometricImage['convolveWith']>[1]][] = [
       [f3, { padding: 'VALID' }, { padding: 'VALID' }],
-      [f3, { padding: [[1, 1], [1, 1]] }, { padding: [[1, 1], [1, 1]] }],
-      [f3, { padding: [[2, 0], [0, 1]] }, { padding: [[2, 0], [0, 1]] }],
-      [f3, { padding: [[2, 2], [2, 2]] }, { padding: 2 }],
+      [
+        f3,
+        {
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        },
+        {
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        },
+      ],
+      [
+        f3,
+        {
+          padding: [
+            [2, 0],
+            [0, 1],
+          ],
+        },
+        {
+          padding: [
+            [2, 0],
+            [0, 1],
+          ],
+        },
+      ],
+      [
+        f3,
+        {
+          padding: [
+            [2, 2],
+            [2, 2],
+          ],
+        },
+        { padding: 2 },
+      ],
       [f3, { padding: 'TORUS', stride: 2 }, { stride: 2 }],
       [f3, { padding: 'SAME', stride: 2, rhsDilation: 2 }, { padding: 'SAME', stride: 2, rhsDilation: 2 }],
-      [f2, { padding: [[1, 1], [1, 1]] }, { padding: [[1, 1], [1, 1]] }],
+      [
+        f2,
+        {
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        },
+        {
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        },
+      ],
       [f2, { padding: 'VALID' }, { padding: 'VALID' }],
     ];
     for (const [f, ro, o] of cases) {
@@ -620,7 +1044,17 @@ describe('GeometricImage.convolveContract == multicontract(convolveWith) over pa
   it('with non-default options (VALID, dilation, stride)', () => {
     const x = randImg(600, [5, 6], 1, 0, 2, false);
     const f = randImg(601, [3, 3], 2, 0, 2);
-    for (const o of [{ padding: 'VALID' as const }, { rhsDilation: 2 }, { stride: 2 }, { padding: [[1, 0], [0, 1]] as [number, number][] }]) {
+    for (const o of [
+      { padding: 'VALID' as const },
+      { rhsDilation: 2 },
+      { stride: 2 },
+      {
+        padding: [
+          [1, 0],
+          [0, 1],
+        ] as [number, number][],
+      },
+    ]) {
       expectSameImage(x.convolveContract(f, o), x.convolveWith(f, o).contract(0, 1), 1e-10, JSON.stringify(o));
     }
   });
@@ -635,9 +1069,21 @@ describe('GeometricImage.timesGroupElement: exact index maps', () => {
     const i1 = arangeImg([3, 3], 0, 2);
     const r = i1.timesGroupElement(left90);
     expectMeta(r, { D: 2, parity: 0, k: 0 });
-    expect(vals(r)).toEqual(flat([[2, 5, 8], [1, 4, 7], [0, 3, 6]]));
+    expect(vals(r)).toEqual(
+      flat([
+        [2, 5, 8],
+        [1, 4, 7],
+        [0, 3, 6],
+      ]),
+    );
     const fl = i1.timesGroupElement(flipX);
-    expect(vals(fl)).toEqual(flat([[6, 7, 8], [3, 4, 5], [0, 1, 2]]));
+    expect(vals(fl)).toEqual(
+      flat([
+        [6, 7, 8],
+        [3, 4, 5],
+        [0, 1, 2],
+      ]),
+    );
 
     const i2 = arangeImg([3, 3], 1, 2);
     const r2 = i2.timesGroupElement(left90);
@@ -648,28 +1094,96 @@ describe('GeometricImage.timesGroupElement: exact index maps', () => {
     const i3 = arangeImg([3, 3, 2], 1, 2);
     const r3 = i3.timesGroupElement(left90);
     expectMeta(r3, { k: 1, parity: 1 });
-    expect(vals(r3)).toEqual(flat([
-      [[-5, 4], [-11, 10], [-17, 16]],
-      [[-3, 2], [-9, 8], [-15, 14]],
-      [[-1, 0], [-7, 6], [-13, 12]],
-    ]));
+    expect(vals(r3)).toEqual(
+      flat([
+        [
+          [-5, 4],
+          [-11, 10],
+          [-17, 16],
+        ],
+        [
+          [-3, 2],
+          [-9, 8],
+          [-15, 14],
+        ],
+        [
+          [-1, 0],
+          [-7, 6],
+          [-13, 12],
+        ],
+      ]),
+    );
 
     const i4 = arangeImg([3, 3, 2, 2], 0, 2);
     const f4 = i4.timesGroupElement(flipX);
     expectMeta(f4, { k: 2, parity: 0 });
-    expect(vals(f4)).toEqual(flat([
-      [[[24, -25], [-26, 27]], [[28, -29], [-30, 31]], [[32, -33], [-34, 35]]],
-      [[[12, -13], [-14, 15]], [[16, -17], [-18, 19]], [[20, -21], [-22, 23]]],
-      [[[0, -1], [-2, 3]], [[4, -5], [-6, 7]], [[8, -9], [-10, 11]]],
-    ]));
+    expect(vals(f4)).toEqual(
+      flat([
+        [
+          [
+            [24, -25],
+            [-26, 27],
+          ],
+          [
+            [28, -29],
+            [-30, 31],
+          ],
+          [
+            [32, -33],
+            [-34, 35],
+          ],
+        ],
+        [
+          [
+            [12, -13],
+            [-14, 15],
+          ],
+          [
+            [16, -17],
+            [-18, 19],
+          ],
+          [
+            [20, -21],
+            [-22, 23],
+          ],
+        ],
+        [
+          [
+            [0, -1],
+            [-2, 3],
+          ],
+          [
+            [4, -5],
+            [-6, 7],
+          ],
+          [
+            [8, -9],
+            [-10, 11],
+          ],
+        ],
+      ]),
+    );
 
     const i5 = arangeImg([3, 4], 0, 2);
     const r5 = i5.timesGroupElement(left90);
     expectMeta(r5, { spatial: [4, 3] });
-    expect(vals(r5)).toEqual(flat([[3, 7, 11], [2, 6, 10], [1, 5, 9], [0, 4, 8]]));
+    expect(vals(r5)).toEqual(
+      flat([
+        [3, 7, 11],
+        [2, 6, 10],
+        [1, 5, 9],
+        [0, 4, 8],
+      ]),
+    );
     const f5 = i5.timesGroupElement(flipX);
     expectMeta(f5, { spatial: [3, 4] });
-    expect(vals(f5)).toEqual(flat([[8, 9, 10, 11], [4, 5, 6, 7], [0, 1, 2, 3]]));
+    expect(vals(f5)).toEqual(
+      flat([
+        [8, 9, 10, 11],
+        [4, 5, 6, 7],
+        [0, 1, 2, 3],
+      ]),
+    );
   });
 
   it('semi-toroidal images: the torus flags follow the permuted axes', () => {
@@ -677,7 +1191,11 @@ describe('GeometricImage.timesGroupElement: exact index maps', () => {
     expect([...i6.timesGroupElement(left90).isTorus]).toEqual([false, true]);
     expect([...i6.timesGroupElement(flipX).isTorus]).toEqual([true, false]);
     const j = GeometricImage.zeros([2, 3, 4], 0, 0, 3, [true, false, false]);
-    const cyc = op(3, [[0, 1, 0], [0, 0, 1], [1, 0, 0]]); // output axis i reads input axis seq[i] = (1, 2, 0)
+    const cyc = op(3, [
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 0, 0],
+    ]); // output axis i reads input axis seq[i] = (1, 2, 0)
     const y = j.timesGroupElement(cyc);
     expectMeta(y, { spatial: [3, 4, 2], isTorus: [false, false, true] });
   });
@@ -687,39 +1205,107 @@ describe('GeometricImage.timesGroupElement: exact index maps', () => {
     expect(vals(i1.timesGroupElement(left90))).toEqual([1, 3, 0, 2]);
     expect(vals(i1.timesGroupElement(flipX))).toEqual([2, 3, 0, 1]);
     const i2 = arangeImg([2, 2, 2], 0, 2);
-    expect(vals(i2.timesGroupElement(left90))).toEqual(flat([[[-3, 2], [-7, 6]], [[-1, 0], [-5, 4]]]));
-    expect(vals(i2.timesGroupElement(flipX))).toEqual(flat([[[-4, 5], [-6, 7]], [[0, 1], [-2, 3]]]));
+    expect(vals(i2.timesGroupElement(left90))).toEqual(
+      flat([
+        [
+          [-3, 2],
+          [-7, 6],
+        ],
+        [
+          [-1, 0],
+          [-5, 4],
+        ],
+      ]),
+    );
+    expect(vals(i2.timesGroupElement(flipX))).toEqual(
+      flat([
+        [
+          [-4, 5],
+          [-6, 7],
+        ],
+        [
+          [0, 1],
+          [-2, 3],
+        ],
+      ]),
+    );
     const i3 = arangeImg([2, 4], 0, 2);
     const r3 = i3.timesGroupElement(left90);
     expectMeta(r3, { spatial: [4, 2] });
-    expect(vals(r3)).toEqual(flat([[3, 7], [2, 6], [1, 5], [0, 4]]));
+    expect(vals(r3)).toEqual(
+      flat([
+        [3, 7],
+        [2, 6],
+        [1, 5],
+        [0, 4],
+      ]),
+    );
     const f3 = i3.timesGroupElement(flipX);
     expectMeta(f3, { spatial: [2, 4] });
-    expect(vals(f3)).toEqual(flat([[4, 5, 6, 7], [0, 1, 2, 3]]));
+    expect(vals(f3)).toEqual(
+      flat([
+        [4, 5, 6, 7],
+        [0, 1, 2, 3],
+      ]),
+    );
   });
 
   it('testTimesGroupElement3D', () => {
-    const flipDepth = op(3, [[-1, 0, 0], [0, 1, 0], [0, 0, 1]]);
-    const l90 = op(3, [[1, 0, 0], [0, 0, -1], [0, 1, 0]]);
+    const flipDepth = op(3, [
+      [-1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
+    const l90 = op(3, [
+      [1, 0, 0],
+      [0, 0, -1],
+      [0, 1, 0],
+    ]);
     const i1 = arangeImg([3, 3, 3], 0, 3);
     const f1 = i1.timesGroupElement(flipDepth);
     expectMeta(f1, { D: 3, parity: 0, k: 0, spatial: [3, 3, 3] });
     expect(vals(f1)).toEqual([...arange(9, 18), ...arange(9, 9), ...arange(9, 0)]);
-    expect(vals(i1.timesGroupElement(l90))).toEqual(flat([
-      [[2, 5, 8], [1, 4, 7], [0, 3, 6]],
-      [[11, 14, 17], [10, 13, 16], [9, 12, 15]],
-      [[20, 23, 26], [19, 22, 25], [18, 21, 24]],
-    ]));
+    expect(vals(i1.timesGroupElement(l90))).toEqual(
+      flat([
+        [
+          [2, 5, 8],
+          [1, 4, 7],
+          [0, 3, 6],
+        ],
+        [
+          [11, 14, 17],
+          [10, 13, 16],
+          [9, 12, 15],
+        ],
+        [
+          [20, 23, 26],
+          [19, 22, 25],
+          [18, 21, 24],
+        ],
+      ]),
+    );
     const i2 = arangeImg([2, 3, 4], 0, 3);
     const f2 = i2.timesGroupElement(flipDepth);
     expectMeta(f2, { spatial: [2, 3, 4] });
     expect(vals(f2)).toEqual([...arange(12, 12), ...arange(12, 0)]);
     const r2 = i2.timesGroupElement(l90);
     expectMeta(r2, { spatial: [2, 4, 3] });
-    expect(vals(r2)).toEqual(flat([
-      [[3, 7, 11], [2, 6, 10], [1, 5, 9], [0, 4, 8]],
-      [[15, 19, 23], [14, 18, 22], [13, 17, 21], [12, 16, 20]],
-    ]));
+    expect(vals(r2)).toEqual(
+      flat([
+        [
+          [3, 7, 11],
+          [2, 6, 10],
+          [1, 5, 9],
+          [0, 4, 8],
+        ],
+        [
+          [15, 19, 23],
+          [14, 18, 22],
+          [13, 17, 21],
+          [12, 16, 20],
+        ],
+      ]),
+    );
     // vectors and pseudo-vectors in 3D: ρ(g)v = g v, times det(g) for parity 1
     const v = img([[[[1, 2, 3]]]], 0, 3);
     expect(vals(v.timesGroupElement(flipDepth))).toEqual([-1, 2, 3]);
@@ -746,28 +1332,106 @@ describe('GeometricImage.timesGroupElement: exact index maps', () => {
 });
 
 describe('GeometricImage pooling', () => {
-  const P = [[4, 1, 0, 1], [0, 0, -3, 2], [1, 0, 1, 0], [1, 0, 2, 1]];
+  const P = [
+    [4, 1, 0, 1],
+    [0, 0, -3, 2],
+    [1, 0, 1, 0],
+    [1, 0, 2, 1],
+  ];
   const V = [
-    [[1, 0], [0, -1], [1, 1], [3, 4]],
-    [[0, 0], [0, 1], [1, 0], [2, 0]],
-    [[-3, 4], [1, 0], [1, 0], [1, 0]],
-    [[1, 0], [1, 0], [1, 0], [-1, 0]],
+    [
+      [1, 0],
+      [0, -1],
+      [1, 1],
+      [3, 4],
+    ],
+    [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [2, 0],
+    ],
+    [
+      [-3, 4],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ],
+    [
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [-1, 0],
+    ],
   ];
 
   it('maxPool by norm (testMaxPoolUseNorm)', async () => {
     const x = img(P, 0, 2);
     const y = x.maxPool(2);
     expectMeta(y, { spatial: [2, 2], parity: 0, D: 2, k: 0, isTorus: [true, true] });
-    expect(await y.equals(img([[4, -3], [1, 2]], 0, 2))).toBe(true);
+    expect(
+      await y.equals(
+        img(
+          [
+            [4, -3],
+            [1, 2],
+          ],
+          0,
+          2,
+        ),
+      ),
+    ).toBe(true);
     const y4 = x.maxPool(4);
     expectMeta(y4, { spatial: [1, 1] });
     expect(vals(y4)).toEqual([4]);
     const v = img(V, 0, 2);
-    expect(await v.maxPool(2).equals(img([[[1, 0], [3, 4]], [[-3, 4], [1, 0]]], 0, 2))).toBe(true);
+    expect(
+      await v.maxPool(2).equals(
+        img(
+          [
+            [
+              [1, 0],
+              [3, 4],
+            ],
+            [
+              [-3, 4],
+              [1, 0],
+            ],
+          ],
+          0,
+          2,
+        ),
+      ),
+    ).toBe(true);
     const c = arangeImg([4, 4, 4], 0, 3);
-    expect(vals(c.maxPool(2))).toEqual(flat([[[21, 23], [29, 31]], [[53, 55], [61, 63]]]));
+    expect(vals(c.maxPool(2))).toEqual(
+      flat([
+        [
+          [21, 23],
+          [29, 31],
+        ],
+        [
+          [53, 55],
+          [61, 63],
+        ],
+      ]),
+    );
     // ties go to the first maximum in row-major order; parity and torus flags are kept
-    const t = img([[[0, 1], [1, 0]], [[-1, 0], [0, -1]]], 1, 2, [false, true]);
+    const t = img(
+      [
+        [
+          [0, 1],
+          [1, 0],
+        ],
+        [
+          [-1, 0],
+          [0, -1],
+        ],
+      ],
+      1,
+      2,
+      [false, true],
+    );
     const tp = t.maxPool(2);
     expectMeta(tp, { parity: 1, isTorus: [false, true], k: 1 });
     expect(vals(tp)).toEqual([0, 1]);
@@ -781,7 +1445,18 @@ describe('GeometricImage pooling', () => {
     expect(vals(y)).toEqual([4, 2, 1, 2]);
     expect(vals(x.maxPool(4, false))).toEqual([4]);
     expect(() => img(V, 0, 2).maxPool(2, false)).toThrow(/useNorm/);
-    expect(vals(arangeImg([4, 4, 4], 0, 3).maxPool(2, false))).toEqual(flat([[[21, 23], [29, 31]], [[53, 55], [61, 63]]]));
+    expect(vals(arangeImg([4, 4, 4], 0, 3).maxPool(2, false))).toEqual(
+      flat([
+        [
+          [21, 23],
+          [29, 31],
+        ],
+        [
+          [53, 55],
+          [61, 63],
+        ],
+      ]),
+    );
     // a 2-tensor image by norm picks the whole tensor
     const m = randImg(800, [4, 2], 2, 0, 2);
     const mv = vals(m);
@@ -798,19 +1473,63 @@ describe('GeometricImage pooling', () => {
     const x = img(P, 1, 2, [true, false]);
     const y = x.averagePool(2);
     expectMeta(y, { spatial: [2, 2], parity: 1, D: 2, k: 0, isTorus: [true, false] });
-    allclose(y.data, [[1.25, 0], [0.5, 1]]);
+    allclose(y.data, [
+      [1.25, 0],
+      [0.5, 1],
+    ]);
     allclose(vals(x.averagePool(4)), [11 / 16]);
-    expect(await img(V, 0, 2).averagePool(2).equals(img([[[0.25, 0], [1.75, 1.25]], [[0, 1], [0.5, 0]]], 0, 2))).toBe(true);
-    allclose(arangeImg([4, 4, 4], 0, 3).averagePool(2).data, [[[10.5, 12.5], [18.5, 20.5]], [[42.5, 44.5], [50.5, 52.5]]]);
+    expect(
+      await img(V, 0, 2)
+        .averagePool(2)
+        .equals(
+          img(
+            [
+              [
+                [0.25, 0],
+                [1.75, 1.25],
+              ],
+              [
+                [0, 1],
+                [0.5, 0],
+              ],
+            ],
+            0,
+            2,
+          ),
+        ),
+    ).toBe(true);
+    allclose(arangeImg([4, 4, 4], 0, 3).averagePool(2).data, [
+      [
+        [10.5, 12.5],
+        [18.5, 20.5],
+      ],
+      [
+        [42.5, 44.5],
+        [50.5, 52.5],
+      ],
+    ]);
     // non-square
     allclose(arangeImg([2, 4], 0, 2).averagePool(2).data, [[2.5, 4.5]]);
   });
 
   it('unpool: nearest-neighbour replication, p = 2, 3, D=3 and k=1 (testUnpool)', async () => {
-    const x = img([[4, -3], [1, 2]], 1, 2, [false, true]);
+    const x = img(
+      [
+        [4, -3],
+        [1, 2],
+      ],
+      1,
+      2,
+      [false, true],
+    );
     const u2 = x.unpool(2);
     expectMeta(u2, { spatial: [4, 4], parity: 1, D: 2, k: 0, isTorus: [false, true] });
-    allclose(u2.data, [[4, 4, -3, -3], [4, 4, -3, -3], [1, 1, 2, 2], [1, 1, 2, 2]]);
+    allclose(u2.data, [
+      [4, 4, -3, -3],
+      [4, 4, -3, -3],
+      [1, 1, 2, 2],
+      [1, 1, 2, 2],
+    ]);
     const u3 = x.unpool(3);
     expectMeta(u3, { spatial: [6, 6] });
     allclose(u3.data, [
@@ -821,23 +1540,97 @@ describe('GeometricImage pooling', () => {
       [1, 1, 1, 2, 2, 2],
       [1, 1, 1, 2, 2, 2],
     ]);
-    const c = img([[[1, 3], [-2, 5]], [[0, 4], [1, 0.3]]], 0, 3);
+    const c = img(
+      [
+        [
+          [1, 3],
+          [-2, 5],
+        ],
+        [
+          [0, 4],
+          [1, 0.3],
+        ],
+      ],
+      0,
+      3,
+    );
     const cu = c.unpool(2);
     expectMeta(cu, { D: 3, spatial: [4, 4, 4] });
-    expect(await cu.equals(img([
-      [[1, 1, 3, 3], [1, 1, 3, 3], [-2, -2, 5, 5], [-2, -2, 5, 5]],
-      [[1, 1, 3, 3], [1, 1, 3, 3], [-2, -2, 5, 5], [-2, -2, 5, 5]],
-      [[0, 0, 4, 4], [0, 0, 4, 4], [1, 1, 0.3, 0.3], [1, 1, 0.3, 0.3]],
-      [[0, 0, 4, 4], [0, 0, 4, 4], [1, 1, 0.3, 0.3], [1, 1, 0.3, 0.3]],
-    ], 0, 3))).toBe(true);
-    const v = img([[[1, 0], [3, 4]], [[-3, 4], [1, 0]]], 0, 2);
+    expect(
+      await cu.equals(
+        img(
+          [
+            [
+              [1, 1, 3, 3],
+              [1, 1, 3, 3],
+              [-2, -2, 5, 5],
+              [-2, -2, 5, 5],
+            ],
+            [
+              [1, 1, 3, 3],
+              [1, 1, 3, 3],
+              [-2, -2, 5, 5],
+              [-2, -2, 5, 5],
+            ],
+            [
+              [0, 0, 4, 4],
+              [0, 0, 4, 4],
+              [1, 1, 0.3, 0.3],
+              [1, 1, 0.3, 0.3],
+            ],
+            [
+              [0, 0, 4, 4],
+              [0, 0, 4, 4],
+              [1, 1, 0.3, 0.3],
+              [1, 1, 0.3, 0.3],
+            ],
+          ],
+          0,
+          3,
+        ),
+      ),
+    ).toBe(true);
+    const v = img(
+      [
+        [
+          [1, 0],
+          [3, 4],
+        ],
+        [
+          [-3, 4],
+          [1, 0],
+        ],
+      ],
+      0,
+      2,
+    );
     const vu = v.unpool(2);
     expectMeta(vu, { k: 1, spatial: [4, 4] });
     allclose(vu.data, [
-      [[1, 0], [1, 0], [3, 4], [3, 4]],
-      [[1, 0], [1, 0], [3, 4], [3, 4]],
-      [[-3, 4], [-3, 4], [1, 0], [1, 0]],
-      [[-3, 4], [-3, 4], [1, 0], [1, 0]],
+      [
+        [1, 0],
+        [1, 0],
+        [3, 4],
+        [3, 4],
+      ],
+      [
+        [1, 0],
+        [1, 0],
+        [3, 4],
+        [3, 4],
+      ],
+      [
+        [-3, 4],
+        [-3, 4],
+        [1, 0],
+        [1, 0],
+      ],
+      [
+        [-3, 4],
+        [-3, 4],
+        [1, 0],
+        [1, 0],
+      ],
     ]);
     // unpool then average pool is the identity; unpool then max pool too
     const r = randImg(900, [2, 3], 2, 0, 2);
@@ -848,7 +1641,14 @@ describe('GeometricImage pooling', () => {
 
 describe('GeometricImage misc', () => {
   it('activation applies to scalar images only', () => {
-    const x = img([[1, -2], [3, -4]], 0, 2);
+    const x = img(
+      [
+        [1, -2],
+        [3, -4],
+      ],
+      0,
+      2,
+    );
     const y = x.activation((t) => t.reshape(t.shape)); // identity through a Tensor function
     expect(vals(y)).toEqual([1, -2, 3, -4]);
     expect(() => arangeImg([2, 2, 2], 0, 2).activation((t) => t)).toThrow(/k.*0.*got 1/);

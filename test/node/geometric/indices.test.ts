@@ -10,7 +10,12 @@ describe('contractionIndices (ginjax get_contraction_indices)', () => {
     expect(contractionIndices(5, 3)).toHaveLength(10);
     expect(contractionIndices(5, 1)).toHaveLength(15);
     expect(contractionIndices(5, 1, [[0, 1]])).toHaveLength(9);
-    expect(contractionIndices(5, 1, [[0, 1], [2, 3]])).toHaveLength(6);
+    expect(
+      contractionIndices(5, 1, [
+        [0, 1],
+        [2, 3],
+      ]),
+    ).toHaveLength(6);
     expect(contractionIndices(3, 1)).toEqual([[[0, 1]], [[0, 2]], [[1, 2]]]);
     expect(contractionIndices(3, 1, [[0, 1]])).toEqual([[[0, 1]], [[0, 2]]]);
     expect(contractionIndices(4, 4)).toEqual([[]]);
@@ -20,16 +25,21 @@ describe('contractionIndices (ginjax get_contraction_indices)', () => {
     // T_{abc} symmetric in (a, b): contracting (1, 2) equals contracting (0, 2), which is the one kept.
     const data = random.normal(random.key(1), 3 * 3 * 8);
     const sym = new Float32Array(data.length);
-    for (let p = 0; p < 9; p++) for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 2; c++) {
-      sym[p * 8 + a * 4 + b * 2 + c] = data[p * 8 + a * 4 + b * 2 + c]! + data[p * 8 + b * 4 + a * 2 + c]!;
-    }
+    for (let p = 0; p < 9; p++)
+      for (let a = 0; a < 2; a++)
+        for (let b = 0; b < 2; b++)
+          for (let c = 0; c < 2; c++) {
+            sym[p * 8 + a * 4 + b * 2 + c] = data[p * 8 + a * 4 + b * 2 + c]! + data[p * 8 + b * 4 + a * 2 + c]!;
+          }
     const img = GeometricImage.from(sym, 0, 2, true, [3, 3, 2, 2, 2]);
     const [kept, dropped] = tidy(() => [img.contract(0, 2).data, img.contract(1, 2).data]);
     expect(Array.from(await dropped!.data())).toEqual(Array.from(await kept!.data()));
   });
 
   it('rejects impossible orders', () => {
-    expect(() => contractionIndices(3, 2)).toThrow(/contractionIndices: initialK, finalK must be integers with initialK >= finalK >= 0 and an even difference \(got \[3,2\]\)/);
+    expect(() => contractionIndices(3, 2)).toThrow(
+      /contractionIndices: initialK, finalK must be integers with initialK >= finalK >= 0 and an even difference \(got \[3,2\]\)/,
+    );
   });
 });
 
@@ -58,7 +68,13 @@ describe('Kronecker delta (ginjax KroneckerDeltaSymbol, get_kronecker_delta_imag
 
 describe('GeometricImage.pixel (torus indexing, ginjax hash)', () => {
   it('wraps indices modulo the spatial sizes', async () => {
-    const img = GeometricImage.from(Array.from({ length: 4 * 5 * 2 }, (_, i) => i), 0, 2, true, [4, 5, 2]);
+    const img = GeometricImage.from(
+      Array.from({ length: 4 * 5 * 2 }, (_, i) => i),
+      0,
+      2,
+      true,
+      [4, 5, 2],
+    );
     expect(Array.from(await img.pixel([1, 2]))).toEqual([14, 15]);
     expect(Array.from(await img.pixel([-3, 7]))).toEqual([14, 15]);
     await expect(img.pixel([1])).rejects.toThrow(/pixel: index must be 2 integers \(got \[1\]\)/);

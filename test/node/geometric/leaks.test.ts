@@ -49,7 +49,18 @@ const mS = MultiImage.fromBlocks({ '0,0': randomTensor(random.key(15), [2, 2, 4,
 const imageOps: [string, () => Result][] = [
   ['zeros', () => GeometricImage.zeros(3, 2, 0, 2)],
   ['fill', () => GeometricImage.fill(3, 1, 2, [1, 2])],
-  ['from nested', () => GeometricImage.from([[1, 2], [3, 4]], 0, 2)],
+  [
+    'from nested',
+    () =>
+      GeometricImage.from(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        0,
+        2,
+      ),
+  ],
   ['add', () => x1.add(x1b)],
   ['sub', () => x1.sub(x1b)],
   ['mul (image)', () => x1.mul(x2)],
@@ -57,12 +68,28 @@ const imageOps: [string, () => Result][] = [
   ['timesScalar', () => x1.timesScalar(-2)],
   ['transpose', () => x2.transpose([1, 0])],
   ['convolveWith', () => x1.convolveWith(f2)],
-  ['convolveWith (literal padding, even filter)', () => x1.convolveWith(fEven, { padding: [[1, 1], [1, 1]] })],
+  [
+    'convolveWith (literal padding, even filter)',
+    () =>
+      x1.convolveWith(fEven, {
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+      }),
+  ],
   ['convolveWith (D=3)', () => x3.convolveWith(f3)],
   ['convolveContract', () => x1.convolveContract(f2)],
   ['convolveContract (k=0 image)', () => x0.convolveContract(f1)],
   ['contract', () => x2.contract(0, 1)],
-  ['multicontract', () => x4.multicontract([[0, 2], [1, 3]])],
+  [
+    'multicontract',
+    () =>
+      x4.multicontract([
+        [0, 2],
+        [1, 3],
+      ]),
+  ],
   ['leviCivitaContract D=2', () => x1.leviCivitaContract([0])],
   ['leviCivitaContract D=3', () => x3.leviCivitaContract([0, 1])],
   ['norm', () => x2.norm()],
@@ -88,7 +115,14 @@ const multiOps: [string, () => Result][] = [
   ['scale', () => mA.scale(2)],
   ['concat channel', () => mA.concat(mB)],
   ['concat batch', () => mA.concat(mA, 'batch')],
-  ['withKeys', () => mA.withKeys([{ k: 2, parity: 1 }, { k: 0, parity: 0 }])],
+  [
+    'withKeys',
+    () =>
+      mA.withKeys([
+        { k: 2, parity: 1 },
+        { k: 0, parity: 0 },
+      ]),
+  ],
   ['getSubset', () => mA.getSubset([1, 0])],
   ['getOne', () => mA.getOne(1)],
   ['getComponent', () => mA.getComponent([0, -1])],

@@ -23,10 +23,34 @@ function blocks(D: number, B: number, spatial: number[], keys: [number, number, 
 describe('MultiImage construction', () => {
   it('fromBlocks: keys given in any order end up canonical; block() round-trips', () => {
     const D = 2;
-    const bl = blocks(D, 2, [3, 4], [[2, 0, 1], [0, 1, 2], [1, 1, 1], [1, 0, 3], [0, 0, 1]], 1);
+    const bl = blocks(
+      D,
+      2,
+      [3, 4],
+      [
+        [2, 0, 1],
+        [0, 1, 2],
+        [1, 1, 1],
+        [1, 0, 3],
+        [0, 0, 1],
+      ],
+      1,
+    );
     const m = MultiImage.fromBlocks(bl, D);
-    expect(sig(m)).toEqual([[0, 0, 1], [0, 1, 2], [1, 0, 3], [1, 1, 1], [2, 0, 1]]);
-    expect(m.keys()).toEqual([{ k: 0, parity: 0 }, { k: 0, parity: 1 }, { k: 1, parity: 0 }, { k: 1, parity: 1 }, { k: 2, parity: 0 }]);
+    expect(sig(m)).toEqual([
+      [0, 0, 1],
+      [0, 1, 2],
+      [1, 0, 3],
+      [1, 1, 1],
+      [2, 0, 1],
+    ]);
+    expect(m.keys()).toEqual([
+      { k: 0, parity: 0 },
+      { k: 0, parity: 1 },
+      { k: 1, parity: 0 },
+      { k: 1, parity: 1 },
+      { k: 2, parity: 0 },
+    ]);
     expect(m.batch).toBe(2);
     expect([...m.spatial]).toEqual([3, 4]);
     expect([...m.isTorus]).toEqual([true, true]);
@@ -42,8 +66,18 @@ describe('MultiImage construction', () => {
     }
     expect(m.has(2, 1)).toBe(false);
     // Map input and an unbatched block
-    const m2 = MultiImage.fromBlocks(new Map([['1,0', bl['1,0']!], ['0,0', bl['0,0']!]]), D, [true, false]);
-    expect(sig(m2)).toEqual([[0, 0, 1], [1, 0, 3]]);
+    const m2 = MultiImage.fromBlocks(
+      new Map([
+        ['1,0', bl['1,0']!],
+        ['0,0', bl['0,0']!],
+      ]),
+      D,
+      [true, false],
+    );
+    expect(sig(m2)).toEqual([
+      [0, 0, 1],
+      [1, 0, 3],
+    ]);
     expect([...m2.isTorus]).toEqual([true, false]);
     const one = MultiImage.fromBlocks({ '1,1': randomTensor(random.key(9), [2, 3, 4, 2]) }, D, true, false);
     expect(one.batch).toBe(1);
@@ -53,7 +87,17 @@ describe('MultiImage construction', () => {
   it('packed layout: channel-major then tensor component (c·D^k + t) per key, keys in canonical order', () => {
     const D = 3;
     const spatial = [2, 1, 2];
-    const bl = blocks(D, 2, spatial, [[1, 0, 2], [0, 0, 3], [2, 1, 1]], 20);
+    const bl = blocks(
+      D,
+      2,
+      spatial,
+      [
+        [1, 0, 2],
+        [0, 0, 3],
+        [2, 1, 1],
+      ],
+      20,
+    );
     const m = MultiImage.fromBlocks(bl, D, false);
     const data = plain(m.data);
     const W = m.width;
@@ -75,12 +119,26 @@ describe('MultiImage construction', () => {
   });
 
   it('zeros and the constructor validate the packed width', () => {
-    const z = MultiImage.zeros([[[1, 0], 2], [[0, 0], 1]], 2, [3, 5], 4, [false, true]);
-    expect(sig(z)).toEqual([[0, 0, 1], [1, 0, 2]]);
+    const z = MultiImage.zeros(
+      [
+        [[1, 0], 2],
+        [[0, 0], 1],
+      ],
+      2,
+      [3, 5],
+      4,
+      [false, true],
+    );
+    expect(sig(z)).toEqual([
+      [0, 0, 1],
+      [1, 0, 2],
+    ]);
     expect([...z.data.shape]).toEqual([4, 3, 5, 5]);
     expect(plain(z.data).every((v) => v === 0)).toBe(true);
     expect([...z.isTorus]).toEqual([false, true]);
-    expect(() => new MultiImage(tensor(new Array(12).fill(0), [1, 2, 2, 3]), [{ k: 1, parity: 0, channels: 2 }], 2)).toThrow(/data shape.*\[batch, \.\.\.2 spatial, 4\].*got \[1,2,2,3\]/);
+    expect(() => new MultiImage(tensor(new Array(12).fill(0), [1, 2, 2, 3]), [{ k: 1, parity: 0, channels: 2 }], 2)).toThrow(
+      /data shape.*\[batch, \.\.\.2 spatial, 4\].*got \[1,2,2,3\]/,
+    );
     expect(String(z)).toMatch(/D=2.*batch=4.*\[3,5\].*\(0,0\):1, \(1,0\):2/);
   });
 
@@ -92,7 +150,11 @@ describe('MultiImage construction', () => {
     const v2 = randImg(5, [3, 3], 1, 0, 2);
     const m = MultiImage.fromImages([s1, v1, s2, ps, v2]);
     expect(m.batch).toBe(1);
-    expect(sig(m)).toEqual([[0, 0, 2], [0, 1, 1], [1, 0, 2]]);
+    expect(sig(m)).toEqual([
+      [0, 0, 2],
+      [0, 1, 1],
+      [1, 0, 2],
+    ]);
     expect(plain(m.block(0, 0))).toEqual([...vals(s1), ...vals(s2)]);
     expect(plain(m.block(0, 1))).toEqual(vals(ps));
     expect(plain(m.block(1, 0))).toEqual([...vals(v1), ...vals(v2)]);
@@ -104,7 +166,10 @@ describe('MultiImage construction', () => {
 
 describe('MultiImage arithmetic and structure', () => {
   const D = 2;
-  const keysA: [number, number, number][] = [[0, 0, 1], [1, 0, 2]];
+  const keysA: [number, number, number][] = [
+    [0, 0, 1],
+    [1, 0, 2],
+  ];
 
   it('add / sub / scale act on every block', () => {
     const a = MultiImage.fromBlocks(blocks(D, 2, [3, 3], keysA, 30), D);
@@ -112,31 +177,102 @@ describe('MultiImage arithmetic and structure', () => {
     const s = a.add(b);
     const d = a.sub(b);
     const c = a.scale(-2.5);
-    for (const [k, p] of [[0, 0], [1, 0]]) {
+    for (const [k, p] of [
+      [0, 0],
+      [1, 0],
+    ]) {
       const ab = plain(a.block(k!, p!));
       const bb = plain(b.block(k!, p!));
-      allclose(plain(s.block(k!, p!)), ab.map((v, i) => v + bb[i]!), { rtol: 1e-12, atol: 0 });
-      allclose(plain(d.block(k!, p!)), ab.map((v, i) => v - bb[i]!), { rtol: 1e-12, atol: 0 });
-      allclose(plain(c.block(k!, p!)), ab.map((v) => -2.5 * v), { rtol: 1e-12, atol: 0 });
+      allclose(
+        plain(s.block(k!, p!)),
+        ab.map((v, i) => v + bb[i]!),
+        { rtol: 1e-12, atol: 0 },
+      );
+      allclose(
+        plain(d.block(k!, p!)),
+        ab.map((v, i) => v - bb[i]!),
+        { rtol: 1e-12, atol: 0 },
+      );
+      allclose(
+        plain(c.block(k!, p!)),
+        ab.map((v) => -2.5 * v),
+        { rtol: 1e-12, atol: 0 },
+      );
     }
     expect(sig(s)).toEqual(sig(a));
   });
 
   it('add: a signature mismatch throws and names both signatures', () => {
     const a = MultiImage.fromBlocks(blocks(D, 1, [3, 3], keysA, 50), D);
-    const other = MultiImage.fromBlocks(blocks(D, 1, [3, 3], [[0, 0, 1], [1, 0, 3]], 60), D);
+    const other = MultiImage.fromBlocks(
+      blocks(
+        D,
+        1,
+        [3, 3],
+        [
+          [0, 0, 1],
+          [1, 0, 3],
+        ],
+        60,
+      ),
+      D,
+    );
     expect(() => a.add(other)).toThrow(/add: other signature must be \{\(0,0\):1, \(1,0\):2\} \(got "\{\(0,0\):1, \(1,0\):3\}"\)/);
-    const keysDiffer = MultiImage.fromBlocks(blocks(D, 1, [3, 3], [[0, 0, 1], [1, 1, 2]], 61), D);
+    const keysDiffer = MultiImage.fromBlocks(
+      blocks(
+        D,
+        1,
+        [3, 3],
+        [
+          [0, 0, 1],
+          [1, 1, 2],
+        ],
+        61,
+      ),
+      D,
+    );
     expect(() => a.add(keysDiffer)).toThrow(/other signature.*\(1,1\):2/);
     const batch = MultiImage.fromBlocks(blocks(D, 2, [3, 3], keysA, 62), D);
     expect(() => a.add(batch)).toThrow(/add: other batch must be 1 \(got 2\)/);
   });
 
   it('concat along channels: per key, self then other; new keys inserted in canonical order', () => {
-    const a = MultiImage.fromBlocks(blocks(D, 2, [2, 3], [[0, 0, 1], [1, 0, 2], [2, 1, 1]], 70), D);
-    const b = MultiImage.fromBlocks(blocks(D, 2, [2, 3], [[1, 0, 1], [0, 1, 2], [2, 0, 1]], 80), D);
+    const a = MultiImage.fromBlocks(
+      blocks(
+        D,
+        2,
+        [2, 3],
+        [
+          [0, 0, 1],
+          [1, 0, 2],
+          [2, 1, 1],
+        ],
+        70,
+      ),
+      D,
+    );
+    const b = MultiImage.fromBlocks(
+      blocks(
+        D,
+        2,
+        [2, 3],
+        [
+          [1, 0, 1],
+          [0, 1, 2],
+          [2, 0, 1],
+        ],
+        80,
+      ),
+      D,
+    );
     const c = a.concat(b);
-    expect(sig(c)).toEqual([[0, 0, 1], [0, 1, 2], [1, 0, 3], [2, 0, 1], [2, 1, 1]]);
+    expect(sig(c)).toEqual([
+      [0, 0, 1],
+      [0, 1, 2],
+      [1, 0, 3],
+      [2, 0, 1],
+      [2, 1, 1],
+    ]);
     const perImage = (m: MultiImage, k: number, p: number) => {
       // [B, C, ...] -> per batch element, the channel blocks
       const t = plain(m.block(k, p));
@@ -162,15 +298,51 @@ describe('MultiImage arithmetic and structure', () => {
     const c = a.concat(b, 'batch');
     expect(c.batch).toBe(5);
     expect(sig(c)).toEqual(sig(a));
-    for (const [k, p] of [[0, 0], [1, 0]] as const) expect(plain(c.block(k, p))).toEqual([...plain(a.block(k, p)), ...plain(b.block(k, p))]);
-    const other = MultiImage.fromBlocks(blocks(D, 3, [3, 3], [[0, 0, 2], [1, 0, 2]], 96), D);
+    for (const [k, p] of [
+      [0, 0],
+      [1, 0],
+    ] as const)
+      expect(plain(c.block(k, p))).toEqual([...plain(a.block(k, p)), ...plain(b.block(k, p))]);
+    const other = MultiImage.fromBlocks(
+      blocks(
+        D,
+        3,
+        [3, 3],
+        [
+          [0, 0, 2],
+          [1, 0, 2],
+        ],
+        96,
+      ),
+      D,
+    );
     expect(() => a.concat(other, 'batch')).toThrow(/concat: other signature/);
   });
 
   it('withKeys keeps the given keys in canonical order', () => {
-    const m = MultiImage.fromBlocks(blocks(D, 2, [3, 3], [[0, 0, 1], [1, 0, 2], [2, 0, 1], [0, 1, 3]], 100), D);
-    const w = m.withKeys([{ k: 2, parity: 0 }, { k: 0, parity: 1 }]);
-    expect(sig(w)).toEqual([[0, 1, 3], [2, 0, 1]]);
+    const m = MultiImage.fromBlocks(
+      blocks(
+        D,
+        2,
+        [3, 3],
+        [
+          [0, 0, 1],
+          [1, 0, 2],
+          [2, 0, 1],
+          [0, 1, 3],
+        ],
+        100,
+      ),
+      D,
+    );
+    const w = m.withKeys([
+      { k: 2, parity: 0 },
+      { k: 0, parity: 1 },
+    ]);
+    expect(sig(w)).toEqual([
+      [0, 1, 3],
+      [2, 0, 1],
+    ]);
     expect(plain(w.block(0, 1))).toEqual(plain(m.block(0, 1)));
     expect(plain(w.block(2, 0))).toEqual(plain(m.block(2, 0)));
   });
@@ -180,7 +352,10 @@ describe('MultiImage arithmetic and structure', () => {
     const s = m.getSubset([2, 0]);
     expect(s.batch).toBe(2);
     expect([...s.isTorus]).toEqual([true, false]);
-    for (const [k, p] of [[0, 0], [1, 0]] as const) {
+    for (const [k, p] of [
+      [0, 0],
+      [1, 0],
+    ] as const) {
       const full = plain(m.block(k, p));
       const per = full.length / 3;
       expect(plain(s.block(k, p))).toEqual([...full.slice(2 * per, 3 * per), ...full.slice(0, per)]);
@@ -190,11 +365,20 @@ describe('MultiImage arithmetic and structure', () => {
     expect(() => m.getSubset([3])).toThrow(/getSubset: index must be an integer in \[0, 3\) \(got 3\)/);
   });
 
-  it('getComponent: ginjax\'s example — density, pressure, velocity x, velocity y — over 2 future steps', () => {
+  it("getComponent: ginjax's example — density, pressure, velocity x, velocity y — over 2 future steps", () => {
     // (0,0): [density t0, density t1, pressure t0, pressure t1]; (1,0): [velocity t0, velocity t1]
     const P = 4;
-    const scalars = tensor(Array.from({ length: 2 * 4 * P }, (_, i) => 100 * (Math.floor(i / P) % 4) + 1000 * Math.floor(i / (4 * P)) + (i % P)), [2, 4, 2, 2]);
-    const vectors = tensor(Array.from({ length: 2 * 2 * P * 2 }, (_, i) => 50000 + 100 * (Math.floor(i / (2 * P)) % 2) + 10 * (i % 2) + 1000 * Math.floor(i / (4 * P)) + (Math.floor(i / 2) % P)), [2, 2, 2, 2, 2]);
+    const scalars = tensor(
+      Array.from({ length: 2 * 4 * P }, (_, i) => 100 * (Math.floor(i / P) % 4) + 1000 * Math.floor(i / (4 * P)) + (i % P)),
+      [2, 4, 2, 2],
+    );
+    const vectors = tensor(
+      Array.from(
+        { length: 2 * 2 * P * 2 },
+        (_, i) => 50000 + 100 * (Math.floor(i / (2 * P)) % 2) + 10 * (i % 2) + 1000 * Math.floor(i / (4 * P)) + (Math.floor(i / 2) % P),
+      ),
+      [2, 2, 2, 2, 2],
+    );
     const m = MultiImage.fromBlocks({ '0,0': scalars, '1,0': vectors }, 2);
     const pixels = (base: number) => [0, 1, 2, 3].map((p) => base + p);
     const expectChannels = (got: MultiImage, perBatch: number[][]) => {
@@ -212,22 +396,31 @@ describe('MultiImage arithmetic and structure', () => {
     expect(() => m.getComponent(0, 3)).toThrow(/getComponent: channels of key \(0,0\) must be a multiple of futureSteps \(3\)/);
   });
 
-  it('getComponent equals ginjax\'s reshape / moveaxis / concatenate definition (D = 3, k up to 2, 3 steps)', () => {
+  it("getComponent equals ginjax's reshape / moveaxis / concatenate definition (D = 3, k up to 2, 3 steps)", () => {
     const D = 3;
     const steps = 3;
     const spatial = [2, 3, 2];
     const P = 12;
-    const keys: [number, number, number][] = [[0, 0, 3], [1, 1, 6], [2, 0, 3]];
+    const keys: [number, number, number][] = [
+      [0, 0, 3],
+      [1, 1, 6],
+      [2, 0, 3],
+    ];
     const m = MultiImage.fromBlocks(blocks(D, 2, spatial, keys, 130), D);
     // Per batch element: data[t][p] = concatenation over keys of (field, component) values.
-    const perStep = (b: number) => Array.from({ length: steps }, (_, t) => Array.from({ length: P }, (_, p) => keys.flatMap(([k, parity, C]) => {
-      const T = D ** k;
-      const blk = plain(m.block(k, parity));
-      return Array.from({ length: (C / steps) * T }, (_, j) => {
-        const f = Math.floor(j / T);
-        return blk[((b * C + f * steps + t) * P + p) * T + (j % T)]!;
-      });
-    })));
+    const perStep = (b: number) =>
+      Array.from({ length: steps }, (_, t) =>
+        Array.from({ length: P }, (_, p) =>
+          keys.flatMap(([k, parity, C]) => {
+            const T = D ** k;
+            const blk = plain(m.block(k, parity));
+            return Array.from({ length: (C / steps) * T }, (_, j) => {
+              const f = Math.floor(j / T);
+              return blk[((b * C + f * steps + t) * P + p) * T + (j % T)]!;
+            });
+          }),
+        ),
+      );
     const chosen = [4, 0, 15]; // of 1 + 2·3 + 1·9 = 16 per step
     const got = plain(m.getComponent(chosen, steps).block(0, 0));
     const want = [0, 1].flatMap((b) => {
@@ -238,7 +431,21 @@ describe('MultiImage arithmetic and structure', () => {
   });
 
   it('toVector is the ravelled blocks in key order; fromVector inverts it', () => {
-    const m = MultiImage.fromBlocks(blocks(D, 2, [3, 2], [[1, 1, 1], [0, 0, 2], [2, 0, 1]], 120), D, false);
+    const m = MultiImage.fromBlocks(
+      blocks(
+        D,
+        2,
+        [3, 2],
+        [
+          [1, 1, 1],
+          [0, 0, 2],
+          [2, 0, 1],
+        ],
+        120,
+      ),
+      D,
+      false,
+    );
     const v = m.toVector();
     expect([...v.shape]).toEqual([m.data.size]);
     expect(plain(v)).toEqual([...plain(m.block(0, 0)), ...plain(m.block(1, 1)), ...plain(m.block(2, 0))]);
@@ -252,7 +459,20 @@ describe('MultiImage arithmetic and structure', () => {
   for (const Dm of [2, 3]) {
     it(`toScalarMultiImage: 1 + D + D² channels for one channel each of k = 0, 1, 2 (D=${Dm}); round trip`, () => {
       const spatial = new Array(Dm).fill(2);
-      const m = MultiImage.fromBlocks(blocks(Dm, 2, spatial, [[0, 0, 1], [1, 0, 1], [2, 0, 1]], 130 + Dm), Dm);
+      const m = MultiImage.fromBlocks(
+        blocks(
+          Dm,
+          2,
+          spatial,
+          [
+            [0, 0, 1],
+            [1, 0, 1],
+            [2, 0, 1],
+          ],
+          130 + Dm,
+        ),
+        Dm,
+      );
       const s = m.toScalarMultiImage();
       expect(sig(s)).toEqual([[0, 0, 1 + Dm + Dm * Dm]]);
       // channel c·D^k + t of each key, in key order
@@ -284,7 +504,12 @@ describe('MultiImage arithmetic and structure', () => {
 
 describe('MultiImage norm, pooling, images, equality', () => {
   const D = 2;
-  const keys: [number, number, number][] = [[0, 0, 2], [0, 1, 1], [1, 0, 2], [2, 1, 1]];
+  const keys: [number, number, number][] = [
+    [0, 0, 2],
+    [0, 1, 1],
+    [1, 0, 2],
+    [2, 1, 1],
+  ];
 
   it('norm(): every key into one (0,0) block, concatenated channel order; pseudoscalar norms land in (0,0)', () => {
     const m = MultiImage.fromBlocks(blocks(D, 2, [4, 2], keys, 200), D, [false, true]);
@@ -327,15 +552,48 @@ describe('MultiImage norm, pooling, images, equality', () => {
       outImages.forEach((im, i) => expectSameImage(im, fi(images[i]!), 1e-6, `${what} image ${i}`)); // averagePool scales by a float32 1/4
     }
     // 3-D with patch 2
-    const m3 = MultiImage.fromBlocks(blocks(3, 1, [2, 4, 2], [[0, 1, 1], [1, 0, 2], [2, 0, 1]], 220), 3);
+    const m3 = MultiImage.fromBlocks(
+      blocks(
+        3,
+        1,
+        [2, 4, 2],
+        [
+          [0, 1, 1],
+          [1, 0, 2],
+          [2, 0, 1],
+        ],
+        220,
+      ),
+      3,
+    );
     const i3 = m3.toImages();
-    m3.maxPool(2).toImages().forEach((im, i) => expectSameImage(im, i3[i]!.maxPool(2), 0, `3-D maxPool image ${i}`));
-    m3.averagePool(2).toImages().forEach((im, i) => expectSameImage(im, i3[i]!.averagePool(2), 1e-6, `3-D averagePool image ${i}`));
-    m3.unpool(3).toImages().forEach((im, i) => expectSameImage(im, i3[i]!.unpool(3), 0, `3-D unpool image ${i}`));
+    m3.maxPool(2)
+      .toImages()
+      .forEach((im, i) => expectSameImage(im, i3[i]!.maxPool(2), 0, `3-D maxPool image ${i}`));
+    m3.averagePool(2)
+      .toImages()
+      .forEach((im, i) => expectSameImage(im, i3[i]!.averagePool(2), 1e-6, `3-D averagePool image ${i}`));
+    m3.unpool(3)
+      .toImages()
+      .forEach((im, i) => expectSameImage(im, i3[i]!.unpool(3), 0, `3-D unpool image ${i}`));
     // by value, scalar keys only
-    const s = MultiImage.fromBlocks(blocks(D, 2, [4, 4], [[0, 0, 2], [0, 1, 1]], 230), D);
+    const s = MultiImage.fromBlocks(
+      blocks(
+        D,
+        2,
+        [4, 4],
+        [
+          [0, 0, 2],
+          [0, 1, 1],
+        ],
+        230,
+      ),
+      D,
+    );
     const si = s.toImages();
-    s.maxPool(2, false).toImages().forEach((im, i) => expectSameImage(im, si[i]!.maxPool(2, false), 0, `by value image ${i}`));
+    s.maxPool(2, false)
+      .toImages()
+      .forEach((im, i) => expectSameImage(im, si[i]!.maxPool(2, false), 0, `by value image ${i}`));
     expect(() => m.maxPool(2, false)).toThrow(/useNorm/);
   });
 
@@ -343,10 +601,18 @@ describe('MultiImage norm, pooling, images, equality', () => {
     const m = MultiImage.fromBlocks(blocks(D, 2, [3, 2], keys, 240), D, [false, true]);
     const images = m.toImages();
     expect(images.map((im) => [im.k, im.parity])).toEqual([
-      [0, 0], [0, 0], [0, 0], [0, 0], // (0,0): 2 batch × 2 channels
-      [0, 1], [0, 1],
-      [1, 0], [1, 0], [1, 0], [1, 0],
-      [2, 1], [2, 1],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0], // (0,0): 2 batch × 2 channels
+      [0, 1],
+      [0, 1],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [2, 1],
+      [2, 1],
     ]);
     images.forEach((im) => {
       expect([...im.spatial]).toEqual([3, 2]);

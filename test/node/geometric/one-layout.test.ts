@@ -15,7 +15,12 @@ import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { randomTensor, values } from '../../util.js';
 
 const plain = (x: Tensor): number[] => Array.from(values(x), (v) => v + 0);
-const KEYS: [number, number, number][] = [[0, 0, 2], [0, 1, 1], [1, 0, 3], [2, 1, 2]];
+const KEYS: [number, number, number][] = [
+  [0, 0, 2],
+  [0, 1, 1],
+  [1, 0, 3],
+  [2, 1, 2],
+];
 
 function multi(D: number, B: number, spatial: number[], seed: number, isTorus: boolean | boolean[] = true): { m: MultiImage; blocks: Map<string, Tensor> } {
   const blocks = new Map<string, Tensor>();
@@ -25,16 +30,24 @@ function multi(D: number, B: number, spatial: number[], seed: number, isTorus: b
 
 describe('toPacked / fromPacked: the one channels-last conversion', () => {
   it('packs [B, C, ...spatial, (D,)*k] channel-major then tensor component, and fromPacked inverts it', () => {
-    const D = 2, B = 2, C = 3, spatial = [2, 3], k = 2, T = 4;
+    const D = 2,
+      B = 2,
+      C = 3,
+      spatial = [2, 3],
+      k = 2,
+      T = 4;
     const x = randomTensor(random.key(1), [B, C, ...spatial, D, D]);
     const xs = plain(x);
     const p = F.toPacked(x, D);
     expect([...p.shape]).toEqual([B, ...spatial, C * T]);
     const got = plain(p);
     const P = 6;
-    for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let q = 0; q < P; q++) for (let t = 0; t < T; t++) {
-      expect(got[(b * P + q) * C * T + c * T + t]).toBe(xs[((b * C + c) * P + q) * T + t]);
-    }
+    for (let b = 0; b < B; b++)
+      for (let c = 0; c < C; c++)
+        for (let q = 0; q < P; q++)
+          for (let t = 0; t < T; t++) {
+            expect(got[(b * P + q) * C * T + c * T + t]).toBe(xs[((b * C + c) * P + q) * T + t]);
+          }
     const back = F.fromPacked(p, D, C, k);
     expect([...back.shape]).toEqual([...x.shape]);
     expect(plain(back)).toEqual(xs);
@@ -54,7 +67,10 @@ describe('packed operations equal the one-key functions, key by key and channel 
       const { m, blocks } = multi(D, 2, spatial, 20 + D, D === 2 ? [true, false] : true);
       const ops: [string, (x: MultiImage) => MultiImage, (t: Tensor, k: number, p: number) => Tensor][] = [
         ...[1, 3, operators(D).length - 1].map((gi): [string, (x: MultiImage) => MultiImage, (t: Tensor, k: number, p: number) => Tensor] => [
-          `g${gi}`, (x) => x.timesGroupElement(operators(D)[gi]!), (t, k, p) => F.groupAction(t, D, k, p, operators(D)[gi]!)]),
+          `g${gi}`,
+          (x) => x.timesGroupElement(operators(D)[gi]!),
+          (t, k, p) => F.groupAction(t, D, k, p, operators(D)[gi]!),
+        ]),
         ['maxPool', (x) => x.maxPool(2), (t, k) => F.maxPool(t, D, k, 2)],
         ['averagePool', (x) => x.averagePool(2), (t, k) => F.averagePool(t, D, k, 2)],
         ['unpool', (x) => x.unpool(2), (t, k) => F.unpool(t, D, k, 2)],
@@ -75,8 +91,10 @@ describe('packed operations equal the one-key functions, key by key and channel 
     const view = MultiImage.fromImages([im]);
     const g = groupElement(2, 'rot90');
     const pairs: [GeometricImage, MultiImage][] = [
-      [im.timesGroupElement(g), view.timesGroupElement(g)], [im.maxPool(2), view.maxPool(2)],
-      [im.averagePool(2), view.averagePool(2)], [im.unpool(3), view.unpool(3)],
+      [im.timesGroupElement(g), view.timesGroupElement(g)],
+      [im.maxPool(2), view.maxPool(2)],
+      [im.averagePool(2), view.averagePool(2)],
+      [im.unpool(3), view.unpool(3)],
     ];
     for (const [a, b] of pairs) {
       expect(plain(a.data)).toEqual(plain(b.data));
@@ -93,13 +111,16 @@ describe('packed operations equal the one-key functions, key by key and channel 
     const sig = signature([[[0, 0], 1]]);
     expect(plain(F.packedMaxPool(x, 2, sig, 2))).toEqual([-5]);
     expect(plain(F.packedMaxPool(x, 2, sig, 2, false))).toEqual([3]);
-    expect(() => F.packedMaxPool(tensor(new Float32Array(8), [1, 2, 2, 2]), 2, signature([[[1, 0], 1]]), 2, false)).toThrow(/^maxPool: useNorm must be true when the image has non-scalar keys \(got false\)$/);
+    expect(() => F.packedMaxPool(tensor(new Float32Array(8), [1, 2, 2, 2]), 2, signature([[[1, 0], 1]]), 2, false)).toThrow(
+      /^maxPool: useNorm must be true when the image has non-scalar keys \(got false\)$/,
+    );
     expect(() => F.packedMaxPool(x, 2, signature([[[1, 0], 1]]), 2)).toThrow(/^maxPool: data width must be 2 for signature \{\(1,0\):1\} \(got 1\)$/);
   });
 
   it('the packed group action refuses data whose width does not match the signature', () => {
-    expect(() => F.packedGroupAction(tensor(new Float32Array(12), [1, 2, 2, 3]), 2, signature([[[1, 0], 1]]), groupElement(2, 'rot90')))
-      .toThrow(/^timesGroupElement: data shape must be \[batch, \.\.\.2 spatial, 2\] for signature \{\(1,0\):1\} \(got \[1,2,2,3\]\)$/);
+    expect(() => F.packedGroupAction(tensor(new Float32Array(12), [1, 2, 2, 3]), 2, signature([[[1, 0], 1]]), groupElement(2, 'rot90'))).toThrow(
+      /^timesGroupElement: data shape must be \[batch, \.\.\.2 spatial, 2\] for signature \{\(1,0\):1\} \(got \[1,2,2,3\]\)$/,
+    );
   });
 
   it('leaks nothing', () => {
@@ -135,12 +156,41 @@ describe('one per-axis normaliser, one signature check', () => {
   });
 
   it('sameSignature / checkSignature, and the layers report through it', () => {
-    const a = signature([[[0, 0], 1], [[1, 0], 2]]);
-    expect(sameSignature(a, signature([{ k: 1, parity: 0, channels: 2 }, { k: 0, parity: 0, channels: 1 }]))).toBe(true);
-    expect(sameSignature(a, signature([[[0, 0], 1], [[1, 0], 3]]))).toBe(false);
-    expect(sameSignature(a, signature([[[0, 0], 1], [[1, 1], 2]]))).toBe(false);
+    const a = signature([
+      [[0, 0], 1],
+      [[1, 0], 2],
+    ]);
+    expect(
+      sameSignature(
+        a,
+        signature([
+          { k: 1, parity: 0, channels: 2 },
+          { k: 0, parity: 0, channels: 1 },
+        ]),
+      ),
+    ).toBe(true);
+    expect(
+      sameSignature(
+        a,
+        signature([
+          [[0, 0], 1],
+          [[1, 0], 3],
+        ]),
+      ),
+    ).toBe(false);
+    expect(
+      sameSignature(
+        a,
+        signature([
+          [[0, 0], 1],
+          [[1, 1], 2],
+        ]),
+      ),
+    ).toBe(false);
     expect(sameSignature(a, signature([[[0, 0], 1]]))).toBe(false);
-    expect(() => checkSignature('f', 'input signature', a, signature([[[0, 0], 1]]))).toThrow(/^f: input signature must be \{\(0,0\):1, \(1,0\):2\} \(got "\{\(0,0\):1\}"\)$/);
+    expect(() => checkSignature('f', 'input signature', a, signature([[[0, 0], 1]]))).toThrow(
+      /^f: input signature must be \{\(0,0\):1, \(1,0\):2\} \(got "\{\(0,0\):1\}"\)$/,
+    );
     const layer = new ConvContract({ D: 2, input: [[[0, 0], 1]], output: [[[0, 0], 1]], M: 3 }, random.key(0));
     const x = MultiImage.zeros([[[1, 0], 1]], 2, 4);
     expect(() => layer.call(x)).toThrow(/^ConvContract: input signature must be \{\(0,0\):1\} \(got "\{\(1,0\):1\}"\)$/);

@@ -49,7 +49,11 @@ describe('plotImage: vector fields', () => {
     const a = arrows(svg);
     expect(a.length).toBe(3); // zero vectors draw nothing; order: i outer, j inner
     const centre = (i: number, j: number) => [f.x + (i + 0.5) * cell, f.y + f.h - (j + 0.5) * cell];
-    const tips = [[0, 0, 2, 0], [1, 2, -Math.SQRT1_2, -Math.SQRT1_2], [2, 1, 0, 1]] as const;
+    const tips = [
+      [0, 0, 2, 0],
+      [1, 2, -Math.SQRT1_2, -Math.SQRT1_2],
+      [2, 1, 0, 1],
+    ] as const;
     tips.forEach(([i, j, vx, vy], n) => {
       const [cx, cy] = centre(i, j);
       const len = (Math.hypot(vx, vy) / 2) * 0.9 * cell; // vmax = 2
@@ -68,7 +72,14 @@ describe('plotImage: vector fields', () => {
 
   it('a shared vmax gives equal arrows for equal vectors; the key shows a round value at its true length', () => {
     const a = arrows(plotImage(data, [3, 3], 1, { cell, vmax: 4 }));
-    const b = arrows(plotImage(data.map((v) => v * 0.5), [3, 3], 1, { cell, vmax: 4 }));
+    const b = arrows(
+      plotImage(
+        data.map((v) => v * 0.5),
+        [3, 3],
+        1,
+        { cell, vmax: 4 },
+      ),
+    );
     const len = (r: { x1: number; y1: number; tx: number; ty: number }) => Math.hypot(r.tx - r.x1, r.ty - r.y1);
     expect(len(a[0]!)).toBeCloseTo(0.5 * 0.9 * cell, 1); // |v| = 2 of vmax 4
     expect(len(b[0]!)).toBeCloseTo(0.5 * len(a[0]!), 1);
@@ -88,7 +99,7 @@ describe('plotImage: vector fields', () => {
     const r = arrows(big)[0]!;
     expect(Math.hypot(r.tx - r.x1, r.ty - r.y1)).toBeCloseTo(0.9 * 2 * 8, 1);
     // block means: pixels of a 2×2 block hold (1, 0), (1, 0), (0, 1), (0, 1) → mean (0.5, 0.5), centred on the block
-    const alt = Float32Array.from({ length: 40 * 40 * 2 }, (_, q) => ((Math.floor(q / 2) % 40) % 2 === (q % 2) ? 1 : 0));
+    const alt = Float32Array.from({ length: 40 * 40 * 2 }, (_, q) => ((Math.floor(q / 2) % 40) % 2 === q % 2 ? 1 : 0));
     const svg = plotImage(alt, [40, 40], 1, { cell: 8 });
     const f = frame(svg);
     const a = arrows(svg)[0]!;
@@ -114,7 +125,9 @@ describe('plotImage: scalars, axes and colour bars', () => {
     expect(num(plotImage(masses, [8, 8], 0, { map: 'diverging' }), 'data-vmin')).toBeLessThan(0);
     expect(num(plotImage(signed, [8, 8], 0, { map: 'sequential', vmin: -1, vmax: 1 }), 'data-vmin')).toBe(-1);
     // the colour bar's ticks are nice numbers spanning the range
-    const ticks = attr(/<g class="colorbar"[^>]*>/.exec(m)![0], 'data-ticks')!.split(' ').map(Number);
+    const ticks = attr(/<g class="colorbar"[^>]*>/.exec(m)![0], 'data-ticks')!
+      .split(' ')
+      .map(Number);
     expect(ticks[0]).toBe(0);
     expect(ticks.length).toBeGreaterThanOrEqual(4);
     const step = ticks[1]! - ticks[0]!;
@@ -162,7 +175,13 @@ describe('plotImage: 2-tensors and 3-D', () => {
     const svg = plotImage(data, [2, 2], 2, { cell, vmax: 1 });
     const f = frame(svg);
     const body = /<g class="glyphs">(.*?)<\/g>/.exec(svg)![1]!;
-    const lines = tags(body, /<line [^>]*>/g).map((l) => ({ x1: num(l, 'x1'), y1: num(l, 'y1'), x2: num(l, 'x2'), y2: num(l, 'y2'), color: attr(l, 'stroke') }));
+    const lines = tags(body, /<line [^>]*>/g).map((l) => ({
+      x1: num(l, 'x1'),
+      y1: num(l, 'y1'),
+      x2: num(l, 'x2'),
+      y2: num(l, 'y2'),
+      color: attr(l, 'stroke'),
+    }));
     const reach = 0.9 * cell;
     const [cx0, cy0] = [f.x + 0.5 * cell, f.y + f.h - 0.5 * cell];
     expect(lines[0]).toMatchObject({ color: '#c62828' }); // λ = 1, horizontal
@@ -183,7 +202,14 @@ describe('plotImage: 2-tensors and 3-D', () => {
     expect(circles.length).toBe(1);
     expect(num(circles[0]!, 'r')).toBeCloseTo(reach / 2, 1);
     expect(circles[0]).not.toContain('dasharray'); // a = (T_xy − T_yx)/2 = 1 > 0
-    expect(plotImage(data.map((v, i) => (i >= 12 ? -v : v)), [2, 2], 2, { cell, vmax: 1 })).toMatch(/<circle [^>]*stroke-dasharray/);
+    expect(
+      plotImage(
+        data.map((v, i) => (i >= 12 ? -v : v)),
+        [2, 2],
+        2,
+        { cell, vmax: 1 },
+      ),
+    ).toMatch(/<circle [^>]*stroke-dasharray/);
     expect(svg).toMatch(/class="legend glyph-legend"/);
     expect(svg).toContain('principal axes');
   });
@@ -200,7 +226,17 @@ describe('plotImage: 2-tensors and 3-D', () => {
     const a = arrows(svg);
     expect(a.length).toBe(3 * 64);
     expect(a.every((r) => Math.abs(r.ty - r.y1) < 1e-6 && r.tx > r.x1)).toBe(true); // in-plane (1, 0): to the right
-    expect(tags(plotImage(data.filter((_, i) => i % 3 === 2), [n, n, n], 0, { slices: [0, 7] }), /<g class="slice"/g).length).toBe(2);
+    expect(
+      tags(
+        plotImage(
+          data.filter((_, i) => i % 3 === 2),
+          [n, n, n],
+          0,
+          { slices: [0, 7] },
+        ),
+        /<g class="slice"/g,
+      ).length,
+    ).toBe(2);
   });
 
   it('bad arguments name plotImage, the argument and what was expected', () => {
@@ -244,8 +280,18 @@ describe('plotGrid', () => {
 });
 
 describe('renderImage (text pictures)', () => {
-  const grids = (text: string) => text.split(/\n?z=\d+\n/).filter((g) => g.length).map((g) => g.split('\n'));
-  for (const [D, k, parity] of [[3, 1, 0], [2, 2, 0], [3, 2, 0], [2, 1, 1], [3, 0, 0]] as const) {
+  const grids = (text: string) =>
+    text
+      .split(/\n?z=\d+\n/)
+      .filter((g) => g.length)
+      .map((g) => g.split('\n'));
+  for (const [D, k, parity] of [
+    [3, 1, 0],
+    [2, 2, 0],
+    [3, 2, 0],
+    [2, 1, 1],
+    [3, 0, 0],
+  ] as const) {
     it(`D = ${D}, k = ${k}: every line of every grid has one width, cells line up`, () => {
       for (const f of invariantFilters(D, 3, k, parity).filters) {
         const text = renderImage(f, new Array(D).fill(3), D, k);
@@ -273,13 +319,30 @@ describe('renderImage (text pictures)', () => {
   });
 });
 
-describe('the main job\'s predictions.svg', () => {
+describe("the main job's predictions.svg", () => {
   it('rows of test samples: input (sequential masses), target, predictions with test SMSE, differences; shared scales', async () => {
     setBackend('ref');
     const out = mkdtempSync(join(tmpdir(), 'geoconv-plot-'));
     try {
       const before = memory().tensors;
-      const r = await runJob({ task: 'gravity', model: 'resnet', epochs: 1, seed: 1, batchSize: 2, depth: 2, learningRate: 1e-3, nTrain: 2, nVal: 2, nTest: 3, N: 8, progress: false }, out, () => {});
+      const r = await runJob(
+        {
+          task: 'gravity',
+          model: 'resnet',
+          epochs: 1,
+          seed: 1,
+          batchSize: 2,
+          depth: 2,
+          learningRate: 1e-3,
+          nTrain: 2,
+          nVal: 2,
+          nTest: 3,
+          N: 8,
+          progress: false,
+        },
+        out,
+        () => {},
+      );
       expect(memory().tensors).toBe(before);
       const svg = readFileSync(join(out, 'predictions.svg'), 'utf8');
       const panels = tags(svg, /<svg x="[^"]*" y="[^"]*" [^>]*>/g);

@@ -35,7 +35,7 @@ const TOLERANCE: Record<string, number> = { unet2d: 2e-5 };
 const tmp = mkdtempSync(join(tmpdir(), 'geoconv-ginjax-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('the leaf list generated from the config is ginjax\'s', () => {
+describe("the leaf list generated from the config is ginjax's", () => {
   for (const name of GINJAX_CASES) {
     it(`${name}: paths, shapes, dtypes, and ginjax's count_params`, () => {
       const g = golden(name);
@@ -55,13 +55,17 @@ describe('the leaf list generated from the config is ginjax\'s', () => {
 for (const backend of ['ref', 'wasm'] as const) {
   describe(`goldens on ${backend}: outputs equal ginjax's, save gives the same bytes`, () => {
     for (const name of GINJAX_CASES) {
-      it(name, async () => {
-        await gc.init({ backend });
-        const r = await runGinjaxCase(gc, name, files(name));
-        expect(r.rel).toBeLessThanOrEqual(TOLERANCE[name] ?? 1e-5);
-        expect(r.bytesEqual).toBe(true);
-        expect(r.leaked).toBe(0);
-      }, 60_000);
+      it(
+        name,
+        async () => {
+          await gc.init({ backend });
+          const r = await runGinjaxCase(gc, name, files(name));
+          expect(r.rel).toBeLessThanOrEqual(TOLERANCE[name] ?? 1e-5);
+          expect(r.bytesEqual).toBe(true);
+          expect(r.leaked).toBe(0);
+        },
+        60_000,
+      );
     }
   });
 }
@@ -92,10 +96,63 @@ describe('paths and files', () => {
 describe('other models round-trip (any class, option, signature and D)', () => {
   const F = { Ms: [3], ks: [0, 1, 2], parities: [0, 1] };
   const cases: [string, Record<string, unknown>][] = [
-    ['baseline ResNet with group norm, vectors in and out', { model: 'ResNet', D: 2, input: [[1, 0, 1]], output: [[1, 0, 1]], depth: 3, num_blocks: 1, equivariant: false }],
-    ['3-D DilResNet with pseudovectors', { model: 'DilResNet', D: 3, input: [[0, 0, 1], [1, 1, 1]], output: [[1, 1, 1]], depth: 2, num_blocks: 1, conv_filters: F }],
-    ['UNet without bias, tanh, group norm', { model: 'UNet', D: 2, input: [[0, 0, 1], [2, 0, 1]], output: [[0, 0, 1]], depth: 2, num_downsamples: 1, num_conv: 1, use_bias: false, activation: 'tanh', use_group_norm: false, conv_filters: F, upsample_filters: { Ms: [2], ks: [0, 1, 2], parities: [0, 1] } }],
-    ['ConvBlock with "mean" bias and a pseudoscalar', { model: 'ConvBlock', D: 2, input: [[0, 1, 2], [1, 0, 1]], output: [[0, 1, 1], [1, 1, 2]], use_bias: 'mean', use_group_norm: true, conv_filters: F }],
+    [
+      'baseline ResNet with group norm, vectors in and out',
+      { model: 'ResNet', D: 2, input: [[1, 0, 1]], output: [[1, 0, 1]], depth: 3, num_blocks: 1, equivariant: false },
+    ],
+    [
+      '3-D DilResNet with pseudovectors',
+      {
+        model: 'DilResNet',
+        D: 3,
+        input: [
+          [0, 0, 1],
+          [1, 1, 1],
+        ],
+        output: [[1, 1, 1]],
+        depth: 2,
+        num_blocks: 1,
+        conv_filters: F,
+      },
+    ],
+    [
+      'UNet without bias, tanh, group norm',
+      {
+        model: 'UNet',
+        D: 2,
+        input: [
+          [0, 0, 1],
+          [2, 0, 1],
+        ],
+        output: [[0, 0, 1]],
+        depth: 2,
+        num_downsamples: 1,
+        num_conv: 1,
+        use_bias: false,
+        activation: 'tanh',
+        use_group_norm: false,
+        conv_filters: F,
+        upsample_filters: { Ms: [2], ks: [0, 1, 2], parities: [0, 1] },
+      },
+    ],
+    [
+      'ConvBlock with "mean" bias and a pseudoscalar',
+      {
+        model: 'ConvBlock',
+        D: 2,
+        input: [
+          [0, 1, 2],
+          [1, 0, 1],
+        ],
+        output: [
+          [0, 1, 1],
+          [1, 1, 2],
+        ],
+        use_bias: 'mean',
+        use_group_norm: true,
+        conv_filters: F,
+      },
+    ],
   ];
   for (const [what, cfg] of cases) {
     it(what, async () => {
@@ -106,7 +163,10 @@ describe('other models round-trip (any class, option, signature and D)', () => {
       let seed = 1;
       for (const l of ginjaxLeaves(model)) {
         if (!l.tensor || l.kind === 'zeroBias') continue;
-        l.tensor.backend.write(l.tensor.storage(), Float32Array.from({ length: l.tensor.size }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5));
+        l.tensor.backend.write(
+          l.tensor.storage(),
+          Float32Array.from({ length: l.tensor.size }, () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5),
+        );
       }
       const bytes = await serializeGinjax(model);
       const back = ginjaxFromBytes(bytes, cfg).model;
@@ -114,7 +174,15 @@ describe('other models round-trip (any class, option, signature and D)', () => {
       const D = cfg.D as number;
       const sig = (cfg.input as number[][]).map(([k, parity, channels]) => ({ k: k!, parity: parity! as 0 | 1, channels: channels! }));
       const z = gc.MultiImage.zeros(sig, D, D === 2 ? 8 : 4, 1);
-      const x = new gc.MultiImage(gc.tensor(Float32Array.from({ length: z.data.size }, (_, i) => Math.sin(1.7 * i)), z.data.shape), z.signature, D, true);
+      const x = new gc.MultiImage(
+        gc.tensor(
+          Float32Array.from({ length: z.data.size }, (_, i) => Math.sin(1.7 * i)),
+          z.data.shape,
+        ),
+        z.signature,
+        D,
+        true,
+      );
       z.dispose();
       const [y1, y2] = [model.call(x), back.call(x)];
       const [a, b] = [await y1.data.data(), await y2.data.data()];
@@ -127,7 +195,7 @@ describe('other models round-trip (any class, option, signature and D)', () => {
 });
 
 describe('geoconv convert', () => {
-  it('eqx → safetensors → eqx gives ginjax\'s bytes back, for the goldens\' JSON as --config', async () => {
+  it("eqx → safetensors → eqx gives ginjax's bytes back, for the goldens' JSON as --config", async () => {
     for (const name of ['unet2d-baseline', 'resnet2d-groupnorm'] as const) {
       const lines: string[] = [];
       const st = join(tmp, `${name}.safetensors`);
@@ -146,7 +214,9 @@ describe('geoconv convert', () => {
     expect(errs.join('\n')).toMatch(/needs --config CONFIG\.json/);
     expect(await main(['convert', join(DIR, 'unet2d.eqx'), '--config', join(DIR, 'unet2d.json'), '--out', join(tmp, 'x.eqx')], () => {}, err)).toBe(2);
     expect(errs.join('\n')).toMatch(/converts to a geoconv checkpoint/);
-    expect(await main(['convert', join(DIR, 'unet2d.eqx'), '--config', join(DIR, 'dilresnet2d.json'), '--out', join(tmp, 'y.safetensors')], () => {}, err)).toBe(2);
+    expect(
+      await main(['convert', join(DIR, 'unet2d.eqx'), '--config', join(DIR, 'dilresnet2d.json'), '--out', join(tmp, 'y.safetensors')], () => {}, err),
+    ).toBe(2);
     expect(errs.join('\n')).toMatch(/leaf 0 \(\.encoder\[0\]/);
     expect(existsSync(join(tmp, 'y.safetensors'))).toBe(false);
   });
@@ -164,7 +234,10 @@ describe('refusals', () => {
 
   it('a truncated file, naming the record and bytes', () => {
     noLeak(() => ginjaxFromBytes(eqx.subarray(0, eqx.length - 3), g), /record 122 at byte \d+: truncated data/);
-    noLeak(() => ginjaxFromBytes(eqx.subarray(0, recs[5]!.offset), g), /ends before leaf 5 \(\.encoder\[0\]\.conv\.bias\[\(1, 0\)\] → geoconv enc0\.conv\.bias\["1,0"\]/);
+    noLeak(
+      () => ginjaxFromBytes(eqx.subarray(0, recs[5]!.offset), g),
+      /ends before leaf 5 \(\.encoder\[0\]\.conv\.bias\[\(1, 0\)\] → geoconv enc0\.conv\.bias\["1,0"\]/,
+    );
   });
 
   it('a foreign file (a safetensors checkpoint, random bytes)', () => {
@@ -173,12 +246,15 @@ describe('refusals', () => {
   });
 
   it('the wrong config: the first mismatching leaf, its ginjax path and the geoconv parameter', () => {
-    noLeak(() => ginjaxFromBytes(eqx, { ...g, case: { ...g.case, depth: 5 } }), /leaf 0 \(\.encoder\[0\]\.conv\.weights\[\(0, 0\)\]\[\(0, 0\)\] → geoconv enc0\.conv\.weights\["0,0>0,0"\]\): the file has shape \(4, 2, 3\) float32 .* expects \(5, 2, 3\)/);
+    noLeak(
+      () => ginjaxFromBytes(eqx, { ...g, case: { ...g.case, depth: 5 } }),
+      /leaf 0 \(\.encoder\[0\]\.conv\.weights\[\(0, 0\)\]\[\(0, 0\)\] → geoconv enc0\.conv\.weights\["0,0>0,0"\]\): the file has shape \(4, 2, 3\) float32 .* expects \(5, 2, 3\)/,
+    );
     noLeak(() => ginjaxFromBytes(eqx, { ...g, case: { ...g.case, num_blocks: 1 } }), /the file has 123 leaves, the ResNet model only \d+|leaf \d+ \(/);
     noLeak(() => ginjaxFromBytes(files('unet2d').eqx, g), /leaf 0 .*shape/);
   });
 
-  it('a dtype change and an eps that is not the model\'s', () => {
+  it("a dtype change and an eps that is not the model's", () => {
     const i = recs.findIndex((r) => r.dtype === 'float64');
     const bad = new Uint8Array(eqx);
     new DataView(bad.buffer).setFloat64(recs[i]!.data.byteOffset - eqx.byteOffset, 1e-3, true);
@@ -190,7 +266,7 @@ describe('refusals', () => {
     noLeak(() => ginjaxFromBytes(swapped, g), /leaf 0 .*float64.*expects \(4, 2, 3\) float32/);
   });
 
-  it('stored filters that are not ginjax\'s are refused; scaled ones (adamw decay) are folded into the weights', async () => {
+  it("stored filters that are not ginjax's are refused; scaled ones (adamw decay) are folded into the weights", async () => {
     const k = recs.findIndex((_, j) => j === 6); // .encoder[0].conv.invariant_filters[...][(0, 0)]
     const at = recs[k]!.data.byteOffset - eqx.byteOffset;
     const swapped = new Uint8Array(eqx);
@@ -217,13 +293,35 @@ describe('refusals', () => {
       }
     });
     const other = ginjaxFromBytes(scaled, g).model;
-    const x = gc.MultiImage.fromBlocks(new Map([['0,0', gc.tensor(Float32Array.from({ length: 2 * 2 * 144 }, (_, i) => Math.sin(i)), [2, 2, 12, 12])], ['1,0', gc.tensor(Float32Array.from({ length: 2 * 144 * 2 }, (_, i) => Math.cos(i)), [2, 1, 12, 12, 2])]]), 2, true);
+    const x = gc.MultiImage.fromBlocks(
+      new Map([
+        [
+          '0,0',
+          gc.tensor(
+            Float32Array.from({ length: 2 * 2 * 144 }, (_, i) => Math.sin(i)),
+            [2, 2, 12, 12],
+          ),
+        ],
+        [
+          '1,0',
+          gc.tensor(
+            Float32Array.from({ length: 2 * 144 * 2 }, (_, i) => Math.cos(i)),
+            [2, 1, 12, 12, 2],
+          ),
+        ],
+      ]),
+      2,
+      true,
+    );
     const y1 = model.call(x);
     const y2 = other.call(x);
     const [a, b] = [await y1.data.data(), await y2.data.data()];
     let d = 0;
     let s = 0;
-    a.forEach((v, i) => { d = Math.max(d, Math.abs(v - b[i]!)); s = Math.max(s, Math.abs(v)); });
+    a.forEach((v, i) => {
+      d = Math.max(d, Math.abs(v - b[i]!));
+      s = Math.max(s, Math.abs(v));
+    });
     expect(d / s).toBeLessThan(1e-5);
     for (const t of [x, y1, y2, model, other]) t.dispose();
   });
@@ -240,7 +338,16 @@ describe('refusals', () => {
 
   it('a nonzero pseudoscalar norm bias is refused (ginjax adds it, geoconv scales the mean)', async () => {
     await gc.init({ backend: 'ref' });
-    const cfg = { model: 'ResNet', D: 2, input: [[0, 1, 1]], output: [[0, 1, 1]], depth: 2, num_blocks: 1, num_conv: 1, conv_filters: { Ms: [3], ks: [0, 1, 2], parities: [0, 1] } };
+    const cfg = {
+      model: 'ResNet',
+      D: 2,
+      input: [[0, 1, 1]],
+      output: [[0, 1, 1]],
+      depth: 2,
+      num_blocks: 1,
+      num_conv: 1,
+      conv_filters: { Ms: [3], ks: [0, 1, 2], parities: [0, 1] },
+    };
     const model = buildGinjaxModel(cfg);
     const bytes = await serializeGinjax(model);
     expect(ginjaxLeaves(model).some((l) => l.kind === 'zeroBias')).toBe(true);
@@ -257,7 +364,7 @@ describe('refusals', () => {
 });
 
 describe('npy records', () => {
-  it('headers are numpy\'s byte for byte (a 0-d int64, a 0-d float64, a long first axis)', () => {
+  it("headers are numpy's byte for byte (a 0-d int64, a 0-d float64, a long first axis)", () => {
     const text = (r: Uint8Array) => new TextDecoder().decode(r.subarray(10, 10 + new DataView(r.buffer).getUint16(8, true)));
     // numpy.save(f, 2): 0-d int64; the dict, spaces to a 64-byte boundary, a newline
     const dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (), }";

@@ -20,7 +20,9 @@ async function ortEquivarianceError(model: Module, input: SignatureLike, D: numb
   const x = randomImage(input, D, spatial, 1, 3);
   const run = async (img: MultiImage) => (await session.run({ x: new ort.Tensor('float32', await img.data.data(), img.data.shape as number[]) })).y!;
   const y0 = await run(x);
-  const outSig = JSON.parse(String((await import('onnx-proto')).default.onnx.ModelProto.decode(bytes).metadataProps.find((p) => p.key === 'geoconv.output.signature')!.value));
+  const outSig = JSON.parse(
+    String((await import('onnx-proto')).default.onnx.ModelProto.decode(bytes).metadataProps.find((p) => p.key === 'geoconv.output.signature')!.value),
+  );
   const yImg = new MultiImage(tensor(y0.data as Float32Array, [...y0.dims]), outSig, D, true);
   let worst = 0;
   for (const g of operators(D)) {
@@ -43,9 +45,21 @@ describe('exported models stay equivariant (every group element, through ORT)', 
   it('D = 2: ConvBlock, UNet, ResNet, DilResNet (8 elements each)', async () => {
     const models: [Module, SignatureLike, number][] = [
       [new ConvBlock({ D: 2, input: SIG, output: SIG, useGroupNorm: true }, random.key(1)), SIG, 6],
-      [new UNet({ D: 2, input: [S(0, 0, 1), S(1, 0, 1)], output: [S(1, 0, 1), S(2, 0, 1)], depth: 2, numDownsamples: 1, numConv: 1 }, random.key(2)), [S(0, 0, 1), S(1, 0, 1)], 8],
-      [new ResNet({ D: 2, input: [S(0, 1, 1), S(1, 1, 1)], output: [S(0, 1, 1), S(1, 1, 1)], depth: 2, numBlocks: 1 }, random.key(3)), [S(0, 1, 1), S(1, 1, 1)], 6],
-      [new DilResNet({ D: 2, input: [S(0, 0, 1), S(2, 1, 1)], output: [S(0, 0, 1), S(2, 1, 1)], depth: 1, numBlocks: 1 }, random.key(4)), [S(0, 0, 1), S(2, 1, 1)], 9],
+      [
+        new UNet({ D: 2, input: [S(0, 0, 1), S(1, 0, 1)], output: [S(1, 0, 1), S(2, 0, 1)], depth: 2, numDownsamples: 1, numConv: 1 }, random.key(2)),
+        [S(0, 0, 1), S(1, 0, 1)],
+        8,
+      ],
+      [
+        new ResNet({ D: 2, input: [S(0, 1, 1), S(1, 1, 1)], output: [S(0, 1, 1), S(1, 1, 1)], depth: 2, numBlocks: 1 }, random.key(3)),
+        [S(0, 1, 1), S(1, 1, 1)],
+        6,
+      ],
+      [
+        new DilResNet({ D: 2, input: [S(0, 0, 1), S(2, 1, 1)], output: [S(0, 0, 1), S(2, 1, 1)], depth: 1, numBlocks: 1 }, random.key(4)),
+        [S(0, 0, 1), S(2, 1, 1)],
+        9,
+      ],
     ];
     for (const [m, sig, side] of models) {
       expect(await ortEquivarianceError(m, sig, 2, side)).toBeLessThan(1e-5);

@@ -19,32 +19,101 @@ import { main } from '../../../src/cli.js';
 import { S, channelsFirstShape, randomImage, relErr, runOrt, toChannelsFirst, type OrtLike } from './onnx-helpers.js';
 
 const IO = [S(0, 0, 1), S(1, 0, 1)];
-const unet = (D: 2 | 3 = 2, eq = true) => new UNet({ D, input: IO, output: [S(1, 0, 1), S(2, 0, 1)], depth: 2, numDownsamples: 1, numConv: 1, equivariant: eq }, random.key(11));
+const unet = (D: 2 | 3 = 2, eq = true) =>
+  new UNet({ D, input: IO, output: [S(1, 0, 1), S(2, 0, 1)], depth: 2, numDownsamples: 1, numConv: 1, equivariant: eq }, random.key(11));
 
 function decode(bytes: Uint8Array) {
-  return (onnxProto as unknown as { onnx: { ModelProto: { decode(b: Uint8Array): { irVersion: number; graph: { node: { opType: string; attribute: { name: string; s?: Uint8Array }[] }[]; input: unknown[]; output: unknown[] }; metadataProps: { key: string; value: string }[]; opsetImport: { version: number | { toString(): string } }[] } } } }).onnx.ModelProto.decode(bytes);
+  return (
+    onnxProto as unknown as {
+      onnx: {
+        ModelProto: {
+          decode(b: Uint8Array): {
+            irVersion: number;
+            graph: { node: { opType: string; attribute: { name: string; s?: Uint8Array }[] }[]; input: unknown[]; output: unknown[] };
+            metadataProps: { key: string; value: string }[];
+            opsetImport: { version: number | { toString(): string } }[];
+          };
+        };
+      };
+    }
+  ).onnx.ModelProto.decode(bytes);
 }
 
-async function parity(model: Module, input: SignatureLike, spatial: number[], opts: object = {}, ort?: OrtLike, batch = 1, torus = true): Promise<{ err: number; bytes: Uint8Array }> {
+async function parity(
+  model: Module,
+  input: SignatureLike,
+  spatial: number[],
+  opts: object = {},
+  ort?: OrtLike,
+  batch = 1,
+  torus = true,
+): Promise<{ err: number; bytes: Uint8Array }> {
   const x = randomImage(input, spatial.length, spatial, batch, 21, torus);
   const bytes = await exportOnnx(model, model.params, { spatial, batch, torus, ...opts });
   const y = model.call(x);
-  const got = await runOrt(bytes, toChannelsFirst(await x.data.data(), x.data.shape), channelsFirstShape(x.data.shape), ort, ort ? { executionProviders: ['wasm'] } : {});
+  const got = await runOrt(
+    bytes,
+    toChannelsFirst(await x.data.data(), x.data.shape),
+    channelsFirstShape(x.data.shape),
+    ort,
+    ort ? { executionProviders: ['wasm'] } : {},
+  );
   const err = relErr(got.data, toChannelsFirst(await y.data.data(), y.data.shape));
   x.dispose();
   y.dispose();
   return { err, bytes };
 }
 
-const ALLOWED = new Set(['Conv', 'ConvTranspose', 'Pad', 'Slice', 'Concat', 'Reshape', 'Transpose', 'Gather', 'GatherElements', 'ArgMax', 'Expand',
-  'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Neg', 'Abs', 'Sign', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Relu', 'Tanh', 'Sigmoid', 'Gelu',
-  'Greater', 'GreaterOrEqual', 'Equal', 'Cast', 'ReduceSum', 'ReduceMax', 'MatMul', 'Identity']);
+const ALLOWED = new Set([
+  'Conv',
+  'ConvTranspose',
+  'Pad',
+  'Slice',
+  'Concat',
+  'Reshape',
+  'Transpose',
+  'Gather',
+  'GatherElements',
+  'ArgMax',
+  'Expand',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Max',
+  'Min',
+  'Neg',
+  'Abs',
+  'Sign',
+  'Sqrt',
+  'Reciprocal',
+  'Exp',
+  'Log',
+  'Relu',
+  'Tanh',
+  'Sigmoid',
+  'Gelu',
+  'Greater',
+  'GreaterOrEqual',
+  'Equal',
+  'Cast',
+  'ReduceSum',
+  'ReduceMax',
+  'MatMul',
+  'Identity',
+]);
 
 describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
   it('opsets 18–21; periodic padding as Pad(wrap) or Slice+Concat give the same outputs', async () => {
     const m = unet();
     const seen = new Map<string, Set<string>>();
-    for (const [opset, pp] of [[18, 'slice-concat'], [19, 'wrap'], [19, 'slice-concat'], [20, 'wrap'], [21, 'wrap']] as const) {
+    for (const [opset, pp] of [
+      [18, 'slice-concat'],
+      [19, 'wrap'],
+      [19, 'slice-concat'],
+      [20, 'wrap'],
+      [21, 'wrap'],
+    ] as const) {
       const { err, bytes } = await parity(m, IO, [8, 8], { opset, periodicPadding: pp });
       expect(err).toBeLessThan(1e-5);
       const d = decode(bytes);
@@ -52,7 +121,9 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
       const ops = new Set(d.graph.node.map((n) => n.opType));
       seen.set(`${opset}/${pp}`, ops);
       for (const op of ops) expect(ALLOWED.has(op), op).toBe(true);
-      const wraps = d.graph.node.filter((n) => n.opType === 'Pad' && n.attribute.some((a) => a.name === 'mode' && new TextDecoder().decode(a.s) === 'wrap')).length;
+      const wraps = d.graph.node.filter(
+        (n) => n.opType === 'Pad' && n.attribute.some((a) => a.name === 'mode' && new TextDecoder().decode(a.s) === 'wrap'),
+      ).length;
       if (pp === 'wrap') expect(wraps).toBeGreaterThan(0);
       else expect(wraps).toBe(0);
     }
@@ -83,7 +154,7 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
     }
   });
 
-  it('the `npm start` emulator UNet: ORT is as close to the float64 reference as geoconv\'s own float32 wasm', async () => {
+  it("the `npm start` emulator UNet: ORT is as close to the float64 reference as geoconv's own float32 wasm", async () => {
     // Max-norm pooling picks each window's largest norm: where two norms tie to float32 rounding, any
     // float32 runtime may pick the other pixel (a 1e-7 input change moves the float64 output by ~1e-2
     // on this trained-size config), so the check is against the float64 reference, relative to wasm.
@@ -138,7 +209,8 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
     ortWeb.env.wasm.numThreads = 1;
     const ort = ortWeb as unknown as OrtLike;
     for (const [m, input, spatial] of [
-      [unet(2), IO, [8, 8]], [unet(3), IO, [4, 4, 4]],
+      [unet(2), IO, [8, 8]],
+      [unet(3), IO, [4, 4, 4]],
       [new ResNet({ D: 2, input: IO, output: IO, depth: 2, numBlocks: 1, equivariant: false }, random.key(13)), IO, [6, 6]],
     ] as [Module, SignatureLike, number[]][]) {
       expect((await parity(m, input, spatial, {}, ort)).err).toBeLessThan(1e-5);
@@ -173,7 +245,11 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
     const want = toChannelsFirst(await y.data.data(), y.data.shape);
     expect(relErr(got.data, want)).toBeLessThan(1e-5);
     // Without the state the initial statistics are used: a different function.
-    const plain = await runOrt(await exportOnnx(m, m.params, { spatial: [6, 6] }), toChannelsFirst(await x.data.data(), x.data.shape), channelsFirstShape(x.data.shape));
+    const plain = await runOrt(
+      await exportOnnx(m, m.params, { spatial: [6, 6] }),
+      toChannelsFirst(await x.data.data(), x.data.shape),
+      channelsFirstShape(x.data.shape),
+    );
     expect(relErr(plain.data, want)).toBeGreaterThan(1e-3);
     for (const t of [xt, x, y]) t.dispose();
     state.dispose();
@@ -231,15 +307,23 @@ describe('exportOnnx errors', () => {
   const cases: [string, () => Promise<unknown>, RegExp][] = [
     ['spatial of the wrong length', () => exportOnnx(m, m.params, { spatial: [8] }), /exportOnnx.*options\.spatial.*2 integers >= 1/],
     ['opset 17', () => exportOnnx(m, m.params, { spatial: [8, 8], opset: 17 }), /options\.opset.*one of 18, 19, 20, 21.*17/],
-    ['wrap padding at opset 18', () => exportOnnx(m, m.params, { spatial: [8, 8], opset: 18, periodicPadding: 'wrap' }), /periodicPadding.*slice-concat.*opset 18/],
+    [
+      'wrap padding at opset 18',
+      () => exportOnnx(m, m.params, { spatial: [8, 8], opset: 18, periodicPadding: 'wrap' }),
+      /periodicPadding.*slice-concat.*opset 18/,
+    ],
     ['an unknown layout', () => exportOnnx(m, m.params, { spatial: [8, 8], layout: 'nhwc' as never }), /options\.layout/],
     ['batch 0', () => exportOnnx(m, m.params, { spatial: [8, 8], batch: 0 }), /options\.batch.*integer >= 1/],
     ['a wrong input signature', () => exportOnnx(m, m.params, { spatial: [8, 8], input: [S(0, 0, 2)] }), /options\.input.*\(0,0\):1, \(1,0\):1/],
     ['a spatial size the UNet cannot pool', () => exportOnnx(m, m.params, { spatial: [7, 8] }), /forward pass failed in UNet.*/],
-    ['ModelWrapper without an input signature', () => {
-      const w = new ModelWrapper({ model: new ConvBlock({ D: 2, input: [S(0, 0, 3)], output: [S(0, 0, 3)] }, random.key(1)), output: IO });
-      return exportOnnx(w, w.params, { spatial: [4, 4] });
-    }, /options\.input.*ModelWrapper model does not declare one/],
+    [
+      'ModelWrapper without an input signature',
+      () => {
+        const w = new ModelWrapper({ model: new ConvBlock({ D: 2, input: [S(0, 0, 3)], output: [S(0, 0, 3)] }, random.key(1)), output: IO });
+        return exportOnnx(w, w.params, { spatial: [4, 4] });
+      },
+      /options\.input.*ModelWrapper model does not declare one/,
+    ],
     ['a layer using scatterAdd on the input', () => exportOnnx(new Scatter(), {}, { spatial: [4, 4] }), /OnnxTestScatter.*"scatterAdd".*no ONNX lowering/],
     ['an output that ignores the input', () => exportOnnx(new Constant(), {}, { spatial: [4, 4] }), /does not depend on its input/],
   ];
@@ -255,14 +339,20 @@ describe('exportOnnx errors', () => {
 describe('geoconv export', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoconv-onnx-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  it('writes an ONNX file from a checkpoint whose outputs equal the model\'s', async () => {
+  it("writes an ONNX file from a checkpoint whose outputs equal the model's", async () => {
     const m = unet();
     const ckpt = join(dir, 'unet.safetensors');
     await saveCheckpoint(ckpt, m);
     const out: string[] = [];
     const err: string[] = [];
     const onnxPath = join(dir, 'unet.onnx');
-    expect(await main(['export', ckpt, '--onnx', onnxPath, '--spatial', '8,8', '--batch', '2'], (s) => out.push(s), (s) => err.push(s))).toBe(0);
+    expect(
+      await main(
+        ['export', ckpt, '--onnx', onnxPath, '--spatial', '8,8', '--batch', '2'],
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+    ).toBe(0);
     expect(out.join('\n')).toMatch(/wrote .*unet\.onnx/);
     const bytes = new Uint8Array(readFileSync(onnxPath));
     const x = randomImage(IO, 2, [8, 8], 2, 31);
@@ -292,9 +382,21 @@ describe('geoconv export', { timeout: 120_000 }, () => {
   });
   it('refuses bad arguments with a usage message and writes nothing', async () => {
     const err: string[] = [];
-    expect(await main(['export', join(dir, 'missing.safetensors'), '--onnx', join(dir, 'x.onnx')], () => {}, (s) => err.push(s))).toBe(2);
+    expect(
+      await main(
+        ['export', join(dir, 'missing.safetensors'), '--onnx', join(dir, 'x.onnx')],
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(2);
     expect(err.join('\n')).toMatch(/cannot read the file/);
-    expect(await main(['export', join(dir, 'missing.safetensors')], () => {}, (s) => err.push(s))).toBe(2);
+    expect(
+      await main(
+        ['export', join(dir, 'missing.safetensors')],
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(2);
     expect(err.join('\n')).toMatch(/--onnx FILE\.onnx is required/);
     expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
   });

@@ -7,11 +7,22 @@ import { MultiImage, random, signatureWidth, tensor, type SignatureLike } from '
 
 /** The InferenceSession API both onnxruntime-node and onnxruntime-web expose. */
 export interface OrtLike {
-  InferenceSession: { create(bytes: Uint8Array, options?: object): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown; dims: readonly number[] }>>; release(): Promise<void> }> };
+  InferenceSession: {
+    create(
+      bytes: Uint8Array,
+      options?: object,
+    ): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown; dims: readonly number[] }>>; release(): Promise<void> }>;
+  };
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
 }
 
-export async function runOrt(bytes: Uint8Array, x: Float32Array, dims: readonly number[], ort: OrtLike = ortNode as unknown as OrtLike, options: object = {}): Promise<{ data: Float32Array; dims: number[] }> {
+export async function runOrt(
+  bytes: Uint8Array,
+  x: Float32Array,
+  dims: readonly number[],
+  ort: OrtLike = ortNode as unknown as OrtLike,
+  options: object = {},
+): Promise<{ data: Float32Array; dims: number[] }> {
   const session = await ort.InferenceSession.create(bytes, options);
   try {
     const out = await session.run({ x: new ort.Tensor('float32', x, dims) });
@@ -46,9 +57,27 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d / Math.max(m, 1e-30);
 }
 
-export function randomImage(sig: SignatureLike, D: number, spatial: readonly number[], batch: number, seed: number, isTorus: boolean | readonly boolean[] = true): MultiImage {
+export function randomImage(
+  sig: SignatureLike,
+  D: number,
+  spatial: readonly number[],
+  batch: number,
+  seed: number,
+  isTorus: boolean | readonly boolean[] = true,
+): MultiImage {
   const shape = [batch, ...spatial, signatureWidth(sig as never, D)];
-  return new MultiImage(tensor(random.normal(random.key(seed), shape.reduce((a, b) => a * b)), shape), sig, D, isTorus);
+  return new MultiImage(
+    tensor(
+      random.normal(
+        random.key(seed),
+        shape.reduce((a, b) => a * b),
+      ),
+      shape,
+    ),
+    sig,
+    D,
+    isTorus,
+  );
 }
 
 export const S = (k: number, parity: 0 | 1, channels: number) => ({ k, parity, channels });

@@ -22,38 +22,82 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'ConvBlock', side: (D) => (D === 2 ? 6 : 4), make: (D, eq) => {
-    const input = eq ? SIG : SCALARS;
-    return { model: new ConvBlock({ D, input, output: input, equivariant: eq, useGroupNorm: true }, random.key(1)), input };
-  } },
-  { name: 'UNet', side: (D) => (D === 2 ? 8 : 4), make: (D, eq) => {
-    const input = [S(0, 0, 1), S(1, 0, 1)];
-    return { model: new UNet({ D, input, output: [S(1, 0, 1), S(2, 0, 1)], depth: 2, numDownsamples: 1, numConv: 1, equivariant: eq, useGroupNorm: true }, random.key(2)), input };
-  } },
-  { name: 'ResNet', side: (D) => (D === 2 ? 6 : 4), make: (D, eq) => {
-    const input = [S(0, 1, 1), S(1, 1, 1)];
-    return { model: new ResNet({ D, input, output: input, depth: 2, numBlocks: 1, equivariant: eq, useGroupNorm: true, activation: 'relu' }, random.key(3)), input };
-  } },
-  { name: 'DilResNet', side: (D) => (D === 2 ? 9 : 5), make: (D, eq) => {
-    const input = [S(0, 0, 1), S(2, 1, 1)];
-    return { model: new DilResNet({ D, input, output: input, depth: 1, numBlocks: 1, equivariant: eq }, random.key(4)), input };
-  } },
-  { name: 'ModelWrapper', side: (D) => (D === 2 ? 6 : 4), make: (D, eq) => {
-    const input = [S(0, 0, 1), S(1, 0, 1)];
-    const width = 1 + D;
-    const inner = new ConvBlock({ D, input: [S(0, 0, width)], output: [S(0, 0, width)], equivariant: eq }, random.key(5));
-    return { model: new ModelWrapper({ model: inner, output: input }), input };
-  } },
-  { name: 'GroupAverage', side: (D) => (D === 2 ? 6 : 4), make: (D, eq) => {
-    const input = [S(0, 0, 1), S(1, 0, 1)];
-    // D = 3 averages over 48 elements: a single block keeps the reference run short.
-    const inner = D === 2 ? new ResNet({ D, input, output: input, depth: 1, numBlocks: 1, equivariant: eq }, random.key(6)) : new ConvBlock({ D, input: eq ? input : [S(0, 0, 4)], output: eq ? input : [S(0, 0, 4)], equivariant: eq }, random.key(6));
-    // (a baseline ConvBlock takes scalar channels: wrapped so that it reads the geometric input's components)
-    return { model: new GroupAverage({ model: D === 3 && !eq ? new ModelWrapper({ model: inner, output: input }) : inner }), input };
-  } },
+  {
+    name: 'ConvBlock',
+    side: (D) => (D === 2 ? 6 : 4),
+    make: (D, eq) => {
+      const input = eq ? SIG : SCALARS;
+      return { model: new ConvBlock({ D, input, output: input, equivariant: eq, useGroupNorm: true }, random.key(1)), input };
+    },
+  },
+  {
+    name: 'UNet',
+    side: (D) => (D === 2 ? 8 : 4),
+    make: (D, eq) => {
+      const input = [S(0, 0, 1), S(1, 0, 1)];
+      return {
+        model: new UNet(
+          { D, input, output: [S(1, 0, 1), S(2, 0, 1)], depth: 2, numDownsamples: 1, numConv: 1, equivariant: eq, useGroupNorm: true },
+          random.key(2),
+        ),
+        input,
+      };
+    },
+  },
+  {
+    name: 'ResNet',
+    side: (D) => (D === 2 ? 6 : 4),
+    make: (D, eq) => {
+      const input = [S(0, 1, 1), S(1, 1, 1)];
+      return {
+        model: new ResNet({ D, input, output: input, depth: 2, numBlocks: 1, equivariant: eq, useGroupNorm: true, activation: 'relu' }, random.key(3)),
+        input,
+      };
+    },
+  },
+  {
+    name: 'DilResNet',
+    side: (D) => (D === 2 ? 9 : 5),
+    make: (D, eq) => {
+      const input = [S(0, 0, 1), S(2, 1, 1)];
+      return { model: new DilResNet({ D, input, output: input, depth: 1, numBlocks: 1, equivariant: eq }, random.key(4)), input };
+    },
+  },
+  {
+    name: 'ModelWrapper',
+    side: (D) => (D === 2 ? 6 : 4),
+    make: (D, eq) => {
+      const input = [S(0, 0, 1), S(1, 0, 1)];
+      const width = 1 + D;
+      const inner = new ConvBlock({ D, input: [S(0, 0, width)], output: [S(0, 0, width)], equivariant: eq }, random.key(5));
+      return { model: new ModelWrapper({ model: inner, output: input }), input };
+    },
+  },
+  {
+    name: 'GroupAverage',
+    side: (D) => (D === 2 ? 6 : 4),
+    make: (D, eq) => {
+      const input = [S(0, 0, 1), S(1, 0, 1)];
+      // D = 3 averages over 48 elements: a single block keeps the reference run short.
+      const inner =
+        D === 2
+          ? new ResNet({ D, input, output: input, depth: 1, numBlocks: 1, equivariant: eq }, random.key(6))
+          : new ConvBlock({ D, input: eq ? input : [S(0, 0, 4)], output: eq ? input : [S(0, 0, 4)], equivariant: eq }, random.key(6));
+      // (a baseline ConvBlock takes scalar channels: wrapped so that it reads the geometric input's components)
+      return { model: new GroupAverage({ model: D === 3 && !eq ? new ModelWrapper({ model: inner, output: input }) : inner }), input };
+    },
+  },
 ];
 
-async function check(model: Module, input: SignatureLike, D: number, side: number, batch: number, torus: boolean, opts: object = {}): Promise<{ err: number; bytes: Uint8Array }> {
+async function check(
+  model: Module,
+  input: SignatureLike,
+  D: number,
+  side: number,
+  batch: number,
+  torus: boolean,
+  opts: object = {},
+): Promise<{ err: number; bytes: Uint8Array }> {
   const spatial = new Array<number>(D).fill(side);
   const x = randomImage(input, D, spatial, batch, 7, torus);
   const bytes = await exportOnnx(model, model.params, { spatial, batch, torus, input, ...opts });
@@ -67,7 +111,19 @@ async function check(model: Module, input: SignatureLike, D: number, side: numbe
 }
 
 function decode(bytes: Uint8Array) {
-  return (onnxProto as unknown as { onnx: { ModelProto: { decode(b: Uint8Array): { graph: { node: { opType: string; attribute: { name: string; s?: Uint8Array }[] }[] }; metadataProps: { key: string; value: string }[]; opsetImport: { version: number }[] } } } }).onnx.ModelProto.decode(bytes);
+  return (
+    onnxProto as unknown as {
+      onnx: {
+        ModelProto: {
+          decode(b: Uint8Array): {
+            graph: { node: { opType: string; attribute: { name: string; s?: Uint8Array }[] }[] };
+            metadataProps: { key: string; value: string }[];
+            opsetImport: { version: number }[];
+          };
+        };
+      };
+    }
+  ).onnx.ModelProto.decode(bytes);
 }
 
 const opTypes = (bytes: Uint8Array) => new Set(decode(bytes).graph.node.map((n) => n.opType));
@@ -84,7 +140,10 @@ describe('exportOnnx: ORT equals apply', { timeout: 120_000 }, () => {
           expect(b.err).toBeLessThan(1e-5);
           // Equivariant convolutions pad periodically on the torus (baselines always zero-pad, as ginjax).
           if (eq && c.name !== 'ModelWrapper') expect(opTypes(a.bytes).has('Pad')).toBe(true);
-          expect(opTypes(b.bytes).has('Pad') && decode(b.bytes).graph.node.some((n) => n.attribute.some((t) => t.name === 'mode' && new TextDecoder().decode(t.s) === 'wrap'))).toBe(false);
+          expect(
+            opTypes(b.bytes).has('Pad') &&
+              decode(b.bytes).graph.node.some((n) => n.attribute.some((t) => t.name === 'mode' && new TextDecoder().decode(t.s) === 'wrap')),
+          ).toBe(false);
           model.dispose();
         });
       }

@@ -6,7 +6,20 @@
  * float64 every model is equivariant to ~1e-12, and float32 must stay within 1e-4 relative.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getBackend, init, memory, MultiImage, operators, random, setBackend, signatureWidth, tensor, tidy, type SignatureLike, type Tensor } from '../../../src/index.js';
+import {
+  getBackend,
+  init,
+  memory,
+  MultiImage,
+  operators,
+  random,
+  setBackend,
+  signatureWidth,
+  tensor,
+  tidy,
+  type SignatureLike,
+  type Tensor,
+} from '../../../src/index.js';
 import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { LayerNorm, MaxNormPool, Sequential, VectorNeuronNonlinear } from '../../../src/nn/layers/index.js';
 import { ConvBlock, DilResNet, GroupAverage, ResNet, UNet } from '../../../src/nn/models.js';
@@ -20,7 +33,18 @@ const S = (k: number, parity: 0 | 1, channels = 1) => ({ k, parity, channels });
 /** A float32 image of standard normal entries (built on the current backend: wasm). */
 function randomImage(sig: SignatureLike, D: number, N: number, seed: number, batch = 1): MultiImage {
   const shape = [batch, ...new Array<number>(D).fill(N), signatureWidth(sig as never, D)];
-  return new MultiImage(tensor(random.normal(random.key(seed), shape.reduce((a, b) => a * b)), shape), sig, D, true);
+  return new MultiImage(
+    tensor(
+      random.normal(
+        random.key(seed),
+        shape.reduce((a, b) => a * b),
+      ),
+      shape,
+    ),
+    sig,
+    D,
+    true,
+  );
 }
 
 /** max over every group element g of max|m(g·x) − g·m(x)| / max|g·m(x)|. */
@@ -79,35 +103,59 @@ function cases(D: 2 | 3): Case[] {
     { name: 'ConvContract → LayerNorm → VN → MaxNormPool, pseudoscalar', D, sig: PSEUDO, N, make: chainVnLast(PSEUDO) },
     { name: 'ConvContract → LayerNorm → VN → MaxNormPool, mixed keys', D, sig: MIXED, N, make: chainVnLast(MIXED) },
     {
-      name: 'ConvBlock (layer norm, relu VN), mixed keys', D, sig: MIXED, N,
+      name: 'ConvBlock (layer norm, relu VN), mixed keys',
+      D,
+      sig: MIXED,
+      N,
       make: (key) => new ConvBlock({ D, input: MIXED, output: MIXED, useGroupNorm: true, activation: 'relu' }, key),
     },
     {
-      name: 'UNet, pseudoscalar in and out', D, sig: PSEUDO, N,
+      name: 'UNet, pseudoscalar in and out',
+      D,
+      sig: PSEUDO,
+      N,
       make: (key) => new UNet({ D, input: PSEUDO, output: PSEUDO, depth: 1, numDownsamples: 1, numConv: 1, useGroupNorm: true }, key),
     },
     {
-      name: 'UNet, pseudoscalar in and out, relu VN', D, sig: PSEUDO, N,
+      name: 'UNet, pseudoscalar in and out, relu VN',
+      D,
+      sig: PSEUDO,
+      N,
       make: (key) => new UNet({ D, input: PSEUDO, output: PSEUDO, depth: 2, numDownsamples: 1, numConv: 1, activation: 'relu' }, key),
     },
     {
-      name: 'UNet, mixed keys, relu VN', D, sig: MIXED, N,
+      name: 'UNet, mixed keys, relu VN',
+      D,
+      sig: MIXED,
+      N,
       make: (key) => new UNet({ D, input: MIXED, output: [S(0, 1), S(1, 0)], depth: 1, numDownsamples: 1, numConv: 1, activation: 'relu' }, key),
     },
     {
-      name: 'UNet, mixed keys, norm nonlinearity (the emulation job\'s)', D, sig: MIXED, N,
+      name: "UNet, mixed keys, norm nonlinearity (the emulation job's)",
+      D,
+      sig: MIXED,
+      N,
       make: (key) => new UNet({ D, input: MIXED, output: [S(0, 1), S(1, 0)], depth: 2, numDownsamples: 1, numConv: 1, nonlinearity: 'norm' }, key),
     },
     {
-      name: 'ResNet, pseudoscalar and pseudovector', D, sig: [S(0, 1), S(1, 1)], N,
+      name: 'ResNet, pseudoscalar and pseudovector',
+      D,
+      sig: [S(0, 1), S(1, 1)],
+      N,
       make: (key) => new ResNet({ D, input: [S(0, 1), S(1, 1)], output: [S(0, 1), S(1, 1)], depth: 1, numBlocks: 1, useGroupNorm: true }, key),
     },
     {
-      name: 'DilResNet, pseudoscalar', D, sig: PSEUDO, N: D === 2 ? 17 : 9,
+      name: 'DilResNet, pseudoscalar',
+      D,
+      sig: PSEUDO,
+      N: D === 2 ? 17 : 9,
       make: (key) => new DilResNet({ D, input: PSEUDO, output: PSEUDO, depth: 1, numBlocks: 1 }, key),
     },
     {
-      name: 'GroupAverage of a baseline ConvBlock-sized ResNet, pseudoscalar', D, sig: PSEUDO, N: D === 2 ? 8 : 4,
+      name: 'GroupAverage of a baseline ConvBlock-sized ResNet, pseudoscalar',
+      D,
+      sig: PSEUDO,
+      N: D === 2 ? 8 : 4,
       make: (key) => new GroupAverage({ model: new ResNet({ D, input: PSEUDO, output: PSEUDO, depth: 2, numBlocks: 1, numConv: 1, equivariant: false }, key) }),
     },
   ];
@@ -154,7 +202,7 @@ describe('VectorNeuronNonlinear when q ∥ x (k = 0 or one channel)', () => {
     return xs[i]!.map((v, t) => gate * s * qh[t]! + (v - s * qh[t]!));
   }
 
-  it.each([2, 3])('float64 (ref): equal to ginjax\'s formula for one channel per key and for pseudoscalars, W = 0 gives x (D=%i)', async (D) => {
+  it.each([2, 3])("float64 (ref): equal to ginjax's formula for one channel per key and for pseudoscalars, W = 0 gives x (D=%i)", async (D) => {
     setBackend('ref');
     const eps = 1e-5;
     const sig = [S(0, 1, 3), S(1, 0), S(1, 1), S(2, 0)];
@@ -164,7 +212,10 @@ describe('VectorNeuronNonlinear when q ∥ x (k = 0 or one channel)', () => {
       const weights: Record<string, Tensor> = {};
       for (const [k, w] of Object.entries(layer.params.weights as Record<string, Tensor>)) {
         // |W| >= 0.3 with both signs (open and closed relu gates), or all zero (q = 0)
-        weights[k] = tensor(Array.from(values(w), (v, j) => (zeroW ? 0 : (j % 2 ? -1 : 1) * (0.3 + Math.abs(v)))), w.shape);
+        weights[k] = tensor(
+          Array.from(values(w), (v, j) => (zeroW ? 0 : (j % 2 ? -1 : 1) * (0.3 + Math.abs(v)))),
+          w.shape,
+        );
       }
       const params = { weights };
       const y = layer.apply(params, x);
@@ -194,12 +245,15 @@ describe('VectorNeuronNonlinear when q ∥ x (k = 0 or one channel)', () => {
     await init({ backend: 'wasm' });
   });
 
-  it('float32 (wasm): a closed relu gate keeps x·ε(2‖q‖+ε)/(‖q‖+ε)² to float32 precision (ginjax\'s difference kept ~3 digits)', async () => {
+  it("float32 (wasm): a closed relu gate keeps x·ε(2‖q‖+ε)/(‖q‖+ε)² to float32 precision (ginjax's difference kept ~3 digits)", async () => {
     await init({ backend: 'wasm' });
     const eps = 1e-5;
     const D = 2;
     const vals = [0.3, -1.7, 2.5, -0.05, 4];
-    for (const [sig, T] of [[[S(0, 1)], 1], [[S(1, 1)], 2]] as const) {
+    for (const [sig, T] of [
+      [[S(0, 1)], 1],
+      [[S(1, 1)], 2],
+    ] as const) {
       const layer = new VectorNeuronNonlinear({ D, input: sig, activation: 'relu', eps }, random.key(1));
       const w = -0.9; // s < 0: the gate is relu(s)/(|s|+ε) = 0 and the output is the perpendicular remainder alone
       const params = { weights: { [`${sig[0]!.k},${sig[0]!.parity}`]: tensor([w], [1, 1]) } };
@@ -233,7 +287,12 @@ describe('MaxNormPool ties', () => {
   function tiedImage(): MultiImage {
     const sig = [S(0, 0), S(0, 1), S(1, 0)];
     const rows: number[] = [];
-    const vecs = [[0.6, 0.8], [-0.8, 0.6], [-0.6, -0.8], [0.8, -0.6]];
+    const vecs = [
+      [0.6, 0.8],
+      [-0.8, 0.6],
+      [-0.6, -0.8],
+      [0.8, -0.6],
+    ];
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
         const w = (i % 2) * 2 + (j % 2);
@@ -258,7 +317,7 @@ describe('MaxNormPool ties', () => {
     x.dispose();
   });
 
-  it('without ties it is ginjax\'s max-norm pool bit for bit; tieTolerance > 0 shares near ties continuously', async () => {
+  it("without ties it is ginjax's max-norm pool bit for bit; tieTolerance > 0 shares near ties continuously", async () => {
     const sig = [S(0, 1), S(1, 0), S(2, 1)];
     const x = randomImage(sig, 2, 8, 77, 2);
     const a = new MaxNormPool(2).call(x);

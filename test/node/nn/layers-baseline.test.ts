@@ -26,46 +26,152 @@ const flatIndex = (c: readonly number[], shape: readonly number[]) => c.reduce((
 
 /** y[b, o, co] = Σ_{a, ci} x[b, o·s + a·r − lo (wrapped or zero), ci] w[a, ci, co] + bias[co]. */
 function directConv(
-  x: MultiImage, w: ArrayLike<number>, bias: ArrayLike<number> | null, K: number[], s: number[], r: number[], pad: [number, number][], wrap: boolean, Cout: number,
+  x: MultiImage,
+  w: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  K: number[],
+  s: number[],
+  r: number[],
+  pad: [number, number][],
+  wrap: boolean,
+  Cout: number,
 ): { data: number[]; spatial: number[] } {
   const N = [...x.spatial];
   const Cin = x.width;
   const xv = values(x.data);
   const out = N.map((n, i) => Math.floor((n + pad[i]![0] + pad[i]![1] - r[i]! * (K[i]! - 1) - 1) / s[i]!) + 1);
   const data: number[] = [];
-  for (let b = 0; b < x.batch; b++) for (const o of cartesian(out)) for (let co = 0; co < Cout; co++) {
-    let acc = bias ? bias[co]! : 0;
-    for (const a of cartesian(K)) {
-      const src = o.map((oi, i) => oi * s[i]! + a[i]! * r[i]! - pad[i]![0]);
-      const pos = src.map((p, i) => (wrap ? ((p % N[i]!) + N[i]!) % N[i]! : p));
-      if (pos.some((p, i) => p < 0 || p >= N[i]!)) continue;
-      const px = b * N.reduce((p, d) => p * d, 1) + flatIndex(pos, N);
-      const tap = flatIndex(a, K);
-      for (let ci = 0; ci < Cin; ci++) acc += xv[px * Cin + ci]! * w[(tap * Cin + ci) * Cout + co]!;
-    }
-    data.push(acc);
-  }
+  for (let b = 0; b < x.batch; b++)
+    for (const o of cartesian(out))
+      for (let co = 0; co < Cout; co++) {
+        let acc = bias ? bias[co]! : 0;
+        for (const a of cartesian(K)) {
+          const src = o.map((oi, i) => oi * s[i]! + a[i]! * r[i]! - pad[i]![0]);
+          const pos = src.map((p, i) => (wrap ? ((p % N[i]!) + N[i]!) % N[i]! : p));
+          if (pos.some((p, i) => p < 0 || p >= N[i]!)) continue;
+          const px = b * N.reduce((p, d) => p * d, 1) + flatIndex(pos, N);
+          const tap = flatIndex(a, K);
+          for (let ci = 0; ci < Cin; ci++) acc += xv[px * Cin + ci]! * w[(tap * Cin + ci) * Cout + co]!;
+        }
+        data.push(acc);
+      }
   return { data, spatial: out };
 }
 
 describe('Conv (eqx.nn.Conv baseline)', () => {
   const cases: { D: number; N: number[]; K: number; stride?: number; dil?: number; padding?: ConvPadding; pad: [number, number][]; wrap?: boolean }[] = [
-    { D: 2, N: [5, 6], K: 3, pad: [[1, 1], [1, 1]] }, // default SAME, zero padding although the image is a torus
-    { D: 2, N: [5, 6], K: 3, padding: 'CIRCULAR', pad: [[1, 1], [1, 1]], wrap: true },
-    { D: 2, N: [5, 6], K: 3, padding: 'VALID', pad: [[0, 0], [0, 0]] },
-    { D: 2, N: [6, 6], K: 2, padding: 'SAME', pad: [[0, 1], [0, 1]] }, // even kernel: lax splits lo = ⌊total/2⌋
-    { D: 2, N: [7, 6], K: 3, stride: 2, padding: 'SAME', pad: [[1, 1], [0, 1]] },
-    { D: 2, N: [6, 6], K: 3, dil: 2, padding: 'SAME', pad: [[2, 2], [2, 2]] },
-    { D: 2, N: [5, 5], K: 3, padding: [[2, 0], [0, 1]], pad: [[2, 0], [0, 1]] },
-    { D: 3, N: [4, 3, 4], K: 3, pad: [[1, 1], [1, 1], [1, 1]] },
-    { D: 3, N: [4, 4, 4], K: 1, pad: [[0, 0], [0, 0], [0, 0]] }, // the 1×1 encoder/decoder convs of the baselines
+    {
+      D: 2,
+      N: [5, 6],
+      K: 3,
+      pad: [
+        [1, 1],
+        [1, 1],
+      ],
+    }, // default SAME, zero padding although the image is a torus
+    {
+      D: 2,
+      N: [5, 6],
+      K: 3,
+      padding: 'CIRCULAR',
+      pad: [
+        [1, 1],
+        [1, 1],
+      ],
+      wrap: true,
+    },
+    {
+      D: 2,
+      N: [5, 6],
+      K: 3,
+      padding: 'VALID',
+      pad: [
+        [0, 0],
+        [0, 0],
+      ],
+    },
+    {
+      D: 2,
+      N: [6, 6],
+      K: 2,
+      padding: 'SAME',
+      pad: [
+        [0, 1],
+        [0, 1],
+      ],
+    }, // even kernel: lax splits lo = ⌊total/2⌋
+    {
+      D: 2,
+      N: [7, 6],
+      K: 3,
+      stride: 2,
+      padding: 'SAME',
+      pad: [
+        [1, 1],
+        [0, 1],
+      ],
+    },
+    {
+      D: 2,
+      N: [6, 6],
+      K: 3,
+      dil: 2,
+      padding: 'SAME',
+      pad: [
+        [2, 2],
+        [2, 2],
+      ],
+    },
+    {
+      D: 2,
+      N: [5, 5],
+      K: 3,
+      padding: [
+        [2, 0],
+        [0, 1],
+      ],
+      pad: [
+        [2, 0],
+        [0, 1],
+      ],
+    },
+    {
+      D: 3,
+      N: [4, 3, 4],
+      K: 3,
+      pad: [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ],
+    },
+    {
+      D: 3,
+      N: [4, 4, 4],
+      K: 1,
+      pad: [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+    }, // the 1×1 encoder/decoder convs of the baselines
   ];
   it.each(cases.map((c, i) => [i, c] as const))('case %i against a direct loop', (i, c) => {
     const layer = new Conv({ D: c.D, inChannels: 2, outChannels: 3, kernel: c.K, stride: c.stride, rhsDilation: c.dil, padding: c.padding }, random.key(i));
     const x = randomMulti(500 + i, [[[0, 0], 2]], c.D, c.N, 2);
     const y = layer.call(x);
     const K = new Array<number>(c.D).fill(c.K);
-    const want = directConv(x, values(leaf(layer.params, 'weight')), values(leaf(layer.params, 'bias')), K, new Array(c.D).fill(c.stride ?? 1), new Array(c.D).fill(c.dil ?? 1), c.pad, c.wrap ?? false, 3);
+    const want = directConv(
+      x,
+      values(leaf(layer.params, 'weight')),
+      values(leaf(layer.params, 'bias')),
+      K,
+      new Array(c.D).fill(c.stride ?? 1),
+      new Array(c.D).fill(c.dil ?? 1),
+      c.pad,
+      c.wrap ?? false,
+      3,
+    );
     expect([...y.spatial]).toEqual(want.spatial);
     expect(y.signature).toEqual([{ k: 0, parity: 0, channels: 3 }]);
     expect(relErr(values(y.data), want.data)).toBeLessThan(1e-12);
@@ -77,7 +183,17 @@ describe('Conv (eqx.nn.Conv baseline)', () => {
     const bound = 1 / Math.sqrt(4 * 9);
     expect([...leaf(layer.params, 'weight').shape]).toEqual([9, 4, 3]);
     for (const name of ['weight', 'bias']) expect(Math.max(...Array.from(values(leaf(layer.params, name)), Math.abs))).toBeLessThanOrEqual(bound);
-    expect(layer.config).toEqual({ type: 'Conv', D: 2, inChannels: 4, outChannels: 3, kernel: [3, 3], stride: [1, 1], padding: 'SAME', rhsDilation: [1, 1], useBias: true });
+    expect(layer.config).toEqual({
+      type: 'Conv',
+      D: 2,
+      inChannels: 4,
+      outChannels: 3,
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: 'SAME',
+      rhsDilation: [1, 1],
+      useBias: true,
+    });
     layer.dispose();
     const nb = new Conv({ D: 2, inChannels: 4, outChannels: 3, kernel: 3, useBias: false }, random.key(1));
     expect(Object.keys(nb.params)).toEqual(['weight']);
@@ -87,7 +203,16 @@ describe('Conv (eqx.nn.Conv baseline)', () => {
 
 describe('ConvTranspose (eqx.nn.ConvTranspose baseline)', () => {
   /** Scatter form: y[s·i + d·t − lo] += W[t]ᵀ x[i], + b. */
-  function directTranspose(x: MultiImage, w: ArrayLike<number>, bias: ArrayLike<number>, K: number[], s: number[], d: number[], crop: [number, number][], Cout: number) {
+  function directTranspose(
+    x: MultiImage,
+    w: ArrayLike<number>,
+    bias: ArrayLike<number>,
+    K: number[],
+    s: number[],
+    d: number[],
+    crop: [number, number][],
+    Cout: number,
+  ) {
     const N = [...x.spatial];
     const Cin = x.width;
     const xv = values(x.data);
@@ -96,14 +221,15 @@ describe('ConvTranspose (eqx.nn.ConvTranspose baseline)', () => {
     const y = new Float64Array(x.batch * P * Cout);
     for (let b = 0; b < x.batch; b++) {
       for (let p = 0; p < P; p++) for (let co = 0; co < Cout; co++) y[(b * P + p) * Cout + co] = bias[co]!;
-      for (const i of cartesian(N)) for (const t of cartesian(K)) {
-        const o = i.map((v, a) => v * s[a]! + d[a]! * t[a]! - crop[a]![0]);
-        if (o.some((v, a) => v < 0 || v >= out[a]!)) continue;
-        const src = b * N.reduce((q, v) => q * v, 1) + flatIndex(i, N);
-        const dst = b * P + flatIndex(o, out);
-        const tap = flatIndex(t, K);
-        for (let ci = 0; ci < Cin; ci++) for (let co = 0; co < Cout; co++) y[dst * Cout + co]! += xv[src * Cin + ci]! * w[(tap * Cin + ci) * Cout + co]!;
-      }
+      for (const i of cartesian(N))
+        for (const t of cartesian(K)) {
+          const o = i.map((v, a) => v * s[a]! + d[a]! * t[a]! - crop[a]![0]);
+          if (o.some((v, a) => v < 0 || v >= out[a]!)) continue;
+          const src = b * N.reduce((q, v) => q * v, 1) + flatIndex(i, N);
+          const dst = b * P + flatIndex(o, out);
+          const tap = flatIndex(t, K);
+          for (let ci = 0; ci < Cin; ci++) for (let co = 0; co < Cout; co++) y[dst * Cout + co]! += xv[src * Cin + ci]! * w[(tap * Cin + ci) * Cout + co]!;
+        }
     }
     return { data: y, spatial: out };
   }
@@ -116,12 +242,23 @@ describe('ConvTranspose (eqx.nn.ConvTranspose baseline)', () => {
     { D: 2, N: [3, 3], K: 2, s: 1, d: 2, out: [5, 5] },
   ];
   it.each(cases.map((c, i) => [i, c] as const))('case %i: output size and values against the scatter loop', (i, c) => {
-    const layer = new ConvTranspose({ D: c.D, inChannels: 2, outChannels: 3, kernel: c.K, stride: c.s, rhsDilation: c.d, padding: c.padding }, random.key(10 + i));
+    const layer = new ConvTranspose(
+      { D: c.D, inChannels: 2, outChannels: 3, kernel: c.K, stride: c.s, rhsDilation: c.d, padding: c.padding },
+      random.key(10 + i),
+    );
     const x = randomMulti(520 + i, [[[0, 0], 2]], c.D, c.N, 2);
     const y = layer.call(x);
     const K = new Array<number>(c.D).fill(c.K);
-    const want = directTranspose(x, values(leaf(layer.params, 'weight')), values(leaf(layer.params, 'bias')), K, new Array(c.D).fill(c.s ?? c.K), new Array(c.D).fill(c.d ?? 1),
-      new Array(c.D).fill(0).map(() => [c.padding ?? 0, c.padding ?? 0]), 3);
+    const want = directTranspose(
+      x,
+      values(leaf(layer.params, 'weight')),
+      values(leaf(layer.params, 'bias')),
+      K,
+      new Array(c.D).fill(c.s ?? c.K),
+      new Array(c.D).fill(c.d ?? 1),
+      new Array(c.D).fill(0).map(() => [c.padding ?? 0, c.padding ?? 0]),
+      3,
+    );
     expect(want.spatial).toEqual(c.out);
     expect([...y.spatial]).toEqual(c.out);
     expect(relErr(values(y.data), want.data)).toBeLessThan(1e-12);
@@ -147,7 +284,7 @@ describe('BatchNorm', () => {
       for (let r = 0; r < rows; r++) m += xv[r * 3 + c]! / rows;
       let v = 0;
       for (let r = 0; r < rows; r++) v += (xv[r * 3 + c]! - m) ** 2 / rows;
-      for (let r = 0; r < rows; r++) want[r * 3 + c] = (xv[r * 3 + c]! - m) / Math.sqrt(v + 1e-5) * w[c]! + b[c]!;
+      for (let r = 0; r < rows; r++) want[r * 3 + c] = ((xv[r * 3 + c]! - m) / Math.sqrt(v + 1e-5)) * w[c]! + b[c]!;
     }
     expect(relErr(values(y.data), want)).toBeLessThan(1e-7);
     for (const t of [x, y, layer]) t.dispose();
@@ -160,12 +297,19 @@ describe('BatchNorm', () => {
     const xs = [0, 1, 2].map((i) => randomMulti(550 + i, sig, 2, 3, 2, true, 1, 4));
     // Inference before any update: the initial statistics (mean 0, var 1).
     const y0 = layer.call(xs[0]!);
-    expect(relErr(values(y0.data), Array.from(values(xs[0]!.data), (v) => v / Math.sqrt(1 + 1e-5)))).toBeLessThan(1e-7);
+    expect(
+      relErr(
+        values(y0.data),
+        Array.from(values(xs[0]!.data), (v) => v / Math.sqrt(1 + 1e-5)),
+      ),
+    ).toBeLessThan(1e-7);
     let runMean = [0, 0, 0];
     let runVar = [1, 1, 1];
     let before = memory();
     xs.forEach((x, step) => {
-      tidy(() => { layer.apply(layer.params, x, { training: true, state }); });
+      tidy(() => {
+        layer.apply(layer.params, x, { training: true, state });
+      });
       const xv = values(x.data);
       const rows = xv.length / 3;
       const m = [0, 1, 2].map((c) => Array.from({ length: rows }, (_, r) => xv[r * 3 + c]!).reduce((s, v) => s + v, 0) / rows);
@@ -175,12 +319,18 @@ describe('BatchNorm', () => {
       const held = state.get(layer)!;
       expect(relErr(values(held.mean!), runMean)).toBeLessThan(1e-7);
       expect(relErr(values(held.var!), runVar)).toBeLessThan(1e-7);
-      if (step === 0) before = memory(); // the first step adds the state's two tensors
+      if (step === 0)
+        before = memory(); // the first step adds the state's two tensors
       else expect(memory()).toEqual(before);
     });
     const y = layer.apply(layer.params, xs[0]!, { state });
     const xv = values(xs[0]!.data);
-    expect(relErr(values(y.data), Array.from(xv, (v, i) => (v - runMean[i % 3]!) / Math.sqrt(runVar[i % 3]! + 1e-5)))).toBeLessThan(1e-6);
+    expect(
+      relErr(
+        values(y.data),
+        Array.from(xv, (v, i) => (v - runMean[i % 3]!) / Math.sqrt(runVar[i % 3]! + 1e-5)),
+      ),
+    ).toBeLessThan(1e-6);
     for (const t of [...xs, y0, y, layer, state]) t.dispose();
   });
 });

@@ -8,15 +8,32 @@ import { random } from '../../../src/index.js';
 import { operators } from '../../../src/geometric/group.js';
 import type { Module, Params } from '../../../src/nn/module.js';
 import {
-  Activation, AveragePool, BatchNorm, Conv, ConvTranspose, GroupNorm, Identity, LayerNorm, MaxNormPool, NormNonlinear, Sequential, Unpool,
-  VectorNeuronNonlinear, upsampleConv,
+  Activation,
+  AveragePool,
+  BatchNorm,
+  Conv,
+  ConvTranspose,
+  GroupNorm,
+  Identity,
+  LayerNorm,
+  MaxNormPool,
+  NormNonlinear,
+  Sequential,
+  Unpool,
+  VectorNeuronNonlinear,
+  upsampleConv,
 } from '../../../src/nn/layers/index.js';
 import { allKeys, disposeTree, equivarianceErrors, randomMulti, randomParams } from './layers-helpers.js';
 
 const TOL = 1e-4;
 const spatialOf = (D: number) => (D === 2 ? 6 : 4);
 
-function expectEquivariant(layer: Module, D: number, seed: number, { paramRange = [-1, 1] as [number, number], spatial = spatialOf(D), sig = allKeys(2) } = {}): void {
+function expectEquivariant(
+  layer: Module,
+  D: number,
+  seed: number,
+  { paramRange = [-1, 1] as [number, number], spatial = spatialOf(D), sig = allKeys(2) } = {},
+): void {
   const x = randomMulti(seed, sig, D, spatial);
   const params: Params = randomParams(layer.params, seed + 7, ...paramRange);
   const errs = equivarianceErrors(layer, params, x);
@@ -59,7 +76,14 @@ describe.each([2, 3])('equivariant layers, D=%i, every group element', (D) => {
   });
 
   it('upsampleConv (2×2 invariant filters, lhs dilation 2): N → 2N and equivariant', () => {
-    const s = D === 2 ? allKeys(1) : [[[0, 0], 1], [[1, 0], 1], [[1, 1], 1]] as const;
+    const s =
+      D === 2
+        ? allKeys(1)
+        : ([
+            [[0, 0], 1],
+            [[1, 0], 1],
+            [[1, 1], 1],
+          ] as const);
     const layer = upsampleConv({ D, input: s, output: s }, random.key(3));
     const x = randomMulti(80, s, D, 3);
     const y = layer.call(x);

@@ -7,8 +7,19 @@ import { random } from '../../../src/index.js';
 import type { MultiImage } from '../../../src/geometric/multi-image.js';
 import type { Module, Params } from '../../../src/nn/module.js';
 import {
-  Activation, AveragePool, BatchNorm, Conv, ConvTranspose, GroupNorm, LayerNorm, MaxNormPool, NormNonlinear, Sequential, Unpool,
-  VectorNeuronNonlinear, upsampleConv,
+  Activation,
+  AveragePool,
+  BatchNorm,
+  Conv,
+  ConvTranspose,
+  GroupNorm,
+  LayerNorm,
+  MaxNormPool,
+  NormNonlinear,
+  Sequential,
+  Unpool,
+  VectorNeuronNonlinear,
+  upsampleConv,
 } from '../../../src/nn/layers/index.js';
 import { allKeys, disposeTree, gradcheckInput, gradcheckParams, randomMulti, randomParams } from './layers-helpers.js';
 
@@ -36,7 +47,10 @@ describe.each([2, 3])('parameter gradients, D=%i', (D) => {
   });
 
   it('LayerNorm: gradient through the whitening reaches the input too', () => {
-    const sig = [[[1, 0], 2], [[1, 1], 1]] as const;
+    const sig = [
+      [[1, 0], 2],
+      [[1, 1], 1],
+    ] as const;
     const layer = new LayerNorm({ D, input: sig });
     const x = randomMulti(630, sig, D, N, 1);
     const params = randomParams(layer.params, 631);
@@ -51,27 +65,44 @@ describe.each([2, 3])('parameter gradients, D=%i', (D) => {
   });
 
   it('BatchNorm (training mode: batch statistics)', () => {
-    const layer = new BatchNorm({ D, input: [[[0, 0], 2], [[1, 0], 1]] });
+    const layer = new BatchNorm({
+      D,
+      input: [
+        [[0, 0], 2],
+        [[1, 0], 1],
+      ],
+    });
     checkParams(layer, randomMulti(650, layer.input, D, N), 651, [-1, 1], (p, x) => layer.apply(p, x, { training: true }));
   });
 
   it('upsampleConv (a ConvContract)', () => {
-    const s = [[[0, 0], 1], [[1, 0], 1]] as const;
+    const s = [
+      [[0, 0], 1],
+      [[1, 0], 1],
+    ] as const;
     checkParams(upsampleConv({ D, input: s, output: s }, random.key(4)), randomMulti(660, s, D, 2), 661);
   });
 
   it('Sequential(LayerNorm, VN, NormNonlinear)', () => {
     const sig = allKeys(1);
-    checkParams(new Sequential([
-      new LayerNorm({ D, input: sig }),
-      new VectorNeuronNonlinear({ D, input: sig, activation: 'tanh' }, random.key(5)),
-      new NormNonlinear({ D, input: sig, activation: 'tanh' }),
-    ]), randomMulti(670, sig, D, N), 671);
+    checkParams(
+      new Sequential([
+        new LayerNorm({ D, input: sig }),
+        new VectorNeuronNonlinear({ D, input: sig, activation: 'tanh' }, random.key(5)),
+        new NormNonlinear({ D, input: sig, activation: 'tanh' }),
+      ]),
+      randomMulti(670, sig, D, N),
+      671,
+    );
   });
 });
 
 describe.each([2, 3])('input gradients of parameter-free layers, D=%i', (D) => {
-  const sig = [[[0, 0], 1], [[1, 1], 1], [[2, 0], 1]] as const;
+  const sig = [
+    [[0, 0], 1],
+    [[1, 1], 1],
+    [[2, 0], 1],
+  ] as const;
   it.each([
     ['MaxNormPool(2)', () => new MaxNormPool(2)],
     ['AveragePool(2)', () => new AveragePool(2)],

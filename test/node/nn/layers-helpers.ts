@@ -20,11 +20,33 @@ export function uniform64(seed: number, n: number, lo = -1, hi = 1): Float64Arra
 }
 
 /** A random MultiImage (float64 data on ref). */
-export function randomMulti(seed: number, sig: SignatureLike, D: number, spatial: number | readonly number[], batch = 2, isTorus: boolean | readonly boolean[] = true, lo = -1, hi = 1): MultiImage {
+export function randomMulti(
+  seed: number,
+  sig: SignatureLike,
+  D: number,
+  spatial: number | readonly number[],
+  batch = 2,
+  isTorus: boolean | readonly boolean[] = true,
+  lo = -1,
+  hi = 1,
+): MultiImage {
   const s = signature(sig);
   const sp = typeof spatial === 'number' ? new Array<number>(D).fill(spatial) : [...spatial];
   const shape = [batch, ...sp, signatureWidth(s, D)];
-  return new MultiImage(tensor(uniform64(seed, shape.reduce((p, d) => p * d, 1), lo, hi), shape), s, D, isTorus);
+  return new MultiImage(
+    tensor(
+      uniform64(
+        seed,
+        shape.reduce((p, d) => p * d, 1),
+        lo,
+        hi,
+      ),
+      shape,
+    ),
+    s,
+    D,
+    isTorus,
+  );
 }
 
 /** A copy of `params` with every leaf replaced by uniform [lo, hi) doubles (a random, non-init point). */
@@ -53,14 +75,16 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function equivarianceErrors(layer: Module, params: Params, x: MultiImage): number[] {
   return tidy(() => {
     const y = layer.apply(params, x);
-    return operators(x.D).map((g) => tidy(() => {
-      const a = layer.apply(params, x.timesGroupElement(g));
-      const b = y.timesGroupElement(g);
-      if (JSON.stringify(a.signature) !== JSON.stringify(b.signature) || JSON.stringify(a.data.shape) !== JSON.stringify(b.data.shape)) {
-        throw new Error(`equivariance: layer(g·x) is ${a} but g·layer(x) is ${b}`);
-      }
-      return relErr(values(a.data), values(b.data));
-    }));
+    return operators(x.D).map((g) =>
+      tidy(() => {
+        const a = layer.apply(params, x.timesGroupElement(g));
+        const b = y.timesGroupElement(g);
+        if (JSON.stringify(a.signature) !== JSON.stringify(b.signature) || JSON.stringify(a.data.shape) !== JSON.stringify(b.data.shape)) {
+          throw new Error(`equivariance: layer(g·x) is ${a} but g·layer(x) is ${b}`);
+        }
+        return relErr(values(a.data), values(b.data));
+      }),
+    );
   });
 }
 
@@ -81,5 +105,10 @@ export function gradcheckInput(layer: Module, params: Params, x: MultiImage, opt
 
 /** Every key type (k ≤ 2, both parities) with `c` channels each. */
 export const allKeys = (c: number): SignatureLike => [
-  [[0, 0], c], [[0, 1], c], [[1, 0], c], [[1, 1], c], [[2, 0], c], [[2, 1], c],
+  [[0, 0], c],
+  [[0, 1], c],
+  [[1, 0], c],
+  [[1, 1], c],
+  [[2, 0], c],
+  [[2, 1], c],
 ];

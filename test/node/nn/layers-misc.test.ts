@@ -10,8 +10,21 @@ import { type Module, type Params } from '../../../src/nn/module.js';
 import { buildModule } from '../../../src/nn/registry.js';
 import { sum, square } from '../../../src/index.js';
 import {
-  Activation, AveragePool, BatchNorm, Conv, ConvTranspose, GroupNorm, Identity, LayerNorm, MaxNormPool, NormNonlinear, Sequential, State, Unpool,
-  VectorNeuronNonlinear, upsampleConv,
+  Activation,
+  AveragePool,
+  BatchNorm,
+  Conv,
+  ConvTranspose,
+  GroupNorm,
+  Identity,
+  LayerNorm,
+  MaxNormPool,
+  NormNonlinear,
+  Sequential,
+  State,
+  Unpool,
+  VectorNeuronNonlinear,
+  upsampleConv,
 } from '../../../src/nn/layers/index.js';
 import { expectNoLeak, values } from '../../util.js';
 import { allKeys, disposeTree, randomMulti } from './layers-helpers.js';
@@ -19,7 +32,12 @@ import { allKeys, disposeTree, randomMulti } from './layers-helpers.js';
 const scalarImage = (rows: number[][]) => new MultiImage(tensor(Float64Array.from(rows.flat()), [1, rows.length, rows[0]!.length, 1]), [[[0, 0], 1]], 2);
 
 describe('pools on ginjax’s example [[4,1,0,1],[0,0,−3,2],[1,0,1,0],[1,0,2,1]]', () => {
-  const A = [[4, 1, 0, 1], [0, 0, -3, 2], [1, 0, 1, 0], [1, 0, 2, 1]];
+  const A = [
+    [4, 1, 0, 1],
+    [0, 0, -3, 2],
+    [1, 0, 1, 0],
+    [1, 0, 2, 1],
+  ];
   it.each([
     ['MaxNormPool(2) by norm', () => new MaxNormPool(2), [4, -3, 1, 2]],
     ['MaxNormPool(2, useNorm=false) by value', () => new MaxNormPool({ patch: 2, useNorm: false }), [4, 2, 1, 2]],
@@ -34,7 +52,10 @@ describe('pools on ginjax’s example [[4,1,0,1],[0,0,−3,2],[1,0,1,0],[1,0,2,1
   });
 
   it('Unpool(2): nearest neighbour', () => {
-    const x = scalarImage([[1, 2], [3, 4]]);
+    const x = scalarImage([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = new Unpool(2).call(x);
     expect(Array.from(values(y.data))).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
     x.dispose();
@@ -94,7 +115,13 @@ describe.each([2, 3])('no leaks, D=%i', (D) => {
       const x = make();
       const name = layer.config.type;
       layer.apply(layer.params, x, options).dispose(); // warm-up (lazy caches, if any)
-      expectNoLeak(() => tidy(() => { layer.apply(layer.params, x, options); }), `${name} in tidy`);
+      expectNoLeak(
+        () =>
+          tidy(() => {
+            layer.apply(layer.params, x, options);
+          }),
+        `${name} in tidy`,
+      );
       expectNoLeak(() => layer.apply(layer.params, x, options).dispose(), `${name} apply + dispose`);
       if (treeLeaves(layer.params).length > 0) {
         expectNoLeak(() => {
@@ -113,7 +140,9 @@ describe.each([2, 3])('no leaks, D=%i', (D) => {
     const layer = new BatchNorm({ D, input: sig });
     const state = new State();
     const x = randomMulti(710, sig, D, 2);
-    tidy(() => { layer.apply(layer.params, x, { training: true, state }); });
+    tidy(() => {
+      layer.apply(layer.params, x, { training: true, state });
+    });
     expectNoLeak(() => {
       for (let i = 0; i < 3; i++) {
         const { value, grads } = valueAndGrad((p: Params) => sum(square(layer.apply(p, x, { training: true, state }).data)))(layer.params);
@@ -132,17 +161,47 @@ describe('bad input gives errors naming what was expected', () => {
   const sig = allKeys(2);
   const x2 = () => randomMulti(720, sig, 2, 4);
   it.each([
-    ['VN: wrong signature', () => new VectorNeuronNonlinear({ D: 2, input: [[[1, 0], 2]] }, random.key(1)), x2, /VectorNeuronNonlinear: input signature must be \{\(1,0\):2\} \(got "\{\(0,0\):2, /],
+    [
+      'VN: wrong signature',
+      () => new VectorNeuronNonlinear({ D: 2, input: [[[1, 0], 2]] }, random.key(1)),
+      x2,
+      /VectorNeuronNonlinear: input signature must be \{\(1,0\):2\} \(got "\{\(0,0\):2, /,
+    ],
     ['VN: wrong D', () => new VectorNeuronNonlinear({ D: 3, input: sig }, random.key(1)), x2, /VectorNeuronNonlinear: input D must be 3 \(got 2\)/],
-    ['NormNonlinear: not a MultiImage', () => new NormNonlinear({ D: 2, input: sig }), () => 7 as unknown as MultiImage, /NormNonlinear: input must be a MultiImage/],
+    [
+      'NormNonlinear: not a MultiImage',
+      () => new NormNonlinear({ D: 2, input: sig }),
+      () => 7 as unknown as MultiImage,
+      /NormNonlinear: input must be a MultiImage/,
+    ],
     ['GroupNorm: wrong signature', () => new GroupNorm({ D: 2, input: allKeys(4), groups: 2 }), x2, /GroupNorm: input signature must be \{\(0,0\):4/],
     ['LayerNorm: wrong D', () => new LayerNorm({ D: 3, input: sig }), x2, /LayerNorm: input D must be 3 \(got 2\)/],
     ['MaxNormPool: spatial not divisible', () => new MaxNormPool(3), x2, /MaxNormPool: spatial size on axis 0 must be divisible by the patch 3 \(got 4\)/],
     ['AveragePool: spatial not divisible', () => new AveragePool(3), x2, /AveragePool: spatial size on axis 0 must be divisible by the patch 3 \(got 4\)/],
-    ['MaxNormPool(useNorm=false) on vectors', () => new MaxNormPool({ patch: 2, useNorm: false }), x2, /useNorm must be true when the image has non-scalar keys/],
-    ['Conv: non-scalar input', () => new Conv({ D: 2, inChannels: 2, outChannels: 1, kernel: 3 }, random.key(1)), x2, /Conv: input signature must be \{\(0,0\):2\} \(a scalar-only MultiImage; see toScalarMultiImage\)/],
-    ['Conv: wrong channels', () => new Conv({ D: 2, inChannels: 3, outChannels: 1, kernel: 3 }, random.key(1)), () => randomMulti(721, [[[0, 0], 2]], 2, 4), /Conv: input signature must be \{\(0,0\):3\}/],
-    ['ConvTranspose: wrong D', () => new ConvTranspose({ D: 3, inChannels: 2, outChannels: 1, kernel: 2 }, random.key(1)), () => randomMulti(722, [[[0, 0], 2]], 2, 4), /ConvTranspose: input D must be 3 \(got 2\)/],
+    [
+      'MaxNormPool(useNorm=false) on vectors',
+      () => new MaxNormPool({ patch: 2, useNorm: false }),
+      x2,
+      /useNorm must be true when the image has non-scalar keys/,
+    ],
+    [
+      'Conv: non-scalar input',
+      () => new Conv({ D: 2, inChannels: 2, outChannels: 1, kernel: 3 }, random.key(1)),
+      x2,
+      /Conv: input signature must be \{\(0,0\):2\} \(a scalar-only MultiImage; see toScalarMultiImage\)/,
+    ],
+    [
+      'Conv: wrong channels',
+      () => new Conv({ D: 2, inChannels: 3, outChannels: 1, kernel: 3 }, random.key(1)),
+      () => randomMulti(721, [[[0, 0], 2]], 2, 4),
+      /Conv: input signature must be \{\(0,0\):3\}/,
+    ],
+    [
+      'ConvTranspose: wrong D',
+      () => new ConvTranspose({ D: 3, inChannels: 2, outChannels: 1, kernel: 2 }, random.key(1)),
+      () => randomMulti(722, [[[0, 0], 2]], 2, 4),
+      /ConvTranspose: input D must be 3 \(got 2\)/,
+    ],
     ['BatchNorm: wrong signature', () => new BatchNorm({ D: 2, input: [[[0, 0], 3]] }), x2, /BatchNorm: input signature must be \{\(0,0\):3\}/],
   ] as const)('%s', (_name, make, input, message) => {
     const layer = make();
@@ -153,13 +212,29 @@ describe('bad input gives errors naming what was expected', () => {
   });
 
   it.each([
-    ['bad activation', () => new VectorNeuronNonlinear({ D: 2, input: sig, activation: 'swish' as never }, random.key(1)), /VectorNeuronNonlinear: activation must be "relu", "gelu", "tanh", "sigmoid" \(got "swish"\)/],
+    [
+      'bad activation',
+      () => new VectorNeuronNonlinear({ D: 2, input: sig, activation: 'swish' as never }, random.key(1)),
+      /VectorNeuronNonlinear: activation must be "relu", "gelu", "tanh", "sigmoid" \(got "swish"\)/,
+    ],
     ['bad D', () => new NormNonlinear({ D: 4, input: sig }), /NormNonlinear: D must be 2 or 3 \(got 4\)/],
-    ['groups not dividing', () => new GroupNorm({ D: 2, input: [[[0, 0], 3]], groups: 2 }), /GroupNorm: groups \(2\) must be a divisor of the channels of every key \(got "3 channels for key \(0,0\)"\)/],
+    [
+      'groups not dividing',
+      () => new GroupNorm({ D: 2, input: [[[0, 0], 3]], groups: 2 }),
+      /GroupNorm: groups \(2\) must be a divisor of the channels of every key \(got "3 channels for key \(0,0\)"\)/,
+    ],
     ['groups 0', () => new GroupNorm({ D: 2, input: sig, groups: 0 }), /GroupNorm: groups must be an integer >= 1 \(got 0\)/],
     ['pool patch 0', () => new AveragePool(0), /AveragePool: patch must be an integer >= 1 \(got 0\)/],
-    ['Conv padding', () => new Conv({ D: 2, inChannels: 1, outChannels: 1, kernel: 3, padding: 'TORUS' as never }, random.key(1)), /Conv: padding must be "SAME", "VALID", "CIRCULAR", an integer or \[lo, hi\] pairs \(got "TORUS"\)/],
-    ['ConvTranspose padding too large', () => new ConvTranspose({ D: 2, inChannels: 1, outChannels: 1, kernel: 2, padding: 2 }, random.key(1)), /ConvTranspose: padding on axis 0 must be at most rhsDilation·\(kernel − 1\) = 1 \(got \[2,2\]\)/],
+    [
+      'Conv padding',
+      () => new Conv({ D: 2, inChannels: 1, outChannels: 1, kernel: 3, padding: 'TORUS' as never }, random.key(1)),
+      /Conv: padding must be "SAME", "VALID", "CIRCULAR", an integer or \[lo, hi\] pairs \(got "TORUS"\)/,
+    ],
+    [
+      'ConvTranspose padding too large',
+      () => new ConvTranspose({ D: 2, inChannels: 1, outChannels: 1, kernel: 2, padding: 2 }, random.key(1)),
+      /ConvTranspose: padding on axis 0 must be at most rhsDilation·\(kernel − 1\) = 1 \(got \[2,2\]\)/,
+    ],
     ['Sequential empty', () => new Sequential([]), /Sequential: layers must be a non-empty array of Modules/],
     ['unknown config type', () => buildModule({ type: 'Nope' }, random.key(1)), /buildModule: config.type must be one of .*VectorNeuronNonlinear/],
   ] as const)('constructor: %s', (_name, make, message) => {

@@ -17,7 +17,11 @@ const sigma: Record<string, (v: number) => number> = {
 };
 
 describe('VectorNeuronNonlinear', () => {
-  it.each([[2, 'relu'], [2, 'gelu'], [3, 'tanh']] as const)('D=%i, %s: one pixel of every key against the direct formula', (D, activation) => {
+  it.each([
+    [2, 'relu'],
+    [2, 'gelu'],
+    [3, 'tanh'],
+  ] as const)('D=%i, %s: one pixel of every key against the direct formula', (D, activation) => {
     const sig = allKeys(3);
     const eps = 1e-5;
     const x = randomMulti(400 + D, sig, D, 2, 2);
@@ -63,13 +67,22 @@ describe('VectorNeuronNonlinear', () => {
       expect([...t.shape]).toEqual([4, 4]);
       expect(Math.max(...Array.from(values(t), Math.abs))).toBeLessThanOrEqual(0.5);
     }
-    expect(layer.config).toEqual({ type: 'VectorNeuronNonlinear', D: 2, input: [0, 1, 2].flatMap((k) => [0, 1].map((parity) => ({ k, parity, channels: 4 }))), activation: 'relu', eps: 1e-5 });
+    expect(layer.config).toEqual({
+      type: 'VectorNeuronNonlinear',
+      D: 2,
+      input: [0, 1, 2].flatMap((k) => [0, 1].map((parity) => ({ k, parity, channels: 4 }))),
+      activation: 'relu',
+      eps: 1e-5,
+    });
     layer.dispose();
   });
 });
 
 describe('NormNonlinear', () => {
-  it.each([[2, 'relu'], [3, 'gelu']] as const)('D=%i, %s: x·σ(n + b)/n with n = √(‖x‖² + ε²), σ(x) on scalars', (D, activation) => {
+  it.each([
+    [2, 'relu'],
+    [3, 'gelu'],
+  ] as const)('D=%i, %s: x·σ(n + b)/n with n = √(‖x‖² + ε²), σ(x) on scalars', (D, activation) => {
     const sig = allKeys(2);
     const eps = 1e-3;
     const x = randomMulti(410 + D, sig, D, 2, 1);
@@ -93,7 +106,7 @@ describe('NormNonlinear', () => {
           let n2 = 0;
           for (let t = 0; t < T; t++) n2 += xv[base + t]! ** 2;
           const n = Math.sqrt(n2 + eps * eps);
-          for (let t = 0; t < T; t++) want[base + t] = xv[base + t]! * sigma[activation]!(n + b) / n;
+          for (let t = 0; t < T; t++) want[base + t] = (xv[base + t]! * sigma[activation]!(n + b)) / n;
         }
       });
     }

@@ -14,7 +14,18 @@ const S = (k: number, parity: 0 | 1, channels: number) => ({ k, parity, channels
 function randomImage(sig: SignatureLike, D: number, N: number, batch = 1, seed = 1, isTorus = true): MultiImage {
   const W = signatureWidth(sig as never, D);
   const shape = [batch, ...new Array(D).fill(N), W];
-  return new MultiImage(tensor(random.normal(random.key(seed), shape.reduce((a, b) => a * b)), shape), sig, D, isTorus);
+  return new MultiImage(
+    tensor(
+      random.normal(
+        random.key(seed),
+        shape.reduce((a, b) => a * b),
+      ),
+      shape,
+    ),
+    sig,
+    D,
+    isTorus,
+  );
 }
 
 /** max over group elements of |model(g·x) − g·model(x)| / max|g·model(x)|. */
@@ -62,7 +73,10 @@ describe('models are equivariant under every group element', { timeout: 60_000 }
         new ResNet({ D, input: sig, output: sig, depth: 2, numBlocks: 1, nonlinearity: 'norm' }, random.key(15)),
         new DilResNet({ D, input: sig, output: sig, depth: 1, numBlocks: 1, nonlinearity: 'norm' }, random.key(16)),
       ]) {
-        expect(await equivarianceError(m, m instanceof DilResNet ? randomImage(sig, D, D === 2 ? 17 : 9, 1, 13) : x, elements), m.config.type as string).toBeLessThan(1e-4);
+        expect(
+          await equivarianceError(m, m instanceof DilResNet ? randomImage(sig, D, D === 2 ? 17 : 9, 1, 13) : x, elements),
+          m.config.type as string,
+        ).toBeLessThan(1e-4);
       }
     });
     it(`DilResNet (scalars and pseudo-2-tensors), D=${D}`, async () => {
@@ -83,7 +97,10 @@ describe('models are equivariant under every group element', { timeout: 60_000 }
 describe('baselines are not equivariant', () => {
   for (const [name, make] of [
     ['UNet', () => new UNet({ D: 2, input: [S(0, 0, 1), S(1, 0, 1)], output: [S(1, 0, 1)], depth: 2, numDownsamples: 1, equivariant: false }, random.key(1))],
-    ['DilResNet', () => new DilResNet({ D: 2, input: [S(0, 0, 1), S(1, 0, 1)], output: [S(1, 0, 1)], depth: 2, numBlocks: 1, equivariant: false }, random.key(2))],
+    [
+      'DilResNet',
+      () => new DilResNet({ D: 2, input: [S(0, 0, 1), S(1, 0, 1)], output: [S(1, 0, 1)], depth: 2, numBlocks: 1, equivariant: false }, random.key(2)),
+    ],
   ] as const) {
     it(name, async () => {
       expect(await equivarianceError(make(), randomImage([S(0, 0, 1), S(1, 0, 1)], 2, 8, 1, 3))).toBeGreaterThan(1e-2);
@@ -102,10 +119,20 @@ describe('parameter counts', () => {
     const cc = (i: number, a: SignatureLike, b: SignatureLike) => new ConvContract({ D, input: a, output: b, M: 3 }, keys[i]!);
     const vn = (i: number, a: SignatureLike) => new VectorNeuronNonlinear({ D, input: a, activation: 'relu' }, keys[i]!);
     const model = new Sequential([
-      cc(0, input, mid), vn(1, mid), cc(2, mid, mid), vn(3, mid), new MaxNormPool(2),
-      cc(4, mid, mid2), vn(5, mid2), cc(6, mid2, mid2), vn(7, mid2),
-      upsampleConv({ D, input: mid2, output: mid }, keys[8]!), vn(9, mid),
-      cc(10, mid, mid), vn(11, mid), cc(12, mid, output),
+      cc(0, input, mid),
+      vn(1, mid),
+      cc(2, mid, mid),
+      vn(3, mid),
+      new MaxNormPool(2),
+      cc(4, mid, mid2),
+      vn(5, mid2),
+      cc(6, mid2, mid2),
+      vn(7, mid2),
+      upsampleConv({ D, input: mid2, output: mid }, keys[8]!),
+      vn(9, mid),
+      cc(10, mid, mid),
+      vn(11, mid),
+      cc(12, mid, output),
     ]);
     expect(ginjaxParameterCount(model)).toBe(126905);
     expect(model.parameterCount()).toBe(126905 - 6 * 459 - 84);
@@ -159,7 +186,9 @@ describe('models: training and errors', () => {
     const x = randomImage(sig, 2, 8, 2, 3);
     const [a, b] = [norm.call(x), rebuilt.apply(norm.params, x)];
     expect(await b.data.data()).toEqual(await a.data.data());
-    expect(() => new UNet({ ...o, nonlinearity: 'gate' as never }, random.key(1))).toThrow(/UNet: nonlinearity must be 'vector-neuron' or 'norm' \(got "gate"\)/);
+    expect(() => new UNet({ ...o, nonlinearity: 'gate' as never }, random.key(1))).toThrow(
+      /UNet: nonlinearity must be 'vector-neuron' or 'norm' \(got "gate"\)/,
+    );
     expect(() => new UNet({ ...o, equivariant: false, nonlinearity: 'norm' }, random.key(1))).toThrow(/UNet: nonlinearity must be left out for a baseline/);
   });
   it('ModelWrapper runs a scalar model on geometric data', async () => {

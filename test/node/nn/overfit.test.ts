@@ -3,7 +3,19 @@
  * every layer and that the optimizer works end to end). Runs on wasm for speed.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, random, gradientTask, disposeTask, makeTrainStep, optim, disposeTree, copyTree, GroupAverage, type Module, type TaskData } from '../../../src/index.js';
+import {
+  init,
+  random,
+  gradientTask,
+  disposeTask,
+  makeTrainStep,
+  optim,
+  disposeTree,
+  copyTree,
+  GroupAverage,
+  type Module,
+  type TaskData,
+} from '../../../src/index.js';
 import { DilResNet, ResNet, UNet } from '../../../src/nn/models.js';
 
 let data: TaskData;
@@ -57,7 +69,9 @@ describe('one batch overfits (loss falls by 100×)', { timeout: 120_000 }, () =>
       expect(await overfit(new ResNet({ ...io(), depth, numBlocks: 1, numConv: 1, equivariant }, random.key(2)), STEPS, LR)).toBeGreaterThan(100);
     });
     it(`DilResNet (${tag})`, async () => {
-      expect(await overfit(new DilResNet({ ...io(), depth: equivariant ? depth : 16, numBlocks: 1, equivariant }, random.key(3)), STEPS, LR)).toBeGreaterThan(100);
+      expect(await overfit(new DilResNet({ ...io(), depth: equivariant ? depth : 16, numBlocks: 1, equivariant }, random.key(3)), STEPS, LR)).toBeGreaterThan(
+        100,
+      );
     });
   }
   it('GroupAverage of a baseline (always averaging)', async () => {

@@ -1,16 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MultiImage, ResidualStep, UNet, autoregressiveMap, buildModule, lastInputStep, memory, operators, random, serialize, deserialize, setBackend, tensor, withoutInit,
+  MultiImage,
+  ResidualStep,
+  UNet,
+  autoregressiveMap,
+  buildModule,
+  lastInputStep,
+  memory,
+  operators,
+  random,
+  serialize,
+  deserialize,
+  setBackend,
+  tensor,
+  withoutInit,
 } from '../../../src/index.js';
 
 setBackend('ref');
 
 /** Input in the autoregressive layout: pseudoscalar 1·2 past steps + 1 constant, vector 1·2 past steps. */
 function input(seed: number, n = 8): MultiImage {
-  const sig = [{ k: 0, parity: 1 as const, channels: 3 }, { k: 1, parity: 0 as const, channels: 2 }];
+  const sig = [
+    { k: 0, parity: 1 as const, channels: 3 },
+    { k: 1, parity: 0 as const, channels: 2 },
+  ];
   return new MultiImage(tensor(random.normal(random.key(seed), 2 * n * n * 7), [2, n, n, 7]), sig, 2);
 }
-const output = [{ k: 0, parity: 1 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
+const output = [
+  { k: 0, parity: 1 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
 const unet = (key = random.key(3)) => new UNet({ D: 2, input: input(0).signature, output, depth: 2, numDownsamples: 1, numConv: 1 }, key);
 
 describe('ResidualStep and lastInputStep', () => {

@@ -65,7 +65,7 @@ describe('ConvContract on a subgroup', () => {
     });
   }
 
-  it('the weights hold one coefficient per filter of the subgroup\'s basis', () => {
+  it("the weights hold one coefficient per filter of the subgroup's basis", () => {
     const H = subgroup(2, 'axis-flips');
     const layer = new ConvContract({ D: 2, input: [S(0, 0, 2)], output: [S(0, 1, 3)], M: 3, operators: H }, random.key(1));
     // scalar → pseudoscalar has no B_2 filter at M=3, but one under the axis flips
@@ -79,7 +79,10 @@ describe('ConvContract on a subgroup', () => {
 describe('models on a subgroup', { timeout: 120_000 }, () => {
   for (const [name, D, H] of CASES) {
     it(`UNet, ${name}, D=${D}`, () => {
-      const m = new UNet({ D, input: SIG, output: [S(0, 1, 1), S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, useGroupNorm: true, operators: H }, random.key(5));
+      const m = new UNet(
+        { D, input: SIG, output: [S(0, 1, 1), S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, useGroupNorm: true, operators: H },
+        random.key(5),
+      );
       const x = randomMulti(6, SIG, D, D === 2 ? 8 : 4, 1);
       const { inside, outside } = insideOutside(m, x, H);
       expect(inside).toBeLessThan(1e-4);
@@ -156,9 +159,11 @@ describe('GroupAverage over a subgroup', () => {
     const sig = [S(0, 0, 1)];
     const base = new ResNet({ D: 2, input: sig, output: sig, depth: 1, numBlocks: 1, equivariant: false }, random.key(1));
     expect(() => new GroupAverage({ model: base, operators: subgroup(3, 'rotations') })).toThrow(/GroupAverage: operators must be a subgroup of B_2/);
-    const wrapped = new GroupAverage({ model: new GroupAverage({ model: base }), operators: [0, 1] , D: 2 });
+    const wrapped = new GroupAverage({ model: new GroupAverage({ model: base }), operators: [0, 1], D: 2 });
     expect(wrapped.operators!.map((g) => g.index)).toEqual([0, 1]);
-    expect(() => new GroupAverage({ model: new GroupAverage({ model: base }), operators: [0, 1] })).toThrow('GroupAverage: D must be given when the operators are plain indices');
+    expect(() => new GroupAverage({ model: new GroupAverage({ model: base }), operators: [0, 1] })).toThrow(
+      'GroupAverage: D must be given when the operators are plain indices',
+    );
     const x3 = randomMulti(1, sig, 3, 4, 1);
     const avg3 = new GroupAverage({ model: new GroupAverage({ model: base }), operators: subgroup(2, 'axis-flips') });
     expect(() => avg3.call(x3)).toThrow('GroupAverage: input D must be 2 (the D of its operators) (got 3)');
@@ -177,7 +182,15 @@ describe('explicit filter sets (convFilters, upsampleFilters)', { timeout: 120_0
     // and the skipped pair really contributes nothing: changing only the input vectors leaves the
     // output vectors as they were (they come from the scalars alone), unlike with every pair
     const x = randomMulti(2, sig, 2, 5, 1);
-    const x2 = new MultiImage(tensor(Array.from(values(x.data), (v, i) => (i % 3 === 0 ? v : 0.3 - 2 * v)), x.data.shape), x.signature, 2, x.isTorus);
+    const x2 = new MultiImage(
+      tensor(
+        Array.from(values(x.data), (v, i) => (i % 3 === 0 ? v : 0.3 - 2 * v)),
+        x.data.shape,
+      ),
+      x.signature,
+      2,
+      x.isTorus,
+    );
     const vecCols = (t: MultiImage) => Array.from(values(t.data)).filter((_, i) => i % 3 !== 0);
     const [y, y2, a, a2] = [some.call(x), some.call(x2), all.call(x), all.call(x2)];
     expect(relErr(vecCols(y2), vecCols(y))).toBeLessThan(1e-6);
@@ -187,11 +200,16 @@ describe('explicit filter sets (convFilters, upsampleFilters)', { timeout: 120_0
 
   it('sides, parities and scale reach the layer; config round trip', () => {
     const sig = [S(0, 0, 2), S(1, 1, 1)];
-    const layer = new ConvContract({ D: 2, input: sig, output: sig, filters: { M: [5], parities: [1], scale: 'one' }, operators: subgroup(2, 'rotations') }, random.key(3));
+    const layer = new ConvContract(
+      { D: 2, input: sig, output: sig, filters: { M: [5], parities: [1], scale: 'one' }, operators: subgroup(2, 'rotations') },
+      random.key(3),
+    );
     const H = subgroup(2, 'rotations');
     // only pairs with filter parity 1: scalar ↔ pseudovector
     expect(Object.keys(layer.params.weights as object).sort()).toEqual(['0,0>1,1', '1,1>0,0']);
-    expect((layer.params.weights as unknown as Record<string, { shape: number[] }>)['0,0>1,1']!.shape[2]).toBe(invariantFilters(2, 5, 1, 1, { operators: H }).count);
+    expect((layer.params.weights as unknown as Record<string, { shape: number[] }>)['0,0>1,1']!.shape[2]).toBe(
+      invariantFilters(2, 5, 1, 1, { operators: H }).count,
+    );
     expect(layer.config).toMatchObject({ M: 5, filters: { M: 5, parities: [1], scale: 'one' }, operators: [0, 3, 5, 6] });
     const rebuilt = buildModule(JSON.parse(JSON.stringify(layer.config)), random.key(3));
     expect(rebuilt.config).toEqual(layer.config);
@@ -204,15 +222,36 @@ describe('explicit filter sets (convFilters, upsampleFilters)', { timeout: 120_0
 
   it('UNet with convFilters M=5 and upsampleFilters M=4 on a subgroup: equivariant, N → N, stored filters counted', () => {
     const H = subgroup(2, 'axis-flips');
-    const m = new UNet({ D: 2, input: SIG, output: [S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, operators: H, convFilters: { M: 5 }, upsampleFilters: { M: 4, ks: [0, 1, 2] } }, random.key(5));
+    const m = new UNet(
+      {
+        D: 2,
+        input: SIG,
+        output: [S(1, 0, 1)],
+        depth: 1,
+        numDownsamples: 1,
+        numConv: 1,
+        operators: H,
+        convFilters: { M: 5 },
+        upsampleFilters: { M: 4, ks: [0, 1, 2] },
+      },
+      random.key(5),
+    );
     const x = randomMulti(6, SIG, 2, 8, 1);
     const y = m.call(x);
     expect([...y.data.shape]).toEqual([1, 8, 8, 2]);
     const { inside, outside } = insideOutside(m, x, H);
     expect(inside).toBeLessThan(1e-4);
     expect(outside).toBeGreaterThan(1e-2);
-    const up = (m.children.get('up0') as ConvContract);
-    expect(up.config).toMatchObject({ M: 4, padding: [[2, 2], [2, 2]], lhsDilation: 2, operators: [0, 1, 2, 3] });
+    const up = m.children.get('up0') as ConvContract;
+    expect(up.config).toMatchObject({
+      M: 4,
+      padding: [
+        [2, 2],
+        [2, 2],
+      ],
+      lhsDilation: 2,
+      operators: [0, 1, 2, 3],
+    });
     // ginjax counts the stored filter dictionaries: the upsample layer's is M=4, k ∈ {0,1,2}, both parities
     let upStored = 0;
     for (const k of [0, 1, 2]) for (const p of [0, 1]) upStored += invariantFilters(2, 4, k, p, { operators: H }).count * 16 * 2 ** k;
@@ -221,26 +260,60 @@ describe('explicit filter sets (convFilters, upsampleFilters)', { timeout: 120_0
   });
 
   it('upsampleConv takes only even sides', () => {
-    expect(() => upsampleConv({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], filters: { M: 3 } }, random.key(1))).toThrow('upsampleConv: filters.M must be even (a 2× upsampling stays centred only with padding M/2 on both sides) (got 3)');
+    expect(() => upsampleConv({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], filters: { M: 3 } }, random.key(1))).toThrow(
+      'upsampleConv: filters.M must be even (a 2× upsampling stays centred only with padding M/2 on both sides) (got 3)',
+    );
   });
 
   it('errors: an output key without filters, M clashes, baselines, several sides', () => {
-    expect(() => new UNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1), S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, convFilters: { M: 3, ks: [0] } }, random.key(1)))
-      .toThrow(/UNet: convFilters must be a filter set with filters for every key the output needs: none of its keys \(k_in \+ k_out, p_in \+ p_out\) links the layer's input \{\(0,0\)\} to \(1,0\) \(got "\{\\"M\\":3,\\"ks\\":\[0\]\}"\)/);
+    expect(
+      () =>
+        new UNet(
+          { D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1), S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, convFilters: { M: 3, ks: [0] } },
+          random.key(1),
+        ),
+    ).toThrow(
+      /UNet: convFilters must be a filter set with filters for every key the output needs: none of its keys \(k_in \+ k_out, p_in \+ p_out\) links the layer's input \{\(0,0\)\} to \(1,0\) \(got "\{\\"M\\":3,\\"ks\\":\[0\]\}"\)/,
+    );
     // an output none of whose pairs has filters fails in the layer itself, naming the set
-    expect(() => new UNet({ D: 2, input: [S(0, 0, 1)], output: [S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, convFilters: { M: 3, ks: [0] } }, random.key(1)))
-      .toThrow('ConvContract: signatures must be such that some input/output pair has invariant filters (got "none for M=3 with filter keys k ∈ [0], parity ∈ [0,1]")');
-    expect(() => new DilResNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1), S(1, 1, 1)], depth: 1, numBlocks: 1, convFilters: { M: 3, ks: [0, 1], parities: [0] } }, random.key(1)))
-      .toThrow(/DilResNet: convFilters must be a filter set with filters for every key the output needs: .* to \(1,1\)/);
-    expect(() => new ConvBlock({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], M: 5, convFilters: { M: 3 } }, random.key(1))).toThrow('ConvBlock: M must be equal to convFilters.M = 3 when both are given (got 5)');
-    expect(() => new ResNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, equivariant: false, operators: subgroup(2, 'rotations') }, random.key(1)))
-      .toThrow(/ResNet: operators must be left out for a baseline .*GroupAverage/);
-    expect(() => new UNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, equivariant: false, upsampleFilters: { M: 2 } }, random.key(1))).toThrow(/UNet: upsampleFilters must be left out for a baseline/);
-    expect(() => new DilResNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, convFilters: { M: [3, 5] } }, random.key(1))).toThrow(/DilResNet: convFilters.M must be one filter side/);
-    expect(() => new UNet({ D: 3, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, operators: subgroup(2, 'rotations') }, random.key(1))).toThrow(/UNet: operators must be a subgroup of B_3/);
-    expect(() => new ConvContract({ D: 2, input: [S(0, 0, 1)], output: [S(0, 1, 1)], M: 3 }, random.key(1))).toThrow(/ConvContract: signatures must be such that some input\/output pair has invariant filters \(got "none for M=3"\)/);
-    expect(() => new ConvContract({ D: 2, input: [S(0, 0, 1)], output: [S(1, 0, 1)], filters: { M: 3, parities: [1] }, operators: subgroup(2, 'axis-flips') }, random.key(1)))
-      .toThrow(/none for M=3 with filter keys k ∈ any, parity ∈ \[1\] under the 4-element subgroup/);
+    expect(
+      () =>
+        new UNet({ D: 2, input: [S(0, 0, 1)], output: [S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, convFilters: { M: 3, ks: [0] } }, random.key(1)),
+    ).toThrow(
+      'ConvContract: signatures must be such that some input/output pair has invariant filters (got "none for M=3 with filter keys k ∈ [0], parity ∈ [0,1]")',
+    );
+    expect(
+      () =>
+        new DilResNet(
+          { D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1), S(1, 1, 1)], depth: 1, numBlocks: 1, convFilters: { M: 3, ks: [0, 1], parities: [0] } },
+          random.key(1),
+        ),
+    ).toThrow(/DilResNet: convFilters must be a filter set with filters for every key the output needs: .* to \(1,1\)/);
+    expect(() => new ConvBlock({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], M: 5, convFilters: { M: 3 } }, random.key(1))).toThrow(
+      'ConvBlock: M must be equal to convFilters.M = 3 when both are given (got 5)',
+    );
+    expect(
+      () => new ResNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, equivariant: false, operators: subgroup(2, 'rotations') }, random.key(1)),
+    ).toThrow(/ResNet: operators must be left out for a baseline .*GroupAverage/);
+    expect(() => new UNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, equivariant: false, upsampleFilters: { M: 2 } }, random.key(1))).toThrow(
+      /UNet: upsampleFilters must be left out for a baseline/,
+    );
+    expect(() => new DilResNet({ D: 2, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, convFilters: { M: [3, 5] } }, random.key(1))).toThrow(
+      /DilResNet: convFilters.M must be one filter side/,
+    );
+    expect(() => new UNet({ D: 3, input: [S(0, 0, 1)], output: [S(0, 0, 1)], depth: 1, operators: subgroup(2, 'rotations') }, random.key(1))).toThrow(
+      /UNet: operators must be a subgroup of B_3/,
+    );
+    expect(() => new ConvContract({ D: 2, input: [S(0, 0, 1)], output: [S(0, 1, 1)], M: 3 }, random.key(1))).toThrow(
+      /ConvContract: signatures must be such that some input\/output pair has invariant filters \(got "none for M=3"\)/,
+    );
+    expect(
+      () =>
+        new ConvContract(
+          { D: 2, input: [S(0, 0, 1)], output: [S(1, 0, 1)], filters: { M: 3, parities: [1] }, operators: subgroup(2, 'axis-flips') },
+          random.key(1),
+        ),
+    ).toThrow(/none for M=3 with filter keys k ∈ any, parity ∈ \[1\] under the 4-element subgroup/);
   });
 });
 
@@ -249,7 +322,20 @@ describe('checkpoints rebuild subgroup models', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('save → load: same config (operators, convFilters, upsampleFilters), same outputs, no leak', async () => {
-    const m = new UNet({ D: 2, input: SIG, output: [S(0, 1, 1), S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, operators: subgroup(2, 'reflections', 1), convFilters: { M: 3, ks: [0, 1, 2] }, upsampleFilters: { M: 2 } }, random.key(21));
+    const m = new UNet(
+      {
+        D: 2,
+        input: SIG,
+        output: [S(0, 1, 1), S(1, 0, 1)],
+        depth: 1,
+        numDownsamples: 1,
+        numConv: 1,
+        operators: subgroup(2, 'reflections', 1),
+        convFilters: { M: 3, ks: [0, 1, 2] },
+        upsampleFilters: { M: 2 },
+      },
+      random.key(21),
+    );
     expect(m.config).toMatchObject({ operators: [0, 1], convFilters: { M: 3, ks: [0, 1, 2] }, upsampleFilters: { M: 2 } });
     const path = join(dir, 'unet.safetensors');
     await saveCheckpoint(path, m);
@@ -282,14 +368,19 @@ describe('checkpoints rebuild subgroup models', () => {
 describe('no leaks', () => {
   it('building, applying and disposing subgroup models and averages', () => {
     const run = () => {
-      const m = new UNet({ D: 2, input: SIG, output: SIG, depth: 1, numDownsamples: 1, numConv: 1, operators: subgroup(2, 'rotations'), upsampleFilters: { M: 2 } }, random.key(1));
+      const m = new UNet(
+        { D: 2, input: SIG, output: SIG, depth: 1, numDownsamples: 1, numConv: 1, operators: subgroup(2, 'rotations'), upsampleFilters: { M: 2 } },
+        random.key(1),
+      );
       const avg = new GroupAverage({ model: m, operators: subgroup(2, 'axis-flips') });
       const x = randomMulti(1, SIG, 2, 4, 1);
       const y = avg.call(x);
       for (const t of [avg, x, y]) t.dispose();
       try {
         new UNet({ D: 2, input: [S(0, 0, 1)], output: [S(1, 0, 1)], depth: 1, numDownsamples: 1, numConv: 1, convFilters: { M: 3, ks: [0] } }, random.key(1));
-      } catch { /* the failed build must dispose what it made */ }
+      } catch {
+        /* the failed build must dispose what it made */
+      }
     };
     run();
     const before = memory().tensors;

@@ -1,7 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import {
-  add, addScalar, binary, div, getBackend, maximum, memory, minimum, mul, random, scale, sub, sum, tensor, tidy,
-  type Backend, type BinaryOp, type Tensor,
+  add,
+  addScalar,
+  binary,
+  div,
+  getBackend,
+  maximum,
+  memory,
+  minimum,
+  mul,
+  random,
+  scale,
+  sub,
+  sum,
+  tensor,
+  tidy,
+  type Backend,
+  type BinaryOp,
+  type Tensor,
 } from '../../../src/index.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, expectNoLeak, f64, gradcheck, randomTensor, t, t64 } from '../../util.js';
@@ -34,19 +50,67 @@ describe('binary: golden values', () => {
   it('broadcasts like NumPy', () => {
     tidy(() => {
       // [2,3] + [3]
-      allclose(add(t([[1, 2, 3], [4, 5, 6]]), t([10, 20, 30])), [[11, 22, 33], [14, 25, 36]], { rtol: 0, atol: 0 });
+      allclose(
+        add(
+          t([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+          t([10, 20, 30]),
+        ),
+        [
+          [11, 22, 33],
+          [14, 25, 36],
+        ],
+        { rtol: 0, atol: 0 },
+      );
       // [2,1] * [1,3] -> [2,3] (outer product)
-      allclose(mul(t([[1], [2]]), t([[1, 10, 100]])), [[1, 10, 100], [2, 20, 200]], { rtol: 0, atol: 0 });
+      allclose(
+        mul(t([[1], [2]]), t([[1, 10, 100]])),
+        [
+          [1, 10, 100],
+          [2, 20, 200],
+        ],
+        { rtol: 0, atol: 0 },
+      );
       // scalar - [2,2], and [2,2] - scalar
-      allclose(sub(tensor([1], []), t([[1, 2], [3, 4]])), [[0, -1], [-2, -3]], { rtol: 0, atol: 0 });
-      allclose(sub(t([[1, 2], [3, 4]]), tensor([1], [])), [[0, 1], [2, 3]], { rtol: 0, atol: 0 });
+      allclose(
+        sub(
+          tensor([1], []),
+          t([
+            [1, 2],
+            [3, 4],
+          ]),
+        ),
+        [
+          [0, -1],
+          [-2, -3],
+        ],
+        { rtol: 0, atol: 0 },
+      );
+      allclose(
+        sub(
+          t([
+            [1, 2],
+            [3, 4],
+          ]),
+          tensor([1], []),
+        ),
+        [
+          [0, 1],
+          [2, 3],
+        ],
+        { rtol: 0, atol: 0 },
+      );
       // [3,1,2] / [4,1] -> [3,4,2]
       const y = div(t([[[1, 2]], [[3, 4]], [[5, 6]]]), t([[1], [2], [4], [8]]));
       expect(y.shape).toEqual([3, 4, 2]);
       const v = f64(y);
-      for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 2; k++) {
-        expect(v[(i * 4 + j) * 2 + k]).toBe((2 * i + k + 1) / 2 ** j);
-      }
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 4; j++)
+          for (let k = 0; k < 2; k++) {
+            expect(v[(i * 4 + j) * 2 + k]).toBe((2 * i + k + 1) / 2 ** j);
+          }
       // rank-0 op rank-0
       const s = maximum(tensor([2], []), tensor([-3], []));
       expect(s.shape).toEqual([]);
@@ -59,7 +123,20 @@ describe('binary: golden values', () => {
   it('scale and addScalar', () => {
     tidy(() => {
       allclose(scale(t([1, -2, 3]), 0.5), [0.5, -1, 1.5], { rtol: 0, atol: 0 });
-      allclose(addScalar(t([[1, -2], [3, 4]]), -1), [[0, -3], [2, 3]], { rtol: 0, atol: 0 });
+      allclose(
+        addScalar(
+          t([
+            [1, -2],
+            [3, 4],
+          ]),
+          -1,
+        ),
+        [
+          [0, -3],
+          [2, 3],
+        ],
+        { rtol: 0, atol: 0 },
+      );
     });
   });
 
@@ -73,7 +150,22 @@ describe('binary: golden values', () => {
 });
 
 describe('binary: gradients (finite differences, f64 on ref)', () => {
-  const pairs: [number[], number[]][] = [[[2, 3], [2, 3]], [[2, 3], [3]], [[2, 1], [1, 3]], [[], [2, 2]], [[3, 1, 2], [4, 1]]];
+  const pairs: [number[], number[]][] = [
+    [
+      [2, 3],
+      [2, 3],
+    ],
+    [[2, 3], [3]],
+    [
+      [2, 1],
+      [1, 3],
+    ],
+    [[], [2, 2]],
+    [
+      [3, 1, 2],
+      [4, 1],
+    ],
+  ];
   for (const op of OPS) {
     for (const [sa, sb] of pairs) {
       it(`${op} ${JSON.stringify(sa)} with ${JSON.stringify(sb)}`, () => {
@@ -93,7 +185,10 @@ describe('binary: gradients (finite differences, f64 on ref)', () => {
   it('max/min send the whole cotangent to a on ties', () => {
     const a = t([1, 2, 3]);
     const b = t([1, 0, 5]);
-    for (const [f, da, db] of [[maximum, [1, 1, 0], [0, 0, 1]], [minimum, [1, 0, 1], [0, 1, 0]]] as const) {
+    for (const [f, da, db] of [
+      [maximum, [1, 1, 0], [0, 0, 1]],
+      [minimum, [1, 0, 1], [0, 1, 0]],
+    ] as const) {
       const { value, grads } = valueAndGrad((p: Tensor[]) => sum(f(p[0]!, p[1]!)))([a, b]);
       expect(Array.from(f64(grads[0]!))).toEqual(da);
       expect(Array.from(f64(grads[1]!))).toEqual(db);
@@ -105,11 +200,21 @@ describe('binary: gradients (finite differences, f64 on ref)', () => {
   });
 
   it('a broadcast operand gets its cotangent summed (sumTo)', () => {
-    const a = t([[1, 2, 3], [4, 5, 6]]);
+    const a = t([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const b = t([[10], [20]]);
     const { value, grads } = valueAndGrad((p: Tensor[]) => sum(mul(p[0]!, p[1]!)))([a, b]);
     expect(grads[1]!.shape).toEqual([2, 1]);
-    allclose(grads[0]!, [[10, 10, 10], [20, 20, 20]], { rtol: 0, atol: 0 });
+    allclose(
+      grads[0]!,
+      [
+        [10, 10, 10],
+        [20, 20, 20],
+      ],
+      { rtol: 0, atol: 0 },
+    );
     allclose(grads[1]!, [[6], [15]], { rtol: 0, atol: 0 });
     value.dispose();
     grads.forEach((g) => g.dispose());
@@ -140,8 +245,18 @@ describe('binary: gradients (finite differences, f64 on ref)', () => {
 describe('binary: bad input', () => {
   it('incompatible shapes name the op and both shapes', () => {
     tidy(() => {
-      expect(() => add(t([[1, 2, 3], [4, 5, 6]]), t([1, 2, 3, 4]))).toThrow(/add: operand shapes must be broadcast-compatible \(got "\[2,3\] and \[4\]"\)/);
-      expect(() => mul(tensor([0, 0, 0, 0, 0, 0], [3, 2]), tensor([0, 0, 0], [3]))).toThrow(/mul: operand shapes must be broadcast-compatible \(got "\[3,2\] and \[3\]"\)/);
+      expect(() =>
+        add(
+          t([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+          t([1, 2, 3, 4]),
+        ),
+      ).toThrow(/add: operand shapes must be broadcast-compatible \(got "\[2,3\] and \[4\]"\)/);
+      expect(() => mul(tensor([0, 0, 0, 0, 0, 0], [3, 2]), tensor([0, 0, 0], [3]))).toThrow(
+        /mul: operand shapes must be broadcast-compatible \(got "\[3,2\] and \[3\]"\)/,
+      );
     });
   });
 
@@ -183,9 +298,27 @@ describe('binary: memory', () => {
   it('every op under tidy leaves memory() unchanged', () => {
     const a = randomTensor(random.key(5), [2, 3]);
     const b = randomTensor(random.key(6), [3]);
-    for (const op of OPS) expectNoLeak(() => tidy(() => { binary(op, a, b); binary(op, b, a); }), op);
-    expectNoLeak(() => tidy(() => { scale(a, 2); addScalar(b, 1); }), 'scale/addScalar');
-    expectNoLeak(() => { scale(a, 3).dispose(); addScalar(a, 3).dispose(); }, 'scale/addScalar disposed');
+    for (const op of OPS)
+      expectNoLeak(
+        () =>
+          tidy(() => {
+            binary(op, a, b);
+            binary(op, b, a);
+          }),
+        op,
+      );
+    expectNoLeak(
+      () =>
+        tidy(() => {
+          scale(a, 2);
+          addScalar(b, 1);
+        }),
+      'scale/addScalar',
+    );
+    expectNoLeak(() => {
+      scale(a, 3).dispose();
+      addScalar(a, 3).dispose();
+    }, 'scale/addScalar disposed');
     a.dispose();
     b.dispose();
   });

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  conv, convAttrs, convFilterGrad, convInputGrad, memory, mul, random, sum, tidy, type ConvAttrs, type ConvAttrsOptions, type Tensor,
+  conv,
+  convAttrs,
+  convFilterGrad,
+  convInputGrad,
+  memory,
+  mul,
+  random,
+  sum,
+  tidy,
+  type ConvAttrs,
+  type ConvAttrsOptions,
+  type Tensor,
 } from '../../../src/index.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, arange, closeScalar, dot, expectNoLeak, f64, gradcheck, randomTensor, rng, t, t64 } from '../../util.js';
@@ -82,7 +93,8 @@ function randomGeometry(r: (lo: number, hi: number) => number, D: number) {
   const attrs: ConvAttrs = { kernel, stride, padding, torus, rhsDilation, lhsDilation };
   // Grow the input until every output size is >= 1.
   for (let d = 0; d < D; d++) {
-    const size = () => Math.floor(((spatial[d]! - 1) * lhsDilation[d]! + 1 + padding[d]![0] + padding[d]![1] - (kernel[d]! - 1) * rhsDilation[d]! - 1) / stride[d]!) + 1;
+    const size = () =>
+      Math.floor(((spatial[d]! - 1) * lhsDilation[d]! + 1 + padding[d]![0] + padding[d]![1] - (kernel[d]! - 1) * rhsDilation[d]! - 1) / stride[d]!) + 1;
     while (size() < 1) spatial[d]!++;
   }
   return { attrs, spatial, B: r(1, 2), cin: r(1, 3), cout: r(1, 3) };
@@ -92,15 +104,74 @@ describe('conv: ginjax goldens (4×5 arange image, 3×3 ones filter, §7.1 testC
   const x = () => image(arange(20), [4, 5]);
   const w = () => filter(ones(9));
   const cases: [string, ConvAttrsOptions, number[][]][] = [
-    ['SAME', { padding: 1 }, [[12, 21, 27, 33, 24], [33, 54, 63, 72, 51], [63, 99, 108, 117, 81], [52, 81, 87, 93, 64]]],
-    ['VALID', {}, [[54, 63, 72], [99, 108, 117]]],
-    ['TORUS', { padding: 1, torus: true }, [[75, 69, 78, 87, 81], [60, 54, 63, 72, 66], [105, 99, 108, 117, 111], [90, 84, 93, 102, 96]]],
-    ['TORUS, dilation 2', { padding: 2, torus: true, rhsDilation: 2 }, [[75, 84, 78, 72, 81], [120, 129, 123, 117, 126], [45, 54, 48, 42, 51], [90, 99, 93, 87, 96]]],
+    [
+      'SAME',
+      { padding: 1 },
+      [
+        [12, 21, 27, 33, 24],
+        [33, 54, 63, 72, 51],
+        [63, 99, 108, 117, 81],
+        [52, 81, 87, 93, 64],
+      ],
+    ],
+    [
+      'VALID',
+      {},
+      [
+        [54, 63, 72],
+        [99, 108, 117],
+      ],
+    ],
+    [
+      'TORUS',
+      { padding: 1, torus: true },
+      [
+        [75, 69, 78, 87, 81],
+        [60, 54, 63, 72, 66],
+        [105, 99, 108, 117, 111],
+        [90, 84, 93, 102, 96],
+      ],
+    ],
+    [
+      'TORUS, dilation 2',
+      { padding: 2, torus: true, rhsDilation: 2 },
+      [
+        [75, 84, 78, 72, 81],
+        [120, 129, 123, 117, 126],
+        [45, 54, 48, 42, 51],
+        [90, 99, 93, 87, 96],
+      ],
+    ],
     // Hand-derived: torus on one axis only (rows wrap, columns zero-padded, and vice versa).
-    ['partial torus (axis 0)', { padding: 1, torus: [true, false] }, [[43, 69, 78, 87, 61], [33, 54, 63, 72, 51], [63, 99, 108, 117, 81], [53, 84, 93, 102, 71]]],
-    ['partial torus (axis 1)', { padding: 1, torus: [false, true] }, [[25, 21, 27, 33, 29], [60, 54, 63, 72, 66], [105, 99, 108, 117, 111], [85, 81, 87, 93, 89]]],
+    [
+      'partial torus (axis 0)',
+      { padding: 1, torus: [true, false] },
+      [
+        [43, 69, 78, 87, 61],
+        [33, 54, 63, 72, 51],
+        [63, 99, 108, 117, 81],
+        [53, 84, 93, 102, 71],
+      ],
+    ],
+    [
+      'partial torus (axis 1)',
+      { padding: 1, torus: [false, true] },
+      [
+        [25, 21, 27, 33, 29],
+        [60, 54, 63, 72, 66],
+        [105, 99, 108, 117, 111],
+        [85, 81, 87, 93, 89],
+      ],
+    ],
     // Stride 2 samples SAME at rows 0, 2 and columns 0, 2, 4.
-    ['SAME, stride 2', { padding: 1, stride: 2 }, [[12, 27, 24], [63, 108, 81]]],
+    [
+      'SAME, stride 2',
+      { padding: 1, stride: 2 },
+      [
+        [12, 27, 24],
+        [63, 108, 81],
+      ],
+    ],
   ];
   for (const [name, opts, expected] of cases) {
     it(name, () => {
@@ -114,8 +185,26 @@ describe('conv: ginjax goldens (4×5 arange image, 3×3 ones filter, §7.1 testC
 
   it('non-square kernel [1, 3] (a horizontal box)', () => {
     tidy(() => {
-      const y = conv(x(), filter(ones(3)), convAttrs(2, [1, 3], { padding: [[0, 0], [1, 1]] }));
-      allclose(squeeze(y), [[1, 3, 6, 9, 7], [11, 18, 21, 24, 17], [21, 33, 36, 39, 27], [31, 48, 51, 54, 37]].flat(), exact);
+      const y = conv(
+        x(),
+        filter(ones(3)),
+        convAttrs(2, [1, 3], {
+          padding: [
+            [0, 0],
+            [1, 1],
+          ],
+        }),
+      );
+      allclose(
+        squeeze(y),
+        [
+          [1, 3, 6, 9, 7],
+          [11, 18, 21, 24, 17],
+          [21, 33, 36, 39, 27],
+          [31, 48, 51, 54, 37],
+        ].flat(),
+        exact,
+      );
     });
   });
 });
@@ -126,10 +215,33 @@ describe('conv: more goldens', () => {
       const A = image([2, 1, 0, 0, 0, -3, 2, 0, 1], [3, 3]);
       // w[tap, 1, 2]: the vector at each of the 3×3 taps.
       const vec: Record<string, [number, number]> = { '0,1': [0, 1], '1,0': [-1, 0], '1,2': [1, 0], '2,1': [0, -1] };
-      const w = t64(arange(9).flatMap((i) => vec[`${Math.floor(i / 3)},${i % 3}`] ?? [0, 0]), [9, 1, 2]);
+      const w = t64(
+        arange(9).flatMap((i) => vec[`${Math.floor(i / 3)},${i % 3}`] ?? [0, 0]),
+        [9, 1, 2],
+      );
       const y = conv(A, w, convAttrs(2, 3, { padding: 1, torus: true }));
       expect(y.shape).toEqual([1, 3, 3, 2]);
-      allclose(f64(y), [[[1, 2], [-2, 0], [1, 4]], [[3, 0], [-3, 1], [0, -1]], [[-1, -2], [-1, -1], [2, -3]]].flat(2), exact);
+      allclose(
+        f64(y),
+        [
+          [
+            [1, 2],
+            [-2, 0],
+            [1, 4],
+          ],
+          [
+            [3, 0],
+            [-3, 1],
+            [0, -1],
+          ],
+          [
+            [-1, -2],
+            [-1, -1],
+            [2, -3],
+          ],
+        ].flat(2),
+        exact,
+      );
     });
   });
 
@@ -161,7 +273,16 @@ describe('conv: more goldens', () => {
   it('unpooling as a transposed convolution: ones p^D filter, padding p−1, lhs dilation p (§2.11)', () => {
     tidy(() => {
       const y2 = conv(image([1, 2, 3, 4], [2, 2]), filter(ones(4)), convAttrs(2, 2, { padding: 1, lhsDilation: 2 }));
-      allclose(squeeze(y2), [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]].flat(), exact);
+      allclose(
+        squeeze(y2),
+        [
+          [1, 1, 2, 2],
+          [1, 1, 2, 2],
+          [3, 3, 4, 4],
+          [3, 3, 4, 4],
+        ].flat(),
+        exact,
+      );
       const y1 = conv(image([1, 2], [2]), filter(ones(3)), convAttrs(1, 3, { padding: 2, lhsDilation: 3 }));
       allclose(squeeze(y1), [1, 1, 1, 2, 2, 2], exact);
     });
@@ -169,10 +290,43 @@ describe('conv: more goldens', () => {
 
   it('batch 2, 2 in-channels, 2 out-channels (D = 1, VALID, kernel 2)', () => {
     tidy(() => {
-      const x = t([[[1, 0], [2, 1], [3, 0]], [[-1, 2], [0, 2], [1, 2]]]); // [2, 3, 2]
-      const w = t([[[1, 0], [0, 1]], [[2, 0], [3, -1]]]); // [2 taps, 2 in, 2 out]
+      const x = t([
+        [
+          [1, 0],
+          [2, 1],
+          [3, 0],
+        ],
+        [
+          [-1, 2],
+          [0, 2],
+          [1, 2],
+        ],
+      ]); // [2, 3, 2]
+      const w = t([
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        [
+          [2, 0],
+          [3, -1],
+        ],
+      ]); // [2 taps, 2 in, 2 out]
       const y = conv(x, w, convAttrs(1, 2));
-      allclose(y, [[[8, -1], [8, 1]], [[5, 0], [8, 0]]], exact);
+      allclose(
+        y,
+        [
+          [
+            [8, -1],
+            [8, 1],
+          ],
+          [
+            [5, 0],
+            [8, 0],
+          ],
+        ],
+        exact,
+      );
     });
   });
 
@@ -180,7 +334,16 @@ describe('conv: more goldens', () => {
     tidy(() => {
       const taps = new Array<number>(6).fill(0);
       taps[1] = 1; // tap (0, 1)
-      const y = conv(image(arange(20), [4, 5]), filter(taps), convAttrs(2, [3, 2], { padding: [[1, 1], [0, 1]] }));
+      const y = conv(
+        image(arange(20), [4, 5]),
+        filter(taps),
+        convAttrs(2, [3, 2], {
+          padding: [
+            [1, 1],
+            [0, 1],
+          ],
+        }),
+      );
       const expected = arange(20).map((i) => {
         const [r, c] = [Math.floor(i / 5) - 1, (i % 5) + 1];
         return r >= 0 && c < 5 ? 5 * r + c : 0;
@@ -211,11 +374,13 @@ describe('conv: more goldens', () => {
       const torus = f64(conv(x, filter(taps), convAttrs(3, 3, { padding: 1, torus: true })));
       const zero = f64(conv(x, filter(taps), convAttrs(3, 3, { padding: 1 })));
       const partial = f64(conv(x, filter(taps), convAttrs(3, 3, { padding: 1, torus: [false, true, false] })));
-      for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) {
-        expect(torus[at(i, j, k)]).toBe(at((i + 1) % 2, (j + 2) % 3, k));
-        expect(zero[at(i, j, k)]).toBe(i + 1 < 2 && j - 1 >= 0 ? at(i + 1, j - 1, k) : 0);
-        expect(partial[at(i, j, k)]).toBe(i + 1 < 2 ? at(i + 1, (j + 2) % 3, k) : 0);
-      }
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 3; j++)
+          for (let k = 0; k < 4; k++) {
+            expect(torus[at(i, j, k)]).toBe(at((i + 1) % 2, (j + 2) % 3, k));
+            expect(zero[at(i, j, k)]).toBe(i + 1 < 2 && j - 1 >= 0 ? at(i + 1, j - 1, k) : 0);
+            expect(partial[at(i, j, k)]).toBe(i + 1 < 2 ? at(i + 1, (j + 2) % 3, k) : 0);
+          }
     });
   });
 
@@ -240,7 +405,8 @@ describe('conv: random geometries against an independent reference, and adjointn
   for (let trial = 0; trial < 72; trial++) {
     const D = 1 + (trial % 3);
     const g = randomGeometry(r, D);
-    const name = `#${trial} D=${D} n=[${g.spatial}] k=[${g.attrs.kernel}] s=[${g.attrs.stride}] r=[${g.attrs.rhsDilation}] ` +
+    const name =
+      `#${trial} D=${D} n=[${g.spatial}] k=[${g.attrs.kernel}] s=[${g.attrs.stride}] r=[${g.attrs.rhsDilation}] ` +
       `l=[${g.attrs.lhsDilation}] pad=${JSON.stringify(g.attrs.padding)} torus=[${g.attrs.torus.map(Number)}] B=${g.B} ${g.cin}→${g.cout}`;
     it(name, () => {
       tidy(() => {
@@ -266,14 +432,65 @@ describe('conv: random geometries against an independent reference, and adjointn
 
 describe('conv: gradients (finite differences, f64 on ref)', () => {
   const geometries: [string, number[], number, number, ConvAttrs][] = [
-    ['D=1 stride 2, dilation 2, lhs dilation 2, zero', [2, 5], 1, 2,
-      { kernel: [3], stride: [2], padding: [[2, 1]], torus: [false], rhsDilation: [2], lhsDilation: [2] }],
-    ['D=2 torus × zero, stride (1,2), lhs dilation 2 on the zero axis', [1, 3, 4], 2, 2,
-      { kernel: [2, 3], stride: [1, 2], padding: [[1, 0], [1, 1]], torus: [true, false], rhsDilation: [1, 1], lhsDilation: [1, 2] }],
-    ['D=2 even kernel, torus, dilation 2', [1, 4, 3], 1, 2,
-      { kernel: [2, 2], stride: [1, 1], padding: [[1, 2], [2, 1]], torus: [true, true], rhsDilation: [2, 1], lhsDilation: [1, 1] }],
-    ['D=3 mixed torus, stride 3', [1, 2, 3, 3], 2, 1,
-      { kernel: [2, 1, 3], stride: [1, 3, 1], padding: [[0, 1], [0, 0], [1, 1]], torus: [false, false, true], rhsDilation: [1, 1, 1], lhsDilation: [1, 2, 1] }],
+    [
+      'D=1 stride 2, dilation 2, lhs dilation 2, zero',
+      [2, 5],
+      1,
+      2,
+      { kernel: [3], stride: [2], padding: [[2, 1]], torus: [false], rhsDilation: [2], lhsDilation: [2] },
+    ],
+    [
+      'D=2 torus × zero, stride (1,2), lhs dilation 2 on the zero axis',
+      [1, 3, 4],
+      2,
+      2,
+      {
+        kernel: [2, 3],
+        stride: [1, 2],
+        padding: [
+          [1, 0],
+          [1, 1],
+        ],
+        torus: [true, false],
+        rhsDilation: [1, 1],
+        lhsDilation: [1, 2],
+      },
+    ],
+    [
+      'D=2 even kernel, torus, dilation 2',
+      [1, 4, 3],
+      1,
+      2,
+      {
+        kernel: [2, 2],
+        stride: [1, 1],
+        padding: [
+          [1, 2],
+          [2, 1],
+        ],
+        torus: [true, true],
+        rhsDilation: [2, 1],
+        lhsDilation: [1, 1],
+      },
+    ],
+    [
+      'D=3 mixed torus, stride 3',
+      [1, 2, 3, 3],
+      2,
+      1,
+      {
+        kernel: [2, 1, 3],
+        stride: [1, 3, 1],
+        padding: [
+          [0, 1],
+          [0, 0],
+          [1, 1],
+        ],
+        torus: [false, false, true],
+        rhsDilation: [1, 1, 1],
+        lhsDilation: [1, 2, 1],
+      },
+    ],
   ];
   for (const [name, bs, cin, cout, a] of geometries) {
     it(name, () => {
@@ -307,17 +524,31 @@ describe('conv: bad input', () => {
       expect(() => conv(x(), w(), { ...a, rhsDilation: [1, 1.5] })).toThrow(/conv: rhsDilation must be 2 integers >= 1 \(got \[1,1\.5\]\)/);
       expect(() => conv(x(), w(), { ...a, lhsDilation: [0, 1] })).toThrow(/conv: lhsDilation must be 2 integers >= 1 \(got \[0,1\]\)/);
       expect(() => conv(x(), w(), { ...a, torus: [true] })).toThrow(/conv: torus must be 2 booleans \(got \[true\]\)/);
-      expect(() => conv(x(), w(), { ...a, padding: [[-1, 0], [0, 0]] })).toThrow(/conv: padding must be 2 pairs \[lo, hi\] of integers >= 0 \(got \["\[-1,0\]","\[0,0\]"\]\)/);
-      expect(() => conv(x(), w(), { ...a, torus: [false, true], lhsDilation: [1, 2] })).toThrow(/conv: lhsDilation\[1\] must be 1 on a torus \(periodic\) axis; use zero padding \(got 2\)/);
+      expect(() =>
+        conv(x(), w(), {
+          ...a,
+          padding: [
+            [-1, 0],
+            [0, 0],
+          ],
+        }),
+      ).toThrow(/conv: padding must be 2 pairs \[lo, hi\] of integers >= 0 \(got \["\[-1,0\]","\[0,0\]"\]\)/);
+      expect(() => conv(x(), w(), { ...a, torus: [false, true], lhsDilation: [1, 2] })).toThrow(
+        /conv: lhsDilation\[1\] must be 1 on a torus \(periodic\) axis; use zero padding \(got 2\)/,
+      );
     });
   });
 
   it('shapes name conv and the argument', () => {
     tidy(() => {
       expect(() => conv(t64(arange(20), [4, 5]), w(), a)).toThrow(/conv: input shape must be \[batch, \.\.\.2 spatial, channels\] \(rank 4\) \(got \[4,5\]\)/);
-      expect(() => conv(x(), t64(ones(18), [9, 2, 1]), a)).toThrow(/conv: filter shape must be \[9 taps, 1 in-channels, Cout out-channels\] \(got "\[9,2,1\]"\)/);
+      expect(() => conv(x(), t64(ones(18), [9, 2, 1]), a)).toThrow(
+        /conv: filter shape must be \[9 taps, 1 in-channels, Cout out-channels\] \(got "\[9,2,1\]"\)/,
+      );
       expect(() => conv(x(), t64(ones(8), [8, 1, 1]), a)).toThrow(/conv: filter shape must be \[9 taps/);
-      expect(() => conv(image([1, 2], [2]), filter(ones(3)), convAttrs(1, 3))).toThrow(/conv: output size on spatial axis 0 must be >= 1 \(got "0 \(input 2, kernel 3, dilation 1, padding \[0,0\]\)"\)/);
+      expect(() => conv(image([1, 2], [2]), filter(ones(3)), convAttrs(1, 3))).toThrow(
+        /conv: output size on spatial axis 0 must be >= 1 \(got "0 \(input 2, kernel 3, dilation 1, padding \[0,0\]\)"\)/,
+      );
     });
   });
 
@@ -325,8 +556,12 @@ describe('conv: bad input', () => {
     tidy(() => {
       const dy = t64(ones(20), [1, 4, 5, 1]);
       expect(() => convInputGrad(t64(ones(16), [1, 4, 4, 1]), w(), a, [1, 4, 5, 1])).toThrow(/convInputGrad: dy shape must be \[1,4,5,1\] \(got \[1,4,4,1\]\)/);
-      expect(() => convInputGrad(dy, t64(ones(18), [9, 1, 2]), a, [1, 4, 5, 1])).toThrow(/convInputGrad: filter shape must be \[9 taps, 1 in-channels, 1 out-channels\] \(got "\[9,1,2\]"\)/);
-      expect(() => convInputGrad(dy, w(), a, [4, 5])).toThrow(/convInputGrad: input shape must be \[batch, \.\.\.2 spatial, channels\] \(rank 4\) \(got \[4,5\]\)/);
+      expect(() => convInputGrad(dy, t64(ones(18), [9, 1, 2]), a, [1, 4, 5, 1])).toThrow(
+        /convInputGrad: filter shape must be \[9 taps, 1 in-channels, 1 out-channels\] \(got "\[9,1,2\]"\)/,
+      );
+      expect(() => convInputGrad(dy, w(), a, [4, 5])).toThrow(
+        /convInputGrad: input shape must be \[batch, \.\.\.2 spatial, channels\] \(rank 4\) \(got \[4,5\]\)/,
+      );
       expect(() => convInputGrad(dy, w(), { ...a, stride: [1, 0] }, [1, 4, 5, 1])).toThrow(/convInputGrad: stride must be 2 integers >= 1/);
     });
   });
@@ -335,16 +570,49 @@ describe('conv: bad input', () => {
     tidy(() => {
       expect(() => convFilterGrad(x(), t64(ones(16), [1, 4, 4, 1]), a)).toThrow(/convFilterGrad: dy shape must be \[1,4,5\] \+ \[Cout\] \(got \[1,4,4,1\]\)/);
       expect(() => convFilterGrad(x(), t64(ones(20), [1, 4, 5]), a)).toThrow(/convFilterGrad: dy shape must be \[1,4,5\] \+ \[Cout\] \(got \[1,4,5\]\)/);
-      expect(() => convFilterGrad(t64(ones(20), [4, 5, 1]), t64(ones(20), [1, 4, 5, 1]), a)).toThrow(/convFilterGrad: input shape must be \[batch, \.\.\.2 spatial, channels\] \(rank 4\) \(got \[4,5,1\]\)/);
+      expect(() => convFilterGrad(t64(ones(20), [4, 5, 1]), t64(ones(20), [1, 4, 5, 1]), a)).toThrow(
+        /convFilterGrad: input shape must be \[batch, \.\.\.2 spatial, channels\] \(rank 4\) \(got \[4,5,1\]\)/,
+      );
     });
   });
 });
 
 describe('conv: convAttrs', () => {
   it('expands scalars per axis and keeps explicit values', () => {
-    expect(convAttrs(2, 3)).toEqual({ kernel: [3, 3], stride: [1, 1], padding: [[0, 0], [0, 0]], torus: [false, false], rhsDilation: [1, 1], lhsDilation: [1, 1] });
-    expect(convAttrs(3, [1, 2, 3], { stride: 2, padding: [[1, 0], [0, 1], [2, 2]], torus: [true, false, true], rhsDilation: [1, 2, 3], lhsDilation: 1 })).toEqual({
-      kernel: [1, 2, 3], stride: [2, 2, 2], padding: [[1, 0], [0, 1], [2, 2]], torus: [true, false, true], rhsDilation: [1, 2, 3], lhsDilation: [1, 1, 1],
+    expect(convAttrs(2, 3)).toEqual({
+      kernel: [3, 3],
+      stride: [1, 1],
+      padding: [
+        [0, 0],
+        [0, 0],
+      ],
+      torus: [false, false],
+      rhsDilation: [1, 1],
+      lhsDilation: [1, 1],
+    });
+    expect(
+      convAttrs(3, [1, 2, 3], {
+        stride: 2,
+        padding: [
+          [1, 0],
+          [0, 1],
+          [2, 2],
+        ],
+        torus: [true, false, true],
+        rhsDilation: [1, 2, 3],
+        lhsDilation: 1,
+      }),
+    ).toEqual({
+      kernel: [1, 2, 3],
+      stride: [2, 2, 2],
+      padding: [
+        [1, 0],
+        [0, 1],
+        [2, 2],
+      ],
+      torus: [true, false, true],
+      rhsDilation: [1, 2, 3],
+      lhsDilation: [1, 1, 1],
     });
   });
 });
@@ -354,11 +622,13 @@ describe('conv: memory', () => {
     const a = convAttrs(2, 3, { padding: 1, torus: [true, false], stride: [1, 2] });
     const x = randomTensor(random.key(1), [2, 4, 5, 2]);
     const w = randomTensor(random.key(2), [9, 2, 3]);
-    expectNoLeak(() => tidy(() => {
-      const y = conv(x, w, a);
-      convInputGrad(y, w, a, x.shape);
-      convFilterGrad(x, y, a);
-    }));
+    expectNoLeak(() =>
+      tidy(() => {
+        const y = conv(x, w, a);
+        convInputGrad(y, w, a, x.shape);
+        convFilterGrad(x, y, a);
+      }),
+    );
     x.dispose();
     w.dispose();
   });

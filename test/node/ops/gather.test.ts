@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  broadcastTo, gather, indexMap, memory, mul, permute, random, scatterAdd, slice, sum, sumTo, tensor, tidy, type Tensor,
-} from '../../../src/index.js';
+import { broadcastTo, gather, indexMap, memory, mul, permute, random, scatterAdd, slice, sum, sumTo, tensor, tidy, type Tensor } from '../../../src/index.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, arange, closeScalar, dot, expectNoLeak, f64, gradcheck, randomTensor, rng, t, t64 } from '../../util.js';
 
@@ -11,8 +9,26 @@ const idx = (v: number[]) => Int32Array.from(v);
 describe('gather / scatterAdd: golden values', () => {
   it('gather reads x.flat[index] and writes 0 for -1, with repeats', () => {
     tidy(() => {
-      allclose(gather(t([10, 20, 30]), [2, 2], idx([2, -1, 0, 0])), [[30, 0], [10, 10]], exact);
-      allclose(gather(t([[1, 2], [3, 4]]), [3], idx([3, 3, 1])), [4, 4, 2], exact);
+      allclose(
+        gather(t([10, 20, 30]), [2, 2], idx([2, -1, 0, 0])),
+        [
+          [30, 0],
+          [10, 10],
+        ],
+        exact,
+      );
+      allclose(
+        gather(
+          t([
+            [1, 2],
+            [3, 4],
+          ]),
+          [3],
+          idx([3, 3, 1]),
+        ),
+        [4, 4, 2],
+        exact,
+      );
       expect(gather(t([1, 2]), [], idx([1])).shape).toEqual([]);
       expect(gather(t([1, 2]), [0, 4], idx([])).shape).toEqual([0, 4]);
     });
@@ -21,7 +37,21 @@ describe('gather / scatterAdd: golden values', () => {
   it('scatterAdd accumulates x.flat[i] into out.flat[index[i]], skipping -1', () => {
     tidy(() => {
       allclose(scatterAdd(t([1, 2, 3, 4]), [3], idx([0, 2, 0, -1])), [4, 0, 2], exact);
-      allclose(scatterAdd(t([[1, 2], [3, 4]]), [2, 2], idx([3, 3, 3, 0])), [[4, 0], [0, 6]], exact);
+      allclose(
+        scatterAdd(
+          t([
+            [1, 2],
+            [3, 4],
+          ]),
+          [2, 2],
+          idx([3, 3, 3, 0]),
+        ),
+        [
+          [4, 0],
+          [0, 6],
+        ],
+        exact,
+      );
       allclose(scatterAdd(t([5]), [4], idx([-1])), [0, 0, 0, 0], exact);
     });
   });
@@ -29,8 +59,23 @@ describe('gather / scatterAdd: golden values', () => {
   it('blocks: the map applies to each of the equal consecutive blocks of x and of the output', () => {
     tidy(() => {
       // x = 3 blocks of 2, out = 3 blocks of 3
-      allclose(gather(t([1, 2, 3, 4, 5, 6]), [3, 3], idx([1, -1, 0]), 3), [[2, 0, 1], [4, 0, 3], [6, 0, 5]], exact);
-      allclose(scatterAdd(t([1, 2, 3, 4, 5, 6]), [2, 2], idx([1, -1, 1]), 2), [[0, 4], [0, 10]], exact);
+      allclose(
+        gather(t([1, 2, 3, 4, 5, 6]), [3, 3], idx([1, -1, 0]), 3),
+        [
+          [2, 0, 1],
+          [4, 0, 3],
+          [6, 0, 5],
+        ],
+        exact,
+      );
+      allclose(
+        scatterAdd(t([1, 2, 3, 4, 5, 6]), [2, 2], idx([1, -1, 1]), 2),
+        [
+          [0, 4],
+          [0, 10],
+        ],
+        exact,
+      );
       // blocks = 1 is the plain map; blocks = size makes a one-element map per element
       allclose(gather(t([7, 8]), [2], idx([1, 0]), 1), [8, 7], exact);
       allclose(gather(t([7, 8]), [2], idx([0]), 2), [7, 8], exact);
@@ -48,14 +93,30 @@ describe('gather / scatterAdd: golden values', () => {
 describe('permute / slice / broadcastTo / sumTo: golden values', () => {
   it('permute: y.shape[i] = x.shape[perm[i]]', () => {
     tidy(() => {
-      allclose(permute(t([[1, 2, 3], [4, 5, 6]]), [1, 0]), [[1, 4], [2, 5], [3, 6]], exact);
+      allclose(
+        permute(
+          t([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+          [1, 0],
+        ),
+        [
+          [1, 4],
+          [2, 5],
+          [3, 6],
+        ],
+        exact,
+      );
       const x = t64(arange(24), [2, 3, 4]);
       const y = permute(x, [2, 0, 1]);
       expect(y.shape).toEqual([4, 2, 3]);
       const v = f64(y);
-      for (let k = 0; k < 4; k++) for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) {
-        expect(v[(k * 2 + i) * 3 + j]).toBe(12 * i + 4 * j + k);
-      }
+      for (let k = 0; k < 4; k++)
+        for (let i = 0; i < 2; i++)
+          for (let j = 0; j < 3; j++) {
+            expect(v[(k * 2 + i) * 3 + j]).toBe(12 * i + 4 * j + k);
+          }
       allclose(permute(x, [0, 1, 2]), x, exact);
       allclose(permute(tensor([7], []), []), 7, exact);
     });
@@ -72,8 +133,20 @@ describe('permute / slice / broadcastTo / sumTo: golden values', () => {
 
   it('slice along an axis (including empty and full ranges)', () => {
     tidy(() => {
-      const x = t([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]);
-      allclose(slice(x, 1, 1, 2), [[2, 3], [6, 7], [10, 11]], exact);
+      const x = t([
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+        [9, 10, 11, 12],
+      ]);
+      allclose(
+        slice(x, 1, 1, 2),
+        [
+          [2, 3],
+          [6, 7],
+          [10, 11],
+        ],
+        exact,
+      );
       allclose(slice(x, 0, 2, 1), [[9, 10, 11, 12]], exact);
       allclose(slice(x, -1, 3, 1), [[4], [8], [12]], exact);
       allclose(slice(x, 0, 0, 3), x, exact);
@@ -83,10 +156,44 @@ describe('permute / slice / broadcastTo / sumTo: golden values', () => {
 
   it('broadcastTo materialises NumPy broadcasting', () => {
     tidy(() => {
-      allclose(broadcastTo(t([1, 2, 3]), [2, 3]), [[1, 2, 3], [1, 2, 3]], exact);
-      allclose(broadcastTo(t([[1], [2]]), [2, 3]), [[1, 1, 1], [2, 2, 2]], exact);
-      allclose(broadcastTo(tensor([5], []), [2, 2]), [[5, 5], [5, 5]], exact);
-      allclose(broadcastTo(t([[1, 2]]), [2, 2, 2]), [[[1, 2], [1, 2]], [[1, 2], [1, 2]]], exact);
+      allclose(
+        broadcastTo(t([1, 2, 3]), [2, 3]),
+        [
+          [1, 2, 3],
+          [1, 2, 3],
+        ],
+        exact,
+      );
+      allclose(
+        broadcastTo(t([[1], [2]]), [2, 3]),
+        [
+          [1, 1, 1],
+          [2, 2, 2],
+        ],
+        exact,
+      );
+      allclose(
+        broadcastTo(tensor([5], []), [2, 2]),
+        [
+          [5, 5],
+          [5, 5],
+        ],
+        exact,
+      );
+      allclose(
+        broadcastTo(t([[1, 2]]), [2, 2, 2]),
+        [
+          [
+            [1, 2],
+            [1, 2],
+          ],
+          [
+            [1, 2],
+            [1, 2],
+          ],
+        ],
+        exact,
+      );
       const same = t([1, 2]);
       const view = broadcastTo(same, [2]);
       expect(view).not.toBe(same);
@@ -97,7 +204,14 @@ describe('permute / slice / broadcastTo / sumTo: golden values', () => {
   it('sumTo is the adjoint of broadcasting', () => {
     tidy(() => {
       const x = t64(arange(24), [4, 2, 3]);
-      allclose(sumTo(x, [2, 3]), [[36, 40, 44], [48, 52, 56]], exact);
+      allclose(
+        sumTo(x, [2, 3]),
+        [
+          [36, 40, 44],
+          [48, 52, 56],
+        ],
+        exact,
+      );
       allclose(sumTo(x, [2, 1]), [[120], [156]], exact);
       allclose(sumTo(x, [1, 3]), [[84, 92, 100]], exact);
       allclose(sumTo(x, [4, 1, 1]), [[[15]], [[51]], [[87]], [[123]]], exact);
@@ -202,7 +316,10 @@ describe('index ops: bad input', () => {
 
   it('permute / slice name their arguments', () => {
     tidy(() => {
-      const x = t([[1, 2, 3], [4, 5, 6]]);
+      const x = t([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
       expect(() => permute(x, [0, 0])).toThrow(/permute: perm must be a permutation of 0\.\.1 \(got \[0,0\]\)/);
       expect(() => permute(x, [1, 0, 2])).toThrow(/permute: perm must be a permutation of 0\.\.1 \(got \[1,0,2\]\)/);
       expect(() => slice(x, 1, 2, 2)).toThrow(/slice: range must be within \[0, 3\] on axis 1 of \[2,3\] \(got \[2,4\]\)/);
@@ -220,7 +337,15 @@ describe('index ops: bad input', () => {
   it('broadcastTo refuses a target that x does not broadcast to', () => {
     tidy(() => {
       expect(() => broadcastTo(t([1, 2, 3]), [1])).toThrow(/broadcastTo: .*shape.*\[3\].*\[1\]/);
-      expect(() => broadcastTo(t([[1, 2, 3], [4, 5, 6]]), [3])).toThrow(/broadcastTo: .*shape.*\[2,3\].*\[3\]/);
+      expect(() =>
+        broadcastTo(
+          t([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+          [3],
+        ),
+      ).toThrow(/broadcastTo: .*shape.*\[2,3\].*\[3\]/);
     });
   });
 });
@@ -228,15 +353,17 @@ describe('index ops: bad input', () => {
 describe('index ops: memory', () => {
   it('under tidy leaves memory() unchanged', () => {
     const x = randomTensor(random.key(6), [2, 3]);
-    expectNoLeak(() => tidy(() => {
-      gather(x, [4], idx([0, -1, 5, 5]));
-      scatterAdd(x, [2], idx([0, 1, 0, 1, -1, 1]));
-      permute(x, [1, 0]);
-      slice(x, 1, 0, 2);
-      broadcastTo(x, [4, 2, 3]);
-      sumTo(x, [1, 3]);
-      broadcastTo(x, [2, 3]);
-    }));
+    expectNoLeak(() =>
+      tidy(() => {
+        gather(x, [4], idx([0, -1, 5, 5]));
+        scatterAdd(x, [2], idx([0, 1, 0, 1, -1, 1]));
+        permute(x, [1, 0]);
+        slice(x, 1, 0, 2);
+        broadcastTo(x, [4, 2, 3]);
+        sumTo(x, [1, 3]);
+        broadcastTo(x, [2, 3]);
+      }),
+    );
     x.dispose();
   });
 

@@ -3,11 +3,28 @@ import { matmul, memory, mul, random, sum, tensor, tidy, type Tensor } from '../
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, expectNoLeak, f64, gradcheck, randomTensor, t } from '../../util.js';
 
-const A = [[1, 2, 3], [4, 5, 6]];
-const AT = [[1, 4], [2, 5], [3, 6]];
-const B = [[7, 8], [9, 10], [11, 12]];
-const BT = [[7, 9, 11], [8, 10, 12]];
-const AB = [[58, 64], [139, 154]];
+const A = [
+  [1, 2, 3],
+  [4, 5, 6],
+];
+const AT = [
+  [1, 4],
+  [2, 5],
+  [3, 6],
+];
+const B = [
+  [7, 8],
+  [9, 10],
+  [11, 12],
+];
+const BT = [
+  [7, 9, 11],
+  [8, 10, 12],
+];
+const AB = [
+  [58, 64],
+  [139, 154],
+];
 const exact = { rtol: 0, atol: 0 };
 
 /** Plain-loop batched matmul with broadcast batch axes (no transposes). */
@@ -34,11 +51,12 @@ function naive(a: Tensor, b: Tensor): { data: number[]; shape: number[] } {
       ia = ia * pa[d]! + (pa[d] === 1 ? 0 : c);
       ib = ib * pb[d]! + (pb[d] === 1 ? 0 : c);
     }
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += va[ia * m * k + i * k + p]! * vb[ib * k * n + p * n + j]!;
-      data.push(s);
-    }
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += va[ia * m * k + i * k + p]! * vb[ib * k * n + p * n + j]!;
+        data.push(s);
+      }
   }
   return { data, shape: [...batch, m, n] };
 }
@@ -50,20 +68,56 @@ describe('matmul: golden values', () => {
       allclose(matmul(t(AT), t(B), true, false), AB, exact);
       allclose(matmul(t(A), t(BT), false, true), AB, exact);
       allclose(matmul(t(AT), t(BT), true, true), AB, exact);
-      allclose(matmul(t(B), t(A)), [[39, 54, 69], [49, 68, 87], [59, 82, 105]], exact);
+      allclose(
+        matmul(t(B), t(A)),
+        [
+          [39, 54, 69],
+          [49, 68, 87],
+          [59, 82, 105],
+        ],
+        exact,
+      );
     });
   });
 
   it('vector shapes: [1,k]·[k,1] and [k,1]·[1,k]', () => {
     tidy(() => {
       allclose(matmul(t([[1, 2, 3]]), t([[4], [5], [6]])), [[32]], exact);
-      allclose(matmul(t([[1], [2]]), t([[3, 4]])), [[3, 4], [6, 8]], exact);
+      allclose(
+        matmul(t([[1], [2]]), t([[3, 4]])),
+        [
+          [3, 4],
+          [6, 8],
+        ],
+        exact,
+      );
     });
   });
 
   it('batch axes broadcast like NumPy', () => {
     tidy(() => {
-      for (const [sa, sb] of [[[2, 1, 2, 3], [4, 3, 2]], [[2, 3], [4, 3, 5]], [[3, 2, 4], [4, 2]], [[1, 2, 2], [3, 2, 1]], [[2, 1, 1, 3], [1, 5, 3, 2]]] as const) {
+      for (const [sa, sb] of [
+        [
+          [2, 1, 2, 3],
+          [4, 3, 2],
+        ],
+        [
+          [2, 3],
+          [4, 3, 5],
+        ],
+        [
+          [3, 2, 4],
+          [4, 2],
+        ],
+        [
+          [1, 2, 2],
+          [3, 2, 1],
+        ],
+        [
+          [2, 1, 1, 3],
+          [1, 5, 3, 2],
+        ],
+      ] as const) {
         const a = randomTensor(random.key(1), sa);
         const b = randomTensor(random.key(2), sb);
         const y = matmul(a, b);
@@ -85,7 +139,14 @@ describe('matmul: golden values', () => {
 
   it('an inner dimension of 0 gives zeros; m = 0 gives an empty result', () => {
     tidy(() => {
-      allclose(matmul(tensor([], [2, 0]), tensor([], [0, 3])), [[0, 0, 0], [0, 0, 0]], exact);
+      allclose(
+        matmul(tensor([], [2, 0]), tensor([], [0, 3])),
+        [
+          [0, 0, 0],
+          [0, 0, 0],
+        ],
+        exact,
+      );
       expect(matmul(tensor([], [0, 2]), t(AT.slice(0, 2))).shape).toEqual([0, 2]);
     });
   });
@@ -142,7 +203,13 @@ describe('matmul: memory', () => {
   it('under tidy leaves memory() unchanged', () => {
     const a = randomTensor(random.key(5), [2, 2, 3]);
     const b = randomTensor(random.key(6), [3, 4]);
-    expectNoLeak(() => tidy(() => { matmul(a, b); matmul(a, a, true, false); matmul(b, b, false, true); }));
+    expectNoLeak(() =>
+      tidy(() => {
+        matmul(a, b);
+        matmul(a, a, true, false);
+        matmul(b, b, false, true);
+      }),
+    );
     a.dispose();
     b.dispose();
   });
@@ -162,25 +229,45 @@ describe('matmul: memory', () => {
 });
 
 describe('matmul: shared-operand gradients', () => {
-  const t64r = (k: number, shape: number[]) => tensor(Float64Array.from(random.normal(random.key(k), shape.reduce((a, b) => a * b))), shape);
-    it('a 2-D operand shared by a batched one (folded gradient), every transpose gradients equal finite differences', () => {
-    for (const ta of [false, true]) for (const tb of [false, true]) for (const shared of ['a', 'b']) {
-      const [m, k, n] = [3, 4, 5];
-      const aS = shared === 'a' ? (ta ? [k, m] : [m, k]) : (ta ? [2, 3, k, m] : [2, 3, m, k]);
-      const bS = shared === 'b' ? (tb ? [n, k] : [k, n]) : (tb ? [2, 3, n, k] : [2, 3, k, n]);
-      const a = t64r(1, aS), b = t64r(2, bS), r = t64r(3, [2, 3, m, n]);
-      const f = (p: { a: any; b: any }) => sum(mul(matmul(p.a, p.b, ta, tb), r));
-      const { grads } = valueAndGrad(f)({ a, b });
-      for (const [name, x, g] of [['a', a, grads.a], ['b', b, grads.b]] as const) {
-        const xs = x.storage() as Float64Array; const gs = g.storage() as Float64Array;
-        for (let i = 0; i < xs.length; i += 3) {
-          const v = xs[i]!; const h = 1e-6;
-          xs[i] = v + h; const fp = (f({ a, b }).storage() as Float64Array)[0]!;
-          xs[i] = v - h; const fm = (f({ a, b }).storage() as Float64Array)[0]!;
-          xs[i] = v;
-          expect(Math.abs((fp - fm) / (2 * h) - gs[i]!), `${shared} ${ta} ${tb} d${name}[${i}]`).toBeLessThan(1e-6);
+  const t64r = (k: number, shape: number[]) =>
+    tensor(
+      Float64Array.from(
+        random.normal(
+          random.key(k),
+          shape.reduce((a, b) => a * b),
+        ),
+      ),
+      shape,
+    );
+  it('a 2-D operand shared by a batched one (folded gradient), every transpose gradients equal finite differences', () => {
+    for (const ta of [false, true])
+      for (const tb of [false, true])
+        for (const shared of ['a', 'b']) {
+          const [m, k, n] = [3, 4, 5];
+          const aS = shared === 'a' ? (ta ? [k, m] : [m, k]) : ta ? [2, 3, k, m] : [2, 3, m, k];
+          const bS = shared === 'b' ? (tb ? [n, k] : [k, n]) : tb ? [2, 3, n, k] : [2, 3, k, n];
+          const a = t64r(1, aS),
+            b = t64r(2, bS),
+            r = t64r(3, [2, 3, m, n]);
+          const f = (p: { a: any; b: any }) => sum(mul(matmul(p.a, p.b, ta, tb), r));
+          const { grads } = valueAndGrad(f)({ a, b });
+          for (const [name, x, g] of [
+            ['a', a, grads.a],
+            ['b', b, grads.b],
+          ] as const) {
+            const xs = x.storage() as Float64Array;
+            const gs = g.storage() as Float64Array;
+            for (let i = 0; i < xs.length; i += 3) {
+              const v = xs[i]!;
+              const h = 1e-6;
+              xs[i] = v + h;
+              const fp = (f({ a, b }).storage() as Float64Array)[0]!;
+              xs[i] = v - h;
+              const fm = (f({ a, b }).storage() as Float64Array)[0]!;
+              xs[i] = v;
+              expect(Math.abs((fp - fm) / (2 * h) - gs[i]!), `${shared} ${ta} ${tb} d${name}[${i}]`).toBeLessThan(1e-6);
+            }
+          }
         }
-      }
-    }
   });
 });

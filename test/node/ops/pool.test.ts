@@ -5,7 +5,12 @@ import { allclose, arange, closeScalar, dot, expectNoLeak, f64, gradcheck, rando
 
 const exact = { rtol: 0, atol: 0 };
 /** §2.10: the tested 4×4 image. */
-const IMG = [[4, 1, 0, 1], [0, 0, -3, 2], [1, 0, 1, 0], [1, 0, 2, 1]];
+const IMG = [
+  [4, 1, 0, 1],
+  [0, 0, -3, 2],
+  [1, 0, 1, 0],
+  [1, 0, 2, 1],
+];
 const img = () => t64(IMG.flat(), [1, 4, 4, 1]);
 
 /** Independent reference: the whole T-vector at the first argmax (row-major window order) of c. */
@@ -32,7 +37,10 @@ function naivePool(x: Tensor, c: Tensor, patch: number, T: number): number[] {
         for (const w of grid(new Array<number>(D).fill(patch))) {
           const pix = b * npix + flatPix(o.map((v, d) => v * patch + w[d]!));
           const v = vc[pix * C + ch]!;
-          if (arg < 0 || v > best) { best = v; arg = pix; }
+          if (arg < 0 || v > best) {
+            best = v;
+            arg = pix;
+          }
         }
         for (let k = 0; k < T; k++) out.push(vx[arg * C * T + ch * T + k]!);
       }
@@ -45,15 +53,46 @@ describe('maxPool: golden values', () => {
   it('§2.10: by |value| gives [[4,−3],[1,2]], by value [[4,2],[1,2]]', () => {
     tidy(() => {
       const x = img();
-      allclose(maxPool(x, abs(x), 2, 1), [[[[4], [-3]], [[1], [2]]]], exact);
-      allclose(maxPool(x, x, 2, 1), [[[[4], [2]], [[1], [2]]]], exact);
+      allclose(
+        maxPool(x, abs(x), 2, 1),
+        [
+          [
+            [[4], [-3]],
+            [[1], [2]],
+          ],
+        ],
+        exact,
+      );
+      allclose(
+        maxPool(x, x, 2, 1),
+        [
+          [
+            [[4], [2]],
+            [[1], [2]],
+          ],
+        ],
+        exact,
+      );
     });
   });
 
   it('§7.2: the 4³ arange pooled by value with patch 2', () => {
     tidy(() => {
       const x = t64(arange(64), [1, 4, 4, 4, 1]);
-      allclose(f64(maxPool(x, x, 2, 1)), [[[21, 23], [29, 31]], [[53, 55], [61, 63]]].flat(2), exact);
+      allclose(
+        f64(maxPool(x, x, 2, 1)),
+        [
+          [
+            [21, 23],
+            [29, 31],
+          ],
+          [
+            [53, 55],
+            [61, 63],
+          ],
+        ].flat(2),
+        exact,
+      );
     });
   });
 
@@ -72,12 +111,45 @@ describe('maxPool: golden values', () => {
   it('copies the whole T-vector of each channel at its own argmax (T = 2, 2 channels)', () => {
     tidy(() => {
       // x[1, 2, 2, C*T = 4]: channel 0 = (a, b), channel 1 = (c, d) per pixel.
-      const x = t([[[[1, 2, 3, 4], [5, 6, 7, 8]], [[9, 10, 11, 12], [13, 14, 15, 16]]]]);
+      const x = t([
+        [
+          [
+            [1, 2, 3, 4],
+            [5, 6, 7, 8],
+          ],
+          [
+            [9, 10, 11, 12],
+            [13, 14, 15, 16],
+          ],
+        ],
+      ]);
       // Channel 0 wins at pixel (1, 0); channel 1 at pixel (0, 1).
-      const c = t([[[[0, 0], [1, 9]], [[5, 2], [3, 1]]]]);
+      const c = t([
+        [
+          [
+            [0, 0],
+            [1, 9],
+          ],
+          [
+            [5, 2],
+            [3, 1],
+          ],
+        ],
+      ]);
       allclose(maxPool(x, c, 2, 2), [[[[9, 10, 7, 8]]]], exact);
       // The ginjax comparator: the pixel norm of each T-vector.
-      const x2 = t([[[[3, 4], [0, -6]], [[1, 1], [-2, 0]]]]); // norms 5, 6, √2, 2
+      const x2 = t([
+        [
+          [
+            [3, 4],
+            [0, -6],
+          ],
+          [
+            [1, 1],
+            [-2, 0],
+          ],
+        ],
+      ]); // norms 5, 6, √2, 2
       const norm = sqrt(sum(square(x2), [3])).reshape([1, 2, 2, 1]);
       allclose(maxPool(x2, norm, 2, 2), [[[[0, -6]]]], exact);
     });
@@ -86,11 +158,28 @@ describe('maxPool: golden values', () => {
   it('batch 2, D = 1, non-square D = 2, patch 3 and patch 1', () => {
     tidy(() => {
       const x1 = t64([1, 5, 2, 2, -1, -7, 0, 3], [2, 4, 1]);
-      allclose(maxPool(x1, x1, 2, 1), [[[5], [2]], [[-1], [3]]], exact);
-      allclose(maxPool(x1, abs(x1), 2, 1), [[[5], [2]], [[-7], [3]]], exact);
+      allclose(
+        maxPool(x1, x1, 2, 1),
+        [
+          [[5], [2]],
+          [[-1], [3]],
+        ],
+        exact,
+      );
+      allclose(
+        maxPool(x1, abs(x1), 2, 1),
+        [
+          [[5], [2]],
+          [[-7], [3]],
+        ],
+        exact,
+      );
       const x2 = t64(arange(12), [1, 2, 6, 1]);
       allclose(f64(maxPool(x2, x2, 2, 1)), [7, 9, 11], exact);
-      const x3 = t64(arange(18).map((v) => (v * 7) % 18), [1, 3, 6, 1]);
+      const x3 = t64(
+        arange(18).map((v) => (v * 7) % 18),
+        [1, 3, 6, 1],
+      );
       allclose(f64(maxPool(x3, x3, 3, 1)), [14, 17], exact); // rows 0,7,14,3,10,17 | 6,13,2,9,16,5 | 12,1,8,15,4,11
       allclose(maxPool(x2, x2, 1, 1), x2, exact);
     });
@@ -100,7 +189,16 @@ describe('maxPool: golden values', () => {
     tidy(() => {
       const x = img();
       const dx = maxPoolGrad(t64([1, 2, 3, 4], [1, 2, 2, 1]), abs(x), 2, 1, x.shape);
-      allclose(f64(dx), [[1, 0, 0, 0], [0, 0, 2, 0], [3, 0, 0, 0], [0, 0, 4, 0]].flat(), exact);
+      allclose(
+        f64(dx),
+        [
+          [1, 0, 0, 0],
+          [0, 0, 2, 0],
+          [3, 0, 0, 0],
+          [0, 0, 4, 0],
+        ].flat(),
+        exact,
+      );
     });
   });
 
@@ -177,10 +275,16 @@ describe('maxPool: bad input', () => {
       expect(() => maxPool(x, x, 1.5, 1)).toThrow(/maxPool: patch must be an integer >= 1 \(got 1\.5\)/);
       expect(() => maxPool(x, x, 2, 0)).toThrow(/maxPool: tensorSize must be an integer >= 1 \(got 0\)/);
       expect(() => maxPool(x, x, 3, 1)).toThrow(/maxPool: spatial size on axis 0 must be divisible by the patch 3 \(got 4\)/);
-      expect(() => maxPool(t64(arange(6), [1, 6]), t64(arange(6), [1, 6]), 2, 1)).toThrow(/maxPool: input shape must be \[batch, \.\.\.spatial, channels\] \(got \[1,6\]\)/);
+      expect(() => maxPool(t64(arange(6), [1, 6]), t64(arange(6), [1, 6]), 2, 1)).toThrow(
+        /maxPool: input shape must be \[batch, \.\.\.spatial, channels\] \(got \[1,6\]\)/,
+      );
       expect(() => maxPool(x, t64(arange(32), [1, 4, 4, 2]), 2, 1)).toThrow(/maxPool: comparator shape must be \[1,4,4,1\] \(got \[1,4,4,2\]\)/);
-      expect(() => maxPool(t64(arange(24), [1, 2, 6, 2]), t64(arange(6), [1, 6, 1]), 2, 2)).toThrow(/maxPool: comparator shape must be \[1,2,6,1\] \(got \[1,6,1\]\)/);
-      expect(() => maxPool(t64(arange(10), [1, 5, 2]), t64(arange(10), [1, 5, 2]), 2, 1)).toThrow(/maxPool: spatial size on axis 0 must be divisible by the patch 2 \(got 5\)/);
+      expect(() => maxPool(t64(arange(24), [1, 2, 6, 2]), t64(arange(6), [1, 6, 1]), 2, 2)).toThrow(
+        /maxPool: comparator shape must be \[1,2,6,1\] \(got \[1,6,1\]\)/,
+      );
+      expect(() => maxPool(t64(arange(10), [1, 5, 2]), t64(arange(10), [1, 5, 2]), 2, 1)).toThrow(
+        /maxPool: spatial size on axis 0 must be divisible by the patch 2 \(got 5\)/,
+      );
       const dy = t64([1, 2, 3, 4], [1, 2, 2, 1]);
       expect(() => maxPoolGrad(t64([1, 2], [1, 2, 1, 1]), x, 2, 1, x.shape)).toThrow(/maxPoolGrad: dy shape must be \[1,2,2,1\] \(got \[1,2,1,1\]\)/);
       expect(() => maxPoolGrad(dy, x, 2, 1, [1, 4, 4, 2])).toThrow(/maxPoolGrad: comparator shape must be \[1,4,4,2\] \(got \[1,4,4,1\]\)/);
@@ -199,10 +303,12 @@ describe('maxPool: bad input', () => {
 describe('maxPool: memory', () => {
   it('under tidy leaves memory() unchanged', () => {
     const x = randomTensor(random.key(1), [1, 4, 4, 2]);
-    expectNoLeak(() => tidy(() => {
-      const y = maxPool(x, x, 2, 1);
-      maxPoolGrad(y, x, 2, 1, x.shape);
-    }));
+    expectNoLeak(() =>
+      tidy(() => {
+        const y = maxPool(x, x, 2, 1);
+        maxPoolGrad(y, x, 2, 1, x.shape);
+      }),
+    );
     x.dispose();
   });
 

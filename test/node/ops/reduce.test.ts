@@ -12,12 +12,41 @@ describe('reduce: golden values', () => {
       const x = X();
       const exact = { rtol: 0, atol: 0 };
       allclose(sum(x), 276, exact);
-      allclose(sum(x, [0]), [[12, 14, 16, 18], [20, 22, 24, 26], [28, 30, 32, 34]], exact);
-      allclose(sum(x, [1]), [[12, 15, 18, 21], [48, 51, 54, 57]], exact);
-      allclose(sum(x, [2]), [[6, 22, 38], [54, 70, 86]], exact);
+      allclose(
+        sum(x, [0]),
+        [
+          [12, 14, 16, 18],
+          [20, 22, 24, 26],
+          [28, 30, 32, 34],
+        ],
+        exact,
+      );
+      allclose(
+        sum(x, [1]),
+        [
+          [12, 15, 18, 21],
+          [48, 51, 54, 57],
+        ],
+        exact,
+      );
+      allclose(
+        sum(x, [2]),
+        [
+          [6, 22, 38],
+          [54, 70, 86],
+        ],
+        exact,
+      );
       allclose(sum(x, [0, 2]), [60, 92, 124], exact);
       allclose(sum(x, [2, 0]), [60, 92, 124], exact); // order of axes does not matter
-      allclose(sum(x, [-1]), [[6, 22, 38], [54, 70, 86]], exact); // negative axes
+      allclose(
+        sum(x, [-1]),
+        [
+          [6, 22, 38],
+          [54, 70, 86],
+        ],
+        exact,
+      ); // negative axes
       allclose(sum(x, [1, 2]), [66, 210], exact);
       allclose(sum(x, []), x, exact); // no axes: the identity
       expect(sum(x).shape).toEqual([]);
@@ -26,12 +55,42 @@ describe('reduce: golden values', () => {
 
   it('max over axes, including negative values', () => {
     tidy(() => {
-      const x = t([[[3, -1], [-7, 2]], [[-5, -6], [0, -9]]]);
+      const x = t([
+        [
+          [3, -1],
+          [-7, 2],
+        ],
+        [
+          [-5, -6],
+          [0, -9],
+        ],
+      ]);
       const exact = { rtol: 0, atol: 0 };
       allclose(max(x), 3, exact);
-      allclose(max(x, [0]), [[3, -1], [0, 2]], exact);
-      allclose(max(x, [1]), [[3, 2], [0, -6]], exact);
-      allclose(max(x, [2]), [[3, 2], [-5, 0]], exact);
+      allclose(
+        max(x, [0]),
+        [
+          [3, -1],
+          [0, 2],
+        ],
+        exact,
+      );
+      allclose(
+        max(x, [1]),
+        [
+          [3, 2],
+          [0, -6],
+        ],
+        exact,
+      );
+      allclose(
+        max(x, [2]),
+        [
+          [3, 2],
+          [-5, 0],
+        ],
+        exact,
+      );
       allclose(max(x, [0, 1]), [3, 2], exact);
       allclose(max(t([-4, -2, -8])), -2, exact);
       allclose(reduce('max', X(), [1, 2]), [11, 23], exact);
@@ -68,9 +127,16 @@ describe('reduce: golden values', () => {
 
 describe('reduce: gradients (finite differences, f64 on ref)', () => {
   const cases: [ReduceOp, number[], number[]][] = [
-    ['sum', [2, 3, 4], [0]], ['sum', [2, 3, 4], [1, 2]], ['sum', [2, 3, 4], [0, 1, 2]], ['sum', [3, 2], []], ['sum', [], []],
+    ['sum', [2, 3, 4], [0]],
+    ['sum', [2, 3, 4], [1, 2]],
+    ['sum', [2, 3, 4], [0, 1, 2]],
+    ['sum', [3, 2], []],
+    ['sum', [], []],
     // Random values do not tie, so max is differentiable at the test point.
-    ['max', [2, 3, 4], [0]], ['max', [2, 3, 4], [2]], ['max', [2, 3, 4], [0, 2]], ['max', [5], [0]],
+    ['max', [2, 3, 4], [0]],
+    ['max', [2, 3, 4], [2]],
+    ['max', [2, 3, 4], [0, 2]],
+    ['max', [5], [0]],
   ];
   for (const [op, shape, axes] of cases) {
     it(`${op} over ${JSON.stringify(axes)} of ${JSON.stringify(shape)}`, () => {
@@ -81,9 +147,19 @@ describe('reduce: gradients (finite differences, f64 on ref)', () => {
   }
 
   it('max shares the cotangent equally among ties', () => {
-    const x = t([[1, 3, 3, 2], [5, 5, 5, 0]]);
+    const x = t([
+      [1, 3, 3, 2],
+      [5, 5, 5, 0],
+    ]);
     const { value, grads } = valueAndGrad((p: Tensor) => sum(max(p, [1])))(x);
-    allclose(grads, [[0, 0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3, 0]], { rtol: 1e-15, atol: 0 });
+    allclose(
+      grads,
+      [
+        [0, 0.5, 0.5, 0],
+        [1 / 3, 1 / 3, 1 / 3, 0],
+      ],
+      { rtol: 1e-15, atol: 0 },
+    );
     value.dispose();
     grads.dispose();
     x.dispose();
@@ -129,8 +205,18 @@ describe('reduce: bad input', () => {
 describe('reduce: memory', () => {
   it('every reduction under tidy leaves memory() unchanged', () => {
     const x = X();
-    expectNoLeak(() => tidy(() => { sum(x); sum(x, [1]); max(x, [0, 2]); mean(x, [2]); reduce('max', x, []); }));
-    expectNoLeak(() => { mean(x).dispose(); });
+    expectNoLeak(() =>
+      tidy(() => {
+        sum(x);
+        sum(x, [1]);
+        max(x, [0, 2]);
+        mean(x, [2]);
+        reduce('max', x, []);
+      }),
+    );
+    expectNoLeak(() => {
+      mean(x).dispose();
+    });
     x.dispose();
   });
 

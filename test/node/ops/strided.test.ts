@@ -6,7 +6,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  broadcastTo, getBackend, memory, mul, permute, random, setBackend, slice, sum, tensor, tidy, valueAndGrad, type Backend, type Tensor,
+  broadcastTo,
+  getBackend,
+  memory,
+  mul,
+  permute,
+  random,
+  setBackend,
+  slice,
+  sum,
+  tensor,
+  tidy,
+  valueAndGrad,
+  type Backend,
+  type Tensor,
 } from '../../../src/index.js';
 import { registerBackend } from '../../../src/backends/backend.js';
 import { createWasmBackend, type WasmBackend } from '../../../src/backends/wasm/index.js';
@@ -33,7 +46,9 @@ function oracle(c: Case, xv: ArrayLike<number>): Float64Array {
   const out = new Float64Array(sizeOf(c.out));
   const n = sizeOf(c.extents);
   for (let p = 0; p < n; p++) {
-    let q = p, s = c.src.offset, d = c.dst.offset;
+    let q = p,
+      s = c.src.offset,
+      d = c.dst.offset;
     for (let a = c.extents.length - 1; a >= 0; a--) {
       const i = q % c.extents[a]!;
       q = Math.floor(q / c.extents[a]!);
@@ -74,14 +89,46 @@ const apply = (x: Tensor, c: Case) => strided(x, c.out, c.extents, c.src, c.dst)
 describe('strided: golden values of the views', () => {
   it('transpose, sub-box, broadcast and a summing destination', () => {
     tidy(() => {
-      const x = t([[1, 2, 3], [4, 5, 6]]);
-      allclose(strided(x, [3, 2], [3, 2], { offset: 0, strides: [1, 3] }), [[1, 4], [2, 5], [3, 6]], exact);
-      allclose(strided(x, [2, 2], [2, 2], { offset: 1, strides: [3, 1] }), [[2, 3], [5, 6]], exact);
-      allclose(strided(x, [2, 3], [2, 3], { offset: 0, strides: [0, 1] }), [[1, 2, 3], [1, 2, 3]], exact);
+      const x = t([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
+      allclose(
+        strided(x, [3, 2], [3, 2], { offset: 0, strides: [1, 3] }),
+        [
+          [1, 4],
+          [2, 5],
+          [3, 6],
+        ],
+        exact,
+      );
+      allclose(
+        strided(x, [2, 2], [2, 2], { offset: 1, strides: [3, 1] }),
+        [
+          [2, 3],
+          [5, 6],
+        ],
+        exact,
+      );
+      allclose(
+        strided(x, [2, 3], [2, 3], { offset: 0, strides: [0, 1] }),
+        [
+          [1, 2, 3],
+          [1, 2, 3],
+        ],
+        exact,
+      );
       // dst stride 0 sums: row sums, and a write into a zero border
       allclose(strided(x, [2], [2, 3], { offset: 0, strides: [3, 1] }, { offset: 0, strides: [1, 0] }), [6, 15], exact);
-      allclose(strided(x, [3, 4], [2, 3], { offset: 0, strides: [3, 1] }, { offset: 1, strides: [4, 1] }),
-        [[0, 1, 2, 3], [0, 4, 5, 6], [0, 0, 0, 0]], exact);
+      allclose(
+        strided(x, [3, 4], [2, 3], { offset: 0, strides: [3, 1] }, { offset: 1, strides: [4, 1] }),
+        [
+          [0, 1, 2, 3],
+          [0, 4, 5, 6],
+          [0, 0, 0, 0],
+        ],
+        exact,
+      );
       expect(strided(x, [0, 2], [0, 2], { offset: 0, strides: [1, 1] }).shape).toEqual([0, 2]);
       allclose(strided(x, [2], [0], { offset: 0, strides: [1] }), [0, 0], exact); // no point: zeros
     });
@@ -89,27 +136,69 @@ describe('strided: golden values of the views', () => {
 
   it('upsample repeats each element factor times along the axes', () => {
     tidy(() => {
-      allclose(upsample(t([[1, 2], [3, 4]]), [0, 1], 2), [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]], exact);
-      allclose(upsample(t([[1, 2], [3, 4]]), [1], 3), [[1, 1, 1, 2, 2, 2], [3, 3, 3, 4, 4, 4]], exact);
+      allclose(
+        upsample(
+          t([
+            [1, 2],
+            [3, 4],
+          ]),
+          [0, 1],
+          2,
+        ),
+        [
+          [1, 1, 2, 2],
+          [1, 1, 2, 2],
+          [3, 3, 4, 4],
+          [3, 3, 4, 4],
+        ],
+        exact,
+      );
+      allclose(
+        upsample(
+          t([
+            [1, 2],
+            [3, 4],
+          ]),
+          [1],
+          3,
+        ),
+        [
+          [1, 1, 1, 2, 2, 2],
+          [3, 3, 3, 4, 4, 4],
+        ],
+        exact,
+      );
       const x = t64(arange(12), [2, 3, 2]);
       const y = f64(upsample(x, [0, 1], 2)); // [4, 6, 2]
-      for (let i = 0; i < 4; i++) for (let j = 0; j < 6; j++) for (let c = 0; c < 2; c++) {
-        expect(y[(i * 6 + j) * 2 + c]).toBe((Math.floor(i / 2) * 3 + Math.floor(j / 2)) * 2 + c);
-      }
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 6; j++)
+          for (let c = 0; c < 2; c++) {
+            expect(y[(i * 6 + j) * 2 + c]).toBe((Math.floor(i / 2) * 3 + Math.floor(j / 2)) * 2 + c);
+          }
       allclose(upsample(x, [2], 1), x, exact);
     });
   });
 
   it('selectColumns: runs of evenly spaced columns, in the order given', () => {
     expect(indexRuns([0, 1, 2, 5, 7, 9, 9, 3])).toEqual([
-      { start: 0, step: 1, count: 3 }, { start: 5, step: 2, count: 3 }, { start: 9, step: 1, count: 1 }, { start: 3, step: 1, count: 1 },
+      { start: 0, step: 1, count: 3 },
+      { start: 5, step: 2, count: 3 },
+      { start: 9, step: 1, count: 1 },
+      { start: 3, step: 1, count: 1 },
     ]);
     expect(indexRuns([])).toEqual([]);
     tidy(() => {
       const x = t64(arange(20), [2, 10]);
       const cols = [0, 1, 2, 5, 7, 9, 9, 3];
       allclose(selectColumns(x, cols), [cols, cols.map((c) => c + 10)], exact);
-      allclose(selectColumns(x, [4, 6, 8]), [[4, 6, 8], [14, 16, 18]], exact);
+      allclose(
+        selectColumns(x, [4, 6, 8]),
+        [
+          [4, 6, 8],
+          [14, 16, 18],
+        ],
+        exact,
+      );
       expect(selectColumns(x, []).shape).toEqual([2, 0]);
     });
   });
@@ -171,9 +260,13 @@ describe('strided: bad input', () => {
   it('names the op, the argument, the expectation and the value', () => {
     tidy(() => {
       const x = t([1, 2, 3, 4, 5, 6]);
-      expect(() => strided(x, [4], [4], { offset: 3, strides: [1] })).toThrow(/strided: source view must be within the 6 elements of x \[6\] \(got "offsets up to 6"\)/);
+      expect(() => strided(x, [4], [4], { offset: 3, strides: [1] })).toThrow(
+        /strided: source view must be within the 6 elements of x \[6\] \(got "offsets up to 6"\)/,
+      );
       expect(() => strided(x, [3], [4], { offset: 0, strides: [1] })).toThrow(/strided: destination view must be within the 3 elements of shape \[3\]/);
-      expect(() => strided(x, [4], [2, 2], { offset: 0, strides: [2, 1] }, { offset: 0, strides: [1, 1] })).toThrow(/strided: dstStrides must be non-overlapping/);
+      expect(() => strided(x, [4], [2, 2], { offset: 0, strides: [2, 1] }, { offset: 0, strides: [1, 1] })).toThrow(
+        /strided: dstStrides must be non-overlapping/,
+      );
       expect(() => strided(x, [2, 3], [2, 3], { offset: 0, strides: [1, 1] })).toThrow(/strided: srcStrides must be non-overlapping .*use gather/);
       expect(() => strided(x, [2], [2], { offset: 0, strides: [-1] })).toThrow(/strided: srcStrides must be 1 integers >= 0 \(one per extent\) \(got \[-1\]\)/);
       expect(() => strided(x, [2], [2], { offset: 0, strides: [1, 1] })).toThrow(/srcStrides must be 1 integers/);
@@ -223,15 +316,17 @@ describe('strided: plans and no index maps', () => {
     try {
       const x = randomTensor(random.key(5), [2, 4, 4, 3], { backend: ref });
       const b = randomTensor(random.key(6), [3], { backend: ref });
-      expectNoLeak(() => tidy(() => {
-        const f = (p: { x: Tensor; b: Tensor }) => {
-          const y = upsample(permute(slice(p.x, 1, 1, 2), [0, 2, 1, 3]), [1, 2], 2); // [2, 8, 4, 3]
-          const z = mul(y, broadcastTo(p.b, y.shape));
-          return sum(take(selectColumns(z, [0, 2, 1]), 0, [1, 0, 1]));
-        };
-        const { grads } = valueAndGrad(f)({ x, b });
-        grads.x.dataSync();
-      }));
+      expectNoLeak(() =>
+        tidy(() => {
+          const f = (p: { x: Tensor; b: Tensor }) => {
+            const y = upsample(permute(slice(p.x, 1, 1, 2), [0, 2, 1, 3]), [1, 2], 2); // [2, 8, 4, 3]
+            const z = mul(y, broadcastTo(p.b, y.shape));
+            return sum(take(selectColumns(z, [0, 2, 1]), 0, [1, 0, 1]));
+          };
+          const { grads } = valueAndGrad(f)({ x, b });
+          grads.x.dataSync();
+        }),
+      );
       expect(calls.gather ?? 0).toBe(0);
       expect(calls.scatterAdd ?? 0).toBe(0);
       expect(calls.strided).toBeGreaterThanOrEqual(10);
@@ -301,10 +396,12 @@ describe.each([
 
   it('1,000 steps of views and their gradients leak nothing and do not grow the heap', () => {
     const x = tensor(random.uniform(random.key(9), 2 * 8 * 8 * 6, -1, 1), [2, 8, 8, 6], be);
-    const step = () => tidy(() => {
-      const f = (p: { x: Tensor }) => sum(mul(upsample(permute(slice(p.x, 3, 1, 4), [0, 2, 1, 3]), [1, 2], 2), broadcastTo(tensor([1, 2, 3, 4], [4], be), [2, 16, 16, 4])));
-      return valueAndGrad(f)({ x }).grads.x.dataSync()[0];
-    });
+    const step = () =>
+      tidy(() => {
+        const f = (p: { x: Tensor }) =>
+          sum(mul(upsample(permute(slice(p.x, 3, 1, 4), [0, 2, 1, 3]), [1, 2], 2), broadcastTo(tensor([1, 2, 3, 4], [4], be), [2, 16, 16, 4])));
+        return valueAndGrad(f)({ x }).grads.x.dataSync()[0];
+      });
     step();
     const mem0 = memory();
     const heap0 = be.heapStats();

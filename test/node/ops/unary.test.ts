@@ -1,7 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import {
-  abs, exp, gelu, getBackend, log, memory, neg, random, recip, relu, sigmoid, sign, sqrt, square, step, sum, tanh, tensor,
-  tidy, unary, type UnaryOp,
+  abs,
+  exp,
+  gelu,
+  getBackend,
+  log,
+  memory,
+  neg,
+  random,
+  recip,
+  relu,
+  sigmoid,
+  sign,
+  sqrt,
+  square,
+  step,
+  sum,
+  tanh,
+  tensor,
+  tidy,
+  unary,
+  type UnaryOp,
 } from '../../../src/index.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, expectNoLeak, f64, gradcheck, randomTensor, t, t64, withBackend } from '../../util.js';
@@ -18,20 +37,48 @@ const GOLDEN: Record<UnaryOp, [number[], number[]]> = {
   square: [X, [4, 0.25, 0, 0.25, 9]],
   sqrt: [POS, [0.5, Math.SQRT1_2, 1, Math.SQRT2, 2]],
   recip: [POS, [4, 2, 1, 0.5, 0.25]],
-  exp: [[-1, 0, 1, 2], [1 / Math.E, 1, Math.E, Math.E * Math.E]],
-  log: [[1 / Math.E, 1, Math.E, 8], [-1, 0, 1, 3 * Math.LN2]],
+  exp: [
+    [-1, 0, 1, 2],
+    [1 / Math.E, 1, Math.E, Math.E * Math.E],
+  ],
+  log: [
+    [1 / Math.E, 1, Math.E, 8],
+    [-1, 0, 1, 3 * Math.LN2],
+  ],
   relu: [X, [0, 0, 0, 0.5, 3]],
   step: [X, [0, 0, 0, 1, 1]],
-  tanh: [[-1, 0, 0.5, 3], [-0.7615941559557649, 0, 0.46211715726000974, 0.9950547536867305]],
-  sigmoid: [[-2, 0, 0.5, 1], [0.11920292202211755, 0.5, 0.6224593312018546, 0.7310585786300049]],
-  gelu: [[-2, -1, -0.5, 0, 0.5, 1, 3],
-    [-0.04540230591222494, -0.15880800939172324, -0.15428599017485606, 0, 0.34571400982514394, 0.8411919906082768, 2.996362607918227]],
-  geluGrad: [[-2, -1, -0.5, 0, 0.5, 1, 3],
-    [-0.08609925662361825, -0.08296408384578255, 0.13263009646535764, 0.5, 0.8673699035346424, 1.0829640838457826, 1.0115841666309695]],
+  tanh: [
+    [-1, 0, 0.5, 3],
+    [-0.7615941559557649, 0, 0.46211715726000974, 0.9950547536867305],
+  ],
+  sigmoid: [
+    [-2, 0, 0.5, 1],
+    [0.11920292202211755, 0.5, 0.6224593312018546, 0.7310585786300049],
+  ],
+  gelu: [
+    [-2, -1, -0.5, 0, 0.5, 1, 3],
+    [-0.04540230591222494, -0.15880800939172324, -0.15428599017485606, 0, 0.34571400982514394, 0.8411919906082768, 2.996362607918227],
+  ],
+  geluGrad: [
+    [-2, -1, -0.5, 0, 0.5, 1, 3],
+    [-0.08609925662361825, -0.08296408384578255, 0.13263009646535764, 0.5, 0.8673699035346424, 1.0829640838457826, 1.0115841666309695],
+  ],
 };
 const OPS = Object.keys(GOLDEN) as UnaryOp[];
 const NAMED: Partial<Record<UnaryOp, (x: ReturnType<typeof tensor>) => ReturnType<typeof tensor>>> = {
-  neg, abs, sign, square, sqrt, recip, exp, log, relu, step, tanh, sigmoid, gelu,
+  neg,
+  abs,
+  sign,
+  square,
+  sqrt,
+  recip,
+  exp,
+  log,
+  relu,
+  step,
+  tanh,
+  sigmoid,
+  gelu,
 };
 
 describe('unary: golden values', () => {
@@ -48,9 +95,33 @@ describe('unary: golden values', () => {
   it('keeps the shape (rank 0, rank 3, empty)', () => {
     tidy(() => {
       expect(neg(tensor([2], [])).shape).toEqual([]);
-      const y = square(t([[[1, 2], [3, 4]], [[5, 6], [7, 8]]]));
+      const y = square(
+        t([
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [
+            [5, 6],
+            [7, 8],
+          ],
+        ]),
+      );
       expect(y.shape).toEqual([2, 2, 2]);
-      allclose(y, [[[1, 4], [9, 16]], [[25, 36], [49, 64]]], { rtol: 0, atol: 0 });
+      allclose(
+        y,
+        [
+          [
+            [1, 4],
+            [9, 16],
+          ],
+          [
+            [25, 36],
+            [49, 64],
+          ],
+        ],
+        { rtol: 0, atol: 0 },
+      );
       expect(exp(tensor([], [0, 3])).shape).toEqual([0, 3]);
     });
   });
@@ -89,9 +160,17 @@ describe('unary: gradients (finite differences, f64 on ref)', () => {
   // Inputs bounded away from the kinks of abs/relu/sign/step (0) and inside the domains of
   // sqrt/log/recip (positive), so that central differences with eps = 1e-6 are valid.
   const away = (seed: number, shape: number[]) => {
-    const u = random.uniform(random.key(seed), shape.reduce((p, d) => p * d, 1), 0.2, 1.5);
+    const u = random.uniform(
+      random.key(seed),
+      shape.reduce((p, d) => p * d, 1),
+      0.2,
+      1.5,
+    );
     const s = random.uniform(random.key(seed + 1), u.length);
-    return tensor(u.map((v, i) => (s[i]! < 0.5 ? -v : v)), shape);
+    return tensor(
+      u.map((v, i) => (s[i]! < 0.5 ? -v : v)),
+      shape,
+    );
   };
 
   for (const op of OPS.filter((o) => o !== 'geluGrad')) {
@@ -153,7 +232,14 @@ describe('unary: bad input', () => {
 describe('unary: memory', () => {
   it('every op under tidy leaves memory() unchanged', () => {
     const x = positive(1, [3, 2]);
-    for (const op of OPS) expectNoLeak(() => tidy(() => { unary(op, x); }), op);
+    for (const op of OPS)
+      expectNoLeak(
+        () =>
+          tidy(() => {
+            unary(op, x);
+          }),
+        op,
+      );
     expectNoLeak(() => {
       const y = unary('exp', x);
       y.dispose();
@@ -165,8 +251,7 @@ describe('unary: memory', () => {
     const x = positive(2, [3]);
     const z = positive(3, [2]);
     const before = memory();
-    const { value, grads } = valueAndGrad((p: { a: ReturnType<typeof tensor>; b: ReturnType<typeof tensor> }) =>
-      sum(tanh(square(gelu(p.a)))))({ a: x, b: z });
+    const { value, grads } = valueAndGrad((p: { a: ReturnType<typeof tensor>; b: ReturnType<typeof tensor> }) => sum(tanh(square(gelu(p.a)))))({ a: x, b: z });
     expect(memory().tensors).toBe(before.tensors + 3);
     value.dispose();
     grads.a.dispose();

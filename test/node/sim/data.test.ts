@@ -16,7 +16,14 @@ import { key, split } from '../../../src/core/random.js';
 const TAU = 2 * Math.PI;
 
 /** The action of g on a [frames, N, N, (2)] stack of images of tensor order k and parity p. */
-function act(g: (typeof operators extends (D: number) => readonly (infer E)[] ? E : never), data: ArrayLike<number>, N: number, k: 0 | 1, parity: 0 | 1, frames: number): Float64Array {
+function act(
+  g: typeof operators extends (D: number) => readonly (infer E)[] ? E : never,
+  data: ArrayLike<number>,
+  N: number,
+  k: 0 | 1,
+  parity: 0 | 1,
+  frames: number,
+): Float64Array {
   const map = actionMap(g, [N, N], k, parity);
   const per = map.index.length;
   const out = new Float64Array(frames * per);
@@ -31,7 +38,8 @@ const vectorField = (r: NavierStokesResult) => Float64Array.from({ length: 2 * r
 
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
-  let d = 0, m = 0;
+  let d = 0,
+    m = 0;
   for (let i = 0; i < a.length; i++) {
     d = Math.max(d, Math.abs(a[i]! - b[i]!));
     m = Math.max(m, Math.abs(b[i]!));
@@ -68,7 +76,8 @@ describe('equivariance of the solver under B_2', () => {
   }
 
   it('a scalar (parity 0) reading of the vorticity is NOT equivariant under reflections (the pseudoscalar sign matters)', () => {
-    const N = 16, T = 2;
+    const N = 16,
+      T = 2;
     const s = new NavierStokesSolver({ N, forcing: 'none' });
     const w0 = s.randomVorticity(key(5)).map((v) => 4 * v);
     const opts = { N, steps: T, saveEvery: 2, dt: 0.02, forcing: 'none' as const };
@@ -82,14 +91,16 @@ describe('equivariance of the solver under B_2', () => {
   });
 
   it('MultiImage.timesGroupElement of the converted data equals the simulation of the transformed inputs', async () => {
-    const N = 16, T = 3;
+    const N = 16,
+      T = 3;
     const s = new NavierStokesSolver({ N, forcing: 'none' });
     const w0 = s.randomVorticity(key(8)).map((v) => 4 * v);
     const f = s.randomVorticity(key(9)).map((v) => 0.3 * v);
     const opts = { N, steps: T, saveEvery: 2, dt: 0.02 };
     const before = memory();
     const base = navierStokesToMultiImage(simulateNavierStokes({ ...opts, initial: w0, forcing: f }));
-    for (const g of [operators(2)[1]!, operators(2)[6]!]) { // a reflection and the rotation by 90°
+    for (const g of [operators(2)[1]!, operators(2)[6]!]) {
+      // a reflection and the rotation by 90°
       const want = navierStokesToMultiImage(simulateNavierStokes({ ...opts, initial: act(g, w0, N, 0, 1, 1), forcing: act(g, f, N, 0, 1, 1) }));
       const got = base.dynamic.timesGroupElement(g);
       const gotC = base.constant!.timesGroupElement(g);
@@ -138,17 +149,28 @@ describe('reproducibility', () => {
   });
 
   it('the random initial field has zero mean and the spectrum E|ω̂_m|² = λ_m N⁴/L² on the kept modes, none beyond', () => {
-    const N = 32, L = 1, samples = 8, tau = 7, alpha = 2.5, sigma = 7 ** 1.5;
+    const N = 32,
+      L = 1,
+      samples = 8,
+      tau = 7,
+      alpha = 2.5,
+      sigma = 7 ** 1.5;
     const s = new NavierStokesSolver({ N, L, forcing: 'none' });
     const freq = fftFreqInt(N);
-    let ratio = 0, count = 0, outside = 0, total = 0;
+    let ratio = 0,
+      count = 0,
+      outside = 0,
+      total = 0;
     for (let i = 0; i < samples; i++) {
       const w = s.randomVorticity(key(100 + i));
-      const re = Float64Array.from(w), im = new Float64Array(N * N);
+      const re = Float64Array.from(w),
+        im = new Float64Array(N * N);
       fftn(re, im, [N, N]);
       for (let a = 0; a < N; a++) {
         for (let b = 0; b < N; b++) {
-          const p = a * N + b, mx = freq[a]!, my = freq[b]!;
+          const p = a * N + b,
+            mx = freq[a]!,
+            my = freq[b]!;
           const power = re[p]! ** 2 + im[p]! ** 2;
           total += power;
           if (mx === 0 && my === 0) {
@@ -172,11 +194,16 @@ describe('reproducibility', () => {
 
 describe('navierStokesToMultiImage', () => {
   it('packs vorticity as (0,1) and velocity as (1,0) with T channels each (c·T + t), forcing as a constant (0,1) field; batchTimeSeries consumes it', async () => {
-    const B = 2, T = 5, N = 16;
+    const B = 2,
+      T = 5,
+      N = 16;
     const r = simulateNavierStokes({ N, trajectories: B, steps: T, saveEvery: 1, seed: 3 });
     const before = memory();
     const { dynamic, constant } = navierStokesToMultiImage(r);
-    expect(dynamic.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([[0, 1, T], [1, 0, T]]);
+    expect(dynamic.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([
+      [0, 1, T],
+      [1, 0, T],
+    ]);
     expect(dynamic.batch).toBe(B);
     expect(dynamic.spatial).toEqual([N, N]);
     expect(dynamic.isTorus).toEqual([true, true]);
@@ -196,8 +223,14 @@ describe('navierStokesToMultiImage', () => {
     expect([...(await constant!.data.data())]).toEqual([...r.forcing!]);
     const { x, y } = batchTimeSeries(dynamic, constant, { totalSteps: T, pastSteps: 2, futureSteps: 1 });
     expect(x.batch).toBe(B * (T - 2));
-    expect(x.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([[0, 1, 3], [1, 0, 2]]);
-    expect(y.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([[0, 1, 1], [1, 0, 1]]);
+    expect(x.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([
+      [0, 1, 3],
+      [1, 0, 2],
+    ]);
+    expect(y.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([
+      [0, 1, 1],
+      [1, 0, 1],
+    ]);
     // sample 0's target vorticity is frame 2 of trajectory 0
     const yw = tidy(() => y.block(0, 1));
     expect([...(await yw.data()).subarray(0, N * N)]).toEqual([...r.vorticity.subarray(2 * N * N, 3 * N * N)]);
@@ -210,17 +243,24 @@ describe('navierStokesToMultiImage', () => {
   });
 });
 
-describe('the default flow (the main job\'s data)', () => {
+describe("the default flow (the main job's data)", () => {
   it('is non-trivial from frame to frame, smooth at the saved resolution, and below the CFL limit', () => {
-    const N = 32, B = 8, T = 20;
+    const N = 32,
+      B = 8,
+      T = 20;
     const t0 = performance.now();
     const r = simulateNavierStokes({ N, trajectories: B, steps: T, seed: 1 });
     const ms = performance.now() - t0;
     console.log(`default flow: ${B} trajectories × ${T} frames at ${N}² in ${ms.toFixed(0)} ms (dt ${r.attrs.dt}, saveEvery ${r.attrs.saveEvery})`);
     expect(r.attrs).toMatchObject({ forcing: 'fno', nu: 1e-3, L: 1, dt: 2 / N, saveEvery: N / 8 });
     expect(r.t[1]! - r.t[0]!).toBeCloseTo(0.25, 12);
-    const S = N * N, freq = fftFreqInt(N);
-    let change = 0, norm = 0, umax = 0, high = 0, all = 0;
+    const S = N * N,
+      freq = fftFreqInt(N);
+    let change = 0,
+      norm = 0,
+      umax = 0,
+      high = 0,
+      all = 0;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const o = (b * T + t) * S;
@@ -230,7 +270,8 @@ describe('the default flow (the main job\'s data)', () => {
           umax = Math.max(umax, Math.abs(r.vx[o + p]!) + Math.abs(r.vy[o + p]!));
         }
         if (t === T - 1) {
-          const re = Float64Array.from(r.vorticity.subarray(o, o + S)), im = new Float64Array(S);
+          const re = Float64Array.from(r.vorticity.subarray(o, o + S)),
+            im = new Float64Array(S);
           fftn(re, im, [N, N]);
           for (let p = 0; p < S; p++) {
             const m = Math.max(Math.abs(freq[(p / N) | 0]!), Math.abs(freq[p % N]!));
@@ -272,13 +313,17 @@ describe('bad options', () => {
     expect(run({ N: 16, initial: 'zero' })).toThrow(/initial must be 'random' or a Float32Array/);
     expect(run({ N: 16, initialSpectrum: { alpha: 0 } })).toThrow(/initialSpectrum.alpha must be a finite number > 0/);
     expect(run({ N: 16, key: [1, -2] })).toThrow(/key must be a key from random.key/);
-    expect(run({ N: 1024, trajectories: 100, steps: 100 })).toThrow(/trajectories·steps·N² must be at most 268435456 \(each of the three output arrays\) \(got 10485760000\)/);
+    expect(run({ N: 1024, trajectories: 100, steps: 100 })).toThrow(
+      /trajectories·steps·N² must be at most 268435456 \(each of the three output arrays\) \(got 10485760000\)/,
+    );
   });
 
   it('a time step above the CFL limit is refused before it diverges, with the largest stable dt', () => {
     const N = 32;
     const strong = new NavierStokesSolver({ N, forcing: 'none' }).randomVorticity(key(2)).map((v) => 50 * v);
-    expect(() => simulateNavierStokes({ N, initial: strong, forcing: 'none' })).toThrow(/simulateNavierStokes: dt must be at most [0-9.e-]+ for CFL = dt·max\(\|vx\|\+\|vy\|\)·N\/L <= 1 \(CFL [0-9.]+ at t = 0\) \(got 0.0625\)/);
+    expect(() => simulateNavierStokes({ N, initial: strong, forcing: 'none' })).toThrow(
+      /simulateNavierStokes: dt must be at most [0-9.e-]+ for CFL = dt·max\(\|vx\|\+\|vy\|\)·N\/L <= 1 \(CFL [0-9.]+ at t = 0\) \(got 0.0625\)/,
+    );
     const msg = (() => {
       try {
         simulateNavierStokes({ N, initial: strong, forcing: 'none' });
@@ -292,7 +337,9 @@ describe('bad options', () => {
     expect(() => simulateNavierStokes({ N, initial: strong, forcing: 'none', dt: suggested / 3, steps: 3, saveEvery: 4 })).not.toThrow();
     const solver = new NavierStokesSolver({ N, forcing: 'none', dt: 0.0625 });
     expect(() => solver.advance(strong, 1)).toThrow(/NavierStokesSolver.advance: dt must be at most/);
-    expect(() => solver.advance(new Float64Array(10))).toThrow(/NavierStokesSolver.advance: omega must be a Float64Array or Float32Array of N² = 1024 values \(got "length 10"\)/);
+    expect(() => solver.advance(new Float64Array(10))).toThrow(
+      /NavierStokesSolver.advance: omega must be a Float64Array or Float32Array of N² = 1024 values \(got "length 10"\)/,
+    );
     expect(() => solver.advance(new Float64Array(1024), -1)).toThrow(/steps must be an integer >= 0/);
   });
 });

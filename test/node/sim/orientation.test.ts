@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { actionMap, memory, navierStokesToMultiImage, operators, random, readDataset, setBackend, simulateNavierStokes, writeNavierStokesHdf5 } from '../../../src/index.js';
+import {
+  actionMap,
+  memory,
+  navierStokesToMultiImage,
+  operators,
+  random,
+  readDataset,
+  setBackend,
+  simulateNavierStokes,
+  writeNavierStokesHdf5,
+} from '../../../src/index.js';
 
 setBackend('ref');
-const N = 16, size = N * N, trajectories = 6;
+const N = 16,
+  size = N * N,
+  trajectories = 6;
 const opts = { N, trajectories, steps: 3, saveEvery: 2, key: random.key(11) };
 
 describe("simulateNavierStokes({ forcingOrientation: 'random' })", () => {
@@ -10,7 +22,7 @@ describe("simulateNavierStokes({ forcingOrientation: 'random' })", () => {
   const oriented = simulateNavierStokes({ ...opts, forcingOrientation: 'random' });
   const elements = oriented.attrs.forcingElements as number[];
 
-  it("gives trajectory i the base forcing transformed by its element g_i, as a pseudoscalar", () => {
+  it('gives trajectory i the base forcing transformed by its element g_i, as a pseudoscalar', () => {
     expect(elements).toHaveLength(trajectories);
     expect(new Set(elements).size).toBeGreaterThan(1);
     expect(oriented.forcing).toHaveLength(trajectories * size);
@@ -20,7 +32,7 @@ describe("simulateNavierStokes({ forcingOrientation: 'random' })", () => {
     });
   });
 
-  it('keeps each trajectory\'s initial condition: trajectory i equals a run with that forcing given as an array', () => {
+  it("keeps each trajectory's initial condition: trajectory i equals a run with that forcing given as an array", () => {
     // (the returned forcing is float32; the solver ran on its float64 values: agreement to ~float32 rounding)
     for (const i of [0, trajectories - 1]) {
       const forcing = Float64Array.from(oriented.forcing!.subarray(i * size, (i + 1) * size));

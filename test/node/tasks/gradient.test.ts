@@ -4,7 +4,8 @@ import { disposeTask, gradientTask, memory, random, setBackend, MultiImage, tens
 setBackend('ref');
 
 function stats(v: Float32Array): { mean: number; rms: number } {
-  let s = 0, q = 0;
+  let s = 0,
+    q = 0;
   for (const x of v) s += x;
   for (const x of v) q += x * x;
   return { mean: s / v.length, rms: Math.sqrt(q / v.length) };
@@ -27,7 +28,8 @@ describe('gradient task, ginjax notebook protocol', () => {
     expect(sx.rms).toBeCloseTo(1, 5);
     // target: the interior of the exact gradient divided by one positive number (no shift)
     const interior: number[] = [];
-    for (let b = 0; b < 6; b++) for (let i = 2; i < 10; i++) for (let j = 2; j < 10; j++) for (let c = 0; c < 2; c++) interior.push(ye[((b * 12 + i) * 12 + j) * 2 + c]!);
+    for (let b = 0; b < 6; b++)
+      for (let i = 2; i < 10; i++) for (let j = 2; j < 10; j++) for (let c = 0; c < 2; c++) interior.push(ye[((b * 12 + i) * 12 + j) * 2 + c]!);
     const ratio = interior[5]! / yn[5]!;
     expect(ratio).toBeGreaterThan(0);
     interior.forEach((v, i) => expect(yn[i]! * ratio).toBeCloseTo(v, 5));
@@ -52,13 +54,24 @@ describe('MultiImage.centerCrop', () => {
   it('drops the border of every spatial axis, keeps channels, and is differentiable data', async () => {
     const before = memory().tensors;
     const data = Float32Array.from({ length: 2 * 5 * 6 * 3 }, (_, i) => i);
-    const img = new MultiImage(tensor(data, [2, 5, 6, 3]), [[[0, 0], 1], [[1, 0], 1]], 2, false);
+    const img = new MultiImage(
+      tensor(data, [2, 5, 6, 3]),
+      [
+        [[0, 0], 1],
+        [[1, 0], 1],
+      ],
+      2,
+      false,
+    );
     const c = img.centerCrop(1);
     expect(c.spatial).toEqual([3, 4]);
     const got = await c.data.data();
-    for (let b = 0; b < 2; b++) for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) for (let w = 0; w < 3; w++) {
-      expect(got[((b * 3 + i) * 4 + j) * 3 + w]).toBe(data[((b * 5 + i + 1) * 6 + j + 1) * 3 + w]);
-    }
+    for (let b = 0; b < 2; b++)
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 4; j++)
+          for (let w = 0; w < 3; w++) {
+            expect(got[((b * 3 + i) * 4 + j) * 3 + w]).toBe(data[((b * 5 + i + 1) * 6 + j + 1) * 3 + w]);
+          }
     expect(() => img.centerCrop(3)).toThrow(/centerCrop: pixels must be less than half of spatial axis 0 \(size 5\)/);
     c.dispose();
     img.dispose();

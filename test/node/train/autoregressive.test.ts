@@ -15,11 +15,13 @@ const P = 4; // 2×2 pixels
 
 /** A MultiImage whose channel q of key (k, p) is filled with fill(k, p, q) (every pixel and component). */
 function filled(sig: { k: number; parity: 0 | 1; channels: number }[], fill: (k: number, p: number, q: number) => number, batch = 1): MultiImage {
-  const blocks = Object.fromEntries(sig.map(({ k, parity, channels }) => {
-    const per = P * D ** k;
-    const data = Float64Array.from({ length: batch * channels * per }, (_, i) => fill(k, parity, Math.floor(i / per) % channels));
-    return [`${k},${parity}`, tensor(data, [batch, channels, 2, 2, ...new Array(k).fill(D)])];
-  }));
+  const blocks = Object.fromEntries(
+    sig.map(({ k, parity, channels }) => {
+      const per = P * D ** k;
+      const data = Float64Array.from({ length: batch * channels * per }, (_, i) => fill(k, parity, Math.floor(i / per) % channels));
+      return [`${k},${parity}`, tensor(data, [batch, channels, 2, 2, ...new Array(k).fill(D)])];
+    }),
+  );
   return MultiImage.fromBlocks(blocks, D);
 }
 
@@ -40,9 +42,21 @@ function channelValues(m: MultiImage, k: number, p: 0 | 1): number[] {
 describe('autoregressiveStep', () => {
   it('rolls the dynamic channels, keeps constant fields last, carries constant-only keys, grows the output c·t', () => {
     // (0,0): 2 dynamic channels × 3 past steps (channel-major) + 1 constant; (1,0): 1 × 3; (0,1): constant only.
-    const input = filled([{ k: 0, parity: 0, channels: 7 }, { k: 1, parity: 0, channels: 3 }, { k: 0, parity: 1, channels: 1 }],
-      (k, p, q) => (k === 0 && p === 0 ? q : k === 1 ? 10 + q : 50));
-    const pred1 = filled([{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 1 }], (k, _p, q) => (k === 0 ? 100 + q : 200));
+    const input = filled(
+      [
+        { k: 0, parity: 0, channels: 7 },
+        { k: 1, parity: 0, channels: 3 },
+        { k: 0, parity: 1, channels: 1 },
+      ],
+      (k, p, q) => (k === 0 && p === 0 ? q : k === 1 ? 10 + q : 50),
+    );
+    const pred1 = filled(
+      [
+        { k: 0, parity: 0, channels: 2 },
+        { k: 1, parity: 0, channels: 1 },
+      ],
+      (k, _p, q) => (k === 0 ? 100 + q : 200),
+    );
     const consts = { '0,0': 1, '0,1': 1 };
     const s1 = autoregressiveStep(input, pred1, null, 3, consts);
     expect(s1.input.signature).toEqual(input.signature);
@@ -51,7 +65,13 @@ describe('autoregressiveStep', () => {
     expect(channelValues(s1.input, 0, 1)).toEqual([50]);
     expect(channelValues(s1.output, 0, 0)).toEqual([100, 101]);
 
-    const pred2 = filled([{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 1 }], (k, _p, q) => (k === 0 ? 300 + q : 400));
+    const pred2 = filled(
+      [
+        { k: 0, parity: 0, channels: 2 },
+        { k: 1, parity: 0, channels: 1 },
+      ],
+      (k, _p, q) => (k === 0 ? 300 + q : 400),
+    );
     const s2 = autoregressiveStep(s1.input, pred2, s1.output, 3, consts);
     expect(channelValues(s2.input, 0, 0)).toEqual([2, 100, 300, 5, 101, 301, 6]);
     expect(channelValues(s2.input, 1, 0)).toEqual([12, 200, 400]);
@@ -66,7 +86,9 @@ describe('autoregressiveStep', () => {
     const pred = filled([{ k: 0, parity: 0, channels: 1 }], () => 9);
     const r = autoregressiveStep(input, pred, null, 2, [{ k: 0, parity: 0, channels: 1 }]);
     expect(channelValues(r.input, 0, 0)).toEqual([1, 9, 2]);
-    expect(() => autoregressiveStep(input, pred, null, 3, { '0,0': 1 })).toThrow(/input channels of key \(0,0\) must be prediction channels × pastSteps \+ constant fields = 1·3 \+ 1/);
+    expect(() => autoregressiveStep(input, pred, null, 3, { '0,0': 1 })).toThrow(
+      /input channels of key \(0,0\) must be prediction channels × pastSteps \+ constant fields = 1·3 \+ 1/,
+    );
     expect(() => autoregressiveStep(input, pred, null, 2, { '0,0': 1 }, 2)).toThrow(/futureSteps must be 1/);
     for (const m of [input, pred, r.input, r.output]) m.dispose();
   });
@@ -144,7 +166,9 @@ describe('autoregressiveMap with batch-norm state', () => {
     expect(maxDiff).toBeGreaterThan(0.1);
     for (const m of [withState, output!, stateless]) m.dispose();
     expect(memory().tensors).toBe(before);
-    expect(() => autoregressiveMap(model, model.params, x, { pastSteps: 2, constantFields: { '0,0': 1 }, state: {} as State })).toThrow(/autoregressiveMap: state must be a State/);
+    expect(() => autoregressiveMap(model, model.params, x, { pastSteps: 2, constantFields: { '0,0': 1 }, state: {} as State })).toThrow(
+      /autoregressiveMap: state must be a State/,
+    );
     state.dispose();
     x.dispose();
     model.dispose();

@@ -33,21 +33,46 @@ vi.mock('../../../src/core/random.js', async (importOriginal) => {
 const uniformCalls = () => vi.mocked(rnd.uniform).mock.calls.length;
 
 const D = 2;
-const scalarVec = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
+const scalarVec = [
+  { k: 0, parity: 0 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
 const io = { D, input: scalarVec, output: scalarVec };
 /** One of every module that draws random weights, alone or nested. */
 const models = (key: rnd.Key): [string, () => Module][] => [
-  ['ConvContract', () => new ConvContract({ D, input: scalarVec, output: [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 1 }], M: 3 }, key)],
+  [
+    'ConvContract',
+    () =>
+      new ConvContract(
+        {
+          D,
+          input: scalarVec,
+          output: [
+            { k: 0, parity: 0, channels: 2 },
+            { k: 1, parity: 0, channels: 1 },
+          ],
+          M: 3,
+        },
+        key,
+      ),
+  ],
   ['UNet', () => new UNet({ ...io, depth: 2, numDownsamples: 1, numConv: 1 }, key)],
   ['UNet (baseline, batch norm)', () => new UNet({ ...io, depth: 2, numDownsamples: 1, numConv: 1, equivariant: false, useBatchNorm: true }, key)],
   ['ResNet (group norm)', () => new ResNet({ ...io, depth: 2, numBlocks: 1, numConv: 1, useGroupNorm: true }, key)],
   ['DilResNet', () => new DilResNet({ ...io, depth: 1, numBlocks: 1 }, key)],
   ['Conv', () => new Conv({ D, inChannels: 2, outChannels: 3, kernel: 3 }, key)],
   ['VectorNeuronNonlinear', () => new VectorNeuronNonlinear({ D, input: scalarVec }, key)],
-  ['Sequential (batch norm)', () => {
-    const [k1, k2] = rnd.split(key, 2) as [rnd.Key, rnd.Key];
-    return new Sequential([new ConvContract({ D, input: scalarVec, output: scalarVec, M: 3 }, k1), new BatchNorm({ D, input: scalarVec }), new ConvContract({ D, input: scalarVec, output: scalarVec, M: 3 }, k2)]);
-  }],
+  [
+    'Sequential (batch norm)',
+    () => {
+      const [k1, k2] = rnd.split(key, 2) as [rnd.Key, rnd.Key];
+      return new Sequential([
+        new ConvContract({ D, input: scalarVec, output: scalarVec, M: 3 }, k1),
+        new BatchNorm({ D, input: scalarVec }),
+        new ConvContract({ D, input: scalarVec, output: scalarVec, M: 3 }, k2),
+      ]);
+    },
+  ],
 ];
 
 const sample = (seed = 11, batch = 2, n = 8) => new MultiImage(tensor(rnd.uniform(rnd.key(seed), batch * n * n * 3, -1, 1), [batch, n, n, 3]), scalarVec, D);
@@ -80,20 +105,29 @@ describe('building without random initialisation', () => {
       expect(blank.config, name).toEqual(keyed.config);
       const a = leavesWithPaths(keyed.params);
       const b = leavesWithPaths(blank.params);
-      expect(b.map(([p, t]) => [p, t.shape]), name).toEqual(a.map(([p, t]) => [p, t.shape]));
+      expect(
+        b.map(([p, t]) => [p, t.shape]),
+        name,
+      ).toEqual(a.map(([p, t]) => [p, t.shape]));
       let zeroed = 0;
       for (let i = 0; i < a.length; i++) {
         const va = values(a[i]![1]);
         const vb = values(b[i]![1]);
         // a drawn parameter is zeros; a deterministic one (norm scales, zero biases) is as usual
         if (vb.some((v, j) => v !== va[j])) {
-          expect(vb.every((v) => v === 0), `${name}: ${a[i]![0]}`).toBe(true);
+          expect(
+            vb.every((v) => v === 0),
+            `${name}: ${a[i]![0]}`,
+          ).toBe(true);
           zeroed++;
         }
       }
       expect(zeroed, `${name}: some parameter is random in the keyed build`).toBeGreaterThan(0);
       // a zero-initialised model still runs (buffers such as filter bases are built as usual)
-      expect(blank.buffers().map((t) => values(t)), name).toEqual(keyed.buffers().map((t) => values(t)));
+      expect(
+        blank.buffers().map((t) => values(t)),
+        name,
+      ).toEqual(keyed.buffers().map((t) => values(t)));
       keyed.dispose();
       blank.dispose();
     }
@@ -106,7 +140,11 @@ describe('building without random initialisation', () => {
     expect(uniformCalls()).toBe(0);
     expect(leavesWithPaths(m.params).every(([, t]) => values(t).every((v) => v === 0 || v === 1))).toBe(true);
     m.dispose();
-    expect(() => withoutInit(() => { throw new Error('inside'); })).toThrow('inside');
+    expect(() =>
+      withoutInit(() => {
+        throw new Error('inside');
+      }),
+    ).toThrow('inside');
     const inner = withoutInit(() => withoutInit(() => initUniform(rnd.key(1), [4], -1, 1)));
     expect(values(inner)).toEqual([0, 0, 0, 0]);
     const drawn = initUniform(rnd.key(1), [4], -1, 1);
@@ -269,7 +307,18 @@ describe('loadCheckpoint', () => {
     });
 
     it('errors after the model is built (wrong shapes, bad module state) dispose it', async () => {
-      const other = new ConvContract({ D, input: scalarVec, output: [{ k: 0, parity: 0, channels: 2 }, { k: 1, parity: 0, channels: 1 }], M: 3 }, rnd.key(2));
+      const other = new ConvContract(
+        {
+          D,
+          input: scalarVec,
+          output: [
+            { k: 0, parity: 0, channels: 2 },
+            { k: 1, parity: 0, channels: 1 },
+          ],
+          M: 3,
+        },
+        rnd.key(2),
+      );
       const wrong = serializeSync(model.config, other.params);
       other.dispose();
       const before = memory();

@@ -34,7 +34,9 @@ afterAll(() => {
 /** Busy-waits `ms` inside a batch callback, so that one batch costs at least that long. */
 const busy = (ms: number) => {
   const end = performance.now() + ms;
-  while (performance.now() < end) { /* work */ }
+  while (performance.now() < end) {
+    /* work */
+  }
 };
 
 describe('train cooperates with the event loop', () => {
@@ -50,7 +52,13 @@ describe('train cooperates with the event loop', () => {
       last = performance.now();
     }, 10);
     const r = await train({
-      model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 4, key: random.key(3), stop: new EpochStop(4),
+      model,
+      x,
+      y,
+      optimizer: adam({ learningRate: 0.01 }),
+      batchSize: 4,
+      key: random.key(3),
+      stop: new EpochStop(4),
       onBatchEnd: () => busy(6), // 32 batches × ≥ 6 ms ≥ 190 ms of blocking work
     });
     const elapsed = performance.now() - t0;
@@ -70,8 +78,15 @@ describe('train cooperates with the event loop', () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const r = await train({
-      model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 8, key: random.key(3), stop: new EpochStop(2),
-      onBatchEnd: () => busy(5), yieldEvery: Infinity,
+      model,
+      x,
+      y,
+      optimizer: adam({ learningRate: 0.01 }),
+      batchSize: 8,
+      key: random.key(3),
+      stop: new EpochStop(2),
+      onBatchEnd: () => busy(5),
+      yieldEvery: Infinity,
     });
     clearInterval(timer);
     expect(ticks).toBe(0);
@@ -104,7 +119,13 @@ describe('train cooperates with the event loop', () => {
     let abortedAtStep = -1;
     const stop = new TrainLoss(100);
     const p = train({
-      model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 4, key: random.key(3), stop,
+      model,
+      x,
+      y,
+      optimizer: adam({ learningRate: 0.01 }),
+      batchSize: 4,
+      key: random.key(3),
+      stop,
       onBatchEnd: (i) => {
         seen.push(i);
         busy(3);
@@ -116,9 +137,13 @@ describe('train cooperates with the event loop', () => {
           }, 1);
         }
       },
-      yieldEvery: 0, signal: controller.signal,
+      yieldEvery: 0,
+      signal: controller.signal,
     });
-    const err = await p.then(() => null, (e: unknown) => e);
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('AbortError');
     expect(abortedAtStep).toBeGreaterThan(8 + 3);
@@ -136,18 +161,42 @@ describe('train cooperates with the event loop', () => {
     const reason = new Error('user pressed stop');
     let batches = 0;
     const err = await train({
-      model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 4, key: random.key(3), stop: new EpochStop(5),
-      onBatchEnd: () => { if (++batches === 3) controller.abort(reason); }, signal: controller.signal,
-    }).then(() => null, (e: unknown) => e);
+      model,
+      x,
+      y,
+      optimizer: adam({ learningRate: 0.01 }),
+      batchSize: 4,
+      key: random.key(3),
+      stop: new EpochStop(5),
+      onBatchEnd: () => {
+        if (++batches === 3) controller.abort(reason);
+      },
+      signal: controller.signal,
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBe(reason);
     expect(batches).toBe(3); // checked right after the batch whose callback aborted
     expect(memory()).toEqual(before);
 
     let called = false;
     const err2 = await train({
-      model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 4, key: random.key(3), stop: new EpochStop(5),
-      onBatchEnd: () => { called = true; }, signal: AbortSignal.abort(),
-    }).then(() => null, (e: unknown) => e);
+      model,
+      x,
+      y,
+      optimizer: adam({ learningRate: 0.01 }),
+      batchSize: 4,
+      key: random.key(3),
+      stop: new EpochStop(5),
+      onBatchEnd: () => {
+        called = true;
+      },
+      signal: AbortSignal.abort(),
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((err2 as Error).name).toBe('AbortError');
     expect(called).toBe(false);
     expect(memory()).toEqual(before);
@@ -158,9 +207,20 @@ describe('train cooperates with the event loop', () => {
     const model = make(2);
     const events: string[] = [];
     const r = await train({
-      model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 8, key: random.key(3), stop: new EpochStop(2), yieldEvery: 0,
-      onBatchEnd: (i) => { events.push(`b${i.epoch}.${i.batch}`); },
-      onEpochEnd: (i) => { events.push(`e${i.epoch}`); },
+      model,
+      x,
+      y,
+      optimizer: adam({ learningRate: 0.01 }),
+      batchSize: 8,
+      key: random.key(3),
+      stop: new EpochStop(2),
+      yieldEvery: 0,
+      onBatchEnd: (i) => {
+        events.push(`b${i.epoch}.${i.batch}`);
+      },
+      onEpochEnd: (i) => {
+        events.push(`e${i.epoch}`);
+      },
     });
     expect(events).toEqual(['b1.1', 'b1.2', 'b1.3', 'b1.4', 'e1', 'b2.1', 'b2.2', 'b2.3', 'b2.4', 'e2']);
     disposeTree(r.params);
@@ -179,7 +239,9 @@ describe('train cooperates with the event loop', () => {
 
   it('yieldToEventLoop lets a due timer run before it resolves', async () => {
     let fired = false;
-    setTimeout(() => { fired = true; }, 0);
+    setTimeout(() => {
+      fired = true;
+    }, 0);
     busy(5); // the timer is due now
     await yieldToEventLoop();
     expect(fired).toBe(true);

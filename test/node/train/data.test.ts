@@ -22,7 +22,11 @@ const sampleIds = (m: MultiImage) => {
 
 describe('getBatches', () => {
   it('floor(L / batch) batches: 10/2 → 5, 20/5 → 4, 11/2 → 5 (remainder dropped)', () => {
-    for (const [L, b, want] of [[10, 2, 5], [20, 5, 4], [11, 2, 5]] as const) {
+    for (const [L, b, want] of [
+      [10, 2, 5],
+      [20, 5, 4],
+      [11, 2, 5],
+    ] as const) {
       const x = indexed(L);
       const [batches] = getBatches([x], b, random.key(L));
       expect(batches!.length).toBe(want);
@@ -60,7 +64,14 @@ describe('getBatches', () => {
 
 describe('timeSeriesIdxs', () => {
   it('ginjax hard-coded values', () => {
-    expect(timeSeriesIdxs(2, 1, 1, 5)).toEqual({ input: [[0, 1], [1, 2], [2, 3]], output: [[2], [3], [4]] });
+    expect(timeSeriesIdxs(2, 1, 1, 5)).toEqual({
+      input: [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+      ],
+      output: [[2], [3], [4]],
+    });
     const a = timeSeriesIdxs(2, 1, 2, 10);
     expect(a.input.length).toBe(6);
     expect(a.input[0]).toEqual([0, 2]);
@@ -75,7 +86,11 @@ describe('timeSeriesIdxs', () => {
   });
 
   it('slice equivalence: window i = i + dt·[0, past), then past·dt + dt·[0, future)', () => {
-    for (const [past, future, dt, total] of [[1, 1, 1, 3], [3, 2, 1, 9], [2, 3, 3, 20]] as const) {
+    for (const [past, future, dt, total] of [
+      [1, 1, 1, 3],
+      [3, 2, 1, 9],
+      [2, 3, 3, 20],
+    ] as const) {
       const { input, output } = timeSeriesIdxs(past, future, dt, total);
       expect(input.length).toBe(total - future * dt - (past - 1) * dt);
       input.forEach((w, i) => {
@@ -123,8 +138,15 @@ describe('time series to MultiImages', () => {
     const con = constant();
     const { x, y } = timeSeriesToMultiImages(dyn, con, { totalSteps: T, pastSteps: 2, futureSteps: 1 });
     expect(x.batch).toBe(3); // total − future·dt − (past − 1)·dt = 5 − 1 − 1 windows
-    expect(x.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([[0, 0, 5], [1, 0, 2], [1, 1, 1]]);
-    expect(y.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([[0, 0, 2], [1, 0, 1]]);
+    expect(x.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([
+      [0, 0, 5],
+      [1, 0, 2],
+      [1, 1, 1],
+    ]);
+    expect(y.signature.map((e) => [e.k, e.parity, e.channels])).toEqual([
+      [0, 0, 2],
+      [1, 0, 1],
+    ]);
     const xs = blockVals(x, 0, 0); // [window, 5, 2, 2]
     for (let w = 0; w < 3; w++) {
       const ch = (q: number) => xs.slice((w * 5 + q) * P, (w * 5 + q + 1) * P);

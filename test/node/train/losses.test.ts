@@ -39,8 +39,16 @@ describe('smseLoss', () => {
   const per = [0, 1].map((b) => (sqBlock(xs.s, ys.s, b) + sqBlock(xs.v, ys.v, b) + sqBlock(xs.p, ys.p, b)) / P);
 
   it('per batch element Σ (x − y)² / Π spatial, then the batch mean; pairing by key, not by order', () => {
-    const x = mi([['1,0', xs.v, 1], ['0,0', xs.s, 2], ['0,1', xs.p, 1]]);
-    const y = mi([['0,1', ys.p, 1], ['0,0', ys.s, 2], ['1,0', ys.v, 1]]);
+    const x = mi([
+      ['1,0', xs.v, 1],
+      ['0,0', xs.s, 2],
+      ['0,1', xs.p, 1],
+    ]);
+    const y = mi([
+      ['0,1', ys.p, 1],
+      ['0,0', ys.s, 2],
+      ['1,0', ys.v, 1],
+    ]);
     const l = smseLoss(x, y);
     expect(l.shape).toEqual([]);
     allclose(values(l), [(per[0]! + per[1]!) / 2], { rtol: 1e-12 });
@@ -52,10 +60,19 @@ describe('smseLoss', () => {
   });
 
   it("checks y's signature (ginjax compared x with itself)", () => {
-    const x = mi([['0,0', xs.s, 2], ['1,0', xs.v, 1]]);
-    const y = mi([['0,0', ys.s, 2], ['0,1', ys.p, 1]]);
+    const x = mi([
+      ['0,0', xs.s, 2],
+      ['1,0', xs.v, 1],
+    ]);
+    const y = mi([
+      ['0,0', ys.s, 2],
+      ['0,1', ys.p, 1],
+    ]);
     expect(() => smseLoss(x, y)).toThrow(/smseLoss: y's signature must be x's signature \{\(0,0\):2, \(1,0\):1\} \(blocks are paired by key\)/);
-    const y2 = mi([['0,0', ys.s.slice(0, B * P), 1], ['1,0', ys.v, 1]]);
+    const y2 = mi([
+      ['0,0', ys.s.slice(0, B * P), 1],
+      ['1,0', ys.v, 1],
+    ]);
     expect(() => smseLoss(x, y2)).toThrow(/signature/);
     for (const m of [x, y, y2]) m.dispose();
   });
@@ -79,26 +96,41 @@ describe('timestepSmseLoss', () => {
   const xs = { s: rand(7, 2 * n, 0), v: rand(8, n, 1) };
   const ys = { s: rand(9, 2 * n, 0), v: rand(10, n, 1) };
   /** loss[b][t] by hand. */
-  const hand = [0, 1].map((b) => Array.from({ length: n }, (_, t) => {
-    let s = 0;
-    for (const [x, y, c, T] of [[xs.s, ys.s, 2, 1], [xs.v, ys.v, 1, D]] as const) {
-      const per = c * n * P * T;
-      for (let ch = 0; ch < c; ch++) {
-        const base = b * per + (ch * n + t) * P * T;
-        for (let i = 0; i < P * T; i++) s += (x[base + i]! - y[base + i]!) ** 2;
+  const hand = [0, 1].map((b) =>
+    Array.from({ length: n }, (_, t) => {
+      let s = 0;
+      for (const [x, y, c, T] of [
+        [xs.s, ys.s, 2, 1],
+        [xs.v, ys.v, 1, D],
+      ] as const) {
+        const per = c * n * P * T;
+        for (let ch = 0; ch < c; ch++) {
+          const base = b * per + (ch * n + t) * P * T;
+          for (let i = 0; i < P * T; i++) s += (x[base + i]! - y[base + i]!) ** 2;
+        }
       }
-    }
-    return s / P;
-  }));
+      return s / P;
+    }),
+  );
 
   it('null: [batch, nSteps]; mean: [nSteps]; max: the row of the largest total', () => {
-    const x = mi([['1,0', xs.v, n], ['0,0', xs.s, 2 * n]]);
-    const y = mi([['0,0', ys.s, 2 * n], ['1,0', ys.v, n]]);
+    const x = mi([
+      ['1,0', xs.v, n],
+      ['0,0', xs.s, 2 * n],
+    ]);
+    const y = mi([
+      ['0,0', ys.s, 2 * n],
+      ['1,0', ys.v, n],
+    ]);
     const none = timestepSmseLoss(x, y, n, null);
     expect(none.shape).toEqual([B, n]);
     allclose(values(none), hand.flat(), { rtol: 1e-12 });
     const m = timestepSmseLoss(x, y, n);
-    allclose(values(m), hand[0]!.map((v, t) => (v + hand[1]![t]!) / 2), { rtol: 1e-12 });
+    allclose(
+      values(m),
+      hand[0]!.map((v, t) => (v + hand[1]![t]!) / 2),
+      { rtol: 1e-12 },
+    );
     const totals = hand.map((r) => r.reduce((a, b) => a + b));
     const mx = timestepSmseLoss(x, y, n, 'max');
     allclose(values(mx), hand[totals[0]! > totals[1]! ? 0 : 1]!, { rtol: 1e-12 });
@@ -125,8 +157,14 @@ describe('normalizedSmseLoss and mse', () => {
         total += (xs[j]! - ys[j]!) ** 2 / (ys[j]! ** 2 + 1e-5) / P;
       }
     }
-    const x = mi([['1,0', xv, 1], ['0,0', xs, 1]]);
-    const y = mi([['0,0', ys, 1], ['1,0', yv, 1]]);
+    const x = mi([
+      ['1,0', xv, 1],
+      ['0,0', xs, 1],
+    ]);
+    const y = mi([
+      ['0,0', ys, 1],
+      ['1,0', yv, 1],
+    ]);
     const l = normalizedSmseLoss(x, y);
     allclose(values(l), [total / B], { rtol: 1e-6 }); // scalar constants (eps, 1/P) are float32
     const m = mse(x, y);

@@ -6,8 +6,22 @@ import { describe, expect, it } from 'vitest';
 import { memory, tensor, tidy, type Tensor } from '../../../src/index.js';
 import type { Params } from '../../../src/nn/module.js';
 import {
-  adam, adamw, applyUpdates, chain, clipByGlobalNorm, constant, cosineDecay, disposeTree, exponentialDecay, flatten, linearSchedule,
-  scaleByLearningRate, sgd, warmupCosineDecay, type GradientTransformation, type OptState,
+  adam,
+  adamw,
+  applyUpdates,
+  chain,
+  clipByGlobalNorm,
+  constant,
+  cosineDecay,
+  disposeTree,
+  exponentialDecay,
+  flatten,
+  linearSchedule,
+  scaleByLearningRate,
+  sgd,
+  warmupCosineDecay,
+  type GradientTransformation,
+  type OptState,
 } from '../../../src/train/optim.js';
 import { allclose, values } from '../../util.js';
 
@@ -59,7 +73,11 @@ describe('sgd', () => {
 
   it('a schedule is read at the step count (0 first)', () => {
     const r = run(sgd({ learningRate: (s) => [1, 0.5, 0.25][s]! }), { w: [0] }, [{ w: [1] }, { w: [1] }, { w: [1] }]);
-    allclose(r.map((x) => x.w![0]!), [-1, -1.5, -1.75], { rtol: 1e-12 });
+    allclose(
+      r.map((x) => x.w![0]!),
+      [-1, -1.5, -1.75],
+      { rtol: 1e-12 },
+    );
   });
 });
 
@@ -81,21 +99,55 @@ function adamRef(p: number, gs: number[], lr: number, b1 = 0.9, b2 = 0.999, eps 
 
 describe('adam / adamw', () => {
   it('adam, 3 steps, against hand computation', () => {
-    const gs = [[0.5, -3], [0.25, 1], [-1, 0.5]];
-    const r = run(adam({ learningRate: 0.01 }), { w: [1, 2] }, gs.map((g) => ({ w: g })));
+    const gs = [
+      [0.5, -3],
+      [0.25, 1],
+      [-1, 0.5],
+    ];
+    const r = run(
+      adam({ learningRate: 0.01 }),
+      { w: [1, 2] },
+      gs.map((g) => ({ w: g })),
+    );
     // first step: m̂ = g, v̂ = g², update = lr·g/(|g| + eps) ≈ lr·sign(g)
-    allclose(r[0]!.w!, [1 - 0.01 * 0.5 / (0.5 + 1e-8), 2 + 0.01 * 3 / (3 + 1e-8)], { rtol: 1e-12 });
-    for (let j = 0; j < 2; j++) allclose(r.map((x) => x.w![j]!), adamRef([1, 2][j]!, gs.map((g) => g[j]!), 0.01), { rtol: 1e-10 }, `adam[${j}]`);
+    allclose(r[0]!.w!, [1 - (0.01 * 0.5) / (0.5 + 1e-8), 2 + (0.01 * 3) / (3 + 1e-8)], { rtol: 1e-12 });
+    for (let j = 0; j < 2; j++)
+      allclose(
+        r.map((x) => x.w![j]!),
+        adamRef(
+          [1, 2][j]!,
+          gs.map((g) => g[j]!),
+          0.01,
+        ),
+        { rtol: 1e-10 },
+        `adam[${j}]`,
+      );
     // step 2 of w[0], spelt out: m = 0.9·0.05 + 0.025 = 0.07, v = 0.999·0.00025 + 0.001·0.0625 = 0.00031225
     const m2 = 0.07 / (1 - 0.81);
     const v2 = 0.00031225 / (1 - 0.999 ** 2);
-    allclose([r[1]!.w![0]!], [r[0]!.w![0]! - 0.01 * m2 / (Math.sqrt(v2) + 1e-8)], { rtol: 1e-12 });
+    allclose([r[1]!.w![0]!], [r[0]!.w![0]! - (0.01 * m2) / (Math.sqrt(v2) + 1e-8)], { rtol: 1e-12 });
   });
 
   it('adamw decays the parameters: update + wd·p before the learning rate', () => {
     const gs = [[0.5], [0.25], [-1]];
-    const r = run(adamw({ learningRate: 0.1, weightDecay: 0.5 }), { w: [2] }, gs.map((g) => ({ w: g })));
-    allclose(r.map((x) => x.w![0]!), adamRef(2, gs.map((g) => g[0]!), 0.1, 0.9, 0.999, 1e-8, 0.5), { rtol: 1e-10 });
+    const r = run(
+      adamw({ learningRate: 0.1, weightDecay: 0.5 }),
+      { w: [2] },
+      gs.map((g) => ({ w: g })),
+    );
+    allclose(
+      r.map((x) => x.w![0]!),
+      adamRef(
+        2,
+        gs.map((g) => g[0]!),
+        0.1,
+        0.9,
+        0.999,
+        1e-8,
+        0.5,
+      ),
+      { rtol: 1e-10 },
+    );
     // zero gradient: only the decay acts, p ← p − lr·wd·p
     const z = run(adamw({ learningRate: 0.1, weightDecay: 0.5 }), { w: [2] }, [{ w: [0] }]);
     allclose(z[0]!.w!, [2 - 0.1 * 0.5 * 2], { rtol: 1e-12 });
@@ -174,7 +226,7 @@ describe('flatten', () => {
     }
   });
 
-  it('keeps every leaf\'s shape, holds one flat vector per state tree, and leaks nothing', () => {
+  it("keeps every leaf's shape, holds one flat vector per state tree, and leaks nothing", () => {
     const before = memory().tensors;
     const params: Params = { a: { w: t64([1, 2, 3, 4, 5, 6], [2, 3]) }, b: t64([5]) };
     const opt = flatten(adam({ learningRate: 0.1 }));
@@ -204,7 +256,11 @@ describe('custom transformations', () => {
     };
     const before = memory().tensors;
     const r = run(chain(scaleByLearningRate(1), passThrough, scaleByLearningRate(2)), { w: [1] }, [{ w: [1] }, { w: [1] }]);
-    allclose(r.map((x) => x.w![0]!), [3, 5], { rtol: 1e-12 });
+    allclose(
+      r.map((x) => x.w![0]!),
+      [3, 5],
+      { rtol: 1e-12 },
+    );
     expect(memory().tensors).toBe(before);
   });
 });
@@ -231,7 +287,7 @@ describe('schedules (optax formulas)', () => {
     // warmup: linear 0 → 1 over 10 steps
     allclose([0, 5, 10].map(s), [0, 0.5, 1], { rtol: 1e-14 });
     // decay over 100 steps with α = end/peak = 0.1: peak·((1 − α)·½(1 + cos(π t/100)) + α)
-    const cos = (t: number) => (1 - 0.1) * 0.5 * (1 + Math.cos(Math.PI * t / 100)) + 0.1;
+    const cos = (t: number) => (1 - 0.1) * 0.5 * (1 + Math.cos((Math.PI * t) / 100)) + 0.1;
     allclose([35, 60, 110, 500].map(s), [cos(25), cos(50), 0.1, 0.1], { rtol: 1e-14 });
     allclose([s(60)], [0.55], { rtol: 1e-14 });
     expect(() => warmupCosineDecay(0, 1, 10, 10)).toThrow(/decaySteps must be a number > warmupSteps/);

@@ -74,7 +74,9 @@ describe('saves', () => {
     utimesSync(mine, old, old);
     await save(path, model);
     const left = readdirSync(dir).sort();
-    expect(left).toEqual(['.model.safetensors.12346.efgh5678.tmp', '.other.safetensors.12345.abcd1234.tmp', 'model.safetensors', 'model.safetensors.tmp'].sort());
+    expect(left).toEqual(
+      ['.model.safetensors.12346.efgh5678.tmp', '.other.safetensors.12345.abcd1234.tmp', 'model.safetensors', 'model.safetensors.tmp'].sort(),
+    );
     model.dispose();
   });
 

@@ -26,8 +26,14 @@ import { leavesWithPaths } from '../../../src/train/tree.js';
 import { allclose, values } from '../../util.js';
 
 const D = 2;
-const input = [{ k: 0, parity: 0 as const, channels: 1 }, { k: 1, parity: 0 as const, channels: 1 }];
-const output = [{ k: 0, parity: 0 as const, channels: 2 }, { k: 1, parity: 0 as const, channels: 1 }];
+const input = [
+  { k: 0, parity: 0 as const, channels: 1 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
+const output = [
+  { k: 0, parity: 0 as const, channels: 2 },
+  { k: 1, parity: 0 as const, channels: 1 },
+];
 const make = (seed = 2) => new ConvContract({ D, input, output, M: 3 }, random.key(seed));
 const sample = () => new MultiImage(tensor(random.uniform(random.key(11), 2 * 5 * 5 * 3, -1, 1), [2, 5, 5, 3]), input, D);
 const dirs: string[] = [];
@@ -36,11 +42,17 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => {
-  try { execFileSync('chattr', ['-i', d], { stdio: 'ignore' }); } catch { /* not set */ }
-  chmodSync(d, 0o700);
-  rmSync(d, { recursive: true, force: true });
-}));
+afterAll(() =>
+  dirs.forEach((d) => {
+    try {
+      execFileSync('chattr', ['-i', d], { stdio: 'ignore' });
+    } catch {
+      /* not set */
+    }
+    chmodSync(d, 0o700);
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 /** A safetensors file from a header object and raw data (for crafting bad files). */
 function craft(header: Record<string, unknown>, data: Uint8Array, pad = true): Uint8Array {
@@ -99,7 +111,11 @@ describe('safetensors bytes', () => {
       expect(d.values).toEqual(Array.from(t.dataSync()));
       end = Math.max(end, d.offsets[1]);
     }
-    expect(Object.values(data).map((d) => d.offsets[0]).sort((a, b) => a - b)[0]).toBe(0);
+    expect(
+      Object.values(data)
+        .map((d) => d.offsets[0])
+        .sort((a, b) => a - b)[0],
+    ).toBe(0);
     expect(bytes.length).toBe(8 + n + end);
     expect(Object.keys(data)).toContain('weights.0,0>0,0');
     expect(Object.keys(data)).toContain('bias.1,0');
@@ -138,8 +154,12 @@ describe('safetensors bytes', () => {
     const bytes = await serialize(model);
     const n = new DataView(bytes.buffer).getUint32(0, true);
     expect(() => deserialize(bytes.slice(0, 5))).toThrow(/truncated file: 5 bytes, fewer than the 8-byte header length/);
-    expect(() => deserialize(bytes.slice(0, 8 + n - 10))).toThrow(new RegExp(`truncated file: the header length says ${n} bytes of JSON but only ${n - 10} bytes follow`));
-    expect(() => deserialize(bytes.slice(0, bytes.length - 4))).toThrow(/truncated file: the tensors need \d+ bytes of data after the header but only \d+ are there/);
+    expect(() => deserialize(bytes.slice(0, 8 + n - 10))).toThrow(
+      new RegExp(`truncated file: the header length says ${n} bytes of JSON but only ${n - 10} bytes follow`),
+    );
+    expect(() => deserialize(bytes.slice(0, bytes.length - 4))).toThrow(
+      /truncated file: the tensors need \d+ bytes of data after the header but only \d+ are there/,
+    );
     model.dispose();
   });
 
@@ -153,11 +173,19 @@ describe('safetensors bytes', () => {
     new DataView(huge.buffer).setUint32(4, 7, true);
     expect(() => deserialize(huge)).toThrow(/corrupted header: its length field says \d+ bytes/);
     const f4 = new Uint8Array(16);
-    expect(() => deserialize(craft({ w: { dtype: 'F16', shape: [8], data_offsets: [0, 16] } }, f4))).toThrow(/tensor "w" has dtype F16; geoconv reads F32 only/);
-    expect(() => deserialize(craft({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, f4))).toThrow(/tensor "w" of shape \[3\] needs 12 bytes of F32 but its data_offsets \[0, 16\] span 16/);
-    expect(() => deserialize(craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, f4))).toThrow(/tensor "b" starts at byte 8 of the data but the previous tensor ends at 4 \(gap\)/);
+    expect(() => deserialize(craft({ w: { dtype: 'F16', shape: [8], data_offsets: [0, 16] } }, f4))).toThrow(
+      /tensor "w" has dtype F16; geoconv reads F32 only/,
+    );
+    expect(() => deserialize(craft({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, f4))).toThrow(
+      /tensor "w" of shape \[3\] needs 12 bytes of F32 but its data_offsets \[0, 16\] span 16/,
+    );
+    expect(() =>
+      deserialize(craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, f4)),
+    ).toThrow(/tensor "b" starts at byte 8 of the data but the previous tensor ends at 4 \(gap\)/);
     expect(() => deserialize(craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f4))).toThrow(/8 trailing bytes after the last tensor/);
-    expect(() => deserialize(craft({ a: { dtype: 'F32', shape: 'x', data_offsets: [0, 8] } }, f4))).toThrow(/tensor "a" has shape "x", not a list of integers >= 0/);
+    expect(() => deserialize(craft({ a: { dtype: 'F32', shape: 'x', data_offsets: [0, 8] } }, f4))).toThrow(
+      /tensor "a" has shape "x", not a list of integers >= 0/,
+    );
     expect(() => deserialize(craft({ __metadata__: { config: '{oops' } }, new Uint8Array(0)))).toThrow(/corrupted metadata: "config" is not valid JSON/);
     expect(() => deserialize(craft({ __metadata__: { n: 3 } }, new Uint8Array(0)))).toThrow(/__metadata__\["n"\] must be a string/);
     const notObj = craft({}, new Uint8Array(0));
@@ -287,7 +315,11 @@ describe('checkpoint files (Node)', () => {
     const x = sample();
     await save(path, model);
     const { data } = readBySpec(readFileSync(path));
-    expect(Object.keys(data).sort()).toEqual(leavesWithPaths(model.params).map(([p]) => p).sort());
+    expect(Object.keys(data).sort()).toEqual(
+      leavesWithPaths(model.params)
+        .map(([p]) => p)
+        .sort(),
+    );
     expect(Object.keys(data)).toContain('0.weights.1,0>1,0');
     expect(Object.keys(data)).toContain('1.weight');
     const l = await load(path);
@@ -321,7 +353,9 @@ describe('checkpoint files (Node)', () => {
     const before = memory().tensors;
     await expect(load(file(all.filter(([p]) => p !== 'bias.0,0')))).rejects.toThrow(/missing tensor "bias\.0,0" \(shape \[2\]\)/);
     const w = all.find(([p]) => p === 'weights.0,0>0,0')!;
-    await expect(load(file(all.map(([p, s]) => (p === w[0] ? [p, [...s].reverse()] : [p, s]))))).rejects.toThrow(new RegExp(`shape mismatch for "weights\\.0,0>0,0": the file has \\[${[...w[1]].reverse().join(',')}\\], the model expects \\[${w[1].join(',')}\\]`));
+    await expect(load(file(all.map(([p, s]) => (p === w[0] ? [p, [...s].reverse()] : [p, s]))))).rejects.toThrow(
+      new RegExp(`shape mismatch for "weights\\.0,0>0,0": the file has \\[${[...w[1]].reverse().join(',')}\\], the model expects \\[${w[1].join(',')}\\]`),
+    );
     await expect(load(file([...all, ['extra', [2]]]))).rejects.toThrow(/unexpected tensor "extra" \(not a parameter of the ConvContract model\)/);
     const noConfig = join(dir, 'plain.safetensors');
     writeFileSync(noConfig, craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)));
@@ -350,7 +384,11 @@ describe('checkpoint files (Node)', () => {
     const b = await train({ model: l.model, x, y, optimizer: opt, optState: l.optState, step: l.step, batchSize: 1, key: a.key, stop: new EpochStop(2) });
     expect(b.step).toBe(full.step);
     // the checkpoint rounds ref's float64 state to float32, so agreement is to float32 precision
-    allclose(leavesWithPaths(b.params).flatMap(([, t]) => Array.from(values(t))), leavesWithPaths(full.params).flatMap(([, t]) => Array.from(values(t))), { rtol: 1e-4, atol: 1e-6 });
+    allclose(
+      leavesWithPaths(b.params).flatMap(([, t]) => Array.from(values(t))),
+      leavesWithPaths(full.params).flatMap(([, t]) => Array.from(values(t))),
+      { rtol: 1e-4, atol: 1e-6 },
+    );
     for (const r of [full, a, b]) {
       disposeTree(r.params);
       disposeTree(r.optState);
@@ -378,14 +416,21 @@ describe('checkpoint files (Node)', () => {
     let how = 'chmod 0500';
     if (probe()) {
       chmodSync(dir, 0o700);
-      try { execFileSync('chattr', ['+i', dir], { stdio: 'ignore' }); how = 'chattr +i'; } catch { /* unsupported */ }
+      try {
+        execFileSync('chattr', ['+i', dir], { stdio: 'ignore' });
+        how = 'chattr +i';
+      } catch {
+        /* unsupported */
+      }
     }
     if (probe()) {
       model.dispose();
       ctx.skip('cannot make a directory unwritable here (root without CAP_LINUX_IMMUTABLE); the mid-write failure test covers failed writes');
     }
     try {
-      await expect(save(path, make(3))).rejects.toThrow(/save: could not write ".*model\.safetensors" \((EACCES|EPERM)\): .*any previous file there is unchanged/);
+      await expect(save(path, make(3))).rejects.toThrow(
+        /save: could not write ".*model\.safetensors" \((EACCES|EPERM)\): .*any previous file there is unchanged/,
+      );
     } finally {
       if (how === 'chattr +i') execFileSync('chattr', ['-i', dir]);
       chmodSync(dir, 0o700);
@@ -404,9 +449,12 @@ describe('checkpoint files (Node)', () => {
     const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
     const work = tmp();
     writeFileSync(join(work, 'atomic.mjs'), js);
-    writeFileSync(join(work, 'child.mjs'), `import { writeFileAtomic } from './atomic.mjs';
+    writeFileSync(
+      join(work, 'child.mjs'),
+      `import { writeFileAtomic } from './atomic.mjs';
 await writeFileAtomic(${JSON.stringify(target)}, new Uint8Array(4 << 20).fill(7), 'save');
-console.log('finished');`);
+console.log('finished');`,
+    );
     // ulimit -f: 64 blocks (32 or 64 KiB) — the 4 MiB write fails part-way with EFBIG.
     const r = spawnSync('/bin/sh', ['-c', `ulimit -f 64 && exec "${process.execPath}" child.mjs`], { cwd: work, encoding: 'utf8' });
     expect(r.status).not.toBe(0);

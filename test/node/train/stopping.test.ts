@@ -29,7 +29,12 @@ describe('EpochStop', () => {
   it('stops at `epochs`, best = the latest params; verbose 1 logs every epochs/min(10, epochs) epochs', () => {
     const lines: string[] = [];
     const s = new EpochStop(20, 1, { log: (l) => lines.push(l) });
-    expect(drive(s, Array.from({ length: 30 }, () => [1, null]))).toBe(20);
+    expect(
+      drive(
+        s,
+        Array.from({ length: 30 }, () => [1, null]),
+      ),
+    ).toBe(20);
     expect(bestW(s.best)).toBe(20);
     expect(lines.length).toBe(11); // epochs 0, 2, …, 20
     expect(lines[1]).toMatch(/^Epoch 2 Train: 1\.000000/);
@@ -42,7 +47,16 @@ describe('TrainLoss', () => {
   it('fires after more than `patience` epochs without improvement (plateau)', () => {
     const before = memory().tensors;
     const s = new TrainLoss(2);
-    expect(drive(s, [[5, null], [4, null], [4, null], [4, null], [4, null], [4, null]])).toBe(5);
+    expect(
+      drive(s, [
+        [5, null],
+        [4, null],
+        [4, null],
+        [4, null],
+        [4, null],
+        [4, null],
+      ]),
+    ).toBe(5);
     expect(s.bestEpoch).toBe(2);
     expect(bestW(s.best)).toBe(2);
     s.dispose();
@@ -51,14 +65,26 @@ describe('TrainLoss', () => {
 
   it('minDelta: an improvement must exceed it', () => {
     const s = new TrainLoss(0, 0.1);
-    expect(drive(s, [[1, null], [0.95, null], [0.5, null]])).toBe(2);
+    expect(
+      drive(s, [
+        [1, null],
+        [0.95, null],
+        [0.5, null],
+      ]),
+    ).toBe(2);
     expect(bestW(s.best)).toBe(1);
     s.dispose();
   });
 
   it('patience 0 stops at the first non-improving epoch; NaN never improves', () => {
     const s = new TrainLoss(0);
-    expect(drive(s, [[3, null], [2, null], [NaN, null]])).toBe(3);
+    expect(
+      drive(s, [
+        [3, null],
+        [2, null],
+        [NaN, null],
+      ]),
+    ).toBe(3);
     s.dispose();
   });
 });
@@ -68,7 +94,15 @@ describe('ValLoss', () => {
     const before = memory().tensors;
     const s = new ValLoss(1);
     expect(s.requiresValidation).toBe(true);
-    expect(drive(s, [[9, 3], [8, 1], [7, 2], [6, 1.5], [5, 0.1]])).toBe(4);
+    expect(
+      drive(s, [
+        [9, 3],
+        [8, 1],
+        [7, 2],
+        [6, 1.5],
+        [5, 0.1],
+      ]),
+    ).toBe(4);
     expect(s.bestEpoch).toBe(2);
     const best = s.takeBest();
     expect(bestW(best)).toBe(2);

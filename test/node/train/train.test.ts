@@ -88,7 +88,14 @@ describe('train', () => {
     const batches: number[] = [];
     const epochs: number[] = [];
     const r = await train({
-      model, x, y, valX: v.x, valY: v.y, optimizer: sgd({ learningRate: 0.02 }), batchSize: 4, key: random.key(4),
+      model,
+      x,
+      y,
+      valX: v.x,
+      valY: v.y,
+      optimizer: sgd({ learningRate: 0.02 }),
+      batchSize: 4,
+      key: random.key(4),
       stop: new ValLoss(0, 1e9), // no improvement can exceed minDelta after the first: stops at epoch 2
       onBatchEnd: (b) => void batches.push(b.loss),
       onEpochEnd: (e) => void epochs.push(e.epoch),
@@ -120,11 +127,16 @@ describe('train', () => {
     const { x, y } = task(4);
     const model = make(2);
     const opt = sgd({ learningRate: 0.1 });
-    await expect(train({ model, x, y, optimizer: opt, batchSize: 2, key: random.key(0), stop: new ValLoss() }))
-      .rejects.toThrow(/train: the stop condition \(ValLoss\) needs validation data: pass valX and valY/);
-    await expect(train({ model, x, y, optimizer: opt, batchSize: 5, key: random.key(0), stop: new EpochStop(1) })).rejects.toThrow(/batchSize must be an integer in \[1, 4\]/);
+    await expect(train({ model, x, y, optimizer: opt, batchSize: 2, key: random.key(0), stop: new ValLoss() })).rejects.toThrow(
+      /train: the stop condition \(ValLoss\) needs validation data: pass valX and valY/,
+    );
+    await expect(train({ model, x, y, optimizer: opt, batchSize: 5, key: random.key(0), stop: new EpochStop(1) })).rejects.toThrow(
+      /batchSize must be an integer in \[1, 4\]/,
+    );
     const y2 = y.getSubset([0, 1]);
-    await expect(train({ model, x, y: y2, optimizer: opt, batchSize: 2, key: random.key(0), stop: new EpochStop(1) })).rejects.toThrow(/y\.batch must be the number of samples of x \(4\)/);
+    await expect(train({ model, x, y: y2, optimizer: opt, batchSize: 2, key: random.key(0), stop: new EpochStop(1) })).rejects.toThrow(
+      /y\.batch must be the number of samples of x \(4\)/,
+    );
     for (const m of [x, y, y2, model]) m.dispose();
   });
 
@@ -133,10 +145,20 @@ describe('train', () => {
     const model = make(2);
     const stop = new EpochStop(3);
     const before = memory().tensors;
-    await expect(train({
-      model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 2, key: random.key(1), stop,
-      onBatchEnd: (b) => { if (b.step === 6) throw new Error('boom'); },
-    })).rejects.toThrow('boom');
+    await expect(
+      train({
+        model,
+        x,
+        y,
+        optimizer: adam({ learningRate: 0.01 }),
+        batchSize: 2,
+        key: random.key(1),
+        stop,
+        onBatchEnd: (b) => {
+          if (b.step === 6) throw new Error('boom');
+        },
+      }),
+    ).rejects.toThrow('boom');
     stop.dispose(); // the condition still owns its best copy
     expect(memory().tensors).toBe(before);
     for (const m of [x, y, model]) m.dispose();
@@ -148,7 +170,18 @@ describe('train', () => {
     const opt = adam({ learningRate: 0.03 });
     const full = await train({ model, x, y, optimizer: opt, batchSize: 4, key: random.key(8), stop: new EpochStop(4) });
     const a = await train({ model, x, y, optimizer: opt, batchSize: 4, key: random.key(8), stop: new EpochStop(2) });
-    const b = await train({ model, params: a.params, optState: a.optState, step: a.step, x, y, optimizer: opt, batchSize: 4, key: a.key, stop: new EpochStop(2) });
+    const b = await train({
+      model,
+      params: a.params,
+      optState: a.optState,
+      step: a.step,
+      x,
+      y,
+      optimizer: opt,
+      batchSize: 4,
+      key: a.key,
+      stop: new EpochStop(2),
+    });
     expect(b.step).toBe(full.step);
     expect(flatParams(b.params)).toEqual(flatParams(full.params));
     for (const r of [full, a, b]) {
@@ -167,7 +200,16 @@ describe('train', () => {
       return { stream, chunks };
     };
     const tty = capture(true);
-    let r = await train({ model, x, y, optimizer: sgd({ learningRate: 0.01 }), batchSize: 2, key: random.key(1), stop: new EpochStop(3), progress: tty.stream });
+    let r = await train({
+      model,
+      x,
+      y,
+      optimizer: sgd({ learningRate: 0.01 }),
+      batchSize: 2,
+      key: random.key(1),
+      stop: new EpochStop(3),
+      progress: tty.stream,
+    });
     disposeTree(r.params);
     disposeTree(r.optState);
     const text = tty.chunks.join('');
@@ -191,7 +233,18 @@ describe('batch-norm state', () => {
     const { x, y } = task(8);
     const model = new Sequential([make(2), new BatchNorm({ D, input: scalarSig })]);
     const state = new State();
-    const r = await train({ model, x, y, optimizer: adam({ learningRate: 0.01 }), batchSize: 4, key: random.key(2), stop: new EpochStop(2), state, valX: x, valY: y });
+    const r = await train({
+      model,
+      x,
+      y,
+      optimizer: adam({ learningRate: 0.01 }),
+      batchSize: 4,
+      key: random.key(2),
+      stop: new EpochStop(2),
+      state,
+      valX: x,
+      valY: y,
+    });
     expect(state.size).toBe(1);
     const withState = read(evaluate(model, r.params, x, y, { state }));
     const initial = read(evaluate(model, r.params, x, y));
@@ -210,10 +263,15 @@ describe('mapLossInBatches / mapPlusLossInBatches / evaluate', () => {
     const model = make(2);
     const before = memory().tensors;
     const m = read(mapLossInBatches(model, model.params, x, y, { batchSize: 3, key: null }));
-    const per = [[0, 1, 2], [3, 4, 5]].map((idx) => tidy(() => {
-      const out = model.apply(model.params, x.getSubset(idx));
-      return read(smseLoss(out, y.getSubset(idx)));
-    }));
+    const per = [
+      [0, 1, 2],
+      [3, 4, 5],
+    ].map((idx) =>
+      tidy(() => {
+        const out = model.apply(model.params, x.getSubset(idx));
+        return read(smseLoss(out, y.getSubset(idx)));
+      }),
+    );
     allclose([m], [(per[0]! + per[1]!) / 2], { rtol: 1e-12 });
     const plus = mapPlusLossInBatches(model, model.params, x, y, { batchSize: 3 });
     expect(plus.output.batch).toBe(6);

@@ -21,7 +21,14 @@ beforeAll(async () => {
   const teacher = make(1);
   const y = teacher.call(xImage);
   const student = make(2);
-  request = { checkpoint: await serialize(student), x: await toWire(xImage), y: await toWire(y), optimizer: { name: 'adam', learningRate: 0.05 }, batchSize: 4, seed: 3 };
+  request = {
+    checkpoint: await serialize(student),
+    x: await toWire(xImage),
+    y: await toWire(y),
+    optimizer: { name: 'adam', learningRate: 0.05 },
+    batchSize: 4,
+    seed: 3,
+  };
   [teacher, y, student].forEach((m) => m.dispose());
 });
 afterAll(() => xImage.dispose());
@@ -56,22 +63,33 @@ describe('serveWorker / WorkerClient over a MessageChannel', () => {
     const got = fromWire(out);
     const want = model.call(xImage);
     expect(got.data.shape).toEqual(want.data.shape);
-    const a = got.data.dataSync(), b = want.data.dataSync();
+    const a = got.data.dataSync(),
+      b = want.data.dataSync();
     for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 5);
     [got, want, model].forEach((m) => m.dispose());
 
     await expect(client.call('fly')).rejects.toThrow(/geoconv worker: no handler "fly" \(handlers: init, notices, train, predict\)/);
-    await expect(client.call('train', { ...request, epochs: 1, optimizer: { name: 'lion', learningRate: 1 } as never }))
-      .rejects.toThrow(/optimizer.name must be "adam", "adamw" or "sgd" \(got "lion"\)/);
+    await expect(client.call('train', { ...request, epochs: 1, optimizer: { name: 'lion', learningRate: 1 } as never })).rejects.toThrow(
+      /optimizer.name must be "adam", "adamw" or "sgd" \(got "lion"\)/,
+    );
 
     const before = memory();
     const controller = new AbortController();
     let batches = 0;
-    const p = client.call('train', { ...request, epochs: 1000, yieldEvery: 0 }, {
-      signal: controller.signal,
-      onProgress: (e: TrainProgress) => { if (e.type === 'batch' && ++batches === 5) controller.abort(); },
-    });
-    const err = await p.then(() => null, (e: unknown) => e as Error);
+    const p = client.call(
+      'train',
+      { ...request, epochs: 1000, yieldEvery: 0 },
+      {
+        signal: controller.signal,
+        onProgress: (e: TrainProgress) => {
+          if (e.type === 'batch' && ++batches === 5) controller.abort();
+        },
+      },
+    );
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(err?.name).toBe('AbortError');
     expect(batches).toBeLessThan(20);
     expect(memory()).toEqual(before);

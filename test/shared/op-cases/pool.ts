@@ -4,14 +4,44 @@ import { gen, type OpCase } from '../op-cases.js';
 
 // [x shape, patch, T]: D = 1, 2, 3; patch 1 (identity), 2, 3; T = 1, 2, 4. Comparators on a coarse
 // grid (ties: the first maximum wins), plus one with NaN (the first NaN of a window wins).
-const SHAPES: [number[], number, number][] = [[[1, 4, 1], 2, 1], [[2, 6, 4, 2], 2, 2], [[1, 6, 6, 8], 3, 4], [[2, 4, 4, 4, 3], 2, 1], [[1, 3, 3, 2], 1, 2]];
+const SHAPES: [number[], number, number][] = [
+  [[1, 4, 1], 2, 1],
+  [[2, 6, 4, 2], 2, 2],
+  [[1, 6, 6, 8], 3, 4],
+  [[2, 4, 4, 4, 3], 2, 1],
+  [[1, 3, 3, 2], 1, 2],
+];
 const comparator = (x: number[], T: number) => [...x.slice(0, -1), x.at(-1)! / T];
 const pooled = (x: number[], patch: number) => x.map((d, i) => (i === 0 || i === x.length - 1 ? d : d / patch));
 
 export const cases: OpCase[] = [
   ...SHAPES.flatMap(([x, patch, T]): OpCase[] => [
-    { op: 'maxPool', name: `maxPool [${x}] patch ${patch} T ${T}`, inputs: [x, comparator(x, T)], values: [undefined, gen.quantised], run: ([a, c]) => maxPool(a!, c!, patch, T), check: { exact: true } },
-    { op: 'maxPoolGrad', name: `maxPoolGrad [${x}] patch ${patch} T ${T}`, inputs: [pooled(x, patch), comparator(x, T)], values: [undefined, gen.quantised], run: ([dy, c]) => maxPoolGrad(dy!, c!, patch, T, x), check: { exact: true } },
+    {
+      op: 'maxPool',
+      name: `maxPool [${x}] patch ${patch} T ${T}`,
+      inputs: [x, comparator(x, T)],
+      values: [undefined, gen.quantised],
+      run: ([a, c]) => maxPool(a!, c!, patch, T),
+      check: { exact: true },
+    },
+    {
+      op: 'maxPoolGrad',
+      name: `maxPoolGrad [${x}] patch ${patch} T ${T}`,
+      inputs: [pooled(x, patch), comparator(x, T)],
+      values: [undefined, gen.quantised],
+      run: ([dy, c]) => maxPoolGrad(dy!, c!, patch, T, x),
+      check: { exact: true },
+    },
   ]),
-  { op: 'maxPool', name: 'maxPool NaN comparators', inputs: [[1, 4, 2, 1], [1, 4, 2, 1]], values: [undefined, gen.of(NaN, 1, 2, 0, 5, NaN, 5, 1)], run: ([a, c]) => maxPool(a!, c!, 2, 1), check: { exact: true } },
+  {
+    op: 'maxPool',
+    name: 'maxPool NaN comparators',
+    inputs: [
+      [1, 4, 2, 1],
+      [1, 4, 2, 1],
+    ],
+    values: [undefined, gen.of(NaN, 1, 2, 0, 5, NaN, 5, 1)],
+    run: ([a, c]) => maxPool(a!, c!, 2, 1),
+    check: { exact: true },
+  },
 ];

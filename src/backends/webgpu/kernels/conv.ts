@@ -23,7 +23,11 @@ const axis = (p: Int32Array, d: number) => {
 
 /** The geometry fields of the `conv` blocks (src/backends/kernelParams.ts) from convParams. */
 const geometry = (p: Int32Array) => ({
-  D: p[CONV.D]!, B: p[CONV.B]!, Cin: p[CONV.Cin]!, Cout: p[CONV.Cout]!, ax: p.subarray(CONV.ax, CONV.ax + 3 * CONV_AXIS_FIELDS),
+  D: p[CONV.D]!,
+  B: p[CONV.B]!,
+  Cin: p[CONV.Cin]!,
+  Cout: p[CONV.Cout]!,
+  ax: p.subarray(CONV.ax, CONV.ax + 3 * CONV_AXIS_FIELDS),
 });
 
 /** The GEMM view and tile fields of the `conv` blocks. */
@@ -110,6 +114,10 @@ export function convFilterGradKernel(commands: Commands, buffers: Buffers, reduc
 }
 
 /** This file's entries of the webgpu kernel table (scripts/gen-kernels.mjs collects them). */
-export function kernels({ commands, buffers, reducer }: GpuKernelContext): { conv: Kernel<'conv', GpuStorage>; convInputGrad: Kernel<'convInputGrad', GpuStorage>; convFilterGrad: Kernel<'convFilterGrad', GpuStorage> } {
+export function kernels({ commands, buffers, reducer }: GpuKernelContext): {
+  conv: Kernel<'conv', GpuStorage>;
+  convInputGrad: Kernel<'convInputGrad', GpuStorage>;
+  convFilterGrad: Kernel<'convFilterGrad', GpuStorage>;
+} {
   return { conv: convKernel(commands), convInputGrad: convInputGradKernel(commands), convFilterGrad: convFilterGradKernel(commands, buffers, reducer) };
 }

@@ -13,13 +13,32 @@ import type { GpuKernelContext } from '../index.js';
 
 /** Op codes of shaders/unary.wgsl (`const OP_<NAME>: u32 = <code>u;`; checked at start-up). */
 export const UNARY_CODES: Readonly<Record<UnaryOp, number>> = {
-  neg: 0, abs: 1, sign: 2, square: 3, sqrt: 4, recip: 5, exp: 6, log: 7,
-  relu: 8, step: 9, tanh: 10, sigmoid: 11, gelu: 12, geluGrad: 13,
+  neg: 0,
+  abs: 1,
+  sign: 2,
+  square: 3,
+  sqrt: 4,
+  recip: 5,
+  exp: 6,
+  log: 7,
+  relu: 8,
+  step: 9,
+  tanh: 10,
+  sigmoid: 11,
+  gelu: 12,
+  geluGrad: 13,
 };
 
 /** Op codes of shaders/binary.wgsl. */
 export const BINARY_CODES: Readonly<Record<BinaryOp, number>> = {
-  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, ge: 6, eq: 7,
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  max: 4,
+  min: 5,
+  ge: 6,
+  eq: 7,
 };
 
 /** Axes the binary shader's Params hold (after collapsing). */
@@ -52,14 +71,13 @@ export function binaryKernel(commands: Commands): Kernel<'binary', GpuStorage> {
     if (code === undefined) throw new RangeError(`webgpu: binary: unknown op ${JSON.stringify(op)}`);
     const n = out.size;
     if (n === 0) return;
-    const geo = collapseBroadcast(shapes.out, [
-      broadcastStrides(shapes.inputs[0]!, shapes.out),
-      broadcastStrides(shapes.inputs[1]!, shapes.out),
-    ]);
+    const geo = collapseBroadcast(shapes.out, [broadcastStrides(shapes.inputs[0]!, shapes.out), broadcastStrides(shapes.inputs[1]!, shapes.out)]);
     const rank = geo.shape.length;
     if (rank > BINARY_MAX_RANK) {
-      throw new RangeError(`webgpu: binary: broadcasting ${JSON.stringify(shapes.inputs[0])} with ${JSON.stringify(shapes.inputs[1])} ` +
-        `needs ${rank} axes after merging; the kernel supports ${BINARY_MAX_RANK}`);
+      throw new RangeError(
+        `webgpu: binary: broadcasting ${JSON.stringify(shapes.inputs[0])} with ${JSON.stringify(shapes.inputs[1])} ` +
+          `needs ${rank} axes after merging; the kernel supports ${BINARY_MAX_RANK}`,
+      );
     }
     const params = writeBinaryGpu({ op: code, n, rank, shape: geo.shape, sa: geo.strides[0]!, sb: geo.strides[1]! });
     commands.dispatch('binary', params, [a!, b!, out], n);

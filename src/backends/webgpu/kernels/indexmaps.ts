@@ -35,8 +35,10 @@ export class IndexMaps {
     const bytes = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
     const max = this.ctx.limits.maxStorageBufferBindingSize;
     if (bytes > max) {
-      throw new RangeError(`webgpu: ${what} of ${data.length} entries (${(bytes / 2 ** 20).toFixed(1)} MiB) exceeds this adapter's ` +
-        `maxStorageBufferBindingSize (${(max / 2 ** 20).toFixed(1)} MiB)`);
+      throw new RangeError(
+        `webgpu: ${what} of ${data.length} entries (${(bytes / 2 ** 20).toFixed(1)} MiB) exceeds this adapter's ` +
+          `maxStorageBufferBindingSize (${(max / 2 ** 20).toFixed(1)} MiB)`,
+      );
     }
     const buffer = this.ctx.createBuffer({ size: bytes, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST }, what);
     // A new buffer that no batch uses yet: writeBuffer lands before its first use.

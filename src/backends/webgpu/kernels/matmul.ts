@@ -23,15 +23,28 @@ export function matmulKernel(commands: Commands): Kernel<'matmul', GpuStorage> {
     ]);
     const rank = geo.shape.length;
     if (rank > MATMUL_MAX_BATCH_RANK) {
-      throw new RangeError(`webgpu: matmul: the batch axes of ${JSON.stringify(as)} and ${JSON.stringify(bs)} need ${rank} axes ` +
-        `after merging; the kernel supports ${MATMUL_MAX_BATCH_RANK}`);
+      throw new RangeError(
+        `webgpu: matmul: the batch axes of ${JSON.stringify(as)} and ${JSON.stringify(bs)} need ${rank} axes ` +
+          `after merging; the kernel supports ${MATMUL_MAX_BATCH_RANK}`,
+      );
     }
     const nBatch = geo.shape.reduce((p, d) => p * d, 1);
     const tile = chooseTile(m, n);
     const groups = nBatch * tile.tilesM * tile.tilesN;
     const params = writeMatmulGpu({
-      m, n, k, flags: (transA ? 1 : 0) | (transB ? 2 : 0), tm: tile.tm, tn: tile.tn, tilesM: tile.tilesM, tilesN: tile.tilesN, groups,
-      batchRank: rank, batchShape: geo.shape, sa: geo.strides[0]!, sb: geo.strides[1]!,
+      m,
+      n,
+      k,
+      flags: (transA ? 1 : 0) | (transB ? 2 : 0),
+      tm: tile.tm,
+      tn: tile.tn,
+      tilesM: tile.tilesM,
+      tilesN: tile.tilesN,
+      groups,
+      batchRank: rank,
+      batchShape: geo.shape,
+      sa: geo.strides[0]!,
+      sb: geo.strides[1]!,
     });
     commands.dispatchGroups('matmul', params, [a!, b!, out], groups);
   };

@@ -31,7 +31,8 @@ export function reduceGeometry(shape: readonly number[], axes: readonly number[]
     if (n !== 1) {
       const kind = axes.includes(d) ? 'red' : 'kept';
       const g = kind === 'red' ? red : kept;
-      if (kind === lastKind) g.shape[0]! *= n; // extends the run (its stride is the innermost one)
+      if (kind === lastKind)
+        g.shape[0]! *= n; // extends the run (its stride is the innermost one)
       else {
         g.shape.unshift(n);
         g.strides.unshift(stride);
@@ -56,8 +57,10 @@ export class Reducer {
     const nRed = geo.red.shape.reduce((p, n) => p * n, 1);
     if (nOut === 0) return;
     if (geo.kept.shape.length > REDUCE_MAX_RUNS || geo.red.shape.length > REDUCE_MAX_RUNS) {
-      throw new RangeError(`webgpu: reduce: the axes form ${geo.kept.shape.length} kept and ${geo.red.shape.length} reduced runs ` +
-        `after merging; the kernel supports ${REDUCE_MAX_RUNS} of each`);
+      throw new RangeError(
+        `webgpu: reduce: the axes form ${geo.kept.shape.length} kept and ${geo.red.shape.length} reduced runs ` +
+          `after merging; the kernel supports ${REDUCE_MAX_RUNS} of each`,
+      );
     }
     const wg = this.pipelines.wg;
     // Serial: enough outputs to fill the GPU, or reductions too short for a workgroup each.
@@ -82,14 +85,35 @@ export class Reducer {
     }
   }
 
-  #dispatch(mode: number, op: ReduceOp, x: GpuStorage, out: GpuStorage, geo: ReduceGeometry,
-    nOut: number, nRed: number, chunks: number, chunkLen: number, groups: number): void {
+  #dispatch(
+    mode: number,
+    op: ReduceOp,
+    x: GpuStorage,
+    out: GpuStorage,
+    geo: ReduceGeometry,
+    nOut: number,
+    nRed: number,
+    chunks: number,
+    chunkLen: number,
+    groups: number,
+  ): void {
     const redRank = geo.red.shape.length;
     const p = writeReduce({
-      mode, op: op === 'sum' ? 0 : 1, nOut, nRed, chunks, chunkLen, keptRank: geo.kept.shape.length, redRank,
+      mode,
+      op: op === 'sum' ? 0 : 1,
+      nOut,
+      nRed,
+      chunks,
+      chunkLen,
+      keptRank: geo.kept.shape.length,
+      redRank,
       identity: op === 'sum' ? 0 : -Infinity,
-      innerLen: redRank ? geo.red.shape[redRank - 1]! : 1, innerStride: redRank ? geo.red.strides[redRank - 1]! : 1,
-      keptShape: geo.kept.shape, keptStride: geo.kept.strides, redShape: geo.red.shape, redStride: geo.red.strides,
+      innerLen: redRank ? geo.red.shape[redRank - 1]! : 1,
+      innerStride: redRank ? geo.red.strides[redRank - 1]! : 1,
+      keptShape: geo.kept.shape,
+      keptStride: geo.kept.strides,
+      redShape: geo.red.shape,
+      redStride: geo.red.strides,
     });
     this.commands.dispatchGroups('reduce', p, [x, out], groups);
   }

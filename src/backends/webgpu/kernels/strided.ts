@@ -27,9 +27,15 @@ export function stridedKernel(commands: Commands): Kernel<'strided', GpuStorage>
     const all = [...order, ...Array.from({ length: plan.count === 0 ? 0 : axes - plan.rank }, (_, k) => plan.rank + k)];
     const pick = (v: readonly number[]) => all.map((d) => v[d]!);
     const params = writeStridedGpu({
-      n: out.size, rank: plan.count === 0 ? 0 : plan.rank, axes: all.length, zCount: plan.count === 0 ? 0 : plan.count / plan.outer,
-      srcOff: plan.srcOffset, dstOff: plan.count === 0 ? out.size : plan.dstOffset,
-      ext: pick(plan.extents), ss: pick(plan.src), ds: pick(plan.dst),
+      n: out.size,
+      rank: plan.count === 0 ? 0 : plan.rank,
+      axes: all.length,
+      zCount: plan.count === 0 ? 0 : plan.count / plan.outer,
+      srcOff: plan.srcOffset,
+      dstOff: plan.count === 0 ? out.size : plan.dstOffset,
+      ext: pick(plan.extents),
+      ss: pick(plan.src),
+      ds: pick(plan.dst),
     });
     commands.dispatch('strided', params, [x!, out], out.size);
   };

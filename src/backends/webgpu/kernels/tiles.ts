@@ -5,7 +5,11 @@
  */
 
 /** (TM, TN) candidates in order of preference on ties (square tiles reuse staged data best). */
-const TILES: readonly (readonly [number, number])[] = [[32, 32], [64, 16], [16, 64]];
+const TILES: readonly (readonly [number, number])[] = [
+  [32, 32],
+  [64, 16],
+  [16, 64],
+];
 
 export interface Tile {
   readonly tm: number;
