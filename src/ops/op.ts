@@ -31,7 +31,7 @@ export interface ConvAttrs {
 /**
  * Every primitive's attributes by op name: the closed set of ops each backend implements. Each op
  * module declares its own entries next to its definition (declaration merging:
- * `declare module './op.js' { interface OpAttrs { foo: {…} } }` in src/ops/foo.ts), so adding a
+ * `declare module './op.js' { interface OpAttrs { foo: {…} } }` in the op's own module), so adding a
  * primitive does not edit this file; the kernel tables, typed over `OpName`, then fail to compile
  * until every backend has the new op.
  */

@@ -212,6 +212,8 @@ export class Lowering {
         return this.#concat(out, inputs, shapes, (attrs as OpAttrs['concat']).axis);
       case 'gather':
         return this.#gather(out, inputs[0], shapes.inputs[0]!, attrs as OpAttrs['gather']);
+      case 'strided':
+        return this.#strided(out, inputs[0], shapes.inputs[0]!, attrs as OpAttrs['strided']);
       case 'conv':
         return this.#conv(out, inputs, shapes, attrs as ConvAttrs);
       case 'maxPool':
@@ -341,6 +343,31 @@ export class Lowering {
    * equivalent — a Reshape (identity map), a Slice (a box of the input), or a Gather over the
    * flattened tensor (per batch element when the map acts alike on each).
    */
+  /**
+   * A strided copy (permute, slice, broadcast, repeat) as the gather it equals: the output's index
+   * map, -1 where nothing is written. A summing destination (stride 0, the adjoint of a broadcast)
+   * only appears in gradients.
+   */
+  #strided(out: unknown, x: unknown, shape: Shape, { shape: outShape, extents, srcOffset, srcStrides, dstOffset, dstStrides }: OpAttrs['strided']): void {
+    if (extents.some((n, a) => n > 1 && dstStrides[a] === 0)) {
+      return this.fail('the forward pass sums through a strided copy (the adjoint of a broadcast), which belongs to training, not inference');
+    }
+    const index = new Int32Array(sizeOf(outShape)).fill(-1);
+    const rank = extents.length;
+    const at = new Array<number>(rank).fill(0);
+    for (let n = sizeOf(extents); n > 0; n--) {
+      let src = srcOffset;
+      let dst = dstOffset;
+      for (let a = 0; a < rank; a++) {
+        src += at[a]! * srcStrides[a]!;
+        dst += at[a]! * dstStrides[a]!;
+      }
+      index[dst] = src;
+      for (let a = rank - 1; a >= 0 && ++at[a]! === extents[a]; a--) at[a] = 0;
+    }
+    this.#gather(out, x, shape, { shape: outShape, index, blocks: 1 });
+  }
+
   #gather(out: unknown, x: unknown, shape: Shape, { shape: outShape, index, blocks }: OpAttrs['gather']): void {
     const inLayout = this.layoutOf(x, shape);
     const outLayout: Layout = inLayout === 'first' && outShape.length >= 3 ? 'first' : 'last';
