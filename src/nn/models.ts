@@ -750,6 +750,16 @@ export class ResidualStep extends Composite {
     this.config = { type: 'ResidualStep', model: o.model.config, pastSteps: o.pastSteps };
   }
 
+  /** The wrapped model's input signature, where it declares one (a step keeps it: exports and summaries read it). */
+  get input(): Signature | undefined {
+    return (this.children.get('model') as { input?: Signature }).input;
+  }
+
+  /** The wrapped model's output signature, where it declares one. */
+  get output(): Signature | undefined {
+    return (this.children.get('model') as { output?: Signature }).output;
+  }
+
   apply(params: Params, x: MultiImage, options?: LayerCallOptions): MultiImage {
     const y = this.run('model', params, x, options, false);
     const last = lastInputStep(x, y.signature, this.pastSteps);
