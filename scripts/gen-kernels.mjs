@@ -17,9 +17,10 @@
  * Deterministic (files sorted by name) and idempotent (a file is rewritten only when it changes).
  * Usage: node scripts/gen-kernels.mjs
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeIfChanged } from './write-generated.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -129,17 +130,9 @@ export function generate() {
   return files;
 }
 
-function writeIfChanged(rel, text) {
-  const file = join(root, rel);
-  mkdirSync(dirname(file), { recursive: true });
-  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
-  writeFileSync(file, text);
-  return true;
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
-    for (const [rel, text] of Object.entries(generate())) if (writeIfChanged(rel, text)) console.log(`gen-kernels: wrote ${rel}`);
+    for (const [rel, text] of Object.entries(generate())) if (writeIfChanged(join(root, rel), text)) console.log(`gen-kernels: wrote ${rel}`);
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);

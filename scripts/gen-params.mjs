@@ -10,9 +10,10 @@
  * All outputs are git-ignored: `npm run build:gen` (scripts/build-wasm.mjs) runs this first.
  * Idempotent (files rewritten only when they change). Usage: node scripts/gen-params.mjs
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeIfChanged } from './write-generated.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SCHEMA_FILE = 'src/backends/kernelParams.ts';
@@ -316,14 +317,6 @@ export function emitExports({ fns, globals }) {
   return L.join('\n');
 }
 
-function writeIfChanged(rel, text) {
-  const file = join(root, rel);
-  mkdirSync(dirname(file), { recursive: true });
-  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
-  writeFileSync(file, text);
-  return true;
-}
-
 /** Every generated file: path → text. */
 export async function generate() {
   const schemas = await loadSchemas();
@@ -348,7 +341,7 @@ export async function generate() {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     const files = await generate();
-    for (const [rel, text] of Object.entries(files)) if (writeIfChanged(rel, text)) console.log(`gen-params: wrote ${rel}`);
+    for (const [rel, text] of Object.entries(files)) if (writeIfChanged(join(root, rel), text)) console.log(`gen-params: wrote ${rel}`);
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);

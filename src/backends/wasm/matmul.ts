@@ -96,32 +96,17 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
       return;
     }
     const R = plan.batch.length;
-    const work = 2 * plan.m * plan.k * plan.n * sizeOf(plan.batch);
+    // the fields both blocks (one thread: matmul; threads: matmulPart) share
+    const { m, k, n, KC, MC, NC } = plan;
+    const work = 2 * m * k * n * sizeOf(plan.batch);
+    const fields = { m, k, n, transA: +transA, transB: +transB, KC, MC, NC, R, shape: plan.batch, aStride: plan.aStride, bStride: plan.bStride };
     if (exec && exec.threads > 1 && work >= convTuning.minParallelWork) {
       // Threaded (matmulPart): one packing scratch per thread, allocated here (workers never
       // allocate); the block is only read by the threads (no counters).
       const per = roundUp(4 * plan.scratch, 16); // 16-byte-aligned per-thread scratch
       const scratch = heap.alloc(per * exec.threads);
       try {
-        const p = writeMatmulPart({
-          m: plan.m,
-          k: plan.k,
-          n: plan.n,
-          transA: +transA,
-          transB: +transB,
-          KC: plan.KC,
-          MC: plan.MC,
-          NC: plan.NC,
-          scratch,
-          R,
-          a: a!,
-          b: b!,
-          c: out,
-          scratchBytes: per,
-          shape: plan.batch,
-          aStride: plan.aStride,
-          bStride: plan.bStride,
-        });
+        const p = writeMatmulPart({ ...fields, scratch, a: a!, b: b!, c: out, scratchBytes: per });
         exec.run('matmulPart', params.write(p), work);
       } finally {
         heap.free(scratch);
@@ -130,22 +115,7 @@ export function createMatmul(ex: KernelExports, heap: WasmHeap, params: ParamWri
     }
     const scratch = heap.alloc(4 * plan.scratch);
     try {
-      const p = writeMatmul({
-        m: plan.m,
-        k: plan.k,
-        n: plan.n,
-        transA: +transA,
-        transB: +transB,
-        KC: plan.KC,
-        MC: plan.MC,
-        NC: plan.NC,
-        scratch,
-        R,
-        shape: plan.batch,
-        aStride: plan.aStride,
-        bStride: plan.bStride,
-        counters: new Array<number>(R).fill(0),
-      });
+      const p = writeMatmul({ ...fields, scratch, counters: new Array<number>(R).fill(0) });
       ex.matmul(a!, b!, out, params.write(p));
     } finally {
       heap.free(scratch);
