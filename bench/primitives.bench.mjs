@@ -5,7 +5,7 @@
  *   node --experimental-wasm-relaxed-simd bench/primitives.bench.mjs  # relaxed SIMD (Node >= 22: always)
  * Prints one JSON object per line: { bench, variant, ms (best of N), gflops | gbps }.
  */
-import { getBackend, init, matmul, maxPool, reduce, tensor, tidy, gather, concat } from '../dist/index.js';
+import { getBackend, init, matmul, argmaxPool, reduce, tensor, tidy, gather, concat } from '../dist/index.js';
 
 await init({ backend: 'wasm' });
 const variant = getBackend('wasm').variant;
@@ -73,10 +73,10 @@ tidy(() => {
   );
   const c = tensor(rand(16 * 64 * 64 * 8), [16, 64, 64, 8]);
   time(
-    'maxPool 2 [16,64,64,8·4]',
+    'argmaxPool 2 [16,64,64,8·4]',
     () =>
       tidy(() => {
-        maxPool(x, c, 2, 4);
+        argmaxPool(x, c, 2, 4);
       }),
     { bytes: 4 * (x.size + c.size) },
   );

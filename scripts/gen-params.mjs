@@ -74,14 +74,13 @@ export function layout(schema) {
     } else {
       const ref = out.find((f) => f.field === len);
       if (!ref || !['i32', 'u32'].includes(ref.kind)) fail(`${name}.${field}: length ${JSON.stringify(len)} must name an earlier i32/u32 field`);
-      if (targets.includes('wgsl')) fail(`${name}.${field}: WGSL blocks have fixed sizes (no variable arrays)`);
       out.push({ field, kind: 'array', elem, length: len, ...at });
       varTerms.push(len);
     }
   }
   if (wgsl) {
     for (const f of out) {
-      if (f.kind === 'array' && f.length % 4 !== 0) {
+      if (f.kind === 'array' && typeof f.length === 'number' && f.length % 4 !== 0) {
         fail(`${name}.${f.field}: a WGSL array must hold a multiple of 4 values (uniform layout: array<vec4<…>>)`);
       }
     }
@@ -225,7 +224,8 @@ export function wgslParams(schemas, name) {
   if (!s.targets.includes('wgsl')) fail(`parameter block ${name} is not declared for 'wgsl'`);
   const lay = layout(s);
   const L = [`// ${s.name}: ${s.doc}`, 'struct Params {'];
-  for (const f of lay.fields) {
+  // variable arrays (the block's tail) are the wasm kernel's: a uniform struct has a fixed size
+  for (const f of lay.fields.filter((g) => typeof g.length !== 'string')) {
     const pad = lay.pads.find((q) => q.at + q.words === f.fixed);
     if (pad) for (let w = 0; w < pad.words; w++) L.push(`  _pad${pad.at + w}: u32,`);
     if (f.kind === 'array') L.push(`  ${f.field}: array<vec4<${f.elem}>, ${f.length / 4}>,`);

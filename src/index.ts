@@ -19,7 +19,7 @@ export { gather, scatterAdd, permute, slice, indexMap } from './ops/gather.js';
 export { strided, upsample } from './ops/strided.js';
 export { concat } from './ops/concat.js';
 export { conv, convInputGrad, convFilterGrad, convAttrs, type ConvAttrsOptions } from './ops/conv.js';
-export { maxPool, maxPoolGrad } from './ops/pool.js';
+export { argmaxPool, argmaxPoolGrad } from './ops/pool.js';
 export type { ConvAttrs, OpName, OpAttrs, UnaryOp, BinaryOp, ReduceOp } from './ops/op.js';
 export { version } from './version.js';
 export { valueAndGrad, grad, treeMap, treeLeaves, type Tree } from './autodiff.js';

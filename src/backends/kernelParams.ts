@@ -13,9 +13,12 @@
  * integers (the rest zero) or [type, 'F'] one of exactly F, F an earlier integer field (variable
  * arrays come last; the accessor returns the array's address). WGSL blocks hold arrays of a
  * multiple of 4 values (uniform layout: array<vec4<…>>); the generator pads the words before an
- * array so that it starts at a 16-byte offset (struct members _pad<word>, written as zero).
+ * array so that it starts at a 16-byte offset (struct members _pad<word>, written as zero). A block
+ * for both targets may end with variable arrays: its WGSL struct stops before them (a uniform has a
+ * fixed size), so they are the wasm kernel's alone and the shader never reads them.
  *
- * This file is data only (no imports): the generator transpiles and evaluates it on its own.
+ * This file has no imports: the generator transpiles and evaluates it on its own. Besides the
+ * schema it holds the derivation of a block that every backend fills alike from the same shapes.
  */
 
 export type ParamScalar = 'i32' | 'u32' | 'f32' | 'ptr';
@@ -132,38 +135,23 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     chunkLen: 'i32',
   }),
   defineParams(
-    'pool',
-    ['wasm'],
-    'Max pooling, assembly/kernels/pool.ts maxPool / maxPoolGrad, input [B, ...spatial, C·T]: S input pixels ' +
-      'per image, nWin = patch^D window elements; pooled[d] = spatial[d] / patch, step[d] = patch · pixel stride of axis d, ' +
-      "counters: the kernel's scratch, winOff[w] = pixel offset of window element w (row-major).",
+    'argmaxPool',
+    ['wasm', 'wgsl'],
+    'Argmax pooling (adjoint 0) and its adjoint (1), src/ops/pool.ts: assembly/kernels/pool.ts argmaxPool, shaders/argmaxPool.wgsl. ' +
+      'Input [B, ...spatial, C·T], D <= 8 spatial axes, psize = the patch (a reserved word in WGSL), pooled[d] = spatial[d] / psize, ' +
+      'nWin = psize^D window elements; ' +
+      'winOff[w] = pixel offset of window element w (row-major; read by wasm only, behind the WGSL struct). Filled by argmaxPoolFields.',
     {
-      B: 'i32',
-      S: 'i32',
-      C: 'i32',
-      T: 'i32',
-      nWin: 'i32',
-      D: 'i32',
-      pooled: ['i32', 'D'],
-      step: ['i32', 'D'],
-      counters: ['i32', 'D'],
-      winOff: ['i32', 'nWin'],
-    },
-  ),
-  defineParams(
-    'maxPool',
-    ['wgsl'],
-    'shaders/maxPool.wgsl and maxPoolGrad.wgsl: n = B · pooled pixels · channels, D <= 8 axes, ' +
-      'psize = patch, nWin = patch^D, channels of T values; spatial and pooled extents per axis.',
-    {
-      n: 'u32',
+      adjoint: 'u32',
+      B: 'u32',
+      C: 'u32',
+      T: 'u32',
       D: 'u32',
       psize: 'u32',
       nWin: 'u32',
-      channels: 'u32',
-      T: 'u32',
       spatial: ['u32', 8],
       pooled: ['u32', 8],
+      winOff: ['u32', 'nWin'],
     },
   ),
   defineParams('reduceInner', ['wasm'], 'assembly/kernels/reduce.ts reduceInner: out[o] = op over x[o·n .. o·n + n) for o < outer.', {
@@ -395,3 +383,21 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     },
   ),
 ];
+
+/**
+ * The fields of block `argmaxPool` for input x[B, ...spatial, C·T] (the wasm and WebGPU kernels
+ * write the same block from it); `adjoint` for the gradient, argmaxPoolGrad.
+ */
+export function argmaxPoolFields(x: readonly number[], patch: number, T: number, adjoint: boolean) {
+  const D = x.length - 2;
+  const spatial = x.slice(1, 1 + D);
+  const nWin = patch ** D;
+  const winOff: number[] = [];
+  for (let w = 0; w < nWin; w++) {
+    let off = 0;
+    for (let d = D - 1, r = w, stride = 1; d >= 0; stride *= spatial[d]!, d--, r = Math.floor(r / patch)) off += (r % patch) * stride;
+    winOff.push(off);
+  }
+  const pooled = spatial.map((s) => s / patch);
+  return { adjoint: adjoint ? 1 : 0, B: x[0]!, C: x.at(-1)! / T, T, D, psize: patch, nWin, spatial, pooled, winOff };
+}

@@ -11,7 +11,7 @@ import { conv } from '../ops/conv.js';
 import { gather, indexMap, memoIndex, permute, slice } from '../ops/gather.js';
 import { upsample } from '../ops/strided.js';
 import type { ConvAttrs } from '../ops/op.js';
-import { maxPool as maxPoolOp } from '../ops/pool.js';
+import { argmaxPool } from '../ops/pool.js';
 import { sum } from '../ops/reduce.js';
 import { abs, sqrt, square } from '../ops/unary.js';
 import { concat } from '../ops/concat.js';
@@ -482,7 +482,7 @@ export function packedMaxPool(x: Tensor, D: number, sig: Signature, p: number, u
       const b = sig.length === 1 ? x : slice(x, D + 1, offsets[i]!, e.channels * T);
       const byChannel = b.reshape([B, ...spatial, e.channels, T]);
       const c = !useNorm ? b : e.k === 0 ? abs(b) : pixelNorm(byChannel, 1);
-      return maxPoolOp(b, c.reshape([B, ...spatial, e.channels]), p, T);
+      return argmaxPool(b, c.reshape([B, ...spatial, e.channels]), p, T);
     });
     return parts.length === 1 ? parts[0]! : concat(parts, D + 1);
   });

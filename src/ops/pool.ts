@@ -1,7 +1,8 @@
 /**
- * Max pooling by a comparator: in each non-overlapping patch^D window, the whole tensor (T values)
- * of the pixel where the comparator is largest (the first such pixel in row-major window order) is
- * copied. With the pixel norm as comparator this is ginjax's equivariant max-norm pool. As in JAX
+ * Argmax pooling: in each non-overlapping patch^D window, the whole tensor (T values) of the pixel
+ * where a comparator is largest (the first such pixel in row-major window order) is copied. With the
+ * pixel norm as comparator this is ginjax's equivariant max-norm pool, which the geometric images
+ * offer as `maxPool(patch, useNorm)` (geometric.maxPool / packedMaxPool on raw data). As in JAX
  * (jnp.argmax), NaN counts as the largest comparator value: the first NaN of a window wins, so a
  * NaN in the comparator (a NaN norm from any NaN component) is passed on, never hidden.
  */
@@ -16,9 +17,9 @@ declare module './op.js' {
   interface OpAttrs {
     /** x[B, ...spatial, C*T], comparator c[B, ...spatial, C] -> the whole T-vector at the first
      * argmax of c in each non-overlapping patch^D window. */
-    maxPool: { readonly patch: number; readonly tensorSize: number };
+    argmaxPool: { readonly patch: number; readonly tensorSize: number };
     /** dy[B, ...spatial/patch, C*T], comparator -> dx routed to each window's argmax. */
-    maxPoolGrad: { readonly patch: number; readonly tensorSize: number; readonly inputShape: Shape };
+    argmaxPoolGrad: { readonly patch: number; readonly tensorSize: number; readonly inputShape: Shape };
   }
 }
 
@@ -40,38 +41,38 @@ function pooledShape(op: string, x: Shape, c: Shape, patch: number, tensorSize: 
   });
 }
 
-export const maxPoolDef: OpDef<'maxPool'> = {
-  name: 'maxPool',
-  outShape: ([x, c], { patch, tensorSize }) => pooledShape('maxPool', x!, c!, patch, tensorSize),
-  vjp: (dy, [x, c], _y, { patch, tensorSize }, [nx]) => [nx ? maxPoolGrad(dy, c!, patch, tensorSize, x!.shape) : null, null],
+export const argmaxPoolDef: OpDef<'argmaxPool'> = {
+  name: 'argmaxPool',
+  outShape: ([x, c], { patch, tensorSize }) => pooledShape('argmaxPool', x!, c!, patch, tensorSize),
+  vjp: (dy, [x, c], _y, { patch, tensorSize }, [nx]) => [nx ? argmaxPoolGrad(dy, c!, patch, tensorSize, x!.shape) : null, null],
   reads: (_a, [nx]) => [false, !!nx, false],
 };
 
-export const maxPoolGradDef: OpDef<'maxPoolGrad'> = {
-  name: 'maxPoolGrad',
+export const argmaxPoolGradDef: OpDef<'argmaxPoolGrad'> = {
+  name: 'argmaxPoolGrad',
   outShape([dy, c], { patch, tensorSize, inputShape }) {
-    const pooled = pooledShape('maxPoolGrad', inputShape, c!, patch, tensorSize);
-    check(dy!.length === pooled.length && dy!.every((d, i) => d === pooled[i]), 'maxPoolGrad', 'dy shape', show(pooled), dy);
+    const pooled = pooledShape('argmaxPoolGrad', inputShape, c!, patch, tensorSize);
+    check(dy!.length === pooled.length && dy!.every((d, i) => d === pooled[i]), 'argmaxPoolGrad', 'dy shape', show(pooled), dy);
     return inputShape;
   },
-  vjp: (g, [, c], _y, { patch, tensorSize }, [ndy]) => [ndy ? maxPool(g, c!, patch, tensorSize) : null, null],
+  vjp: (g, [, c], _y, { patch, tensorSize }, [ndy]) => [ndy ? argmaxPool(g, c!, patch, tensorSize) : null, null],
   reads: (_a, [ndy]) => [false, !!ndy, false],
 };
 
 /**
- * Max pooling by a comparator: per patch×…×patch window and channel, the `tensorSize` components of `x` at the window's largest comparator value (a pixel norm, say); the first NaN wins.
+ * Argmax pooling: per patch×…×patch window and channel, the `tensorSize` components of `x` at the window's largest comparator value (a pixel norm, say); the first NaN wins. The geometric images' `maxPool` is built on it.
  * @example
- * const pooled = maxPool(x, norms, 2, 2); // vectors in 2-D, pooled by their norms
+ * const pooled = argmaxPool(x, norms, 2, 2); // vectors in 2-D, pooled by their norms
  */
-export function maxPool(x: Tensor, comparator: Tensor, patch: number, tensorSize: number): Tensor {
-  return run(maxPoolDef, [x, comparator], { patch, tensorSize });
+export function argmaxPool(x: Tensor, comparator: Tensor, patch: number, tensorSize: number): Tensor {
+  return run(argmaxPoolDef, [x, comparator], { patch, tensorSize });
 }
 
 /**
- * The gradient of `maxPool`: `dy` routed back to each window's winner.
+ * The gradient of `argmaxPool`: `dy` routed back to each window's winner.
  * @example
- * const dx = maxPoolGrad(dy, norms, 2, 2, x.shape);
+ * const dx = argmaxPoolGrad(dy, norms, 2, 2, x.shape);
  */
-export function maxPoolGrad(dy: Tensor, comparator: Tensor, patch: number, tensorSize: number, inputShape: Shape): Tensor {
-  return run(maxPoolGradDef, [dy, comparator], { patch, tensorSize, inputShape });
+export function argmaxPoolGrad(dy: Tensor, comparator: Tensor, patch: number, tensorSize: number, inputShape: Shape): Tensor {
+  return run(argmaxPoolGradDef, [dy, comparator], { patch, tensorSize, inputShape });
 }

@@ -1,7 +1,7 @@
 /**
  * The webgpu kernels against ref (the spec): every op's cases of test/shared/op-cases/ (declared once
  * per op, shared with the wasm suite), then deeper checks of reduce, matmul, gather, scatterAdd,
- * concat, maxPool, maxPoolGrad on seeded inputs. Copies and selections (gather,
+ * concat, argmaxPool, argmaxPoolGrad on seeded inputs. Copies and selections (gather,
  * concat, max, pooling) must be exact; sums get the float32 bound of helpers.ts. Small shapes: the CI
  * adapter is a CPU (llvmpipe).
  */
@@ -264,7 +264,7 @@ describe('concat vs ref (exact)', () => {
   });
 });
 
-describe('maxPool and maxPoolGrad vs ref (exact)', () => {
+describe('argmaxPool and argmaxPoolGrad vs ref (exact)', () => {
   // [x shape, patch, tensorSize]: D = 1, 2, 3; patch 1 (identity), 2, 3; T = 1, 2, 4; ties and NaN below.
   const cases: [number[], number, number][] = [
     [[1, 4, 1], 2, 1],
@@ -279,14 +279,14 @@ describe('maxPool and maxPoolGrad vs ref (exact)', () => {
     const x = normalData(60 + sizeOf(shape), sizeOf(shape));
     // comparator on a coarse grid: ties are common, so "first maximum" is exercised
     const c = normalData(70 + sizeOf(shape), sizeOf(cshape)).map((v) => Math.round(v * 2) / 2);
-    const want = await on('ref', () => g.maxPool(g.tensor(x, shape), g.tensor(c, cshape), patch, T));
-    const got = await on('webgpu', () => g.maxPool(g.tensor(x, shape), g.tensor(c, cshape), patch, T));
-    expectExact(`maxPool ${_s}`, got, want);
+    const want = await on('ref', () => g.argmaxPool(g.tensor(x, shape), g.tensor(c, cshape), patch, T));
+    const got = await on('webgpu', () => g.argmaxPool(g.tensor(x, shape), g.tensor(c, cshape), patch, T));
+    expectExact(`argmaxPool ${_s}`, got, want);
     const pooled = shape.map((d, i) => (i === 0 || i === shape.length - 1 ? d : d / patch));
     const dy = normalData(80 + sizeOf(shape), sizeOf(pooled));
-    const wantG = await on('ref', () => g.maxPoolGrad(g.tensor(dy, pooled), g.tensor(c, cshape), patch, T, shape));
-    const gotG = await on('webgpu', () => g.maxPoolGrad(g.tensor(dy, pooled), g.tensor(c, cshape), patch, T, shape));
-    expectExact(`maxPoolGrad ${_s}`, gotG, wantG);
+    const wantG = await on('ref', () => g.argmaxPoolGrad(g.tensor(dy, pooled), g.tensor(c, cshape), patch, T, shape));
+    const gotG = await on('webgpu', () => g.argmaxPoolGrad(g.tensor(dy, pooled), g.tensor(c, cshape), patch, T, shape));
+    expectExact(`argmaxPoolGrad ${_s}`, gotG, wantG);
   });
 
   it('NaN comparators and all-equal windows follow ref (first maximum)', async () => {
@@ -298,9 +298,9 @@ describe('maxPool and maxPoolGrad vs ref (exact)', () => {
       [1, NaN, NaN, 3, 2, 2, 2, 2],
     ]) {
       const cs = Float32Array.from(c);
-      const want = await on('ref', () => g.maxPool(g.tensor(x, shape), g.tensor(cs, shape), 2, 1));
-      const got = await on('webgpu', () => g.maxPool(g.tensor(x, shape), g.tensor(cs, shape), 2, 1));
-      expectExact(`maxPool specials ${c}`, got, want);
+      const want = await on('ref', () => g.argmaxPool(g.tensor(x, shape), g.tensor(cs, shape), 2, 1));
+      const got = await on('webgpu', () => g.argmaxPool(g.tensor(x, shape), g.tensor(cs, shape), 2, 1));
+      expectExact(`argmaxPool specials ${c}`, got, want);
     }
   });
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
 const ramp = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => ((i * 37 + seed * 11) % 97) - 48);
 const nanMask = (a: Float32Array) => Array.from(a, (v) => Number.isNaN(v));
 
-describe('webgpu maxPool / maxPoolGrad with NaN comparators', () => {
+describe('webgpu argmaxPool / argmaxPoolGrad with NaN comparators', () => {
   const cases: { name: string; shape: number[]; C: number; T: number; patch: number }[] = [
     { name: '2-D patch 2, 3 channels, T = 2', shape: [2, 4, 4, 6], C: 3, T: 2, patch: 2 },
     { name: '2-D patch 3, 1 channel', shape: [1, 3, 6, 1], C: 1, T: 1, patch: 3 },
@@ -47,13 +47,13 @@ describe('webgpu maxPool / maxPoolGrad with NaN comparators', () => {
       for (let w = 0; w < nWin; w++) {
         // NaN at window element w (and w + 2, which must lose to the earlier one) in every window.
         const c = ramp(sizeOf(cShape), 2).map((v, i) => ([w, w + 2].includes(winOf(Math.floor(i / C))) ? NaN : v));
-        const want = await on('ref', () => g.maxPool(g.tensor(x, shape), g.tensor(c, cShape), patch, T));
-        const got = await on('webgpu', () => g.maxPool(g.tensor(x, shape), g.tensor(c, cShape), patch, T));
-        expectExact(`maxPool ${name}, NaN at window element ${w}`, got, want);
+        const want = await on('ref', () => g.argmaxPool(g.tensor(x, shape), g.tensor(c, cShape), patch, T));
+        const got = await on('webgpu', () => g.argmaxPool(g.tensor(x, shape), g.tensor(c, cShape), patch, T));
+        expectExact(`argmaxPool ${name}, NaN at window element ${w}`, got, want);
         // The chosen pixel is the NaN one: its x values (all finite) differ from the NaN-free pick.
-        const picked = await on('webgpu', () => g.maxPool(g.tensor(x, shape), g.tensor(c, cShape), patch, T));
+        const picked = await on('webgpu', () => g.argmaxPool(g.tensor(x, shape), g.tensor(c, cShape), patch, T));
         const withoutNaN = await on('webgpu', () =>
-          g.maxPool(
+          g.argmaxPool(
             g.tensor(x, shape),
             g.tensor(
               c.map((v) => (Number.isNaN(v) ? -1e9 : v)),
@@ -64,9 +64,9 @@ describe('webgpu maxPool / maxPoolGrad with NaN comparators', () => {
           ),
         );
         if (w > 0) expect(Array.from(picked), `NaN at ${w} changes the pick`).not.toEqual(Array.from(withoutNaN));
-        const wantDx = await on('ref', () => g.maxPoolGrad(g.tensor(dy, pooledShape), g.tensor(c, cShape), patch, T, shape));
-        const gotDx = await on('webgpu', () => g.maxPoolGrad(g.tensor(dy, pooledShape), g.tensor(c, cShape), patch, T, shape));
-        expectExact(`maxPoolGrad ${name}, NaN at window element ${w}`, gotDx, wantDx);
+        const wantDx = await on('ref', () => g.argmaxPoolGrad(g.tensor(dy, pooledShape), g.tensor(c, cShape), patch, T, shape));
+        const gotDx = await on('webgpu', () => g.argmaxPoolGrad(g.tensor(dy, pooledShape), g.tensor(c, cShape), patch, T, shape));
+        expectExact(`argmaxPoolGrad ${name}, NaN at window element ${w}`, gotDx, wantDx);
       }
     });
   }

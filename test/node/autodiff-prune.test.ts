@@ -11,7 +11,7 @@ import {
   convAttrs,
   getBackend,
   matmul,
-  maxPool,
+  argmaxPool,
   memory,
   mul,
   random,
@@ -34,7 +34,7 @@ import { reduceDef } from '../../src/ops/reduce.js';
 import { gatherDef, scatterAddDef } from '../../src/ops/gather.js';
 import { stridedDef } from '../../src/ops/strided.js';
 import { concatDef } from '../../src/ops/concat.js';
-import { maxPoolDef, maxPoolGradDef } from '../../src/ops/pool.js';
+import { argmaxPoolDef, argmaxPoolGradDef } from '../../src/ops/pool.js';
 import { run } from '../../src/engine.js';
 import type { OpAttrs, OpDef, OpName } from '../../src/ops/op.js';
 import { MultiImage } from '../../src/geometric/multi-image.js';
@@ -154,17 +154,17 @@ describe('a constant input gets no cotangent', () => {
     disposeAll(basis, coeffs);
   });
 
-  it('concat and maxPool: slices only for the watched parts, no routing for a constant pooled input', () => {
+  it('concat and argmaxPool: slices only for the watched parts, no routing for a constant pooled input', () => {
     const a = randomTensor(random.key(6), [1, 4, 4, 2]);
     const b = randomTensor(random.key(7), [1, 4, 4, 2]);
     const big = randomTensor(random.key(14), [1, 8, 8, 2]);
     const calls = countCalls(() => {
-      const { value, grads } = valueAndGrad((p: { a: Tensor }) => sum(concat([p.a, b, maxPool(big, big, 2, 1)], 1)))({ a });
+      const { value, grads } = valueAndGrad((p: { a: Tensor }) => sum(concat([p.a, b, argmaxPool(big, big, 2, 1)], 1)))({ a });
       expect(Array.from(grads.a.dataSync())).toEqual(new Array(32).fill(1));
       disposeAll(value, grads);
     });
-    // forward: concat, maxPool, sum; backward: broadcast of dy, one slice for a (strided copies).
-    expect(calls).toEqual({ maxPool: 1, concat: 1, reduce: 1, strided: 2 });
+    // forward: concat, argmaxPool, sum; backward: broadcast of dy, one slice for a (strided copies).
+    expect(calls).toEqual({ argmaxPool: 1, concat: 1, reduce: 1, strided: 2 });
     disposeAll(a, b, big);
   });
 
@@ -211,8 +211,8 @@ function cases(): { name: string; def: OpDef<OpName>; inputs: Tensor[]; attrs: O
     c('conv', convDef, [r(73, [1, 4, 5, 2]), r(74, [9, 2, 3])], cv),
     c('convInputGrad', convInputGradDef, [r(75, [1, 4, 5, 3]), r(76, [9, 2, 3])], { ...cv, inputShape: [1, 4, 5, 2] }),
     c('convFilterGrad', convFilterGradDef, [r(77, [1, 4, 5, 2]), r(78, [1, 4, 5, 3])], cv),
-    c('maxPool', maxPoolDef, [r(79, [1, 4, 4, 4]), r(80, [1, 4, 4, 2])], { patch: 2, tensorSize: 2 }),
-    c('maxPoolGrad', maxPoolGradDef, [r(81, [1, 2, 2, 4]), r(82, [1, 4, 4, 2])], { patch: 2, tensorSize: 2, inputShape: [1, 4, 4, 4] }),
+    c('argmaxPool', argmaxPoolDef, [r(79, [1, 4, 4, 4]), r(80, [1, 4, 4, 2])], { patch: 2, tensorSize: 2 }),
+    c('argmaxPoolGrad', argmaxPoolGradDef, [r(81, [1, 2, 2, 4]), r(82, [1, 4, 4, 2])], { patch: 2, tensorSize: 2, inputShape: [1, 4, 4, 4] }),
   ];
 }
 

@@ -18,8 +18,8 @@ import {
   getBackend,
   grad,
   max,
-  maxPool,
-  maxPoolGrad,
+  argmaxPool,
+  argmaxPoolGrad,
   mean,
   memory,
   relu,
@@ -57,7 +57,7 @@ function jaxArgmax(values: readonly number[]): number {
 }
 
 /**
- * The expected maxPool output for x[B, ...spatial, C·T] and comparator c[B, ...spatial, C], plus the
+ * The expected argmaxPool output for x[B, ...spatial, C·T] and comparator c[B, ...spatial, C], plus the
  * input pixel each (b, o, ch) routes to (for the gradient).
  */
 function expectedPool(
@@ -118,7 +118,7 @@ function suite(label: string, backend: () => Backend): void {
     afterAll(() => setBackend(previous.name));
 
     for (const cs of cases) {
-      it(`maxPool / maxPoolGrad take the first NaN of the window, at every window position (${cs.name})`, () => {
+      it(`argmaxPool / argmaxPoolGrad take the first NaN of the window, at every window position (${cs.name})`, () => {
         const before = memory();
         const { shape, C, T, patch } = cs;
         const D = shape.length - 2;
@@ -148,9 +148,9 @@ function suite(label: string, backend: () => Backend): void {
           tidy(() => {
             const x = tensor(xv, shape);
             const c = tensor(cv, cShape);
-            expectSame(read(maxPool(x, c, patch, T)), want.y, `maxPool, NaN at window element ${w}`);
+            expectSame(read(argmaxPool(x, c, patch, T)), want.y, `argmaxPool, NaN at window element ${w}`);
             const dy = tensor(dyv, [...shape.slice(0, -1).map((n, i) => (i === 0 ? n : n / patch)), C * T]);
-            expectSame(read(maxPoolGrad(dy, c, patch, T, shape)), wantDx, `maxPoolGrad, NaN at window element ${w}`);
+            expectSame(read(argmaxPoolGrad(dy, c, patch, T, shape)), wantDx, `argmaxPoolGrad, NaN at window element ${w}`);
           });
           tried++;
         }
@@ -207,7 +207,7 @@ function suite(label: string, backend: () => Backend): void {
         // 1 window of 4 pixels, 5 channels; NaN at pixel 3 in channels 1 and 4 only.
         const cv = [0, 1, 2, 3, 4, 9, 8, 7, 6, 5, 1, 1, 1, 1, 1, 2, NaN, 2, 2, NaN];
         const xv = Array.from({ length: 20 }, (_, i) => 100 + i);
-        const got = read(maxPool(tensor(xv, [1, 2, 2, 5]), tensor(cv, [1, 2, 2, 5]), 2, 1));
+        const got = read(argmaxPool(tensor(xv, [1, 2, 2, 5]), tensor(cv, [1, 2, 2, 5]), 2, 1));
         // channel 0: max 9 at pixel 1; ch 1: NaN at pixel 3; ch 2: 7 at pixel 1; ch 3: 6 at pixel 1; ch 4: NaN at pixel 3.
         expectSame(got, [105, 116, 107, 108, 119], 'per-channel NaN');
       });

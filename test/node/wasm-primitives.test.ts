@@ -1,12 +1,12 @@
 /**
  * The native wasm primitives against the ref backend (the spec), for both builds (`simd`, `relaxed`):
  * every op's cases of test/shared/op-cases/ (declared once per op, shared with the webgpu suite),
- * then deeper checks of reduce, matmul, gather, scatterAdd, concat, maxPool, maxPoolGrad: seeded random inputs,
+ * then deeper checks of reduce, matmul, gather, scatterAdd, concat, argmaxPool, argmaxPoolGrad: seeded random inputs,
  * edge cases (size-1 axes, empty tensors, block and vector tails, transposes, broadcasting, −1
  * indices, repeated indices, ties), gradients of a composite, and leaks.
  *
  * Tolerances (each justified where it is used):
- *  - copies and selections (gather, concat, maxPool, maxPoolGrad, reduce max, scatterAdd onto
+ *  - copies and selections (gather, concat, argmaxPool, argmaxPoolGrad, reduce max, scatterAdd onto
  *    distinct outputs) are bit-exact: the float32 result must equal Math.fround(ref);
  *  - sums (reduce sum, matmul, scatterAdd with repeats) are float32 accumulations compared with
  *    ref's float64 ones: |got − ref| ≤ depth · 2^-24 · Σ|terms| (Higham's bound for a summation
@@ -24,8 +24,8 @@ import {
   getBackend,
   matmul,
   max,
-  maxPool,
-  maxPoolGrad,
+  argmaxPool,
+  argmaxPoolGrad,
   memory,
   mul,
   permute,
@@ -599,7 +599,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
   });
 
   // -------------------------------------------------------------------------------------------------
-  describe('maxPool and maxPoolGrad', () => {
+  describe('argmaxPool and argmaxPoolGrad', () => {
     // [batch, spatial, channels, tensorSize, patch]
     const CASES: [number, number[], number, number, number][] = [
       [2, [6], 1, 1, 2],
@@ -621,18 +621,18 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
         const x = uniform(sizeOf(xs));
         for (const c of [uniform(sizeOf(cs)), quantised(sizeOf(cs), 1)]) {
           // levels = 1: values in {−1, 0, 1}, ties everywhere
-          const want = onRef([x, c], [xs, cs], (a, b) => maxPool(a, b, patch, T));
+          const want = onRef([x, c], [xs, cs], (a, b) => argmaxPool(a, b, patch, T));
           expect(
             exactMismatches(
-              onWasm(be, [x, c], [xs, cs], (a, b) => maxPool(a, b, patch, T)),
+              onWasm(be, [x, c], [xs, cs], (a, b) => argmaxPool(a, b, patch, T)),
               want,
             ),
           ).toEqual([]);
           const dy = uniform(sizeOf(ys));
-          const wantG = onRef([dy, c], [ys, cs], (a, b) => maxPoolGrad(a, b, patch, T, xs));
+          const wantG = onRef([dy, c], [ys, cs], (a, b) => argmaxPoolGrad(a, b, patch, T, xs));
           expect(
             exactMismatches(
-              onWasm(be, [dy, c], [ys, cs], (a, b) => maxPoolGrad(a, b, patch, T, xs)),
+              onWasm(be, [dy, c], [ys, cs], (a, b) => argmaxPoolGrad(a, b, patch, T, xs)),
               wantG,
             ),
           ).toEqual([]);
@@ -649,7 +649,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
           [1, 8, 4],
           [1, 8, 2],
         ],
-        (a, b) => maxPool(a, b, 2, 2),
+        (a, b) => argmaxPool(a, b, 2, 2),
       );
       expect(
         exactMismatches(
@@ -660,7 +660,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
               [1, 8, 4],
               [1, 8, 2],
             ],
-            (a, b) => maxPool(a, b, 2, 2),
+            (a, b) => argmaxPool(a, b, 2, 2),
           ),
           want,
         ),
@@ -673,7 +673,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
           [1, 8, 4],
           [1, 8, 4],
         ],
-        (a, b) => maxPool(a, b, 4, 1),
+        (a, b) => argmaxPool(a, b, 4, 1),
       );
       expect(
         exactMismatches(
@@ -684,7 +684,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
               [1, 8, 4],
               [1, 8, 4],
             ],
-            (a, b) => maxPool(a, b, 4, 1),
+            (a, b) => argmaxPool(a, b, 4, 1),
           ),
           want4,
         ),
@@ -697,7 +697,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
             [0, 4, 4, 2],
             [0, 4, 4, 2],
           ],
-          (a, b) => maxPool(a, b, 2, 1),
+          (a, b) => argmaxPool(a, b, 2, 1),
         ).length,
       ).toBe(0);
     });
@@ -706,12 +706,12 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
   // -------------------------------------------------------------------------------------------------
   it('valueAndGrad of a composite of these ops equals ref', () => {
     // x[2,4,4,3] · W[3,4] → h; h and its spatial transpose concatenated → [2,4,4,8] = 4 channels × T=2;
-    // comparator = per-channel squared norm; maxPool 2 → [2,2,2,8]; loss = Σ pooled² + Σ max over space.
+    // comparator = per-channel squared norm; argmaxPool 2 → [2,2,2,8]; loss = Σ pooled² + Σ max over space.
     const f = (p: { x: Tensor; W: Tensor }) => {
       const h = matmul(p.x, p.W);
       const cat = concat([h, permute(h, [0, 2, 1, 3])], 3);
       const cmp = sum(square(cat.reshape([2, 4, 4, 4, 2])), [4]);
-      const pooled = maxPool(cat, cmp, 2, 2);
+      const pooled = argmaxPool(cat, cmp, 2, 2);
       return add(sum(mul(pooled, pooled)), sum(max(pooled, [1, 2])));
     };
     const xd = uniform(2 * 4 * 4 * 3);
@@ -745,8 +745,8 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
         const g = gather(h, h.shape, index);
         const s = scatterAdd(g, h.shape, index);
         const cat = concat([s, h], 3); // [4,6,6,10]
-        const pooled = maxPool(cat, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2);
-        const back = maxPoolGrad(pooled, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2, cat.shape);
+        const pooled = argmaxPool(cat, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2);
+        const back = argmaxPoolGrad(pooled, reduce('max', cat.reshape([4, 6, 6, 5, 2]), [4]), 2, 2, cat.shape);
         return sum(back, [0, 2]).dataSync()[0];
       });
     step(false); // warm-up: the static map's copy is made once

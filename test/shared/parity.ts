@@ -101,12 +101,12 @@ export function parityCases(): ParityCase[] {
     tol: 0,
   });
   c.push({
-    name: 'maxPool 2-D',
+    name: 'argmaxPool 2-D',
     shapes: [
       [2, 6, 4, 6],
       [2, 6, 4, 3],
     ],
-    op: (l, [x, cmp]) => l.maxPool(x, cmp, 2, 2),
+    op: (l, [x, cmp]) => l.argmaxPool(x, cmp, 2, 2),
     tol: 0,
   });
   const geometries: [string, number[], number[], number, number, Record<string, unknown>][] = [

@@ -42,14 +42,14 @@ function forEachWindow(x: Shape, c: Float64Array, patch: number, tensorSize: num
   }
 }
 
-export const maxPool: Kernel<'maxPool', Float64Array> = (y, [x, c], { patch, tensorSize }, shapes) => {
+export const argmaxPool: Kernel<'argmaxPool', Float64Array> = (y, [x, c], { patch, tensorSize }, shapes) => {
   const C = shapes.inputs[0]!.at(-1)!;
   forEachWindow(shapes.inputs[0]!, c!, patch, tensorSize, (o, ch, i) => {
     for (let t = 0; t < tensorSize; t++) y[o * C + ch * tensorSize + t] = x![i * C + ch * tensorSize + t]!;
   });
 };
 
-export const maxPoolGrad: Kernel<'maxPoolGrad', Float64Array> = (dx, [dy, c], { patch, tensorSize, inputShape }) => {
+export const argmaxPoolGrad: Kernel<'argmaxPoolGrad', Float64Array> = (dx, [dy, c], { patch, tensorSize, inputShape }) => {
   const C = inputShape.at(-1)!;
   dx.fill(0);
   forEachWindow(inputShape, c!, patch, tensorSize, (o, ch, i) => {
@@ -58,4 +58,4 @@ export const maxPoolGrad: Kernel<'maxPoolGrad', Float64Array> = (dx, [dy, c], { 
 };
 
 /** This file's entries of the ref kernel table (scripts/gen-kernels.mjs collects them). */
-export const kernels = { maxPool, maxPoolGrad };
+export const kernels = { argmaxPool, argmaxPoolGrad };

@@ -216,8 +216,8 @@ export class Lowering {
         return this.#strided(out, inputs[0], shapes.inputs[0]!, attrs as OpAttrs['strided']);
       case 'conv':
         return this.#conv(out, inputs, shapes, attrs as ConvAttrs);
-      case 'maxPool':
-        return this.#maxPool(out, inputs, shapes, attrs as OpAttrs['maxPool']);
+      case 'argmaxPool':
+        return this.#argmaxPool(out, inputs, shapes, attrs as OpAttrs['argmaxPool']);
       default:
         return this.fail(
           `the forward pass uses the primitive "${op}" on input-dependent data, which has no ONNX lowering (gradient primitives and scatterAdd belong to training, not inference)`,
@@ -518,10 +518,15 @@ export class Lowering {
   }
 
   /**
-   * maxPool with a comparator: per window, the first argmax of the comparator (ArgMax over the
+   * argmaxPool: per window, the first argmax of the comparator (ArgMax over the
    * window's taps, select_last_index = 0), then GatherElements of the whole T-vector at it.
    */
-  #maxPool(out: unknown, inputs: readonly unknown[], shapes: { inputs: readonly Shape[]; out: Shape }, { patch, tensorSize: T }: OpAttrs['maxPool']): void {
+  #argmaxPool(
+    out: unknown,
+    inputs: readonly unknown[],
+    shapes: { inputs: readonly Shape[]; out: Shape },
+    { patch, tensorSize: T }: OpAttrs['argmaxPool'],
+  ): void {
     const [xs, cs] = inputs;
     const xShape = shapes.inputs[0]!;
     const cShape = shapes.inputs[1]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abs, maxPool, maxPoolGrad, memory, mul, random, sqrt, square, sum, tidy, type Tensor } from '../../../src/index.js';
+import { abs, argmaxPool, argmaxPoolGrad, memory, mul, random, sqrt, square, sum, tidy, type Tensor } from '../../../src/index.js';
 import { valueAndGrad } from '../../../src/autodiff.js';
 import { allclose, arange, closeScalar, dot, expectNoLeak, f64, gradcheck, randomTensor, rng, t, t64 } from '../../util.js';
 
@@ -49,12 +49,12 @@ function naivePool(x: Tensor, c: Tensor, patch: number, T: number): number[] {
   return out;
 }
 
-describe('maxPool: golden values', () => {
+describe('argmaxPool: golden values', () => {
   it('§2.10: by |value| gives [[4,−3],[1,2]], by value [[4,2],[1,2]]', () => {
     tidy(() => {
       const x = img();
       allclose(
-        maxPool(x, abs(x), 2, 1),
+        argmaxPool(x, abs(x), 2, 1),
         [
           [
             [[4], [-3]],
@@ -64,7 +64,7 @@ describe('maxPool: golden values', () => {
         exact,
       );
       allclose(
-        maxPool(x, x, 2, 1),
+        argmaxPool(x, x, 2, 1),
         [
           [
             [[4], [2]],
@@ -80,7 +80,7 @@ describe('maxPool: golden values', () => {
     tidy(() => {
       const x = t64(arange(64), [1, 4, 4, 4, 1]);
       allclose(
-        f64(maxPool(x, x, 2, 1)),
+        f64(argmaxPool(x, x, 2, 1)),
         [
           [
             [21, 23],
@@ -99,12 +99,12 @@ describe('maxPool: golden values', () => {
   it('ties go to the first maximum in row-major window order', () => {
     tidy(() => {
       const x = t64([10, 20, 30, 40], [1, 2, 2, 1]);
-      allclose(f64(maxPool(x, t64([7, 7, 7, 7], [1, 2, 2, 1]), 2, 1)), [10], exact);
+      allclose(f64(argmaxPool(x, t64([7, 7, 7, 7], [1, 2, 2, 1]), 2, 1)), [10], exact);
       // (0,1) and (1,0) tie: row-major order visits (0,1) first.
-      allclose(f64(maxPool(x, t64([0, 5, 5, 0], [1, 2, 2, 1]), 2, 1)), [20], exact);
-      allclose(f64(maxPool(x, t64([0, 1, 5, 5], [1, 2, 2, 1]), 2, 1)), [30], exact);
+      allclose(f64(argmaxPool(x, t64([0, 5, 5, 0], [1, 2, 2, 1]), 2, 1)), [20], exact);
+      allclose(f64(argmaxPool(x, t64([0, 1, 5, 5], [1, 2, 2, 1]), 2, 1)), [30], exact);
       // All negative comparators still pick their maximum.
-      allclose(f64(maxPool(x, t64([-4, -3, -9, -3], [1, 2, 2, 1]), 2, 1)), [20], exact);
+      allclose(f64(argmaxPool(x, t64([-4, -3, -9, -3], [1, 2, 2, 1]), 2, 1)), [20], exact);
     });
   });
 
@@ -136,7 +136,7 @@ describe('maxPool: golden values', () => {
           ],
         ],
       ]);
-      allclose(maxPool(x, c, 2, 2), [[[[9, 10, 7, 8]]]], exact);
+      allclose(argmaxPool(x, c, 2, 2), [[[[9, 10, 7, 8]]]], exact);
       // The ginjax comparator: the pixel norm of each T-vector.
       const x2 = t([
         [
@@ -151,7 +151,7 @@ describe('maxPool: golden values', () => {
         ],
       ]); // norms 5, 6, √2, 2
       const norm = sqrt(sum(square(x2), [3])).reshape([1, 2, 2, 1]);
-      allclose(maxPool(x2, norm, 2, 2), [[[[0, -6]]]], exact);
+      allclose(argmaxPool(x2, norm, 2, 2), [[[[0, -6]]]], exact);
     });
   });
 
@@ -159,7 +159,7 @@ describe('maxPool: golden values', () => {
     tidy(() => {
       const x1 = t64([1, 5, 2, 2, -1, -7, 0, 3], [2, 4, 1]);
       allclose(
-        maxPool(x1, x1, 2, 1),
+        argmaxPool(x1, x1, 2, 1),
         [
           [[5], [2]],
           [[-1], [3]],
@@ -167,7 +167,7 @@ describe('maxPool: golden values', () => {
         exact,
       );
       allclose(
-        maxPool(x1, abs(x1), 2, 1),
+        argmaxPool(x1, abs(x1), 2, 1),
         [
           [[5], [2]],
           [[-7], [3]],
@@ -175,20 +175,20 @@ describe('maxPool: golden values', () => {
         exact,
       );
       const x2 = t64(arange(12), [1, 2, 6, 1]);
-      allclose(f64(maxPool(x2, x2, 2, 1)), [7, 9, 11], exact);
+      allclose(f64(argmaxPool(x2, x2, 2, 1)), [7, 9, 11], exact);
       const x3 = t64(
         arange(18).map((v) => (v * 7) % 18),
         [1, 3, 6, 1],
       );
-      allclose(f64(maxPool(x3, x3, 3, 1)), [14, 17], exact); // rows 0,7,14,3,10,17 | 6,13,2,9,16,5 | 12,1,8,15,4,11
-      allclose(maxPool(x2, x2, 1, 1), x2, exact);
+      allclose(f64(argmaxPool(x3, x3, 3, 1)), [14, 17], exact); // rows 0,7,14,3,10,17 | 6,13,2,9,16,5 | 12,1,8,15,4,11
+      allclose(argmaxPool(x2, x2, 1, 1), x2, exact);
     });
   });
 
-  it('maxPoolGrad routes each cotangent to its window argmax', () => {
+  it('argmaxPoolGrad routes each cotangent to its window argmax', () => {
     tidy(() => {
       const x = img();
-      const dx = maxPoolGrad(t64([1, 2, 3, 4], [1, 2, 2, 1]), abs(x), 2, 1, x.shape);
+      const dx = argmaxPoolGrad(t64([1, 2, 3, 4], [1, 2, 2, 1]), abs(x), 2, 1, x.shape);
       allclose(
         f64(dx),
         [
@@ -213,13 +213,13 @@ describe('maxPool: golden values', () => {
         const spatial = arange(D).map(() => patch * r(1, D === 3 ? 2 : 3));
         const x = randomTensor(random.key(2 * trial), [r(1, 2), ...spatial, C * T]);
         const c = randomTensor(random.key(2 * trial + 1), [...x.shape.slice(0, -1), C]);
-        allclose(f64(maxPool(x, c, patch, T)), naivePool(x, c, patch, T), exact);
+        allclose(f64(argmaxPool(x, c, patch, T)), naivePool(x, c, patch, T), exact);
       });
     }
   });
 });
 
-describe('maxPool / maxPoolGrad: adjointness <maxPool(x), dy> = <x, maxPoolGrad(dy)>', () => {
+describe('argmaxPool / argmaxPoolGrad: adjointness <argmaxPool(x), dy> = <x, argmaxPoolGrad(dy)>', () => {
   const r = rng(77);
   for (let trial = 0; trial < 24; trial++) {
     const D = 1 + (trial % 3);
@@ -232,9 +232,9 @@ describe('maxPool / maxPoolGrad: adjointness <maxPool(x), dy> = <x, maxPoolGrad(
       tidy(() => {
         const x = randomTensor(random.key(3 * trial), [B, ...spatial, C * T]);
         const c = randomTensor(random.key(3 * trial + 1), [B, ...spatial, C]);
-        const y = maxPool(x, c, patch, T);
+        const y = argmaxPool(x, c, patch, T);
         const dy = randomTensor(random.key(3 * trial + 2), y.shape);
-        const dx = maxPoolGrad(dy, c, patch, T, x.shape);
+        const dx = argmaxPoolGrad(dy, c, patch, T, x.shape);
         expect(dx.shape).toEqual(x.shape);
         closeScalar(dot(y, dy), dot(x, dx), 1e-12, 'adjointness', 1e-12);
       });
@@ -242,71 +242,71 @@ describe('maxPool / maxPoolGrad: adjointness <maxPool(x), dy> = <x, maxPoolGrad(
   }
 });
 
-describe('maxPool: gradients (finite differences, f64 on ref)', () => {
+describe('argmaxPool: gradients (finite differences, f64 on ref)', () => {
   // Random comparators do not tie, so the argmax is locally constant and the op is linear in x.
-  it('maxPool in x, with an independent comparator (whose gradient is zero)', () => {
+  it('argmaxPool in x, with an independent comparator (whose gradient is zero)', () => {
     const x = randomTensor(random.key(1), [2, 4, 2, 4]);
     const c = randomTensor(random.key(2), [2, 4, 2, 2]);
-    gradcheck((u, v) => maxPool(u, v, 2, 2), [x, c]);
+    gradcheck((u, v) => argmaxPool(u, v, 2, 2), [x, c]);
     x.dispose();
     c.dispose();
   });
 
-  it('maxPool by the pixel norm of x itself (D = 3)', () => {
+  it('argmaxPool by the pixel norm of x itself (D = 3)', () => {
     const x = randomTensor(random.key(3), [1, 2, 2, 2, 3]);
-    gradcheck((u) => maxPool(u, sqrt(sum(square(u), [4])).reshape([1, 2, 2, 2, 1]), 2, 3), [x]);
+    gradcheck((u) => argmaxPool(u, sqrt(sum(square(u), [4])).reshape([1, 2, 2, 2, 1]), 2, 3), [x]);
     x.dispose();
   });
 
-  it('maxPoolGrad in dy', () => {
+  it('argmaxPoolGrad in dy', () => {
     const c = randomTensor(random.key(4), [1, 6, 1]);
     const dy = randomTensor(random.key(5), [1, 2, 2]);
-    gradcheck((u) => maxPoolGrad(u, c, 3, 2, [1, 6, 2]), [dy]);
+    gradcheck((u) => argmaxPoolGrad(u, c, 3, 2, [1, 6, 2]), [dy]);
     c.dispose();
     dy.dispose();
   });
 });
 
-describe('maxPool: bad input', () => {
-  it('names maxPool / maxPoolGrad and the argument', () => {
+describe('argmaxPool: bad input', () => {
+  it('names argmaxPool / argmaxPoolGrad and the argument', () => {
     tidy(() => {
       const x = img();
-      expect(() => maxPool(x, x, 0, 1)).toThrow(/maxPool: patch must be an integer >= 1 \(got 0\)/);
-      expect(() => maxPool(x, x, 1.5, 1)).toThrow(/maxPool: patch must be an integer >= 1 \(got 1\.5\)/);
-      expect(() => maxPool(x, x, 2, 0)).toThrow(/maxPool: tensorSize must be an integer >= 1 \(got 0\)/);
-      expect(() => maxPool(x, x, 3, 1)).toThrow(/maxPool: spatial size on axis 0 must be divisible by the patch 3 \(got 4\)/);
-      expect(() => maxPool(t64(arange(6), [1, 6]), t64(arange(6), [1, 6]), 2, 1)).toThrow(
-        /maxPool: input shape must be \[batch, \.\.\.spatial, channels\] \(got \[1,6\]\)/,
+      expect(() => argmaxPool(x, x, 0, 1)).toThrow(/argmaxPool: patch must be an integer >= 1 \(got 0\)/);
+      expect(() => argmaxPool(x, x, 1.5, 1)).toThrow(/argmaxPool: patch must be an integer >= 1 \(got 1\.5\)/);
+      expect(() => argmaxPool(x, x, 2, 0)).toThrow(/argmaxPool: tensorSize must be an integer >= 1 \(got 0\)/);
+      expect(() => argmaxPool(x, x, 3, 1)).toThrow(/argmaxPool: spatial size on axis 0 must be divisible by the patch 3 \(got 4\)/);
+      expect(() => argmaxPool(t64(arange(6), [1, 6]), t64(arange(6), [1, 6]), 2, 1)).toThrow(
+        /argmaxPool: input shape must be \[batch, \.\.\.spatial, channels\] \(got \[1,6\]\)/,
       );
-      expect(() => maxPool(x, t64(arange(32), [1, 4, 4, 2]), 2, 1)).toThrow(/maxPool: comparator shape must be \[1,4,4,1\] \(got \[1,4,4,2\]\)/);
-      expect(() => maxPool(t64(arange(24), [1, 2, 6, 2]), t64(arange(6), [1, 6, 1]), 2, 2)).toThrow(
-        /maxPool: comparator shape must be \[1,2,6,1\] \(got \[1,6,1\]\)/,
+      expect(() => argmaxPool(x, t64(arange(32), [1, 4, 4, 2]), 2, 1)).toThrow(/argmaxPool: comparator shape must be \[1,4,4,1\] \(got \[1,4,4,2\]\)/);
+      expect(() => argmaxPool(t64(arange(24), [1, 2, 6, 2]), t64(arange(6), [1, 6, 1]), 2, 2)).toThrow(
+        /argmaxPool: comparator shape must be \[1,2,6,1\] \(got \[1,6,1\]\)/,
       );
-      expect(() => maxPool(t64(arange(10), [1, 5, 2]), t64(arange(10), [1, 5, 2]), 2, 1)).toThrow(
-        /maxPool: spatial size on axis 0 must be divisible by the patch 2 \(got 5\)/,
+      expect(() => argmaxPool(t64(arange(10), [1, 5, 2]), t64(arange(10), [1, 5, 2]), 2, 1)).toThrow(
+        /argmaxPool: spatial size on axis 0 must be divisible by the patch 2 \(got 5\)/,
       );
       const dy = t64([1, 2, 3, 4], [1, 2, 2, 1]);
-      expect(() => maxPoolGrad(t64([1, 2], [1, 2, 1, 1]), x, 2, 1, x.shape)).toThrow(/maxPoolGrad: dy shape must be \[1,2,2,1\] \(got \[1,2,1,1\]\)/);
-      expect(() => maxPoolGrad(dy, x, 2, 1, [1, 4, 4, 2])).toThrow(/maxPoolGrad: comparator shape must be \[1,4,4,2\] \(got \[1,4,4,1\]\)/);
-      expect(() => maxPoolGrad(dy, x, 0, 1, x.shape)).toThrow(/maxPoolGrad: patch must be an integer >= 1 \(got 0\)/);
+      expect(() => argmaxPoolGrad(t64([1, 2], [1, 2, 1, 1]), x, 2, 1, x.shape)).toThrow(/argmaxPoolGrad: dy shape must be \[1,2,2,1\] \(got \[1,2,1,1\]\)/);
+      expect(() => argmaxPoolGrad(dy, x, 2, 1, [1, 4, 4, 2])).toThrow(/argmaxPoolGrad: comparator shape must be \[1,4,4,2\] \(got \[1,4,4,1\]\)/);
+      expect(() => argmaxPoolGrad(dy, x, 0, 1, x.shape)).toThrow(/argmaxPoolGrad: patch must be an integer >= 1 \(got 0\)/);
     });
   });
 
   it('channels not divisible by tensorSize are reported as such', () => {
     tidy(() => {
       const x = t64(arange(12), [1, 2, 2, 3]);
-      expect(() => maxPool(x, t64(arange(4), [1, 2, 2, 1]), 2, 2)).toThrow(/maxPool: .*(channels|tensorSize).*divisible.*\(got 3\)/);
+      expect(() => argmaxPool(x, t64(arange(4), [1, 2, 2, 1]), 2, 2)).toThrow(/argmaxPool: .*(channels|tensorSize).*divisible.*\(got 3\)/);
     });
   });
 });
 
-describe('maxPool: memory', () => {
+describe('argmaxPool: memory', () => {
   it('under tidy leaves memory() unchanged', () => {
     const x = randomTensor(random.key(1), [1, 4, 4, 2]);
     expectNoLeak(() =>
       tidy(() => {
-        const y = maxPool(x, x, 2, 1);
-        maxPoolGrad(y, x, 2, 1, x.shape);
+        const y = argmaxPool(x, x, 2, 1);
+        argmaxPoolGrad(y, x, 2, 1, x.shape);
       }),
     );
     x.dispose();
@@ -316,7 +316,7 @@ describe('maxPool: memory', () => {
     const x = randomTensor(random.key(2), [1, 4, 4, 2]);
     const w = randomTensor(random.key(3), [1, 2, 2, 2]);
     const before = memory();
-    const { value, grads } = valueAndGrad((p: Tensor[]) => sum(mul(maxPool(p[0]!, abs(p[0]!), 2, 1), p[1]!)))([x, w]);
+    const { value, grads } = valueAndGrad((p: Tensor[]) => sum(mul(argmaxPool(p[0]!, abs(p[0]!), 2, 1), p[1]!)))([x, w]);
     expect(memory().tensors).toBe(before.tensors + 3);
     value.dispose();
     grads.forEach((g) => g.dispose());

@@ -1,5 +1,5 @@
-/** Parity cases of maxPool and maxPoolGrad (src/ops/pool.ts); see test/shared/op-cases.ts. */
-import { maxPool, maxPoolGrad } from '../../../src/index.js';
+/** Parity cases of argmaxPool and argmaxPoolGrad (src/ops/pool.ts); see test/shared/op-cases.ts. */
+import { argmaxPool, argmaxPoolGrad } from '../../../src/index.js';
 import { gen, type OpCase } from '../op-cases.js';
 
 // [x shape, patch, T]: D = 1, 2, 3; patch 1 (identity), 2, 3; T = 1, 2, 4. Comparators on a coarse
@@ -17,31 +17,31 @@ const pooled = (x: number[], patch: number) => x.map((d, i) => (i === 0 || i ===
 export const cases: OpCase[] = [
   ...SHAPES.flatMap(([x, patch, T]): OpCase[] => [
     {
-      op: 'maxPool',
-      name: `maxPool [${x}] patch ${patch} T ${T}`,
+      op: 'argmaxPool',
+      name: `argmaxPool [${x}] patch ${patch} T ${T}`,
       inputs: [x, comparator(x, T)],
       values: [undefined, gen.quantised],
-      run: ([a, c]) => maxPool(a!, c!, patch, T),
+      run: ([a, c]) => argmaxPool(a!, c!, patch, T),
       check: { exact: true },
     },
     {
-      op: 'maxPoolGrad',
-      name: `maxPoolGrad [${x}] patch ${patch} T ${T}`,
+      op: 'argmaxPoolGrad',
+      name: `argmaxPoolGrad [${x}] patch ${patch} T ${T}`,
       inputs: [pooled(x, patch), comparator(x, T)],
       values: [undefined, gen.quantised],
-      run: ([dy, c]) => maxPoolGrad(dy!, c!, patch, T, x),
+      run: ([dy, c]) => argmaxPoolGrad(dy!, c!, patch, T, x),
       check: { exact: true },
     },
   ]),
   {
-    op: 'maxPool',
-    name: 'maxPool NaN comparators',
+    op: 'argmaxPool',
+    name: 'argmaxPool NaN comparators',
     inputs: [
       [1, 4, 2, 1],
       [1, 4, 2, 1],
     ],
     values: [undefined, gen.of(NaN, 1, 2, 0, 5, NaN, 5, 1)],
-    run: ([a, c]) => maxPool(a!, c!, 2, 1),
+    run: ([a, c]) => argmaxPool(a!, c!, 2, 1),
     check: { exact: true },
   },
 ];
