@@ -2,9 +2,12 @@
  * The pruned tape: gradient rules are asked only for the cotangents of inputs that depend on a
  * differentiated parameter (constants — an image, a fixed filter basis, the number in `scale` — get
  * none, and their kernels never run), and the backward pass frees each consumed cotangent and each
- * walked tape entry at once. Kernel calls are counted by wrapping the ref backend's kernel table.
+ * walked tape entry at once. Kernel calls are counted by wrapping the ref backend's kernel table; every
+ * rule is checked under every mask on the inputs of its op's parity cases (test/shared/op-cases).
  */
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   concat,
   conv,
@@ -26,31 +29,37 @@ import {
 } from '../../src/index.js';
 import { valueAndGrad, treeLeaves } from '../../src/autodiff.js';
 import { record } from '../../src/tape.js';
-import { convDef, convFilterGradDef, convInputGradDef } from '../../src/ops/conv.js';
+import { convDef } from '../../src/ops/conv.js';
 import { matmulDef } from '../../src/ops/matmul.js';
-import { binaryDef, BINARY_OPS } from '../../src/ops/binary.js';
-import { unaryDef, UNARY_OPS } from '../../src/ops/unary.js';
-import { reduceDef } from '../../src/ops/reduce.js';
-import { gatherDef, scatterAddDef } from '../../src/ops/gather.js';
-import { stridedDef } from '../../src/ops/strided.js';
-import { concatDef } from '../../src/ops/concat.js';
-import { argmaxPoolDef, argmaxPoolGradDef } from '../../src/ops/pool.js';
 import { run } from '../../src/engine.js';
 import type { OpAttrs, OpDef, OpName } from '../../src/ops/op.js';
 import { MultiImage } from '../../src/geometric/multi-image.js';
 import { expectNoLeak, f64, randomTensor } from '../util.js';
+import { gen, loadOpCases } from '../shared/op-cases.js';
 
 type Counts = Record<string, number>;
+interface Captured {
+  inputs: Float64Array[];
+  shapes: readonly number[][];
+  attrs: OpAttrs[OpName];
+}
+/** While set: the first kernel call of `op` is copied into `call` (see cases()). */
+let capture: { op: string; call: Captured | null } | null = null;
 let counts: Counts | null = null;
 /** Live bytes read right after every kernel call (an op's output is allocated just before it). */
 let trace: number[] | null = null;
 
-beforeAll(() => {
+/** Wraps the ref kernels to count calls, trace live bytes and capture (installed at import: cases() runs while tests are collected). */
+function instrumentRef(): void {
   setBackend('ref');
   const kernels = getBackend('ref').kernels as unknown as Record<string, (...a: unknown[]) => void>;
   for (const [name, kernel] of Object.entries(kernels)) {
     if ((kernel as { counted?: boolean }).counted) continue;
     const wrapped = (...a: unknown[]) => {
+      if (capture?.op === name && !capture.call) {
+        const [, inputs, attrs, shapes] = a as [unknown, Float64Array[], OpAttrs[OpName], { inputs: readonly number[][] }];
+        capture.call = { inputs: inputs.map((v) => Float64Array.from(v)), shapes: shapes.inputs, attrs };
+      }
       kernel(...a);
       if (counts) {
         const key = name === 'binary' || name === 'unary' ? `${name} ${(a[2] as { op: string }).op}` : name;
@@ -61,7 +70,8 @@ beforeAll(() => {
     };
     kernels[name] = Object.assign(wrapped, { counted: true });
   }
-});
+}
+instrumentRef();
 
 afterEach(() => {
   counts = null;
@@ -186,41 +196,63 @@ describe('a constant input gets no cotangent', () => {
   });
 });
 
-/** One application of each primitive (positive inputs: log, sqrt and recip stay finite). */
-function cases(): { name: string; def: OpDef<OpName>; inputs: Tensor[]; attrs: OpAttrs[OpName] }[] {
-  const r = (seed: number, shape: number[]) => randomTensor(random.key(seed), shape, { lo: 0.5, hi: 2 });
-  const cv = convAttrs(2, 3, { padding: 1, torus: [true, false] });
-  const c = <K extends OpName>(name: string, def: OpDef<K>, inputs: Tensor[], attrs: OpAttrs[K]) => ({
-    name,
-    def: def as unknown as OpDef<OpName>,
-    inputs,
-    attrs,
-  });
-  return [
-    ...BINARY_OPS.map((op, i) => c(`binary ${op}`, binaryDef, [r(20 + i, [2, 3]), r(30 + i, [3])], { op })),
-    ...UNARY_OPS.map((op, i) => c(`unary ${op}`, unaryDef, [r(40 + i, [2, 3])], { op })),
-    c('reduce sum', reduceDef, [r(60, [2, 3, 2])], { op: 'sum', axes: [0, 2] }),
-    c('reduce max', reduceDef, [r(61, [2, 3, 2])], { op: 'max', axes: [1] }),
-    c('matmul batched', matmulDef, [r(62, [2, 3, 4]), r(63, [2, 4, 2])], { transA: false, transB: false }),
-    c('matmul shared a', matmulDef, [r(64, [4, 3]), r(65, [2, 4, 2])], { transA: true, transB: false }),
-    c('matmul shared b', matmulDef, [r(66, [2, 3, 4]), r(67, [2, 4])], { transA: false, transB: true }),
-    c('gather', gatherDef, [r(68, [2, 3])], { shape: [4], index: Int32Array.from([5, 0, -1, 2]), blocks: 1 }),
-    c('scatterAdd', scatterAddDef, [r(69, [4])], { shape: [2, 3], index: Int32Array.from([5, 0, -1, 5]), blocks: 1 }),
-    c('strided', stridedDef, [r(83, [2, 3])], { shape: [3, 3], extents: [3, 2], srcOffset: 0, srcStrides: [1, 0], dstOffset: 1, dstStrides: [3, 1] }),
-    c('concat', concatDef, [r(70, [2, 1]), r(71, [2, 3]), r(72, [2, 2])], { axis: 1 }),
-    c('conv', convDef, [r(73, [1, 4, 5, 2]), r(74, [9, 2, 3])], cv),
-    c('convInputGrad', convInputGradDef, [r(75, [1, 4, 5, 3]), r(76, [9, 2, 3])], { ...cv, inputShape: [1, 4, 5, 2] }),
-    c('convFilterGrad', convFilterGradDef, [r(77, [1, 4, 5, 2]), r(78, [1, 4, 5, 3])], cv),
-    c('argmaxPool', argmaxPoolDef, [r(79, [1, 4, 4, 4]), r(80, [1, 4, 4, 2])], { patch: 2, tensorSize: 2 }),
-    c('argmaxPoolGrad', argmaxPoolGradDef, [r(81, [1, 2, 2, 4]), r(82, [1, 4, 4, 2])], { patch: 2, tensorSize: 2, inputShape: [1, 4, 4, 4] }),
-  ];
+/** Every primitive's OpDef (each src/ops module exports its primitives' `<op>Def`), by op name. */
+async function opDefs(): Promise<Map<string, OpDef<OpName>>> {
+  const dir = new URL('../../src/ops/', import.meta.url);
+  const defs = new Map<string, OpDef<OpName>>();
+  for (const f of readdirSync(fileURLToPath(dir)).filter((x) => x.endsWith('.ts'))) {
+    for (const v of Object.values((await import(new URL(f, dir).href)) as Record<string, unknown>)) {
+      const d = v as Partial<OpDef<OpName>> | null;
+      if (d && typeof d === 'object' && typeof d.name === 'string' && typeof d.vjp === 'function' && typeof d.reads === 'function')
+        defs.set(d.name, d as OpDef<OpName>);
+    }
+  }
+  return defs;
+}
+
+/**
+ * One application per parity case of test/shared/op-cases (every op has one; those suites fail
+ * otherwise): the case runs on ref and its op's first kernel call is taken — the def, copies of the
+ * input values, the attributes. A new primitive is checked here without a line in this file.
+ */
+async function cases(): Promise<{ name: string; def: OpDef<OpName>; inputs: Tensor[]; attrs: OpAttrs[OpName] }[]> {
+  const defs = await opDefs();
+  const out: { name: string; def: OpDef<OpName>; inputs: Tensor[]; attrs: OpAttrs[OpName] }[] = [];
+  for (const [index, c] of (await loadOpCases()).entries()) {
+    const def = defs.get(c.op);
+    if (!def) throw new Error(`no OpDef named ${c.op} is exported by src/ops`);
+    const xs = c.inputs.map((shape, i) =>
+      tensor(
+        (c.values?.[i] ?? gen.normal)(
+          shape.reduce((a, b) => a * b, 1),
+          7919 * (index + 1) + i,
+        ),
+        shape,
+      ),
+    );
+    capture = { op: c.op, call: null };
+    try {
+      tidy(() => c.run(xs));
+    } finally {
+      disposeAll(xs);
+    }
+    const call = capture.call as Captured | null;
+    capture = null;
+    if (!call) throw new Error(`${c.name}: its run made no ${c.op} kernel call`);
+    out.push({ name: c.name, def, inputs: call.inputs.map((v, i) => tensor(v, call.shapes[i])), attrs: call.attrs });
+  }
+  return out;
 }
 
 /** Every non-empty mask over n inputs. */
 const masks = (n: number) => Array.from({ length: 2 ** n - 1 }, (_, m) => Array.from({ length: n }, (_, i) => (((m + 1) >> i) & 1) === 1));
 
-describe('each rule reads no more than it declares, and honours every mask', () => {
-  it.each(cases().map((k) => [k.name, k] as const))('%s', (_name, { def, inputs, attrs }) => {
+describe('each rule reads no more than it declares, and honours every mask', async () => {
+  const all = await cases();
+  it('every op of the ref kernel table is among the cases', () => {
+    expect(Object.keys(getBackend('ref').kernels).filter((op) => !all.some((k) => k.def.name === op))).toEqual([]);
+  });
+  it.each(all.map((k) => [k.name, k] as const))('%s', (_name, { def, inputs, attrs }) => {
     expectNoLeak(() => {
       const y = run(def, inputs, attrs);
       const dy = randomTensor(random.key(90), [...y.shape]);
