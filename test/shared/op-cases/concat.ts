@@ -31,9 +31,12 @@ const AXES: [number[][], number][] = [
       [3, 2, 2],
       [3, 2, 2],
       [3, 2, 2],
+      [3, 2, 2],
+      [3, 2, 2],
     ],
     2,
   ],
+  [[[1, 70000]], 0], // one long input: WebGPU spreads it over a 2D grid of workgroups
 ];
 
 export const cases: OpCase[] = AXES.map(([shapes, axis]) => ({

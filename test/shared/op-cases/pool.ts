@@ -10,6 +10,7 @@ const SHAPES: [number[], number, number][] = [
   [[1, 6, 6, 8], 3, 4],
   [[2, 4, 4, 4, 3], 2, 1],
   [[1, 3, 3, 2], 1, 2],
+  [[1, 1, 1, 1], 1, 1],
 ];
 const comparator = (x: number[], T: number) => [...x.slice(0, -1), x.at(-1)! / T];
 const pooled = (x: number[], patch: number) => x.map((d, i) => (i === 0 || i === x.length - 1 ? d : d / patch));
@@ -33,15 +34,20 @@ export const cases: OpCase[] = [
       check: { exact: true },
     },
   ]),
-  {
+  // NaN comparators (the first NaN of a window wins), all-equal windows (the first pixel)
+  ...[
+    [NaN, 1, 2, 0, 5, NaN, 5, 1],
+    [0, 0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity],
+    [1, NaN, NaN, 3, 2, 2, 2, 2],
+  ].map((c): OpCase => ({
     op: 'argmaxPool',
-    name: 'argmaxPool NaN comparators',
+    name: `argmaxPool comparators ${c}`,
     inputs: [
       [1, 4, 2, 1],
       [1, 4, 2, 1],
     ],
-    values: [undefined, gen.of(NaN, 1, 2, 0, 5, NaN, 5, 1)],
-    run: ([a, c]) => argmaxPool(a!, c!, 2, 1),
+    values: [undefined, gen.of(...c)],
+    run: ([a, cmp]) => argmaxPool(a!, cmp!, 2, 1),
     check: { exact: true },
-  },
+  })),
 ];
