@@ -105,9 +105,10 @@ describe('the packed package in a fresh project', { timeout: 180_000 }, () => {
     expect(expected.some((v) => v !== 0)).toBe(true);
   });
 
-  it('the tarball: LICENSE, no tsc intermediates, maps with their sources, one chunk per wasm build, webgpu an optional peer', () => {
+  it('the tarball: LICENSE and CHANGELOG, no tsc intermediates, maps with their sources, one chunk per wasm build, webgpu an optional peer', () => {
     const pkgDir = join(app, 'node_modules', 'geoconv');
     expect(readFileSync(join(pkgDir, 'LICENSE'), 'utf8')).toMatch(/^MIT License[\s\S]*geoconv contributors/);
+    expect(readFileSync(join(pkgDir, 'CHANGELOG.md'), 'utf8')).toMatch(/^# Changelog/);
     expect(existsSync(join(pkgDir, 'dist', 'tsc'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as Record<string, any>;
     expect(manifest.peerDependenciesMeta?.webgpu?.optional).toBe(true);
