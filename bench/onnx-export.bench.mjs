@@ -2,7 +2,8 @@
 // (CPU EP, 1 and 2 intra-op threads) and onnxruntime-web (wasm EP in Node, 1 thread): inference
 // latency, median of repeats (the engines take turns within each repeat), same process, same machine. Model: the UNet of bench/unet.bench.mjs
 // (D = 2, 64×64 torus, {(0,0):2, (1,0):2} → {(1,0):1}, depth 32, 2 downsamples, 2 convs per level),
-// equivariant and baseline. Every runtime's output is checked against geoconv's (max|Δ|/max|y|).
+// equivariant and baseline. Every runtime's output is checked against geoconv's (max|Δ|/max|y|). The export is written
+// twice, with factored filters (the default) and dense ones (size, ORT session creation, latency).
 // Writes bench/results/onnx-export-latest.json. Not a test: timings never fail anything.
 //
 //   npm run build && node --experimental-wasm-relaxed-simd bench/onnx-export.bench.mjs [--quick] [--batches=1,8]
@@ -64,9 +65,10 @@ for (const equivariant of [true, false]) {
         shape.reduce((a, b) => a * b),
       ),
     );
-    const row = { model: `UNet ${equivariant ? 'equivariant' : 'baseline'}`, batch, ms: {}, relErr: {} };
+    const row = { model: `UNet ${equivariant ? 'equivariant' : 'baseline'}`, batch, ms: {}, relErr: {}, sessionMs: {} };
     let ref;
     let bytes;
+    let denseBytes;
     const xFirst = channelsFirst(xData, shape);
     const dims = [batch, shape[3], N, N];
     for (const threads of [1, 2]) {
@@ -77,9 +79,21 @@ for (const equivariant of [true, false]) {
         bytes = await g.exportOnnx(m, params, { spatial: [N, N], batch });
         row.exportMs = Math.round(performance.now() - t0);
         row.onnxBytes = bytes.length;
+        // the same model with every filter as one dense initializer (exportOnnx's filters: 'dense')
+        const t1 = performance.now();
+        denseBytes = await g.exportOnnx(m, params, { spatial: [N, N], batch, filters: 'dense' });
+        row.exportMsDense = Math.round(performance.now() - t1);
+        row.onnxBytesDense = denseBytes.length;
       }
       const x = new g.MultiImage(g.tensor(xData, shape), input, D, true);
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+      // session creation includes ORT folding the factored filters' MatMul/Transpose/Concat once
+      const opts = { intraOpNumThreads: threads, interOpNumThreads: 1 };
+      let t2 = performance.now();
+      const session = await ort.InferenceSession.create(bytes, opts);
+      row.sessionMs[`onnxruntime-node ×${threads}`] = Math.round(performance.now() - t2);
+      t2 = performance.now();
+      const dense = threads === 1 ? await ort.InferenceSession.create(denseBytes, opts) : null;
+      if (dense) row.sessionMs['onnxruntime-node ×1 dense filters'] = Math.round(performance.now() - t2);
       ortWeb.env.wasm.numThreads = 1;
       const web = threads === 1 ? await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] }) : null;
       const out = {};
@@ -93,6 +107,13 @@ for (const equivariant of [true, false]) {
         [`onnxruntime-node ×${threads}`]: async () => {
           out.node = (await session.run({ x: new ort.Tensor('float32', xFirst, dims) })).y.data;
         },
+        ...(dense
+          ? {
+              'onnxruntime-node ×1 dense filters': async () => {
+                out.dense = (await dense.run({ x: new ort.Tensor('float32', xFirst, dims) })).y.data;
+              },
+            }
+          : {}),
         ...(web
           ? {
               'onnxruntime-web wasm ×1': async () => {
@@ -116,7 +137,9 @@ for (const equivariant of [true, false]) {
       ref ??= first;
       row.relErr[`onnxruntime-node ×${threads}`] = relErr(out.node, ref);
       if (out.web) row.relErr['onnxruntime-web wasm ×1'] = relErr(out.web, ref);
+      if (out.dense) row.relErr['onnxruntime-node ×1 dense filters'] = relErr(out.dense, ref);
       await session.release();
+      await dense?.release();
       await web?.release();
       x.dispose();
       m.dispose();

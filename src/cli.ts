@@ -384,6 +384,14 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, Comman
           description: 'how torus padding is written in the graph',
         },
         {
+          name: 'filters',
+          type: 'choice',
+          choices: ['factored', 'dense'],
+          metavar: 'NAME',
+          default: 'factored',
+          description: 'convolution filters as coefficients times invariant filters (folded by the runtime at load), or dense',
+        },
+        {
           name: 'input',
           type: 'string',
           metavar: 'JSON',
@@ -1018,6 +1026,7 @@ async function exportCommand(p: Parsed, out: (s: string) => void): Promise<void>
       torus: padding === 'torus',
       layout: str(p, 'layout') as 'channels-first',
       ...(p.given.has('periodic-padding') ? { periodicPadding: str(p, 'periodic-padding') as 'wrap' } : {}),
+      filters: str(p, 'filters') as 'factored',
       ...(input !== undefined ? { input } : {}),
       ...(loaded.state ? { state: loaded.state } : {}),
     });

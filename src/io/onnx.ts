@@ -3,8 +3,9 @@
  * mobile) runs, with torus (periodic) padding kept.
  *
  * How: the forward pass is traced on the ref backend (src/io/onnx/lower.ts). Everything that depends
- * only on the parameters is folded — each ConvContract becomes ONE dense `Conv` whose filter is the
- * invariant-filter combination Σ W·Φ — and every primitive that reads the input is written as
+ * only on the parameters is computed — each ConvContract becomes ONE dense `Conv` whose filter is the
+ * invariant-filter combination Σ W·Φ, written by default as W and Φ with the nodes that form it
+ * (folded by the runtime at load; `filters: 'dense'` writes the folded filter) — and every primitive that reads the input is written as
  * standard ONNX operators: Conv / ConvTranspose (lhs dilation), Pad(mode=wrap) or Slice+Concat for
  * torus axes, ArgMax + GatherElements for max(-norm) pooling, elementwise ops, ReduceSum/ReduceMax,
  * MatMul, Concat, Gather/Slice for index maps. Since the trace runs the model's own `apply`, every
@@ -64,6 +65,13 @@ export interface ExportOnnxOptions {
    * ConvTranspose lacks a rank: onnxruntime-web 1.30's WebGPU provider has no 3-D ConvTranspose.
    */
   readonly convTranspose?: boolean;
+  /**
+   * How each convolution's filter is written. 'factored' (default): as the learned coefficients times
+   * the invariant filters (MatMul, Transpose, Concat over small initializers; ONNX Runtime folds them
+   * once when the session is created), where that is smaller — an equivariant model's file shrinks
+   * about tenfold. 'dense': one initializer per filter, for tools that want Conv weights as initializers.
+   */
+  readonly filters?: 'factored' | 'dense';
   /** Batch-norm running statistics (State) of `model`; default: the modules' initial ones. */
   readonly state?: State;
 }
@@ -140,6 +148,8 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
     argError(fn, 'options.periodicPadding', `"slice-concat" for opset ${opset} (Pad mode "wrap" needs opset >= 19)`, periodicPadding);
   const convTranspose = options.convTranspose ?? true;
   check(typeof convTranspose === 'boolean', fn, 'options.convTranspose', 'a boolean', convTranspose);
+  const filters = options.filters ?? 'factored';
+  check(filters === 'factored' || filters === 'dense', fn, 'options.filters', '"factored" or "dense"', filters);
   const torus = options.torus ?? true;
   check(
     typeof torus === 'boolean' || (Array.isArray(torus) && torus.length === D && torus.every((t) => typeof t === 'boolean')),
@@ -172,7 +182,7 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
   const kernels = ref.kernels;
   const owned: { dispose(): void }[] = [];
   const patched: Module[] = [];
-  const lw = new Lowering({ opset, periodicPadding, convTranspose });
+  const lw = new Lowering({ opset, periodicPadding, convTranspose, filters });
   let failedAt = '';
   let outSig: Signature | undefined;
   let outShape: number[] = [];
@@ -225,8 +235,9 @@ export async function exportOnnx(model: Module, params: Params, options: ExportO
     for (const op of Object.keys(kernels) as OpName[]) {
       const kernel = kernels[op] as (...a: unknown[]) => void;
       wrapped[op] = (out: unknown, ins: readonly unknown[], attrs: unknown, shapes: never) => {
-        if (!ins.some((s) => lw.isSym(s))) return kernel(out, ins, attrs, shapes);
-        lw.lower(op, out, ins, attrs as never, shapes);
+        if (ins.some((s) => lw.isSym(s))) return lw.lower(op, out, ins, attrs as never, shapes);
+        kernel(out, ins, attrs, shapes);
+        lw.recordConstant(op, out, ins, attrs, shapes);
       };
     }
     (ref as { kernels: KernelTable<unknown> }).kernels = wrapped as unknown as KernelTable<unknown>;

@@ -18,8 +18,9 @@ import { concat } from '../ops/concat.js';
 import { conv } from '../ops/conv.js';
 import { gather } from '../ops/gather.js';
 import { matmul } from '../ops/matmul.js';
+import { permute } from '../ops/strided.js';
 import { mean } from '../ops/reduce.js';
-import { tensor, tidy, type Tensor } from '../tensor.js';
+import { tensor, tidy, zeros, type Tensor } from '../tensor.js';
 import { Module, initUniform, leaf, subtree, type Json, type ModuleConfig, type Params } from './module.js';
 
 /**
@@ -53,8 +54,6 @@ export interface ConvContractOptions extends ConvolveOptions {
 
 interface Pair {
   readonly name: string;
-  readonly inOffset: number;
-  readonly outOffset: number;
   readonly ci: number;
   readonly co: number;
   readonly Ti: number;
@@ -81,7 +80,8 @@ export class ConvContract extends Module {
   /** True when some (input, output) pair has no invariant filter and was skipped. */
   readonly missingFilter: boolean;
   readonly #pairs: Pair[];
-  readonly #assembly: Int32Array;
+  /** The dense filter's blocks: [output key][input key] → its pair, or null (zeros: no invariant filter). */
+  readonly #grid: (Pair | null)[][];
   readonly #bias: { add: Int32Array; scale: Int32Array; names: string[] } | null;
   readonly #options: ConvolveOptions;
   readonly #D: number;
@@ -156,47 +156,29 @@ export class ConvContract extends Module {
     }
     this.params = useBias === false ? { weights } : { weights, bias: biases };
 
-    // Fixed bases and the index map that assembles every pair's filter into the dense one.
-    const inOff = blockOffsets(input, D);
-    const outOff = blockOffsets(this.output, D);
-    const Cin = signatureWidth(input, D);
-    const Cout = signatureWidth(this.output, D);
-    let catOffset = 0;
-    this.#assembly = new Int32Array(taps * Cin * Cout).fill(-1);
+    // Fixed bases, and where each pair's block sits in the dense filter.
     this.#pairs = found.map((f) => {
-      const Ti = D ** f.ki;
-      const To = D ** f.ko;
-      const inOffset = inOff[input.findIndex((e) => e.k === f.ki && e.parity === f.pi)]!;
-      const outOffset = outOff[this.output.findIndex((e) => e.k === f.ko && e.parity === f.po)]!;
-      const basisData = new Float32Array(f.count * taps * Ti * To);
+      const basisData = new Float32Array(f.count * taps * D ** f.ki * D ** f.ko);
       f.filters.forEach((flt, i) => basisData.set(flt, i * flt.length));
-      // Pair block as computed: [co, ci, taps, Ti, To]; dense[a, inOffset + c·Ti + i, outOffset + o·To + j].
-      for (let oc = 0; oc < f.co; oc++)
-        for (let c = 0; c < f.ci; c++)
-          for (let a = 0; a < taps; a++) {
-            for (let i = 0; i < Ti; i++)
-              for (let j = 0; j < To; j++) {
-                const src = catOffset + (((oc * f.ci + c) * taps + a) * Ti + i) * To + j;
-                this.#assembly[(a * Cin + inOffset + c * Ti + i) * Cout + outOffset + oc * To + j] = src;
-              }
-          }
-      catOffset += f.co * f.ci * taps * Ti * To;
       return {
         name: pairName(f.ki, f.pi, f.ko, f.po),
-        inOffset,
-        outOffset,
         ci: f.ci,
         co: f.co,
-        Ti,
-        To,
+        Ti: D ** f.ki,
+        To: D ** f.ko,
         count: f.count,
-        basis: tensor(basisData, [f.count, taps * Ti * To]),
+        basis: tensor(basisData, [f.count, taps * D ** f.ki * D ** f.ko]),
       };
     });
+    this.#grid = this.output.map((out) =>
+      input.map((inp) => this.#pairs[found.findIndex((f) => f.ki === inp.k && f.pi === inp.parity && f.ko === out.k && f.po === out.parity)] ?? null),
+    );
 
     // Bias routing: per packed output column, which bias entry adds (scalars) or scales the mean.
     if (useBias === false) this.#bias = null;
     else {
+      const outOff = blockOffsets(this.output, D);
+      const Cout = signatureWidth(this.output, D);
       const names = this.output.map((e) => keyName(e.k, e.parity));
       const biasOffsets = this.output.reduce<number[]>((acc, e, i) => [...acc, (acc[i] ?? 0) + e.channels], [0]);
       const addIdx = new Int32Array(Cout).fill(-1);
@@ -233,18 +215,28 @@ export class ConvContract extends Module {
     return this.#pairs.map((p) => p.basis);
   }
 
-  /** The dense filter [taps, Cin, Cout] from the weights (differentiable in the weights). */
+  /**
+   * The dense filter [taps, Cin, Cout] from the weights (differentiable in the weights). Each pair's
+   * block Σ_f W·Φ_f, computed as [co, ci, taps, Ti, To], is moved to [taps, ci·Ti, co·To]; the blocks
+   * (zeros where a pair has no filter) are concatenated along Cin per output key, then along Cout.
+   * Only data movement after the products, no index map: an ONNX export can keep W and Φ apart.
+   */
   denseFilter(params: Params = this.params): Tensor {
     const weights = subtree(params, 'weights');
+    const D = this.#D;
+    const taps = this.#M ** D;
     return tidy(() => {
-      const blocks = this.#pairs.map((p) => {
-        const w = leaf(weights, p.name).reshape([p.co * p.ci, p.count]);
-        const b = matmul(w, p.basis);
-        return b.reshape([b.size]);
+      const columns = this.#grid.map((row, o) => {
+        const out = this.output[o]!;
+        const blocks = row.map((p, i) => {
+          const inp = this.input[i]!;
+          if (!p) return zeros([taps, inp.channels * D ** inp.k, out.channels * D ** out.k]);
+          const b = matmul(leaf(weights, p.name).reshape([p.co * p.ci, p.count]), p.basis);
+          return permute(b.reshape([p.co, p.ci, taps, p.Ti, p.To]), [2, 1, 3, 0, 4]).reshape([taps, p.ci * p.Ti, p.co * p.To]);
+        });
+        return blocks.length === 1 ? blocks[0]! : concat(blocks, 1);
       });
-      const cat = blocks.length === 1 ? blocks[0]! : concat(blocks, 0);
-      const taps = this.#M ** this.#D;
-      return gather(cat, [taps, signatureWidth(this.input, this.#D), signatureWidth(this.output, this.#D)], this.#assembly);
+      return columns.length === 1 ? columns[0]! : concat(columns, 2);
     });
   }
 

@@ -4,8 +4,10 @@
  * `exportOnnx` runs the model's forward pass on the ref backend with its kernel table intercepted
  * (see ../onnx.ts). A kernel call whose inputs are all constants (parameters, filter bases, index
  * data) runs normally, so everything computed from the weights alone — the dense filter Σ W·Φ of
- * every ConvContract, bias routings, norm constants — is folded into initializers. A call that
- * reads the input (directly or through earlier such calls) is not run: it becomes ONNX nodes here.
+ * every ConvContract, bias routings, norm constants — is folded into initializers; products,
+ * permutations and concatenations among them are also recorded, so that a convolution's filter can
+ * be written as its much smaller factors (`#factored`). A call that reads the input (directly or
+ * through earlier such calls) is not run: it becomes ONNX nodes here.
  *
  * Layouts. geoconv tensors are channels-last ([B, ...spatial, C]); ONNX's Conv is channels-first.
  * Every traced value carries its physical layout: 'last' (geoconv's) or 'first' (the last axis moved
@@ -33,6 +35,16 @@ export interface LowerOptions {
   readonly periodicPadding: 'wrap' | 'slice-concat';
   /** Input (lhs) dilation as ConvTranspose (true), or explicit zero insertion then Conv (false). */
   readonly convTranspose: boolean;
+  /** Convolution filters as their recorded factors, folded by the runtime at load ('factored'), or as one dense initializer. */
+  readonly filters: 'factored' | 'dense';
+}
+
+/** A kernel call on constants that ran during the trace: how its output was computed. */
+interface Recipe {
+  readonly op: OpName;
+  readonly inputs: readonly unknown[];
+  readonly attrs: unknown;
+  readonly shapes: { readonly inputs: readonly Shape[]; readonly out: Shape };
 }
 
 /**
@@ -103,12 +115,35 @@ export function permuteData(data: ArrayLike<number>, shape: Shape, perm: readonl
   return out;
 }
 
+/** Whether every value is zero. */
+function isZero(data: Float64Array): boolean {
+  return data.every((v) => v === 0);
+}
+
+/** The axis permutation a strided copy performs (out axis j = in axis perm[j]), or null if it is not one. */
+function stridedPerm({ attrs, shapes }: Recipe): number[] | null {
+  const { shape, extents, srcOffset, srcStrides, dstOffset, dstStrides } = attrs as OpAttrs['strided'];
+  const inShape = shapes.inputs[0]!;
+  const inStrides = stridesOf(inShape);
+  if (srcOffset !== 0 || dstOffset !== 0 || !same(extents, shape) || extents.length !== inShape.length || !same(dstStrides, stridesOf(shape))) return null;
+  const used = new Array<boolean>(inShape.length).fill(false);
+  const perm: number[] = [];
+  for (let j = 0; j < extents.length; j++) {
+    const a = inShape.findIndex((n, i) => !used[i] && n === extents[j] && (n === 1 || inStrides[i] === srcStrides[j]));
+    if (a < 0) return null;
+    used[a] = true;
+    perm.push(a);
+  }
+  return perm;
+}
+
 export class Lowering {
   readonly g = new GraphBuilder();
   readonly syms = new Map<unknown, Sym>();
   #where = '';
   readonly #consts = new Map<unknown, Map<string, string>>();
   readonly #views = new Map<string, string>();
+  readonly #recipes = new Map<unknown, Recipe>();
   readonly #o: LowerOptions;
 
   constructor(o: LowerOptions) {
@@ -127,6 +162,15 @@ export class Lowering {
 
   isSym(storage: unknown): boolean {
     return this.syms.has(storage);
+  }
+
+  /**
+   * Records a kernel call on constants (it ran, so `out` holds its value): products, permutations
+   * and concatenations are kept, so that a large constant built from small ones (a ConvContract's
+   * dense filter from its coefficients and invariant bases) can be written as those (`#factored`).
+   */
+  recordConstant(op: OpName, out: unknown, inputs: readonly unknown[], attrs: unknown, shapes: Recipe['shapes']): void {
+    if (op === 'matmul' || op === 'strided' || op === 'concat') this.#recipes.set(out, { op, inputs, attrs, shapes });
   }
 
   fail(why: string): never {
@@ -148,6 +192,43 @@ export class Lowering {
     const name = this.g.float(data, physShape(padded, layout), 'c');
     m.set(k, name);
     return name;
+  }
+
+  /**
+   * Constant `storage` with geo `shape` (layout 'last') as nodes over its recorded factors — MatMul,
+   * Transpose for a permuting strided copy, Concat, Expand for zeros — when their initializers hold
+   * under half its values (the runtime folds such nodes once, at load); else null.
+   */
+  #factored(storage: unknown, shape: Shape): string | null {
+    const leaves = new Set<unknown>();
+    const expressible = (s: unknown): boolean => {
+      const r = this.#recipes.get(s);
+      if (!r) {
+        if (!isZero(s as Float64Array)) leaves.add(s);
+        return true;
+      }
+      if (r.op === 'strided' && !stridedPerm(r)) return false;
+      if (r.op === 'matmul' && r.shapes.inputs.some((x) => x.length !== 2)) return false;
+      return r.inputs.every(expressible);
+    };
+    if (!this.#recipes.has(storage) || !expressible(storage)) return null;
+    const leafValues = [...leaves].reduce<number>((n, s) => n + (s as Float64Array).length, 0);
+    return 2 * leafValues < (storage as Float64Array).length ? this.#emit(storage, shape) : null;
+  }
+
+  /** `#factored`'s nodes for constant `s` viewed with `shape`. */
+  #emit(s: unknown, shape: Shape): string {
+    const g = this.g;
+    const r = this.#recipes.get(s);
+    if (!r) return isZero(s as Float64Array) ? g.node('Expand', [this.#scalar(0), g.int64(shape)]) : this.#constant(s, shape, 'last');
+    const ins = r.inputs.map((x, i) => this.#emit(x, r.shapes.inputs[i]!));
+    let y: string;
+    if (r.op === 'matmul') {
+      const { transA, transB } = r.attrs as OpAttrs['matmul'];
+      y = g.node('MatMul', [transA ? g.transpose(ins[0]!, [1, 0]) : ins[0]!, transB ? g.transpose(ins[1]!, [1, 0]) : ins[1]!]);
+    } else if (r.op === 'strided') y = g.transpose(ins[0]!, stridedPerm(r)!);
+    else y = g.node('Concat', ins, { axis: (r.attrs as OpAttrs['concat']).axis });
+    return same(r.shapes.out, shape) ? y : g.reshape(y, shape);
   }
 
   /** The value of `storage` viewed with geo `shape`, in geoconv's layout. */
@@ -442,8 +523,7 @@ export class Lowering {
     const xShape = shapes.inputs[0]!;
     const wShape = shapes.inputs[1]!;
     const D = a.kernel.length;
-    const [taps, cin, cout] = wShape as [number, number, number];
-    const w = ws as Float64Array;
+    const cin = wShape[1]!;
     const g = this.g;
     let x = this.first(xs, xShape);
     let spatial = xShape.slice(1, 1 + D);
@@ -471,13 +551,7 @@ export class Lowering {
     const tPads = a.kernel.map((k, i) => [(k - 1) * a.rhsDilation[i]! - pads[i]![0], (k - 1) * a.rhsDilation[i]! - pads[i]![1]] as const);
     if (dilated && this.#o.convTranspose && a.stride.every((s) => s === 1) && tPads.every(([b, e]) => b >= 0 && e >= 0)) {
       // lhs (input) dilation = a transposed convolution with stride l and the spatially flipped filter.
-      const W = new Float32Array(w.length);
-      for (let t = 0; t < taps; t++)
-        for (let ci = 0; ci < cin; ci++)
-          for (let co = 0; co < cout; co++) {
-            W[(ci * cout + co) * taps + (taps - 1 - t)] = w[(t * cin + ci) * cout + co]!;
-          }
-      const y = g.node('ConvTranspose', [x, g.float(W, [cin, cout, ...a.kernel], 'filter')], {
+      const y = g.node('ConvTranspose', [x, this.#filter(ws, wShape, a.kernel, true)], {
         kernel_shape: [...a.kernel],
         strides: [...a.lhsDilation],
         dilations: [...a.rhsDilation],
@@ -502,19 +576,41 @@ export class Lowering {
         spatial = spatial.map((m, j) => (j === i ? (n - 1) * l + 1 : m));
       }
     }
-    const W = new Float32Array(w.length);
-    for (let t = 0; t < taps; t++)
-      for (let ci = 0; ci < cin; ci++)
-        for (let co = 0; co < cout; co++) {
-          W[(co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co]!;
-        }
-    const y = g.node('Conv', [x, g.float(W, [cout, cin, ...a.kernel], 'filter')], {
+    const y = g.node('Conv', [x, this.#filter(ws, wShape, a.kernel, false)], {
       kernel_shape: [...a.kernel],
       strides: [...a.stride],
       dilations: [...a.rhsDilation],
       pads: [...pads.map(([lo]) => lo), ...pads.map(([, hi]) => hi)],
     });
     this.#out(out, y, shapes.out, 'first');
+  }
+
+  /**
+   * A constant filter [taps, cin, cout] as ONNX's weight: [cout, cin, ...kernel] for Conv, or for
+   * ConvTranspose spatially flipped and [cin, cout, ...kernel]. Factored (see #factored) when the
+   * options ask for it and it is smaller; else one dense initializer.
+   */
+  #filter(ws: unknown, wShape: Shape, kernel: readonly number[], transposed: boolean): string {
+    const [taps, cin, cout] = wShape as [number, number, number];
+    const D = kernel.length;
+    const g = this.g;
+    const factored = this.#o.filters === 'factored' ? this.#factored(ws, wShape) : null;
+    if (factored) {
+      const spatial = Array.from({ length: D }, (_, i) => i);
+      const w = g.transpose(g.reshape(factored, [...kernel, cin, cout]), transposed ? [D, D + 1, ...spatial] : [D + 1, D, ...spatial]);
+      if (!transposed) return w;
+      // every spatial axis reversed: Slice from the last element with step -1 (end -(n + 1) lands before 0)
+      const axes = spatial.map((i) => i + 2);
+      return g.node('Slice', [w, g.int64(axes.map(() => -1)), g.int64(kernel.map((n) => -(n + 1))), g.int64(axes), g.int64(axes.map(() => -1))]);
+    }
+    const w = ws as Float64Array;
+    const W = new Float32Array(w.length);
+    for (let t = 0; t < taps; t++)
+      for (let ci = 0; ci < cin; ci++)
+        for (let co = 0; co < cout; co++) {
+          W[transposed ? (ci * cout + co) * taps + (taps - 1 - t) : (co * cin + ci) * taps + t] = w[(t * cin + ci) * cout + co]!;
+        }
+    return g.float(W, transposed ? [cin, cout, ...kernel] : [cout, cin, ...kernel], 'filter');
   }
 
   /**

@@ -29,7 +29,12 @@ function decode(bytes: Uint8Array) {
         ModelProto: {
           decode(b: Uint8Array): {
             irVersion: number;
-            graph: { node: { opType: string; attribute: { name: string; s?: Uint8Array }[] }[]; input: unknown[]; output: unknown[] };
+            graph: {
+              node: { opType: string; input: string[]; attribute: { name: string; s?: Uint8Array }[] }[];
+              initializer: { name: string }[];
+              input: unknown[];
+              output: unknown[];
+            };
             metadataProps: { key: string; value: string }[];
             opsetImport: { version: number | { toString(): string } }[];
           };
@@ -150,6 +155,33 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
         expect(err).toBeLessThan(1e-5);
         expect(decode(bytes).graph.node.some((n) => n.opType === 'ConvTranspose')).toBe(convTranspose);
       }
+      m.dispose();
+    }
+  });
+
+  it("filters 'factored' (the default) and 'dense': the same outputs, D = 2 and 3; factored files are smaller", async () => {
+    for (const D of [2, 3] as const) {
+      const m = new UNet({ D, input: IO, output: [S(1, 0, 1)], depth: 8, numDownsamples: 1, numConv: 1 }, random.key(12));
+      const spatial = new Array<number>(D).fill(D === 2 ? 8 : 4);
+      const factored = await parity(m, IO, spatial, {}, undefined, 1, true);
+      const dense = await parity(m, IO, spatial, { filters: 'dense' }, undefined, 1, true);
+      expect(factored.err).toBeLessThan(1e-5);
+      expect(dense.err).toBeLessThan(1e-5);
+      expect(factored.bytes.length, `D = ${D}: ${factored.bytes.length} vs ${dense.bytes.length} bytes`).toBeLessThan(dense.bytes.length / 2);
+      // dense: every Conv/ConvTranspose weight is an initializer; factored: formed by MatMul nodes
+      const matmuls = (b: Uint8Array) => decode(b).graph.node.filter((n) => n.opType === 'MatMul').length;
+      expect(matmuls(factored.bytes)).toBeGreaterThan(matmuls(dense.bytes));
+      // the weights of the convolutions, the transposed one (a flipped filter) included, are computed, not stored
+      const weights = (b: Uint8Array, op: string) => {
+        const { graph } = decode(b);
+        const stored = new Set(graph.initializer.map((t) => t.name));
+        return graph.node.filter((n) => n.opType === op).map((n) => stored.has(n.input[1]!));
+      };
+      for (const op of ['Conv', 'ConvTranspose']) {
+        expect(weights(dense.bytes, op).every((w) => w)).toBe(true);
+        expect(weights(factored.bytes, op).filter((w) => !w).length, op).toBeGreaterThan(0);
+      }
+      expect(weights(factored.bytes, 'ConvTranspose')).toEqual([false]);
       m.dispose();
     }
   });
@@ -315,6 +347,11 @@ describe('exportOnnx errors', () => {
       /periodicPadding.*slice-concat.*opset 18/,
     ],
     ['an unknown layout', () => exportOnnx(m, m.params, { spatial: [8, 8], layout: 'nhwc' as never }), /options\.layout/],
+    [
+      'an unknown filters mode',
+      () => exportOnnx(m, m.params, { spatial: [8, 8], filters: 'folded' as never }),
+      /options\.filters must be "factored" or "dense"/,
+    ],
     ['batch 0', () => exportOnnx(m, m.params, { spatial: [8, 8], batch: 0 }), /options\.batch.*integer >= 1/],
     ['a wrong input signature', () => exportOnnx(m, m.params, { spatial: [8, 8], input: [S(0, 0, 2)] }), /options\.input.*\(0,0\):1, \(1,0\):1/],
     ['a spatial size the UNet cannot pool', () => exportOnnx(m, m.params, { spatial: [7, 8] }), /forward pass failed in UNet.*/],
@@ -342,7 +379,7 @@ describe('geoconv export', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoconv-onnx-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it("writes an ONNX file from a checkpoint whose outputs equal the model's", async () => {
-    const m = unet();
+    const m = new UNet({ D: 2, input: IO, output: [S(1, 0, 1)], depth: 8, numDownsamples: 1, numConv: 1 }, random.key(12));
     const ckpt = join(dir, 'unet.safetensors');
     await saveCheckpoint(ckpt, m);
     const out: string[] = [];
@@ -361,6 +398,16 @@ describe('geoconv export', { timeout: 120_000 }, () => {
     const y = m.call(x);
     const got = await runOrt(bytes, toChannelsFirst(await x.data.data(), x.data.shape), channelsFirstShape(x.data.shape));
     expect(relErr(got.data, toChannelsFirst(await y.data.data(), y.data.shape))).toBeLessThan(1e-5);
+    // --filters dense writes every filter as an initializer: the larger file
+    const densePath = join(dir, 'unet-dense.onnx');
+    expect(
+      await main(
+        ['export', ckpt, '--onnx', densePath, '--spatial', '8,8', '--batch', '2', '--filters', 'dense'],
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(0);
+    expect(readFileSync(densePath).length).toBeGreaterThan(bytes.length);
     x.dispose();
     y.dispose();
     m.dispose();
