@@ -143,7 +143,8 @@ export class Lowering {
   #where = '';
   readonly #consts = new Map<unknown, Map<string, string>>();
   readonly #views = new Map<string, string>();
-  readonly #recipes = new Map<unknown, Recipe>();
+  /** Weak: a constant's recipe (and what it holds on to) goes once nothing uses the constant. */
+  readonly #recipes = new WeakMap<object, Recipe>();
   readonly #o: LowerOptions;
 
   constructor(o: LowerOptions) {
@@ -170,7 +171,7 @@ export class Lowering {
    * dense filter from its coefficients and invariant bases) can be written as those (`#factored`).
    */
   recordConstant(op: OpName, out: unknown, inputs: readonly unknown[], attrs: unknown, shapes: Recipe['shapes']): void {
-    if (op === 'matmul' || op === 'strided' || op === 'concat') this.#recipes.set(out, { op, inputs, attrs, shapes });
+    if (op === 'matmul' || op === 'strided' || op === 'concat') this.#recipes.set(out as object, { op, inputs, attrs, shapes });
   }
 
   fail(why: string): never {
@@ -202,7 +203,7 @@ export class Lowering {
   #factored(storage: unknown, shape: Shape): string | null {
     const leaves = new Set<unknown>();
     const expressible = (s: unknown): boolean => {
-      const r = this.#recipes.get(s);
+      const r = this.#recipes.get(s as object);
       if (!r) {
         if (!isZero(s as Float64Array)) leaves.add(s);
         return true;
@@ -211,7 +212,7 @@ export class Lowering {
       if (r.op === 'matmul' && r.shapes.inputs.some((x) => x.length !== 2)) return false;
       return r.inputs.every(expressible);
     };
-    if (!this.#recipes.has(storage) || !expressible(storage)) return null;
+    if (!this.#recipes.has(storage as object) || !expressible(storage)) return null;
     const leafValues = [...leaves].reduce<number>((n, s) => n + (s as Float64Array).length, 0);
     return 2 * leafValues < (storage as Float64Array).length ? this.#emit(storage, shape) : null;
   }
@@ -219,7 +220,7 @@ export class Lowering {
   /** `#factored`'s nodes for constant `s` viewed with `shape`. */
   #emit(s: unknown, shape: Shape): string {
     const g = this.g;
-    const r = this.#recipes.get(s);
+    const r = this.#recipes.get(s as object);
     if (!r) return isZero(s as Float64Array) ? g.node('Expand', [this.#scalar(0), g.int64(shape)]) : this.#constant(s, shape, 'last');
     const ins = r.inputs.map((x, i) => this.#emit(x, r.shapes.inputs[i]!));
     let y: string;
