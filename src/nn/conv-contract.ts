@@ -158,17 +158,11 @@ export class ConvContract extends Module {
 
     // Fixed bases, and where each pair's block sits in the dense filter.
     this.#pairs = found.map((f) => {
-      const basisData = new Float32Array(f.count * taps * D ** f.ki * D ** f.ko);
+      const Ti = D ** f.ki;
+      const To = D ** f.ko;
+      const basisData = new Float32Array(f.count * taps * Ti * To);
       f.filters.forEach((flt, i) => basisData.set(flt, i * flt.length));
-      return {
-        name: pairName(f.ki, f.pi, f.ko, f.po),
-        ci: f.ci,
-        co: f.co,
-        Ti: D ** f.ki,
-        To: D ** f.ko,
-        count: f.count,
-        basis: tensor(basisData, [f.count, taps * D ** f.ki * D ** f.ko]),
-      };
+      return { name: pairName(f.ki, f.pi, f.ko, f.po), ci: f.ci, co: f.co, Ti, To, count: f.count, basis: tensor(basisData, [f.count, taps * Ti * To]) };
     });
     this.#grid = this.output.map((out) =>
       input.map((inp) => this.#pairs[found.findIndex((f) => f.ki === inp.k && f.pi === inp.parity && f.ko === out.k && f.po === out.parity)] ?? null),
@@ -230,7 +224,7 @@ export class ConvContract extends Module {
         const out = this.output[o]!;
         const blocks = row.map((p, i) => {
           const inp = this.input[i]!;
-          if (!p) return zeros([taps, inp.channels * D ** inp.k, out.channels * D ** out.k]);
+          if (!p) return zeros([taps, inp.channels * D ** inp.k, out.channels * D ** out.k], this.#pairs[0]!.basis.backend);
           const b = matmul(leaf(weights, p.name).reshape([p.co * p.ci, p.count]), p.basis);
           return permute(b.reshape([p.co, p.ci, taps, p.Ti, p.To]), [2, 1, 3, 0, 4]).reshape([taps, p.ci * p.Ti, p.co * p.To]);
         });

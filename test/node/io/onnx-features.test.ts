@@ -11,6 +11,7 @@ import onnxProto from 'onnx-proto';
 import * as ortWeb from 'onnxruntime-web';
 import { init, memory, random, setBackend, getBackend, scatterAdd, saveCheckpoint, type SignatureLike } from '../../../src/index.js';
 import { ConvBlock, ModelWrapper, ResNet, ResidualStep, UNet } from '../../../src/nn/models.js';
+import { ConvContract } from '../../../src/nn/conv-contract.js';
 import { State } from '../../../src/nn/layers/common.js';
 import { Module, registerModule, type Params } from '../../../src/nn/module.js';
 import { MultiImage } from '../../../src/geometric/multi-image.js';
@@ -184,6 +185,19 @@ describe('exportOnnx options and metadata', { timeout: 120_000 }, () => {
       expect(weights(factored.bytes, 'ConvTranspose')).toEqual([false]);
       m.dispose();
     }
+  });
+
+  it('a factored filter with a pair that has no invariant filter (a zero block, written as Expand)', async () => {
+    const sig = [S(0, 0, 8), S(1, 0, 8)];
+    const layer = new ConvContract({ D: 2, input: sig, output: sig, filters: { M: 3, ks: [0, 1] } }, random.key(13)); // no vector→vector filters
+    expect(layer.missingFilter).toBe(true);
+    const { err, bytes } = await parity(layer, sig, [6, 6]);
+    expect(err).toBeLessThan(1e-5);
+    const expands = (b: Uint8Array) => decode(b).graph.node.filter((n) => n.opType === 'Expand').length;
+    const dense = await parity(layer, sig, [6, 6], { filters: 'dense' });
+    expect(expands(bytes)).toBeGreaterThan(expands(dense.bytes));
+    expect(bytes.length).toBeLessThan(dense.bytes.length / 2);
+    layer.dispose();
   });
 
   it("the `npm start` emulator UNet: ORT is as close to the float64 reference as geoconv's own float32 wasm", async () => {
