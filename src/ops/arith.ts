@@ -14,7 +14,6 @@ import { broadcastTo } from './strided.js';
 import type { BinaryOp, OpDef, ReduceOp, UnaryOp } from './op.js';
 
 declare module './op.js' {
-  /** This module's primitives (see OpAttrs). */
   interface OpAttrs {
     /** y = f(x), elementwise. */
     unary: { readonly op: UnaryOp };

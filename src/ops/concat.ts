@@ -7,7 +7,6 @@ import { slice } from './strided.js';
 import type { OpDef } from './op.js';
 
 declare module './op.js' {
-  /** This module's primitives (see OpAttrs). */
   interface OpAttrs {
     /** Concatenation along `axis`. */
     concat: { readonly axis: number };

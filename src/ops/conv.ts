@@ -19,7 +19,6 @@ import type { Tensor } from '../tensor.js';
 import type { ConvAttrs, OpDef } from './op.js';
 
 declare module './op.js' {
-  /** This module's primitives (see OpAttrs). */
   interface OpAttrs {
     /** x[B, ...spatial, Cin] ⋆ w[taps, Cin, Cout] -> y[B, ...out, Cout]. */
     conv: ConvAttrs;

@@ -19,7 +19,6 @@ import { indexRuns, stepAlong } from './strided.js';
 import type { OpDef } from './op.js';
 
 declare module './op.js' {
-  /** This module's primitives (see OpAttrs). */
   interface OpAttrs {
     /**
      * out[b, i] = x[b, index[i]] (0 where index[i] = -1) with x and out read as `blocks` equal blocks

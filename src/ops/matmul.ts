@@ -9,7 +9,6 @@ import { permute } from './strided.js';
 import type { OpDef } from './op.js';
 
 declare module './op.js' {
-  /** This module's primitives (see OpAttrs). */
   interface OpAttrs {
     /** a[..., m, k] · b[..., k, n] (optionally transposed), batch axes broadcast. */
     matmul: { readonly transA: boolean; readonly transB: boolean };

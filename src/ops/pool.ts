@@ -13,7 +13,6 @@ import type { Tensor } from '../tensor.js';
 import type { OpDef } from './op.js';
 
 declare module './op.js' {
-  /** This module's primitives (see OpAttrs). */
   interface OpAttrs {
     /** x[B, ...spatial, C*T], comparator c[B, ...spatial, C] -> the whole T-vector at the first
      * argmax of c in each non-overlapping patch^D window. */

@@ -18,7 +18,6 @@ import type { Tensor } from '../tensor.js';
 import type { OpAttrs, OpDef } from './op.js';
 
 declare module './op.js' {
-  /** This module's primitives (see OpAttrs). */
   interface OpAttrs {
     /**
      * Strided copy: out = zeros(shape); for every point i of `extents`,
