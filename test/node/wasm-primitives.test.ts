@@ -77,6 +77,17 @@ function exactMismatches(got: Float32Array, want: ArrayLike<number>): { i: numbe
   return bad;
 }
 
+/** `fn` on wasm equals `fn` on ref bit-exactly (see exactMismatches). */
+function expectExactOnWasm(
+  be: Backend,
+  data: readonly Float32Array[],
+  shapes: readonly (readonly number[])[],
+  fn: (...xs: Tensor[]) => Tensor,
+  what?: string,
+): void {
+  expect(exactMismatches(onWasm(be, data, shapes, fn), onRef(data, shapes, fn)), what).toEqual([]);
+}
+
 /** |got − want| ≤ tol[i] (and non-finite values equal). */
 function boundMismatches(got: Float32Array, want: ArrayLike<number>, tol: (i: number) => number) {
   expect(got.length).toBe(want.length);
@@ -436,23 +447,12 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
       }
       const specials = Float32Array.from([NaN, -0, Infinity, -Infinity, 1e-40]);
       const idx = Int32Array.from([4, 3, 2, 1, 0, -1, 1]);
-      expect(
-        exactMismatches(
-          onWasm(be, [specials], [[5]], (t) => gather(t, [7], idx)),
-          onRef([specials], [[5]], (t) => gather(t, [7], idx)),
-        ),
-      ).toEqual([]);
+      expectExactOnWasm(be, [specials], [[5]], (t) => gather(t, [7], idx));
     });
 
     it('permute (a gather) of a 4-D tensor equals ref exactly', () => {
       const x = uniform(2 * 3 * 4 * 5);
-      const want = onRef([x], [[2, 3, 4, 5]], (t) => permute(t, [3, 1, 0, 2]));
-      expect(
-        exactMismatches(
-          onWasm(be, [x], [[2, 3, 4, 5]], (t) => permute(t, [3, 1, 0, 2])),
-          want,
-        ),
-      ).toEqual([]);
+      expectExactOnWasm(be, [x], [[2, 3, 4, 5]], (t) => permute(t, [3, 1, 0, 2]));
     });
 
     it('scatterAdd with repeated indices: float32 in index order, within (hits − 1)·2^-24·Σ|terms|', () => {
@@ -478,12 +478,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
       const perm = random.permutation(random.key(77), 500);
       const index = Int32Array.from(perm, (p, i) => (i % 7 === 3 ? -1 : p));
       const x = uniform(500);
-      expect(
-        exactMismatches(
-          onWasm(be, [x], [[500]], (t) => scatterAdd(t, [500], index)),
-          onRef([x], [[500]], (t) => scatterAdd(t, [500], index)),
-        ),
-      ).toEqual([]);
+      expectExactOnWasm(be, [x], [[500]], (t) => scatterAdd(t, [500], index));
       const none = new Int32Array(0);
       expect([...onWasm(be, [new Float32Array(0)], [[0]], (t) => scatterAdd(t, [5], none))]).toEqual([0, 0, 0, 0, 0]);
       expect(onWasm(be, [uniform(3)], [[3]], (t) => gather(t, [0, 4], none)).length).toBe(0);
@@ -586,14 +581,7 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
       ];
       for (const [shapes, axis] of cases) {
         const data = shapes.map((s) => uniform(sizeOf(s)));
-        const want = onRef(data, shapes, (...ts) => concat(ts, axis));
-        expect(
-          exactMismatches(
-            onWasm(be, data, shapes, (...ts) => concat(ts, axis)),
-            want,
-          ),
-          `${JSON.stringify(shapes)} @${axis}`,
-        ).toEqual([]);
+        expectExactOnWasm(be, data, shapes, (...ts) => concat(ts, axis), `${JSON.stringify(shapes)} @${axis}`);
       }
     });
   });
@@ -621,74 +609,25 @@ describe.each(VARIANTS)('native wasm primitives, %s build', (variant) => {
         const x = uniform(sizeOf(xs));
         for (const c of [uniform(sizeOf(cs)), quantised(sizeOf(cs), 1)]) {
           // levels = 1: values in {−1, 0, 1}, ties everywhere
-          const want = onRef([x, c], [xs, cs], (a, b) => argmaxPool(a, b, patch, T));
-          expect(
-            exactMismatches(
-              onWasm(be, [x, c], [xs, cs], (a, b) => argmaxPool(a, b, patch, T)),
-              want,
-            ),
-          ).toEqual([]);
-          const dy = uniform(sizeOf(ys));
-          const wantG = onRef([dy, c], [ys, cs], (a, b) => argmaxPoolGrad(a, b, patch, T, xs));
-          expect(
-            exactMismatches(
-              onWasm(be, [dy, c], [ys, cs], (a, b) => argmaxPoolGrad(a, b, patch, T, xs)),
-              wantG,
-            ),
-          ).toEqual([]);
+          expectExactOnWasm(be, [x, c], [xs, cs], (a, b) => argmaxPool(a, b, patch, T));
+          expectExactOnWasm(be, [uniform(sizeOf(ys)), c], [ys, cs], (a, b) => argmaxPoolGrad(a, b, patch, T, xs));
         }
       });
     }
 
     it('NaN comparators: the first NaN of a window wins (jnp.argmax); all-equal windows pick the first pixel; empty batch', () => {
       const c = Float32Array.from([NaN, 1, 2, 0, 3, NaN, -0, 0, 5, 5, 5, 5, 1, NaN, NaN, 2]); // [1, 8, 2] → windows of 2 pixels
-      const x = uniform(16 * 2);
-      const want = onRef(
-        [x, c],
-        [
-          [1, 8, 4],
-          [1, 8, 2],
-        ],
-        (a, b) => argmaxPool(a, b, 2, 2),
-      );
-      expect(
-        exactMismatches(
-          onWasm(
-            be,
-            [x, c],
-            [
-              [1, 8, 4],
-              [1, 8, 2],
-            ],
-            (a, b) => argmaxPool(a, b, 2, 2),
-          ),
-          want,
-        ),
-      ).toEqual([]);
+      const pairs = [
+        [1, 8, 4],
+        [1, 8, 2],
+      ];
+      expectExactOnWasm(be, [uniform(16 * 2), c], pairs, (a, b) => argmaxPool(a, b, 2, 2));
       const c4 = Float32Array.from({ length: 4 * 8 }, (_, i) => (i % 5 === 0 ? NaN : i % 3));
-      const x4 = uniform(4 * 8);
-      const want4 = onRef(
-        [x4, c4],
-        [
-          [1, 8, 4],
-          [1, 8, 4],
-        ],
-        (a, b) => argmaxPool(a, b, 4, 1),
-      );
-      expect(
-        exactMismatches(
-          onWasm(
-            be,
-            [x4, c4],
-            [
-              [1, 8, 4],
-              [1, 8, 4],
-            ],
-            (a, b) => argmaxPool(a, b, 4, 1),
-          ),
-          want4,
-        ),
-      ).toEqual([]);
+      const quads = [
+        [1, 8, 4],
+        [1, 8, 4],
+      ];
+      expectExactOnWasm(be, [uniform(4 * 8), c4], quads, (a, b) => argmaxPool(a, b, 4, 1));
       expect(
         onWasm(
           be,
