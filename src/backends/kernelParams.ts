@@ -53,6 +53,20 @@ const convGpuHead = {
   tilesN: 'i32',
 } as const;
 
+/** The fields the wasm matmul's one-thread and threaded blocks share, in order: sizes, transposes, cache blocks, packing scratch, batch rank. */
+const matmulHead = {
+  m: 'i32',
+  k: 'i32',
+  n: 'i32',
+  transA: 'i32',
+  transB: 'i32',
+  KC: 'i32',
+  MC: 'i32',
+  NC: 'i32',
+  scratch: 'ptr',
+  R: 'i32',
+} as const;
+
 export const KERNEL_PARAMS: readonly ParamSchema[] = [
   defineParams(
     'gconv',
@@ -171,47 +185,14 @@ export const KERNEL_PARAMS: readonly ParamSchema[] = [
     'assembly/kernels/matmul.ts matmul: C[b] = op(A[b]) · op(B[b]) for the batches of R merged batch axes ' +
       '(shape; aStride, bStride in whole matrices, 0 where broadcast); trans 1 = transposed; KC, MC, NC the cache blocks (MC a multiple ' +
       "of 4, NC of 8); scratch: KC·NC + MC·KC + 32 floats of heap; counters: the kernel's scratch.",
-    {
-      m: 'i32',
-      k: 'i32',
-      n: 'i32',
-      transA: 'i32',
-      transB: 'i32',
-      KC: 'i32',
-      MC: 'i32',
-      NC: 'i32',
-      scratch: 'ptr',
-      R: 'i32',
-      shape: ['i32', 'R'],
-      aStride: ['i32', 'R'],
-      bStride: ['i32', 'R'],
-      counters: ['i32', 'R'],
-    },
+    { ...matmulHead, shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'], counters: ['i32', 'R'] },
   ),
   defineParams(
     'matmulPart',
     ['wasm'],
     "assembly/kernels/matmul.ts matmulPart (threads): matmul's fields with the operands a, b, c in the " +
       'block and one packing scratch per thread (scratch + tid · scratchBytes); read only (no counters).',
-    {
-      m: 'i32',
-      k: 'i32',
-      n: 'i32',
-      transA: 'i32',
-      transB: 'i32',
-      KC: 'i32',
-      MC: 'i32',
-      NC: 'i32',
-      scratch: 'ptr',
-      R: 'i32',
-      a: 'ptr',
-      b: 'ptr',
-      c: 'ptr',
-      scratchBytes: 'i32',
-      shape: ['i32', 'R'],
-      aStride: ['i32', 'R'],
-      bStride: ['i32', 'R'],
-    },
+    { ...matmulHead, a: 'ptr', b: 'ptr', c: 'ptr', scratchBytes: 'i32', shape: ['i32', 'R'], aStride: ['i32', 'R'], bStride: ['i32', 'R'] },
   ),
   defineParams(
     'matmulGpu',
