@@ -204,11 +204,6 @@ export {
   unnormalize,
   navierStokesSpec,
   PDEBENCH_CFD_SPEC,
-  openSimulationFile,
-  detectFormat,
-  Hdf5File,
-  writeHdf5,
-  SimulationFileError,
   type SimulationSpec,
   type FieldSpec,
   type NormalizeMode,
@@ -220,13 +215,11 @@ export {
   type FieldPlacement,
   type DatasetFormat,
   type NavierStokesSim,
-  type SimulationFile,
-  type VariableInfo,
-  type DatasetInfo,
-  type Hdf5DatasetSpec,
-  type AttrValue,
-  type FileSource,
-} from './data/index.js';
+} from './data/readers.js';
+export { openSimulationFile, detectFormat, type SimulationFile, type VariableInfo } from './data/netcdf.js';
+export { Hdf5File, writeHdf5, type DatasetInfo, type Hdf5DatasetSpec, type AttrValue } from './data/hdf5.js';
+export { SimulationFileError } from './data/errors.js';
+export type { FileSource } from './data/source.js';
 export {
   simulateNavierStokes,
   navierStokesToMultiImage,
